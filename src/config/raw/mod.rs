@@ -1,0 +1,1 @@
+//! Strict serde mirror of Kea configuration maps.

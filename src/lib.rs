@@ -1,0 +1,15 @@
+//! kakapo: a DHCPv4/DHCPv6 server that reads ISC Kea's configuration unchanged.
+//!
+//! # Layout
+//! - [`config`]: Kea's extended-JSON reader (`text`), the strict serde mirror of every
+//!   configuration map (`raw`), and the validated runtime model (`model`).
+//! - [`wire`]: pure codecs; today the option definition registry and `option-data` encoder.
+//! - `logging`, `daemon` (binary side): Kea's `loggers` on top of tracing, the process shell.
+//!
+//! The core modules (`config`, `wire`, and later `engine`, `lease`, `ha`, `ddns`) never use
+//! tokio, sqlx, socket2 or hyper; `tests/layering.rs` enforces it. Only `net/` may use `unsafe`.
+#![deny(unsafe_code)]
+#![warn(missing_docs)]
+
+pub mod config;
+pub mod wire;
