@@ -43,7 +43,7 @@ ENV KEA_PIDFILE_DIR=/run/kea \
     KEA_LOCKFILE_DIR=/run/kea
 # Configuration (read-only is fine) and leases (must persist across restarts).
 VOLUME ["/etc/kea", "/var/lib/kea"]
-# DHCPv4 server/client, DHCPv6 server, HTTP control listener.
+# DHCPv4 server (67), DHCPv6 server (547), HTTP control listener (8000).
 EXPOSE 67/udp 547/udp 8000/tcp
 # SIGTERM triggers a clean shutdown (leases flushed), as with Kea.
 STOPSIGNAL SIGTERM

@@ -11,5 +11,8 @@
 #![deny(unsafe_code)]
 #![warn(missing_docs)]
 
+pub mod clock;
 pub mod config;
+pub mod logging;
+pub mod net;
 pub mod wire;

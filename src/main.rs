@@ -1,1 +1,134 @@
-fn main() {}
+//! The `kakapo` binary: Kea's command line (kea-dhcp4(8), kea-dhcp6(8), kea-dhcp-ddns(8)), logging
+//! set-up, and the daemon shell. Invoked through a link named `kea-dhcp4`, `kea-dhcp6` or
+//! `kea-dhcp-ddns` it behaves as that daemon and runs only that section of the configuration.
+
+mod daemon;
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::Parser;
+use kakapo::config::{self, LoadOptions, Section};
+
+/// Kea's daemon flags. clap's own `-V`/`-h` handling is replaced because Kea gives `-V` and
+/// `-v` their own meanings.
+#[derive(Debug, Parser)]
+#[command(name = "kakapo", disable_version_flag = true, about = "DHCPv4/DHCPv6 server compatible with ISC Kea")]
+struct Cli {
+    /// Configuration file (repeatable: one process may run Dhcp4, Dhcp6 and DhcpDdns).
+    #[arg(short = 'c', value_name = "FILE")]
+    config: Vec<PathBuf>,
+    /// Check the configuration file and exit (0: valid, 1: invalid).
+    #[arg(short = 't', value_name = "FILE")]
+    test: Option<PathBuf>,
+    /// Check the configuration file, also opening interfaces and lease storage, and exit.
+    #[arg(short = 'T', value_name = "FILE")]
+    test_full: Option<PathBuf>,
+    /// Debug logging on the console, whatever the loggers say.
+    #[arg(short = 'd')]
+    debug: bool,
+    /// Print the version and exit.
+    #[arg(short = 'v')]
+    version: bool,
+    /// Print the extended version (build report) and exit.
+    #[arg(short = 'V')]
+    build_report: bool,
+    /// Print the build configuration report and exit.
+    #[arg(short = 'W')]
+    config_report: bool,
+    /// Server port (67 for DHCPv4, 547 for DHCPv6 by default; for tests).
+    #[arg(short = 'p', value_name = "PORT")]
+    server_port: Option<u16>,
+    /// Client port (68 / 546 by default; for tests).
+    #[arg(short = 'P', value_name = "PORT")]
+    client_port: Option<u16>,
+    /// Lift the path and secret restrictions of Kea 3.0 (accepted for compatibility).
+    #[arg(short = 'X')]
+    no_restrictions: bool,
+}
+
+/// Which daemon we are, from the name we were started under.
+fn personality() -> Option<Section> {
+    let arg0 = std::env::args_os().next()?;
+    let name = std::path::Path::new(&arg0).file_name()?.to_string_lossy().into_owned();
+    match name.as_str() {
+        "kea-dhcp4" => Some(Section::Dhcp4),
+        "kea-dhcp6" => Some(Section::Dhcp6),
+        "kea-dhcp-ddns" => Some(Section::DhcpDdns),
+        "kea-ctrl-agent" => Some(Section::ControlAgent),
+        _ => None,
+    }
+}
+
+fn build_report() -> String {
+    format!(
+        "{}\nkakapo {} (Rust, tokio)\nhooks built in: {}\n",
+        env!("CARGO_PKG_VERSION"),
+        env!("CARGO_PKG_VERSION"),
+        config::model::BUILTIN_HOOKS.join(" ")
+    )
+}
+
+fn check(path: PathBuf, full: bool, personality: Option<Section>) -> ExitCode {
+    let host = if full { Some(kakapo::net::host_interfaces()) } else { None };
+    let opts = LoadOptions { only: personality, host };
+    match config::load(&[path], &opts) {
+        Ok(loaded) => {
+            for w in &loaded.warnings {
+                println!("{w}");
+            }
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            for w in &e.warnings {
+                println!("{w}");
+            }
+            for d in &e.errors {
+                eprintln!("{d}");
+            }
+            ExitCode::from(1)
+        }
+    }
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let personality = personality();
+    if cli.version {
+        println!("{}", env!("CARGO_PKG_VERSION"));
+        return ExitCode::SUCCESS;
+    }
+    if cli.build_report {
+        print!("{}", build_report());
+        return ExitCode::SUCCESS;
+    }
+    if cli.config_report {
+        println!("kakapo {}\nfeatures: memfile, unix/http control sockets, built-in hooks", env!("CARGO_PKG_VERSION"));
+        return ExitCode::SUCCESS;
+    }
+    if let Some(p) = cli.test {
+        return check(p, false, personality);
+    }
+    if let Some(p) = cli.test_full {
+        return check(p, true, personality);
+    }
+    if cli.config.is_empty() {
+        eprintln!("kakapo: no configuration file given (use -c FILE; -h for help)");
+        return ExitCode::from(1);
+    }
+    let settings = daemon::Settings {
+        files: cli.config,
+        only: personality,
+        debug: cli.debug,
+        server_port: cli.server_port,
+        client_port: cli.client_port,
+        restrictions: !cli.no_restrictions,
+    };
+    match daemon::run(settings) {
+        Ok(code) => ExitCode::from(code),
+        Err(e) => {
+            eprintln!("kakapo: {e:#}");
+            ExitCode::from(1)
+        }
+    }
+}

@@ -1,1 +1,4 @@
 //! Pure codecs.
+
+pub mod optdata;
+pub mod optdef;

@@ -1,0 +1,5 @@
+//! The extended-JSON reader must never panic, whatever the bytes.
+#![no_main]
+libfuzzer_sys::fuzz_target!(|data: &[u8]| {
+    kakapo::config::fuzz::text(data);
+});

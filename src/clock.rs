@@ -1,0 +1,20 @@
+//! The one place that reads the wall clock; everything else gets time passed in
+//! (`clippy.toml` bans the clock functions elsewhere).
+
+/// Seconds since the Unix epoch, for lease timestamps and uptime.
+#[allow(clippy::disallowed_methods)]
+pub fn unix_now() -> u64 {
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_secs())
+}
+
+/// A monotonic instant, for timers.
+#[allow(clippy::disallowed_methods)]
+pub fn monotonic_now() -> std::time::Instant {
+    std::time::Instant::now()
+}
+
+/// Local time as Kea prints it in logs: `2026-11-26 04:29:16.073`.
+#[allow(clippy::disallowed_methods)]
+pub fn local_timestamp() -> String {
+    chrono::Local::now().format("%Y-%m-%d %H:%M:%S%.3f").to_string()
+}

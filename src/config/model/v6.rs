@@ -1,0 +1,478 @@
+//! The `Dhcp6` section: subnets, address pools, prefix delegation pools, reservations
+//! (Kea ARM 9.2).
+
+use std::net::Ipv6Addr;
+
+use ipnet::Ipv6Net;
+
+use super::common::{self, HookLibrary, HostIdentifier, LeaseDatabase, OptionValue, Seen, Triplet};
+use super::{Checker, ControlSocket, V};
+use crate::wire::optdef::OptionDefRegistry;
+
+/// Kea's default `valid-lifetime` for DHCPv6 (GLOBAL6_DEFAULTS).
+pub const DEFAULT_VALID_LIFETIME: u32 = 7200;
+/// Kea's default `preferred-lifetime` for DHCPv6.
+pub const DEFAULT_PREFERRED_LIFETIME: u32 = 3600;
+
+/// The validated `Dhcp6` section.
+#[derive(Debug, Clone)]
+pub struct Dhcp6 {
+    /// Every subnet, those inside shared networks included.
+    pub subnets: Vec<Subnet6>,
+    /// Shared network names.
+    pub shared_networks: Vec<String>,
+    /// Global `option-data`.
+    pub options: Vec<OptionValue>,
+    /// Standard plus `option-def` definitions.
+    pub option_defs: OptionDefRegistry,
+    /// Client class names.
+    pub client_classes: Vec<String>,
+    /// Global reservations.
+    pub reservations: Vec<Reservation6>,
+    /// Built-in hook functions enabled.
+    pub hooks: Vec<HookLibrary>,
+    /// `interfaces-config.interfaces`.
+    pub interfaces: Vec<String>,
+    /// `lease-database`.
+    pub lease_database: LeaseDatabase,
+    /// Control channels.
+    pub control_sockets: Vec<ControlSocket>,
+    /// Global valid-lifetime triplet.
+    pub valid_lifetime: Triplet,
+    /// Global preferred-lifetime triplet.
+    pub preferred_lifetime: Triplet,
+    /// `dhcp-ddns.enable-updates`.
+    pub ddns_enabled: bool,
+}
+
+/// A validated `subnet6` entry (Kea ARM 9.2.5).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Subnet6 {
+    /// `id`
+    pub id: u32,
+    /// `subnet`
+    pub prefix: Ipv6Net,
+    /// Enclosing shared network.
+    pub shared_network: Option<String>,
+    /// `pools`
+    pub pools: Vec<Pool6>,
+    /// `pd-pools`
+    pub pd_pools: Vec<PdPool>,
+    /// `reservations`
+    pub reservations: Vec<Reservation6>,
+    /// `option-data`
+    pub options: Vec<OptionValue>,
+    /// valid-lifetime after inheritance.
+    pub valid_lifetime: Triplet,
+    /// preferred-lifetime after inheritance.
+    pub preferred_lifetime: Triplet,
+    /// `rapid-commit` after inheritance.
+    pub rapid_commit: bool,
+    /// `interface`
+    pub interface: Option<String>,
+    /// `interface-id`
+    pub interface_id: Option<String>,
+}
+
+/// An IA_NA address pool (Kea ARM 9.2.6).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Pool6 {
+    /// First address.
+    pub first: Ipv6Addr,
+    /// Last address.
+    pub last: Ipv6Addr,
+    /// `option-data`
+    pub options: Vec<OptionValue>,
+    /// Class guard.
+    pub client_classes: Vec<String>,
+}
+
+/// A prefix delegation pool (Kea ARM 9.2.9, RFC 8415 section 6.3, RFC 6603 exclusions).
+#[derive(Debug, Clone, PartialEq)]
+pub struct PdPool {
+    /// `prefix`/`prefix-len`
+    pub prefix: Ipv6Net,
+    /// `delegated-len`
+    pub delegated_len: u8,
+    /// `excluded-prefix`/`excluded-prefix-len`
+    pub excluded: Option<Ipv6Net>,
+    /// `option-data`
+    pub options: Vec<OptionValue>,
+    /// Class guard.
+    pub client_classes: Vec<String>,
+}
+
+/// A DHCPv6 host reservation (Kea ARM 9.3).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Reservation6 {
+    /// The identifier.
+    pub identifier: HostIdentifier,
+    /// `ip-addresses`
+    pub ip_addresses: Vec<Ipv6Addr>,
+    /// `prefixes`
+    pub prefixes: Vec<Ipv6Net>,
+    /// `hostname`
+    pub hostname: Option<String>,
+    /// `option-data`
+    pub options: Vec<OptionValue>,
+}
+
+/// `first - last` or `prefix/len` (Kea ARM 9.2.6).
+pub fn parse_pool6(s: &str) -> Option<(Ipv6Addr, Ipv6Addr)> {
+    if let Some((a, b)) = s.split_once('-') {
+        return Some((a.trim().parse().ok()?, b.trim().parse().ok()?));
+    }
+    let net: Ipv6Net = s.trim().parse().ok()?;
+    Some((net.network(), net.broadcast()))
+}
+
+fn parse_net6(c: &mut Checker, v: &V<'_>, what: &str) -> Option<Ipv6Net> {
+    let text = v.as_str()?;
+    let Some((addr, len)) = text.split_once('/') else {
+        c.err(v, format!("{what} configuration failed: Invalid subnet syntax (prefix/len expected): {text}"));
+        return None;
+    };
+    let Ok(addr) = addr.trim().parse::<Ipv6Addr>() else {
+        c.err(v, format!("{what} configuration failed: '{addr}' is not a valid IPv6 address"));
+        return None;
+    };
+    match len.trim().parse::<u8>().ok().and_then(|l| Ipv6Net::new(addr, l).ok()) {
+        Some(n) => Some(n),
+        None => {
+            c.err(v, format!("{what} configuration failed: Invalid prefix length specified for subnet: {len}"));
+            None
+        }
+    }
+}
+
+#[derive(Clone, Copy)]
+struct Scope {
+    valid: Triplet,
+    preferred: Triplet,
+    rapid_commit: bool,
+}
+
+fn scope_values(c: &mut Checker, v: &V<'_>, outer: &Scope) -> Scope {
+    let valid = common::triplet(c, v, "valid-lifetime");
+    let preferred = common::triplet(c, v, "preferred-lifetime");
+    if valid != Triplet::default() {
+        common::check_triplet(c, v, "valid-lifetime", valid.inherit(outer.valid));
+    }
+    if preferred != Triplet::default() {
+        common::check_triplet(c, v, "preferred-lifetime", preferred.inherit(outer.preferred));
+    }
+    for key in ["renew-timer", "rebind-timer"] {
+        common::u32_of(c, v, key);
+    }
+    Scope {
+        valid: valid.inherit(outer.valid),
+        preferred: preferred.inherit(outer.preferred),
+        rapid_commit: v.bool("rapid-commit").unwrap_or(outer.rapid_commit),
+    }
+}
+
+struct Ctx {
+    reg: OptionDefRegistry,
+    ids: Seen<u32>,
+    prefixes: Seen<Ipv6Net>,
+    next_auto_id: u32,
+    ip_unique: bool,
+    subnets: Vec<Subnet6>,
+}
+
+fn reservation(c: &mut Checker, r: &V<'_>, subnet: Option<&Ipv6Net>, reg: &OptionDefRegistry) -> Option<Reservation6> {
+    let identifier = common::reservation_identifier(c, r, &["hw-address", "duid", "flex-id"]);
+    let mut ip_addresses = Vec::new();
+    for a in r.list("ip-addresses") {
+        match a.as_str().and_then(|s| s.parse::<Ipv6Addr>().ok()) {
+            Some(ip) => {
+                if let Some(net) = subnet {
+                    if !net.contains(&ip) {
+                        c.err(&a, format!("specified reservation '{ip}' is not within the IPv6 subnet '{net}'"));
+                    }
+                }
+                ip_addresses.push(ip);
+            }
+            None => c.err(&a, format!("invalid IPv6 address '{}' in reservation", a.as_str().unwrap_or(""))),
+        }
+    }
+    let mut prefixes = Vec::new();
+    for p in r.list("prefixes") {
+        if let Some(n) = parse_net6(c, &p, "reservation") {
+            prefixes.push(n);
+        }
+    }
+    let options = common::option_data(c, r, reg, "dhcp6");
+    Some(Reservation6 { identifier: identifier?, ip_addresses, prefixes, hostname: r.str("hostname").map(str::to_string), options })
+}
+
+fn check_reservation_dups(c: &mut Checker, list: &[(V<'_>, Reservation6)], ip_unique: bool, subnet_id: u32) {
+    let mut ids = Seen::new();
+    let mut ips = Seen::new();
+    for (v, r) in list {
+        if !ids.first(r.identifier.clone()) {
+            c.err(v, format!("failed to add new host using the {} to the IPv6 subnet id '{subnet_id}' as this host has already been added", r.identifier.kind()));
+        }
+        if ip_unique {
+            for ip in &r.ip_addresses {
+                if !ips.first(*ip) {
+                    c.err(v, format!("failed to add new host for the address {ip} to the IPv6 subnet id '{subnet_id}': there's already a reservation for this address"));
+                }
+            }
+        }
+    }
+}
+
+fn pd_pool(c: &mut Checker, p: &V<'_>, reg: &OptionDefRegistry) -> Option<PdPool> {
+    let (Some(pv), Some(lenv)) = (p.get("prefix"), p.get("prefix-len")) else {
+        c.err(p, "pd-pool requires 'prefix' and 'prefix-len'");
+        return None;
+    };
+    let Some(dlv) = p.get("delegated-len") else {
+        c.err(p, "pd-pool requires 'delegated-len'");
+        return None;
+    };
+    let Some(addr) = pv.as_str().and_then(|s| s.parse::<Ipv6Addr>().ok()) else {
+        c.err(&pv, format!("invalid prefix '{}'", pv.as_str().unwrap_or("")));
+        return None;
+    };
+    let len = lenv.as_int().unwrap_or(-1);
+    let dlen = dlv.as_int().unwrap_or(-1);
+    if !(1..=128).contains(&len) {
+        c.err(&lenv, format!("Invalid prefix length: {len}"));
+        return None;
+    }
+    if !(1..=128).contains(&dlen) || dlen < len {
+        c.err(&dlv, format!("delegated length ({dlen}) must be at least the prefix length ({len}) and at most 128"));
+        return None;
+    }
+    let prefix = Ipv6Net::new(addr, len as u8).ok()?;
+    let mut excluded = None;
+    if let Some(ev) = p.get("excluded-prefix") {
+        let elen = p.int("excluded-prefix-len").unwrap_or(0);
+        let eaddr = ev.as_str().and_then(|s| s.parse::<Ipv6Addr>().ok());
+        match eaddr.and_then(|a| Ipv6Net::new(a, elen.clamp(0, 128) as u8).ok()) {
+            Some(n) if elen > dlen && elen <= 128 => excluded = Some(n),
+            _ => c.err(&ev, format!("excluded prefix must be longer than the delegated length {dlen} (RFC 6603)")),
+        }
+    }
+    let mut classes = p.strings("client-classes");
+    classes.extend(p.str("client-class").map(str::to_string));
+    Some(PdPool { prefix, delegated_len: dlen as u8, excluded, options: common::option_data(c, p, reg, "dhcp6"), client_classes: classes })
+}
+
+fn subnet(c: &mut Checker, ctx: &mut Ctx, v: &V<'_>, outer: &Scope, network: Option<&str>) {
+    let Some(sv) = v.get("subnet") else {
+        c.err(v, "missing parameter 'subnet'");
+        return;
+    };
+    let prefix = parse_net6(c, &sv, "subnet");
+    let id = match v.get("id") {
+        Some(idv) => match idv.as_int() {
+            Some(i) if (0..=4_294_967_294).contains(&i) => i as u32,
+            Some(i) => {
+                c.err(&idv, format!("subnet configuration failed: The 'id' value ({i}) is not within expected range: (0 - 4294967294)"));
+                return;
+            }
+            None => return,
+        },
+        None => 0,
+    };
+    let id = if id == 0 {
+        ctx.next_auto_id += 1;
+        ctx.next_auto_id
+    } else {
+        id
+    };
+    if !ctx.ids.first(id) {
+        let at = v.get("id").unwrap_or_else(|| v.clone());
+        c.err(&at, format!("ID of the new IPv6 subnet '{id}' is already in use"));
+    }
+    let Some(prefix) = prefix else { return };
+    if !ctx.prefixes.first(prefix) {
+        c.err(&sv, format!("subnet with the prefix of '{prefix}' already exists"));
+    }
+    let scope = scope_values(c, v, outer);
+    let net = prefix.trunc();
+    let mut pools: Vec<Pool6> = Vec::new();
+    for p in v.list("pools") {
+        let Some(pv) = p.get("pool") else {
+            c.err(&p, "missing parameter 'pool'");
+            continue;
+        };
+        let text = pv.as_str().unwrap_or("");
+        let Some((first, last)) = parse_pool6(text) else {
+            c.err(&pv, format!("invalid pool definition: {text}. There are two acceptable formats <min address-max address> or <prefix/len>"));
+            continue;
+        };
+        if first > last {
+            c.err(&pv, format!("Failed to create pool defined by: {first}-{last}"));
+            continue;
+        }
+        if !net.contains(&first) || !net.contains(&last) {
+            c.err(&pv, format!("a pool of type IA_NA, with the following address range: {first}-{last} does not match the prefix of a subnet: {prefix}"));
+            continue;
+        }
+        if let Some(o) = pools.iter().find(|o| o.first <= last && first <= o.last) {
+            c.err(&pv, format!("a pool of type IA_NA, with the following address range: {first}-{last} overlaps with an existing pool in the subnet: {prefix} ({}-{})", o.first, o.last));
+            continue;
+        }
+        let mut classes = p.strings("client-classes");
+        classes.extend(p.str("client-class").map(str::to_string));
+        let options = common::option_data(c, &p, &ctx.reg, "dhcp6");
+        pools.push(Pool6 { first, last, options, client_classes: classes });
+    }
+    let mut pd_pools: Vec<PdPool> = Vec::new();
+    for p in v.list("pd-pools") {
+        if let Some(pd) = pd_pool(c, &p, &ctx.reg) {
+            if pd_pools.iter().any(|o| o.prefix.contains(&pd.prefix.network()) || pd.prefix.contains(&o.prefix.network())) {
+                c.err(&p, format!("pd-pool {} overlaps with an existing pd-pool in the subnet {prefix}", pd.prefix));
+                continue;
+            }
+            pd_pools.push(pd);
+        }
+    }
+    let mut res = Vec::new();
+    for r in v.list("reservations") {
+        if let Some(x) = reservation(c, &r, Some(&net), &ctx.reg) {
+            res.push((r, x));
+        }
+    }
+    check_reservation_dups(c, &res, ctx.ip_unique, id);
+    if let Some(rv) = v.get("relay") {
+        let mut addrs = rv.list("ip-addresses");
+        addrs.extend(rv.get("ip-address"));
+        for a in addrs {
+            if a.as_str().and_then(|s| s.parse::<Ipv6Addr>().ok()).is_none() {
+                c.err(&a, format!("address {} is not a valid: IPv6address", a.as_str().unwrap_or("")));
+            }
+        }
+    }
+    let options = common::option_data(c, v, &ctx.reg, "dhcp6");
+    ctx.subnets.push(Subnet6 {
+        id,
+        prefix,
+        shared_network: network.map(str::to_string),
+        pools,
+        pd_pools,
+        reservations: res.into_iter().map(|(_, r)| r).collect(),
+        options,
+        valid_lifetime: scope.valid,
+        preferred_lifetime: scope.preferred,
+        rapid_commit: scope.rapid_commit,
+        interface: v.str("interface").map(str::to_string),
+        interface_id: v.str("interface-id").map(str::to_string),
+    });
+}
+
+/// Builds and checks the `Dhcp6` section.
+pub(crate) fn build(c: &mut Checker, d: &V<'_>) -> Option<Dhcp6> {
+    let errors_before = c.errors.len();
+    let reg = common::option_defs(c, d, OptionDefRegistry::standard_v6(), "dhcp6");
+    let options = common::option_data(c, d, &reg, "dhcp6");
+    let client_classes = common::client_classes(c, d, &reg, "dhcp6");
+    let hooks = common::hooks(c, d);
+    let interfaces = common::interfaces(c, d);
+    let lease_database = match d.get("lease-database") {
+        Some(db) => common::database(c, &db, true),
+        None => None,
+    }
+    .unwrap_or(LeaseDatabase { kind: "memfile".into(), name: None, persist: true, lfc_interval: 3600, params: serde_json::Value::Null });
+    if let Some(db) = d.get("hosts-database") {
+        common::database(c, &db, false);
+    }
+    for db in d.list("hosts-databases") {
+        common::database(c, &db, false);
+    }
+    let control_sockets = common::control_sockets(c, d);
+    for id in d.strings("host-reservation-identifiers") {
+        if !["hw-address", "duid", "flex-id"].contains(&id.as_str()) {
+            c.err(d, format!("invalid host-reservation-identifiers entry '{id}'"));
+        }
+    }
+    if let Some(sid) = d.get("server-id") {
+        if let Some(t) = sid.get("type") {
+            if !matches!(t.as_str(), Some("LLT" | "EN" | "LL")) {
+                c.err(&t, format!("invalid server-id type '{}' (expected LLT, EN or LL)", t.as_str().unwrap_or("")));
+            }
+        }
+        if let Some(idv) = sid.get("identifier") {
+            let s = idv.as_str().unwrap_or("");
+            if !s.is_empty() && common::parse_identifier_text(s).is_none() {
+                c.err(&idv, format!("invalid server-id identifier '{s}'"));
+            }
+        }
+    }
+    let mut ddns_enabled = false;
+    if let Some(dd) = d.get("dhcp-ddns") {
+        ddns_enabled = dd.bool("enable-updates").unwrap_or(false);
+        for key in ["server-ip", "sender-ip"] {
+            if let Some(a) = dd.get(key) {
+                let s = a.as_str().unwrap_or("");
+                if !s.is_empty() && s.parse::<std::net::IpAddr>().is_err() {
+                    c.err(&a, format!("Failed to convert '{s}' to address"));
+                }
+            }
+        }
+    }
+    let defaults = Scope {
+        valid: Triplet { default: Some(DEFAULT_VALID_LIFETIME), ..Triplet::default() },
+        preferred: Triplet { default: Some(DEFAULT_PREFERRED_LIFETIME), ..Triplet::default() },
+        rapid_commit: false,
+    };
+    let global = scope_values(c, d, &defaults);
+    let mut ctx = Ctx {
+        reg,
+        ids: Seen::new(),
+        prefixes: Seen::new(),
+        next_auto_id: 0,
+        ip_unique: d.bool("ip-reservations-unique").unwrap_or(true),
+        subnets: Vec::new(),
+    };
+    let mut shared_networks = Vec::new();
+    let mut names = Seen::new();
+    for n in d.list("shared-networks") {
+        let Some(name) = n.str("name") else {
+            c.err(&n, "missing parameter 'name'");
+            continue;
+        };
+        if !names.first(name.to_string()) {
+            c.err(&n, format!("duplicate network '{name}' found in the configuration"));
+            continue;
+        }
+        let scope = scope_values(c, &n, &global);
+        common::option_data(c, &n, &ctx.reg, "dhcp6");
+        for s in n.list("subnet6") {
+            subnet(c, &mut ctx, &s, &scope, Some(name));
+        }
+        shared_networks.push(name.to_string());
+    }
+    for s in d.list("subnet6") {
+        subnet(c, &mut ctx, &s, &global, None);
+    }
+    let mut global_res = Vec::new();
+    for r in d.list("reservations") {
+        if let Some(x) = reservation(c, &r, None, &ctx.reg) {
+            global_res.push((r, x));
+        }
+    }
+    check_reservation_dups(c, &global_res, ctx.ip_unique, 0);
+    if c.errors.len() > errors_before {
+        return None;
+    }
+    Some(Dhcp6 {
+        subnets: ctx.subnets,
+        shared_networks,
+        options,
+        option_defs: ctx.reg,
+        client_classes,
+        reservations: global_res.into_iter().map(|(_, r)| r).collect(),
+        hooks,
+        interfaces,
+        lease_database,
+        control_sockets,
+        valid_lifetime: global.valid,
+        preferred_lifetime: global.preferred,
+        ddns_enabled,
+    })
+}

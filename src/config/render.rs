@@ -1,0 +1,193 @@
+//! `config-get` rendering and `config-hash-get` hashing (Kea ARM 8.8 "Management API":
+//! config-get returns the running configuration with includes expanded, comments dropped,
+//! `comment` keys turned into `user-context`, subnet ids assigned and global defaults filled in).
+
+use serde_json::{json, Map, Value as J};
+use sha2::{Digest, Sha256};
+
+use super::model::Config;
+use super::text::{Node, Value};
+use super::Section;
+
+/// The section tree as JSON, with Kea's `comment` to `user-context.comment` conversion.
+pub fn normalise(node: &Node) -> J {
+    match &node.value {
+        Value::Map(entries) => {
+            let mut m = Map::new();
+            let mut comment = None;
+            for e in entries {
+                if e.key == "comment" {
+                    comment = Some(e.value.to_json());
+                } else {
+                    m.insert(e.key.clone(), normalise(&e.value));
+                }
+            }
+            if let Some(c) = comment {
+                let uc = m.entry("user-context".to_string()).or_insert_with(|| J::Object(Map::new()));
+                if let J::Object(o) = uc {
+                    o.entry("comment".to_string()).or_insert(c);
+                }
+            }
+            J::Object(m)
+        }
+        Value::List(items) => J::Array(items.iter().map(normalise).collect()),
+        // user-context and parameters are opaque: to_json keeps them as written.
+        _ => node.to_json(),
+    }
+}
+
+/// Kea's global defaults that `config-get` shows when the file did not set them
+/// (simple_parser4.cc / simple_parser6.cc GLOBAL defaults common to Kea 2.2 and 3.0).
+fn global_defaults(section: Section) -> Vec<(&'static str, J)> {
+    let mut v = vec![
+        ("valid-lifetime", json!(7200)),
+        ("decline-probation-period", json!(86400)),
+        ("ddns-send-updates", json!(true)),
+        ("ddns-override-no-update", json!(false)),
+        ("ddns-override-client-update", json!(false)),
+        ("ddns-replace-client-name", json!("never")),
+        ("ddns-generated-prefix", json!("myhost")),
+        ("ddns-qualifying-suffix", json!("")),
+        ("ddns-update-on-renew", json!(false)),
+        ("hostname-char-set", json!("[^A-Za-z0-9.-]")),
+        ("hostname-char-replacement", json!("")),
+        ("store-extended-info", json!(false)),
+        ("statistic-default-sample-count", json!(20)),
+        ("statistic-default-sample-age", json!(0)),
+        ("early-global-reservations-lookup", json!(false)),
+        ("ip-reservations-unique", json!(true)),
+        ("reservations-lookup-first", json!(false)),
+        ("reservations-global", json!(false)),
+        ("reservations-in-subnet", json!(true)),
+        ("reservations-out-of-pool", json!(false)),
+        ("parked-packet-limit", json!(256)),
+        ("cache-threshold", json!(0.25)),
+    ];
+    match section {
+        Section::Dhcp4 => v.extend([
+            ("match-client-id", json!(true)),
+            ("echo-client-id", json!(true)),
+            ("authoritative", json!(false)),
+            ("next-server", json!("0.0.0.0")),
+            ("server-hostname", json!("")),
+            ("boot-file-name", json!("")),
+            ("calculate-tee-times", json!(false)),
+            ("t1-percent", json!(0.5)),
+            ("t2-percent", json!(0.875)),
+        ]),
+        Section::Dhcp6 => v.extend([
+            ("preferred-lifetime", json!(3600)),
+            ("calculate-tee-times", json!(true)),
+            ("t1-percent", json!(0.5)),
+            ("t2-percent", json!(0.8)),
+        ]),
+        _ => v.clear(),
+    }
+    v
+}
+
+/// Kea 2.2 numbers subnets without an `id` in parse order: shared networks first.
+fn assign_ids(section: &mut Map<String, J>, list_key: &str) {
+    let mut next = 0u32;
+    let mut fill = |subnets: &mut J| {
+        if let J::Array(items) = subnets {
+            for s in items {
+                if let J::Object(o) = s {
+                    let missing = o.get("id").and_then(J::as_u64).is_none_or(|i| i == 0);
+                    if missing {
+                        next += 1;
+                        o.insert("id".into(), json!(next));
+                    }
+                }
+            }
+        }
+    };
+    if let Some(J::Array(nets)) = section.get_mut("shared-networks") {
+        for n in nets {
+            if let Some(s) = n.get_mut(list_key) {
+                fill(s);
+            }
+        }
+    }
+    if let Some(s) = section.get_mut(list_key) {
+        fill(s);
+    }
+}
+
+/// The `config-get` arguments for one section: `{"Dhcp4": {...}}` (without the hash).
+pub fn config_get(cfg: &Config, section: Section) -> J {
+    let mut body = match cfg.source.get(&section) {
+        Some(J::Object(m)) => m.clone(),
+        _ => Map::new(),
+    };
+    for (k, v) in global_defaults(section) {
+        body.entry(k.to_string()).or_insert(v);
+    }
+    match section {
+        Section::Dhcp4 => assign_ids(&mut body, "subnet4"),
+        Section::Dhcp6 => assign_ids(&mut body, "subnet6"),
+        _ => {}
+    }
+    let mut top = Map::new();
+    top.insert(section.key().to_string(), J::Object(body));
+    J::Object(top)
+}
+
+fn sorted(v: &J) -> J {
+    match v {
+        J::Object(m) => {
+            let mut keys: Vec<&String> = m.keys().collect();
+            keys.sort();
+            J::Object(keys.into_iter().map(|k| (k.clone(), sorted(&m[k]))).collect())
+        }
+        J::Array(a) => J::Array(a.iter().map(sorted).collect()),
+        other => other.clone(),
+    }
+}
+
+/// `config-hash-get`: upper-case hex SHA-256 of the compact, key-sorted configuration.
+pub fn config_hash(rendered: &J) -> String {
+    let text = sorted(rendered).to_string();
+    hex::encode_upper(Sha256::digest(text.as_bytes()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::{load_str, LoadOptions};
+
+    #[test]
+    fn comments_become_user_context_and_defaults_fill_in() {
+        let text = r#"{"Dhcp4": {"comment": "top", "subnet4": [{"subnet": "192.0.2.0/24", "comment": "s"},
+                     {"subnet": "198.51.100.0/24", "user-context": {"a": 1}, "comment": "t"}]}}"#;
+        let loaded = load_str("<string>", text, &LoadOptions::default()).unwrap();
+        let r = config_get(&loaded.config, Section::Dhcp4);
+        let d = &r["Dhcp4"];
+        assert_eq!(d["user-context"]["comment"], "top");
+        assert_eq!(d["subnet4"][0]["id"], 1);
+        assert_eq!(d["subnet4"][1]["id"], 2);
+        assert_eq!(d["subnet4"][1]["user-context"], json!({"a": 1, "comment": "t"}));
+        assert_eq!(d["valid-lifetime"], 7200);
+        assert_eq!(d["t2-percent"], 0.875);
+    }
+
+    #[test]
+    fn hash_ignores_key_order_and_is_upper_hex() {
+        let a = config_hash(&json!({"b": 1, "a": {"y": 2, "x": 3}}));
+        let b = config_hash(&json!({"a": {"x": 3, "y": 2}, "b": 1}));
+        assert_eq!(a, b);
+        assert_eq!(a.len(), 64);
+        assert!(a.chars().all(|c| c.is_ascii_digit() || c.is_ascii_uppercase()));
+    }
+
+    #[test]
+    fn rendered_config_passes_the_checker_again() {
+        let text = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/config/kakapo.conf")).unwrap();
+        let loaded = load_str("kakapo.conf", &text, &LoadOptions::default()).unwrap();
+        let rendered = config_get(&loaded.config, Section::Dhcp4);
+        let again = load_str("<rendered>", &rendered.to_string(), &LoadOptions::default());
+        assert!(again.is_ok(), "{:?}", again.err());
+        let r2 = config_get(&again.unwrap().config, Section::Dhcp4);
+        assert_eq!(config_hash(&rendered), config_hash(&r2));
+    }
+}

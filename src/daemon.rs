@@ -1,0 +1,219 @@
+//! The process shell: pid file, logging, start-up and shutdown messages, signals, reload.
+//! Kea's daemon life cycle (ARM 8.1 "Starting and Stopping the DHCPv4 Server"): SIGHUP re-reads
+//! the files and keeps the running configuration if the new one is broken; SIGTERM and SIGINT
+//! end the process with status 0.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use anyhow::Context;
+use kakapo::config::{self, model::Config, LoadOptions, Section};
+use kakapo::logging::{KeaLoggers, LoggerSpec};
+use tokio::signal::unix::{signal, SignalKind};
+use tracing::{error, info, warn};
+use tracing_subscriber::layer::SubscriberExt;
+
+/// What the command line asked for.
+#[derive(Debug)]
+pub struct Settings {
+    pub files: Vec<PathBuf>,
+    pub only: Option<Section>,
+    pub debug: bool,
+    pub server_port: Option<u16>,
+    pub client_port: Option<u16>,
+    pub restrictions: bool,
+}
+
+/// Log target and message-ID prefix per section, as Kea's daemons name them.
+fn ids(s: Section) -> (&'static str, &'static str, &'static str) {
+    match s {
+        Section::Dhcp4 => ("kea-dhcp4", "kea-dhcp4.dhcp4", "DHCP4"),
+        Section::Dhcp6 => ("kea-dhcp6", "kea-dhcp6.dhcp6", "DHCP6"),
+        Section::DhcpDdns => ("kea-dhcp-ddns", "kea-dhcp-ddns.dhcpddns", "DHCP_DDNS"),
+        Section::ControlAgent => ("kea-ctrl-agent", "kea-ctrl-agent.ctrl-agent", "CTRL_AGENT"),
+    }
+}
+
+/// Emits one Kea-style message on the section's logger (targets must be static in tracing,
+/// hence the match).
+macro_rules! kea_log {
+    ($lvl:ident, $section:expr, $($arg:tt)*) => {
+        match $section {
+            Section::Dhcp4 => $lvl!(target: "kea-dhcp4.dhcp4", $($arg)*),
+            Section::Dhcp6 => $lvl!(target: "kea-dhcp6.dhcp6", $($arg)*),
+            Section::DhcpDdns => $lvl!(target: "kea-dhcp-ddns.dhcpddns", $($arg)*),
+            Section::ControlAgent => $lvl!(target: "kea-ctrl-agent.ctrl-agent", $($arg)*),
+        }
+    };
+}
+
+fn logger_specs(cfg: &Config, debug: bool) -> Vec<LoggerSpec> {
+    let mut specs = Vec::new();
+    for s in cfg.sections() {
+        let configured = cfg.loggers(s);
+        if configured.is_empty() {
+            specs.push(LoggerSpec::default_for(ids(s).0, debug));
+        } else {
+            specs.extend(configured.iter().cloned());
+        }
+    }
+    if debug {
+        for s in &mut specs {
+            s.level = tracing::Level::TRACE;
+            s.debuglevel = 99;
+        }
+    }
+    specs
+}
+
+/// Kea's pid file: `$KEA_PIDFILE_DIR/<config base name>.<daemon>.pid`.
+fn pid_file_path(files: &[PathBuf], only: Option<Section>) -> PathBuf {
+    let dir = std::env::var_os("KEA_PIDFILE_DIR").map_or_else(|| PathBuf::from("/run/kea"), PathBuf::from);
+    let base = files.first().and_then(|f| f.file_stem()).map_or_else(|| "kakapo".to_string(), |s| s.to_string_lossy().into_owned());
+    let proc_name = only.map_or("kakapo", |s| ids(s).0);
+    dir.join(format!("{base}.{proc_name}.pid"))
+}
+
+/// The pid in an existing pid file, if that process is still alive.
+fn running_pid(path: &Path) -> Option<i32> {
+    let text = std::fs::read_to_string(path).ok()?;
+    let pid: i32 = text.trim().parse().ok()?;
+    if pid <= 0 || pid == std::process::id() as i32 {
+        return None;
+    }
+    nix::sys::signal::kill(nix::unistd::Pid::from_raw(pid), None).ok().map(|_| pid)
+}
+
+struct PidFile(PathBuf);
+
+impl Drop for PidFile {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_file(&self.0);
+    }
+}
+
+fn load(settings: &Settings) -> Result<config::Loaded, config::ConfigError> {
+    config::load(&settings.files, &LoadOptions { only: settings.only, host: None })
+}
+
+fn files_list(settings: &Settings) -> String {
+    settings.files.iter().map(|f| f.display().to_string()).collect::<Vec<_>>().join(", ")
+}
+
+/// Runs the daemon until SIGTERM/SIGINT; returns the exit status.
+pub fn run(settings: Settings) -> anyhow::Result<u8> {
+    let loggers = KeaLoggers::default();
+    let subscriber = tracing_subscriber::registry().with(loggers.layer());
+    tracing::subscriber::set_global_default(subscriber).context("installing the log subscriber")?;
+
+    let loaded = match load(&settings) {
+        Ok(l) => l,
+        Err(e) => {
+            // Kea prints configuration errors on the console before any logger exists.
+            for d in &e.errors {
+                eprintln!("{d}");
+            }
+            loggers.configure(&[LoggerSpec::default_for("kea-dhcp4", settings.debug), LoggerSpec::default_for("kea-dhcp6", settings.debug)]);
+            let section = settings.only.unwrap_or(Section::Dhcp4);
+            kea_log!(error, section, "{}_INIT_FAIL failed to initialize Kea server: configuration error using file: {}", ids(section).2, files_list(&settings));
+            return Ok(1);
+        }
+    };
+    let cfg = Arc::new(loaded.config);
+    loggers.configure(&logger_specs(&cfg, settings.debug));
+    for w in &loaded.warnings {
+        for s in cfg.sections() {
+            kea_log!(warn, s, "{}_CONFIG_WARNING {}", ids(s).2, w);
+        }
+    }
+    let sections = cfg.sections();
+    if sections.is_empty() {
+        eprintln!("kakapo: {}: no Dhcp4, Dhcp6, DhcpDdns or Control-agent section to run", files_list(&settings));
+        return Ok(1);
+    }
+    for &s in &sections {
+        let (name, _, id) = ids(s);
+        match s {
+            Section::Dhcp4 | Section::Dhcp6 => kea_log!(info, s, "{id}_STARTING Kea {} server version {} (kakapo) starting", if s == Section::Dhcp4 { "DHCPv4" } else { "DHCPv6" }, env!("CARGO_PKG_VERSION")),
+            _ => kea_log!(info, s, "DCTL_STARTING {name} starting, pid: {}, version: {} (kakapo)", std::process::id(), env!("CARGO_PKG_VERSION")),
+        }
+    }
+
+    let pid_path = pid_file_path(&settings.files, settings.only);
+    if let Some(pid) = running_pid(&pid_path) {
+        let s = sections[0];
+        let id = if matches!(s, Section::Dhcp4 | Section::Dhcp6) { format!("{}_ALREADY_RUNNING", ids(s).2) } else { "DCTL_ALREADY_RUNNING".into() };
+        kea_log!(error, s, "{id} {} already running? PID file: {} (pid {pid})", ids(s).0, pid_path.display());
+        return Ok(1);
+    }
+    if let Some(dir) = pid_path.parent() {
+        let _ = std::fs::create_dir_all(dir);
+    }
+    std::fs::write(&pid_path, format!("{}\n", std::process::id())).with_context(|| format!("writing pid file {}", pid_path.display()))?;
+    let _pid_guard = PidFile(pid_path);
+
+    let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build().context("starting the runtime")?;
+    rt.block_on(serve(settings, cfg, loggers))
+}
+
+async fn serve(settings: Settings, mut cfg: Arc<Config>, loggers: KeaLoggers) -> anyhow::Result<u8> {
+    let mut hup = signal(SignalKind::hangup()).context("SIGHUP handler")?;
+    let mut term = signal(SignalKind::terminate()).context("SIGTERM handler")?;
+    let mut int = signal(SignalKind::interrupt()).context("SIGINT handler")?;
+
+    for s in cfg.sections() {
+        let (name, _, id) = ids(s);
+        match s {
+            Section::Dhcp4 | Section::Dhcp6 => {
+                kea_log!(info, s, "{id}_CONFIG_COMPLETE {} server has completed configuration: {}", if s == Section::Dhcp4 { "DHCPv4" } else { "DHCPv6" }, cfg.summary(s));
+                kea_log!(info, s, "{id}_STARTED Kea {} server version {} started", if s == Section::Dhcp4 { "DHCPv4" } else { "DHCPv6" }, env!("CARGO_PKG_VERSION"));
+            }
+            _ => kea_log!(info, s, "{id}_STARTED Kea {name} server version {} started", env!("CARGO_PKG_VERSION")),
+        }
+    }
+    if settings.server_port.is_some() || settings.client_port.is_some() || !settings.restrictions {
+        info!(target: "kea-dhcp4.dhcp4", "DHCP4_PORTS server port {:?}, client port {:?}, path restrictions {}", settings.server_port, settings.client_port, settings.restrictions);
+    }
+    let _ = sd_notify::notify(false, &[sd_notify::NotifyState::Ready]);
+
+    loop {
+        tokio::select! {
+            _ = hup.recv() => {
+                let files = files_list(&settings);
+                for s in cfg.sections() {
+                    kea_log!(info, s, "{}_DYNAMIC_RECONFIGURATION initiate server reconfiguration using file: {files}, after receiving SIGHUP signal or config-reload command", ids(s).2);
+                }
+                let _ = sd_notify::notify(false, &[sd_notify::NotifyState::Reloading]);
+                match load(&settings) {
+                    Ok(new) => {
+                        cfg = Arc::new(new.config);
+                        loggers.configure(&logger_specs(&cfg, settings.debug));
+                        for s in cfg.sections() {
+                            kea_log!(info, s, "{}_DYNAMIC_RECONFIGURATION_SUCCESS dynamic server reconfiguration succeeded with file: {files}", ids(s).2);
+                        }
+                    }
+                    Err(e) => {
+                        for s in cfg.sections() {
+                            kea_log!(error, s, "{}_DYNAMIC_RECONFIGURATION_FAIL dynamic server reconfiguration failed with file: {files}", ids(s).2);
+                            for d in &e.errors {
+                                kea_log!(error, s, "{}_CONFIG_LOAD_FAIL configuration error using file: {files}, reason: {d}", ids(s).2);
+                            }
+                        }
+                    }
+                }
+                let _ = sd_notify::notify(false, &[sd_notify::NotifyState::Ready]);
+            }
+            _ = term.recv() => break,
+            _ = int.recv() => break,
+        }
+    }
+    let _ = sd_notify::notify(false, &[sd_notify::NotifyState::Stopping]);
+    for s in cfg.sections() {
+        let (name, _, id) = ids(s);
+        match s {
+            Section::Dhcp4 | Section::Dhcp6 => kea_log!(info, s, "{id}_SHUTDOWN server shutdown"),
+            _ => kea_log!(info, s, "DCTL_SHUTDOWN {name} has shut down, pid: {}, version: {}", std::process::id(), env!("CARGO_PKG_VERSION")),
+        }
+    }
+    Ok(0)
+}
