@@ -265,3 +265,27 @@ fn personality_runs_only_its_section() {
     assert!(!o.status.success());
     assert!(text(&o).contains("missing mandatory Dhcp4 element"));
 }
+
+#[test]
+fn config_get_rendering_of_every_accepted_example_passes_the_checker() {
+    use kakapo::config::{load, load_str, render, LoadOptions};
+    let tmp = tempfile::tempdir().unwrap();
+    let mut rendered_count = 0;
+    for dir in ["kea4", "kea6", "ddns", "agent"] {
+        for e in std::fs::read_dir(Path::new(KEA_EXAMPLES).join(dir)).unwrap().flatten() {
+            let f = tmp.path().join(format!("{dir}_{}", e.file_name().to_string_lossy()));
+            std::fs::write(&f, rewrite(&std::fs::read_to_string(e.path()).unwrap())).unwrap();
+            let Ok(loaded) = load(&[f.clone()], &LoadOptions::default()) else { continue };
+            for s in loaded.config.sections() {
+                let r = render::config_get(&loaded.config, s);
+                let again = load_str("<config-get>", &r.to_string(), &LoadOptions::default());
+                assert!(again.is_ok(), "{}: rendered {s:?} refused: {}", f.display(), again.unwrap_err());
+                let again = again.unwrap();
+                let r2 = render::config_get(&again.config, s);
+                assert_eq!(render::config_hash(&r), render::config_hash(&r2), "{}: hash not stable", f.display());
+                rendered_count += 1;
+            }
+        }
+    }
+    assert!(rendered_count >= 45, "only {rendered_count} sections rendered");
+}

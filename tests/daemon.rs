@@ -18,7 +18,15 @@ struct Daemon {
 
 impl Daemon {
     fn start(cfg: &Path, piddir: &Path) -> Daemon {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_kakapo"))
+        Self::start_with(cfg, piddir, None)
+    }
+
+    fn start_with(cfg: &Path, piddir: &Path, notify: Option<&Path>) -> Daemon {
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_kakapo"));
+        if let Some(n) = notify {
+            cmd.env("NOTIFY_SOCKET", n);
+        }
+        let mut child = cmd
             .args(["-c", cfg.to_str().unwrap()])
             .env("KEA_PIDFILE_DIR", piddir)
             .stdout(Stdio::piped())
@@ -160,4 +168,22 @@ fn invalid_config_at_start_exits_1_with_position() {
     assert_eq!(o.status.code(), Some(1));
     let e = String::from_utf8_lossy(&o.stderr);
     assert!(e.contains(&format!("{}:1.30: Dhcp4.valid-lifetime: expected i64", cfg.display())), "{e}");
+}
+
+#[test]
+fn systemd_notify_ready_and_stopping() {
+    let tmp = tempfile::tempdir().unwrap();
+    let cfg = tmp.path().join("n.conf");
+    std::fs::write(&cfg, GOOD).unwrap();
+    let sock_path = tmp.path().join("notify.sock");
+    let sock = std::os::unix::net::UnixDatagram::bind(&sock_path).unwrap();
+    sock.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    let mut d = Daemon::start_with(&cfg, tmp.path(), Some(&sock_path));
+    let mut buf = [0u8; 512];
+    let n = sock.recv(&mut buf).unwrap();
+    assert!(String::from_utf8_lossy(&buf[..n]).contains("READY=1"));
+    d.signal(Signal::SIGTERM);
+    let n = sock.recv(&mut buf).unwrap();
+    assert!(String::from_utf8_lossy(&buf[..n]).contains("STOPPING=1"));
+    assert_eq!(d.wait_exit(), 0);
 }

@@ -18,6 +18,9 @@ pub fn normalise(node: &Node) -> J {
             for e in entries {
                 if e.key == "comment" {
                     comment = Some(e.value.to_json());
+                } else if matches!(e.key.as_str(), "user-context" | "parameters") {
+                    // Free-form JSON: a "comment" in there is the user's data, not Kea syntax.
+                    m.insert(e.key.clone(), e.value.to_json());
                 } else {
                     m.insert(e.key.clone(), normalise(&e.value));
                 }
@@ -31,7 +34,6 @@ pub fn normalise(node: &Node) -> J {
             J::Object(m)
         }
         Value::List(items) => J::Array(items.iter().map(normalise).collect()),
-        // user-context and parameters are opaque: to_json keeps them as written.
         _ => node.to_json(),
     }
 }

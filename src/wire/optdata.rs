@@ -1303,7 +1303,8 @@ mod tests {
             v4("domain-search", "example.com, foo.example.org.").unwrap(),
             b"\x07example\x03com\x00\x03foo\x07example\x03org\x00".to_vec()
         );
-        assert_eq!(v4("domain-search", ".").unwrap(), vec![0]);
+        // Accepted, but Kea measures the root by its text form and sends nothing of it.
+        assert_eq!(v4("domain-search", ".").unwrap(), Vec::<u8>::new());
         assert!(v4("domain-search", "").is_err());
         assert!(v4("domain-search", "a..b").is_err());
         assert_eq!(v6("domain-search", "").unwrap(), Vec::<u8>::new());
