@@ -268,6 +268,10 @@ const OPAQUE: &[&str] = &["user-context", "parameters"];
 pub(crate) fn check_enums(c: &mut Checker, v: &V<'_>) {
     for (key, child) in v.entries() {
         if OPAQUE.contains(&key) {
+            // Free-form inside, but Kea insists that the container itself is a map.
+            if !matches!(child.node.value, crate::config::text::Value::Map(_)) {
+                c.err(&child, format!("{key} must be a map, got {}", child.node.value.kind()));
+            }
             continue;
         }
         if let Some((_, allowed)) = ENUMS.iter().find(|(k, _)| *k == key) {

@@ -215,3 +215,114 @@ impl<'a> V<'a> {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use crate::config::{load_str, LoadOptions};
+
+    /// Loads `{"Dhcp4": <body>}`-style text and returns the error messages (empty if accepted).
+    fn errors(text: &str) -> Vec<String> {
+        match load_str("t.json", text, &LoadOptions::default()) {
+            Ok(_) => Vec::new(),
+            Err(e) => e.errors.iter().map(|d| d.to_string()).collect(),
+        }
+    }
+
+    fn v4(body: &str) -> Vec<String> {
+        errors(&format!("{{\"Dhcp4\": {body}}}"))
+    }
+
+    fn has(errs: &[String], needle: &str) -> bool {
+        errs.iter().any(|e| e.contains(needle))
+    }
+
+    #[test]
+    fn subnet_checks_follow_kea_2_2() {
+        // Kea 2.2 numbers id-less subnets 1, 2, ... regardless of explicit ids.
+        assert!(has(&v4(r#"{"subnet4":[{"id":1,"subnet":"192.0.2.0/24"},{"subnet":"198.51.100.0/24"}]}"#), "'1' is already in use"));
+        assert!(v4(r#"{"subnet4":[{"subnet":"192.0.2.0/24"},{"subnet":"198.51.100.0/24"}]}"#).is_empty());
+        assert!(has(&v4(r#"{"subnet4":[{"id":1,"subnet":"192.0.2.0/24"},{"id":2,"subnet":"192.0.2.0/24"}]}"#), "already exists"));
+        assert!(v4(r#"{"subnet4":[{"id":1,"subnet":"192.0.2.5/24"}]}"#).is_empty(), "host bits are allowed");
+        assert!(has(&v4(r#"{"subnet4":[{"id":1,"subnet":"192.0.2.0"}]}"#), "prefix/len expected"));
+        assert!(has(&v4(r#"{"subnet4":[{"id":4294967295,"subnet":"192.0.2.0/24"}]}"#), "not within expected range"));
+        assert!(has(&v4(r#"{"subnet4":[{"id":1}]}"#), "missing parameter 'subnet'"));
+    }
+
+    #[test]
+    fn pool_checks() {
+        let s = |p: &str| v4(&format!(r#"{{"subnet4":[{{"id":1,"subnet":"192.0.2.0/24","pools":[{p}]}}]}}"#));
+        assert!(s(r#"{"pool":"192.0.2.10-192.0.2.20"}"#).is_empty());
+        assert!(s(r#"{"pool":"192.0.2.128/25"}"#).is_empty());
+        assert!(has(&s(r#"{"pool":"192.0.2.10 - 192.0.2.5"}"#), "Failed to create pool"));
+        assert!(has(&s(r#"{"pool":"192.0.2.10"}"#), "two acceptable formats"));
+        assert!(has(&s(r#"{"pool":"192.0.2.10-192.0.2.20"},{"pool":"192.0.2.15-192.0.2.30"}"#), "overlaps"));
+    }
+
+    #[test]
+    fn reservation_checks() {
+        let s = |r: &str| v4(&format!(r#"{{"subnet4":[{{"id":1,"subnet":"192.0.2.0/24","reservations":[{r}]}}]}}"#));
+        assert!(has(&s(r#"{"ip-address":"192.0.2.1"}"#), "one of the supported identifiers"));
+        assert!(has(&s(r#"{"hw-address":"aa:bb:cc:dd:ee:ff","client-id":"01:02","ip-address":"192.0.2.1"}"#), "mutually exclusive"));
+        assert!(has(&s(r#"{"hw-address":"zz:bb","ip-address":"192.0.2.1"}"#), "invalid host identifier"));
+        assert!(has(
+            &s(r#"{"hw-address":"aa:bb:cc:dd:ee:ff","ip-address":"192.0.2.1"},{"hw-address":"aa:bb:cc:dd:ee:01","ip-address":"192.0.2.1"}"#),
+            "already a reservation for this address"
+        ));
+        assert!(has(
+            &s(r#"{"hw-address":"aa:bb:cc:dd:ee:ff","ip-address":"192.0.2.1"},{"hw-address":"aa:bb:cc:dd:ee:ff","ip-address":"192.0.2.2"}"#),
+            "already been added"
+        ));
+        assert!(s(r#"{"circuit-id":"'gate-7'","ip-address":"192.0.2.9"}"#).is_empty());
+    }
+
+    #[test]
+    fn option_and_definition_checks() {
+        assert!(has(&v4(r#"{"option-data":[{"code":250,"data":"0102"}]}"#), "does not exist"));
+        assert!(v4(r#"{"option-data":[{"code":250,"data":"0102","csv-format":false}]}"#).is_empty());
+        assert!(has(&v4(r#"{"option-data":[{"data":"0102"}]}"#), "one of 'code' or 'name'"));
+        assert!(has(&v4(r#"{"option-data":[{"name":"routers","code":4,"data":"192.0.2.1"}]}"#), "does not match the option definition"));
+        assert!(v4(r#"{"option-def":[{"name":"foo","code":222,"type":"uint8"}],"option-data":[{"name":"foo","data":"7"}]}"#).is_empty());
+        assert!(has(&v4(r#"{"option-def":[{"name":"foo","code":222,"type":"uint9"}]}"#), "uint9"));
+        assert!(!v4(r#"{"option-def":[{"name":"foo","code":3,"type":"uint8"}]}"#).is_empty());
+    }
+
+    #[test]
+    fn lifetimes_and_misc() {
+        assert!(has(&v4(r#"{"min-valid-lifetime":100,"max-valid-lifetime":50}"#), "not less than max-valid-lifetime"));
+        assert!(has(&v4(r#"{"valid-lifetime":10,"min-valid-lifetime":100}"#), "min-valid-lifetime (100)"));
+        assert!(has(&v4(r#"{"lease-database":{"type":"memfile","lfc-interval":-1}}"#), "out of range"));
+        assert!(has(&v4(r#"{"ddns-replace-client-name":"sometimes"}"#), "invalid value"));
+        assert!(has(&v4(r#"{"client-classes":[{"name":"a"},{"name":"a"}]}"#), "already been defined"));
+        assert!(has(&v4(r#"{"user-context": 5}"#), "user-context must be a map"));
+        assert!(has(
+            &v4(r#"{"shared-networks":[{"name":"a","subnet4":[{"id":1,"subnet":"192.0.2.0/24"}]},{"name":"a"}]}"#),
+            "duplicate network"
+        ));
+    }
+
+    #[test]
+    fn ddns_and_agent_checks() {
+        let d2 = r#"{"DhcpDdns": {"tsig-keys": [{"name": "k", "algorithm": "HMAC-SHA256", "secret": "LSWXnfkKZjdPJI5QxlpnfQ=="}],
+            "forward-ddns": {"ddns-domains": [{"name": "example.org.", "key-name": "nokey", "dns-servers": [{"ip-address": "192.0.2.53"}]}]}}}"#;
+        assert!(has(&errors(d2), "undefined key: nokey"));
+        assert!(errors(&d2.replace("nokey", "k")).is_empty());
+        assert!(has(&errors(&d2.replace("HMAC-SHA256", "HMAC-SHA3")), "unknown algorithm"));
+        let agent = r#"{"Control-agent": {"loggers": [{"name": "kea-ctrl-agent"}]}}"#;
+        assert!(has(&errors(agent), "mandatory 'severity'"));
+    }
+
+    #[test]
+    fn dhcp6_checks() {
+        let s = |body: &str| errors(&format!("{{\"Dhcp6\": {body}}}"));
+        assert!(s(r#"{"subnet6":[{"id":1,"subnet":"2001:db8:1::/64","pools":[{"pool":"2001:db8:1::10-2001:db8:1::ff"}],
+            "pd-pools":[{"prefix":"2001:db8:8::","prefix-len":56,"delegated-len":64}]}]}"#)
+        .is_empty());
+        assert!(has(&s(r#"{"subnet6":[{"id":1,"subnet":"2001:db8:1::/129"}]}"#), "Invalid prefix length"));
+        assert!(has(&s(r#"{"subnet6":[{"id":1,"subnet":"2001:db8:1::/64","pools":[{"pool":"2001:db8:2::/64"}]}]}"#), "does not match"));
+        assert!(has(
+            &s(r#"{"subnet6":[{"id":1,"subnet":"2001:db8:1::/64","pd-pools":[{"prefix":"2001:db8:8::","prefix-len":56,"delegated-len":48}]}]}"#),
+            "delegated length"
+        ));
+        assert!(has(&s(r#"{"server-id":{"type":"XYZ"}}"#), "invalid"));
+    }
+}
