@@ -69,7 +69,10 @@ fn logger_specs(cfg: &Config, debug: bool) -> Vec<LoggerSpec> {
 /// Kea's pid file: `$KEA_PIDFILE_DIR/<config base name>.<daemon>.pid`.
 fn pid_file_path(files: &[PathBuf], only: Option<Section>) -> PathBuf {
     let dir = std::env::var_os("KEA_PIDFILE_DIR").map_or_else(|| PathBuf::from("/run/kea"), PathBuf::from);
-    let base = files.first().and_then(|f| f.file_stem()).map_or_else(|| "kakapo".to_string(), |s| s.to_string_lossy().into_owned());
+    let base = files
+        .first()
+        .and_then(|f| f.file_stem())
+        .map_or_else(|| "kakapo".to_string(), |s| s.to_string_lossy().into_owned());
     let proc_name = only.map_or("kakapo", |s| ids(s).0);
     dir.join(format!("{base}.{proc_name}.pid"))
 }
@@ -113,9 +116,18 @@ pub fn run(settings: Settings) -> anyhow::Result<u8> {
             for d in &e.errors {
                 eprintln!("{d}");
             }
-            loggers.configure(&[LoggerSpec::default_for("kea-dhcp4", settings.debug), LoggerSpec::default_for("kea-dhcp6", settings.debug)]);
+            loggers.configure(&[
+                LoggerSpec::default_for("kea-dhcp4", settings.debug),
+                LoggerSpec::default_for("kea-dhcp6", settings.debug),
+            ]);
             let section = settings.only.unwrap_or(Section::Dhcp4);
-            kea_log!(error, section, "{}_INIT_FAIL failed to initialize Kea server: configuration error using file: {}", ids(section).2, files_list(&settings));
+            kea_log!(
+                error,
+                section,
+                "{}_INIT_FAIL failed to initialize Kea server: configuration error using file: {}",
+                ids(section).2,
+                files_list(&settings)
+            );
             return Ok(1);
         }
     };
@@ -134,22 +146,39 @@ pub fn run(settings: Settings) -> anyhow::Result<u8> {
     for &s in &sections {
         let (name, _, id) = ids(s);
         match s {
-            Section::Dhcp4 | Section::Dhcp6 => kea_log!(info, s, "{id}_STARTING Kea {} server version {} (kakapo) starting", if s == Section::Dhcp4 { "DHCPv4" } else { "DHCPv6" }, env!("CARGO_PKG_VERSION")),
-            _ => kea_log!(info, s, "DCTL_STARTING {name} starting, pid: {}, version: {} (kakapo)", std::process::id(), env!("CARGO_PKG_VERSION")),
+            Section::Dhcp4 | Section::Dhcp6 => kea_log!(
+                info,
+                s,
+                "{id}_STARTING Kea {} server version {} (kakapo) starting",
+                if s == Section::Dhcp4 { "DHCPv4" } else { "DHCPv6" },
+                env!("CARGO_PKG_VERSION")
+            ),
+            _ => kea_log!(
+                info,
+                s,
+                "DCTL_STARTING {name} starting, pid: {}, version: {} (kakapo)",
+                std::process::id(),
+                env!("CARGO_PKG_VERSION")
+            ),
         }
     }
 
     let pid_path = pid_file_path(&settings.files, settings.only);
     if let Some(pid) = running_pid(&pid_path) {
         let s = sections[0];
-        let id = if matches!(s, Section::Dhcp4 | Section::Dhcp6) { format!("{}_ALREADY_RUNNING", ids(s).2) } else { "DCTL_ALREADY_RUNNING".into() };
+        let id = if matches!(s, Section::Dhcp4 | Section::Dhcp6) {
+            format!("{}_ALREADY_RUNNING", ids(s).2)
+        } else {
+            "DCTL_ALREADY_RUNNING".into()
+        };
         kea_log!(error, s, "{id} {} already running? PID file: {} (pid {pid})", ids(s).0, pid_path.display());
         return Ok(1);
     }
     if let Some(dir) = pid_path.parent() {
         let _ = std::fs::create_dir_all(dir);
     }
-    std::fs::write(&pid_path, format!("{}\n", std::process::id())).with_context(|| format!("writing pid file {}", pid_path.display()))?;
+    std::fs::write(&pid_path, format!("{}\n", std::process::id()))
+        .with_context(|| format!("writing pid file {}", pid_path.display()))?;
     let _pid_guard = PidFile(pid_path);
 
     let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build().context("starting the runtime")?;
@@ -165,8 +194,20 @@ async fn serve(settings: Settings, mut cfg: Arc<Config>, loggers: KeaLoggers) ->
         let (name, _, id) = ids(s);
         match s {
             Section::Dhcp4 | Section::Dhcp6 => {
-                kea_log!(info, s, "{id}_CONFIG_COMPLETE {} server has completed configuration: {}", if s == Section::Dhcp4 { "DHCPv4" } else { "DHCPv6" }, cfg.summary(s));
-                kea_log!(info, s, "{id}_STARTED Kea {} server version {} started", if s == Section::Dhcp4 { "DHCPv4" } else { "DHCPv6" }, env!("CARGO_PKG_VERSION"));
+                kea_log!(
+                    info,
+                    s,
+                    "{id}_CONFIG_COMPLETE {} server has completed configuration: {}",
+                    if s == Section::Dhcp4 { "DHCPv4" } else { "DHCPv6" },
+                    cfg.summary(s)
+                );
+                kea_log!(
+                    info,
+                    s,
+                    "{id}_STARTED Kea {} server version {} started",
+                    if s == Section::Dhcp4 { "DHCPv4" } else { "DHCPv6" },
+                    env!("CARGO_PKG_VERSION")
+                );
             }
             _ => kea_log!(info, s, "{id}_STARTED Kea {name} server version {} started", env!("CARGO_PKG_VERSION")),
         }
@@ -212,7 +253,13 @@ async fn serve(settings: Settings, mut cfg: Arc<Config>, loggers: KeaLoggers) ->
         let (name, _, id) = ids(s);
         match s {
             Section::Dhcp4 | Section::Dhcp6 => kea_log!(info, s, "{id}_SHUTDOWN server shutdown"),
-            _ => kea_log!(info, s, "DCTL_SHUTDOWN {name} has shut down, pid: {}, version: {}", std::process::id(), env!("CARGO_PKG_VERSION")),
+            _ => kea_log!(
+                info,
+                s,
+                "DCTL_SHUTDOWN {name} has shut down, pid: {}, version: {}",
+                std::process::id(),
+                env!("CARGO_PKG_VERSION")
+            ),
         }
     }
     Ok(0)

@@ -185,8 +185,13 @@ impl std::fmt::Debug for KeaLoggers {
 impl KeaLoggers {
     /// Replaces the configured loggers (Kea re-applies `loggers` on every reconfiguration).
     pub fn configure(&self, specs: &[LoggerSpec]) {
-        let active =
-            specs.iter().map(|s| ActiveLogger { spec: s.clone(), sinks: s.outputs.iter().map(|o| Mutex::new(Sink::open(o))).collect() }).collect();
+        let active = specs
+            .iter()
+            .map(|s| ActiveLogger {
+                spec: s.clone(),
+                sinks: s.outputs.iter().map(|o| Mutex::new(Sink::open(o))).collect(),
+            })
+            .collect();
         if let Ok(mut g) = self.inner.write() {
             *g = active;
         }
@@ -208,7 +213,9 @@ pub struct KeaLayer {
 fn best_match<'a>(loggers: &'a [ActiveLogger], target: &str) -> Option<&'a ActiveLogger> {
     loggers
         .iter()
-        .filter(|l| target == l.spec.name || target.strip_prefix(l.spec.name.as_str()).is_some_and(|r| r.starts_with('.')))
+        .filter(|l| {
+            target == l.spec.name || target.strip_prefix(l.spec.name.as_str()).is_some_and(|r| r.starts_with('.'))
+        })
         .max_by_key(|l| l.spec.name.len())
 }
 

@@ -42,7 +42,8 @@ fn rewrite(src: &str) -> String {
             if let Some(q1) = l[i + 9..].find('"').map(|x| x + i + 9) {
                 if let Some(q2) = l[q1 + 1..].find('"').map(|x| x + q1 + 1) {
                     let path = &l[q1 + 1..q2];
-                    let file = Path::new(path).file_name().map(|f| f.to_string_lossy().into_owned()).unwrap_or_default();
+                    let file =
+                        Path::new(path).file_name().map(|f| f.to_string_lossy().into_owned()).unwrap_or_default();
                     l = format!("{}\"{DEBIAN_HOOKS}/{file}\"{}", &l[..q1], &l[q2 + 1..]);
                 }
             }
@@ -87,11 +88,14 @@ fn kea_examples_get_the_same_verdict_as_kea_2_2() {
     let tmp = tempfile::tempdir().unwrap();
     let mut compared = 0;
     let mut mismatches = Vec::new();
-    for (dir, daemon) in [("kea4", "kea-dhcp4"), ("kea6", "kea-dhcp6"), ("ddns", "kea-dhcp-ddns"), ("agent", "kea-ctrl-agent")] {
+    for (dir, daemon) in
+        [("kea4", "kea-dhcp4"), ("kea6", "kea-dhcp6"), ("ddns", "kea-dhcp-ddns"), ("agent", "kea-ctrl-agent")]
+    {
         let kea = Path::new("/usr/sbin").join(daemon);
         assert!(kea.exists(), "{} missing: install Kea 2.2 (.ci/run does)", kea.display());
         let ours = as_daemon(tmp.path(), daemon);
-        let mut files: Vec<_> = std::fs::read_dir(Path::new(KEA_EXAMPLES).join(dir)).unwrap().map(|e| e.unwrap().path()).collect();
+        let mut files: Vec<_> =
+            std::fs::read_dir(Path::new(KEA_EXAMPLES).join(dir)).unwrap().map(|e| e.unwrap().path()).collect();
         files.sort();
         for f in files.into_iter().filter(|f| f.extension().is_some_and(|e| e == "json")) {
             let name = format!("{dir}/{}", f.file_name().unwrap().to_string_lossy());
@@ -110,7 +114,17 @@ fn kea_examples_get_the_same_verdict_as_kea_2_2() {
                 continue;
             }
             if kea_ok != our_ok {
-                mismatches.push(format!("{name}: kea {} kakapo {}\n  kea: {}\n  kakapo: {}", kea_ok, our_ok, text(&k).lines().filter(|l| l.contains("ERROR") || l.contains("rror")).collect::<Vec<_>>().join(" | "), text(&o)));
+                mismatches.push(format!(
+                    "{name}: kea {} kakapo {}\n  kea: {}\n  kakapo: {}",
+                    kea_ok,
+                    our_ok,
+                    text(&k)
+                        .lines()
+                        .filter(|l| l.contains("ERROR") || l.contains("rror"))
+                        .collect::<Vec<_>>()
+                        .join(" | "),
+                    text(&o)
+                ));
             }
             if !our_ok {
                 // A refusal always carries FILE:LINE.COL.
@@ -206,7 +220,8 @@ fn broken_configs_exit_1_with_file_line_col() {
 fn error_inside_an_included_file_names_that_file() {
     let tmp = tempfile::tempdir().unwrap();
     let inc = tmp.path().join("subnets.json");
-    std::fs::write(&inc, "[\n  {\"id\": 1, \"subnet\": \"192.0.2.0/24\",\n   \"pools\": [{\"pol\": \"x\"}]}\n]").unwrap();
+    std::fs::write(&inc, "[\n  {\"id\": 1, \"subnet\": \"192.0.2.0/24\",\n   \"pools\": [{\"pol\": \"x\"}]}\n]")
+        .unwrap();
     let main = tmp.path().join("main.json");
     std::fs::write(&main, format!("{{\"Dhcp4\": {{\n \"subnet4\": <?include \"{}\"?>\n}}}}", inc.display())).unwrap();
     let o = run(&kakapo(), &["-t", main.to_str().unwrap()]);
@@ -254,7 +269,11 @@ fn personality_runs_only_its_section() {
     let tmp = tempfile::tempdir().unwrap();
     let f = tmp.path().join("both.json");
     // The Dhcp6 section is broken; kea-dhcp4 must not care, kea-dhcp6 and kakapo must.
-    std::fs::write(&f, r#"{"Dhcp4": {"valid-lifetime": 4000}, "Dhcp6": {"subnet6": [{"id": 1, "subnet": "2001:db8::/129"}]}}"#).unwrap();
+    std::fs::write(
+        &f,
+        r#"{"Dhcp4": {"valid-lifetime": 4000}, "Dhcp6": {"subnet6": [{"id": 1, "subnet": "2001:db8::/129"}]}}"#,
+    )
+    .unwrap();
     let p = f.to_str().unwrap();
     assert!(run(&as_daemon(tmp.path(), "kea-dhcp4"), &["-t", p]).status.success());
     assert!(!run(&as_daemon(tmp.path(), "kea-dhcp6"), &["-t", p]).status.success());
@@ -275,7 +294,7 @@ fn config_get_rendering_of_every_accepted_example_passes_the_checker() {
         for e in std::fs::read_dir(Path::new(KEA_EXAMPLES).join(dir)).unwrap().flatten() {
             let f = tmp.path().join(format!("{dir}_{}", e.file_name().to_string_lossy()));
             std::fs::write(&f, rewrite(&std::fs::read_to_string(e.path()).unwrap())).unwrap();
-            let Ok(loaded) = load(&[f.clone()], &LoadOptions::default()) else { continue };
+            let Ok(loaded) = load(std::slice::from_ref(&f), &LoadOptions::default()) else { continue };
             for s in loaded.config.sections() {
                 let r = render::config_get(&loaded.config, s);
                 let again = load_str("<config-get>", &r.to_string(), &LoadOptions::default());

@@ -114,7 +114,11 @@ fn start_reload_and_stop_like_kea() {
     assert_eq!(std::fs::read_to_string(&pidfile).unwrap().trim(), d.child.id().to_string());
 
     // A second instance with the same pid file refuses to start.
-    let second = Command::new(env!("CARGO_BIN_EXE_kakapo")).args(["-c", cfg.to_str().unwrap()]).env("KEA_PIDFILE_DIR", tmp.path()).output().unwrap();
+    let second = Command::new(env!("CARGO_BIN_EXE_kakapo"))
+        .args(["-c", cfg.to_str().unwrap()])
+        .env("KEA_PIDFILE_DIR", tmp.path())
+        .output()
+        .unwrap();
     assert_eq!(second.status.code(), Some(1));
     let out = format!("{}{}", String::from_utf8_lossy(&second.stdout), String::from_utf8_lossy(&second.stderr));
     assert!(out.contains("DHCP4_ALREADY_RUNNING"), "{out}");
@@ -144,7 +148,10 @@ fn sigint_exits_zero_and_file_logging_works() {
     let tmp = tempfile::tempdir().unwrap();
     let log = tmp.path().join("kea.log");
     let cfg = tmp.path().join("k.conf");
-    let text = GOOD.replace(r#"{ "output": "stdout" }"#, &format!(r#"{{ "output": "{}", "maxsize": 204800, "maxver": 2 }}"#, log.display()));
+    let text = GOOD.replace(
+        r#"{ "output": "stdout" }"#,
+        &format!(r#"{{ "output": "{}", "maxsize": 204800, "maxver": 2 }}"#, log.display()),
+    );
     std::fs::write(&cfg, text).unwrap();
     let mut d = Daemon::start(&cfg, tmp.path());
     for _ in 0..200 {
@@ -164,7 +171,11 @@ fn invalid_config_at_start_exits_1_with_position() {
     let tmp = tempfile::tempdir().unwrap();
     let cfg = tmp.path().join("bad.conf");
     std::fs::write(&cfg, "{\"Dhcp4\": {\"valid-lifetime\": \"long\"}}").unwrap();
-    let o = Command::new(env!("CARGO_BIN_EXE_kakapo")).args(["-c", cfg.to_str().unwrap()]).env("KEA_PIDFILE_DIR", tmp.path()).output().unwrap();
+    let o = Command::new(env!("CARGO_BIN_EXE_kakapo"))
+        .args(["-c", cfg.to_str().unwrap()])
+        .env("KEA_PIDFILE_DIR", tmp.path())
+        .output()
+        .unwrap();
     assert_eq!(o.status.code(), Some(1));
     let e = String::from_utf8_lossy(&o.stderr);
     assert!(e.contains(&format!("{}:1.30: Dhcp4.valid-lifetime: expected i64", cfg.display())), "{e}");

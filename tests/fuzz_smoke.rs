@@ -13,25 +13,65 @@ impl XorShift {
         self.0
     }
     fn below(&mut self, n: usize) -> usize {
-        if n == 0 { 0 } else { (self.next() % n as u64) as usize }
+        if n == 0 {
+            0
+        } else {
+            (self.next() % n as u64) as usize
+        }
     }
 }
 
-const TOKENS: &[&[u8]] = &[b"{", b"}", b"[", b"]", b",", b":", b"\"", b"/*", b"//", b"#", b"\\u", b"-", b".5", b"1e99",
-    b"99999999999999999999", b"null", b"\"subnet\": \"192.0.2.0/33\"", b"\"pool\": \"1.2.3.4 - 0.0.0.0\"", b"\"id\": -1",
-    b"\"data\": \"0x\"", b"\"code\": 70000", b"\"type\": \"record\"", b"\n"];
+const TOKENS: &[&[u8]] = &[
+    b"{",
+    b"}",
+    b"[",
+    b"]",
+    b",",
+    b":",
+    b"\"",
+    b"/*",
+    b"//",
+    b"#",
+    b"\\u",
+    b"-",
+    b".5",
+    b"1e99",
+    b"99999999999999999999",
+    b"null",
+    b"\"subnet\": \"192.0.2.0/33\"",
+    b"\"pool\": \"1.2.3.4 - 0.0.0.0\"",
+    b"\"id\": -1",
+    b"\"data\": \"0x\"",
+    b"\"code\": 70000",
+    b"\"type\": \"record\"",
+    b"\n",
+];
 
 fn mutate(rng: &mut XorShift, seed: &[u8]) -> Vec<u8> {
     let mut v = seed.to_vec();
     for _ in 0..=rng.below(4) {
         let at = rng.below(v.len() + 1);
         match rng.below(5) {
-            0 if !v.is_empty() => { let i = rng.below(v.len()); v[i] = rng.next() as u8; }
-            1 => { let t = TOKENS[rng.below(TOKENS.len())]; v.splice(at..at, t.iter().copied()); }
-            2 if at < v.len() => { let n = rng.below(16).min(v.len() - at); v.drain(at..at + n); }
+            0 if !v.is_empty() => {
+                let i = rng.below(v.len());
+                v[i] = rng.next() as u8;
+            }
+            1 => {
+                let t = TOKENS[rng.below(TOKENS.len())];
+                v.splice(at..at, t.iter().copied());
+            }
+            2 if at < v.len() => {
+                let n = rng.below(16).min(v.len() - at);
+                v.drain(at..at + n);
+            }
             3 => v.truncate(at),
-            _ => { let n = rng.below(64); let src = rng.below(seed.len().max(1)); let end = (src + n).min(seed.len());
-                   let chunk = seed[src.min(end)..end].to_vec(); v.splice(at..at, chunk); }
+            _ => {
+                let n = rng.below(64);
+                let src = rng.below(seed.len().max(1));
+                let end = (src + n).min(seed.len());
+                let chunk = seed[src.min(end)..end].to_vec();
+                v.splice(at..at, chunk);
+            }
         }
     }
     v
@@ -50,7 +90,9 @@ fn mutated_configurations_never_panic() {
         if let Ok(rd) = std::fs::read_dir(Path::new("/usr/share/doc/kea/examples").join(dir)) {
             for e in rd.flatten() {
                 let b = std::fs::read(e.path()).unwrap();
-                if b.len() < 20_000 { seeds.push(b); }
+                if b.len() < 20_000 {
+                    seeds.push(b);
+                }
             }
         }
     }

@@ -311,7 +311,9 @@ mod tests {
 
     #[test]
     fn decodes_nested_structs_and_free_json() {
-        let n = node(r#"{"subnet": "192.0.2.0/24", "pools": [{"pool": "a", "pool-id": 3}], "user-context": {"x": [1]}, "t1-percent": .5}"#);
+        let n = node(
+            r#"{"subnet": "192.0.2.0/24", "pools": [{"pool": "a", "pool-id": 3}], "user-context": {"x": [1]}, "t1-percent": .5}"#,
+        );
         let s: Subnet = from_node(&n, "s").unwrap();
         assert_eq!(s.pools.unwrap()[0].pool_id, Some(3));
         assert_eq!(s.user_context.unwrap()["x"][0], 1);
@@ -322,7 +324,10 @@ mod tests {
     fn unknown_key_has_position_path_and_hint() {
         let n = node("{\"subnet\": \"x\",\n \"pools\": [{\"pool\": \"a\"}, {\"pol\": \"b\"}]}");
         let e = from_node::<Subnet>(&n, "Dhcp4.subnet4[2]").unwrap_err();
-        assert_eq!(e.to_string(), "f.json:2.28: Dhcp4.subnet4[2].pools[1]: unknown key \"pol\" (did you mean \"pool\"?)");
+        assert_eq!(
+            e.to_string(),
+            "f.json:2.28: Dhcp4.subnet4[2].pools[1]: unknown key \"pol\" (did you mean \"pool\"?)"
+        );
     }
 
     #[test]

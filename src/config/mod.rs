@@ -114,10 +114,19 @@ pub fn load(paths: &[PathBuf], opts: &LoadOptions) -> Result<Loaded, ConfigError
     for p in paths {
         let mut w = Vec::new();
         let parsed = text::parse_file(p, &mut w);
-        warnings.extend(w.into_iter().map(|w| Diag { pos: w.pos, path: String::new(), msg: format!("warning: {}", w.msg) }));
+        warnings.extend(w.into_iter().map(|w| Diag {
+            pos: w.pos,
+            path: String::new(),
+            msg: format!("warning: {}", w.msg),
+        }));
         match parsed {
             Ok(n) => trees.push(n),
-            Err(e) => return Err(ConfigError { errors: vec![Diag { pos: e.pos, path: String::new(), msg: e.msg }], warnings }),
+            Err(e) => {
+                return Err(ConfigError {
+                    errors: vec![Diag { pos: e.pos, path: String::new(), msg: e.msg }],
+                    warnings,
+                })
+            }
         }
     }
     load_trees(&trees, opts, warnings)
@@ -141,7 +150,11 @@ pub fn load_trees(trees: &[Node], opts: &LoadOptions, mut warnings: Vec<Diag>) -
     let mut sections: Vec<(Section, &Node)> = Vec::new();
     for tree in trees {
         let Value::Map(entries) = &tree.value else {
-            errors.push(Diag { pos: tree.pos.clone(), path: String::new(), msg: "the top level of a configuration must be a map".into() });
+            errors.push(Diag {
+                pos: tree.pos.clone(),
+                path: String::new(),
+                msg: "the top level of a configuration must be a map".into(),
+            });
             continue;
         };
         for e in entries {
@@ -163,7 +176,10 @@ pub fn load_trees(trees: &[Node], opts: &LoadOptions, mut warnings: Vec<Diag>) -
                 None => errors.push(Diag {
                     pos: e.key_pos.clone(),
                     path: String::new(),
-                    msg: format!("unknown top-level section \"{}\" (expected Dhcp4, Dhcp6, DhcpDdns or Control-agent)", e.key),
+                    msg: format!(
+                        "unknown top-level section \"{}\" (expected Dhcp4, Dhcp6, DhcpDdns or Control-agent)",
+                        e.key
+                    ),
                 }),
             }
         }
@@ -175,7 +191,11 @@ pub fn load_trees(trees: &[Node], opts: &LoadOptions, mut warnings: Vec<Diag>) -
         }
     } else if sections.is_empty() && errors.is_empty() {
         let pos = trees.first().map_or_else(Pos::none, |t| t.pos.clone());
-        errors.push(Diag { pos, path: String::new(), msg: "no Dhcp4, Dhcp6, DhcpDdns or Control-agent section".into() });
+        errors.push(Diag {
+            pos,
+            path: String::new(),
+            msg: "no Dhcp4, Dhcp6, DhcpDdns or Control-agent section".into(),
+        });
     }
     if !errors.is_empty() {
         return Err(ConfigError { errors, warnings });

@@ -111,9 +111,7 @@ impl Node {
             Value::Float(f) => serde_json::Number::from_f64(*f).map(J::Number).unwrap_or(J::Null),
             Value::Str(s) => J::String(s.clone()),
             Value::List(items) => J::Array(items.iter().map(Node::to_json).collect()),
-            Value::Map(entries) => {
-                J::Object(entries.iter().map(|e| (e.key.clone(), e.value.to_json())).collect())
-            }
+            Value::Map(entries) => J::Object(entries.iter().map(|e| (e.key.clone(), e.value.to_json())).collect()),
         }
     }
 
@@ -205,7 +203,10 @@ pub fn parse_bytes(
     let node = p.value()?;
     let (tok, pos) = p.next()?;
     if tok != Tok::Eof {
-        return Err(TextError { pos, msg: format!("syntax error, unexpected {}, expecting end of file", tok.describe()) });
+        return Err(TextError {
+            pos,
+            msg: format!("syntax error, unexpected {}, expecting end of file", tok.describe()),
+        });
     }
     Ok(node)
 }
@@ -374,7 +375,8 @@ impl Lexer {
                     };
                 }
                 other => {
-                    let shown = if other.is_ascii_graphic() { (other as char).to_string() } else { format!("\\x{other:02x}") };
+                    let shown =
+                        if other.is_ascii_graphic() { (other as char).to_string() } else { format!("\\x{other:02x}") };
                     return Self::err(pos, format!("invalid character: {shown}"));
                 }
             };
@@ -575,7 +577,11 @@ impl Parser<'_> {
         Ok(Node { pos, value })
     }
 
-    fn with_depth(&mut self, pos: &Pos, f: impl FnOnce(&mut Self) -> Result<Value, TextError>) -> Result<Value, TextError> {
+    fn with_depth(
+        &mut self,
+        pos: &Pos,
+        f: impl FnOnce(&mut Self) -> Result<Value, TextError>,
+    ) -> Result<Value, TextError> {
         if self.depth >= MAX_NESTING {
             return Err(TextError { pos: pos.clone(), msg: format!("nesting deeper than {MAX_NESTING} levels") });
         }
@@ -736,7 +742,8 @@ mod tests {
         assert_eq!(&*y.key_pos.file, "inner.json");
         assert_eq!(&*y.value.pos.file, "deeper.json");
         assert_eq!((y.value.pos.line, y.value.pos.col), (3, 3));
-        let e = parse_bytes(Arc::from("main"), b"{\n  <?include \"nope.json\"?> }".to_vec(), &base, &mut w).unwrap_err();
+        let e =
+            parse_bytes(Arc::from("main"), b"{\n  <?include \"nope.json\"?> }".to_vec(), &base, &mut w).unwrap_err();
         assert_eq!(e.pos.to_string(), "main:2.3");
     }
 

@@ -10,9 +10,14 @@
 //!    generic field splitter). That step rejects some payloads and, for the generic
 //!    splitter, decides which bytes Kea actually sends.
 //!
-//! Where Kea 2.2 accepts input but then reads past its own buffers (IPv6 prefix lengths
-//! above 128) or silently reinterprets it (an IPv6 address in an `ipv4-address` field),
-//! we reject it instead; everything else follows Kea, quirks included.
+//! Kea's quirks are kept so that every configuration Kea 2.2 loads loads here with the same
+//! bytes on the wire: surplus values of single-valued options are ignored, an IPv6 address
+//! in an `ipv4-address` list becomes four IPv4 addresses, a domain name that needs escapes
+//! is dropped from the end of a list. The one deliberate difference: an IPv6 prefix length
+//! above 128, which Kea 2.2 accepts and then encodes from memory past the address, is
+//! rejected. The DHCPv4 vendor options 124/125 and DHCPv6 17 yield the enterprise number and
+//! whatever the data carried; the sub-options of `vendor-<id>` spaces are added by whoever
+//! assembles the packet.
 
 use std::net::{Ipv4Addr, Ipv6Addr};
 
@@ -75,11 +80,7 @@ pub enum OptionDataError {
 ///
 /// Only Kea's built-in DHCPv6 spaces are recognised as DHCPv6; for a definition in a custom
 /// space of a DHCPv6 server use [`encode_in`], which matters for tuples and domain lists.
-pub fn encode(
-    def: &OptionDefinition,
-    data: &str,
-    csv_format: bool,
-) -> Result<Vec<u8>, OptionDataError> {
+pub fn encode(def: &OptionDefinition, data: &str, csv_format: bool) -> Result<Vec<u8>, OptionDataError> {
     encode_in(Universe::guess_from_space(&def.space), def, data, csv_format)
 }
 
@@ -95,11 +96,7 @@ pub fn encode_in(
     data: &str,
     csv_format: bool,
 ) -> Result<Vec<u8>, OptionDataError> {
-    let written = if csv_format {
-        write_csv(universe, def, data)?
-    } else {
-        encode_raw_hex(data)?
-    };
+    let written = if csv_format { write_csv(universe, def, data)? } else { encode_raw_hex(data)? };
     parse_back(universe, def, written)
 }
 
@@ -113,21 +110,14 @@ pub fn encode_raw_hex(data: &str) -> Result<Vec<u8>, OptionDataError> {
     if !quoted.is_empty() {
         return Ok(quoted);
     }
-    let bad = |reason: &str| OptionDataError::InvalidHex {
-        data: data.to_string(),
-        reason: reason.to_string(),
-    };
+    let bad = |reason: &str| OptionDataError::InvalidHex { data: data.to_string(), reason: reason.to_string() };
     if data.contains(':') {
         return separated_hex(data, ':').map_err(|r| bad(&r));
     }
     if data.contains(' ') {
         return separated_hex(data, ' ').map_err(|r| bad(&r));
     }
-    let body = if data.len() > 2 && data.starts_with("0x") {
-        &data[2..]
-    } else {
-        data
-    };
+    let body = if data.len() > 2 && data.starts_with("0x") { &data[2..] } else { data };
     let mut digits = String::with_capacity(body.len() + 1);
     // Kea pads by the length of the whole string, "0x" included.
     if data.len() % 2 != 0 {
@@ -201,21 +191,13 @@ fn kea_trim(s: &str) -> &str {
     s.trim_matches(|c| c == ' ' || c == '\t' || c == '\n')
 }
 
-fn write_csv(
-    universe: Universe,
-    def: &OptionDefinition,
-    data: &str,
-) -> Result<Vec<u8>, OptionDataError> {
+fn write_csv(universe: Universe, def: &OptionDefinition, data: &str) -> Result<Vec<u8>, OptionDataError> {
     let values = split_csv(data);
     let mut buf = Vec::new();
     if def.option_type == OptionDataType::Record {
         let fields = &def.record_types;
         if fields.len() > values.len() {
-            return Err(OptionDataError::MissingFields {
-                code: def.code,
-                expected: fields.len(),
-                given: values.len(),
-            });
+            return Err(OptionDataError::MissingFields { code: def.code, expected: fields.len(), given: values.len() });
         }
         for (ty, value) in fields.iter().zip(values.iter()) {
             write_value(universe, def, *ty, kea_trim(value), &mut buf)?;
@@ -236,10 +218,7 @@ fn write_csv(
             None if def.option_type == OptionDataType::Empty => {}
             None => return Err(OptionDataError::NoValue),
             Some(value) if def.option_type == OptionDataType::Empty => {
-                return Err(OptionDataError::UnexpectedData {
-                    code: def.code,
-                    value: value.clone(),
-                })
+                return Err(OptionDataError::UnexpectedData { code: def.code, value: value.clone() })
             }
             Some(value) => write_value(universe, def, def.option_type, kea_trim(value), &mut buf)?,
         }
@@ -248,11 +227,7 @@ fn write_csv(
 }
 
 fn invalid(ty: OptionDataType, value: &str, reason: impl Into<String>) -> OptionDataError {
-    OptionDataError::InvalidValue {
-        ty,
-        value: value.to_string(),
-        reason: reason.into(),
-    }
+    OptionDataError::InvalidValue { ty, value: value.to_string(), reason: reason.into() }
 }
 
 fn write_value(
@@ -283,27 +258,20 @@ fn write_value(
                 T::Uint16 => (0, u16::MAX.into(), 2),
                 _ => (0, u32::MAX.into(), 4),
             };
-            let n = parse_kea_integer(value).ok_or_else(|| {
-                invalid(ty, value, "not a decimal or hexadecimal integer".to_string())
-            })?;
+            let n = parse_kea_integer(value)
+                .ok_or_else(|| invalid(ty, value, "not a decimal or hexadecimal integer".to_string()))?;
             if n < min || n > max {
-                return Err(invalid(
-                    ty,
-                    value,
-                    format!("out of range, expected {min}..{max}"),
-                ));
+                return Err(invalid(ty, value, format!("out of range, expected {min}..{max}")));
             }
             // Two's complement, big-endian, truncated to the field width.
             let bytes = n.to_be_bytes();
             buf.extend_from_slice(&bytes[8 - width..]);
         }
-        T::Ipv4Address => {
-            let a = parse_ipv4(value).map_err(|r| invalid(ty, value, r))?;
-            buf.extend_from_slice(&a.octets());
-        }
-        T::Ipv6Address => {
-            let a = parse_ipv6(value).map_err(|r| invalid(ty, value, r))?;
-            buf.extend_from_slice(&a.octets());
+        T::Ipv4Address | T::Ipv6Address => {
+            // Kea writes the address in whatever family it parses as; the parse-back step
+            // then decides (an IPv6 address in an IPv4 list becomes four IPv4 addresses).
+            let octets = parse_any_address(value).ok_or_else(|| invalid(ty, value, "not an IP address".to_string()))?;
+            buf.extend_from_slice(&octets);
         }
         T::Ipv6Prefix => write_prefix(value, buf).map_err(|r| invalid(ty, value, r))?,
         T::Psid => write_psid(value, buf).map_err(|r| invalid(ty, value, r))?,
@@ -316,15 +284,13 @@ fn write_value(
             let len = value.len();
             match universe {
                 Universe::V4 => {
-                    let l = u8::try_from(len).map_err(|_| {
-                        invalid(ty, value, format!("{len} octets, at most 255 fit a tuple"))
-                    })?;
+                    let l = u8::try_from(len)
+                        .map_err(|_| invalid(ty, value, format!("{len} octets, at most 255 fit a tuple")))?;
                     buf.push(l);
                 }
                 Universe::V6 => {
-                    let l = u16::try_from(len).map_err(|_| {
-                        invalid(ty, value, format!("{len} octets, at most 65535 fit a tuple"))
-                    })?;
+                    let l = u16::try_from(len)
+                        .map_err(|_| invalid(ty, value, format!("{len} octets, at most 65535 fit a tuple")))?;
                     buf.extend_from_slice(&l.to_be_bytes());
                 }
             }
@@ -405,14 +371,12 @@ fn accumulate(digits: &str, radix: u32, neg: bool) -> Option<i64> {
     i64::try_from(v).ok()
 }
 
-fn parse_ipv4(value: &str) -> Result<Ipv4Addr, String> {
+/// The octets of an IPv4 or IPv6 address, in the family the text is written in.
+fn parse_any_address(value: &str) -> Option<Vec<u8>> {
     if let Ok(a) = value.parse::<Ipv4Addr>() {
-        return Ok(a);
+        return Some(a.octets().to_vec());
     }
-    if parse_ipv6(value).is_ok() {
-        return Err("an IPv6 address where an IPv4 address is expected".to_string());
-    }
-    Err("not an IPv4 address".to_string())
+    parse_ipv6(value).ok().map(|a| a.octets().to_vec())
 }
 
 fn parse_ipv6(value: &str) -> Result<Ipv6Addr, String> {
@@ -430,9 +394,7 @@ fn parse_ipv6(value: &str) -> Result<Ipv6Addr, String> {
 /// `address/length`: the length octet, then the prefix octets that hold `length` bits, spare bits zeroed (RFC 7598 §4.1).
 fn write_prefix(value: &str, buf: &mut Vec<u8>) -> Result<(), String> {
     let text: String = value.chars().filter(|&c| c != ' ' && c != '\t').collect();
-    let (addr, len) = text
-        .split_once('/')
-        .ok_or_else(|| "expected address/length".to_string())?;
+    let (addr, len) = text.split_once('/').ok_or_else(|| "expected address/length".to_string())?;
     let addr = parse_ipv6(addr).map_err(|r| format!("prefix {addr}: {r}"))?;
     let len = parse_kea_integer(len)
         .and_then(|n| u8::try_from(n).ok())
@@ -461,9 +423,7 @@ fn prefix_bytes(octets: &[u8; 16], len: u8) -> Vec<u8> {
 /// `psid/length`: the length octet, then the PSID left-aligned in 16 bits (RFC 7597 §5.1, RFC 7598 §4.5).
 fn write_psid(value: &str, buf: &mut Vec<u8>) -> Result<(), String> {
     let text: String = value.chars().filter(|&c| c != ' ' && c != '\t').collect();
-    let (psid, len) = text
-        .split_once('/')
-        .ok_or_else(|| "expected psid/length".to_string())?;
+    let (psid, len) = text.split_once('/').ok_or_else(|| "expected psid/length".to_string())?;
     let psid = parse_kea_integer(psid)
         .and_then(|n| u16::try_from(n).ok())
         .ok_or_else(|| format!("PSID '{psid}' is not valid"))?;
@@ -477,11 +437,7 @@ fn write_psid(value: &str, buf: &mut Vec<u8>) -> Result<(), String> {
         return Err(format!("PSID {psid} does not fit in {len} bits"));
     }
     // With length 0 Kea ignores the PSID and writes zero.
-    let shifted = if len == 0 {
-        0
-    } else {
-        ((u32::from(psid) << (16 - u32::from(len))) & 0xFFFF) as u16
-    };
+    let shifted = if len == 0 { 0 } else { ((u32::from(psid) << (16 - u32::from(len))) & 0xFFFF) as u16 };
     buf.push(len);
     buf.extend_from_slice(&shifted.to_be_bytes());
     Ok(())
@@ -690,9 +646,7 @@ fn read_wire_name(buf: &[u8], start: usize) -> Result<(Vec<u8>, usize), String> 
                 if name.len() + l + 2 > MAX_WIRE {
                     return Err(format!("wire name is too long: {} bytes", name.len() + l + 2));
                 }
-                let label = buf
-                    .get(current..current + l)
-                    .ok_or_else(|| "incomplete wire-format name".to_string())?;
+                let label = buf.get(current..current + l).ok_or_else(|| "incomplete wire-format name".to_string())?;
                 name.push(len);
                 name.extend_from_slice(label);
                 current += l;
@@ -759,27 +713,17 @@ fn kea_fqdn_field_len(rest: &[u8]) -> Result<usize, String> {
 // Parse-back: what Kea's option classes accept, and which bytes they keep.
 
 fn malformed(def: &OptionDefinition, reason: impl Into<String>) -> OptionDataError {
-    OptionDataError::Malformed {
-        code: def.code,
-        reason: reason.into(),
-    }
+    OptionDataError::Malformed { code: def.code, reason: reason.into() }
 }
 
 fn need(def: &OptionDefinition, buf: &[u8], min: usize, what: &str) -> Result<(), OptionDataError> {
     if buf.len() < min {
-        return Err(malformed(
-            def,
-            format!("{what} needs at least {min} octets, got {}", buf.len()),
-        ));
+        return Err(malformed(def, format!("{what} needs at least {min} octets, got {}", buf.len())));
     }
     Ok(())
 }
 
-fn parse_back(
-    universe: Universe,
-    def: &OptionDefinition,
-    buf: Vec<u8>,
-) -> Result<Vec<u8>, OptionDataError> {
+fn parse_back(universe: Universe, def: &OptionDefinition, buf: Vec<u8>) -> Result<Vec<u8>, OptionDataError> {
     use OptionDataType as T;
     if let Some(result) = special_format(universe, def, &buf) {
         result?;
@@ -790,7 +734,8 @@ fn parse_back(
         return custom_split(universe, def, flat);
     }
     match def.option_type {
-        T::Empty if def.encapsulate.is_empty() => Ok(buf),
+        // Kea builds a bare option here and drops any bytes given in hex.
+        T::Empty if def.encapsulate.is_empty() => Ok(Vec::new()),
         T::Binary => Ok(buf),
         t if t.is_integer() => {
             let size = t.fixed_len().unwrap_or(1);
@@ -799,10 +744,7 @@ fn parse_back(
                     return Err(malformed(def, "an integer array needs at least one value"));
                 }
                 if buf.len() % size != 0 {
-                    return Err(malformed(
-                        def,
-                        format!("{} octets is not a whole number of {t} values", buf.len()),
-                    ));
+                    return Err(malformed(def, format!("{} octets is not a whole number of {t} values", buf.len())));
                 }
             } else {
                 need(def, &buf, size, t.name())?;
@@ -811,19 +753,13 @@ fn parse_back(
         }
         T::Ipv4Address if def.array => {
             if buf.len() % 4 != 0 {
-                return Err(malformed(
-                    def,
-                    format!("{} octets is not a whole number of IPv4 addresses", buf.len()),
-                ));
+                return Err(malformed(def, format!("{} octets is not a whole number of IPv4 addresses", buf.len())));
             }
             Ok(buf)
         }
         T::Ipv6Address if def.array => {
             if buf.len() % 16 != 0 {
-                return Err(malformed(
-                    def,
-                    format!("{} octets is not a whole number of IPv6 addresses", buf.len()),
-                ));
+                return Err(malformed(def, format!("{} octets is not a whole number of IPv6 addresses", buf.len())));
             }
             Ok(buf)
         }
@@ -839,8 +775,9 @@ fn parse_back(
             Ok(s)
         }
         T::Tuple if def.array => {
-            if universe == Universe::V4 && buf.is_empty() {
-                return Err(malformed(def, "a tuple list needs at least one tuple"));
+            // Kea's DHCPv4 tuple list wants at least two octets, so not even one empty tuple.
+            if universe == Universe::V4 && buf.len() < 2 {
+                return Err(malformed(def, "a DHCPv4 tuple list needs at least two octets"));
             }
             parse_tuples(def, universe, &buf)?;
             Ok(buf)
@@ -850,11 +787,7 @@ fn parse_back(
 }
 
 /// The options Kea builds with dedicated classes; `None` when `def` is not one of them.
-fn special_format(
-    universe: Universe,
-    def: &OptionDefinition,
-    buf: &[u8],
-) -> Option<Result<(), OptionDataError>> {
+fn special_format(universe: Universe, def: &OptionDefinition, buf: &[u8]) -> Option<Result<(), OptionDataError>> {
     let check = match (universe, def.space.as_str(), def.code) {
         // IA_NA, IA_PD (RFC 8415 §21.4, §21.21).
         (Universe::V6, DHCP6_SPACE, 3 | 25) => need(def, buf, 12, "an IA"),
@@ -865,7 +798,7 @@ fn special_format(
         // Status code (RFC 8415 §21.13).
         (Universe::V6, DHCP6_SPACE, 13) => need(def, buf, 2, "a status code"),
         // Vendor-specific information (RFC 8415 §21.17).
-        (Universe::V6, DHCP6_SPACE, 17) => need(def, buf, 4, "vendor options"),
+        (Universe::V6, DHCP6_SPACE, 17) => vendor_opts(def, universe, buf),
         // Vendor class (RFC 8415 §21.16).
         (Universe::V6, DHCP6_SPACE, 16) => vendor_class(def, universe, buf),
         // Bootfile parameters (RFC 5970 §3.2).
@@ -893,7 +826,7 @@ fn special_format(
         // V-I vendor class (RFC 3925 §3).
         (Universe::V4, DHCP4_SPACE, 124) => vendor_class(def, universe, buf),
         // V-I vendor-specific information (RFC 3925 §4).
-        (Universe::V4, DHCP4_SPACE, 125) => need(def, buf, 4, "vendor options"),
+        (Universe::V4, DHCP4_SPACE, 125) => vendor_opts(def, universe, buf),
         _ => return None,
     };
     Some(check)
@@ -902,28 +835,16 @@ fn special_format(
 fn read_tuple(universe: Universe, buf: &[u8]) -> Result<usize, String> {
     let (len, field) = match universe {
         Universe::V4 => (buf.first().map(|&b| usize::from(b)), 1),
-        Universe::V6 => (
-            buf.get(..2).map(|b| usize::from(u16::from_be_bytes([b[0], b[1]]))),
-            2,
-        ),
+        Universe::V6 => (buf.get(..2).map(|b| usize::from(u16::from_be_bytes([b[0], b[1]]))), 2),
     };
-    let len = len.ok_or_else(|| {
-        format!("a tuple needs a {field}-octet length, only {} octets left", buf.len())
-    })?;
+    let len = len.ok_or_else(|| format!("a tuple needs a {field}-octet length, only {} octets left", buf.len()))?;
     if buf.len() < field + len {
-        return Err(format!(
-            "tuple of length {len} but only {} octets left",
-            buf.len() - field
-        ));
+        return Err(format!("tuple of length {len} but only {} octets left", buf.len() - field));
     }
     Ok(field + len)
 }
 
-fn parse_tuples(
-    def: &OptionDefinition,
-    universe: Universe,
-    buf: &[u8],
-) -> Result<(), OptionDataError> {
+fn parse_tuples(def: &OptionDefinition, universe: Universe, buf: &[u8]) -> Result<(), OptionDataError> {
     let mut pos = 0;
     while pos < buf.len() {
         pos += read_tuple(universe, &buf[pos..]).map_err(|r| malformed(def, r))?;
@@ -931,24 +852,61 @@ fn parse_tuples(
     Ok(())
 }
 
-fn vendor_class(
-    def: &OptionDefinition,
-    universe: Universe,
-    buf: &[u8],
-) -> Result<(), OptionDataError> {
+fn vendor_class(def: &OptionDefinition, universe: Universe, buf: &[u8]) -> Result<(), OptionDataError> {
     need(def, buf, 4, "a vendor class")?;
     let mut pos = 4;
     while pos < buf.len() {
         pos += read_tuple(universe, &buf[pos..]).map_err(|r| malformed(def, r))?;
-        // In DHCPv4 every further tuple comes with its own enterprise number.
+        // In DHCPv4 every further tuple comes with its own enterprise number; Kea wants
+        // more than one octet after it, so a final empty tuple is refused.
         if universe == Universe::V4 && pos < buf.len() {
-            if buf.len() - pos < 4 {
-                return Err(malformed(
-                    def,
-                    "an enterprise number must follow each vendor class tuple",
-                ));
-            }
             pos += 4;
+            if pos + 1 >= buf.len() {
+                return Err(malformed(def, "an enterprise number must be followed by a vendor class tuple"));
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Enterprise number, then sub-options: DHCPv6 code/length pairs (RFC 8415 §21.17), or in
+/// DHCPv4 a data-len block of code/length pairs (RFC 3925 §4).
+fn vendor_opts(def: &OptionDefinition, universe: Universe, buf: &[u8]) -> Result<(), OptionDataError> {
+    need(def, buf, 4, "vendor options")?;
+    let rest = &buf[4..];
+    let truncated = |what: &str| Err(malformed(def, format!("truncated vendor sub-option {what}")));
+    let mut pos = 0usize;
+    match universe {
+        Universe::V6 => {
+            while pos < rest.len() {
+                let Some(h) = rest.get(pos..pos + 4) else {
+                    return truncated("header");
+                };
+                let len = usize::from(u16::from_be_bytes([h[2], h[3]]));
+                pos += 4 + len;
+                if pos > rest.len() {
+                    return truncated("data");
+                }
+            }
+        }
+        Universe::V4 => {
+            // Kea reads the first data-len block only and ignores what follows it.
+            if let Some(&data_len) = rest.first() {
+                let block_end = 1 + usize::from(data_len);
+                if block_end > rest.len() {
+                    return truncated("block");
+                }
+                pos = 1;
+                while pos < block_end {
+                    let Some(&len) = rest.get(pos + 1).filter(|_| pos + 2 <= block_end) else {
+                        return truncated("header");
+                    };
+                    pos += 2 + usize::from(len);
+                    if pos > block_end {
+                        return truncated("data");
+                    }
+                }
+            }
         }
     }
     Ok(())
@@ -976,9 +934,7 @@ fn client_fqdn_v4(def: &OptionDefinition, buf: &[u8]) -> Result<(), OptionDataEr
         Ok(())
     } else {
         // Without the E flag Kea reads the octets as a text name.
-        text_name_to_wire(name)
-            .map(|_| ())
-            .map_err(|r| malformed(def, format!("domain name: {r}")))
+        text_name_to_wire(name).map(|_| ()).map_err(|r| malformed(def, format!("domain name: {r}")))
     }
 }
 
@@ -991,11 +947,8 @@ fn wire_name_check(def: &OptionDefinition, name: &[u8]) -> Result<(), OptionData
     if full.last() != Some(&0) {
         full.push(0);
     }
-    match read_wire_name(&full, 0) {
-        Ok((_, used)) if used == full.len() => Ok(()),
-        Ok(_) => Err(malformed(def, "data after the domain name")),
-        Err(r) => Err(malformed(def, format!("domain name: {r}"))),
-    }
+    // Kea reads one name and ignores anything after it.
+    read_wire_name(&full, 0).map(|_| ()).map_err(|r| malformed(def, format!("domain name: {r}")))
 }
 
 /// DHCPv4 domain lists may be compressed (RFC 3397 §2): Kea expands them first.
@@ -1032,16 +985,10 @@ fn field_len(
             if rest.is_empty() && !in_array {
                 return Ok(0);
             }
-            let len = rest
-                .first()
-                .map(|&b| usize::from(b))
-                .ok_or_else(|| malformed(def, "prefix length missing"))?;
+            let len = rest.first().map(|&b| usize::from(b)).ok_or_else(|| malformed(def, "prefix length missing"))?;
             let bytes = len.div_ceil(8);
             if rest.len() - 1 < bytes {
-                return Err(malformed(
-                    def,
-                    format!("prefix of length {len} needs {bytes} more octets"),
-                ));
+                return Err(malformed(def, format!("prefix of length {len} needs {bytes} more octets")));
             }
             Ok(1 + bytes)
         }
@@ -1052,11 +999,7 @@ fn field_len(
 
 /// Kea's generic option (`OptionCustom`): splits the payload into fields and sends only
 /// those fields, plus sub-options when the definition encapsulates a space.
-fn custom_split(
-    universe: Universe,
-    def: &OptionDefinition,
-    buf: Vec<u8>,
-) -> Result<Vec<u8>, OptionDataError> {
+fn custom_split(universe: Universe, def: &OptionDefinition, buf: Vec<u8>) -> Result<Vec<u8>, OptionDataError> {
     use OptionDataType as T;
     let truncated = || malformed(def, "option buffer truncated");
     let mut pos = 0usize;
@@ -1175,11 +1118,15 @@ mod tests {
         assert_eq!(v4("subnet-mask", " 255.255.255.0 ").unwrap(), vec![255, 255, 255, 0]);
         // Surplus values of a single-valued option are ignored, as in Kea.
         assert_eq!(v4("subnet-mask", "255.255.255.0, foo").unwrap(), vec![255, 255, 255, 0]);
-        for bad in ["192.0.2.1, 300.1.1.1", "01.2.3.4", "1.2.3", "2001:db8::1"] {
-            assert!(matches!(
-                v4("routers", bad),
-                Err(OptionDataError::InvalidValue { ty: T::Ipv4Address, .. })
-            ), "{bad}");
+        // Kea writes an IPv6 address as 16 octets: four bogus IPv4 addresses in a list,
+        // and only the first four octets in a single-address option.
+        assert_eq!(v4("routers", "2001:db8::1").unwrap().len(), 16);
+        assert_eq!(v4("subnet-mask", "2001:db8::1").unwrap(), vec![0x20, 0x01, 0x0d, 0xb8]);
+        for bad in ["192.0.2.1, 300.1.1.1", "01.2.3.4", "1.2.3", "1.2.3.4%eth0"] {
+            assert!(
+                matches!(v4("routers", bad), Err(OptionDataError::InvalidValue { ty: T::Ipv4Address, .. })),
+                "{bad}"
+            );
         }
         assert_eq!(v4("subnet-mask", ""), Err(OptionDataError::NoValue));
     }
@@ -1230,7 +1177,9 @@ mod tests {
 
     #[test]
     fn booleans() {
-        for (text, byte) in [("true", 1), ("TRUE", 1), ("False", 0), ("0", 0), ("1", 1), ("01", 1), ("+1", 1), ("-0", 0), (" true ", 1)] {
+        for (text, byte) in
+            [("true", 1), ("TRUE", 1), ("False", 0), ("0", 0), ("1", 1), ("01", 1), ("+1", 1), ("-0", 0), (" true ", 1)]
+        {
             assert_eq!(v4("ip-forwarding", text).unwrap(), vec![byte], "{text}");
         }
         for bad in ["2", "yes", "0x1", ""] {
@@ -1340,10 +1289,7 @@ mod tests {
 
     #[test]
     fn prefixes() {
-        assert_eq!(
-            v6("pd-exclude", "2001:db8::/64").unwrap(),
-            vec![64, 0x20, 0x01, 0x0d, 0xb8, 0, 0, 0, 0]
-        );
+        assert_eq!(v6("pd-exclude", "2001:db8::/64").unwrap(), vec![64, 0x20, 0x01, 0x0d, 0xb8, 0, 0, 0, 0]);
         assert_eq!(v6("pd-exclude", "2001:db8::/ 0x40").unwrap().len(), 9);
         assert_eq!(v6("pd-exclude", "2001:db8::/1").unwrap(), vec![1, 0]);
         assert!(v6("pd-exclude", "2001:db8::/0").is_err());
@@ -1387,7 +1333,9 @@ mod tests {
         let ta = custom(T::Tuple, true, &[]);
         assert_eq!(enc4(&ta, "a, b,c").unwrap(), b"\x01a\x01b\x01c".to_vec());
         assert!(enc4(&ta, "").is_err());
+        assert!(enc4(&ta, " ").is_err());
         assert_eq!(enc6(&ta, "").unwrap(), Vec::<u8>::new());
+        assert_eq!(enc6(&ta, " ").unwrap(), vec![0, 0]);
         assert_eq!(v6("bootfile-param", "a, b").unwrap(), b"\x00\x01a\x00\x01b".to_vec());
         let r = custom(T::Record, false, &[T::Tuple, T::Uint8]);
         assert_eq!(enc4(&r, "abc, 5").unwrap(), b"\x03abc\x05".to_vec());
@@ -1399,6 +1347,8 @@ mod tests {
         assert_eq!(enc4(&e, "").unwrap(), Vec::<u8>::new());
         assert!(matches!(enc4(&e, "foo"), Err(OptionDataError::UnexpectedData { .. })));
         assert!(matches!(enc4(&e, " "), Err(OptionDataError::UnexpectedData { .. })));
+        // Kea makes a bare option of it and forgets the bytes.
+        assert_eq!(encode_in(Universe::V4, &e, "0102", false).unwrap(), Vec::<u8>::new());
         assert_eq!(v4("dhcp-agent-options", "").unwrap(), Vec::<u8>::new());
         assert_eq!(v6("rapid-commit", "").unwrap(), Vec::<u8>::new());
         let mut ee = custom(T::Empty, false, &[]);
@@ -1412,16 +1362,10 @@ mod tests {
 
     #[test]
     fn records() {
-        assert_eq!(
-            v4("slp-directory-agent", "true, 1.2.3.4, 1.2.3.5").unwrap(),
-            vec![1, 1, 2, 3, 4, 1, 2, 3, 5]
-        );
+        assert_eq!(v4("slp-directory-agent", "true, 1.2.3.4, 1.2.3.5").unwrap(), vec![1, 1, 2, 3, 4, 1, 2, 3, 5]);
         assert!(v4("slp-directory-agent", "true").is_err());
         assert!(v4("slp-directory-agent", "").is_err());
-        assert_eq!(
-            v4("option-6rd", "1, 2, 2001:db8::, 1.2.3.4, 1.2.3.5").unwrap().len(),
-            2 + 16 + 8
-        );
+        assert_eq!(v4("option-6rd", "1, 2, 2001:db8::, 1.2.3.4, 1.2.3.5").unwrap().len(), 2 + 16 + 8);
         assert_eq!(v6("status-code", "0, all good").unwrap(), b"\x00\x00all good".to_vec());
         assert_eq!(v6("status-code", "0, ").unwrap(), vec![0, 0]);
         assert_eq!(v6("ia-na", "1, 2, 3").unwrap().len(), 12);
@@ -1453,6 +1397,22 @@ mod tests {
         assert!(v6("vendor-class", "4491, 000161000162").is_ok());
         assert!(v6("vendor-class", "4491, 03").is_err());
         assert_eq!(v6("vendor-opts", "4491").unwrap(), vec![0, 0, 0x11, 0x8b]);
+        assert!(v4("vivco-suboptions", "4491, 0000001111").is_err());
+        let r4 = OptionDefRegistry::standard_v4();
+        let hex = |u: Universe, r: &OptionDefRegistry, space: &str, name: &str, data: &str| {
+            encode_in(u, r.by_name(space, name).unwrap(), data, false)
+        };
+        assert!(hex(Universe::V4, &r4, "dhcp4", "vivso-suboptions", "0000111103010101").is_ok());
+        assert!(hex(Universe::V4, &r4, "dhcp4", "vivso-suboptions", "000011110301").is_err());
+        assert!(hex(Universe::V4, &r4, "dhcp4", "vivso-suboptions", "00001111030102").is_err());
+        assert!(hex(Universe::V4, &r4, "dhcp4", "vivso-suboptions", "000011110001000161").is_ok());
+        assert!(hex(Universe::V4, &r4, "dhcp4", "vivco-suboptions", "000011").is_err());
+        assert!(hex(Universe::V4, &r4, "dhcp4", "vivco-suboptions", "0000111100000011110161").is_ok());
+        assert!(hex(Universe::V4, &r4, "dhcp4", "vivco-suboptions", "00001111000000111100").is_err());
+        let r6 = OptionDefRegistry::standard_v6();
+        assert!(hex(Universe::V6, &r6, "dhcp6", "vendor-opts", "000011110001000161").is_ok());
+        assert!(hex(Universe::V6, &r6, "dhcp6", "vendor-opts", "00001111000100016100").is_err());
+        assert!(hex(Universe::V6, &r6, "dhcp6", "vendor-opts", "00001111000100").is_err());
         let r6 = OptionDefRegistry::standard_v6();
         let tftp = r6.by_name("vendor-4491", "tftp-servers").unwrap();
         assert_eq!(enc6(tftp, "2001:db8::1").unwrap().len(), 16);
@@ -1475,27 +1435,42 @@ mod tests {
             ("'abc'", b"abc".to_vec()),
             ("'a,b'", b"a,b".to_vec()),
             (" ' abc ' ", b"abc".to_vec()),
+            ("\n'abc'\t", b"abc".to_vec()),
         ] {
             assert_eq!(encode_raw_hex(text).unwrap(), bytes, "{text:?}");
         }
         for bad in [
-            "0X0a", "0a  0b", "0a::0b", ":0a", "0a:", "0a0b 0c0d", "0a:0b 0c:0d", "0x", "x", " ",
-            "0a0b ", " 0a0b", "0a\t0b", "''", "' '", "'abc", "zz", "0xzz", "0x0a:0b", "0a:bg",
+            "0X0a",
+            "0a  0b",
+            "0a::0b",
+            ":0a",
+            "0a:",
+            "0a0b 0c0d",
+            "0a:0b 0c:0d",
+            "0x",
+            "x",
+            " ",
+            "0a0b ",
+            " 0a0b",
+            "0a\t0b",
+            "''",
+            "' '",
+            "'abc",
+            "zz",
+            "0xzz",
+            "0x0a:0b",
+            "0a:bg",
             "+1:2",
+            "\\n'abc'",
         ] {
-            assert!(
-                matches!(encode_raw_hex(bad), Err(OptionDataError::InvalidHex { .. })),
-                "{bad:?}"
-            );
+            assert!(matches!(encode_raw_hex(bad), Err(OptionDataError::InvalidHex { .. })), "{bad:?}");
         }
     }
 
     #[test]
     fn hex_data_with_a_definition() {
         let r = OptionDefRegistry::standard_v4();
-        let hex4 = |name: &str, data: &str| {
-            encode_in(Universe::V4, r.by_name("dhcp4", name).unwrap(), data, false)
-        };
+        let hex4 = |name: &str, data: &str| encode_in(Universe::V4, r.by_name("dhcp4", name).unwrap(), data, false);
         assert_eq!(hex4("routers", "C0000301C0000302").unwrap().len(), 8);
         assert!(hex4("routers", "C0000301C00003").is_err());
         assert_eq!(hex4("routers", "").unwrap(), Vec::<u8>::new());
@@ -1517,13 +1492,12 @@ mod tests {
         assert!(hex4("slp-service-scope", "").is_err());
         assert!(hex4("slp-service-scope", "05").is_err());
         let r6 = OptionDefRegistry::standard_v6();
-        let hex6 = |name: &str, data: &str| {
-            encode_in(Universe::V6, r6.by_name("dhcp6", name).unwrap(), data, false)
-        };
+        let hex6 = |name: &str, data: &str| encode_in(Universe::V6, r6.by_name("dhcp6", name).unwrap(), data, false);
         assert!(hex6("pd-exclude", "0000").is_err());
         assert!(hex6("client-fqdn", "0001610162").is_ok());
         assert!(hex6("client-fqdn", "00016101").is_err());
         assert!(hex6("client-fqdn", "00").is_ok());
+        assert!(hex6("client-fqdn", "00000000").is_ok());
         assert!(hex6("client-fqdn", "").is_err());
         assert!(hex6("status-code", "00").is_err());
         assert!(hex6("vendor-opts", "000011").is_err());
@@ -1548,9 +1522,33 @@ mod tests {
         let r4 = OptionDefRegistry::standard_v4();
         let r6 = OptionDefRegistry::standard_v6();
         let samples = [
-            "", " ", ",", "\\", "\\\\", "0x", "-", "+", "/", "//", "1/", "/1", "::/", ".", "..",
-            "\\[", "\\999", "'", "''", "\u{0}", "é", "ß\\,", "0xffffffffffffffffffff",
-            "-9223372036854775809", "255.255.255.255/33", "::ffff:1.2.3.4/200", "a\\",
+            "",
+            " ",
+            ",",
+            "\\",
+            "\\\\",
+            "0x",
+            "-",
+            "+",
+            "/",
+            "//",
+            "1/",
+            "/1",
+            "::/",
+            ".",
+            "..",
+            "\\[",
+            "\\999",
+            "'",
+            "''",
+            "\u{0}",
+            "é",
+            "ß\\,",
+            "0xffffffffffffffffffff",
+            "-9223372036854775809",
+            "255.255.255.255/33",
+            "::ffff:1.2.3.4/200",
+            "a\\",
         ];
         for r in [&r4, &r6] {
             for def in r.standard_defs() {
@@ -1650,8 +1648,7 @@ mod tests {
             eprintln!("skipping: {path} not installed");
             return 0;
         };
-        let json: serde_json::Value =
-            serde_json::from_str(&strip_comments(&text)).expect("example parses as JSON");
+        let json: serde_json::Value = serde_json::from_str(&strip_comments(&text)).expect("example parses as JSON");
         let top = match universe {
             Universe::V4 => &json["Dhcp4"],
             Universe::V6 => &json["Dhcp6"],
@@ -1662,12 +1659,11 @@ mod tests {
             let mut def = OptionDefinition::new(
                 &s("name"),
                 u16::try_from(d["code"].as_u64().expect("code")).expect("code fits"),
-                &d["space"].as_str().unwrap_or(reg.top_space()).to_string(),
+                d["space"].as_str().unwrap_or(reg.top_space()),
                 s("type").parse().expect("known type"),
                 d["array"].as_bool().unwrap_or(false),
             );
-            def.record_types =
-                OptionDefinition::parse_record_types(&s("record-types")).expect("record types");
+            def.record_types = OptionDefinition::parse_record_types(&s("record-types")).expect("record types");
             def.encapsulate = s("encapsulate");
             reg.add(def).expect("example option-def accepted");
         }

@@ -28,8 +28,8 @@ impl Universe {
     /// should pass the universe explicitly.
     pub fn guess_from_space(space: &str) -> Universe {
         match space {
-            DHCP6_SPACE | ISC_V6_SPACE | MAPE_SPACE | MAPT_SPACE | LW_SPACE | V4V6_RULE_SPACE
-            | V4V6_BIND_SPACE | DOCSIS3_V6_SPACE => Universe::V6,
+            DHCP6_SPACE | ISC_V6_SPACE | MAPE_SPACE | MAPT_SPACE | LW_SPACE | V4V6_RULE_SPACE | V4V6_BIND_SPACE
+            | DOCSIS3_V6_SPACE => Universe::V6,
             _ => Universe::V4,
         }
     }
@@ -226,7 +226,9 @@ pub enum OptionDefError {
         reason: &'static str,
     },
     /// A `record` needs at least two `record-types` entries.
-    #[error("invalid number of data fields: {0} specified for the option of type 'record'. Expected at least 2 fields.")]
+    #[error(
+        "invalid number of data fields: {0} specified for the option of type 'record'. Expected at least 2 fields."
+    )]
     TooFewRecordFields(usize),
     /// `record-types` was given for a type other than `record`.
     #[error("'record' option type must be used instead of '{0}' to add data fields to the record")]
@@ -249,7 +251,9 @@ pub enum OptionDefError {
         name: String,
     },
     /// An option cannot carry options of its own space.
-    #[error("option must not encapsulate an option space it belongs to: '{space}.{name}' is set to encapsulate '{space}'")]
+    #[error(
+        "option must not encapsulate an option space it belongs to: '{space}.{name}' is set to encapsulate '{space}'"
+    )]
     SelfEncapsulation {
         /// Space of the definition.
         space: String,
@@ -320,20 +324,13 @@ impl OptionDefinition {
         text.split(',')
             .map(|t| t.trim_matches(|c| c == ' ' || c == '\t' || c == '\n'))
             .filter(|t| !t.is_empty())
-            .map(|t| {
-                t.parse::<OptionDataType>()
-                    .map_err(|_| OptionDefError::UnknownType(t.to_string()))
-            })
+            .map(|t| t.parse::<OptionDataType>().map_err(|_| OptionDefError::UnknownType(t.to_string())))
             .collect()
     }
 
     /// Renders `record-types` as Kea's `config-get` does, e.g. `"uint8, ipv4-address"` (Kea ARM §dhcp4-custom-options).
     pub fn record_types_text(&self) -> String {
-        self.record_types
-            .iter()
-            .map(|t| t.name())
-            .collect::<Vec<_>>()
-            .join(", ")
+        self.record_types.iter().map(|t| t.name()).collect::<Vec<_>>().join(", ")
     }
 
     /// Checks the definition's own consistency as Kea 2.2 does (Kea ARM §dhcp4-custom-options).
@@ -353,11 +350,8 @@ impl OptionDefinition {
         if self.option_type != OptionDataType::Record && !self.record_types.is_empty() {
             return Err(OptionDefError::RecordTypesWithoutRecord(self.option_type));
         }
-        if let Some(bad) = self
-            .record_types
-            .iter()
-            .copied()
-            .find(|t| matches!(t, OptionDataType::Empty | OptionDataType::Record))
+        if let Some(bad) =
+            self.record_types.iter().copied().find(|t| matches!(t, OptionDataType::Empty | OptionDataType::Record))
         {
             return Err(OptionDefError::InvalidRecordField(bad));
         }
@@ -373,27 +367,17 @@ impl OptionDefinition {
                 }
             }
             if self.array {
-                if let Some(t @ (OptionDataType::String | OptionDataType::Binary)) =
-                    fields.last().copied()
-                {
+                if let Some(t @ (OptionDataType::String | OptionDataType::Binary)) = fields.last().copied() {
                     return Err(OptionDefError::InvalidArray(t));
                 }
             }
         } else if self.array
-            && matches!(
-                self.option_type,
-                OptionDataType::String | OptionDataType::Binary | OptionDataType::Empty
-            )
+            && matches!(self.option_type, OptionDataType::String | OptionDataType::Binary | OptionDataType::Empty)
         {
             return Err(OptionDefError::InvalidArray(self.option_type));
         }
-        if !self.encapsulate.is_empty() {
-            if self.array {
-                return Err(OptionDefError::ArrayEncapsulates {
-                    space: self.space.clone(),
-                    name: self.name.clone(),
-                });
-            }
+        if !self.encapsulate.is_empty() && self.array {
+            return Err(OptionDefError::ArrayEncapsulates { space: self.space.clone(), name: self.name.clone() });
         }
         Ok(())
     }
@@ -410,10 +394,7 @@ fn valid_identifier(s: &str) -> bool {
     let b = s.as_bytes();
     match (b.first(), b.last()) {
         (Some(&f), Some(&l)) => {
-            !edge(f)
-                && !edge(l)
-                && b.iter()
-                    .all(|&c| c.is_ascii_alphanumeric() || c == b'-' || c == b'_')
+            !edge(f) && !edge(l) && b.iter().all(|&c| c.is_ascii_alphanumeric() || c == b'-' || c == b'_')
         }
         _ => false,
     }
@@ -432,41 +413,15 @@ struct StdDef {
 use OptionDataType as T;
 
 const fn d(name: &'static str, code: u16, ty: OptionDataType, array: bool) -> StdDef {
-    StdDef {
-        name,
-        code,
-        ty,
-        array,
-        records: &[],
-        encapsulate: "",
-    }
+    StdDef { name, code, ty, array, records: &[], encapsulate: "" }
 }
 
-const fn rec(
-    name: &'static str,
-    code: u16,
-    array: bool,
-    records: &'static [OptionDataType],
-) -> StdDef {
-    StdDef {
-        name,
-        code,
-        ty: T::Record,
-        array,
-        records,
-        encapsulate: "",
-    }
+const fn rec(name: &'static str, code: u16, array: bool, records: &'static [OptionDataType]) -> StdDef {
+    StdDef { name, code, ty: T::Record, array, records, encapsulate: "" }
 }
 
 const fn encap(name: &'static str, code: u16, ty: OptionDataType, space: &'static str) -> StdDef {
-    StdDef {
-        name,
-        code,
-        ty,
-        array: false,
-        records: &[],
-        encapsulate: space,
-    }
+    StdDef { name, code, ty, array: false, records: &[], encapsulate: space }
 }
 
 /// Kea 2.2's standard DHCPv4 options (RFC 2132 and later; Kea ARM §dhcp4-std-options-list).
@@ -582,35 +537,17 @@ const STD_V4: &[StdDef] = &[
     d("v4-lost", 137, T::Fqdn, false),
     d("capwap-ac-v4", 138, T::Ipv4Address, true),
     d("sip-ua-cs-domains", 141, T::Fqdn, true),
-    rec(
-        "rdnss-selection",
-        146,
-        true,
-        &[T::Uint8, T::Ipv4Address, T::Ipv4Address, T::Fqdn],
-    ),
+    rec("rdnss-selection", 146, true, &[T::Uint8, T::Ipv4Address, T::Ipv4Address, T::Fqdn]),
     rec("v4-portparams", 159, false, &[T::Uint8, T::Psid]),
-    rec(
-        "option-6rd",
-        212,
-        true,
-        &[T::Uint8, T::Uint8, T::Ipv6Address, T::Ipv4Address],
-    ),
+    rec("option-6rd", 212, true, &[T::Uint8, T::Uint8, T::Ipv6Address, T::Ipv4Address]),
     d("v4-access-domain", 213, T::Fqdn, false),
 ];
 
 /// Kea's fallback definition of option 43, used when no user or class definition exists (Kea ARM §dhcp4-private-opts).
-const LAST_RESORT_V4: &[StdDef] = &[encap(
-    "vendor-encapsulated-options",
-    43,
-    T::Empty,
-    VENDOR_ENCAPSULATED_SPACE,
-)];
+const LAST_RESORT_V4: &[StdDef] = &[encap("vendor-encapsulated-options", 43, T::Empty, VENDOR_ENCAPSULATED_SPACE)];
 
 /// CableLabs DOCSIS3 DHCPv4 vendor sub-options (CL-SP-CANN-DHCP-Reg; Kea ARM §dhcp4-vendor-opts).
-const DOCSIS3_V4: &[StdDef] = &[
-    d("oro", 1, T::Uint8, true),
-    d("tftp-servers", 2, T::Ipv4Address, true),
-];
+const DOCSIS3_V4: &[StdDef] = &[d("oro", 1, T::Uint8, true), d("tftp-servers", 2, T::Ipv4Address, true)];
 
 /// Kea 2.2's standard DHCPv6 options (RFC 8415 and later; Kea ARM §dhcp6-std-options-list).
 const STD_V6: &[StdDef] = &[
@@ -638,12 +575,7 @@ const STD_V6: &[StdDef] = &[
     d("dns-servers", 23, T::Ipv6Address, true),
     d("domain-search", 24, T::Fqdn, true),
     rec("ia-pd", 25, false, &[T::Uint32, T::Uint32, T::Uint32]),
-    rec(
-        "iaprefix",
-        26,
-        false,
-        &[T::Uint32, T::Uint32, T::Uint8, T::Ipv6Address],
-    ),
+    rec("iaprefix", 26, false, &[T::Uint32, T::Uint32, T::Uint8, T::Ipv6Address]),
     d("nis-servers", 27, T::Ipv6Address, true),
     d("nisp-servers", 28, T::Ipv6Address, true),
     d("nis-domain-name", 29, T::Fqdn, true),
@@ -685,12 +617,7 @@ const STD_V6: &[StdDef] = &[
     d("erp-local-domain-name", 65, T::Fqdn, false),
     encap("rsoo", 66, T::Empty, "rsoo-opts"),
     d("pd-exclude", 67, T::Ipv6Prefix, false),
-    rec(
-        "rdnss-selection",
-        74,
-        true,
-        &[T::Ipv6Address, T::Uint8, T::Fqdn],
-    ),
+    rec("rdnss-selection", 74, true, &[T::Ipv6Address, T::Uint8, T::Fqdn]),
     d("client-linklayer-addr", 79, T::Binary, false),
     d("link-address", 80, T::Ipv6Address, false),
     d("solmax-rt", 82, T::Uint32, false),
@@ -706,13 +633,7 @@ const STD_V6: &[StdDef] = &[
 ];
 
 /// The `s46-rule` layout: flags, EA-bits length, IPv4 prefix length, IPv4 prefix, IPv6 prefix (RFC 7598 §4.1).
-const S46_RULE_FIELDS: &[OptionDataType] = &[
-    T::Uint8,
-    T::Uint8,
-    T::Uint8,
-    T::Ipv4Address,
-    T::Ipv6Prefix,
-];
+const S46_RULE_FIELDS: &[OptionDataType] = &[T::Uint8, T::Uint8, T::Uint8, T::Ipv4Address, T::Ipv6Prefix];
 
 /// Sub-options of the MAP-E container (RFC 7598 §4.2, §4.1).
 const MAPE_V6: &[StdDef] = &[
@@ -910,22 +831,13 @@ impl OptionDefRegistry {
         }
         match (self.universe, def.space.as_str()) {
             (Universe::V4, DHCP4_SPACE) if code == 0 => {
-                return Err(OptionDefError::ReservedCode {
-                    code,
-                    reason: "reserved for PAD",
-                })
+                return Err(OptionDefError::ReservedCode { code, reason: "reserved for PAD" })
             }
             (Universe::V4, DHCP4_SPACE) if code == 255 => {
-                return Err(OptionDefError::ReservedCode {
-                    code,
-                    reason: "reserved for END",
-                })
+                return Err(OptionDefError::ReservedCode { code, reason: "reserved for END" })
             }
             (Universe::V6, DHCP6_SPACE) if code == 0 => {
-                return Err(OptionDefError::ReservedCode {
-                    code,
-                    reason: "reserved value",
-                })
+                return Err(OptionDefError::ReservedCode { code, reason: "reserved value" })
             }
             _ => {}
         }
@@ -933,36 +845,21 @@ impl OptionDefRegistry {
         // Kea checks this for configured definitions only: its own lq-query and
         // client-data carry dhcp6 options inside dhcp6 options.
         if def.encapsulate == def.space {
-            return Err(OptionDefError::SelfEncapsulation {
-                space: def.space.clone(),
-                name: def.name.clone(),
-            });
+            return Err(OptionDefError::SelfEncapsulation { space: def.space.clone(), name: def.name.clone() });
         }
         let code_key = (def.space.clone(), def.code);
         let name_key = (def.space.clone(), def.name.clone());
         if self.std_by_code.contains_key(&code_key) {
-            return Err(OptionDefError::StandardOverride {
-                what: def.code.to_string(),
-                space: def.space.clone(),
-            });
+            return Err(OptionDefError::StandardOverride { what: def.code.to_string(), space: def.space.clone() });
         }
         if self.std_by_name.contains_key(&name_key) {
-            return Err(OptionDefError::StandardOverride {
-                what: def.name.clone(),
-                space: def.space.clone(),
-            });
+            return Err(OptionDefError::StandardOverride { what: def.name.clone(), space: def.space.clone() });
         }
         if self.user_by_code.contains_key(&code_key) {
-            return Err(OptionDefError::DuplicateCode {
-                code: def.code,
-                space: def.space.clone(),
-            });
+            return Err(OptionDefError::DuplicateCode { code: def.code, space: def.space.clone() });
         }
         if self.user_by_name.contains_key(&name_key) {
-            return Err(OptionDefError::DuplicateName {
-                name: def.name.clone(),
-                space: def.space.clone(),
-            });
+            return Err(OptionDefError::DuplicateName { name: def.name.clone(), space: def.space.clone() });
         }
         let idx = self.user.len();
         self.user_by_code.insert(code_key, idx);
@@ -980,11 +877,7 @@ impl OptionDefRegistry {
         if let Some(&i) = self.user_by_name.get(&key) {
             return self.user.get(i);
         }
-        self.std_lookup(space, |s| {
-            self.std_by_name
-                .get(&(s.to_string(), name.to_string()))
-                .copied()
-        })
+        self.std_lookup(space, |s| self.std_by_name.get(&(s.to_string(), name.to_string())).copied())
     }
 
     /// Finds the definition an `option-data` entry with this space and code uses (Kea ARM §dhcp4-option-data-defaults).
@@ -997,11 +890,7 @@ impl OptionDefRegistry {
         self.std_lookup(space, |s| self.std_by_code.get(&(s.to_string(), code)).copied())
     }
 
-    fn std_lookup(
-        &self,
-        space: &str,
-        find: impl Fn(&str) -> Option<usize>,
-    ) -> Option<&OptionDefinition> {
+    fn std_lookup(&self, space: &str, find: impl Fn(&str) -> Option<usize>) -> Option<&OptionDefinition> {
         let mut candidates: Vec<&str> = vec![space];
         if vendor_id_of_space(space) == Some(VENDOR_ID_CABLELABS) {
             candidates.push(match self.universe {
@@ -1012,10 +901,7 @@ impl OptionDefRegistry {
         if self.universe == Universe::V4 && space == DHCP4_SPACE {
             candidates.push(LAST_RESORT_V4_SPACE);
         }
-        candidates
-            .into_iter()
-            .find_map(find)
-            .and_then(|i| self.standard.get(i))
+        candidates.into_iter().find_map(find).and_then(|i| self.standard.get(i))
     }
 }
 
@@ -1025,7 +911,8 @@ pub fn vendor_id_of_space(space: &str) -> Option<u32> {
     if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
         return None;
     }
-    digits.parse().ok()
+    // Kea treats enterprise number 0 as "no vendor".
+    digits.parse().ok().filter(|&id| id != 0)
 }
 
 #[cfg(test)]
@@ -1056,10 +943,7 @@ mod tests {
         let v43 = r.by_code("dhcp4", 43).expect("last resort 43");
         assert_eq!(v43.encapsulate, VENDOR_ENCAPSULATED_SPACE);
         assert_eq!(v43.name, "vendor-encapsulated-options");
-        assert_eq!(
-            r.by_name("dhcp4", "dhcp-agent-options").map(|d| d.encapsulate.as_str()),
-            Some(DHCP_AGENT_SPACE)
-        );
+        assert_eq!(r.by_name("dhcp4", "dhcp-agent-options").map(|d| d.encapsulate.as_str()), Some(DHCP_AGENT_SPACE));
         assert_eq!(r.by_name("dhcp4", "vivso-suboptions").map(|d| d.code), Some(125));
         assert_eq!(r.by_name("dhcp4", "v4-captive-portal").map(|d| d.code), Some(114));
         assert_eq!(r.by_name("dhcp4", "domain-name").map(|d| d.option_type), Some(T::String));
@@ -1078,15 +962,9 @@ mod tests {
         let ds = r.by_code("dhcp6", 24).expect("domain-search");
         assert!(ds.array && ds.option_type == T::Fqdn);
         assert_eq!(r.by_name("dhcp6", "vendor-opts").map(|d| d.code), Some(17));
-        assert_eq!(
-            r.by_name("dhcp6", "s46-cont-mape").map(|d| d.encapsulate.as_str()),
-            Some(MAPE_SPACE)
-        );
+        assert_eq!(r.by_name("dhcp6", "s46-cont-mape").map(|d| d.encapsulate.as_str()), Some(MAPE_SPACE));
         assert_eq!(r.by_code(MAPT_SPACE, 91).map(|d| d.name.as_str()), Some("s46-dmr"));
-        assert_eq!(
-            r.by_code(LW_SPACE, 92).map(|d| d.encapsulate.as_str()),
-            Some(V4V6_BIND_SPACE)
-        );
+        assert_eq!(r.by_code(LW_SPACE, 92).map(|d| d.encapsulate.as_str()), Some(V4V6_BIND_SPACE));
         assert_eq!(r.by_code("4o6", 60001).map(|d| d.name.as_str()), Some("4o6-source-address"));
         assert!(r.by_code("dhcp6", 56).is_none());
         assert!(r.by_code("dhcp6", 43).map(|d| d.name == "ero").unwrap_or(false));
@@ -1117,18 +995,9 @@ mod tests {
     #[test]
     fn user_defs_cannot_shadow_standard_ones() {
         let mut r = OptionDefRegistry::standard_v4();
-        assert!(matches!(
-            r.add(def("foo", 3, "dhcp4", T::Uint8)),
-            Err(OptionDefError::StandardOverride { .. })
-        ));
-        assert!(matches!(
-            r.add(def("routers", 222, "dhcp4", T::Uint8)),
-            Err(OptionDefError::StandardOverride { .. })
-        ));
-        assert!(matches!(
-            r.add(def("foo", 1, "docsis3-v4", T::Uint8)),
-            Err(OptionDefError::StandardOverride { .. })
-        ));
+        assert!(matches!(r.add(def("foo", 3, "dhcp4", T::Uint8)), Err(OptionDefError::StandardOverride { .. })));
+        assert!(matches!(r.add(def("routers", 222, "dhcp4", T::Uint8)), Err(OptionDefError::StandardOverride { .. })));
+        assert!(matches!(r.add(def("foo", 1, "docsis3-v4", T::Uint8)), Err(OptionDefError::StandardOverride { .. })));
         // Kea 2.2 accepts these.
         assert_eq!(r.add(def("foo", 43, "dhcp4", T::Uint8)), Ok(()));
         assert_eq!(r.add(def("csr", 121, "dhcp4", T::Binary)), Ok(()));
@@ -1142,14 +1011,8 @@ mod tests {
     #[test]
     fn user_def_codes_and_duplicates() {
         let mut r = OptionDefRegistry::standard_v4();
-        assert!(matches!(
-            r.add(def("foo", 0, "dhcp4", T::Uint8)),
-            Err(OptionDefError::ReservedCode { .. })
-        ));
-        assert!(matches!(
-            r.add(def("foo", 255, "dhcp4", T::Uint8)),
-            Err(OptionDefError::ReservedCode { .. })
-        ));
+        assert!(matches!(r.add(def("foo", 0, "dhcp4", T::Uint8)), Err(OptionDefError::ReservedCode { .. })));
+        assert!(matches!(r.add(def("foo", 255, "dhcp4", T::Uint8)), Err(OptionDefError::ReservedCode { .. })));
         assert!(matches!(
             r.add(def("foo", 256, "isc", T::Uint8)),
             Err(OptionDefError::CodeTooLarge { code: 256, max: 255 })
@@ -1160,21 +1023,12 @@ mod tests {
             r.add(def("bar", 222, "dhcp4", T::Uint8)),
             Err(OptionDefError::DuplicateCode { code: 222, .. })
         ));
-        assert!(matches!(
-            r.add(def("foo", 223, "dhcp4", T::Uint8)),
-            Err(OptionDefError::DuplicateName { .. })
-        ));
+        assert!(matches!(r.add(def("foo", 223, "dhcp4", T::Uint8)), Err(OptionDefError::DuplicateName { .. })));
         assert_eq!(r.add(def("foo", 222, "other", T::Uint8)), Ok(()));
 
         let mut r6 = OptionDefRegistry::standard_v6();
-        assert!(matches!(
-            r6.add(def("foo", 0, "dhcp6", T::Uint8)),
-            Err(OptionDefError::ReservedCode { .. })
-        ));
-        assert!(matches!(
-            r6.add(def("foo", 143, "dhcp6", T::Uint8)),
-            Err(OptionDefError::StandardOverride { .. })
-        ));
+        assert!(matches!(r6.add(def("foo", 0, "dhcp6", T::Uint8)), Err(OptionDefError::ReservedCode { .. })));
+        assert!(matches!(r6.add(def("foo", 143, "dhcp6", T::Uint8)), Err(OptionDefError::StandardOverride { .. })));
         assert_eq!(r6.add(def("foo", 65535, "dhcp6", T::Uint8)), Ok(()));
         assert_eq!(r6.add(def("ntp-server", 56, "dhcp6", T::Empty)), Ok(()));
     }
@@ -1185,16 +1039,10 @@ mod tests {
             assert_eq!(def(good, 222, "dhcp4", T::Uint8).validate(), Ok(()), "{good}");
         }
         for bad in ["", "foo bar", "-foo", "foo-", "_foo", "foo_", "Foo.bar"] {
-            assert_eq!(
-                def(bad, 222, "dhcp4", T::Uint8).validate(),
-                Err(OptionDefError::InvalidName(bad.to_string()))
-            );
+            assert_eq!(def(bad, 222, "dhcp4", T::Uint8).validate(), Err(OptionDefError::InvalidName(bad.to_string())));
         }
         for bad in ["", "my space", "my.space", "-x", "x_"] {
-            assert_eq!(
-                def("foo", 222, bad, T::Uint8).validate(),
-                Err(OptionDefError::InvalidSpace(bad.to_string()))
-            );
+            assert_eq!(def("foo", 222, bad, T::Uint8).validate(), Err(OptionDefError::InvalidSpace(bad.to_string())));
         }
     }
 
@@ -1255,19 +1103,10 @@ mod tests {
 
     #[test]
     fn record_types_text_parsing() {
-        assert_eq!(
-            OptionDefinition::parse_record_types(" uint8 , uint16 "),
-            Ok(vec![T::Uint8, T::Uint16])
-        );
-        assert_eq!(
-            OptionDefinition::parse_record_types("uint8,,uint16,"),
-            Ok(vec![T::Uint8, T::Uint16])
-        );
+        assert_eq!(OptionDefinition::parse_record_types(" uint8 , uint16 "), Ok(vec![T::Uint8, T::Uint16]));
+        assert_eq!(OptionDefinition::parse_record_types("uint8,,uint16,"), Ok(vec![T::Uint8, T::Uint16]));
         assert_eq!(OptionDefinition::parse_record_types(""), Ok(vec![]));
-        assert_eq!(
-            OptionDefinition::parse_record_types("uint8, foo"),
-            Err(OptionDefError::UnknownType("foo".into()))
-        );
+        assert_eq!(OptionDefinition::parse_record_types("uint8, foo"), Err(OptionDefError::UnknownType("foo".into())));
         let mut d = def("foo", 1, "x", T::Record);
         d.record_types = vec![T::Uint8, T::Ipv4Address];
         assert_eq!(d.record_types_text(), "uint8, ipv4-address");
@@ -1280,6 +1119,8 @@ mod tests {
         assert_eq!(vendor_id_of_space("vendor-x1"), None);
         assert_eq!(vendor_id_of_space("vendor-99999999999"), None);
         assert_eq!(vendor_id_of_space("dhcp4"), None);
+        assert_eq!(vendor_id_of_space("vendor-0"), None);
+        assert_eq!(vendor_id_of_space("vendor-04491"), Some(4491));
     }
 
     #[test]

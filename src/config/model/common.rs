@@ -5,11 +5,11 @@ use std::collections::HashSet;
 use std::net::IpAddr;
 use std::path::{Path, PathBuf};
 
-use super::{Checker, V, BUILTIN_HOOKS};
+use super::{Checker, BUILTIN_HOOKS, V};
 use crate::config::Section;
 use crate::logging::{self, LoggerSpec, OutputSpec};
 use crate::wire::optdata;
-use crate::wire::optdef::{OptionDataType, OptionDefRegistry, OptionDefinition};
+use crate::wire::optdef::{OptionDataType, OptionDefRegistry, OptionDefinition, Universe};
 
 /// A configured option with its payload encoded (Kea ARM 8.2.10 "Standard DHCPv4 Options").
 #[derive(Debug, Clone, PartialEq)]
@@ -142,7 +142,13 @@ pub(crate) fn parse_identifier_text(s: &str) -> Option<Vec<u8>> {
         return if inner.is_empty() { None } else { Some(inner.as_bytes().to_vec()) };
     }
     let t = t.strip_prefix("0x").or_else(|| t.strip_prefix("0X")).unwrap_or(t);
-    let parts: Vec<&str> = if t.contains(':') { t.split(':').collect() } else if t.contains(' ') { t.split(' ').collect() } else { vec![t] };
+    let parts: Vec<&str> = if t.contains(':') {
+        t.split(':').collect()
+    } else if t.contains(' ') {
+        t.split(' ').collect()
+    } else {
+        vec![t]
+    };
     let mut out = Vec::new();
     if parts.len() == 1 {
         let h = parts[0];
@@ -168,7 +174,13 @@ pub(crate) fn reservation_identifier(c: &mut Checker, r: &V<'_>, allowed: &[&str
         [] => {
             let mut names: Vec<&str> = allowed.to_vec();
             names.sort_unstable();
-            c.err(r, format!("one of the supported identifiers must be specified for host reservation: {}", names.join(", ")));
+            c.err(
+                r,
+                format!(
+                    "one of the supported identifiers must be specified for host reservation: {}",
+                    names.join(", ")
+                ),
+            );
             None
         }
         [one] => {
@@ -228,7 +240,10 @@ pub(crate) fn check_triplet(c: &mut Checker, scope: &V<'_>, name: &str, t: Tripl
     let def = if scope.get(name).is_some() { name.to_string() } else { format!("(default) {name}") };
     if let (Some(min), Some(max)) = (t.min, t.max) {
         if min > max {
-            c.err(&at(&[&min_key, &max_key]), format!("the value of {min_key} ({min}) is not less than {max_key} ({max})"));
+            c.err(
+                &at(&[&min_key, &max_key]),
+                format!("the value of {min_key} ({min}) is not less than {max_key} ({max})"),
+            );
             return;
         }
     }
@@ -247,7 +262,10 @@ pub(crate) fn check_triplet(c: &mut Checker, scope: &V<'_>, name: &str, t: Tripl
 /// Values Kea's grammar allows for enumerated string keys, wherever they appear.
 const ENUMS: &[(&str, &[&str])] = &[
     ("ddns-replace-client-name", &["never", "always", "when-present", "when-not-present", "true", "false"]),
-    ("ddns-conflict-resolution-mode", &["check-with-dhcid", "no-check-with-dhcid", "check-exists-with-dhcid", "no-check-without-dhcid"]),
+    (
+        "ddns-conflict-resolution-mode",
+        &["check-with-dhcid", "no-check-with-dhcid", "check-exists-with-dhcid", "no-check-without-dhcid"],
+    ),
     ("dhcp-socket-type", &["raw", "udp"]),
     ("outbound-interface", &["same-as-inbound", "use-routing"]),
     ("allocator", &["iterative", "random", "flq", "sflq"]),
@@ -361,7 +379,10 @@ pub(crate) fn hooks(c: &mut Checker, section: &V<'_>) -> Vec<HookLibrary> {
             let parameters = h.get("parameters").map_or(serde_json::Value::Null, |p| p.node.to_json());
             out.push(HookLibrary { name: file, library: path.to_string(), parameters });
         } else {
-            c.err(&lib, format!("hook library '{path}' is not built into kakapo (built in: {})", BUILTIN_HOOKS.join(", ")));
+            c.err(
+                &lib,
+                format!("hook library '{path}' is not built into kakapo (built in: {})", BUILTIN_HOOKS.join(", ")),
+            );
         }
     }
     out
@@ -404,7 +425,10 @@ pub(crate) fn tls_triplet(c: &mut Checker, v: &V<'_>) -> bool {
     let n = keys.iter().filter(|k| v.get(k).is_some()).count();
     if n != 0 && n != 3 {
         let missing: Vec<&str> = keys.iter().copied().filter(|k| v.get(k).is_none()).collect();
-        c.err(v, format!("trust-anchor, cert-file and key-file must all be given or none; missing {}", missing.join(", ")));
+        c.err(
+            v,
+            format!("trust-anchor, cert-file and key-file must all be given or none; missing {}", missing.join(", ")),
+        );
     }
     n == 3
 }
@@ -456,7 +480,11 @@ pub(crate) fn control_sockets(c: &mut Checker, section: &V<'_>) -> Vec<ControlSo
     for s in section.list("control-sockets") {
         out.extend(control_socket(c, &s));
     }
-    let unix = section.list("control-sockets").into_iter().filter(|s| s.str("socket-type").unwrap_or("unix") == "unix").count();
+    let unix = section
+        .list("control-sockets")
+        .into_iter()
+        .filter(|s| s.str("socket-type").unwrap_or("unix") == "unix")
+        .count();
     if unix > 1 {
         c.err(section, "only one unix control socket may be configured");
     }
@@ -464,7 +492,12 @@ pub(crate) fn control_sockets(c: &mut Checker, section: &V<'_>) -> Vec<ControlSo
 }
 
 /// `option-def` entries added to the standard registry (Kea ARM 8.2.11 "Custom options").
-pub(crate) fn option_defs(c: &mut Checker, scope: &V<'_>, mut reg: OptionDefRegistry, default_space: &str) -> OptionDefRegistry {
+pub(crate) fn option_defs(
+    c: &mut Checker,
+    scope: &V<'_>,
+    mut reg: OptionDefRegistry,
+    default_space: &str,
+) -> OptionDefRegistry {
     for d in scope.list("option-def") {
         let Some(name) = d.str("name") else {
             c.err(&d, "missing parameter 'name'");
@@ -513,7 +546,12 @@ pub(crate) fn option_defs(c: &mut Checker, scope: &V<'_>, mut reg: OptionDefRegi
 }
 
 /// `option-data` of one scope, encoded against the definitions (Kea ARM 8.2.10).
-pub(crate) fn option_data(c: &mut Checker, scope: &V<'_>, reg: &OptionDefRegistry, default_space: &str) -> Vec<OptionValue> {
+pub(crate) fn option_data(
+    c: &mut Checker,
+    scope: &V<'_>,
+    reg: &OptionDefRegistry,
+    default_space: &str,
+) -> Vec<OptionValue> {
     let mut out = Vec::new();
     for o in scope.list("option-data") {
         let space = o.str("space").unwrap_or(default_space).to_string();
@@ -542,7 +580,13 @@ pub(crate) fn option_data(c: &mut Checker, scope: &V<'_>, reg: &OptionDefRegistr
         if let (Some(n), Some(k)) = (name, code_num) {
             match reg.by_code(&space, k) {
                 Some(d) if d.name != n => {
-                    c.err(&o, format!("specified option name '{n}' does not match the option definition: '{space}.{}'", d.name));
+                    c.err(
+                        &o,
+                        format!(
+                            "specified option name '{n}' does not match the option definition: '{space}.{}'",
+                            d.name
+                        ),
+                    );
                     continue;
                 }
                 _ => {}
@@ -564,17 +608,31 @@ pub(crate) fn option_data(c: &mut Checker, scope: &V<'_>, reg: &OptionDefRegistr
             (None, _) => None,
             (Some(d), Some(def)) => {
                 let text = d.as_str().unwrap_or("");
-                match optdata::encode(def, text, csv) {
+                let universe = if default_space == "dhcp4" { Universe::V4 } else { Universe::V6 };
+                match optdata::encode_in(universe, def, text, csv) {
                     Ok(p) => Some(p),
                     Err(e) => {
-                        c.err(d, format!("option data does not match option definition '{space}.{}' (code {}): {e}", def.name, def.code));
+                        c.err(
+                            d,
+                            format!(
+                                "option data does not match option definition '{space}.{}' (code {}): {e}",
+                                def.name, def.code
+                            ),
+                        );
                         continue;
                     }
                 }
             }
             (Some(d), None) => {
                 if csv {
-                    c.err(&o, format!("definition for the option '{space}.{}' having code '{}' does not exist", name.unwrap_or(""), code_num.unwrap_or(0)));
+                    c.err(
+                        &o,
+                        format!(
+                            "definition for the option '{space}.{}' having code '{}' does not exist",
+                            name.unwrap_or(""),
+                            code_num.unwrap_or(0)
+                        ),
+                    );
                     continue;
                 }
                 match optdata::encode_raw_hex(d.as_str().unwrap_or("")) {
@@ -648,7 +706,9 @@ pub(crate) fn interfaces(c: &mut Checker, section: &V<'_>) -> Vec<String> {
             };
             let at = ic.list("interfaces").get(i).cloned().unwrap_or_else(|| ic.clone());
             match host.iter().find(|h| h.name == ifname) {
-                None => c.err(&at, format!("Failed to select interface: interface '{ifname}' doesn't exist in the system")),
+                None => {
+                    c.err(&at, format!("Failed to select interface: interface '{ifname}' doesn't exist in the system"))
+                }
                 Some(h) => {
                     if let Some(a) = addr {
                         let ok = a.parse::<IpAddr>().is_ok_and(|ip| h.addresses.contains(&ip));

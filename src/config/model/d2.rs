@@ -118,7 +118,14 @@ fn tsig_key(c: &mut Checker, k: &V<'_>) -> Option<TsigKey> {
     };
     let algorithm = alg.as_str().unwrap_or("").to_ascii_uppercase();
     if !TSIG_ALGORITHMS.contains(&algorithm.as_str()) {
-        c.err(&alg, format!("TSIG key: unknown algorithm '{}' (expected one of {})", alg.as_str().unwrap_or(""), TSIG_ALGORITHMS.join(", ")));
+        c.err(
+            &alg,
+            format!(
+                "TSIG key: unknown algorithm '{}' (expected one of {})",
+                alg.as_str().unwrap_or(""),
+                TSIG_ALGORITHMS.join(", ")
+            ),
+        );
         return None;
     }
     let digest_bits = common::u32_of(c, k, "digest-bits").unwrap_or(0);
@@ -176,7 +183,10 @@ fn domains(c: &mut Checker, section: &V<'_>, key: &str, keys: &[TsigKey]) -> Vec
                 continue;
             };
             let Some(ip) = ipv.as_str().and_then(|t| t.parse::<IpAddr>().ok()) else {
-                c.err(&ipv, format!("Dns Server : ip-address '{}' is not a valid IP address", ipv.as_str().unwrap_or("")));
+                c.err(
+                    &ipv,
+                    format!("Dns Server : ip-address '{}' is not a valid IP address", ipv.as_str().unwrap_or("")),
+                );
                 continue;
             };
             let port = common::int_in(c, &s, "port", 0, 65535).unwrap_or(53) as u16;
@@ -233,7 +243,16 @@ pub(crate) fn build_ddns(c: &mut Checker, d: &V<'_>) -> Option<DhcpDdns> {
     if c.errors.len() > before {
         return None;
     }
-    Some(DhcpDdns { ip_address, port, dns_server_timeout, tsig_keys, forward_domains, reverse_domains, control_sockets, hooks })
+    Some(DhcpDdns {
+        ip_address,
+        port,
+        dns_server_timeout,
+        tsig_keys,
+        forward_domains,
+        reverse_domains,
+        control_sockets,
+        hooks,
+    })
 }
 
 /// Builds and checks `Control-agent`, including Kea's check that credential files exist.
@@ -266,7 +285,11 @@ pub(crate) fn build_agent(c: &mut Checker, a: &V<'_>) -> Option<ControlAgent> {
             for key in ["user-file", "password-file"] {
                 if let Some(f) = cl.get(key) {
                     let name = f.as_str().unwrap_or("");
-                    let path = if dir.is_empty() || Path::new(name).is_absolute() { Path::new(name).to_path_buf() } else { Path::new(dir).join(name) };
+                    let path = if dir.is_empty() || Path::new(name).is_absolute() {
+                        Path::new(name).to_path_buf()
+                    } else {
+                        Path::new(dir).join(name)
+                    };
                     if let Err(e) = std::fs::read(&path) {
                         c.err(&f, format!("can't open file '{}': {e}", path.display()));
                     }

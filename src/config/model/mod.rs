@@ -12,7 +12,7 @@ mod v6;
 use std::collections::HashMap;
 
 pub use common::{ControlSocket, ControlSocketKind, HookLibrary, HostIdentifier, LeaseDatabase, OptionValue, Triplet};
-pub use d2::{ControlAgent, DhcpDdns, DnsServer, DdnsDomain, TsigKey};
+pub use d2::{ControlAgent, DdnsDomain, DhcpDdns, DnsServer, TsigKey};
 pub use v4::{Dhcp4, Pool4, Reservation4, Subnet4};
 pub use v6::{Dhcp6, PdPool, Pool6, Reservation6, Subnet6};
 
@@ -77,17 +77,34 @@ impl Config {
     pub fn summary(&self, s: Section) -> String {
         match s {
             Section::Dhcp4 => self.dhcp4.as_ref().map_or_else(String::new, |d| {
-                format!("added IPv4 subnets: {}; {} shared networks; DDNS: {}", d.subnets.len(), d.shared_networks.len(), if d.ddns_enabled { "enabled" } else { "disabled" })
+                format!(
+                    "added IPv4 subnets: {}; {} shared networks; DDNS: {}",
+                    d.subnets.len(),
+                    d.shared_networks.len(),
+                    if d.ddns_enabled { "enabled" } else { "disabled" }
+                )
             }),
             Section::Dhcp6 => self.dhcp6.as_ref().map_or_else(String::new, |d| {
-                format!("added IPv6 subnets: {}; {} shared networks; DDNS: {}", d.subnets.len(), d.shared_networks.len(), if d.ddns_enabled { "enabled" } else { "disabled" })
+                format!(
+                    "added IPv6 subnets: {}; {} shared networks; DDNS: {}",
+                    d.subnets.len(),
+                    d.shared_networks.len(),
+                    if d.ddns_enabled { "enabled" } else { "disabled" }
+                )
             }),
             Section::DhcpDdns => self.ddns.as_ref().map_or_else(String::new, |d| {
-                format!("listening on {}, port {}, {} forward and {} reverse domains", d.ip_address, d.port, d.forward_domains.len(), d.reverse_domains.len())
+                format!(
+                    "listening on {}, port {}, {} forward and {} reverse domains",
+                    d.ip_address,
+                    d.port,
+                    d.forward_domains.len(),
+                    d.reverse_domains.len()
+                )
             }),
-            Section::ControlAgent => {
-                self.agent.as_ref().map_or_else(String::new, |a| format!("listening on {}, port {}", a.http_host, a.http_port))
-            }
+            Section::ControlAgent => self
+                .agent
+                .as_ref()
+                .map_or_else(String::new, |a| format!("listening on {}, port {}", a.http_host, a.http_port)),
         }
     }
 }
@@ -95,7 +112,8 @@ impl Config {
 /// Runs the strict serde pass, then the semantic checks, over every section.
 pub fn build(sections: &[(Section, &Node)], opts: &LoadOptions, warnings: &mut Vec<Diag>) -> Result<Config, Vec<Diag>> {
     let mut c = Checker { errors: Vec::new(), warnings: Vec::new(), opts: opts.clone() };
-    let mut cfg = Config { dhcp4: None, dhcp6: None, ddns: None, agent: None, source: HashMap::new(), loggers: HashMap::new() };
+    let mut cfg =
+        Config { dhcp4: None, dhcp6: None, ddns: None, agent: None, source: HashMap::new(), loggers: HashMap::new() };
     for &(section, node) in sections {
         let path = section.key();
         // Stage 2: the strict structural pass (unknown keys, types).
@@ -103,10 +121,16 @@ pub fn build(sections: &[(Section, &Node)], opts: &LoadOptions, warnings: &mut V
             Section::Dhcp4 => super::de::from_node_collect::<super::raw::dhcp4::Dhcp4>(node, path).map(|_| ()),
             Section::Dhcp6 => super::de::from_node_collect::<super::raw::dhcp6::Dhcp6>(node, path).map(|_| ()),
             Section::DhcpDdns => super::de::from_node_collect::<super::raw::ddns::DhcpDdns>(node, path).map(|_| ()),
-            Section::ControlAgent => super::de::from_node_collect::<super::raw::agent::ControlAgent>(node, path).map(|_| ()),
+            Section::ControlAgent => {
+                super::de::from_node_collect::<super::raw::agent::ControlAgent>(node, path).map(|_| ())
+            }
         };
         if let Err(errs) = structural {
-            c.errors.extend(errs.into_iter().map(|e| Diag { pos: e.pos.unwrap_or_else(|| node.pos.clone()), path: e.path, msg: e.msg }));
+            c.errors.extend(errs.into_iter().map(|e| Diag {
+                pos: e.pos.unwrap_or_else(|| node.pos.clone()),
+                path: e.path,
+                msg: e.msg,
+            }));
             continue;
         }
         // Stage 3: semantics.
@@ -142,7 +166,11 @@ impl Checker {
         self.errors.push(Diag { pos: at.node.pos.clone(), path: at.path.clone(), msg: msg.into() });
     }
     pub(crate) fn warn(&mut self, at: &V<'_>, msg: impl Into<String>) {
-        self.warnings.push(Diag { pos: at.node.pos.clone(), path: at.path.clone(), msg: format!("warning: {}", msg.into()) });
+        self.warnings.push(Diag {
+            pos: at.node.pos.clone(),
+            path: at.path.clone(),
+            msg: format!("warning: {}", msg.into()),
+        });
     }
 }
 
@@ -196,9 +224,11 @@ impl<'a> V<'a> {
     pub(crate) fn list(&self, key: &str) -> Vec<V<'a>> {
         match self.node.get(key) {
             Some(e) => match &e.value.value {
-                Value::List(items) => {
-                    items.iter().enumerate().map(|(i, n)| V { node: n, path: format!("{}.{}[{}]", self.path, key, i) }).collect()
-                }
+                Value::List(items) => items
+                    .iter()
+                    .enumerate()
+                    .map(|(i, n)| V { node: n, path: format!("{}.{}[{}]", self.path, key, i) })
+                    .collect(),
                 _ => Vec::new(),
             },
             None => Vec::new(),
@@ -210,7 +240,10 @@ impl<'a> V<'a> {
     }
     pub(crate) fn entries(&self) -> Vec<(&'a str, V<'a>)> {
         match &self.node.value {
-            Value::Map(es) => es.iter().map(|e| (e.key.as_str(), V { node: &e.value, path: format!("{}.{}", self.path, e.key) })).collect(),
+            Value::Map(es) => es
+                .iter()
+                .map(|e| (e.key.as_str(), V { node: &e.value, path: format!("{}.{}", self.path, e.key) }))
+                .collect(),
             _ => Vec::new(),
         }
     }
@@ -239,9 +272,15 @@ mod tests {
     #[test]
     fn subnet_checks_follow_kea_2_2() {
         // Kea 2.2 numbers id-less subnets 1, 2, ... regardless of explicit ids.
-        assert!(has(&v4(r#"{"subnet4":[{"id":1,"subnet":"192.0.2.0/24"},{"subnet":"198.51.100.0/24"}]}"#), "'1' is already in use"));
+        assert!(has(
+            &v4(r#"{"subnet4":[{"id":1,"subnet":"192.0.2.0/24"},{"subnet":"198.51.100.0/24"}]}"#),
+            "'1' is already in use"
+        ));
         assert!(v4(r#"{"subnet4":[{"subnet":"192.0.2.0/24"},{"subnet":"198.51.100.0/24"}]}"#).is_empty());
-        assert!(has(&v4(r#"{"subnet4":[{"id":1,"subnet":"192.0.2.0/24"},{"id":2,"subnet":"192.0.2.0/24"}]}"#), "already exists"));
+        assert!(has(
+            &v4(r#"{"subnet4":[{"id":1,"subnet":"192.0.2.0/24"},{"id":2,"subnet":"192.0.2.0/24"}]}"#),
+            "already exists"
+        ));
         assert!(v4(r#"{"subnet4":[{"id":1,"subnet":"192.0.2.5/24"}]}"#).is_empty(), "host bits are allowed");
         assert!(has(&v4(r#"{"subnet4":[{"id":1,"subnet":"192.0.2.0"}]}"#), "prefix/len expected"));
         assert!(has(&v4(r#"{"subnet4":[{"id":4294967295,"subnet":"192.0.2.0/24"}]}"#), "not within expected range"));
@@ -262,14 +301,21 @@ mod tests {
     fn reservation_checks() {
         let s = |r: &str| v4(&format!(r#"{{"subnet4":[{{"id":1,"subnet":"192.0.2.0/24","reservations":[{r}]}}]}}"#));
         assert!(has(&s(r#"{"ip-address":"192.0.2.1"}"#), "one of the supported identifiers"));
-        assert!(has(&s(r#"{"hw-address":"aa:bb:cc:dd:ee:ff","client-id":"01:02","ip-address":"192.0.2.1"}"#), "mutually exclusive"));
+        assert!(has(
+            &s(r#"{"hw-address":"aa:bb:cc:dd:ee:ff","client-id":"01:02","ip-address":"192.0.2.1"}"#),
+            "mutually exclusive"
+        ));
         assert!(has(&s(r#"{"hw-address":"zz:bb","ip-address":"192.0.2.1"}"#), "invalid host identifier"));
         assert!(has(
-            &s(r#"{"hw-address":"aa:bb:cc:dd:ee:ff","ip-address":"192.0.2.1"},{"hw-address":"aa:bb:cc:dd:ee:01","ip-address":"192.0.2.1"}"#),
+            &s(
+                r#"{"hw-address":"aa:bb:cc:dd:ee:ff","ip-address":"192.0.2.1"},{"hw-address":"aa:bb:cc:dd:ee:01","ip-address":"192.0.2.1"}"#
+            ),
             "already a reservation for this address"
         ));
         assert!(has(
-            &s(r#"{"hw-address":"aa:bb:cc:dd:ee:ff","ip-address":"192.0.2.1"},{"hw-address":"aa:bb:cc:dd:ee:ff","ip-address":"192.0.2.2"}"#),
+            &s(
+                r#"{"hw-address":"aa:bb:cc:dd:ee:ff","ip-address":"192.0.2.1"},{"hw-address":"aa:bb:cc:dd:ee:ff","ip-address":"192.0.2.2"}"#
+            ),
             "already been added"
         ));
         assert!(s(r#"{"circuit-id":"'gate-7'","ip-address":"192.0.2.9"}"#).is_empty());
@@ -280,8 +326,14 @@ mod tests {
         assert!(has(&v4(r#"{"option-data":[{"code":250,"data":"0102"}]}"#), "does not exist"));
         assert!(v4(r#"{"option-data":[{"code":250,"data":"0102","csv-format":false}]}"#).is_empty());
         assert!(has(&v4(r#"{"option-data":[{"data":"0102"}]}"#), "one of 'code' or 'name'"));
-        assert!(has(&v4(r#"{"option-data":[{"name":"routers","code":4,"data":"192.0.2.1"}]}"#), "does not match the option definition"));
-        assert!(v4(r#"{"option-def":[{"name":"foo","code":222,"type":"uint8"}],"option-data":[{"name":"foo","data":"7"}]}"#).is_empty());
+        assert!(has(
+            &v4(r#"{"option-data":[{"name":"routers","code":4,"data":"192.0.2.1"}]}"#),
+            "does not match the option definition"
+        ));
+        assert!(v4(
+            r#"{"option-def":[{"name":"foo","code":222,"type":"uint8"}],"option-data":[{"name":"foo","data":"7"}]}"#
+        )
+        .is_empty());
         assert!(has(&v4(r#"{"option-def":[{"name":"foo","code":222,"type":"uint9"}]}"#), "uint9"));
         assert!(!v4(r#"{"option-def":[{"name":"foo","code":3,"type":"uint8"}]}"#).is_empty());
     }
@@ -314,13 +366,20 @@ mod tests {
     #[test]
     fn dhcp6_checks() {
         let s = |body: &str| errors(&format!("{{\"Dhcp6\": {body}}}"));
-        assert!(s(r#"{"subnet6":[{"id":1,"subnet":"2001:db8:1::/64","pools":[{"pool":"2001:db8:1::10-2001:db8:1::ff"}],
-            "pd-pools":[{"prefix":"2001:db8:8::","prefix-len":56,"delegated-len":64}]}]}"#)
+        assert!(s(
+            r#"{"subnet6":[{"id":1,"subnet":"2001:db8:1::/64","pools":[{"pool":"2001:db8:1::10-2001:db8:1::ff"}],
+            "pd-pools":[{"prefix":"2001:db8:8::","prefix-len":56,"delegated-len":64}]}]}"#
+        )
         .is_empty());
         assert!(has(&s(r#"{"subnet6":[{"id":1,"subnet":"2001:db8:1::/129"}]}"#), "Invalid prefix length"));
-        assert!(has(&s(r#"{"subnet6":[{"id":1,"subnet":"2001:db8:1::/64","pools":[{"pool":"2001:db8:2::/64"}]}]}"#), "does not match"));
         assert!(has(
-            &s(r#"{"subnet6":[{"id":1,"subnet":"2001:db8:1::/64","pd-pools":[{"prefix":"2001:db8:8::","prefix-len":56,"delegated-len":48}]}]}"#),
+            &s(r#"{"subnet6":[{"id":1,"subnet":"2001:db8:1::/64","pools":[{"pool":"2001:db8:2::/64"}]}]}"#),
+            "does not match"
+        ));
+        assert!(has(
+            &s(
+                r#"{"subnet6":[{"id":1,"subnet":"2001:db8:1::/64","pd-pools":[{"prefix":"2001:db8:8::","prefix-len":56,"delegated-len":48}]}]}"#
+            ),
             "delegated length"
         ));
         assert!(has(&s(r#"{"server-id":{"type":"XYZ"}}"#), "invalid"));

@@ -145,7 +145,10 @@ fn scope_values(c: &mut Checker, v: &V<'_>, outer: &Scope) -> Scope {
     let rebind = common::u32_of(c, v, "rebind-timer");
     if let (Some(r1), Some(r2)) = (renew, rebind) {
         if r1 > r2 {
-            c.warn(v, format!("renew-timer ({r1}) is greater than rebind-timer ({r2}); the renew timer will not be sent"));
+            c.warn(
+                v,
+                format!("renew-timer ({r1}) is greater than rebind-timer ({r2}); the renew timer will not be sent"),
+            );
         }
     }
     for key in ["t1-percent", "t2-percent"] {
@@ -170,7 +173,8 @@ struct Ctx {
 }
 
 fn reservation(c: &mut Checker, r: &V<'_>, subnet: Option<&Ipv4Net>, reg: &OptionDefRegistry) -> Option<Reservation4> {
-    let identifier = common::reservation_identifier(c, r, &["hw-address", "duid", "circuit-id", "client-id", "flex-id"]);
+    let identifier =
+        common::reservation_identifier(c, r, &["hw-address", "duid", "circuit-id", "client-id", "flex-id"]);
     let ip_address = match r.get("ip-address") {
         Some(a) => match a.as_str().and_then(|s| s.parse::<Ipv4Addr>().ok()) {
             Some(ip) => {
@@ -305,7 +309,11 @@ fn subnet(c: &mut Checker, ctx: &mut Ctx, v: &V<'_>, outer: &Scope, network: Opt
     for key in ["next-server", "4o6-subnet"] {
         if let Some(x) = v.get(key) {
             let s = x.as_str().unwrap_or("");
-            let ok = if key == "next-server" { s.is_empty() || s.parse::<Ipv4Addr>().is_ok() } else { s.is_empty() || s.parse::<ipnet::Ipv6Net>().is_ok() };
+            let ok = if key == "next-server" {
+                s.is_empty() || s.parse::<Ipv4Addr>().is_ok()
+            } else {
+                s.is_empty() || s.parse::<ipnet::Ipv6Net>().is_ok()
+            };
             if !ok {
                 c.err(&x, format!("invalid {key} value '{s}'"));
             }
@@ -339,7 +347,13 @@ pub(crate) fn build(c: &mut Checker, d: &V<'_>) -> Option<Dhcp4> {
         Some(db) => common::database(c, &db, true),
         None => None,
     }
-    .unwrap_or(LeaseDatabase { kind: "memfile".into(), name: None, persist: true, lfc_interval: 3600, params: serde_json::Value::Null });
+    .unwrap_or(LeaseDatabase {
+        kind: "memfile".into(),
+        name: None,
+        persist: true,
+        lfc_interval: 3600,
+        params: serde_json::Value::Null,
+    });
     if let Some(db) = d.get("hosts-database") {
         common::database(c, &db, false);
     }
@@ -373,7 +387,11 @@ pub(crate) fn build(c: &mut Checker, d: &V<'_>) -> Option<Dhcp4> {
         common::int_in(c, &dd, "sender-port", 0, 65535);
     }
 
-    let defaults = Scope { valid: Triplet { default: Some(DEFAULT_VALID_LIFETIME), ..Triplet::default() }, renew: None, rebind: None };
+    let defaults = Scope {
+        valid: Triplet { default: Some(DEFAULT_VALID_LIFETIME), ..Triplet::default() },
+        renew: None,
+        rebind: None,
+    };
     let global = scope_values(c, d, &defaults);
 
     let mut ctx = Ctx {

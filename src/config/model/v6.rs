@@ -203,7 +203,13 @@ fn reservation(c: &mut Checker, r: &V<'_>, subnet: Option<&Ipv6Net>, reg: &Optio
         }
     }
     let options = common::option_data(c, r, reg, "dhcp6");
-    Some(Reservation6 { identifier: identifier?, ip_addresses, prefixes, hostname: r.str("hostname").map(str::to_string), options })
+    Some(Reservation6 {
+        identifier: identifier?,
+        ip_addresses,
+        prefixes,
+        hostname: r.str("hostname").map(str::to_string),
+        options,
+    })
 }
 
 fn check_reservation_dups(c: &mut Checker, list: &[(V<'_>, Reservation6)], ip_unique: bool, subnet_id: u32) {
@@ -258,7 +264,13 @@ fn pd_pool(c: &mut Checker, p: &V<'_>, reg: &OptionDefRegistry) -> Option<PdPool
     }
     let mut classes = p.strings("client-classes");
     classes.extend(p.str("client-class").map(str::to_string));
-    Some(PdPool { prefix, delegated_len: dlen as u8, excluded, options: common::option_data(c, p, reg, "dhcp6"), client_classes: classes })
+    Some(PdPool {
+        prefix,
+        delegated_len: dlen as u8,
+        excluded,
+        options: common::option_data(c, p, reg, "dhcp6"),
+        client_classes: classes,
+    })
 }
 
 fn subnet(c: &mut Checker, ctx: &mut Ctx, v: &V<'_>, outer: &Scope, network: Option<&str>) {
@@ -325,7 +337,10 @@ fn subnet(c: &mut Checker, ctx: &mut Ctx, v: &V<'_>, outer: &Scope, network: Opt
     let mut pd_pools: Vec<PdPool> = Vec::new();
     for p in v.list("pd-pools") {
         if let Some(pd) = pd_pool(c, &p, &ctx.reg) {
-            if pd_pools.iter().any(|o| o.prefix.contains(&pd.prefix.network()) || pd.prefix.contains(&o.prefix.network())) {
+            if pd_pools
+                .iter()
+                .any(|o| o.prefix.contains(&pd.prefix.network()) || pd.prefix.contains(&o.prefix.network()))
+            {
                 c.err(&p, format!("pd-pool {} overlaps with an existing pd-pool in the subnet {prefix}", pd.prefix));
                 continue;
             }
@@ -377,7 +392,13 @@ pub(crate) fn build(c: &mut Checker, d: &V<'_>) -> Option<Dhcp6> {
         Some(db) => common::database(c, &db, true),
         None => None,
     }
-    .unwrap_or(LeaseDatabase { kind: "memfile".into(), name: None, persist: true, lfc_interval: 3600, params: serde_json::Value::Null });
+    .unwrap_or(LeaseDatabase {
+        kind: "memfile".into(),
+        name: None,
+        persist: true,
+        lfc_interval: 3600,
+        params: serde_json::Value::Null,
+    });
     if let Some(db) = d.get("hosts-database") {
         common::database(c, &db, false);
     }
