@@ -3,6 +3,7 @@
 # packages the tests use, starts PostgreSQL, then runs formatting, lints, every test and a
 # bounded fuzz run. `.ci/run` calls exactly this.
 set -euo pipefail
+shopt -s inherit_errexit 2>/dev/null || true
 cd "$(dirname "$0")/.."
 
 export DEBIAN_FRONTEND=noninteractive
@@ -28,7 +29,8 @@ cargo fmt --check
 echo "== cargo clippy -D warnings"
 cargo clippy --all-targets --locked -- -D warnings
 echo "== cargo test"
-cargo test --all-targets --locked
+cargo test --all-targets --locked 2>&1 | tee /tmp/kakapo-test.log
+summary=$(awk '/^test result:/ { p += $4; f += $6 } END { printf "%d passed, %d failed", p, f }' /tmp/kakapo-test.log)
 
 # Bounded fuzzing of the configuration reader with libFuzzer when a nightly toolchain is
 # there (cargo-fuzz needs it); the stable build always runs tests/fuzz_smoke.rs above.
@@ -46,3 +48,4 @@ if rustup toolchain list 2>/dev/null | grep -q nightly; then
     fi
 fi
 echo "== all tests passed"
+echo "tests: $summary"
