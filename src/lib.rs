@@ -13,6 +13,7 @@
 
 pub mod clock;
 pub mod config;
+pub mod lease;
 pub mod logging;
 pub mod net;
 pub mod wire;

@@ -1,0 +1,89 @@
+//! Leases: Kea's `Lease4` record and its states, the allocators, and the storage backends
+//! (Kea ARM 8.2.2 "Lease Storage"; design.md "lease").
+//!
+//! The record types mirror Kea's lease columns one for one so the memfile CSV and the
+//! PostgreSQL rows stay compatible both ways.
+
+use std::net::Ipv4Addr;
+
+/// Kea's `Lease::STATE_*` values, stored as these numbers in CSV and SQL (Kea ARM 8.2.2).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub enum LeaseState {
+    /// 0: assigned (or offered) and usable.
+    #[default]
+    Default,
+    /// 1: declined by a client; in probation.
+    Declined,
+    /// 2: expired and reclaimed.
+    ExpiredReclaimed,
+    /// 3: released, kept for affinity (Kea 3.x).
+    Released,
+    /// 4: registered (RFC 9686, v6 only).
+    Registered,
+}
+
+impl LeaseState {
+    /// The stored number.
+    pub fn code(self) -> u32 {
+        match self {
+            LeaseState::Default => 0,
+            LeaseState::Declined => 1,
+            LeaseState::ExpiredReclaimed => 2,
+            LeaseState::Released => 3,
+            LeaseState::Registered => 4,
+        }
+    }
+
+    /// From the stored number.
+    pub fn from_code(c: u32) -> Option<LeaseState> {
+        Some(match c {
+            0 => LeaseState::Default,
+            1 => LeaseState::Declined,
+            2 => LeaseState::ExpiredReclaimed,
+            3 => LeaseState::Released,
+            4 => LeaseState::Registered,
+            _ => return None,
+        })
+    }
+}
+
+/// A DHCPv4 lease with Kea's fields (`Lease4`, kea-leases4.csv columns).
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Lease4 {
+    /// `address`
+    pub address: Ipv4Addr,
+    /// `hwaddr` (chaddr bytes; may be empty for a declined lease).
+    pub hwaddr: Vec<u8>,
+    /// `client_id` (option 61 payload), if the client sent one.
+    pub client_id: Option<Vec<u8>>,
+    /// `valid_lifetime` in seconds; 0 in a deletion row.
+    pub valid_lifetime: u32,
+    /// Client last transmission time, Unix seconds (`expire` - `valid_lifetime` in the CSV).
+    pub cltt: u64,
+    /// `subnet_id`
+    pub subnet_id: u32,
+    /// `pool_id` (Kea 2.4+ column; 0 when unknown).
+    pub pool_id: u32,
+    /// `fqdn_fwd`
+    pub fqdn_fwd: bool,
+    /// `fqdn_rev`
+    pub fqdn_rev: bool,
+    /// `hostname` (may be empty).
+    pub hostname: String,
+    /// `state`
+    pub state: LeaseState,
+    /// `user_context` as JSON text (Kea writes `{ "x": 1 }`), if any.
+    pub user_context: Option<String>,
+}
+
+impl Lease4 {
+    /// `expire` column: cltt + valid_lifetime.
+    pub fn expire(&self) -> u64 {
+        self.cltt + u64::from(self.valid_lifetime)
+    }
+
+    /// True once the lease's lifetime has passed at `now` (Unix seconds).
+    pub fn is_expired(&self, now: u64) -> bool {
+        self.expire() <= now
+    }
+}
