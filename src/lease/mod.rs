@@ -48,7 +48,7 @@ impl LeaseState {
 }
 
 /// A DHCPv4 lease with Kea's fields (`Lease4`, kea-leases4.csv columns).
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Lease4 {
     /// `address`
     pub address: Ipv4Addr,
