@@ -16,4 +16,5 @@ pub mod config;
 pub mod lease;
 pub mod logging;
 pub mod net;
+pub mod stats;
 pub mod wire;

@@ -4,6 +4,8 @@
 //! The record types mirror Kea's lease columns one for one so the memfile CSV and the
 //! PostgreSQL rows stay compatible both ways.
 
+pub mod alloc;
+
 use std::net::Ipv4Addr;
 
 /// Kea's `Lease::STATE_*` values, stored as these numbers in CSV and SQL (Kea ARM 8.2.2).
@@ -86,4 +88,14 @@ impl Lease4 {
     pub fn is_expired(&self, now: u64) -> bool {
         self.expire() <= now
     }
+}
+
+/// One change to the lease store, as the engine decides it and the store makes it durable:
+/// a new or updated row, or a deletion (Kea's tombstone row).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum LeaseChange4 {
+    /// Add or update.
+    Upsert(Lease4),
+    /// Delete (release, or reclamation without affinity).
+    Delete(Lease4),
 }

@@ -658,8 +658,15 @@ pub(crate) fn option_data(
     out
 }
 
-/// Client class names must be present and unique (Kea ARM 14 "Client Classification").
-pub(crate) fn client_classes(c: &mut Checker, section: &V<'_>, reg: &OptionDefRegistry, space: &str) -> Vec<String> {
+/// Client class names must be present and unique (Kea ARM 14 "Client Classification");
+/// returns each accepted class's node and encoded options.
+pub(crate) fn client_classes<'a>(
+    c: &mut Checker,
+    section: &V<'a>,
+    reg: &OptionDefRegistry,
+    space: &str,
+) -> Vec<(V<'a>, Vec<OptionValue>)> {
+    let mut out: Vec<(V<'a>, Vec<OptionValue>)> = Vec::new();
     let mut names: Vec<String> = Vec::new();
     for cl in section.list("client-classes") {
         let Some(name) = cl.str("name") else {
@@ -671,10 +678,11 @@ pub(crate) fn client_classes(c: &mut Checker, section: &V<'_>, reg: &OptionDefRe
             continue;
         }
         let class_reg = option_defs(c, &cl, reg.clone(), space);
-        option_data(c, &cl, &class_reg, space);
+        let options = option_data(c, &cl, &class_reg, space);
         names.push(name.to_string());
+        out.push((cl, options));
     }
-    names
+    out
 }
 
 /// Duplicate detection helper keyed by anything hashable.

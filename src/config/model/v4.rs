@@ -6,6 +6,7 @@ use ipnet::Ipv4Net;
 
 use super::common::{self, HookLibrary, HostIdentifier, LeaseDatabase, OptionValue, Seen, Triplet};
 use super::{Checker, ControlSocket, V};
+use crate::lease::alloc::AllocatorKind;
 use crate::wire::optdef::OptionDefRegistry;
 
 /// Kea's default `valid-lifetime` (GLOBAL4_DEFAULTS).
@@ -22,8 +23,8 @@ pub struct Dhcp4 {
     pub options: Vec<OptionValue>,
     /// Standard plus `option-def` definitions.
     pub option_defs: OptionDefRegistry,
-    /// Client class names in configuration order.
-    pub client_classes: Vec<String>,
+    /// Client classes in configuration order.
+    pub client_classes: Vec<ClientClass4>,
     /// Global reservations (`Dhcp4.reservations`).
     pub reservations: Vec<Reservation4>,
     /// Built-in hook functions enabled by `hooks-libraries`.
@@ -34,8 +35,18 @@ pub struct Dhcp4 {
     pub lease_database: LeaseDatabase,
     /// Control channels.
     pub control_sockets: Vec<ControlSocket>,
-    /// Global valid-lifetime triplet with Kea's default.
-    pub valid_lifetime: Triplet,
+    /// Global scalars with Kea's defaults.
+    pub params: Params4,
+    /// `echo-client-id` (default true).
+    pub echo_client_id: bool,
+    /// `decline-probation-period` in seconds (default 86400).
+    pub decline_probation_period: u32,
+    /// `host-reservation-identifiers` in lookup order.
+    pub host_reservation_identifiers: Vec<String>,
+    /// `interfaces-config.dhcp-socket-type` is `raw` (the default) rather than `udp`.
+    pub raw_sockets: bool,
+    /// `expired-leases-processing`.
+    pub expired: ExpiredLeases,
     /// `dhcp-ddns.enable-updates`.
     pub ddns_enabled: bool,
 }
@@ -55,12 +66,12 @@ pub struct Subnet4 {
     pub reservations: Vec<Reservation4>,
     /// `option-data`
     pub options: Vec<OptionValue>,
-    /// valid-lifetime after inheritance (subnet, shared network, global, default).
-    pub valid_lifetime: Triplet,
-    /// `renew-timer` after inheritance.
-    pub renew_timer: Option<u32>,
-    /// `rebind-timer` after inheritance.
-    pub rebind_timer: Option<u32>,
+    /// `option-data` of the enclosing shared network.
+    pub network_options: Vec<OptionValue>,
+    /// Scalars after inheritance (subnet, shared network, global, default).
+    pub params: Params4,
+    /// `client-classes` (3.0) / `client-class` (2.x) guard of the subnet.
+    pub client_classes: Vec<String>,
     /// `relay.ip-addresses`
     pub relay: Vec<Ipv4Addr>,
     /// `interface`
@@ -95,6 +106,55 @@ pub struct Reservation4 {
     pub options: Vec<OptionValue>,
     /// `client-classes`
     pub client_classes: Vec<String>,
+    /// `next-server`
+    pub next_server: Option<Ipv4Addr>,
+    /// `server-hostname`
+    pub server_hostname: Option<String>,
+    /// `boot-file-name`
+    pub boot_file_name: Option<String>,
+}
+
+/// `expired-leases-processing` (Kea ARM 8.2.14 "Lease Reclamation").
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ExpiredLeases {
+    /// Seconds between reclamation runs (default 10).
+    pub reclaim_timer_wait_time: u32,
+    /// Seconds between flushes of reclaimed leases (default 25).
+    pub flush_reclaimed_timer_wait_time: u32,
+    /// Seconds a reclaimed lease is kept for affinity (default 3600).
+    pub hold_reclaimed_time: u32,
+    /// Leases reclaimed per run at most (default 100; 0 = no limit).
+    pub max_reclaim_leases: u32,
+}
+
+impl ExpiredLeases {
+    fn read(c: &mut Checker, d: &V<'_>) -> ExpiredLeases {
+        let e = d.get("expired-leases-processing");
+        let get = |c: &mut Checker, k: &str, def: u32| e.as_ref().and_then(|e| common::u32_of(c, e, k)).unwrap_or(def);
+        ExpiredLeases {
+            reclaim_timer_wait_time: get(c, "reclaim-timer-wait-time", 10),
+            flush_reclaimed_timer_wait_time: get(c, "flush-reclaimed-timer-wait-time", 25),
+            hold_reclaimed_time: get(c, "hold-reclaimed-time", 3600),
+            max_reclaim_leases: get(c, "max-reclaim-leases", 100),
+        }
+    }
+}
+
+/// A client class definition's DHCPv4 parts (Kea ARM 14).
+#[derive(Debug, Clone, PartialEq)]
+pub struct ClientClass4 {
+    /// `name`
+    pub name: String,
+    /// `option-data`
+    pub options: Vec<OptionValue>,
+    /// `next-server`
+    pub next_server: Option<Ipv4Addr>,
+    /// `server-hostname`
+    pub server_hostname: Option<String>,
+    /// `boot-file-name`
+    pub boot_file_name: Option<String>,
+    /// `valid-lifetime` triplet of the class.
+    pub valid: Triplet,
 }
 
 /// Parses `a.b.c.d - e.f.g.h` or `a.b.c.d/len` (Kea ARM 8.2.6).
@@ -128,13 +188,67 @@ fn parse_subnet(c: &mut Checker, v: &V<'_>) -> Option<Ipv4Net> {
     }
 }
 
-struct Scope {
-    valid: Triplet,
-    renew: Option<u32>,
-    rebind: Option<u32>,
+/// The scalar parameters a subnet inherits from its shared network and the global scope
+/// (Kea ARM 8.2.17 "Shared Networks": most parameters may be set at every level).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Params4 {
+    /// valid-lifetime triplet.
+    pub valid: Triplet,
+    /// `renew-timer` (T1).
+    pub renew_timer: Option<u32>,
+    /// `rebind-timer` (T2).
+    pub rebind_timer: Option<u32>,
+    /// `calculate-tee-times` (default false for DHCPv4).
+    pub calculate_tee_times: bool,
+    /// `t1-percent` (default 0.5).
+    pub t1_percent: f64,
+    /// `t2-percent` (default 0.875).
+    pub t2_percent: f64,
+    /// `authoritative` (default false).
+    pub authoritative: bool,
+    /// `match-client-id` (default true).
+    pub match_client_id: bool,
+    /// `next-server` (siaddr, default 0.0.0.0).
+    pub next_server: Ipv4Addr,
+    /// `server-hostname` (sname).
+    pub server_hostname: String,
+    /// `boot-file-name` (file).
+    pub boot_file_name: String,
+    /// `allocator`: iterative (default) or random.
+    pub allocator: AllocatorKind,
+    /// `reservations-global` (default false).
+    pub reservations_global: bool,
+    /// `reservations-in-subnet` (default true).
+    pub reservations_in_subnet: bool,
+    /// `reservations-out-of-pool` (default false).
+    pub reservations_out_of_pool: bool,
 }
 
-fn scope_values(c: &mut Checker, v: &V<'_>, outer: &Scope) -> Scope {
+impl Params4 {
+    /// Kea's global defaults (GLOBAL4_DEFAULTS).
+    pub fn defaults() -> Params4 {
+        Params4 {
+            valid: Triplet { default: Some(DEFAULT_VALID_LIFETIME), ..Triplet::default() },
+            renew_timer: None,
+            rebind_timer: None,
+            calculate_tee_times: false,
+            t1_percent: 0.5,
+            t2_percent: 0.875,
+            authoritative: false,
+            match_client_id: true,
+            next_server: Ipv4Addr::UNSPECIFIED,
+            server_hostname: String::new(),
+            boot_file_name: String::new(),
+            allocator: AllocatorKind::Iterative,
+            reservations_global: false,
+            reservations_in_subnet: true,
+            reservations_out_of_pool: false,
+        }
+    }
+}
+
+/// Reads one scope's scalars over the inherited ones, checking them on the way.
+fn scope_values(c: &mut Checker, v: &V<'_>, outer: &Params4) -> Params4 {
     let t = common::triplet(c, v, "valid-lifetime");
     // Checked against the inherited values, but only where this scope sets one of the three,
     // so that a bad global triplet is reported once and not again for every subnet.
@@ -160,7 +274,51 @@ fn scope_values(c: &mut Checker, v: &V<'_>, outer: &Scope) -> Scope {
             }
         }
     }
-    Scope { valid: t.inherit(outer.valid), renew: renew.or(outer.renew), rebind: rebind.or(outer.rebind) }
+    let next_server = match v.get("next-server") {
+        Some(x) => match x.as_str().unwrap_or("") {
+            "" => Ipv4Addr::UNSPECIFIED,
+            s => match s.parse::<Ipv4Addr>() {
+                Ok(a) => a,
+                Err(_) => {
+                    c.err(&x, format!("invalid next-server value '{s}': must be an IPv4 address"));
+                    outer.next_server
+                }
+            },
+        },
+        None => outer.next_server,
+    };
+    let allocator = match v.str("allocator") {
+        Some("random") => AllocatorKind::Random,
+        Some(_) => AllocatorKind::Iterative,
+        None => outer.allocator,
+    };
+    // Kea 2.2's reservation-mode maps onto the three 2.x/3.0 flags.
+    let (mut rg, mut rs, mut ro) =
+        (outer.reservations_global, outer.reservations_in_subnet, outer.reservations_out_of_pool);
+    match v.str("reservation-mode") {
+        Some("disabled") => (rg, rs, ro) = (false, false, false),
+        Some("out-of-pool") => (rg, rs, ro) = (false, true, true),
+        Some("global") => (rg, rs, ro) = (true, false, false),
+        Some("all") => (rg, rs, ro) = (false, true, false),
+        _ => {}
+    }
+    Params4 {
+        valid: t.inherit(outer.valid),
+        renew_timer: renew.or(outer.renew_timer),
+        rebind_timer: rebind.or(outer.rebind_timer),
+        calculate_tee_times: v.bool("calculate-tee-times").unwrap_or(outer.calculate_tee_times),
+        t1_percent: v.get("t1-percent").and_then(|x| x.as_float()).unwrap_or(outer.t1_percent),
+        t2_percent: v.get("t2-percent").and_then(|x| x.as_float()).unwrap_or(outer.t2_percent),
+        authoritative: v.bool("authoritative").unwrap_or(outer.authoritative),
+        match_client_id: v.bool("match-client-id").unwrap_or(outer.match_client_id),
+        next_server,
+        server_hostname: v.str("server-hostname").map_or_else(|| outer.server_hostname.clone(), str::to_string),
+        boot_file_name: v.str("boot-file-name").map_or_else(|| outer.boot_file_name.clone(), str::to_string),
+        allocator,
+        reservations_global: v.bool("reservations-global").unwrap_or(rg),
+        reservations_in_subnet: v.bool("reservations-in-subnet").unwrap_or(rs),
+        reservations_out_of_pool: v.bool("reservations-out-of-pool").unwrap_or(ro),
+    }
 }
 
 struct Ctx {
@@ -206,6 +364,9 @@ fn reservation(c: &mut Checker, r: &V<'_>, subnet: Option<&Ipv4Net>, reg: &Optio
         hostname: r.str("hostname").map(str::to_string),
         options,
         client_classes: r.strings("client-classes"),
+        next_server: r.str("next-server").and_then(|s| s.parse().ok()),
+        server_hostname: r.str("server-hostname").map(str::to_string),
+        boot_file_name: r.str("boot-file-name").map(str::to_string),
     })
 }
 
@@ -225,7 +386,14 @@ fn check_reservation_dups(c: &mut Checker, list: &[(V<'_>, Reservation4)], ip_un
     }
 }
 
-fn subnet(c: &mut Checker, ctx: &mut Ctx, v: &V<'_>, outer: &Scope, network: Option<&str>) {
+fn subnet(
+    c: &mut Checker,
+    ctx: &mut Ctx,
+    v: &V<'_>,
+    outer: &Params4,
+    network: Option<&str>,
+    network_options: &[OptionValue],
+) {
     let Some(sv) = v.get("subnet") else {
         c.err(v, "missing parameter 'subnet'");
         return;
@@ -327,9 +495,13 @@ fn subnet(c: &mut Checker, ctx: &mut Ctx, v: &V<'_>, outer: &Scope, network: Opt
         pools,
         reservations: res.into_iter().map(|(_, r)| r).collect(),
         options,
-        valid_lifetime: scope.valid,
-        renew_timer: scope.renew,
-        rebind_timer: scope.rebind,
+        network_options: network_options.to_vec(),
+        params: scope,
+        client_classes: {
+            let mut cc = v.strings("client-classes");
+            cc.extend(v.str("client-class").map(str::to_string));
+            cc
+        },
         relay,
         interface: v.str("interface").map(str::to_string),
     });
@@ -340,7 +512,21 @@ pub(crate) fn build(c: &mut Checker, d: &V<'_>) -> Option<Dhcp4> {
     let errors_before = c.errors.len();
     let reg = common::option_defs(c, d, OptionDefRegistry::standard_v4(), "dhcp4");
     let options = common::option_data(c, d, &reg, "dhcp4");
-    let client_classes = common::client_classes(c, d, &reg, "dhcp4");
+    let client_classes = common::client_classes(c, d, &reg, "dhcp4")
+        .into_iter()
+        .map(|(cl, options)| ClientClass4 {
+            name: cl.str("name").unwrap_or_default().to_string(),
+            options,
+            next_server: cl.str("next-server").and_then(|s| s.parse().ok()),
+            server_hostname: cl.str("server-hostname").map(str::to_string),
+            boot_file_name: cl.str("boot-file-name").map(str::to_string),
+            valid: Triplet {
+                min: cl.int("min-valid-lifetime").and_then(|i| u32::try_from(i).ok()),
+                default: cl.int("valid-lifetime").and_then(|i| u32::try_from(i).ok()),
+                max: cl.int("max-valid-lifetime").and_then(|i| u32::try_from(i).ok()),
+            },
+        })
+        .collect();
     let hooks = common::hooks(c, d);
     let interfaces = common::interfaces(c, d);
     let lease_database = match d.get("lease-database") {
@@ -366,12 +552,6 @@ pub(crate) fn build(c: &mut Checker, d: &V<'_>) -> Option<Dhcp4> {
             c.err(d, format!("invalid host-reservation-identifiers entry '{id}'"));
         }
     }
-    if let Some(x) = d.get("next-server") {
-        let s = x.as_str().unwrap_or("");
-        if !s.is_empty() && s.parse::<Ipv4Addr>().is_err() {
-            c.err(&x, format!("invalid next-server value '{s}': must be an IPv4 address"));
-        }
-    }
     let mut ddns_enabled = false;
     if let Some(dd) = d.get("dhcp-ddns") {
         ddns_enabled = dd.bool("enable-updates").unwrap_or(false);
@@ -387,12 +567,7 @@ pub(crate) fn build(c: &mut Checker, d: &V<'_>) -> Option<Dhcp4> {
         common::int_in(c, &dd, "sender-port", 0, 65535);
     }
 
-    let defaults = Scope {
-        valid: Triplet { default: Some(DEFAULT_VALID_LIFETIME), ..Triplet::default() },
-        renew: None,
-        rebind: None,
-    };
-    let global = scope_values(c, d, &defaults);
+    let global = scope_values(c, d, &Params4::defaults());
 
     let mut ctx = Ctx {
         reg,
@@ -415,14 +590,14 @@ pub(crate) fn build(c: &mut Checker, d: &V<'_>) -> Option<Dhcp4> {
             continue;
         }
         let scope = scope_values(c, &n, &global);
-        common::option_data(c, &n, &ctx.reg, "dhcp4");
+        let net_options = common::option_data(c, &n, &ctx.reg, "dhcp4");
         for s in n.list("subnet4") {
-            subnet(c, &mut ctx, &s, &scope, Some(name));
+            subnet(c, &mut ctx, &s, &scope, Some(name), &net_options);
         }
         shared_networks.push(name.to_string());
     }
     for s in d.list("subnet4") {
-        subnet(c, &mut ctx, &s, &global, None);
+        subnet(c, &mut ctx, &s, &global, None, &[]);
     }
     let mut global_res = Vec::new();
     for r in d.list("reservations") {
@@ -445,7 +620,22 @@ pub(crate) fn build(c: &mut Checker, d: &V<'_>) -> Option<Dhcp4> {
         interfaces,
         lease_database,
         control_sockets,
-        valid_lifetime: global.valid,
+        params: global,
+        echo_client_id: d.bool("echo-client-id").unwrap_or(true),
+        decline_probation_period: common::u32_of(c, d, "decline-probation-period").unwrap_or(86400),
+        host_reservation_identifiers: {
+            let ids = d.strings("host-reservation-identifiers");
+            if ids.is_empty() {
+                ["hw-address", "duid", "circuit-id", "client-id"].iter().map(|s| s.to_string()).collect()
+            } else {
+                ids
+            }
+        },
+        expired: ExpiredLeases::read(c, d),
+        raw_sockets: d
+            .get("interfaces-config")
+            .and_then(|i| i.str("dhcp-socket-type").map(|t| t == "raw"))
+            .unwrap_or(true),
         ddns_enabled,
     })
 }

@@ -385,7 +385,10 @@ pub(crate) fn build(c: &mut Checker, d: &V<'_>) -> Option<Dhcp6> {
     let errors_before = c.errors.len();
     let reg = common::option_defs(c, d, OptionDefRegistry::standard_v6(), "dhcp6");
     let options = common::option_data(c, d, &reg, "dhcp6");
-    let client_classes = common::client_classes(c, d, &reg, "dhcp6");
+    let client_classes = common::client_classes(c, d, &reg, "dhcp6")
+        .into_iter()
+        .map(|(cl, _)| cl.str("name").unwrap_or_default().to_string())
+        .collect();
     let hooks = common::hooks(c, d);
     let interfaces = common::interfaces(c, d);
     let lease_database = match d.get("lease-database") {

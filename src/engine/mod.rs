@@ -1,0 +1,6 @@
+//! The sans-IO DHCP engines: a decoded packet, where it came from and the time go in; a reply,
+//! where to send it and the lease changes to make durable first come out (design.md
+//! "How a packet flows"). No sockets, no clock, no runtime here.
+
+pub mod classify;
+pub mod v4;

@@ -1,0 +1,795 @@
+//! The DHCPv4 engine (RFC 2131; Kea ARM 8): DISCOVER/OFFER, REQUEST in SELECTING,
+//! INIT-REBOOT, RENEWING and REBINDING, DECLINE, RELEASE and INFORM, with Kea's subnet
+//! selection, reservations, allocation and option assembly. `handle` is pure apart from the
+//! in-memory lease map it updates; the caller makes the returned changes durable before it
+//! sends the reply.
+
+use std::net::{Ipv4Addr, SocketAddrV4};
+use std::sync::Arc;
+
+use tracing::{debug, info};
+
+use super::classify::Classes;
+use crate::config::model::{Dhcp4, HostIdentifier, OptionValue, Reservation4, Subnet4};
+use crate::lease::alloc::{ClientKey, LeaseMap4, SubnetLeases};
+use crate::lease::{Lease4, LeaseChange4, LeaseState};
+use crate::stats::Stats;
+use crate::wire::v4::{code, DecodeError, MessageType, Pkt4, RelayAgentInfo, CLIENT_PORT, SERVER_PORT};
+
+/// What the socket layer knows about a received packet.
+#[derive(Debug, Clone)]
+pub struct RecvMeta4 {
+    /// Receiving interface index.
+    pub ifindex: u32,
+    /// Receiving interface name.
+    pub ifname: String,
+    /// IPv4 addresses of the receiving interface (the first in the subnet is the server id).
+    pub iface_addrs: Vec<Ipv4Addr>,
+    /// Source address and port.
+    pub src: SocketAddrV4,
+    /// Destination address.
+    pub dst: Ipv4Addr,
+}
+
+/// Where a reply goes (RFC 2131 section 4.1).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Dest4 {
+    /// To the relay (giaddr) on the server port.
+    Relay(SocketAddrV4),
+    /// To a client that has an address (ciaddr), by IP.
+    Unicast(SocketAddrV4),
+    /// To 255.255.255.255 on the client port.
+    Broadcast,
+    /// To a client without an address: a link-layer frame to its MAC carrying yiaddr.
+    LinkUnicast {
+        /// Client hardware address.
+        mac: [u8; 6],
+        /// The address being given.
+        ip: Ipv4Addr,
+    },
+}
+
+/// Why a packet got no reply; each reason is counted under Kea's statistic name.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DropReason {
+    /// The bytes are not a DHCPv4 packet (`pkt4-parse-failed`).
+    ParseFailed(DecodeError),
+    /// A BOOTREPLY, an unknown or a server-only message type (`pkt4-receive-drop`).
+    Unsupported,
+    /// No subnet matches the packet (`pkt4-receive-drop`).
+    NoSubnet,
+    /// The server identifier names another server (`pkt4-not-for-us`).
+    NotForUs,
+    /// The packet breaks RFC 2131 (`pkt4-rfc-violation`).
+    RfcViolation(&'static str),
+    /// No address could be allocated (`v4-allocation-fail`).
+    NoAddress,
+    /// INIT-REBOOT from a client this non-authoritative server knows nothing about.
+    UnknownClientInitReboot,
+}
+
+impl DropReason {
+    /// Kea's statistic for this drop.
+    pub fn statistic(&self) -> &'static str {
+        match self {
+            DropReason::ParseFailed(_) => "pkt4-parse-failed",
+            DropReason::NotForUs => "pkt4-not-for-us",
+            DropReason::RfcViolation(_) => "pkt4-rfc-violation",
+            DropReason::NoAddress => "v4-allocation-fail",
+            _ => "pkt4-receive-drop",
+        }
+    }
+}
+
+/// A reply and what must be durable before it is sent.
+#[derive(Debug, Clone)]
+pub struct Reply4 {
+    /// The reply packet.
+    pub pkt: Pkt4,
+    /// Where it goes.
+    pub dest: Dest4,
+    /// Lease rows to commit first (empty for OFFER and INFORM).
+    pub changes: Vec<LeaseChange4>,
+}
+
+/// The result of handling one packet.
+#[derive(Debug, Clone)]
+pub enum Outcome4 {
+    /// Send this reply (after committing its changes).
+    Reply(Reply4),
+    /// No reply, but these changes must be committed (RELEASE, DECLINE).
+    Silent(Vec<LeaseChange4>),
+    /// Dropped for this reason.
+    Drop(DropReason),
+}
+
+/// The DHCPv4 engine over one configuration.
+#[derive(Debug)]
+pub struct Engine4 {
+    cfg: Arc<Dhcp4>,
+    leases: Arc<LeaseMap4>,
+    stats: Arc<Stats>,
+}
+
+/// Everything decided about one client while handling its packet.
+struct Ctx<'a> {
+    pkt: &'a Pkt4,
+    meta: &'a RecvMeta4,
+    key: ClientKey,
+    classes: Classes,
+    now: u64,
+}
+
+impl Engine4 {
+    /// Builds the engine; sets each subnet's `total-addresses` statistic.
+    pub fn new(cfg: Arc<Dhcp4>, leases: Arc<LeaseMap4>, stats: Arc<Stats>, now: u64) -> Engine4 {
+        let mut total_all = 0i64;
+        for s in &cfg.subnets {
+            let total: i64 = s.pools.iter().map(|p| i64::from(u32::from(p.last) - u32::from(p.first)) + 1).sum();
+            total_all += total;
+            stats.set(&format!("subnet[{}].total-addresses", s.id), total, now);
+            if let Some(l) = leases.subnet(s.id) {
+                stats.set(&format!("subnet[{}].assigned-addresses", s.id), l.assigned(now) as i64, now);
+                stats.set(&format!("subnet[{}].declined-addresses", s.id), l.declined() as i64, now);
+            }
+            stats.add(&format!("subnet[{}].cumulative-assigned-addresses", s.id), 0, now);
+        }
+        let _ = total_all;
+        for name in ["pkt4-received", "pkt4-sent", "pkt4-parse-failed", "pkt4-receive-drop", "assigned-addresses", "declined-addresses"] {
+            stats.add(name, 0, now);
+        }
+        Engine4 { cfg, leases, stats }
+    }
+
+    /// The configuration this engine serves.
+    pub fn config(&self) -> &Arc<Dhcp4> {
+        &self.cfg
+    }
+
+    /// Handles one received datagram. `rand` feeds the random allocator.
+    pub fn handle(&self, bytes: &[u8], meta: &RecvMeta4, now: u64, rand: u64) -> Outcome4 {
+        self.stats.add("pkt4-received", 1, now);
+        let pkt = match Pkt4::decode(bytes) {
+            Ok(p) => p,
+            Err(e) => {
+                debug!(target: "kea-dhcp4.bad-packets", "DHCP4_PACKET_DROP_0001 failed to parse packet from {} to {}, received over interface {}, reason: {e}", meta.src, meta.dst, meta.ifname);
+                return self.dropped(DropReason::ParseFailed(e), now);
+            }
+        };
+        let outcome = self.handle_pkt(&pkt, meta, now, rand);
+        if let Outcome4::Drop(r) = &outcome {
+            return self.dropped(*r, now);
+        }
+        outcome
+    }
+
+    fn dropped(&self, r: DropReason, now: u64) -> Outcome4 {
+        self.stats.add(r.statistic(), 1, now);
+        if matches!(r, DropReason::ParseFailed(_) | DropReason::NotForUs | DropReason::RfcViolation(_)) {
+            self.stats.add("pkt4-receive-drop", 1, now);
+        }
+        Outcome4::Drop(r)
+    }
+
+    /// Handles a decoded packet.
+    pub fn handle_pkt(&self, pkt: &Pkt4, meta: &RecvMeta4, now: u64, rand: u64) -> Outcome4 {
+        if pkt.op != 1 {
+            return Outcome4::Drop(DropReason::Unsupported);
+        }
+        let Some(mt) = pkt.message_type() else {
+            return Outcome4::Drop(DropReason::RfcViolation("no message type option"));
+        };
+        let stat = match mt {
+            MessageType::Discover => "pkt4-discover-received",
+            MessageType::Request => "pkt4-request-received",
+            MessageType::Release => "pkt4-release-received",
+            MessageType::Decline => "pkt4-decline-received",
+            MessageType::Inform => "pkt4-inform-received",
+            _ => "pkt4-unknown-received",
+        };
+        self.stats.add(stat, 1, now);
+        debug!(target: "kea-dhcp4.packets", "DHCP4_PACKET_RECEIVED {}: {mt:?} (type {}) received from {} to {} on interface {}", tid(pkt), mt as u8, meta.src, meta.dst, meta.ifname);
+        let key = match (self.cfg.params.match_client_id, pkt.client_id()) {
+            (true, Some(cid)) if !cid.is_empty() => ClientKey::ClientId(cid.to_vec()),
+            _ if !pkt.hwaddr().is_empty() => ClientKey::HwAddr(pkt.hwaddr().to_vec()),
+            (_, Some(cid)) if !cid.is_empty() => ClientKey::ClientId(cid.to_vec()),
+            _ => return Outcome4::Drop(DropReason::RfcViolation("neither chaddr nor client identifier")),
+        };
+        let mut ctx = Ctx { pkt, meta, key, classes: Classes::initial(pkt.options.get(code::VENDOR_CLASS)), now };
+        match mt {
+            MessageType::Discover => self.discover(&mut ctx, rand),
+            MessageType::Request => self.request(&mut ctx, rand),
+            MessageType::Release => self.release(&mut ctx),
+            MessageType::Decline => self.decline(&mut ctx),
+            MessageType::Inform => self.inform(&mut ctx),
+            _ => Outcome4::Drop(DropReason::Unsupported),
+        }
+    }
+
+    /// One run of expired-lease reclamation (Kea ARM 8.2.14): expired leases become
+    /// expired-reclaimed (kept `hold-reclaimed-time` for affinity), declined leases whose
+    /// probation ended are freed, and reclaimed leases past the hold time are deleted.
+    pub fn reclaim(&self, now: u64) -> Vec<LeaseChange4> {
+        let e = self.cfg.expired;
+        let limit = if e.max_reclaim_leases == 0 { usize::MAX } else { e.max_reclaim_leases as usize };
+        let mut changes = Vec::new();
+        for s in &self.cfg.subnets {
+            let Some(mut leases) = self.leases.subnet(s.id) else { continue };
+            let due: Vec<Lease4> = leases
+                .leases()
+                .filter(|l| match l.state {
+                    LeaseState::Default | LeaseState::Declined => l.is_expired(now),
+                    LeaseState::ExpiredReclaimed => l.expire() + u64::from(e.hold_reclaimed_time) <= now,
+                    _ => false,
+                })
+                .take(limit.saturating_sub(changes.len()))
+                .cloned()
+                .collect();
+            for l in due {
+                match l.state {
+                    LeaseState::ExpiredReclaimed => {
+                        leases.remove(l.address);
+                        changes.push(LeaseChange4::Delete(l));
+                    }
+                    state => {
+                        let (stat, global) = if state == LeaseState::Declined {
+                            ("declined-addresses", "reclaimed-declined-addresses")
+                        } else {
+                            ("assigned-addresses", "reclaimed-leases")
+                        };
+                        self.stats.add(&format!("subnet[{}].{stat}", s.id), -1, now);
+                        self.stats.add(stat, -1, now);
+                        self.stats.add(&format!("subnet[{}].{global}", s.id), 1, now);
+                        self.stats.add(global, 1, now);
+                        debug!(target: "kea-dhcp4.alloc-engine", "ALLOC_ENGINE_V4_LEASE_RECLAIM lease {} reclaimed", l.address);
+                        if e.hold_reclaimed_time == 0 {
+                            leases.remove(l.address);
+                            changes.push(LeaseChange4::Delete(l));
+                        } else {
+                            let r = Lease4 { state: LeaseState::ExpiredReclaimed, hostname: String::new(), fqdn_fwd: false, fqdn_rev: false, ..l };
+                            leases.upsert(r.clone());
+                            changes.push(LeaseChange4::Upsert(r));
+                        }
+                    }
+                }
+            }
+            if changes.len() >= limit {
+                break;
+            }
+        }
+        changes
+    }
+
+    // ---- subnet selection (Kea ARM 8.2.5, 8.2.17; RFC 3011, RFC 3527) ----
+
+    fn select_subnet(&self, ctx: &Ctx<'_>) -> Option<&Subnet4> {
+        let pkt = ctx.pkt;
+        let rai = pkt.options.get(code::RAI).and_then(|p| RelayAgentInfo::parse(p).ok());
+        // Option 118, then RAI link-selection, stand in for giaddr when choosing the link.
+        let selector = pkt
+            .options
+            .get(code::SUBNET_SELECTION)
+            .and_then(|b| <[u8; 4]>::try_from(b).ok())
+            .map(Ipv4Addr::from)
+            .or_else(|| rai.as_ref().and_then(|r| r.link_selection));
+        let subnets = &self.cfg.subnets;
+        if !pkt.giaddr.is_unspecified() || selector.is_some() {
+            if selector.is_none() {
+                // A relay named in a subnet's `relay.ip-addresses` picks that subnet first.
+                if let Some(s) = subnets.iter().find(|s| s.relay.contains(&pkt.giaddr) && ctx.classes.admits(&s.client_classes)) {
+                    return Some(s);
+                }
+            }
+            let addr = selector.unwrap_or(pkt.giaddr);
+            return subnets.iter().find(|s| s.prefix.trunc().contains(&addr) && ctx.classes.admits(&s.client_classes));
+        }
+        if !pkt.ciaddr.is_unspecified() {
+            if let Some(s) = subnets.iter().find(|s| s.prefix.trunc().contains(&pkt.ciaddr)) {
+                return Some(s);
+            }
+        }
+        if let Some(s) = subnets.iter().find(|s| s.interface.as_deref() == Some(ctx.meta.ifname.as_str()) && ctx.classes.admits(&s.client_classes)) {
+            return Some(s);
+        }
+        subnets.iter().find(|s| ctx.meta.iface_addrs.iter().any(|a| s.prefix.trunc().contains(a)) && ctx.classes.admits(&s.client_classes))
+    }
+
+    /// The selected subnet and the others of its shared network, in configuration order.
+    fn candidates<'s>(&'s self, first: &'s Subnet4, classes: &Classes) -> Vec<&'s Subnet4> {
+        let mut v = vec![first];
+        if let Some(net) = &first.shared_network {
+            v.extend(self.cfg.subnets.iter().filter(|s| s.id != first.id && s.shared_network.as_ref() == Some(net) && classes.admits(&s.client_classes)));
+        }
+        v
+    }
+
+    fn server_id(&self, ctx: &Ctx<'_>, subnet: Option<&Subnet4>) -> Ipv4Addr {
+        let addrs = &ctx.meta.iface_addrs;
+        subnet
+            .and_then(|s| addrs.iter().find(|a| s.prefix.trunc().contains(a)))
+            .or_else(|| addrs.first())
+            .copied()
+            .or_else(|| (!ctx.meta.dst.is_broadcast() && !ctx.meta.dst.is_unspecified()).then_some(ctx.meta.dst))
+            .unwrap_or(Ipv4Addr::UNSPECIFIED)
+    }
+
+    // ---- host reservations (Kea ARM 8.3) ----
+
+    fn find_reservation<'s>(&'s self, ctx: &Ctx<'_>, subnet: &'s Subnet4) -> Option<&'s Reservation4> {
+        let pkt = ctx.pkt;
+        let rai = pkt.options.get(code::RAI).and_then(|p| RelayAgentInfo::parse(p).ok());
+        let p = &subnet.params;
+        for kind in &self.cfg.host_reservation_identifiers {
+            let ident = match kind.as_str() {
+                "hw-address" if !pkt.hwaddr().is_empty() => Some(HostIdentifier::HwAddress(pkt.hwaddr().to_vec())),
+                "client-id" => pkt.client_id().map(|c| HostIdentifier::ClientId(c.to_vec())),
+                "circuit-id" => rai.as_ref().and_then(|r| r.circuit_id.clone()).map(HostIdentifier::CircuitId),
+                // RFC 4361: client id = 0xff, IAID (4 bytes), DUID.
+                "duid" => pkt.client_id().filter(|c| c.len() > 5 && c[0] == 0xff).map(|c| HostIdentifier::Duid(c[5..].to_vec())),
+                _ => None,
+            };
+            let Some(ident) = ident else { continue };
+            if p.reservations_in_subnet {
+                if let Some(r) = subnet.reservations.iter().find(|r| r.identifier == ident) {
+                    return Some(r);
+                }
+            }
+            if p.reservations_global {
+                if let Some(r) = self.cfg.reservations.iter().find(|r| r.identifier == ident) {
+                    return Some(r);
+                }
+            }
+        }
+        None
+    }
+
+    /// True when `addr` is reserved in `subnet` for a host other than this client's.
+    fn reserved_for_other(subnet: &Subnet4, addr: Ipv4Addr, mine: Option<&Reservation4>) -> bool {
+        subnet.reservations.iter().any(|r| r.ip_address == Some(addr) && Some(r) != mine)
+    }
+
+    fn in_pool(subnet: &Subnet4, addr: Ipv4Addr, classes: &Classes) -> Option<u32> {
+        subnet.pools.iter().find(|p| p.first <= addr && addr <= p.last && classes.admits(&p.client_classes)).map(|p| p.pool_id)
+    }
+
+    /// Picks an address in one subnet (Kea's allocation engine order: reservation, existing
+    /// lease, requested address, then the pools).
+    fn pick(
+        &self,
+        ctx: &Ctx<'_>,
+        subnet: &Subnet4,
+        host: Option<&Reservation4>,
+        leases: &mut SubnetLeases,
+        hint: Option<Ipv4Addr>,
+        rand: u64,
+    ) -> Option<(Ipv4Addr, u32)> {
+        let now = ctx.now;
+        if let Some(ip) = host.and_then(|h| h.ip_address).filter(|ip| !ip.is_unspecified()) {
+            if subnet.prefix.trunc().contains(&ip) && leases.is_free_for(ip, &ctx.key, now) {
+                return Some((ip, Self::in_pool(subnet, ip, &ctx.classes).unwrap_or(0)));
+            }
+        }
+        if let Some(l) = leases.by_client(&ctx.key) {
+            let ip = l.address;
+            if matches!(l.state, LeaseState::Default | LeaseState::ExpiredReclaimed) && Self::in_pool(subnet, ip, &ctx.classes).is_some() && !Self::reserved_for_other(subnet, ip, host) {
+                return Some((ip, l.pool_id));
+            }
+        }
+        if let Some(ip) = hint {
+            if let Some(pool_id) = Self::in_pool(subnet, ip, &ctx.classes) {
+                if leases.is_free_for(ip, &ctx.key, now) && !Self::reserved_for_other(subnet, ip, host) {
+                    return Some((ip, pool_id));
+                }
+            }
+        }
+        let out_of_pool = subnet.params.reservations_out_of_pool;
+        for (i, pool) in subnet.pools.iter().enumerate() {
+            if !ctx.classes.admits(&pool.client_classes) {
+                continue;
+            }
+            let excluded = |a: Ipv4Addr| !out_of_pool && Self::reserved_for_other(subnet, a, host);
+            if let Some(ip) = leases.allocate(i, subnet.params.allocator, &ctx.key, now, rand, &excluded) {
+                return Some((ip, pool.pool_id));
+            }
+        }
+        None
+    }
+
+    // ---- message handlers ----
+
+    fn discover(&self, ctx: &mut Ctx<'_>, rand: u64) -> Outcome4 {
+        let Some(selected) = self.select_subnet(ctx) else {
+            info!(target: "kea-dhcp4.dhcpsrv", "DHCP4_SUBNET_SELECTION_FAILED {}: failed to select subnet for the client", tid(ctx.pkt));
+            return Outcome4::Drop(DropReason::NoSubnet);
+        };
+        let hint = ctx.pkt.requested_ip();
+        for subnet in self.candidates(selected, &ctx.classes) {
+            let host = self.find_reservation(ctx, subnet);
+            let mut classes = ctx.classes.clone();
+            classes.set_known(host.is_some());
+            if let Some(h) = host {
+                h.client_classes.iter().for_each(|c| classes.add(c));
+            }
+            ctx.classes = classes;
+            let Some(mut leases) = self.leases.subnet(subnet.id) else { continue };
+            if let Some((ip, _pool)) = self.pick(ctx, subnet, host, &mut leases, hint, rand) {
+                leases.hold_offer(ip, &ctx.key, ctx.now);
+                drop(leases);
+                let valid = self.lifetime(ctx, subnet);
+                info!(target: "kea-dhcp4.leases", "DHCP4_LEASE_ADVERT {}: lease {ip} will be advertised", tid(ctx.pkt));
+                let reply = self.build_reply(ctx, MessageType::Offer, subnet, host, Some((ip, valid)));
+                return Outcome4::Reply(Reply4 { dest: self.dest(ctx.pkt, &reply), pkt: reply, changes: Vec::new() });
+            }
+            self.stats.add(&format!("subnet[{}].v4-allocation-fail", subnet.id), 1, ctx.now);
+        }
+        info!(target: "kea-dhcp4.alloc-engine", "ALLOC_ENGINE_V4_ALLOC_FAIL {}: failed to allocate an IPv4 address after trying every pool of subnet {}", tid(ctx.pkt), selected.id);
+        self.stats.add("v4-allocation-fail-subnet", 1, ctx.now);
+        Outcome4::Drop(DropReason::NoAddress)
+    }
+
+    fn request(&self, ctx: &mut Ctx<'_>, rand: u64) -> Outcome4 {
+        let pkt = ctx.pkt;
+        let selecting = pkt.server_id().is_some();
+        let (requested, init_reboot) = match (pkt.server_id(), pkt.requested_ip(), pkt.ciaddr.is_unspecified()) {
+            (Some(_), Some(ip), _) => (ip, false),
+            (Some(_), None, false) => (pkt.ciaddr, false),
+            (Some(_), None, true) => return Outcome4::Drop(DropReason::RfcViolation("REQUEST in SELECTING without requested address")),
+            (None, Some(ip), true) => (ip, true),
+            (None, _, false) => (pkt.ciaddr, false),
+            (None, None, true) => return Outcome4::Drop(DropReason::RfcViolation("REQUEST without ciaddr or requested address")),
+        };
+        let Some(selected) = self.select_subnet(ctx) else {
+            return Outcome4::Drop(DropReason::NoSubnet);
+        };
+        if selecting {
+            let ours = self.server_id(ctx, Some(selected));
+            if pkt.server_id() != Some(ours) {
+                debug!(target: "kea-dhcp4.bad-packets", "DHCP4_PACKET_NOT_FOR_US {}: server identifier {:?} is not ours ({ours})", tid(pkt), pkt.server_id());
+                return Outcome4::Drop(DropReason::NotForUs);
+            }
+        }
+        let candidates = self.candidates(selected, &ctx.classes);
+        let Some(subnet) = candidates.iter().copied().find(|s| s.prefix.trunc().contains(&requested)) else {
+            // RFC 2131 4.3.2: the client is on the wrong network.
+            return self.nak(ctx, selected, "requested address is not in the client's network");
+        };
+        let host = self.find_reservation(ctx, subnet);
+        ctx.classes.set_known(host.is_some());
+        if let Some(h) = host {
+            h.client_classes.iter().for_each(|c| ctx.classes.add(c));
+        }
+        let Some(mut leases) = self.leases.subnet(subnet.id) else {
+            return Outcome4::Drop(DropReason::NoSubnet);
+        };
+        // A reservation for another address moves the client there.
+        if let Some(res_ip) = host.and_then(|h| h.ip_address).filter(|ip| !ip.is_unspecified() && *ip != requested) {
+            if leases.is_free_for(res_ip, &ctx.key, ctx.now) {
+                drop(leases);
+                return self.nak(ctx, subnet, "the client has a reservation for another address");
+            }
+        }
+        let existing = leases.get(requested).cloned();
+        let owned = existing.as_ref().is_some_and(|l| l.state == LeaseState::Default && owner_matches(l, ctx));
+        if !owned {
+            if let Some(l) = &existing {
+                if !l.is_expired(ctx.now) {
+                    drop(leases);
+                    return self.nak(ctx, subnet, "the address is leased to another client");
+                }
+            }
+            if init_reboot && leases.by_client(&ctx.key).is_none() && !subnet.params.authoritative {
+                // RFC 2131 4.3.2: stay silent about clients we have no record of.
+                debug!(target: "kea-dhcp4.leases", "DHCP4_NO_LEASE_INIT_REBOOT {}: no lease for address {requested}", tid(pkt));
+                return Outcome4::Drop(DropReason::UnknownClientInitReboot);
+            }
+            let reserved_here = host.and_then(|h| h.ip_address) == Some(requested);
+            let in_pool = Self::in_pool(subnet, requested, &ctx.classes).is_some();
+            if !(reserved_here || in_pool) || !leases.is_free_for(requested, &ctx.key, ctx.now) || (!reserved_here && Self::reserved_for_other(subnet, requested, host)) {
+                drop(leases);
+                return self.nak(ctx, subnet, "the requested address is not available");
+            }
+        }
+        let valid = self.lifetime(ctx, subnet);
+        let pool_id = Self::in_pool(subnet, requested, &ctx.classes).unwrap_or(0);
+        let hostname = self.hostname(ctx, host);
+        let lease = Lease4 {
+            address: requested,
+            hwaddr: pkt.hwaddr().to_vec(),
+            client_id: pkt.client_id().map(<[u8]>::to_vec),
+            valid_lifetime: valid,
+            cltt: ctx.now,
+            subnet_id: subnet.id,
+            pool_id,
+            fqdn_fwd: false,
+            fqdn_rev: false,
+            hostname,
+            state: LeaseState::Default,
+            user_context: existing.as_ref().and_then(|l| l.user_context.clone()),
+        };
+        // A client that moves to a new address gives up the old one.
+        let mut changes = Vec::new();
+        if let Some(old) = leases.by_client(&ctx.key).filter(|o| o.address != requested).cloned() {
+            leases.remove(old.address);
+            changes.push(LeaseChange4::Delete(old));
+        } else if !owned {
+            self.stats.add(&format!("subnet[{}].assigned-addresses", subnet.id), 1, ctx.now);
+            self.stats.add("assigned-addresses", 1, ctx.now);
+        }
+        if !owned {
+            self.stats.add(&format!("subnet[{}].cumulative-assigned-addresses", subnet.id), 1, ctx.now);
+            self.stats.add("cumulative-assigned-addresses", 1, ctx.now);
+        }
+        leases.upsert(lease.clone());
+        drop(leases);
+        info!(target: "kea-dhcp4.leases", "DHCP4_LEASE_ALLOC {}: lease {requested} has been allocated for {valid} seconds", tid(pkt));
+        changes.push(LeaseChange4::Upsert(lease));
+        let reply = self.build_reply(ctx, MessageType::Ack, subnet, host, Some((requested, valid)));
+        Outcome4::Reply(Reply4 { dest: self.dest(pkt, &reply), pkt: reply, changes })
+    }
+
+    fn nak(&self, ctx: &Ctx<'_>, subnet: &Subnet4, why: &str) -> Outcome4 {
+        info!(target: "kea-dhcp4.leases", "DHCP4_PACKET_NAK_0001 {}: failed to grant a lease: {why}", tid(ctx.pkt));
+        let mut reply = ctx.pkt.reply_to(MessageType::Nak);
+        reply.options.insert(code::SERVER_ID, self.server_id(ctx, Some(subnet)).octets().to_vec());
+        if self.cfg.echo_client_id {
+            if let Some(cid) = ctx.pkt.client_id() {
+                reply.options.insert(code::CLIENT_ID, cid.to_vec());
+            }
+        }
+        if let Some(rai) = ctx.pkt.options.get(code::RAI) {
+            reply.options.insert(code::RAI, rai.to_vec());
+        }
+        Outcome4::Reply(Reply4 { dest: self.dest(ctx.pkt, &reply), pkt: reply, changes: Vec::new() })
+    }
+
+    fn release(&self, ctx: &mut Ctx<'_>) -> Outcome4 {
+        let addr = ctx.pkt.ciaddr;
+        let Some(subnet) = self.cfg.subnets.iter().find(|s| s.prefix.trunc().contains(&addr)) else {
+            return Outcome4::Drop(DropReason::NoSubnet);
+        };
+        let Some(mut leases) = self.leases.subnet(subnet.id) else { return Outcome4::Drop(DropReason::NoSubnet) };
+        match leases.get(addr).cloned() {
+            Some(l) if owner_matches(&l, ctx) => {
+                leases.remove(addr);
+                drop(leases);
+                if l.state == LeaseState::Default && !l.is_expired(ctx.now) {
+                    self.stats.add(&format!("subnet[{}].assigned-addresses", subnet.id), -1, ctx.now);
+                    self.stats.add("assigned-addresses", -1, ctx.now);
+                }
+                info!(target: "kea-dhcp4.leases", "DHCP4_RELEASE {}: address {addr} was released properly", tid(ctx.pkt));
+                Outcome4::Silent(vec![LeaseChange4::Delete(l)])
+            }
+            _ => {
+                info!(target: "kea-dhcp4.leases", "DHCP4_RELEASE_FAIL_NO_LEASE {}: client is trying to release non-existing lease {addr}", tid(ctx.pkt));
+                Outcome4::Silent(Vec::new())
+            }
+        }
+    }
+
+    fn decline(&self, ctx: &mut Ctx<'_>) -> Outcome4 {
+        let Some(addr) = ctx.pkt.requested_ip() else {
+            return Outcome4::Drop(DropReason::RfcViolation("DECLINE without requested address"));
+        };
+        let Some(subnet) = self.cfg.subnets.iter().find(|s| s.prefix.trunc().contains(&addr)) else {
+            return Outcome4::Drop(DropReason::NoSubnet);
+        };
+        let Some(mut leases) = self.leases.subnet(subnet.id) else { return Outcome4::Drop(DropReason::NoSubnet) };
+        match leases.get(addr).cloned() {
+            Some(l) if owner_matches(&l, ctx) && l.state == LeaseState::Default => {
+                // Kea's Lease4::decline: the client's identity is wiped and the address rests
+                // for decline-probation-period.
+                let declined = Lease4 {
+                    hwaddr: Vec::new(),
+                    client_id: None,
+                    cltt: ctx.now,
+                    valid_lifetime: self.cfg.decline_probation_period,
+                    fqdn_fwd: false,
+                    fqdn_rev: false,
+                    hostname: String::new(),
+                    state: LeaseState::Declined,
+                    ..l
+                };
+                leases.upsert(declined.clone());
+                drop(leases);
+                self.stats.add(&format!("subnet[{}].declined-addresses", subnet.id), 1, ctx.now);
+                self.stats.add("declined-addresses", 1, ctx.now);
+                info!(target: "kea-dhcp4.leases", "DHCP4_DECLINE_LEASE {}: Received DHCPDECLINE for addr {addr}, declined for {} seconds", tid(ctx.pkt), self.cfg.decline_probation_period);
+                Outcome4::Silent(vec![LeaseChange4::Upsert(declined)])
+            }
+            _ => {
+                info!(target: "kea-dhcp4.leases", "DHCP4_DECLINE_LEASE_NOT_FOUND {}: DHCPDECLINE for address {addr} that has no lease of this client", tid(ctx.pkt));
+                Outcome4::Silent(Vec::new())
+            }
+        }
+    }
+
+    fn inform(&self, ctx: &mut Ctx<'_>) -> Outcome4 {
+        let Some(subnet) = self.select_subnet(ctx) else {
+            return Outcome4::Drop(DropReason::NoSubnet);
+        };
+        let host = self.find_reservation(ctx, subnet);
+        ctx.classes.set_known(host.is_some());
+        let reply = self.build_reply(ctx, MessageType::Ack, subnet, host, None);
+        Outcome4::Reply(Reply4 { dest: self.dest(ctx.pkt, &reply), pkt: reply, changes: Vec::new() })
+    }
+
+    // ---- reply assembly ----
+
+    /// Lease lifetime: the client's hint (option 51) clamped to min/max, else the default
+    /// (Kea ARM 8.2.4).
+    fn lifetime(&self, ctx: &Ctx<'_>, subnet: &Subnet4) -> u32 {
+        let mut t = subnet.params.valid;
+        for c in &self.cfg.client_classes {
+            if ctx.classes.contains(&c.name) {
+                t = c.valid.inherit(t);
+            }
+        }
+        let default = t.default.unwrap_or(crate::config::model::v4::DEFAULT_VALID_LIFETIME);
+        match ctx.pkt.options.get(code::LEASE_TIME).and_then(|b| <[u8; 4]>::try_from(b).ok()).map(u32::from_be_bytes) {
+            Some(hint) => hint.clamp(t.min.unwrap_or(default), t.max.unwrap_or(default)).max(t.min.unwrap_or(0)),
+            None => default,
+        }
+    }
+
+    fn hostname(&self, ctx: &Ctx<'_>, host: Option<&Reservation4>) -> String {
+        if let Some(h) = host.and_then(|h| h.hostname.clone()) {
+            return h;
+        }
+        ctx.pkt
+            .options
+            .get(code::HOST_NAME)
+            .map(|b| String::from_utf8_lossy(b).trim_end_matches('\0').to_string())
+            .unwrap_or_default()
+    }
+
+    /// Options by Kea's precedence: reservation, pool, subnet, shared network, classes, global.
+    fn scopes<'s>(&'s self, ctx: &Ctx<'_>, subnet: &'s Subnet4, host: Option<&'s Reservation4>, addr: Option<Ipv4Addr>) -> Vec<&'s [OptionValue]> {
+        let mut v: Vec<&[OptionValue]> = Vec::new();
+        if let Some(h) = host {
+            v.push(&h.options);
+        }
+        if let Some(a) = addr {
+            if let Some(p) = subnet.pools.iter().find(|p| p.first <= a && a <= p.last) {
+                v.push(&p.options);
+            }
+        }
+        v.push(&subnet.options);
+        v.push(&subnet.network_options);
+        for c in &self.cfg.client_classes {
+            if ctx.classes.contains(&c.name) {
+                v.push(&c.options);
+            }
+        }
+        v.push(&self.cfg.options);
+        v
+    }
+
+    fn build_reply(&self, ctx: &Ctx<'_>, mt: MessageType, subnet: &Subnet4, host: Option<&Reservation4>, lease: Option<(Ipv4Addr, u32)>) -> Pkt4 {
+        let pkt = ctx.pkt;
+        let mut r = pkt.reply_to(mt);
+        if let Some((ip, _)) = lease {
+            r.yiaddr = ip;
+        }
+        if mt == MessageType::Ack && lease.is_none() {
+            r.ciaddr = pkt.ciaddr;
+        }
+        // Boot fields: reservation, then class, then subnet (Kea ARM 8.2.18).
+        let class = self.cfg.client_classes.iter().find(|c| ctx.classes.contains(&c.name));
+        let p = &subnet.params;
+        r.siaddr = host.and_then(|h| h.next_server).or_else(|| class.and_then(|c| c.next_server)).unwrap_or(p.next_server);
+        let sname = host.and_then(|h| h.server_hostname.clone()).or_else(|| class.and_then(|c| c.server_hostname.clone())).unwrap_or_else(|| p.server_hostname.clone());
+        let file = host.and_then(|h| h.boot_file_name.clone()).or_else(|| class.and_then(|c| c.boot_file_name.clone())).unwrap_or_else(|| p.boot_file_name.clone());
+        copy_field(&mut r.sname, sname.as_bytes());
+        copy_field(&mut r.file, file.as_bytes());
+
+        r.options.insert(code::SERVER_ID, self.server_id(ctx, Some(subnet)).octets().to_vec());
+        if let Some((_, valid)) = lease {
+            r.options.insert(code::LEASE_TIME, valid.to_be_bytes().to_vec());
+            let (t1, t2) = if p.calculate_tee_times {
+                (Some((f64::from(valid) * p.t1_percent) as u32), Some((f64::from(valid) * p.t2_percent) as u32))
+            } else {
+                (p.renew_timer, p.rebind_timer)
+            };
+            // RFC 2131 4.4.5: T1 < T2 < lease time, or the timer is left out.
+            let t2 = t2.filter(|t| *t < valid);
+            let t1 = t1.filter(|t| *t < t2.unwrap_or(valid));
+            if let Some(t1) = t1 {
+                r.options.insert(code::RENEWAL_TIME, t1.to_be_bytes().to_vec());
+            }
+            if let Some(t2) = t2 {
+                r.options.insert(code::REBINDING_TIME, t2.to_be_bytes().to_vec());
+            }
+        }
+        let scopes = self.scopes(ctx, subnet, host, lease.map(|l| l.0));
+        let find = |c: u16| scopes.iter().flat_map(|s| s.iter()).find(|o| o.space == "dhcp4" && o.code == c);
+        // The subnet mask is derived from the subnet when not configured (Kea's appendBasicOptions).
+        let mask = find(u16::from(code::SUBNET_MASK)).and_then(|o| o.payload.clone()).unwrap_or_else(|| subnet.prefix.netmask().octets().to_vec());
+        if !find(u16::from(code::SUBNET_MASK)).is_some_and(|o| o.never_send) {
+            r.options.insert(code::SUBNET_MASK, mask);
+        }
+        // Kea always sends these when configured; the rest on request or always-send.
+        let mut wanted: Vec<u8> = vec![code::ROUTERS, code::DOMAIN_NAME_SERVERS, code::DOMAIN_NAME];
+        wanted.extend(pkt.prl().iter().copied());
+        for s in &scopes {
+            for o in s.iter().filter(|o| o.always_send && o.space == "dhcp4") {
+                if let Ok(c) = u8::try_from(o.code) {
+                    wanted.push(c);
+                }
+            }
+        }
+        for c in wanted {
+            if matches!(c, code::PAD | code::END | code::SUBNET_MASK | code::SERVER_ID | code::LEASE_TIME | code::RENEWAL_TIME | code::REBINDING_TIME | code::MESSAGE_TYPE) || r.options.get(c).is_some() {
+                continue;
+            }
+            if let Some(o) = find(u16::from(c)) {
+                if o.never_send {
+                    continue;
+                }
+                if let Some(payload) = &o.payload {
+                    r.options.insert(c, payload.clone());
+                }
+            }
+        }
+        if mt != MessageType::Nak {
+            if let Some(h) = host.and_then(|h| h.hostname.as_ref()).filter(|h| !h.is_empty()) {
+                if pkt.options.get(code::HOST_NAME).is_some() || pkt.prl().contains(&code::HOST_NAME) {
+                    r.options.insert(code::HOST_NAME, h.as_bytes().to_vec());
+                }
+            }
+        }
+        if self.cfg.echo_client_id {
+            if let Some(cid) = pkt.client_id() {
+                r.options.insert(code::CLIENT_ID, cid.to_vec());
+            }
+        }
+        // RFC 3046 2.2: the relay agent information goes back to the relay unchanged.
+        if let Some(rai) = pkt.options.get(code::RAI) {
+            r.options.insert(code::RAI, rai.to_vec());
+        }
+        r
+    }
+
+    /// RFC 2131 section 4.1 reply addressing, as Kea's `adjustRemoteAddr`.
+    fn dest(&self, pkt: &Pkt4, reply: &Pkt4) -> Dest4 {
+        if !pkt.giaddr.is_unspecified() {
+            return Dest4::Relay(SocketAddrV4::new(pkt.giaddr, SERVER_PORT));
+        }
+        let nak = reply.message_type() == Some(MessageType::Nak);
+        if !nak && !pkt.ciaddr.is_unspecified() {
+            return Dest4::Unicast(SocketAddrV4::new(pkt.ciaddr, CLIENT_PORT));
+        }
+        if nak || pkt.is_broadcast() || reply.yiaddr.is_unspecified() {
+            return Dest4::Broadcast;
+        }
+        match <[u8; 6]>::try_from(pkt.hwaddr()) {
+            Ok(mac) if pkt.htype == 1 => Dest4::LinkUnicast { mac, ip: reply.yiaddr },
+            _ => Dest4::Broadcast,
+        }
+    }
+}
+
+/// Whether a lease belongs to the client: by client id when the lease has one, else by
+/// hardware address (Kea's `Lease4::belongsToClient` rules).
+fn owner_matches(l: &Lease4, ctx: &Ctx<'_>) -> bool {
+    match &ctx.key {
+        ClientKey::ClientId(c) => match &l.client_id {
+            Some(lc) => lc == c,
+            None => !l.hwaddr.is_empty() && l.hwaddr == ctx.pkt.hwaddr(),
+        },
+        ClientKey::HwAddr(h) => l.hwaddr == *h,
+    }
+}
+
+fn copy_field(dst: &mut [u8], src: &[u8]) {
+    // The fields are NUL-terminated; an over-long value is cut to leave room for the NUL.
+    let n = src.len().min(dst.len().saturating_sub(1));
+    dst.fill(0);
+    dst[..n].copy_from_slice(&src[..n]);
+}
+
+/// Kea's packet identification in log lines: `[hwtype=1 aa:bb:..], cid=[..], tid=0x..`.
+fn tid(pkt: &Pkt4) -> String {
+    let hw: Vec<String> = pkt.hwaddr().iter().map(|b| format!("{b:02x}")).collect();
+    let cid = pkt.client_id().map_or_else(|| "no info".to_string(), |c| c.iter().map(|b| format!("{b:02x}")).collect::<Vec<_>>().join(":"));
+    format!("[hwtype={} {}], cid=[{}], tid={:#x}", pkt.htype, hw.join(":"), cid, pkt.xid)
+}

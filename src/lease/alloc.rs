@@ -1,0 +1,305 @@
+//! In-memory DHCPv4 lease state and address allocation (Kea ARM 8.2.6 "Address Pools",
+//! 8.2.7 "Allocators").
+//!
+//! State is sharded by subnet: each subnet has its own lock, so packets for different subnets
+//! never contend, and a subnet's lock is held only for the few map operations of one decision.
+//! The store (memfile, PostgreSQL) is the durable copy; this map is what decisions read.
+
+use std::collections::HashMap;
+use std::net::Ipv4Addr;
+use std::sync::{Mutex, MutexGuard};
+
+use super::{Lease4, LeaseState};
+
+/// How a client is recognised: by client identifier when it sent one (and `match-client-id`
+/// is on), else by hardware address (RFC 2131 section 4.2; Kea ARM 8.2.19).
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum ClientKey {
+    /// Option 61 payload.
+    ClientId(Vec<u8>),
+    /// chaddr (htype is not part of the key, as in Kea's memfile).
+    HwAddr(Vec<u8>),
+}
+
+/// Which address-picking strategy a pool uses (`allocator`, Kea ARM 8.2.7).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AllocatorKind {
+    /// Walks the pool from where it last stopped.
+    Iterative,
+    /// Starts at a random point of the pool.
+    Random,
+}
+
+/// One pool's range and its iterative cursor.
+#[derive(Debug)]
+struct PoolState {
+    first: u32,
+    last: u32,
+    cursor: u32,
+}
+
+/// A short, unpersisted hold on an offered address so that two clients are not offered the
+/// same one between DISCOVER and REQUEST.
+#[derive(Debug, Clone)]
+struct Offer {
+    client: ClientKey,
+    until: u64,
+}
+
+/// The leases and offers of one subnet.
+#[derive(Debug, Default)]
+pub struct SubnetLeases {
+    by_addr: HashMap<Ipv4Addr, Lease4>,
+    by_client: HashMap<ClientKey, Ipv4Addr>,
+    offers: HashMap<Ipv4Addr, Offer>,
+    pools: Vec<PoolState>,
+}
+
+/// How long an offer holds its address (Kea 2.2 holds none; 10 s covers a DORA round trip).
+pub const OFFER_HOLD_SECS: u64 = 10;
+
+impl SubnetLeases {
+    /// The lease for `addr`, if any (expired ones included).
+    pub fn get(&self, addr: Ipv4Addr) -> Option<&Lease4> {
+        self.by_addr.get(&addr)
+    }
+
+    /// The client's current lease in this subnet, if any.
+    pub fn by_client(&self, key: &ClientKey) -> Option<&Lease4> {
+        self.by_client.get(key).and_then(|a| self.by_addr.get(a))
+    }
+
+    /// Inserts or replaces a lease and its client index entries.
+    pub fn upsert(&mut self, lease: Lease4) {
+        if let Some(old) = self.by_addr.get(&lease.address) {
+            for k in keys_of(old) {
+                if self.by_client.get(&k) == Some(&old.address) {
+                    self.by_client.remove(&k);
+                }
+            }
+        }
+        for k in keys_of(&lease) {
+            self.by_client.insert(k, lease.address);
+        }
+        self.offers.remove(&lease.address);
+        self.by_addr.insert(lease.address, lease);
+    }
+
+    /// Removes a lease (release, reclamation without affinity).
+    pub fn remove(&mut self, addr: Ipv4Addr) -> Option<Lease4> {
+        let old = self.by_addr.remove(&addr)?;
+        for k in keys_of(&old) {
+            if self.by_client.get(&k) == Some(&addr) {
+                self.by_client.remove(&k);
+            }
+        }
+        Some(old)
+    }
+
+    /// Holds `addr` for `client` until `now + OFFER_HOLD_SECS`.
+    pub fn hold_offer(&mut self, addr: Ipv4Addr, client: &ClientKey, now: u64) {
+        self.offers.insert(addr, Offer { client: client.clone(), until: now + OFFER_HOLD_SECS });
+    }
+
+    /// True when `addr` may be given to `client` at `now`: no live lease of another client, no
+    /// declined lease in probation, no fresh offer to someone else.
+    pub fn is_free_for(&self, addr: Ipv4Addr, client: &ClientKey, now: u64) -> bool {
+        if let Some(l) = self.by_addr.get(&addr) {
+            let mine = keys_of(l).any(|k| &k == client);
+            if !l.is_expired(now) && !(mine && l.state == LeaseState::Default) {
+                return false;
+            }
+        }
+        match self.offers.get(&addr) {
+            Some(o) => o.until <= now || &o.client == client,
+            None => true,
+        }
+    }
+
+    /// Picks a free address from pool `pool` (index into the subnet's pools), skipping the
+    /// addresses `excluded` says are reserved for other hosts. `rand` seeds the random allocator.
+    pub fn allocate(
+        &mut self,
+        pool: usize,
+        kind: AllocatorKind,
+        client: &ClientKey,
+        now: u64,
+        rand: u64,
+        excluded: &dyn Fn(Ipv4Addr) -> bool,
+    ) -> Option<Ipv4Addr> {
+        let (first, last, cursor) = {
+            let p = self.pools.get(pool)?;
+            (p.first, p.last, p.cursor)
+        };
+        let size = u64::from(last - first) + 1;
+        let start = match kind {
+            AllocatorKind::Iterative => cursor,
+            AllocatorKind::Random => first + (rand % size) as u32,
+        };
+        let mut a = start;
+        for _ in 0..size {
+            let addr = Ipv4Addr::from(a);
+            if self.is_free_for(addr, client, now) && !excluded(addr) {
+                if let Some(p) = self.pools.get_mut(pool) {
+                    p.cursor = if a == last { first } else { a + 1 };
+                }
+                return Some(addr);
+            }
+            a = if a == last { first } else { a + 1 };
+        }
+        None
+    }
+
+    /// Every lease of the subnet.
+    pub fn leases(&self) -> impl Iterator<Item = &Lease4> {
+        self.by_addr.values()
+    }
+
+    /// Leases in the default state that are assigned at `now`, for statistics.
+    pub fn assigned(&self, now: u64) -> usize {
+        self.by_addr.values().filter(|l| l.state == LeaseState::Default && !l.is_expired(now)).count()
+    }
+
+    /// Declined leases (in probation or not yet reclaimed), for statistics.
+    pub fn declined(&self) -> usize {
+        self.by_addr.values().filter(|l| l.state == LeaseState::Declined).count()
+    }
+}
+
+fn keys_of(l: &Lease4) -> impl Iterator<Item = ClientKey> + '_ {
+    let cid = l.client_id.as_ref().filter(|c| !c.is_empty()).map(|c| ClientKey::ClientId(c.clone()));
+    let hw = (!l.hwaddr.is_empty()).then(|| ClientKey::HwAddr(l.hwaddr.clone()));
+    cid.into_iter().chain(hw)
+}
+
+/// Lease state for every subnet, one lock per subnet.
+#[derive(Debug, Default)]
+pub struct LeaseMap4 {
+    subnets: HashMap<u32, Mutex<SubnetLeases>>,
+}
+
+impl LeaseMap4 {
+    /// Creates empty state for the given subnets and their pools (first, last).
+    pub fn new<'a>(subnets: impl IntoIterator<Item = (u32, &'a [(Ipv4Addr, Ipv4Addr)])>) -> LeaseMap4 {
+        let mut map = HashMap::new();
+        for (id, pools) in subnets {
+            let pools = pools
+                .iter()
+                .map(|(f, l)| PoolState { first: u32::from(*f), last: u32::from(*l), cursor: u32::from(*f) })
+                .collect();
+            map.insert(id, Mutex::new(SubnetLeases { pools, ..SubnetLeases::default() }));
+        }
+        LeaseMap4 { subnets: map }
+    }
+
+    /// Locks one subnet's state; `None` for an unknown subnet id.
+    pub fn subnet(&self, id: u32) -> Option<MutexGuard<'_, SubnetLeases>> {
+        // A poisoned lock means a panic mid-update elsewhere; the data is still a valid map.
+        self.subnets.get(&id).map(|m| m.lock().unwrap_or_else(|e| e.into_inner()))
+    }
+
+    /// Loads leases read from the store at start-up; leases of unknown subnets are returned.
+    pub fn load(&self, leases: Vec<Lease4>) -> Vec<Lease4> {
+        let mut orphans = Vec::new();
+        for l in leases {
+            match self.subnet(l.subnet_id) {
+                Some(mut s) => s.upsert(l),
+                None => orphans.push(l),
+            }
+        }
+        orphans
+    }
+
+    /// The subnet ids known.
+    pub fn subnet_ids(&self) -> Vec<u32> {
+        let mut v: Vec<u32> = self.subnets.keys().copied().collect();
+        v.sort_unstable();
+        v
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn lease(a: [u8; 4], hw: u8, cltt: u64, valid: u32) -> Lease4 {
+        Lease4 {
+            address: Ipv4Addr::from(a),
+            hwaddr: vec![0, 1, 2, 3, 4, hw],
+            client_id: None,
+            valid_lifetime: valid,
+            cltt,
+            subnet_id: 1,
+            pool_id: 0,
+            fqdn_fwd: false,
+            fqdn_rev: false,
+            hostname: String::new(),
+            state: LeaseState::Default,
+            user_context: None,
+        }
+    }
+
+    fn map() -> LeaseMap4 {
+        let pools = [(Ipv4Addr::new(192, 0, 2, 10), Ipv4Addr::new(192, 0, 2, 12))];
+        LeaseMap4::new([(1, &pools[..])])
+    }
+
+    #[test]
+    fn iterative_skips_leased_and_offered_and_wraps() {
+        let m = map();
+        let mut s = m.subnet(1).unwrap();
+        let a = ClientKey::HwAddr(vec![0, 1, 2, 3, 4, 1]);
+        let b = ClientKey::HwAddr(vec![0, 1, 2, 3, 4, 2]);
+        s.upsert(lease([192, 0, 2, 10], 9, 100, 3600));
+        let x = s.allocate(0, AllocatorKind::Iterative, &a, 200, 0, &|_| false).unwrap();
+        assert_eq!(x, Ipv4Addr::new(192, 0, 2, 11));
+        s.hold_offer(x, &a, 200);
+        let y = s.allocate(0, AllocatorKind::Iterative, &b, 200, 0, &|_| false).unwrap();
+        assert_eq!(y, Ipv4Addr::new(192, 0, 2, 12));
+        s.hold_offer(y, &b, 200);
+        let c = ClientKey::HwAddr(vec![9]);
+        assert_eq!(s.allocate(0, AllocatorKind::Iterative, &c, 200, 0, &|_| false), None, "pool exhausted");
+        // Offers lapse; expired leases become free again.
+        assert!(s.allocate(0, AllocatorKind::Iterative, &c, 200 + OFFER_HOLD_SECS, 0, &|_| false).is_some());
+        assert!(s.is_free_for(Ipv4Addr::new(192, 0, 2, 10), &c, 100 + 3600));
+    }
+
+    #[test]
+    fn client_index_follows_upserts_and_removals() {
+        let m = map();
+        let mut s = m.subnet(1).unwrap();
+        let l = lease([192, 0, 2, 11], 1, 100, 3600);
+        s.upsert(l.clone());
+        let key = ClientKey::HwAddr(l.hwaddr.clone());
+        assert_eq!(s.by_client(&key).map(|l| l.address), Some(l.address));
+        assert!(s.is_free_for(l.address, &key, 200), "a client may renew its own lease");
+        assert!(!s.is_free_for(l.address, &ClientKey::HwAddr(vec![7]), 200));
+        s.remove(l.address);
+        assert!(s.by_client(&key).is_none());
+    }
+
+    #[test]
+    fn declined_address_is_not_reused_during_probation() {
+        let m = map();
+        let mut s = m.subnet(1).unwrap();
+        let mut l = lease([192, 0, 2, 10], 1, 100, 86400);
+        l.state = LeaseState::Declined;
+        l.hwaddr.clear();
+        s.upsert(l);
+        let k = ClientKey::HwAddr(vec![1]);
+        assert!(!s.is_free_for(Ipv4Addr::new(192, 0, 2, 10), &k, 1000));
+        assert!(s.is_free_for(Ipv4Addr::new(192, 0, 2, 10), &k, 100 + 86400));
+    }
+
+    #[test]
+    fn random_allocator_stays_in_pool() {
+        let m = map();
+        let mut s = m.subnet(1).unwrap();
+        let k = ClientKey::HwAddr(vec![1]);
+        for r in 0..50u64 {
+            let a = s.allocate(0, AllocatorKind::Random, &k, 0, r.wrapping_mul(0x9E37_79B9), &|_| false).unwrap();
+            assert!((u32::from(Ipv4Addr::new(192, 0, 2, 10))..=u32::from(Ipv4Addr::new(192, 0, 2, 12)))
+                .contains(&u32::from(a)));
+        }
+    }
+}
