@@ -13,6 +13,7 @@
 
 pub mod clock;
 pub mod config;
+pub mod engine;
 pub mod lease;
 pub mod logging;
 pub mod net;

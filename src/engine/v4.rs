@@ -198,7 +198,7 @@ impl Engine4 {
         let mut ctx = Ctx { pkt, meta, key, classes: Classes::initial(pkt.options.get(code::VENDOR_CLASS)), now };
         match mt {
             MessageType::Discover => self.discover(&mut ctx, rand),
-            MessageType::Request => self.request(&mut ctx, rand),
+            MessageType::Request => self.request(&mut ctx),
             MessageType::Release => self.release(&mut ctx),
             MessageType::Decline => self.decline(&mut ctx),
             MessageType::Inform => self.inform(&mut ctx),
@@ -306,7 +306,7 @@ impl Engine4 {
     fn server_id(&self, ctx: &Ctx<'_>, subnet: Option<&Subnet4>) -> Ipv4Addr {
         let addrs = &ctx.meta.iface_addrs;
         subnet
-            .and_then(|s| addrs.iter().find(|a| s.prefix.trunc().contains(a)))
+            .and_then(|s| addrs.iter().find(|a| s.prefix.trunc().contains(*a)))
             .or_else(|| addrs.first())
             .copied()
             .or_else(|| (!ctx.meta.dst.is_broadcast() && !ctx.meta.dst.is_unspecified()).then_some(ctx.meta.dst))
@@ -382,6 +382,11 @@ impl Engine4 {
                 }
             }
         }
+        if let Some(ip) = leases.offered_to(&ctx.key, now) {
+            if let Some(pool_id) = Self::in_pool(subnet, ip, &ctx.classes) {
+                return Some((ip, pool_id));
+            }
+        }
         let out_of_pool = subnet.params.reservations_out_of_pool;
         for (i, pool) in subnet.pools.iter().enumerate() {
             if !ctx.classes.admits(&pool.client_classes) {
@@ -427,7 +432,7 @@ impl Engine4 {
         Outcome4::Drop(DropReason::NoAddress)
     }
 
-    fn request(&self, ctx: &mut Ctx<'_>, rand: u64) -> Outcome4 {
+    fn request(&self, ctx: &mut Ctx<'_>) -> Outcome4 {
         let pkt = ctx.pkt;
         let selecting = pkt.server_id().is_some();
         let (requested, init_reboot) = match (pkt.server_id(), pkt.requested_ip(), pkt.ciaddr.is_unspecified()) {
@@ -624,7 +629,7 @@ impl Engine4 {
                 t = c.valid.inherit(t);
             }
         }
-        let default = t.default.unwrap_or(crate::config::model::v4::DEFAULT_VALID_LIFETIME);
+        let default = t.default.unwrap_or(7200);
         match ctx.pkt.options.get(code::LEASE_TIME).and_then(|b| <[u8; 4]>::try_from(b).ok()).map(u32::from_be_bytes) {
             Some(hint) => hint.clamp(t.min.unwrap_or(default), t.max.unwrap_or(default)).max(t.min.unwrap_or(0)),
             None => default,
@@ -694,10 +699,10 @@ impl Engine4 {
             let t2 = t2.filter(|t| *t < valid);
             let t1 = t1.filter(|t| *t < t2.unwrap_or(valid));
             if let Some(t1) = t1 {
-                r.options.insert(code::RENEWAL_TIME, t1.to_be_bytes().to_vec());
+                r.options.insert(code::RENEWAL, t1.to_be_bytes().to_vec());
             }
             if let Some(t2) = t2 {
-                r.options.insert(code::REBINDING_TIME, t2.to_be_bytes().to_vec());
+                r.options.insert(code::REBINDING, t2.to_be_bytes().to_vec());
             }
         }
         let scopes = self.scopes(ctx, subnet, host, lease.map(|l| l.0));
@@ -708,7 +713,7 @@ impl Engine4 {
             r.options.insert(code::SUBNET_MASK, mask);
         }
         // Kea always sends these when configured; the rest on request or always-send.
-        let mut wanted: Vec<u8> = vec![code::ROUTERS, code::DOMAIN_NAME_SERVERS, code::DOMAIN_NAME];
+        let mut wanted: Vec<u8> = vec![code::ROUTERS, code::DNS, code::DOMAIN_NAME];
         wanted.extend(pkt.prl().iter().copied());
         for s in &scopes {
             for o in s.iter().filter(|o| o.always_send && o.space == "dhcp4") {
@@ -718,7 +723,7 @@ impl Engine4 {
             }
         }
         for c in wanted {
-            if matches!(c, code::PAD | code::END | code::SUBNET_MASK | code::SERVER_ID | code::LEASE_TIME | code::RENEWAL_TIME | code::REBINDING_TIME | code::MESSAGE_TYPE) || r.options.get(c).is_some() {
+            if matches!(c, code::PAD | code::END | code::SUBNET_MASK | code::SERVER_ID | code::LEASE_TIME | code::RENEWAL | code::REBINDING | code::MESSAGE_TYPE) || r.options.get(c).is_some() {
                 continue;
             }
             if let Some(o) = find(u16::from(c)) {

@@ -52,6 +52,8 @@ pub struct SubnetLeases {
     by_addr: HashMap<Ipv4Addr, Lease4>,
     by_client: HashMap<ClientKey, Ipv4Addr>,
     offers: HashMap<Ipv4Addr, Offer>,
+    offer_by_client: HashMap<ClientKey, Ipv4Addr>,
+    next_offer_purge: u64,
     pools: Vec<PoolState>,
 }
 
@@ -81,7 +83,9 @@ impl SubnetLeases {
         for k in keys_of(&lease) {
             self.by_client.insert(k, lease.address);
         }
-        self.offers.remove(&lease.address);
+        if let Some(o) = self.offers.remove(&lease.address) {
+            self.offer_by_client.remove(&o.client);
+        }
         self.by_addr.insert(lease.address, lease);
     }
 
@@ -98,7 +102,27 @@ impl SubnetLeases {
 
     /// Holds `addr` for `client` until `now + OFFER_HOLD_SECS`.
     pub fn hold_offer(&mut self, addr: Ipv4Addr, client: &ClientKey, now: u64) {
+        // Lapsed offers are dropped at most once per hold period, so a DISCOVER flood from
+        // ever-new clients cannot grow the table without bound.
+        if now >= self.next_offer_purge {
+            self.offers.retain(|_, o| o.until > now);
+            let offers = &self.offers;
+            self.offer_by_client.retain(|_, a| offers.contains_key(a));
+            self.next_offer_purge = now + OFFER_HOLD_SECS;
+        }
+        if let Some(prev) = self.offer_by_client.insert(client.clone(), addr) {
+            if prev != addr {
+                self.offers.remove(&prev);
+            }
+        }
         self.offers.insert(addr, Offer { client: client.clone(), until: now + OFFER_HOLD_SECS });
+    }
+
+    /// The address still held for this client by an earlier offer, so that a repeated
+    /// DISCOVER gets the same answer.
+    pub fn offered_to(&self, client: &ClientKey, now: u64) -> Option<Ipv4Addr> {
+        let a = self.offer_by_client.get(client)?;
+        self.offers.get(a).filter(|o| o.until > now && &o.client == client).map(|_| *a)
     }
 
     /// True when `addr` may be given to `client` at `now`: no live lease of another client, no

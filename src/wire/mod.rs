@@ -2,3 +2,4 @@
 
 pub mod optdata;
 pub mod optdef;
+pub mod v4;

@@ -1,0 +1,346 @@
+//! The DHCPv4 service shell: opens the lease file and the sockets, runs the engine on every
+//! received packet, makes lease changes durable before replying, and runs the reclamation and
+//! lease-file-cleanup timers (Kea ARM 8.2.2, 8.2.4, 8.2.14).
+//!
+//! Per socket one task receives and decides in arrival order, so the rows of one client reach
+//! the journal in the order they were decided; the wait for durability and the send happen in
+//! a spawned task, so the next packet is decided while the previous batch is being synced.
+
+use std::net::{Ipv4Addr, SocketAddrV4};
+use std::os::fd::{AsRawFd, RawFd};
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::io::unix::AsyncFd;
+use tokio::sync::watch;
+use tracing::{error, info, warn};
+
+use crate::clock;
+use crate::config::model::Dhcp4;
+use crate::engine::v4::{Dest4, Engine4, Outcome4, RecvMeta4};
+use crate::lease::alloc::LeaseMap4;
+use crate::lease::memfile::{Change4, MemfileConfig, Memfile4};
+use crate::lease::LeaseChange4;
+use crate::net::raw::RawV4Socket;
+use crate::net::udp4::Udp4Socket;
+use crate::stats::Stats;
+use crate::wire::v4::{MessageType, Pkt4, CLIENT_PORT, SERVER_PORT};
+
+/// Errors that stop the DHCPv4 service from starting.
+#[derive(Debug, thiserror::Error)]
+pub enum ServiceError {
+    /// The lease file could not be opened or loaded.
+    #[error("lease database: {0}")]
+    Leases(#[from] crate::lease::memfile::MemfileError),
+    /// A socket could not be opened.
+    #[error("socket on {iface}: {err}")]
+    Socket {
+        /// Interface name.
+        iface: String,
+        /// The cause.
+        err: std::io::Error,
+    },
+    /// The configuration names a lease backend this build cannot open yet.
+    #[error("lease database type {0} is not available in this build")]
+    Backend(String),
+}
+
+/// Ports and paths from the command line and environment.
+#[derive(Debug, Clone)]
+pub struct ServiceOptions {
+    /// `-p`: the port the server listens on (67).
+    pub server_port: u16,
+    /// `-P`: the port replies go to (68).
+    pub client_port: u16,
+    /// Kea's data directory (`KEA_DHCP_DATA_DIR`, default /var/lib/kea) for relative lease files.
+    pub data_dir: PathBuf,
+}
+
+impl Default for ServiceOptions {
+    fn default() -> Self {
+        ServiceOptions { server_port: SERVER_PORT, client_port: CLIENT_PORT, data_dir: PathBuf::from("/var/lib/kea") }
+    }
+}
+
+/// The lease file a configuration uses: `name`, relative names under the data directory, and
+/// Kea's default `kea-leases4.csv` when none is named.
+pub fn lease_file(cfg: &Dhcp4, opts: &ServiceOptions) -> PathBuf {
+    match &cfg.lease_database.name {
+        Some(n) if std::path::Path::new(n).is_absolute() => PathBuf::from(n),
+        Some(n) => opts.data_dir.join(n),
+        None => opts.data_dir.join("kea-leases4.csv"),
+    }
+}
+
+struct Fd(RawFd);
+
+impl AsRawFd for Fd {
+    fn as_raw_fd(&self) -> RawFd {
+        self.0
+    }
+}
+
+/// One listening endpoint: a raw socket (clients without addresses) or a UDP socket.
+enum Listener {
+    Raw { raw: RawV4Socket, udp: Udp4Socket, _fallback: std::net::UdpSocket },
+    Udp { udp: Udp4Socket },
+}
+
+struct Iface {
+    name: String,
+    ifindex: u32,
+    addrs: Vec<Ipv4Addr>,
+    listener: Listener,
+}
+
+struct Shared {
+    engine: Engine4,
+    store: Memfile4,
+    stats: Arc<Stats>,
+    opts: ServiceOptions,
+}
+
+/// Resolves `interfaces-config.interfaces` ("eth0", "eth0/192.0.2.1", "*") against the host.
+fn resolve_interfaces(specs: &[String]) -> Vec<(String, Vec<Ipv4Addr>)> {
+    let host = crate::net::host_interfaces();
+    let mut out: Vec<(String, Vec<Ipv4Addr>)> = Vec::new();
+    for spec in specs {
+        let (name, only) = match spec.split_once('/') {
+            Some((n, a)) => (n, a.parse::<Ipv4Addr>().ok()),
+            None => (spec.as_str(), None),
+        };
+        for h in host.iter().filter(|h| name == "*" && h.name != "lo" || h.name == name) {
+            let mut v4: Vec<Ipv4Addr> = h.addresses.iter().filter_map(|a| match a {
+                std::net::IpAddr::V4(v) => Some(*v),
+                _ => None,
+            }).collect();
+            if let Some(a) = only {
+                v4.retain(|x| *x == a);
+            }
+            if !out.iter().any(|(n, _)| n == &h.name) {
+                out.push((h.name.clone(), v4));
+            }
+        }
+    }
+    out
+}
+
+fn open_iface(name: &str, addrs: Vec<Ipv4Addr>, raw: bool, port: u16) -> Result<Iface, ServiceError> {
+    let err = |e: std::io::Error| ServiceError::Socket { iface: name.to_string(), err: e };
+    let ifindex = nix::net::if_::if_nametoindex(name).map_err(|e| err(std::io::Error::from(e)))?;
+    let listener = if raw {
+        let raw = RawV4Socket::open(name, port).map_err(err)?;
+        // The raw socket receives everything; this UDP socket sends to relays and to clients
+        // that have an address (the kernel resolves their MAC), and the fallback keeps the
+        // kernel from answering port-unreachable.
+        let fallback = crate::net::raw::fallback_udp(name, port).map_err(err)?;
+        let udp = Udp4Socket::bind(SocketAddrV4::new(Ipv4Addr::UNSPECIFIED, 0), Some(name)).map_err(err)?;
+        Listener::Raw { raw, udp, _fallback: fallback }
+    } else {
+        Listener::Udp { udp: Udp4Socket::bind(SocketAddrV4::new(Ipv4Addr::UNSPECIFIED, port), Some(name)).map_err(err)? }
+    };
+    Ok(Iface { name: name.to_string(), ifindex, addrs, listener })
+}
+
+/// An opened DHCPv4 service: lease file loaded, sockets bound, not yet serving.
+pub struct Service4 {
+    shared: Arc<Shared>,
+    ifaces: Vec<Iface>,
+}
+
+impl std::fmt::Debug for Service4 {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Service4").field("interfaces", &self.ifaces.len()).finish()
+    }
+}
+
+impl Service4 {
+    /// Loads the leases and opens the sockets (Kea does both before DHCP4_STARTED).
+    pub fn open(cfg: Arc<Dhcp4>, opts: ServiceOptions, stats: Arc<Stats>) -> Result<Service4, ServiceError> {
+        if cfg.lease_database.kind != "memfile" {
+            return Err(ServiceError::Backend(cfg.lease_database.kind.clone()));
+        }
+        let path = lease_file(&cfg, &opts);
+        let mcfg = MemfileConfig {
+            path: path.clone(),
+            persist: cfg.lease_database.persist,
+            lfc_interval: cfg.lease_database.lfc_interval,
+            max_row_errors: cfg.lease_database.params.get("max-row-errors").and_then(|v| v.as_u64()).unwrap_or(0) as u32,
+            pool_id_column: false,
+        };
+        let (store, loaded) = Memfile4::open(mcfg)?;
+        let pools: Vec<(u32, Vec<(Ipv4Addr, Ipv4Addr)>)> =
+            cfg.subnets.iter().map(|s| (s.id, s.pools.iter().map(|p| (p.first, p.last)).collect())).collect();
+        let map = LeaseMap4::new(pools.iter().map(|(id, p)| (*id, p.as_slice())));
+        let count = loaded.len();
+        let orphans = map.load(loaded);
+        info!(target: "kea-dhcp4.dhcpsrv", "DHCPSRV_MEMFILE_LEASE_FILE_LOAD loading leases from file {} ({count} leases, {} for unknown subnets)", path.display(), orphans.len());
+        let engine = Engine4::new(cfg.clone(), Arc::new(map), stats.clone(), clock::unix_now());
+        let mut ifaces = Vec::new();
+        for (name, addrs) in resolve_interfaces(&cfg.interfaces) {
+            let i = open_iface(&name, addrs, cfg.raw_sockets, opts.server_port)?;
+            info!(target: "kea-dhcp4.dhcp4", "DHCP4_OPEN_SOCKET opened {} socket on interface {name}, port {}", if cfg.raw_sockets { "raw" } else { "UDP" }, opts.server_port);
+            ifaces.push(i);
+        }
+        if ifaces.is_empty() {
+            warn!(target: "kea-dhcp4.dhcp4", "DHCP4_NO_SOCKETS_OPEN no interface configured to listen to DHCP traffic");
+        }
+        Ok(Service4 { shared: Arc::new(Shared { engine, store, stats, opts }), ifaces })
+    }
+
+    /// Serves until `shutdown` turns true, then flushes the lease journal.
+    pub async fn serve(self, mut shutdown: watch::Receiver<bool>) {
+        let mut tasks = tokio::task::JoinSet::new();
+        for iface in self.ifaces {
+            let sh = self.shared.clone();
+            tasks.spawn(async move {
+                if let Err(e) = serve_iface(sh, Arc::new(iface)).await {
+                    error!(target: "kea-dhcp4.dhcp4", "DHCP4_PACKET_RECEIVE_FAIL receive loop ended: {e}");
+                }
+            });
+        }
+        let sh = self.shared.clone();
+        tasks.spawn(async move { timers(sh).await });
+        let _ = shutdown.wait_for(|v| *v).await;
+        tasks.abort_all();
+        while tasks.join_next().await.is_some() {}
+        self.shared.store.close();
+    }
+}
+
+async fn timers(sh: Arc<Shared>) {
+    let cfg = sh.engine.config().clone();
+    let mut reclaim = tokio::time::interval(Duration::from_secs(u64::from(cfg.expired.reclaim_timer_wait_time.max(1))));
+    let lfc_secs = u64::from(cfg.lease_database.lfc_interval);
+    let mut lfc = tokio::time::interval(Duration::from_secs(lfc_secs.max(1)));
+    reclaim.tick().await;
+    lfc.tick().await;
+    loop {
+        tokio::select! {
+            _ = reclaim.tick(), if cfg.expired.reclaim_timer_wait_time > 0 => {
+                let changes = sh.engine.reclaim(clock::unix_now());
+                if !changes.is_empty() {
+                    if let Err(e) = sh.store.commit(to_store(changes)).await {
+                        error!(target: "kea-dhcp4.dhcpsrv", "DHCPSRV_MEMFILE_WRITE_FAIL reclamation rows not written: {e}");
+                    }
+                }
+            }
+            _ = lfc.tick(), if lfc_secs > 0 && cfg.lease_database.persist => {
+                match sh.store.start_lfc() {
+                    Ok(_) => info!(target: "kea-dhcp4.dhcpsrv", "DHCPSRV_MEMFILE_LFC_START starting Lease File Cleanup"),
+                    Err(e) => error!(target: "kea-dhcp4.dhcpsrv", "DHCPSRV_MEMFILE_LFC_SPAWN_FAIL lease file cleanup failed to start: {e}"),
+                }
+            }
+        }
+    }
+}
+
+fn to_store(changes: Vec<LeaseChange4>) -> Vec<Change4> {
+    changes
+        .into_iter()
+        .map(|c| match c {
+            LeaseChange4::Upsert(l) => Change4::Upsert(l),
+            LeaseChange4::Delete(l) => Change4::Delete(l),
+        })
+        .collect()
+}
+
+async fn serve_iface(sh: Arc<Shared>, iface: Arc<Iface>) -> std::io::Result<()> {
+    let fd = match &iface.listener {
+        Listener::Raw { raw, .. } => raw.as_raw_fd(),
+        Listener::Udp { udp } => udp.as_raw_fd(),
+    };
+    let afd = AsyncFd::new(Fd(fd))?;
+    let mut buf = vec![0u8; 65536];
+    let mut seed = clock::unix_now() ^ u64::from(iface.ifindex).rotate_left(32) ^ 0x9E37_79B9_7F4A_7C15;
+    loop {
+        let mut guard = afd.readable().await?;
+        loop {
+            let got = match &iface.listener {
+                Listener::Raw { raw, .. } => match raw.recv(&mut buf) {
+                    Ok(Some(r)) => Some((r.len, SocketAddrV4::new(r.src_ip, r.src_port), r.dst_ip)),
+                    Ok(None) => {
+                        sh.stats.add("pkt4-receive-drop", 1, clock::unix_now());
+                        continue;
+                    }
+                    Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => None,
+                    Err(e) => return Err(e),
+                },
+                Listener::Udp { udp } => match udp.recv(&mut buf) {
+                    Ok(r) => Some((r.len, r.src, r.dst)),
+                    Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => None,
+                    Err(e) => return Err(e),
+                },
+            };
+            let Some((len, src, dst)) = got else {
+                guard.clear_ready();
+                break;
+            };
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            let meta = RecvMeta4 { ifindex: iface.ifindex, ifname: iface.name.clone(), iface_addrs: iface.addrs.clone(), src, dst };
+            let now = clock::unix_now();
+            let outcome = sh.engine.handle(&buf[..len], &meta, now, seed);
+            dispatch(&sh, &iface, outcome);
+        }
+    }
+}
+
+/// Commits the outcome's lease changes, then (once durable) sends the reply.
+fn dispatch(sh: &Arc<Shared>, iface: &Arc<Iface>, outcome: Outcome4) {
+    let (reply, changes) = match outcome {
+        Outcome4::Reply(r) => {
+            let changes = r.changes.clone();
+            (Some((r.pkt, r.dest)), changes)
+        }
+        Outcome4::Silent(c) => (None, c),
+        Outcome4::Drop(_) => return,
+    };
+    // Submitted here, in decision order; awaited in the task.
+    let ticket = (!changes.is_empty()).then(|| sh.store.commit(to_store(changes)));
+    let sh = sh.clone();
+    let iface = iface.clone();
+    tokio::spawn(async move {
+        if let Some(t) = ticket {
+            if let Err(e) = t.await {
+                // Not durable: not acknowledged. The client will retry.
+                error!(target: "kea-dhcp4.dhcpsrv", "DHCPSRV_MEMFILE_WRITE_FAIL lease not written, reply withheld: {e}");
+                return;
+            }
+        }
+        if let Some((pkt, dest)) = reply {
+            send(&sh, &iface, &pkt, dest);
+        }
+    });
+}
+
+fn send(sh: &Shared, iface: &Iface, pkt: &Pkt4, dest: Dest4) {
+    let mut out = Vec::with_capacity(576);
+    pkt.encode(&mut out);
+    let port = sh.opts.client_port;
+    let src_ip = iface.addrs.first().copied().unwrap_or(Ipv4Addr::UNSPECIFIED);
+    let res = match (&iface.listener, dest) {
+        (Listener::Raw { udp, .. } | Listener::Udp { udp }, Dest4::Relay(to)) => udp.send(&out, SocketAddrV4::new(*to.ip(), sh.opts.server_port), None, None).map(|_| ()),
+        (Listener::Raw { udp, .. } | Listener::Udp { udp }, Dest4::Unicast(to)) => udp.send(&out, SocketAddrV4::new(*to.ip(), port), None, None).map(|_| ()),
+        (Listener::Raw { raw, .. }, Dest4::LinkUnicast { mac, ip }) => raw.send(mac, src_ip, sh.opts.server_port, ip, port, &out),
+        (Listener::Raw { raw, .. }, Dest4::Broadcast) => raw.send([0xff; 6], src_ip, sh.opts.server_port, Ipv4Addr::BROADCAST, port, &out),
+        (Listener::Udp { udp }, Dest4::Broadcast | Dest4::LinkUnicast { .. }) => udp.send(&out, SocketAddrV4::new(Ipv4Addr::BROADCAST, port), None, Some(iface.ifindex)).map(|_| ()),
+    };
+    let now = clock::unix_now();
+    match res {
+        Ok(()) => {
+            sh.stats.add("pkt4-sent", 1, now);
+            let stat = match pkt.message_type() {
+                Some(MessageType::Offer) => "pkt4-offer-sent",
+                Some(MessageType::Ack) => "pkt4-ack-sent",
+                Some(MessageType::Nak) => "pkt4-nak-sent",
+                _ => "pkt4-other-sent",
+            };
+            sh.stats.add(stat, 1, now);
+            tracing::debug!(target: "kea-dhcp4.packets", "DHCP4_PACKET_SEND trying to send packet {:?} (type {:?}) from {src_ip}:{} to {dest:?} on interface {}", pkt.message_type(), pkt.message_type().map(|m| m as u8), sh.opts.server_port, iface.name);
+        }
+        Err(e) => error!(target: "kea-dhcp4.packets", "DHCP4_PACKET_SEND_FAIL failed to send DHCPv4 packet: {e}"),
+    }
+}

@@ -1,0 +1,289 @@
+//! Engine scenarios with an in-memory lease map and a virtual clock (design.md test tier 2):
+//! RFC 2131 exchanges against Kea's behaviour, no sockets.
+
+use std::net::{Ipv4Addr, SocketAddrV4};
+use std::sync::Arc;
+
+use kakapo::config::{load_str, LoadOptions};
+use kakapo::engine::v4::{Dest4, DropReason, Engine4, Outcome4, RecvMeta4, Reply4};
+use kakapo::lease::alloc::LeaseMap4;
+use kakapo::lease::{LeaseChange4, LeaseState};
+use kakapo::stats::Stats;
+use kakapo::wire::v4::{code, MessageType, Pkt4};
+
+const CFG: &str = r#"{"Dhcp4": {
+  "interfaces-config": {"interfaces": ["lo"]},
+  "valid-lifetime": 3600, "renew-timer": 900, "rebind-timer": 1800,
+  "option-data": [{"name": "domain-name-servers", "data": "192.0.2.53, 192.0.2.54"}],
+  "subnet4": [
+    {"id": 1, "subnet": "192.0.2.0/24", "pools": [{"pool": "192.0.2.10 - 192.0.2.12"}],
+     "option-data": [{"name": "routers", "data": "192.0.2.1"}],
+     "reservations": [{"hw-address": "02:00:00:00:00:99", "ip-address": "192.0.2.200", "hostname": "printer"}]},
+    {"id": 2, "subnet": "198.51.100.0/24", "pools": [{"pool": "198.51.100.10 - 198.51.100.20"}],
+     "option-data": [{"name": "routers", "data": "198.51.100.1"}]}
+  ]}}"#;
+
+struct Lab {
+    engine: Engine4,
+    stats: Arc<Stats>,
+    now: u64,
+}
+
+fn lab(cfg: &str) -> Lab {
+    let loaded = load_str("t", cfg, &LoadOptions::default()).unwrap();
+    let d4 = Arc::new(loaded.config.dhcp4.unwrap());
+    let pools: Vec<(u32, Vec<(Ipv4Addr, Ipv4Addr)>)> =
+        d4.subnets.iter().map(|s| (s.id, s.pools.iter().map(|p| (p.first, p.last)).collect())).collect();
+    let map = Arc::new(LeaseMap4::new(pools.iter().map(|(id, p)| (*id, p.as_slice()))));
+    let stats = Arc::new(Stats::default());
+    let now = 1_800_000_000;
+    Lab { engine: Engine4::new(d4, map, stats.clone(), now), stats, now }
+}
+
+fn meta() -> RecvMeta4 {
+    RecvMeta4 {
+        ifindex: 1,
+        ifname: "eth0".into(),
+        iface_addrs: vec![Ipv4Addr::new(192, 0, 2, 1)],
+        src: SocketAddrV4::new(Ipv4Addr::UNSPECIFIED, 68),
+        dst: Ipv4Addr::BROADCAST,
+    }
+}
+
+fn client(mac_last: u8, mt: MessageType) -> Pkt4 {
+    let mut buf = Vec::new();
+    // Build through the codec so the test exercises decode as well.
+    let mut p = Pkt4::decode(&discover_bytes(mac_last)).unwrap();
+    p.options.insert(code::MESSAGE_TYPE, vec![mt as u8]);
+    p.encode(&mut buf);
+    Pkt4::decode(&buf).unwrap()
+}
+
+/// A DHCPDISCOVER as dhclient sends it: BOOTP header, magic cookie, options 53, 55, end.
+fn discover_bytes(mac_last: u8) -> Vec<u8> {
+    let mut b = vec![0u8; 236];
+    b[0] = 1; // BOOTREQUEST
+    b[1] = 1; // Ethernet
+    b[2] = 6;
+    b[4..8].copy_from_slice(&0x1234_5600u32.wrapping_add(u32::from(mac_last)).to_be_bytes());
+    b[28..34].copy_from_slice(&[2, 0, 0, 0, 0, mac_last]);
+    b.extend_from_slice(&[99, 130, 83, 99]);
+    b.extend_from_slice(&[53, 1, 1]);
+    b.extend_from_slice(&[55, 4, 1, 3, 6, 15]);
+    b.push(255);
+    b
+}
+
+fn bytes(p: &Pkt4) -> Vec<u8> {
+    let mut v = Vec::new();
+    p.encode(&mut v);
+    v
+}
+
+impl Lab {
+    fn send(&self, p: &Pkt4) -> Outcome4 {
+        self.engine.handle(&bytes(p), &meta(), self.now, 7)
+    }
+    fn reply(&self, p: &Pkt4) -> Reply4 {
+        match self.send(p) {
+            Outcome4::Reply(r) => r,
+            other => panic!("expected a reply, got {other:?}"),
+        }
+    }
+    fn stat(&self, name: &str) -> i64 {
+        self.stats.get(name).map_or(0, |s| s.value)
+    }
+    fn dora(&self, mac: u8) -> Reply4 {
+        let offer = self.reply(&client(mac, MessageType::Discover));
+        let mut req = client(mac, MessageType::Request);
+        req.options.insert(code::REQUESTED_IP, offer.pkt.yiaddr.octets().to_vec());
+        req.options.insert(code::SERVER_ID, offer.pkt.server_id().unwrap().octets().to_vec());
+        self.reply(&req)
+    }
+}
+
+#[test]
+fn dora_gives_a_pool_address_with_options_and_durable_row() {
+    let lab = lab(CFG);
+    let offer = lab.reply(&client(1, MessageType::Discover));
+    assert_eq!(offer.pkt.message_type(), Some(MessageType::Offer));
+    assert_eq!(offer.pkt.yiaddr, Ipv4Addr::new(192, 0, 2, 10));
+    assert!(offer.changes.is_empty(), "an offer is not persisted");
+    assert_eq!(offer.dest, Dest4::LinkUnicast { mac: [2, 0, 0, 0, 0, 1], ip: Ipv4Addr::new(192, 0, 2, 10) });
+    assert_eq!(offer.pkt.server_id(), Some(Ipv4Addr::new(192, 0, 2, 1)));
+    assert_eq!(offer.pkt.options.get(code::ROUTERS), Some(&[192, 0, 2, 1][..]));
+    assert_eq!(offer.pkt.options.get(code::DNS), Some(&[192, 0, 2, 53, 192, 0, 2, 54][..]));
+    assert_eq!(offer.pkt.options.get(code::SUBNET_MASK), Some(&[255, 255, 255, 0][..]));
+    assert_eq!(offer.pkt.options.get(code::LEASE_TIME), Some(&3600u32.to_be_bytes()[..]));
+    assert_eq!(offer.pkt.options.get(code::RENEWAL), Some(&900u32.to_be_bytes()[..]));
+    assert_eq!(offer.pkt.options.get(code::REBINDING), Some(&1800u32.to_be_bytes()[..]));
+
+    let ack = lab.dora(1);
+    assert_eq!(ack.pkt.message_type(), Some(MessageType::Ack));
+    assert_eq!(ack.pkt.yiaddr, Ipv4Addr::new(192, 0, 2, 10));
+    match &ack.changes[..] {
+        [LeaseChange4::Upsert(l)] => {
+            assert_eq!(l.address, Ipv4Addr::new(192, 0, 2, 10));
+            assert_eq!(l.hwaddr, vec![2, 0, 0, 0, 0, 1]);
+            assert_eq!((l.valid_lifetime, l.cltt, l.subnet_id), (3600, lab.now, 1));
+        }
+        other => panic!("{other:?}"),
+    }
+    assert_eq!(lab.stat("subnet[1].assigned-addresses"), 1);
+    assert_eq!(lab.stat("pkt4-discover-received"), 2);
+    assert_eq!(lab.stat("pkt4-request-received"), 1);
+}
+
+#[test]
+fn second_client_gets_another_address_and_renewal_keeps_it() {
+    let lab = lab(CFG);
+    let a = lab.dora(1).pkt.yiaddr;
+    let b = lab.dora(2).pkt.yiaddr;
+    assert_ne!(a, b);
+    // RENEWING: ciaddr set, no server id, no requested address; unicast reply.
+    let mut renew = client(1, MessageType::Request);
+    renew.ciaddr = a;
+    let r = lab.reply(&renew);
+    assert_eq!(r.pkt.message_type(), Some(MessageType::Ack));
+    assert_eq!(r.pkt.yiaddr, a);
+    assert_eq!(r.dest, Dest4::Unicast(SocketAddrV4::new(a, 68)));
+    assert_eq!(lab.stat("subnet[1].assigned-addresses"), 2);
+    // Rediscover: same client, same address.
+    assert_eq!(lab.reply(&client(1, MessageType::Discover)).pkt.yiaddr, a);
+}
+
+#[test]
+fn request_for_someone_elses_address_is_naked() {
+    let lab = lab(CFG);
+    let a = lab.dora(1).pkt.yiaddr;
+    let mut req = client(2, MessageType::Request);
+    req.options.insert(code::REQUESTED_IP, a.octets().to_vec());
+    let r = lab.reply(&req);
+    assert_eq!(r.pkt.message_type(), Some(MessageType::Nak));
+    assert_eq!(r.dest, Dest4::Broadcast);
+}
+
+#[test]
+fn init_reboot_on_the_wrong_network_is_naked() {
+    let lab = lab(CFG);
+    let mut req = client(3, MessageType::Request);
+    req.options.insert(code::REQUESTED_IP, vec![203, 0, 113, 5]);
+    assert_eq!(lab.reply(&req).pkt.message_type(), Some(MessageType::Nak));
+}
+
+#[test]
+fn unknown_client_init_reboot_is_ignored_when_not_authoritative() {
+    let lab = lab(CFG);
+    let mut req = client(3, MessageType::Request);
+    req.options.insert(code::REQUESTED_IP, vec![192, 0, 2, 11]);
+    assert!(matches!(lab.send(&req), Outcome4::Drop(DropReason::UnknownClientInitReboot)));
+}
+
+#[test]
+fn release_frees_and_decline_quarantines() {
+    let lab = lab(CFG);
+    let a = lab.dora(1).pkt.yiaddr;
+    let mut rel = client(1, MessageType::Release);
+    rel.ciaddr = a;
+    match lab.send(&rel) {
+        Outcome4::Silent(c) => assert!(matches!(&c[..], [LeaseChange4::Delete(l)] if l.address == a)),
+        o => panic!("{o:?}"),
+    }
+    assert_eq!(lab.stat("subnet[1].assigned-addresses"), 0);
+
+    let b = lab.dora(2).pkt.yiaddr;
+    let mut dec = client(2, MessageType::Decline);
+    dec.options.insert(code::REQUESTED_IP, b.octets().to_vec());
+    match lab.send(&dec) {
+        Outcome4::Silent(c) => match &c[..] {
+            [LeaseChange4::Upsert(l)] => {
+                assert_eq!(l.state, LeaseState::Declined);
+                assert_eq!(l.valid_lifetime, 86400);
+                assert!(l.hwaddr.is_empty());
+            }
+            other => panic!("{other:?}"),
+        },
+        o => panic!("{o:?}"),
+    }
+    assert_eq!(lab.stat("subnet[1].declined-addresses"), 1);
+    // The declined address is not offered to anyone during probation.
+    for mac in 3..6 {
+        let o = lab.send(&client(mac, MessageType::Discover));
+        if let Outcome4::Reply(r) = o {
+            assert_ne!(r.pkt.yiaddr, b);
+        }
+    }
+}
+
+#[test]
+fn exhausted_pool_gives_no_offer_and_counts_it() {
+    let lab = lab(CFG);
+    for mac in 1..=3 {
+        lab.dora(mac);
+    }
+    assert!(matches!(lab.send(&client(4, MessageType::Discover)), Outcome4::Drop(DropReason::NoAddress)));
+    assert_eq!(lab.stat("v4-allocation-fail"), 1);
+}
+
+#[test]
+fn hw_address_reservation_is_honoured() {
+    let lab = lab(CFG);
+    let ack = lab.dora(0x99);
+    assert_eq!(ack.pkt.yiaddr, Ipv4Addr::new(192, 0, 2, 200));
+    match &ack.changes[..] {
+        [LeaseChange4::Upsert(l)] => assert_eq!(l.hostname, "printer"),
+        other => panic!("{other:?}"),
+    }
+}
+
+#[test]
+fn inform_gets_options_and_no_lease() {
+    let lab = lab(CFG);
+    let mut inf = client(5, MessageType::Inform);
+    inf.ciaddr = Ipv4Addr::new(192, 0, 2, 77);
+    let r = lab.reply(&inf);
+    assert_eq!(r.pkt.message_type(), Some(MessageType::Ack));
+    assert_eq!(r.pkt.yiaddr, Ipv4Addr::UNSPECIFIED);
+    assert!(r.pkt.options.get(code::LEASE_TIME).is_none());
+    assert_eq!(r.pkt.options.get(code::ROUTERS), Some(&[192, 0, 2, 1][..]));
+    assert!(r.changes.is_empty());
+    assert_eq!(r.dest, Dest4::Unicast(SocketAddrV4::new(Ipv4Addr::new(192, 0, 2, 77), 68)));
+}
+
+#[test]
+fn relayed_discover_selects_by_giaddr_and_goes_back_to_the_relay() {
+    let lab = lab(CFG);
+    let mut d = client(6, MessageType::Discover);
+    d.giaddr = Ipv4Addr::new(198, 51, 100, 1);
+    d.hops = 1;
+    let r = lab.reply(&d);
+    assert_eq!(r.pkt.yiaddr, Ipv4Addr::new(198, 51, 100, 10));
+    assert_eq!(r.dest, Dest4::Relay(SocketAddrV4::new(Ipv4Addr::new(198, 51, 100, 1), 67)));
+    assert_eq!(r.pkt.options.get(code::ROUTERS), Some(&[198, 51, 100, 1][..]));
+}
+
+#[test]
+fn malformed_packets_are_counted_not_fatal() {
+    let lab = lab(CFG);
+    let good = discover_bytes(1);
+    for cut in [0, 10, 100, 235, 239, good.len() - 3] {
+        let o = lab.engine.handle(&good[..cut], &meta(), lab.now, 1);
+        assert!(matches!(o, Outcome4::Drop(DropReason::ParseFailed(_))), "cut at {cut}: {o:?}");
+    }
+    assert_eq!(lab.stat("pkt4-parse-failed"), 6);
+    assert!(matches!(lab.send(&client(1, MessageType::Discover)), Outcome4::Reply(_)));
+}
+
+#[test]
+fn expired_leases_are_reclaimed() {
+    let mut lab = lab(CFG);
+    let a = lab.dora(1).pkt.yiaddr;
+    lab.now += 3601;
+    let changes = lab.engine.reclaim(lab.now);
+    assert!(matches!(&changes[..], [LeaseChange4::Upsert(l)] if l.address == a && l.state == LeaseState::ExpiredReclaimed));
+    assert_eq!(lab.stat("subnet[1].assigned-addresses"), 0);
+    assert_eq!(lab.stat("reclaimed-leases"), 1);
+    lab.now += 3600;
+    let changes = lab.engine.reclaim(lab.now);
+    assert!(matches!(&changes[..], [LeaseChange4::Delete(l)] if l.address == a));
+}
