@@ -9,7 +9,10 @@ use std::sync::Arc;
 use anyhow::Context;
 use kakapo::config::{self, model::Config, LoadOptions, Section};
 use kakapo::logging::{KeaLoggers, LoggerSpec};
+use kakapo::service4::{Service4, ServiceError, ServiceOptions};
+use kakapo::stats::Stats;
 use tokio::signal::unix::{signal, SignalKind};
+use tokio::sync::watch;
 use tracing::{error, info, warn};
 use tracing_subscriber::layer::SubscriberExt;
 
@@ -185,7 +188,48 @@ pub fn run(settings: Settings) -> anyhow::Result<u8> {
     rt.block_on(serve(settings, cfg, loggers))
 }
 
+/// A running DHCPv4 service and the switch that stops it.
+struct RunningV4 {
+    stop: watch::Sender<bool>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl RunningV4 {
+    async fn stop(self) {
+        let _ = self.stop.send(true);
+        if let Err(e) = self.task.await {
+            error!(target: "kea-dhcp4.dhcp4", "DHCP4_SRV_SHUTDOWN_FAIL {e}");
+        }
+    }
+}
+
+fn service_options(settings: &Settings) -> ServiceOptions {
+    let data_dir = std::env::var_os("KEA_DHCP_DATA_DIR").map_or_else(|| PathBuf::from("/var/lib/kea"), PathBuf::from);
+    ServiceOptions {
+        server_port: settings.server_port.unwrap_or(kakapo::wire::v4::SERVER_PORT),
+        client_port: settings.client_port.unwrap_or(kakapo::wire::v4::CLIENT_PORT),
+        data_dir,
+    }
+}
+
+/// Opens and starts the DHCPv4 service when the configuration has a Dhcp4 section.
+fn start_v4(cfg: &Config, settings: &Settings, stats: &Arc<Stats>) -> Result<Option<RunningV4>, ServiceError> {
+    let Some(d4) = cfg.dhcp4.clone() else { return Ok(None) };
+    let service = Service4::open(Arc::new(d4), service_options(settings), stats.clone())?;
+    let (tx, rx) = watch::channel(false);
+    let task = tokio::spawn(service.serve(rx));
+    Ok(Some(RunningV4 { stop: tx, task }))
+}
+
 async fn serve(settings: Settings, mut cfg: Arc<Config>, loggers: KeaLoggers) -> anyhow::Result<u8> {
+    let stats = Arc::new(Stats::default());
+    let mut v4 = match start_v4(&cfg, &settings, &stats) {
+        Ok(v) => v,
+        Err(e) => {
+            error!(target: "kea-dhcp4.dhcp4", "DHCP4_INIT_FAIL failed to initialize Kea server: {e}");
+            return Ok(1);
+        }
+    };
     let mut hup = signal(SignalKind::hangup()).context("SIGHUP handler")?;
     let mut term = signal(SignalKind::terminate()).context("SIGTERM handler")?;
     let mut int = signal(SignalKind::interrupt()).context("SIGINT handler")?;
@@ -228,6 +272,16 @@ async fn serve(settings: Settings, mut cfg: Arc<Config>, loggers: KeaLoggers) ->
                 match load(&settings) {
                     Ok(new) => {
                         cfg = Arc::new(new.config);
+                        if let Some(old) = v4.take() {
+                            old.stop().await;
+                        }
+                        v4 = match start_v4(&cfg, &settings, &stats) {
+                            Ok(v) => v,
+                            Err(e) => {
+                                error!(target: "kea-dhcp4.dhcp4", "DHCP4_CONFIG_LOAD_FAIL configuration error using file: {files}, reason: {e}");
+                                None
+                            }
+                        };
                         loggers.configure(&logger_specs(&cfg, settings.debug));
                         for s in cfg.sections() {
                             kea_log!(info, s, "{}_DYNAMIC_RECONFIGURATION_SUCCESS dynamic server reconfiguration succeeded with file: {files}", ids(s).2);
@@ -249,6 +303,9 @@ async fn serve(settings: Settings, mut cfg: Arc<Config>, loggers: KeaLoggers) ->
         }
     }
     let _ = sd_notify::notify(false, &[sd_notify::NotifyState::Stopping]);
+    if let Some(old) = v4.take() {
+        old.stop().await;
+    }
     for s in cfg.sections() {
         let (name, _, id) = ids(s);
         match s {

@@ -17,5 +17,6 @@ pub mod engine;
 pub mod lease;
 pub mod logging;
 pub mod net;
+pub mod service4;
 pub mod stats;
 pub mod wire;

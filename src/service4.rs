@@ -7,12 +7,10 @@
 //! a spawned task, so the next packet is decided while the previous batch is being synced.
 
 use std::net::{Ipv4Addr, SocketAddrV4};
-use std::os::fd::{AsRawFd, RawFd};
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
-use tokio::io::unix::AsyncFd;
 use tokio::sync::watch;
 use tracing::{error, info, warn};
 
@@ -20,7 +18,7 @@ use crate::clock;
 use crate::config::model::Dhcp4;
 use crate::engine::v4::{Dest4, Engine4, Outcome4, RecvMeta4};
 use crate::lease::alloc::LeaseMap4;
-use crate::lease::memfile::{Change4, MemfileConfig, Memfile4};
+use crate::lease::memfile::{Change4, Memfile4, MemfileConfig};
 use crate::lease::LeaseChange4;
 use crate::net::raw::RawV4Socket;
 use crate::net::udp4::Udp4Socket;
@@ -73,14 +71,6 @@ pub fn lease_file(cfg: &Dhcp4, opts: &ServiceOptions) -> PathBuf {
     }
 }
 
-struct Fd(RawFd);
-
-impl AsRawFd for Fd {
-    fn as_raw_fd(&self) -> RawFd {
-        self.0
-    }
-}
-
 /// One listening endpoint: a raw socket (clients without addresses) or a UDP socket.
 enum Listener {
     Raw { raw: RawV4Socket, udp: Udp4Socket, _fallback: std::net::UdpSocket },
@@ -111,10 +101,14 @@ fn resolve_interfaces(specs: &[String]) -> Vec<(String, Vec<Ipv4Addr>)> {
             None => (spec.as_str(), None),
         };
         for h in host.iter().filter(|h| name == "*" && h.name != "lo" || h.name == name) {
-            let mut v4: Vec<Ipv4Addr> = h.addresses.iter().filter_map(|a| match a {
-                std::net::IpAddr::V4(v) => Some(*v),
-                _ => None,
-            }).collect();
+            let mut v4: Vec<Ipv4Addr> = h
+                .addresses
+                .iter()
+                .filter_map(|a| match a {
+                    std::net::IpAddr::V4(v) => Some(*v),
+                    _ => None,
+                })
+                .collect();
             if let Some(a) = only {
                 v4.retain(|x| *x == a);
             }
@@ -138,7 +132,9 @@ fn open_iface(name: &str, addrs: Vec<Ipv4Addr>, raw: bool, port: u16) -> Result<
         let udp = Udp4Socket::bind(SocketAddrV4::new(Ipv4Addr::UNSPECIFIED, 0), Some(name)).map_err(err)?;
         Listener::Raw { raw, udp, _fallback: fallback }
     } else {
-        Listener::Udp { udp: Udp4Socket::bind(SocketAddrV4::new(Ipv4Addr::UNSPECIFIED, port), Some(name)).map_err(err)? }
+        Listener::Udp {
+            udp: Udp4Socket::bind(SocketAddrV4::new(Ipv4Addr::UNSPECIFIED, port), Some(name)).map_err(err)?,
+        }
     };
     Ok(Iface { name: name.to_string(), ifindex, addrs, listener })
 }
@@ -166,7 +162,8 @@ impl Service4 {
             path: path.clone(),
             persist: cfg.lease_database.persist,
             lfc_interval: cfg.lease_database.lfc_interval,
-            max_row_errors: cfg.lease_database.params.get("max-row-errors").and_then(|v| v.as_u64()).unwrap_or(0) as u32,
+            max_row_errors: cfg.lease_database.params.get("max-row-errors").and_then(|v| v.as_u64()).unwrap_or(0)
+                as u32,
             pool_id_column: false,
         };
         let (store, loaded) = Memfile4::open(mcfg)?;
@@ -251,7 +248,7 @@ async fn serve_iface(sh: Arc<Shared>, iface: Arc<Iface>) -> std::io::Result<()> 
         Listener::Raw { raw, .. } => raw.as_raw_fd(),
         Listener::Udp { udp } => udp.as_raw_fd(),
     };
-    let afd = AsyncFd::new(Fd(fd))?;
+    let afd = crate::net::register(fd)?;
     let mut buf = vec![0u8; 65536];
     let mut seed = clock::unix_now() ^ u64::from(iface.ifindex).rotate_left(32) ^ 0x9E37_79B9_7F4A_7C15;
     loop {
@@ -280,7 +277,13 @@ async fn serve_iface(sh: Arc<Shared>, iface: Arc<Iface>) -> std::io::Result<()> 
             seed ^= seed << 13;
             seed ^= seed >> 7;
             seed ^= seed << 17;
-            let meta = RecvMeta4 { ifindex: iface.ifindex, ifname: iface.name.clone(), iface_addrs: iface.addrs.clone(), src, dst };
+            let meta = RecvMeta4 {
+                ifindex: iface.ifindex,
+                ifname: iface.name.clone(),
+                iface_addrs: iface.addrs.clone(),
+                src,
+                dst,
+            };
             let now = clock::unix_now();
             let outcome = sh.engine.handle(&buf[..len], &meta, now, seed);
             dispatch(&sh, &iface, outcome);
@@ -322,11 +325,21 @@ fn send(sh: &Shared, iface: &Iface, pkt: &Pkt4, dest: Dest4) {
     let port = sh.opts.client_port;
     let src_ip = iface.addrs.first().copied().unwrap_or(Ipv4Addr::UNSPECIFIED);
     let res = match (&iface.listener, dest) {
-        (Listener::Raw { udp, .. } | Listener::Udp { udp }, Dest4::Relay(to)) => udp.send(&out, SocketAddrV4::new(*to.ip(), sh.opts.server_port), None, None).map(|_| ()),
-        (Listener::Raw { udp, .. } | Listener::Udp { udp }, Dest4::Unicast(to)) => udp.send(&out, SocketAddrV4::new(*to.ip(), port), None, None).map(|_| ()),
-        (Listener::Raw { raw, .. }, Dest4::LinkUnicast { mac, ip }) => raw.send(mac, src_ip, sh.opts.server_port, ip, port, &out),
-        (Listener::Raw { raw, .. }, Dest4::Broadcast) => raw.send([0xff; 6], src_ip, sh.opts.server_port, Ipv4Addr::BROADCAST, port, &out),
-        (Listener::Udp { udp }, Dest4::Broadcast | Dest4::LinkUnicast { .. }) => udp.send(&out, SocketAddrV4::new(Ipv4Addr::BROADCAST, port), None, Some(iface.ifindex)).map(|_| ()),
+        (Listener::Raw { udp, .. } | Listener::Udp { udp }, Dest4::Relay(to)) => {
+            udp.send(&out, SocketAddrV4::new(*to.ip(), sh.opts.server_port), None, None).map(|_| ())
+        }
+        (Listener::Raw { udp, .. } | Listener::Udp { udp }, Dest4::Unicast(to)) => {
+            udp.send(&out, SocketAddrV4::new(*to.ip(), port), None, None).map(|_| ())
+        }
+        (Listener::Raw { raw, .. }, Dest4::LinkUnicast { mac, ip }) => {
+            raw.send(mac, src_ip, sh.opts.server_port, ip, port, &out)
+        }
+        (Listener::Raw { raw, .. }, Dest4::Broadcast) => {
+            raw.send([0xff; 6], src_ip, sh.opts.server_port, Ipv4Addr::BROADCAST, port, &out)
+        }
+        (Listener::Udp { udp }, Dest4::Broadcast | Dest4::LinkUnicast { .. }) => {
+            udp.send(&out, SocketAddrV4::new(Ipv4Addr::BROADCAST, port), None, Some(iface.ifindex)).map(|_| ())
+        }
     };
     let now = clock::unix_now();
     match res {
@@ -339,7 +352,13 @@ fn send(sh: &Shared, iface: &Iface, pkt: &Pkt4, dest: Dest4) {
                 _ => "pkt4-other-sent",
             };
             sh.stats.add(stat, 1, now);
-            tracing::debug!(target: "kea-dhcp4.packets", "DHCP4_PACKET_SEND trying to send packet {:?} (type {:?}) from {src_ip}:{} to {dest:?} on interface {}", pkt.message_type(), pkt.message_type().map(|m| m as u8), sh.opts.server_port, iface.name);
+            let (name, num) = pkt.message_type().map_or(("UNKNOWN", 0), |m| (m.name(), m.as_u8()));
+            let to = match dest {
+                Dest4::Relay(a) | Dest4::Unicast(a) => a.to_string(),
+                Dest4::Broadcast => format!("255.255.255.255:{port}"),
+                Dest4::LinkUnicast { ip, .. } => format!("{ip}:{port}"),
+            };
+            tracing::debug!(target: "kea-dhcp4.packets", "DHCP4_PACKET_SEND tid={:#x}: trying to send packet {name} (type {num}) from {src_ip}:{} to {to} on interface {}", pkt.xid, sh.opts.server_port, iface.name);
         }
         Err(e) => error!(target: "kea-dhcp4.packets", "DHCP4_PACKET_SEND_FAIL failed to send DHCPv4 packet: {e}"),
     }

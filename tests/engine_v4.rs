@@ -280,7 +280,9 @@ fn expired_leases_are_reclaimed() {
     let a = lab.dora(1).pkt.yiaddr;
     lab.now += 3601;
     let changes = lab.engine.reclaim(lab.now);
-    assert!(matches!(&changes[..], [LeaseChange4::Upsert(l)] if l.address == a && l.state == LeaseState::ExpiredReclaimed));
+    assert!(
+        matches!(&changes[..], [LeaseChange4::Upsert(l)] if l.address == a && l.state == LeaseState::ExpiredReclaimed)
+    );
     assert_eq!(lab.stat("subnet[1].assigned-addresses"), 0);
     assert_eq!(lab.stat("reclaimed-leases"), 1);
     lab.now += 3600;

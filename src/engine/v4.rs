@@ -93,6 +93,8 @@ pub struct Reply4 {
 }
 
 /// The result of handling one packet.
+// Replies are the common outcome; boxing them would cost an allocation on every packet.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Clone)]
 pub enum Outcome4 {
     /// Send this reply (after committing its changes).
@@ -135,7 +137,14 @@ impl Engine4 {
             stats.add(&format!("subnet[{}].cumulative-assigned-addresses", s.id), 0, now);
         }
         let _ = total_all;
-        for name in ["pkt4-received", "pkt4-sent", "pkt4-parse-failed", "pkt4-receive-drop", "assigned-addresses", "declined-addresses"] {
+        for name in [
+            "pkt4-received",
+            "pkt4-sent",
+            "pkt4-parse-failed",
+            "pkt4-receive-drop",
+            "assigned-addresses",
+            "declined-addresses",
+        ] {
             stats.add(name, 0, now);
         }
         Engine4 { cfg, leases, stats }
@@ -246,7 +255,13 @@ impl Engine4 {
                             leases.remove(l.address);
                             changes.push(LeaseChange4::Delete(l));
                         } else {
-                            let r = Lease4 { state: LeaseState::ExpiredReclaimed, hostname: String::new(), fqdn_fwd: false, fqdn_rev: false, ..l };
+                            let r = Lease4 {
+                                state: LeaseState::ExpiredReclaimed,
+                                hostname: String::new(),
+                                fqdn_fwd: false,
+                                fqdn_rev: false,
+                                ..l
+                            };
                             leases.upsert(r.clone());
                             changes.push(LeaseChange4::Upsert(r));
                         }
@@ -276,7 +291,9 @@ impl Engine4 {
         if !pkt.giaddr.is_unspecified() || selector.is_some() {
             if selector.is_none() {
                 // A relay named in a subnet's `relay.ip-addresses` picks that subnet first.
-                if let Some(s) = subnets.iter().find(|s| s.relay.contains(&pkt.giaddr) && ctx.classes.admits(&s.client_classes)) {
+                if let Some(s) =
+                    subnets.iter().find(|s| s.relay.contains(&pkt.giaddr) && ctx.classes.admits(&s.client_classes))
+                {
                     return Some(s);
                 }
             }
@@ -288,17 +305,24 @@ impl Engine4 {
                 return Some(s);
             }
         }
-        if let Some(s) = subnets.iter().find(|s| s.interface.as_deref() == Some(ctx.meta.ifname.as_str()) && ctx.classes.admits(&s.client_classes)) {
+        if let Some(s) = subnets
+            .iter()
+            .find(|s| s.interface.as_deref() == Some(ctx.meta.ifname.as_str()) && ctx.classes.admits(&s.client_classes))
+        {
             return Some(s);
         }
-        subnets.iter().find(|s| ctx.meta.iface_addrs.iter().any(|a| s.prefix.trunc().contains(a)) && ctx.classes.admits(&s.client_classes))
+        subnets.iter().find(|s| {
+            ctx.meta.iface_addrs.iter().any(|a| s.prefix.trunc().contains(a)) && ctx.classes.admits(&s.client_classes)
+        })
     }
 
     /// The selected subnet and the others of its shared network, in configuration order.
     fn candidates<'s>(&'s self, first: &'s Subnet4, classes: &Classes) -> Vec<&'s Subnet4> {
         let mut v = vec![first];
         if let Some(net) = &first.shared_network {
-            v.extend(self.cfg.subnets.iter().filter(|s| s.id != first.id && s.shared_network.as_ref() == Some(net) && classes.admits(&s.client_classes)));
+            v.extend(self.cfg.subnets.iter().filter(|s| {
+                s.id != first.id && s.shared_network.as_ref() == Some(net) && classes.admits(&s.client_classes)
+            }));
         }
         v
     }
@@ -325,7 +349,10 @@ impl Engine4 {
                 "client-id" => pkt.client_id().map(|c| HostIdentifier::ClientId(c.to_vec())),
                 "circuit-id" => rai.as_ref().and_then(|r| r.circuit_id.clone()).map(HostIdentifier::CircuitId),
                 // RFC 4361: client id = 0xff, IAID (4 bytes), DUID.
-                "duid" => pkt.client_id().filter(|c| c.len() > 5 && c[0] == 0xff).map(|c| HostIdentifier::Duid(c[5..].to_vec())),
+                "duid" => pkt
+                    .client_id()
+                    .filter(|c| c.len() > 5 && c[0] == 0xff)
+                    .map(|c| HostIdentifier::Duid(c[5..].to_vec())),
                 _ => None,
             };
             let Some(ident) = ident else { continue };
@@ -349,7 +376,11 @@ impl Engine4 {
     }
 
     fn in_pool(subnet: &Subnet4, addr: Ipv4Addr, classes: &Classes) -> Option<u32> {
-        subnet.pools.iter().find(|p| p.first <= addr && addr <= p.last && classes.admits(&p.client_classes)).map(|p| p.pool_id)
+        subnet
+            .pools
+            .iter()
+            .find(|p| p.first <= addr && addr <= p.last && classes.admits(&p.client_classes))
+            .map(|p| p.pool_id)
     }
 
     /// Picks an address in one subnet (Kea's allocation engine order: reservation, existing
@@ -371,7 +402,10 @@ impl Engine4 {
         }
         if let Some(l) = leases.by_client(&ctx.key) {
             let ip = l.address;
-            if matches!(l.state, LeaseState::Default | LeaseState::ExpiredReclaimed) && Self::in_pool(subnet, ip, &ctx.classes).is_some() && !Self::reserved_for_other(subnet, ip, host) {
+            if matches!(l.state, LeaseState::Default | LeaseState::ExpiredReclaimed)
+                && Self::in_pool(subnet, ip, &ctx.classes).is_some()
+                && !Self::reserved_for_other(subnet, ip, host)
+            {
                 return Some((ip, l.pool_id));
             }
         }
@@ -438,10 +472,14 @@ impl Engine4 {
         let (requested, init_reboot) = match (pkt.server_id(), pkt.requested_ip(), pkt.ciaddr.is_unspecified()) {
             (Some(_), Some(ip), _) => (ip, false),
             (Some(_), None, false) => (pkt.ciaddr, false),
-            (Some(_), None, true) => return Outcome4::Drop(DropReason::RfcViolation("REQUEST in SELECTING without requested address")),
+            (Some(_), None, true) => {
+                return Outcome4::Drop(DropReason::RfcViolation("REQUEST in SELECTING without requested address"))
+            }
             (None, Some(ip), true) => (ip, true),
             (None, _, false) => (pkt.ciaddr, false),
-            (None, None, true) => return Outcome4::Drop(DropReason::RfcViolation("REQUEST without ciaddr or requested address")),
+            (None, None, true) => {
+                return Outcome4::Drop(DropReason::RfcViolation("REQUEST without ciaddr or requested address"))
+            }
         };
         let Some(selected) = self.select_subnet(ctx) else {
             return Outcome4::Drop(DropReason::NoSubnet);
@@ -489,7 +527,10 @@ impl Engine4 {
             }
             let reserved_here = host.and_then(|h| h.ip_address) == Some(requested);
             let in_pool = Self::in_pool(subnet, requested, &ctx.classes).is_some();
-            if !(reserved_here || in_pool) || !leases.is_free_for(requested, &ctx.key, ctx.now) || (!reserved_here && Self::reserved_for_other(subnet, requested, host)) {
+            if !(reserved_here || in_pool)
+                || !leases.is_free_for(requested, &ctx.key, ctx.now)
+                || (!reserved_here && Self::reserved_for_other(subnet, requested, host))
+            {
                 drop(leases);
                 return self.nak(ctx, subnet, "the requested address is not available");
             }
@@ -648,7 +689,13 @@ impl Engine4 {
     }
 
     /// Options by Kea's precedence: reservation, pool, subnet, shared network, classes, global.
-    fn scopes<'s>(&'s self, ctx: &Ctx<'_>, subnet: &'s Subnet4, host: Option<&'s Reservation4>, addr: Option<Ipv4Addr>) -> Vec<&'s [OptionValue]> {
+    fn scopes<'s>(
+        &'s self,
+        ctx: &Ctx<'_>,
+        subnet: &'s Subnet4,
+        host: Option<&'s Reservation4>,
+        addr: Option<Ipv4Addr>,
+    ) -> Vec<&'s [OptionValue]> {
         let mut v: Vec<&[OptionValue]> = Vec::new();
         if let Some(h) = host {
             v.push(&h.options);
@@ -669,7 +716,14 @@ impl Engine4 {
         v
     }
 
-    fn build_reply(&self, ctx: &Ctx<'_>, mt: MessageType, subnet: &Subnet4, host: Option<&Reservation4>, lease: Option<(Ipv4Addr, u32)>) -> Pkt4 {
+    fn build_reply(
+        &self,
+        ctx: &Ctx<'_>,
+        mt: MessageType,
+        subnet: &Subnet4,
+        host: Option<&Reservation4>,
+        lease: Option<(Ipv4Addr, u32)>,
+    ) -> Pkt4 {
         let pkt = ctx.pkt;
         let mut r = pkt.reply_to(mt);
         if let Some((ip, _)) = lease {
@@ -681,9 +735,16 @@ impl Engine4 {
         // Boot fields: reservation, then class, then subnet (Kea ARM 8.2.18).
         let class = self.cfg.client_classes.iter().find(|c| ctx.classes.contains(&c.name));
         let p = &subnet.params;
-        r.siaddr = host.and_then(|h| h.next_server).or_else(|| class.and_then(|c| c.next_server)).unwrap_or(p.next_server);
-        let sname = host.and_then(|h| h.server_hostname.clone()).or_else(|| class.and_then(|c| c.server_hostname.clone())).unwrap_or_else(|| p.server_hostname.clone());
-        let file = host.and_then(|h| h.boot_file_name.clone()).or_else(|| class.and_then(|c| c.boot_file_name.clone())).unwrap_or_else(|| p.boot_file_name.clone());
+        r.siaddr =
+            host.and_then(|h| h.next_server).or_else(|| class.and_then(|c| c.next_server)).unwrap_or(p.next_server);
+        let sname = host
+            .and_then(|h| h.server_hostname.clone())
+            .or_else(|| class.and_then(|c| c.server_hostname.clone()))
+            .unwrap_or_else(|| p.server_hostname.clone());
+        let file = host
+            .and_then(|h| h.boot_file_name.clone())
+            .or_else(|| class.and_then(|c| c.boot_file_name.clone()))
+            .unwrap_or_else(|| p.boot_file_name.clone());
         copy_field(&mut r.sname, sname.as_bytes());
         copy_field(&mut r.file, file.as_bytes());
 
@@ -708,7 +769,9 @@ impl Engine4 {
         let scopes = self.scopes(ctx, subnet, host, lease.map(|l| l.0));
         let find = |c: u16| scopes.iter().flat_map(|s| s.iter()).find(|o| o.space == "dhcp4" && o.code == c);
         // The subnet mask is derived from the subnet when not configured (Kea's appendBasicOptions).
-        let mask = find(u16::from(code::SUBNET_MASK)).and_then(|o| o.payload.clone()).unwrap_or_else(|| subnet.prefix.netmask().octets().to_vec());
+        let mask = find(u16::from(code::SUBNET_MASK))
+            .and_then(|o| o.payload.clone())
+            .unwrap_or_else(|| subnet.prefix.netmask().octets().to_vec());
         if !find(u16::from(code::SUBNET_MASK)).is_some_and(|o| o.never_send) {
             r.options.insert(code::SUBNET_MASK, mask);
         }
@@ -723,7 +786,18 @@ impl Engine4 {
             }
         }
         for c in wanted {
-            if matches!(c, code::PAD | code::END | code::SUBNET_MASK | code::SERVER_ID | code::LEASE_TIME | code::RENEWAL | code::REBINDING | code::MESSAGE_TYPE) || r.options.get(c).is_some() {
+            if matches!(
+                c,
+                code::PAD
+                    | code::END
+                    | code::SUBNET_MASK
+                    | code::SERVER_ID
+                    | code::LEASE_TIME
+                    | code::RENEWAL
+                    | code::REBINDING
+                    | code::MESSAGE_TYPE
+            ) || r.options.get(c).is_some()
+            {
                 continue;
             }
             if let Some(o) = find(u16::from(c)) {
@@ -795,6 +869,8 @@ fn copy_field(dst: &mut [u8], src: &[u8]) {
 /// Kea's packet identification in log lines: `[hwtype=1 aa:bb:..], cid=[..], tid=0x..`.
 fn tid(pkt: &Pkt4) -> String {
     let hw: Vec<String> = pkt.hwaddr().iter().map(|b| format!("{b:02x}")).collect();
-    let cid = pkt.client_id().map_or_else(|| "no info".to_string(), |c| c.iter().map(|b| format!("{b:02x}")).collect::<Vec<_>>().join(":"));
+    let cid = pkt
+        .client_id()
+        .map_or_else(|| "no info".to_string(), |c| c.iter().map(|b| format!("{b:02x}")).collect::<Vec<_>>().join(":"));
     format!("[hwtype={} {}], cid=[{}], tid={:#x}", pkt.htype, hw.join(":"), cid, pkt.xid)
 }

@@ -130,7 +130,8 @@ impl SubnetLeases {
     pub fn is_free_for(&self, addr: Ipv4Addr, client: &ClientKey, now: u64) -> bool {
         if let Some(l) = self.by_addr.get(&addr) {
             let mine = keys_of(l).any(|k| &k == client);
-            if !l.is_expired(now) && !(mine && l.state == LeaseState::Default) {
+            let own_live_lease = mine && l.state == LeaseState::Default;
+            if !l.is_expired(now) && !own_live_lease {
                 return false;
             }
         }

@@ -5,6 +5,7 @@
 //! PostgreSQL rows stay compatible both ways.
 
 pub mod alloc;
+pub mod memfile;
 
 use std::net::Ipv4Addr;
 

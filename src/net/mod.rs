@@ -1,6 +1,9 @@
 //! Host networking: interface discovery today; sockets (AF_PACKET, UDP) come with the DHCP
 //! service. The only module allowed to use `unsafe`.
 
+pub mod raw;
+pub mod udp4;
+
 use std::net::IpAddr;
 
 use crate::config::HostInterface;
@@ -26,4 +29,26 @@ pub fn host_interfaces() -> Vec<HostInterface> {
         }
     }
     out
+}
+
+/// A socket descriptor borrowed from a socket object that outlives its registration.
+#[derive(Debug)]
+pub struct BorrowedSocket(std::os::fd::RawFd);
+
+impl std::os::fd::AsRawFd for BorrowedSocket {
+    fn as_raw_fd(&self) -> std::os::fd::RawFd {
+        self.0
+    }
+}
+
+/// Registers a socket's descriptor with the tokio reactor for readiness events.
+///
+/// The caller keeps the socket object alive (and so the descriptor open) for as long as the
+/// returned `AsyncFd` exists: the receive loops own both and drop the registration first.
+pub fn register(fd: std::os::fd::RawFd) -> std::io::Result<tokio::io::unix::AsyncFd<BorrowedSocket>> {
+    #[allow(unsafe_code)]
+    // SAFETY: the descriptor belongs to a socket the caller keeps open until the AsyncFd is
+    // dropped (see above), so the reactor never watches a closed or reused descriptor.
+    let r = unsafe { tokio::io::unix::AsyncFd::register(BorrowedSocket(fd)) };
+    r.map_err(std::io::Error::from)
 }

@@ -14,7 +14,11 @@
 //!   (options field, then `file`, then `sname`);
 //! - option 52 (overload) is consumed: its regions are parsed into [`Options`] and the
 //!   overloaded fields are returned zeroed, since they hold no name or file then;
-//! - Pad (0) and End (255) are framing, never entries.
+//! - Pad (0) and End (255) are framing, never entries;
+//! - an empty Host Name (12) is dropped, as Kea drops it, rather than the packet.
+//!
+//! An option whose length runs past the end of its area fails the whole decode
+//! ([`DecodeError::OptionOverrun`]).
 //!
 //! Encoding never overloads and always splits payloads longer than 255 octets (RFC 3396 §4).
 
@@ -522,6 +526,11 @@ impl OptionsParser {
                         _ => return Err(DecodeError::BadOverload),
                     }
                 }
+                continue;
+            }
+            if code == code::HOST_NAME && len == 0 {
+                // Kea's unpackOptions4 drops an empty Host Name (RFC 2132 §3.14 wants at
+                // least one octet) instead of the packet; some clients send it.
                 continue;
             }
             let (word, bit) = (usize::from(code >> 6), 1u64 << (code & 63));
@@ -1405,6 +1414,12 @@ mod tests {
         // No End and no padding: accepted (Kea does too).
         let p = Pkt4::decode(&buf[..OPTIONS_AT + 3]).expect("decodes");
         assert_eq!(p.message_type(), Some(MessageType::Discover));
+        // An empty Host Name is dropped, as Kea does; the rest of the packet stands.
+        let mut empty_host = buf[..OPTIONS_AT + 3].to_vec();
+        empty_host.extend_from_slice(&[12, 0, 61, 2, 0, 1]);
+        let p = Pkt4::decode(&empty_host).expect("decodes");
+        assert_eq!(p.options.get(code::HOST_NAME), None);
+        assert_eq!(p.client_id(), Some(&[0, 1][..]));
         // A lone code octet without its length.
         let mut bad = buf[..OPTIONS_AT + 3].to_vec();
         bad.push(61);

@@ -127,8 +127,12 @@ pub struct Memfile4 {
     shared: Option<Arc<Shared>>,
     thread: Mutex<Option<JoinHandle<()>>>,
     #[cfg(test)]
-    lfc_pause: Arc<Mutex<Option<(std::sync::mpsc::Sender<()>, std::sync::mpsc::Receiver<()>)>>>,
+    lfc_pause: Mutex<Option<LfcPause>>,
 }
+
+/// Test hook: (tell the test the cleanup rotated, wait for the test to let it go on).
+#[cfg(test)]
+type LfcPause = (std::sync::mpsc::Sender<()>, std::sync::mpsc::Receiver<()>);
 
 impl std::fmt::Debug for Memfile4 {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -167,11 +171,8 @@ impl Memfile4 {
                 }
             }
         }
-        let journal = if paths.file.exists() {
-            Some(files::load_file(&paths.file, &mut map, max, Tail::Torn)?)
-        } else {
-            None
-        };
+        let journal =
+            if paths.file.exists() { Some(files::load_file(&paths.file, &mut map, max, Tail::Torn)?) } else { None };
         match &journal {
             Some(j) if j.layout.is_some_and(|l| !l.is_exactly(cfg.pool_id_column)) => {
                 // Appending our rows under another header would make the file unreadable; like
@@ -218,7 +219,7 @@ impl Memfile4 {
             shared,
             thread: Mutex::new(thread),
             #[cfg(test)]
-            lfc_pause: Arc::new(Mutex::new(None)),
+            lfc_pause: Mutex::new(None),
         }
     }
 
