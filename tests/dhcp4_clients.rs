@@ -3,123 +3,14 @@
 //! links made here are touched, addresses are documentation ones, every wait is bounded, and
 //! only processes started here are stopped, by pid.
 
+mod common;
+
 use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::time::Duration;
 
-fn run(args: &[&str]) -> std::process::Output {
-    let o = Command::new(args[0]).args(&args[1..]).output().unwrap_or_else(|e| panic!("{args:?}: {e}"));
-    assert!(
-        o.status.success(),
-        "{args:?} failed: {}{}",
-        String::from_utf8_lossy(&o.stdout),
-        String::from_utf8_lossy(&o.stderr)
-    );
-    o
-}
-
-fn have(bin: &str) -> bool {
-    Command::new("sh").args(["-c", &format!("command -v {bin}")]).output().is_ok_and(|o| o.status.success())
-}
-
-/// Two or three namespaces joined by veth pairs, removed on drop.
-struct Net {
-    names: Vec<String>,
-}
-
-impl Drop for Net {
-    fn drop(&mut self) {
-        for n in &self.names {
-            let _ = Command::new("ip").args(["netns", "del", n]).output();
-        }
-    }
-}
-
-impl Net {
-    fn ns(&mut self, name: &str) -> String {
-        let n = format!("kkp{}{name}", std::process::id());
-        let _ = Command::new("ip").args(["netns", "del", &n]).output();
-        run(&["ip", "netns", "add", &n]);
-        run(&["ip", "-n", &n, "link", "set", "lo", "up"]);
-        self.names.push(n.clone());
-        n
-    }
-
-    /// A veth pair `a` (in `ns_a`) <-> `b` (in `ns_b`), both up.
-    fn link(&self, ns_a: &str, a: &str, ns_b: &str, b: &str) {
-        run(&["ip", "link", "add", a, "netns", ns_a, "type", "veth", "peer", "name", b, "netns", ns_b]);
-        run(&["ip", "-n", ns_a, "link", "set", a, "up"]);
-        run(&["ip", "-n", ns_b, "link", "set", b, "up"]);
-    }
-}
-
-struct Server {
-    child: Child,
-    log: PathBuf,
-    leases: PathBuf,
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        if let Ok(None) = self.child.try_wait() {
-            let _ = self.child.kill();
-            let _ = self.child.wait();
-        }
-    }
-}
-
-impl Server {
-    fn start(ns: &str, dir: &Path, config: &str) -> Server {
-        let cfg = dir.join("kea-dhcp4.conf");
-        let leases = dir.join("kea-leases4.csv");
-        let log = dir.join("kakapo.log");
-        std::fs::write(&cfg, config.replace("@LEASES@", leases.to_str().unwrap())).unwrap();
-        let out = std::fs::File::create(&log).unwrap();
-        let child = Command::new("ip")
-            .args(["netns", "exec", ns, env!("CARGO_BIN_EXE_kakapo"), "-c", cfg.to_str().unwrap()])
-            .env("KEA_PIDFILE_DIR", dir)
-            .stdout(out.try_clone().unwrap())
-            .stderr(out)
-            .spawn()
-            .unwrap();
-        let s = Server { child, log, leases };
-        s.wait_log("DHCP4_STARTED");
-        s
-    }
-
-    fn log(&self) -> String {
-        std::fs::read_to_string(&self.log).unwrap_or_default()
-    }
-
-    fn wait_log(&self, needle: &str) {
-        for _ in 0..200 {
-            if self.log().contains(needle) {
-                return;
-            }
-            std::thread::sleep(Duration::from_millis(50));
-        }
-        panic!("no {needle} in the server log:\n{}", self.log());
-    }
-
-    /// The live rows of the lease file: last row per address, tombstones removed.
-    fn leases(&self) -> Vec<(String, String, u64)> {
-        let text = std::fs::read_to_string(&self.leases).unwrap_or_default();
-        let mut live: Vec<(String, String, u64)> = Vec::new();
-        for line in text.lines().skip(1) {
-            let f: Vec<&str> = line.split(',').collect();
-            if f.len() < 5 {
-                continue;
-            }
-            live.retain(|(a, _, _)| a != f[0]);
-            let valid: u64 = f[3].parse().unwrap_or(0);
-            if valid > 0 {
-                live.push((f[0].to_string(), f[1].to_string(), valid));
-            }
-        }
-        live
-    }
-}
+use common::{require_root_and, run, Net, Server};
 
 /// The dhclient script: records what the client was given, touches nothing on the host.
 fn client_script(dir: &Path) -> PathBuf {
@@ -199,24 +90,17 @@ const SERVER_CFG: &str = r#"{"Dhcp4": {
   "loggers": [{"name": "kea-dhcp4", "severity": "DEBUG", "debuglevel": 99}]
 }}"#;
 
-fn require_root_and(bins: &[&str]) {
-    assert!(nix::unistd::geteuid().is_root(), "these tests create network namespaces: run as root (CI does)");
-    for b in bins {
-        assert!(have(b), "{b} is not installed: scripts/test.sh installs it");
-    }
-}
-
 #[test]
 fn dhclient_direct_bind_rebind_and_release() {
     require_root_and(&["dhclient", "ip"]);
     let dir = tempfile::tempdir().unwrap();
-    let mut net = Net { names: Vec::new() };
+    let mut net = Net::new();
     let srv = net.ns("s");
     let cli = net.ns("c");
     let (si, ci) = (format!("ks{}", std::process::id()), format!("kc{}", std::process::id()));
     net.link(&srv, &si, &cli, &ci);
     run(&["ip", "-n", &srv, "addr", "add", "192.0.2.1/24", "dev", &si]);
-    let server = Server::start(&srv, dir.path(), &SERVER_CFG.replace("@IFACE@", &si));
+    let mut server = Server::start(&srv, dir.path(), &SERVER_CFG.replace("@IFACE@", &si));
 
     let out = dhclient(&cli, &ci, dir.path(), false);
     let ev = events(dir.path());
@@ -241,6 +125,10 @@ fn dhclient_direct_bind_rebind_and_release() {
     assert!(leases.iter().any(|(a, _, _)| *a == first_ip), "{leases:?}");
     server.wait_log("DHCP4_LEASE_ALLOC");
 
+    // Restart the server: the lease comes back from the file.
+    assert_eq!(server.stop(), Some(0), "{}", server.log());
+    drop(server);
+    let server = Server::start(&srv, dir.path(), &SERVER_CFG.replace("@IFACE@", &si));
     // A second run (INIT-REBOOT from dhclient's lease file) keeps the address.
     std::fs::remove_file(dir.path().join("client-events")).unwrap();
     let out = dhclient(&cli, &ci, dir.path(), false);
@@ -259,7 +147,7 @@ fn dhclient_direct_bind_rebind_and_release() {
 fn dhclient_through_dhcrelay_gets_the_relay_subnet() {
     require_root_and(&["dhclient", "dhcrelay", "ip"]);
     let dir = tempfile::tempdir().unwrap();
-    let mut net = Net { names: Vec::new() };
+    let mut net = Net::new();
     let srv = net.ns("S");
     let rly = net.ns("R");
     let cli = net.ns("C");
@@ -291,7 +179,7 @@ fn dhclient_through_dhcrelay_gets_the_relay_subnet() {
 fn udhcpc_with_hostname_and_dhcpcd_are_served() {
     require_root_and(&["busybox", "dhcpcd", "ip"]);
     let dir = tempfile::tempdir().unwrap();
-    let mut net = Net { names: Vec::new() };
+    let mut net = Net::new();
     let srv = net.ns("u");
     let cli = net.ns("v");
     let p = std::process::id();
@@ -363,4 +251,145 @@ fn udhcpc_with_hostname_and_dhcpcd_are_served() {
     let _ = child.wait();
     let text = std::fs::read_to_string(&log).unwrap_or_default();
     assert!(text.contains("leased 192.0.2.10"), "dhcpcd: {text}\n{}", server.log());
+}
+
+/// Kea 2.2 itself, in a namespace, on a given lease file, with lease_cmds and a unix socket.
+struct Kea {
+    child: std::process::Child,
+    socket: PathBuf,
+    log: PathBuf,
+}
+
+impl Kea {
+    fn start(ns: &str, dir: &Path, iface: &str, leases: &Path) -> Kea {
+        let socket = dir.join("kea4.sock");
+        let log = dir.join("kea.log");
+        let cfg = dir.join("kea.json");
+        std::fs::write(
+            &cfg,
+            format!(
+                r#"{{"Dhcp4": {{
+  "interfaces-config": {{"interfaces": ["{iface}"]}},
+  "lease-database": {{"type": "memfile", "name": "{}", "lfc-interval": 0}},
+  "control-socket": {{"socket-type": "unix", "socket-name": "{}"}},
+  "hooks-libraries": [{{"library": "/usr/lib/x86_64-linux-gnu/kea/hooks/libdhcp_lease_cmds.so"}}],
+  "valid-lifetime": 600,
+  "option-data": [{{"name": "domain-name-servers", "data": "192.0.2.53, 192.0.2.54"}}],
+  "subnet4": [{{"id": 1, "subnet": "192.0.2.0/24", "pools": [{{"pool": "192.0.2.100 - 192.0.2.109"}}],
+               "option-data": [{{"name": "routers", "data": "192.0.2.1"}}]}}]
+}}}}"#,
+                leases.display(),
+                socket.display()
+            ),
+        )
+        .unwrap();
+        let f = std::fs::File::create(&log).unwrap();
+        let child = Command::new("ip")
+            .args(["netns", "exec", ns, "/usr/sbin/kea-dhcp4", "-c", cfg.to_str().unwrap()])
+            .env("KEA_PIDFILE_DIR", dir)
+            .env("KEA_LOCKFILE_DIR", dir)
+            .stdout(f.try_clone().unwrap())
+            .stderr(f)
+            .spawn()
+            .unwrap();
+        let k = Kea { child, socket, log };
+        for _ in 0..200 {
+            if std::fs::read_to_string(&k.log).unwrap_or_default().contains("DHCP4_STARTED") && k.socket.exists() {
+                return k;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        panic!("Kea did not start: {}", std::fs::read_to_string(&k.log).unwrap_or_default());
+    }
+
+    fn command(&self, cmd: &str) -> String {
+        use std::io::{Read, Write};
+        let mut s = std::os::unix::net::UnixStream::connect(&self.socket).unwrap();
+        s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+        s.write_all(cmd.as_bytes()).unwrap();
+        let mut out = String::new();
+        let _ = s.read_to_string(&mut out);
+        out
+    }
+
+    fn stop(&mut self) {
+        let _ = nix::sys::signal::kill(
+            nix::unistd::Pid::from_raw(self.child.id() as i32),
+            nix::sys::signal::Signal::SIGTERM,
+        );
+        for _ in 0..200 {
+            if let Ok(Some(_)) = self.child.try_wait() {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Drop for Kea {
+    fn drop(&mut self) {
+        if let Ok(None) = self.child.try_wait() {
+            let _ = self.child.kill();
+            let _ = self.child.wait();
+        }
+    }
+}
+
+fn bound_ip(ev: &str) -> Option<String> {
+    ev.lines()
+        .rev()
+        .find(|l| l.starts_with("BOUND") || l.starts_with("REBOOT"))
+        .and_then(|l| l.split_whitespace().nth(1))
+        .map(|x| x.trim_start_matches("ip=").to_string())
+}
+
+#[test]
+fn lease_files_move_between_kea_and_kakapo_with_clients_keeping_addresses() {
+    require_root_and(&["dhclient", "ip", "/usr/sbin/kea-dhcp4"]);
+    let dir = tempfile::tempdir().unwrap();
+    let mut net = Net::new();
+    let srv = net.ns("k");
+    let cli = net.ns("l");
+    let p = std::process::id();
+    let (si, ci) = (format!("kk{p}"), format!("kl{p}"));
+    net.link(&srv, &si, &cli, &ci);
+    run(&["ip", "-n", &srv, "addr", "add", "192.0.2.1/24", "dev", &si]);
+    let leases = dir.path().join("kea-leases4.csv");
+
+    // 1. Kea serves the client and writes the lease file.
+    let kdir = dir.path().join("kea");
+    std::fs::create_dir(&kdir).unwrap();
+    let mut kea = Kea::start(&srv, &kdir, &si, &leases);
+    dhclient(&cli, &ci, dir.path(), false);
+    let from_kea =
+        bound_ip(&events(dir.path())).unwrap_or_else(|| panic!("Kea did not bind the client: {}", events(dir.path())));
+    kea.stop();
+
+    // 2. kakapo starts on Kea's file and keeps the client on the same address.
+    std::fs::remove_file(dir.path().join("client-events")).unwrap();
+    let mut server = Server::start(&srv, dir.path(), &SERVER_CFG.replace("@IFACE@", &si));
+    assert_eq!(server.leases, leases);
+    assert!(server.log().contains("(1 leases"), "kakapo did not load Kea's lease: {}", server.log());
+    dhclient(&cli, &ci, dir.path(), false);
+    assert_eq!(
+        bound_ip(&events(dir.path())).as_deref(),
+        Some(from_kea.as_str()),
+        "{}\n{}",
+        events(dir.path()),
+        server.log()
+    );
+    assert_eq!(server.stop(), Some(0));
+    drop(server);
+
+    // 3. Kea starts on the file kakapo wrote last and finds the lease (lease4-get).
+    let mut kea = Kea::start(&srv, &kdir, &si, &leases);
+    let reply = kea.command(&format!(r#"{{"command": "lease4-get", "arguments": {{"ip-address": "{from_kea}"}}}}"#));
+    assert!(reply.contains("\"result\": 0") && reply.contains(&from_kea), "lease4-get: {reply}");
+    // ... and serves the same client the same address again.
+    std::fs::remove_file(dir.path().join("client-events")).unwrap();
+    dhclient(&cli, &ci, dir.path(), false);
+    assert_eq!(bound_ip(&events(dir.path())).as_deref(), Some(from_kea.as_str()), "{}", events(dir.path()));
+    kea.stop();
 }

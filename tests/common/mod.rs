@@ -1,0 +1,156 @@
+//! Shared pieces of the network-namespace tests: namespaces, veth links, a kakapo server.
+#![allow(dead_code)]
+
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command};
+use std::time::Duration;
+
+pub fn run(args: &[&str]) -> std::process::Output {
+    let o = Command::new(args[0]).args(&args[1..]).output().unwrap_or_else(|e| panic!("{args:?}: {e}"));
+    assert!(
+        o.status.success(),
+        "{args:?} failed: {}{}",
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    );
+    o
+}
+
+pub fn have(bin: &str) -> bool {
+    Command::new("sh").args(["-c", &format!("command -v {bin}")]).output().is_ok_and(|o| o.status.success())
+}
+
+/// Two or three namespaces joined by veth pairs, removed on drop.
+pub struct Net {
+    pub names: Vec<String>,
+}
+
+impl Drop for Net {
+    fn drop(&mut self) {
+        for n in &self.names {
+            let _ = Command::new("ip").args(["netns", "del", n]).output();
+        }
+    }
+}
+
+impl Net {
+    pub fn ns(&mut self, name: &str) -> String {
+        let n = format!("kkp{}{name}", std::process::id());
+        let _ = Command::new("ip").args(["netns", "del", &n]).output();
+        run(&["ip", "netns", "add", &n]);
+        run(&["ip", "-n", &n, "link", "set", "lo", "up"]);
+        self.names.push(n.clone());
+        n
+    }
+
+    /// A veth pair `a` (in `ns_a`) <-> `b` (in `ns_b`), both up.
+    pub fn link(&self, ns_a: &str, a: &str, ns_b: &str, b: &str) {
+        run(&["ip", "link", "add", a, "netns", ns_a, "type", "veth", "peer", "name", b, "netns", ns_b]);
+        run(&["ip", "-n", ns_a, "link", "set", a, "up"]);
+        run(&["ip", "-n", ns_b, "link", "set", b, "up"]);
+    }
+}
+
+pub struct Server {
+    pub child: Child,
+    pub log: PathBuf,
+    pub leases: PathBuf,
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        if let Ok(None) = self.child.try_wait() {
+            let _ = self.child.kill();
+            let _ = self.child.wait();
+        }
+    }
+}
+
+impl Server {
+    pub fn start(ns: &str, dir: &Path, config: &str) -> Server {
+        let cfg = dir.join("kea-dhcp4.conf");
+        let leases = dir.join("kea-leases4.csv");
+        let log = dir.join("kakapo.log");
+        std::fs::write(&cfg, config.replace("@LEASES@", leases.to_str().unwrap())).unwrap();
+        let out = std::fs::File::create(&log).unwrap();
+        let child = Command::new("ip")
+            .args(["netns", "exec", ns, env!("CARGO_BIN_EXE_kakapo"), "-c", cfg.to_str().unwrap()])
+            .env("KEA_PIDFILE_DIR", dir)
+            .stdout(out.try_clone().unwrap())
+            .stderr(out)
+            .spawn()
+            .unwrap();
+        let s = Server { child, log, leases };
+        s.wait_log("DHCP4_STARTED");
+        s
+    }
+
+    pub fn log(&self) -> String {
+        std::fs::read_to_string(&self.log).unwrap_or_default()
+    }
+
+    pub fn wait_log(&self, needle: &str) {
+        for _ in 0..200 {
+            if self.log().contains(needle) {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        panic!("no {needle} in the server log:\n{}", self.log());
+    }
+
+    /// The live rows of the lease file: last row per address, tombstones removed.
+    pub fn leases(&self) -> Vec<(String, String, u64)> {
+        let text = std::fs::read_to_string(&self.leases).unwrap_or_default();
+        let mut live: Vec<(String, String, u64)> = Vec::new();
+        for line in text.lines().skip(1) {
+            let f: Vec<&str> = line.split(',').collect();
+            if f.len() < 5 {
+                continue;
+            }
+            live.retain(|(a, _, _)| a != f[0]);
+            let valid: u64 = f[3].parse().unwrap_or(0);
+            if valid > 0 {
+                live.push((f[0].to_string(), f[1].to_string(), valid));
+            }
+        }
+        live
+    }
+}
+
+impl Net {
+    /// An empty set of namespaces.
+    pub fn new() -> Net {
+        Net { names: Vec::new() }
+    }
+}
+
+impl Server {
+    /// Stops the server with SIGTERM and waits (bounded) for it to exit; returns its status.
+    pub fn stop(&mut self) -> Option<i32> {
+        let _ = nix::sys::signal::kill(
+            nix::unistd::Pid::from_raw(self.child.id() as i32),
+            nix::sys::signal::Signal::SIGTERM,
+        );
+        for _ in 0..200 {
+            if let Ok(Some(st)) = self.child.try_wait() {
+                return st.code();
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        None
+    }
+
+    /// Kills the server with SIGKILL (a crash) and reaps it.
+    pub fn crash(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+pub fn require_root_and(bins: &[&str]) {
+    assert!(nix::unistd::geteuid().is_root(), "these tests create network namespaces: run as root (CI does)");
+    for b in bins {
+        assert!(have(b), "{b} is not installed: scripts/test.sh installs it");
+    }
+}
