@@ -154,3 +154,16 @@ pub fn require_root_and(bins: &[&str]) {
         assert!(have(b), "{b} is not installed: scripts/test.sh installs it");
     }
 }
+
+/// A UDP socket created inside the namespace `ns` (sockets stay in the namespace they were
+/// made in, so the calling thread can use it from anywhere).
+pub fn socket_in(ns: &str, bind: std::net::SocketAddrV4) -> std::net::UdpSocket {
+    let ns = format!("/run/netns/{ns}");
+    std::thread::spawn(move || {
+        let f = std::fs::File::open(&ns).unwrap();
+        nix::sched::setns(f, nix::sched::CloneFlags::CLONE_NEWNET).unwrap();
+        std::net::UdpSocket::bind(bind).unwrap()
+    })
+    .join()
+    .unwrap()
+}
