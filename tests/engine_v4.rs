@@ -289,3 +289,33 @@ fn expired_leases_are_reclaimed() {
     let changes = lab.engine.reclaim(lab.now);
     assert!(matches!(&changes[..], [LeaseChange4::Delete(l)] if l.address == a));
 }
+
+#[test]
+fn fqdn_name_is_recorded_and_cached_renewals_write_nothing() {
+    let lab = lab(&CFG.replace(r#""valid-lifetime": 3600,"#, r#""valid-lifetime": 3600, "cache-threshold": 0.25,"#));
+    let offer = lab.reply(&client(1, MessageType::Discover));
+    let mut req = client(1, MessageType::Request);
+    req.options.insert(code::REQUESTED_IP, offer.pkt.yiaddr.octets().to_vec());
+    req.options.insert(code::SERVER_ID, offer.pkt.server_id().unwrap().octets().to_vec());
+    // Option 81: flags S, rcodes, name in wire format (E flag).
+    req.options.insert(code::CLIENT_FQDN, [&[0x05u8, 0, 0][..], b"\x04host\x07example\x03org\x00"].concat());
+    let ack = lab.reply(&req);
+    match &ack.changes[..] {
+        [LeaseChange4::Upsert(l)] => assert_eq!(l.hostname, "host.example.org"),
+        other => panic!("{other:?}"),
+    }
+    // A renewal 100 s later is within 25% of 3600 s: same lease, remaining lifetime, no row.
+    let mut lab = lab;
+    lab.now += 100;
+    let mut renew = client(1, MessageType::Request);
+    renew.ciaddr = offer.pkt.yiaddr;
+    renew.options.insert(code::CLIENT_FQDN, [&[0x05u8, 0, 0][..], b"\x04host\x07example\x03org\x00"].concat());
+    let r = lab.reply(&renew);
+    assert!(r.changes.is_empty(), "{:?}", r.changes);
+    assert_eq!(r.pkt.options.get(code::LEASE_TIME), Some(&3500u32.to_be_bytes()[..]));
+    assert_eq!(lab.stat("v4-lease-reuses"), 1);
+    // Past the threshold the lease is extended and written again.
+    lab.now += 1000;
+    let r = lab.reply(&renew);
+    assert_eq!(r.changes.len(), 1);
+}

@@ -14,7 +14,7 @@ use crate::config::model::{Dhcp4, HostIdentifier, OptionValue, Reservation4, Sub
 use crate::lease::alloc::{ClientKey, LeaseMap4, SubnetLeases};
 use crate::lease::{Lease4, LeaseChange4, LeaseState};
 use crate::stats::Stats;
-use crate::wire::v4::{code, DecodeError, MessageType, Pkt4, RelayAgentInfo, CLIENT_PORT, SERVER_PORT};
+use crate::wire::v4::{code, ClientFqdn, DecodeError, MessageType, Pkt4, RelayAgentInfo, CLIENT_PORT, SERVER_PORT};
 
 /// What the socket layer knows about a received packet.
 #[derive(Debug, Clone)]
@@ -538,6 +538,22 @@ impl Engine4 {
         let valid = self.lifetime(ctx, subnet);
         let pool_id = Self::in_pool(subnet, requested, &ctx.classes).unwrap_or(0);
         let hostname = self.hostname(ctx, host);
+        // Lease caching (Kea ARM 8.2.22): a young, unchanged lease is handed back as it is,
+        // with its remaining lifetime, and nothing is written.
+        if let (true, Some(old), Some(th)) = (owned, existing.as_ref(), subnet.params.cache_threshold) {
+            let age = ctx.now.saturating_sub(old.cltt);
+            let young = (age as f64) < th * f64::from(old.valid_lifetime)
+                && subnet.params.cache_max_age.is_none_or(|m| age < u64::from(m));
+            if young && old.valid_lifetime == valid && old.hostname == hostname && old.subnet_id == subnet.id {
+                drop(leases);
+                let remaining = (old.expire() - ctx.now) as u32;
+                self.stats.add(&format!("subnet[{}].v4-lease-reuses", subnet.id), 1, ctx.now);
+                self.stats.add("v4-lease-reuses", 1, ctx.now);
+                debug!(target: "kea-dhcp4.leases", "DHCP4_LEASE_REUSE {}: lease {requested} has been reused for {remaining} seconds", tid(pkt));
+                let reply = self.build_reply(ctx, MessageType::Ack, subnet, host, Some((requested, remaining)));
+                return Outcome4::Reply(Reply4 { dest: self.dest(pkt, &reply), pkt: reply, changes: Vec::new() });
+            }
+        }
         let lease = Lease4 {
             address: requested,
             hwaddr: pkt.hwaddr().to_vec(),
@@ -680,6 +696,12 @@ impl Engine4 {
     fn hostname(&self, ctx: &Ctx<'_>, host: Option<&Reservation4>) -> String {
         if let Some(h) = host.and_then(|h| h.hostname.clone()) {
             return h;
+        }
+        // The client FQDN option (RFC 4702) wins over the host name option, as in Kea.
+        if let Some(f) = ctx.pkt.options.get(code::CLIENT_FQDN).and_then(|b| ClientFqdn::parse(b).ok()) {
+            if !f.name.is_empty() {
+                return f.name;
+            }
         }
         ctx.pkt
             .options

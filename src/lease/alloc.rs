@@ -28,6 +28,9 @@ pub enum AllocatorKind {
     Iterative,
     /// Starts at a random point of the pool.
     Random,
+    /// Free lease queue: hands out addresses from a queue of free ones (Kea's `flq`), so a
+    /// nearly full pool costs no scan.
+    Flq,
 }
 
 /// One pool's range and its iterative cursor.
@@ -36,6 +39,9 @@ struct PoolState {
     first: u32,
     last: u32,
     cursor: u32,
+    /// The free lease queue, built on first use by the `flq` allocator. Addresses that turn
+    /// out to be taken when popped are dropped; freed addresses are pushed back.
+    free: Option<std::collections::VecDeque<u32>>,
 }
 
 /// A short, unpersisted hold on an offered address so that two clients are not offered the
@@ -86,12 +92,16 @@ impl SubnetLeases {
         if let Some(o) = self.offers.remove(&lease.address) {
             self.offer_by_client.remove(&o.client);
         }
+        if lease.state == LeaseState::ExpiredReclaimed {
+            self.requeue(lease.address);
+        }
         self.by_addr.insert(lease.address, lease);
     }
 
     /// Removes a lease (release, reclamation without affinity).
     pub fn remove(&mut self, addr: Ipv4Addr) -> Option<Lease4> {
         let old = self.by_addr.remove(&addr)?;
+        self.requeue(addr);
         for k in keys_of(&old) {
             if self.by_client.get(&k) == Some(&addr) {
                 self.by_client.remove(&k);
@@ -152,6 +162,9 @@ impl SubnetLeases {
         rand: u64,
         excluded: &dyn Fn(Ipv4Addr) -> bool,
     ) -> Option<Ipv4Addr> {
+        if kind == AllocatorKind::Flq {
+            return self.allocate_flq(pool, client, now, excluded);
+        }
         let (first, last, cursor) = {
             let p = self.pools.get(pool)?;
             (p.first, p.last, p.cursor)
@@ -160,6 +173,7 @@ impl SubnetLeases {
         let start = match kind {
             AllocatorKind::Iterative => cursor,
             AllocatorKind::Random => first + (rand % size) as u32,
+            AllocatorKind::Flq => cursor,
         };
         let mut a = start;
         for _ in 0..size {
@@ -173,6 +187,52 @@ impl SubnetLeases {
             a = if a == last { first } else { a + 1 };
         }
         None
+    }
+
+    fn allocate_flq(
+        &mut self,
+        pool: usize,
+        client: &ClientKey,
+        now: u64,
+        excluded: &dyn Fn(Ipv4Addr) -> bool,
+    ) -> Option<Ipv4Addr> {
+        let (first, last) = {
+            let p = self.pools.get(pool)?;
+            (p.first, p.last)
+        };
+        if self.pools.get(pool)?.free.is_none() {
+            let q: std::collections::VecDeque<u32> =
+                (first..=last).filter(|a| self.is_free_for(Ipv4Addr::from(*a), client, now)).collect();
+            if let Some(p) = self.pools.get_mut(pool) {
+                p.free = Some(q);
+            }
+        }
+        let len = self.pools.get(pool)?.free.as_ref().map_or(0, |q| q.len());
+        for _ in 0..len {
+            let a = self.pools.get_mut(pool)?.free.as_mut()?.pop_front()?;
+            let addr = Ipv4Addr::from(a);
+            let leased = self.by_addr.get(&addr).is_some_and(|l| !l.is_expired(now));
+            if leased {
+                continue; // taken: out of the queue until it is freed again
+            }
+            // Offered or handed out now, it goes to the back: if the offer lapses the address
+            // must still be in the queue.
+            if let Some(q) = self.pools.get_mut(pool)?.free.as_mut() {
+                q.push_back(a);
+            }
+            if self.is_free_for(addr, client, now) && !excluded(addr) {
+                return Some(addr);
+            }
+        }
+        None
+    }
+
+    /// Puts a freed address back in its pool's free lease queue, if that pool uses one.
+    fn requeue(&mut self, addr: Ipv4Addr) {
+        let a = u32::from(addr);
+        if let Some(q) = self.pools.iter_mut().find(|p| p.first <= a && a <= p.last).and_then(|p| p.free.as_mut()) {
+            q.push_back(a);
+        }
     }
 
     /// Every lease of the subnet.
@@ -210,7 +270,12 @@ impl LeaseMap4 {
         for (id, pools) in subnets {
             let pools = pools
                 .iter()
-                .map(|(f, l)| PoolState { first: u32::from(*f), last: u32::from(*l), cursor: u32::from(*f) })
+                .map(|(f, l)| PoolState {
+                    first: u32::from(*f),
+                    last: u32::from(*l),
+                    cursor: u32::from(*f),
+                    free: None,
+                })
                 .collect();
             map.insert(id, Mutex::new(SubnetLeases { pools, ..SubnetLeases::default() }));
         }
@@ -314,6 +379,28 @@ mod tests {
         let k = ClientKey::HwAddr(vec![1]);
         assert!(!s.is_free_for(Ipv4Addr::new(192, 0, 2, 10), &k, 1000));
         assert!(s.is_free_for(Ipv4Addr::new(192, 0, 2, 10), &k, 100 + 86400));
+    }
+
+    #[test]
+    fn flq_hands_out_free_addresses_and_takes_freed_ones_back() {
+        let m = map();
+        let mut s = m.subnet(1).unwrap();
+        s.upsert(lease([192, 0, 2, 11], 9, 100, 3600));
+        let mut got = Vec::new();
+        for hw in 1..=2u8 {
+            let k = ClientKey::HwAddr(vec![hw]);
+            let a = s.allocate(0, AllocatorKind::Flq, &k, 200, 0, &|_| false).unwrap();
+            let mut l = lease(a.octets(), hw, 200, 3600);
+            l.hwaddr = vec![hw];
+            s.upsert(l);
+            got.push(a);
+        }
+        got.sort();
+        assert_eq!(got, vec![Ipv4Addr::new(192, 0, 2, 10), Ipv4Addr::new(192, 0, 2, 12)]);
+        let k = ClientKey::HwAddr(vec![7]);
+        assert_eq!(s.allocate(0, AllocatorKind::Flq, &k, 200, 0, &|_| false), None);
+        s.remove(Ipv4Addr::new(192, 0, 2, 12));
+        assert_eq!(s.allocate(0, AllocatorKind::Flq, &k, 200, 0, &|_| false), Some(Ipv4Addr::new(192, 0, 2, 12)));
     }
 
     #[test]

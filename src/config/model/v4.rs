@@ -214,7 +214,7 @@ pub struct Params4 {
     pub server_hostname: String,
     /// `boot-file-name` (file).
     pub boot_file_name: String,
-    /// `allocator`: iterative (default) or random.
+    /// `allocator`: iterative (default), random or flq.
     pub allocator: AllocatorKind,
     /// `reservations-global` (default false).
     pub reservations_global: bool,
@@ -222,6 +222,11 @@ pub struct Params4 {
     pub reservations_in_subnet: bool,
     /// `reservations-out-of-pool` (default false).
     pub reservations_out_of_pool: bool,
+    /// `cache-threshold`: fraction of the lifetime during which a renewal reuses the lease
+    /// unchanged (Kea ARM 8.2.22 "Lease Caching"); unset or 0 disables caching.
+    pub cache_threshold: Option<f64>,
+    /// `cache-max-age`: upper bound in seconds of a reused lease's age.
+    pub cache_max_age: Option<u32>,
 }
 
 impl Params4 {
@@ -243,6 +248,8 @@ impl Params4 {
             reservations_global: false,
             reservations_in_subnet: true,
             reservations_out_of_pool: false,
+            cache_threshold: None,
+            cache_max_age: None,
         }
     }
 }
@@ -289,6 +296,11 @@ fn scope_values(c: &mut Checker, v: &V<'_>, outer: &Params4) -> Params4 {
     };
     let allocator = match v.str("allocator") {
         Some("random") => AllocatorKind::Random,
+        Some("flq") => AllocatorKind::Flq,
+        Some("sflq") => {
+            c.warn(v, "allocator sflq (shared free lease queue, Kea 3.1 experimental) is served as flq: kakapo keeps its queue in memory");
+            AllocatorKind::Flq
+        }
         Some(_) => AllocatorKind::Iterative,
         None => outer.allocator,
     };
@@ -318,6 +330,21 @@ fn scope_values(c: &mut Checker, v: &V<'_>, outer: &Params4) -> Params4 {
         reservations_global: v.bool("reservations-global").unwrap_or(rg),
         reservations_in_subnet: v.bool("reservations-in-subnet").unwrap_or(rs),
         reservations_out_of_pool: v.bool("reservations-out-of-pool").unwrap_or(ro),
+        cache_threshold: match v.get("cache-threshold") {
+            Some(x) => match x.as_float() {
+                Some(f) if (0.0..1.0).contains(&f) => Some(f).filter(|f| *f > 0.0),
+                Some(f) => {
+                    c.err(
+                        &x,
+                        format!("cache-threshold: {f} is invalid, it must be greater than 0.0 and less than 1.0"),
+                    );
+                    None
+                }
+                None => None,
+            },
+            None => outer.cache_threshold,
+        },
+        cache_max_age: common::u32_of(c, v, "cache-max-age").or(outer.cache_max_age),
     }
 }
 
