@@ -7,7 +7,7 @@ mod common;
 use std::net::{Ipv4Addr, SocketAddrV4};
 use std::time::Duration;
 
-use common::{require_root_and, run, socket_in, Net, Server};
+use common::{require_root_and, socket_in, Pair, Server};
 use kakapo::wire::v4::{code, MessageType, Pkt4};
 
 const CFG: &str = r#"{"Dhcp4": {
@@ -33,18 +33,12 @@ fn mac_of(i: u32) -> [u8; 6] {
 fn every_acknowledged_lease_survives_sigkill() {
     require_root_and(&["ip"]);
     let dir = tempfile::tempdir().unwrap();
-    let mut net = Net::new();
-    let srv = net.ns("x");
-    let cli = net.ns("y");
-    let p = std::process::id();
-    let (si, ci) = (format!("kx{p}"), format!("ky{p}"));
-    net.link(&srv, &si, &cli, &ci);
-    run(&["ip", "-n", &srv, "addr", "add", "198.18.0.1/15", "dev", &si]);
-    run(&["ip", "-n", &cli, "addr", "add", "198.18.0.2/15", "dev", &ci]);
-    let cfg = CFG.replace("@IFACE@", &si);
-    let mut server = Server::start(&srv, dir.path(), &cfg);
+    let pair = Pair::new("x", "y", "198.18.0.1/15", Some("198.18.0.2/15"));
+    let (srv, cli, si) = (&pair.srv, &pair.cli, &pair.srv_if);
+    let cfg = CFG.replace("@IFACE@", si);
+    let mut server = Server::start(srv, dir.path(), &cfg);
 
-    let sock = socket_in(&cli, SocketAddrV4::new(Ipv4Addr::new(198, 18, 0, 2), 67));
+    let sock = socket_in(cli, SocketAddrV4::new(Ipv4Addr::new(198, 18, 0, 2), 67));
     sock.set_read_timeout(Some(Duration::from_millis(2))).unwrap();
     let to = SocketAddrV4::new(Ipv4Addr::new(198, 18, 0, 1), 67);
     let clients = 5000u32;
@@ -101,7 +95,7 @@ fn every_acknowledged_lease_survives_sigkill() {
     }
     drop(server);
 
-    let server = Server::start(&srv, dir.path(), &cfg);
+    let server = Server::start(srv, dir.path(), &cfg);
     let live = server.leases();
     let mut missing = Vec::new();
     for (mac, ip) in &acked {

@@ -8,7 +8,7 @@ mod common;
 use std::net::{Ipv4Addr, SocketAddrV4};
 use std::time::Duration;
 
-use common::{require_root_and, run, socket_in, Net, Server};
+use common::{require_root_and, socket_in, Pair, Server};
 use kakapo::wire::v4::{code, MessageType, Pkt4};
 
 const CFG: &str = r#"{"Dhcp4": {
@@ -39,16 +39,10 @@ fn discover(mac_last: u8) -> Vec<u8> {
 fn malformed_corpus_is_counted_and_service_continues() {
     require_root_and(&["ip"]);
     let dir = tempfile::tempdir().unwrap();
-    let mut net = Net::new();
-    let srv = net.ns("m");
-    let cli = net.ns("n");
-    let p = std::process::id();
-    let (si, ci) = (format!("km{p}"), format!("kn{p}"));
-    net.link(&srv, &si, &cli, &ci);
-    run(&["ip", "-n", &srv, "addr", "add", "198.18.0.1/15", "dev", &si]);
-    run(&["ip", "-n", &cli, "addr", "add", "198.18.0.2/15", "dev", &ci]);
-    let server = Server::start(&srv, dir.path(), &CFG.replace("@IFACE@", &si));
-    let sock = socket_in(&cli, SocketAddrV4::new(Ipv4Addr::new(198, 18, 0, 2), 67));
+    let pair = Pair::new("m", "n", "198.18.0.1/15", Some("198.18.0.2/15"));
+    let (srv, cli, si) = (&pair.srv, &pair.cli, &pair.srv_if);
+    let server = Server::start(srv, dir.path(), &CFG.replace("@IFACE@", si));
+    let sock = socket_in(cli, SocketAddrV4::new(Ipv4Addr::new(198, 18, 0, 2), 67));
     sock.set_read_timeout(Some(Duration::from_millis(500))).unwrap();
     let to = SocketAddrV4::new(Ipv4Addr::new(198, 18, 0, 1), 67);
 

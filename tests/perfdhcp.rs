@@ -6,7 +6,7 @@ mod common;
 
 use std::process::Command;
 
-use common::{require_root_and, run, Net, Server};
+use common::{require_root_and, Pair, Server};
 
 const CFG: &str = r#"{"Dhcp4": {
   "interfaces-config": {"interfaces": ["@IFACE@"]},
@@ -31,19 +31,13 @@ fn field(report: &str, label: &str, n: usize) -> u64 {
 fn perfdhcp_1000_per_second_for_10_seconds_without_drops() {
     require_root_and(&["perfdhcp", "ip"]);
     let dir = tempfile::tempdir().unwrap();
-    let mut net = Net::new();
-    let srv = net.ns("p");
-    let cli = net.ns("q");
-    let p = std::process::id();
-    let (si, ci) = (format!("kp{p}"), format!("kq{p}"));
-    net.link(&srv, &si, &cli, &ci);
-    run(&["ip", "-n", &srv, "addr", "add", "198.18.0.1/15", "dev", &si]);
-    run(&["ip", "-n", &cli, "addr", "add", "198.18.0.2/15", "dev", &ci]);
-    let server = Server::start(&srv, dir.path(), &CFG.replace("@IFACE@", &si));
+    let pair = Pair::new("p", "q", "198.18.0.1/15", Some("198.18.0.2/15"));
+    let (srv, cli, si) = (&pair.srv, &pair.cli, &pair.srv_if);
+    let server = Server::start(srv, dir.path(), &CFG.replace("@IFACE@", si));
     // -l with a unicast server address makes perfdhcp act as a relay (giaddr 198.18.0.2);
     // -W waits 1 s after the 10 s run for replies still in flight.
     let out = Command::new("ip")
-        .args(["netns", "exec", &cli, "timeout", "60", "perfdhcp", "-4", "-r", "1000", "-p", "10", "-R", "15000"])
+        .args(["netns", "exec", cli, "timeout", "60", "perfdhcp", "-4", "-r", "1000", "-p", "10", "-R", "15000"])
         .args(["-W", "1000000", "-l", "198.18.0.2", "198.18.0.1"])
         .output()
         .unwrap();

@@ -167,3 +167,29 @@ pub fn socket_in(ns: &str, bind: std::net::SocketAddrV4) -> std::net::UdpSocket 
     .join()
     .unwrap()
 }
+
+/// A server host and a client host on one link: namespaces `<a>`/`<b>`, interfaces `k<a><pid>`
+/// and `k<b><pid>`, addresses `srv_cidr`/`cli_cidr` (None: the client starts unaddressed).
+pub struct Pair {
+    pub net: Net,
+    pub srv: String,
+    pub cli: String,
+    pub srv_if: String,
+    pub cli_if: String,
+}
+
+impl Pair {
+    pub fn new(a: &str, b: &str, srv_cidr: &str, cli_cidr: Option<&str>) -> Pair {
+        let mut net = Net::new();
+        let srv = net.ns(a);
+        let cli = net.ns(b);
+        let p = std::process::id();
+        let (srv_if, cli_if) = (format!("k{a}{p}"), format!("k{b}{p}"));
+        net.link(&srv, &srv_if, &cli, &cli_if);
+        run(&["ip", "-n", &srv, "addr", "add", srv_cidr, "dev", &srv_if]);
+        if let Some(c) = cli_cidr {
+            run(&["ip", "-n", &cli, "addr", "add", c, "dev", &cli_if]);
+        }
+        Pair { net, srv, cli, srv_if, cli_if }
+    }
+}
