@@ -319,3 +319,65 @@ fn fqdn_name_is_recorded_and_cached_renewals_write_nothing() {
     let r = lab.reply(&renew);
     assert_eq!(r.changes.len(), 1);
 }
+
+const CFG2: &str = r#"{"Dhcp4": {
+  "valid-lifetime": 1000, "calculate-tee-times": true,
+  "next-server": "192.0.2.5", "boot-file-name": "pxelinux.0",
+  "host-reservation-identifiers": ["circuit-id", "hw-address"],
+  "shared-networks": [{"name": "office", "subnet4": [
+    {"id": 10, "subnet": "192.0.2.0/24", "pools": [{"pool": "192.0.2.10 - 192.0.2.10"}]},
+    {"id": 11, "subnet": "198.51.100.0/24", "pools": [{"pool": "198.51.100.10 - 198.51.100.11"}],
+     "server-hostname": "boot.example.org"}
+  ]}],
+  "subnet4": [
+    {"id": 20, "subnet": "203.0.113.0/24",
+     "pools": [{"pool": "203.0.113.10 - 203.0.113.19", "client-class": "KNOWN"},
+               {"pool": "203.0.113.100 - 203.0.113.109", "client-classes": ["UNKNOWN"]}],
+     "reservations": [{"circuit-id": "'port-7'", "hostname": "desk7", "boot-file-name": "desk.efi"},
+                      {"hw-address": "02:00:00:00:00:42"}]}
+  ]}}"#;
+
+/// RAI with circuit-id `port-7` (RFC 3046 sub-option 1).
+fn rai(circuit: &[u8]) -> Vec<u8> {
+    let mut v = vec![1, circuit.len() as u8];
+    v.extend_from_slice(circuit);
+    v
+}
+
+#[test]
+fn shared_network_spills_over_and_boot_fields_follow_the_subnet() {
+    let lab = lab(CFG2);
+    let first = lab.dora(1);
+    assert_eq!(first.pkt.yiaddr, Ipv4Addr::new(192, 0, 2, 10));
+    assert_eq!(first.pkt.siaddr, Ipv4Addr::new(192, 0, 2, 5));
+    assert!(first.pkt.file.starts_with(b"pxelinux.0\0"));
+    // T1/T2 computed from the lifetime: 50% and 87.5%.
+    assert_eq!(first.pkt.options.get(code::RENEWAL), Some(&500u32.to_be_bytes()[..]));
+    assert_eq!(first.pkt.options.get(code::REBINDING), Some(&875u32.to_be_bytes()[..]));
+    // The first subnet is full: the shared network's second subnet serves the next client.
+    let second = lab.dora(2);
+    assert_eq!(second.pkt.yiaddr, Ipv4Addr::new(198, 51, 100, 10));
+    assert!(second.pkt.sname.starts_with(b"boot.example.org\0"));
+}
+
+#[test]
+fn subnet_selection_option_and_class_guarded_pools_and_circuit_id_reservation() {
+    let lab = lab(CFG2);
+    // Option 118 picks 203.0.113.0/24 although the packet arrived on 192.0.2.0/24's link.
+    let mut d = client(3, MessageType::Discover);
+    d.options.insert(code::SUBNET_SELECTION, vec![203, 0, 113, 1]);
+    let r = lab.reply(&d);
+    assert_eq!(r.pkt.yiaddr, Ipv4Addr::new(203, 0, 113, 100), "an unknown client gets the UNKNOWN pool");
+    // A client with a reservation (no address) is KNOWN: the KNOWN pool.
+    let mut d = client(0x42, MessageType::Discover);
+    d.options.insert(code::SUBNET_SELECTION, vec![203, 0, 113, 1]);
+    assert_eq!(lab.reply(&d).pkt.yiaddr, Ipv4Addr::new(203, 0, 113, 10));
+    // Relayed with circuit-id port-7: reservation by circuit id, its boot file, KNOWN pool.
+    let mut d = client(4, MessageType::Discover);
+    d.giaddr = Ipv4Addr::new(203, 0, 113, 1);
+    d.options.insert(code::RAI, rai(b"port-7"));
+    let r = lab.reply(&d);
+    assert_eq!(r.pkt.yiaddr, Ipv4Addr::new(203, 0, 113, 11));
+    assert!(r.pkt.file.starts_with(b"desk.efi\0"));
+    assert_eq!(r.pkt.options.get(code::RAI), Some(&rai(b"port-7")[..]), "RFC 3046: option 82 echoed to the relay");
+}
