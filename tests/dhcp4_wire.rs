@@ -1,0 +1,127 @@
+//! Reservations, pool exhaustion, DECLINE and INFORM over real sockets against a running
+//! server (issue 3 acceptance), with a relay-side client written here.
+
+mod common;
+
+use std::net::{Ipv4Addr, SocketAddrV4, UdpSocket};
+use std::time::Duration;
+
+use common::{require_root_and, socket_in, Pair, Server};
+use kakapo::wire::v4::{code, MessageType, Pkt4};
+
+const CFG: &str = r#"{"Dhcp4": {
+  "interfaces-config": {"interfaces": ["@IFACE@"]},
+  "lease-database": {"type": "memfile", "name": "@LEASES@", "lfc-interval": 0},
+  "valid-lifetime": 600, "decline-probation-period": 3600,
+  "option-data": [{"name": "domain-name-servers", "data": "192.0.2.53"}],
+  "subnet4": [{"id": 1, "subnet": "198.18.0.0/15", "pools": [{"pool": "198.18.1.10 - 198.18.1.12"}],
+               "option-data": [{"name": "routers", "data": "198.18.0.1"}],
+               "reservations": [{"hw-address": "02:00:00:00:00:77", "ip-address": "198.18.1.77"}]}],
+  "loggers": [{"name": "kea-dhcp4", "severity": "DEBUG", "debuglevel": 99}]
+}}"#;
+
+struct Client {
+    sock: UdpSocket,
+    to: SocketAddrV4,
+}
+
+impl Client {
+    fn packet(mac: u8, mt: MessageType) -> Pkt4 {
+        let mut p = Pkt4 {
+            htype: 1,
+            hlen: 6,
+            hops: 1,
+            xid: 0x5000 + u32::from(mac),
+            giaddr: Ipv4Addr::new(198, 18, 0, 2),
+            ..Pkt4::default()
+        };
+        p.chaddr[..6].copy_from_slice(&[2, 0, 0, 0, 0, mac]);
+        p.set_message_type(mt);
+        p.options.insert(code::PRL, vec![1, 3, 6]);
+        p
+    }
+
+    fn send(&self, p: &Pkt4) {
+        let mut out = Vec::new();
+        p.encode(&mut out);
+        self.sock.send_to(&out, self.to).unwrap();
+    }
+
+    /// The next reply for `xid`, if one comes within the socket timeout.
+    fn reply(&self, xid: u32) -> Option<Pkt4> {
+        let mut buf = [0u8; 1500];
+        while let Ok((n, _)) = self.sock.recv_from(&mut buf) {
+            if let Ok(p) = Pkt4::decode(&buf[..n]) {
+                if p.xid == xid {
+                    return Some(p);
+                }
+            }
+        }
+        None
+    }
+
+    fn dora(&self, mac: u8) -> Option<Pkt4> {
+        let d = Self::packet(mac, MessageType::Discover);
+        self.send(&d);
+        let offer = self.reply(d.xid)?;
+        let mut r = Self::packet(mac, MessageType::Request);
+        r.options.insert(code::REQUESTED_IP, offer.yiaddr.octets().to_vec());
+        r.options.insert(code::SERVER_ID, offer.server_id()?.octets().to_vec());
+        self.send(&r);
+        self.reply(r.xid)
+    }
+}
+
+#[test]
+fn reservation_exhaustion_decline_and_inform_on_the_wire() {
+    require_root_and(&["ip"]);
+    let dir = tempfile::tempdir().unwrap();
+    let pair = Pair::new("w", "z", "198.18.0.1/15", Some("198.18.0.2/15"));
+    let server = Server::start(&pair.srv, dir.path(), &CFG.replace("@IFACE@", &pair.srv_if));
+    let sock = socket_in(&pair.cli, SocketAddrV4::new(Ipv4Addr::new(198, 18, 0, 2), 67));
+    sock.set_read_timeout(Some(Duration::from_millis(700))).unwrap();
+    let c = Client { sock, to: SocketAddrV4::new(Ipv4Addr::new(198, 18, 0, 1), 67) };
+
+    // The reserved host gets its address.
+    let ack = c.dora(0x77).expect("no ACK for the reserved host");
+    assert_eq!((ack.message_type(), ack.yiaddr), (Some(MessageType::Ack), Ipv4Addr::new(198, 18, 1, 77)));
+
+    // Three clients fill the three-address pool; a fourth gets no offer, counted and logged.
+    let mut given = Vec::new();
+    for mac in 1..=3 {
+        let a = c.dora(mac).unwrap_or_else(|| panic!("no ACK for client {mac}:\n{}", server.log()));
+        assert_eq!(a.options.get(code::ROUTERS), Some(&[198, 18, 0, 1][..]));
+        assert_eq!(a.options.get(code::DNS), Some(&[192, 0, 2, 53][..]));
+        given.push(a.yiaddr);
+    }
+    let d = Client::packet(4, MessageType::Discover);
+    c.send(&d);
+    assert!(c.reply(d.xid).is_none(), "an exhausted pool must not offer");
+    server.wait_log("ALLOC_ENGINE_V4_ALLOC_FAIL");
+
+    // DECLINE: the address goes into probation (state 1 in the file) and is not reused.
+    let mut dec = Client::packet(1, MessageType::Decline);
+    dec.options.insert(code::REQUESTED_IP, given[0].octets().to_vec());
+    c.send(&dec);
+    server.wait_log("DHCP4_DECLINE_LEASE");
+    std::thread::sleep(Duration::from_millis(100));
+    let text = std::fs::read_to_string(&server.leases).unwrap();
+    let last = text.lines().rev().find(|l| l.starts_with(&format!("{},", given[0]))).unwrap();
+    let f: Vec<&str> = last.split(',').collect();
+    assert_eq!((f[1], f[3], f[9]), ("", "3600", "1"), "declined row: {last}");
+    let d = Client::packet(5, MessageType::Discover);
+    c.send(&d);
+    assert!(c.reply(d.xid).is_none(), "a declined address must not be offered during probation");
+
+    // INFORM: options, no lease, nothing written.
+    let rows_before = std::fs::read_to_string(&server.leases).unwrap().lines().count();
+    let mut inf = Client::packet(9, MessageType::Inform);
+    inf.ciaddr = Ipv4Addr::new(198, 18, 2, 9);
+    c.send(&inf);
+    let ack = c.reply(inf.xid).expect("no reply to INFORM");
+    assert_eq!(ack.message_type(), Some(MessageType::Ack));
+    assert_eq!(ack.yiaddr, Ipv4Addr::UNSPECIFIED);
+    assert!(ack.options.get(code::LEASE_TIME).is_none());
+    assert_eq!(ack.options.get(code::ROUTERS), Some(&[198, 18, 0, 1][..]));
+    assert_eq!(std::fs::read_to_string(&server.leases).unwrap().lines().count(), rows_before);
+}
