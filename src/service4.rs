@@ -18,8 +18,8 @@ use crate::clock;
 use crate::config::model::Dhcp4;
 use crate::engine::v4::{Dest4, Engine4, Outcome4, RecvMeta4};
 use crate::lease::alloc::LeaseMap4;
-use crate::lease::memfile::{Change4, Memfile4, MemfileConfig};
-use crate::lease::LeaseChange4;
+use crate::lease::memfile::{Memfile4, MemfileConfig};
+use crate::lease::store::LeaseStore4;
 use crate::net::raw::RawV4Socket;
 use crate::net::udp4::Udp4Socket;
 use crate::stats::Stats;
@@ -86,7 +86,7 @@ struct Iface {
 
 struct Shared {
     engine: Engine4,
-    store: Memfile4,
+    store: Box<dyn LeaseStore4>,
     stats: Arc<Stats>,
     opts: ServiceOptions,
 }
@@ -183,7 +183,7 @@ impl Service4 {
         if ifaces.is_empty() {
             warn!(target: "kea-dhcp4.dhcp4", "DHCP4_NO_SOCKETS_OPEN no interface configured to listen to DHCP traffic");
         }
-        Ok(Service4 { shared: Arc::new(Shared { engine, store, stats, opts }), ifaces })
+        Ok(Service4 { shared: Arc::new(Shared { engine, store: Box::new(store), stats, opts }), ifaces })
     }
 
     /// Serves until `shutdown` turns true, then flushes the lease journal.
@@ -218,29 +218,19 @@ async fn timers(sh: Arc<Shared>) {
             _ = reclaim.tick(), if cfg.expired.reclaim_timer_wait_time > 0 => {
                 let changes = sh.engine.reclaim(clock::unix_now());
                 if !changes.is_empty() {
-                    if let Err(e) = sh.store.commit(to_store(changes)).await {
+                    if let Err(e) = sh.store.commit(changes).await {
                         error!(target: "kea-dhcp4.dhcpsrv", "DHCPSRV_MEMFILE_WRITE_FAIL reclamation rows not written: {e}");
                     }
                 }
             }
             _ = lfc.tick(), if lfc_secs > 0 && cfg.lease_database.persist => {
-                match sh.store.start_lfc() {
-                    Ok(_) => info!(target: "kea-dhcp4.dhcpsrv", "DHCPSRV_MEMFILE_LFC_START starting Lease File Cleanup"),
+                match sh.store.start_maintenance() {
+                    Ok(()) => info!(target: "kea-dhcp4.dhcpsrv", "DHCPSRV_MEMFILE_LFC_START starting Lease File Cleanup"),
                     Err(e) => error!(target: "kea-dhcp4.dhcpsrv", "DHCPSRV_MEMFILE_LFC_SPAWN_FAIL lease file cleanup failed to start: {e}"),
                 }
             }
         }
     }
-}
-
-fn to_store(changes: Vec<LeaseChange4>) -> Vec<Change4> {
-    changes
-        .into_iter()
-        .map(|c| match c {
-            LeaseChange4::Upsert(l) => Change4::Upsert(l),
-            LeaseChange4::Delete(l) => Change4::Delete(l),
-        })
-        .collect()
 }
 
 async fn serve_iface(sh: Arc<Shared>, iface: Arc<Iface>) -> std::io::Result<()> {
@@ -249,44 +239,58 @@ async fn serve_iface(sh: Arc<Shared>, iface: Arc<Iface>) -> std::io::Result<()> 
         Listener::Udp { udp } => udp.as_raw_fd(),
     };
     let afd = crate::net::register(fd)?;
-    let mut buf = vec![0u8; 65536];
+    // One buffer per datagram of a recvmmsg batch; a DHCPv4 message fits an Ethernet frame.
+    let mut bufs: Vec<Vec<u8>> = (0..crate::net::udp4::MAX_BATCH).map(|_| vec![0u8; 1500]).collect();
+    let mut recvd = Vec::with_capacity(crate::net::udp4::MAX_BATCH);
     let mut seed = clock::unix_now() ^ u64::from(iface.ifindex).rotate_left(32) ^ 0x9E37_79B9_7F4A_7C15;
+    // Built once: per packet only the addresses change, so nothing is allocated for it.
+    let mut meta = RecvMeta4 {
+        ifindex: iface.ifindex,
+        ifname: iface.name.clone(),
+        iface_addrs: iface.addrs.clone(),
+        src: SocketAddrV4::new(Ipv4Addr::UNSPECIFIED, 0),
+        dst: Ipv4Addr::UNSPECIFIED,
+    };
+    let mut handle = |len: usize, buf: &[u8], src: SocketAddrV4, dst: Ipv4Addr, meta: &mut RecvMeta4| {
+        seed ^= seed << 13;
+        seed ^= seed >> 7;
+        seed ^= seed << 17;
+        meta.src = src;
+        meta.dst = dst;
+        let outcome = sh.engine.handle(&buf[..len], meta, clock::unix_now(), seed);
+        dispatch(&sh, &iface, outcome);
+    };
     loop {
         let mut guard = afd.readable().await?;
         loop {
-            let got = match &iface.listener {
-                Listener::Raw { raw, .. } => match raw.recv(&mut buf) {
-                    Ok(Some(r)) => Some((r.len, SocketAddrV4::new(r.src_ip, r.src_port), r.dst_ip)),
-                    Ok(None) => {
-                        sh.stats.add("pkt4-receive-drop", 1, clock::unix_now());
-                        continue;
+            match &iface.listener {
+                Listener::Raw { raw, .. } => match raw.recv(&mut bufs[0]) {
+                    Ok(Some(r)) => {
+                        let buf = std::mem::take(&mut bufs[0]);
+                        handle(r.len, &buf, SocketAddrV4::new(r.src_ip, r.src_port), r.dst_ip, &mut meta);
+                        bufs[0] = buf;
                     }
-                    Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => None,
+                    // A frame the socket layer refused (bad checksum, not IPv4/UDP).
+                    Ok(None) => sh.stats.add("pkt4-receive-drop", 1, clock::unix_now()),
+                    Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {
+                        guard.clear_ready();
+                        break;
+                    }
                     Err(e) => return Err(e),
                 },
-                Listener::Udp { udp } => match udp.recv(&mut buf) {
-                    Ok(r) => Some((r.len, r.src, r.dst)),
-                    Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => None,
+                Listener::Udp { udp } => match udp.recv_batch(&mut bufs, &mut recvd) {
+                    Ok(n) => {
+                        for (i, r) in recvd.iter().take(n).enumerate() {
+                            handle(r.len, &bufs[i], r.src, r.dst, &mut meta);
+                        }
+                    }
+                    Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {
+                        guard.clear_ready();
+                        break;
+                    }
                     Err(e) => return Err(e),
                 },
-            };
-            let Some((len, src, dst)) = got else {
-                guard.clear_ready();
-                break;
-            };
-            seed ^= seed << 13;
-            seed ^= seed >> 7;
-            seed ^= seed << 17;
-            let meta = RecvMeta4 {
-                ifindex: iface.ifindex,
-                ifname: iface.name.clone(),
-                iface_addrs: iface.addrs.clone(),
-                src,
-                dst,
-            };
-            let now = clock::unix_now();
-            let outcome = sh.engine.handle(&buf[..len], &meta, now, seed);
-            dispatch(&sh, &iface, outcome);
+            }
         }
     }
 }
@@ -302,7 +306,7 @@ fn dispatch(sh: &Arc<Shared>, iface: &Arc<Iface>, outcome: Outcome4) {
         Outcome4::Drop(_) => return,
     };
     // Submitted here, in decision order; awaited in the task.
-    let ticket = (!changes.is_empty()).then(|| sh.store.commit(to_store(changes)));
+    let ticket = (!changes.is_empty()).then(|| sh.store.commit(changes));
     let sh = sh.clone();
     let iface = iface.clone();
     tokio::spawn(async move {

@@ -6,6 +6,7 @@
 
 pub mod alloc;
 pub mod memfile;
+pub mod store;
 
 use std::net::Ipv4Addr;
 

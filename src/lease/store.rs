@@ -1,0 +1,56 @@
+//! The lease storage interface every backend implements (memfile now, PostgreSQL later), so
+//! the service shell does not care where rows go (Kea ARM 8.2.2 "Lease Storage").
+//!
+//! A commit is submitted synchronously, in the order the engine decided, and completes as a
+//! future once durable: backends batch concurrent commits into one sync or one transaction.
+
+use std::future::Future;
+use std::pin::Pin;
+
+use super::memfile::{Change4, Memfile4, MemfileError};
+use super::LeaseChange4;
+
+/// Why a commit or a maintenance run failed.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// The memfile backend failed.
+    #[error(transparent)]
+    Memfile(#[from] MemfileError),
+}
+
+/// Completion of a commit: resolves once the rows are durable.
+pub type CommitFuture = Pin<Box<dyn Future<Output = Result<(), StoreError>> + Send>>;
+
+/// A DHCPv4 lease store.
+pub trait LeaseStore4: Send + Sync + std::fmt::Debug {
+    /// Queues the changes in submission order; the future resolves when they are durable.
+    fn commit(&self, changes: Vec<LeaseChange4>) -> CommitFuture;
+    /// Starts the backend's periodic maintenance (memfile: lease file cleanup) in the
+    /// background; returns at once.
+    fn start_maintenance(&self) -> Result<(), StoreError>;
+    /// Flushes what is queued and stops background work.
+    fn close(&self);
+}
+
+impl LeaseStore4 for Memfile4 {
+    fn commit(&self, changes: Vec<LeaseChange4>) -> CommitFuture {
+        let rows = changes
+            .into_iter()
+            .map(|c| match c {
+                LeaseChange4::Upsert(l) => Change4::Upsert(l),
+                LeaseChange4::Delete(l) => Change4::Delete(l),
+            })
+            .collect();
+        let ticket = Memfile4::commit(self, rows);
+        Box::pin(async move { ticket.await.map_err(StoreError::from) })
+    }
+
+    fn start_maintenance(&self) -> Result<(), StoreError> {
+        // The cleanup runs on its own thread; its result is logged by the backend.
+        self.start_lfc().map(|_| ()).map_err(StoreError::from)
+    }
+
+    fn close(&self) {
+        Memfile4::close(self);
+    }
+}
