@@ -381,3 +381,69 @@ fn subnet_selection_option_and_class_guarded_pools_and_circuit_id_reservation() 
     assert!(r.pkt.file.starts_with(b"desk.efi\0"));
     assert_eq!(r.pkt.options.get(code::RAI), Some(&rai(b"port-7")[..]), "RFC 3046: option 82 echoed to the relay");
 }
+
+const CFG3: &str = r#"{"Dhcp4": {
+  "authoritative": true, "match-client-id": false,
+  "valid-lifetime": 1000, "min-valid-lifetime": 500, "max-valid-lifetime": 2000,
+  "reservations-global": true, "reservations-in-subnet": true,
+  "option-data": [{"name": "domain-name", "data": "global.example"},
+                  {"name": "ntp-servers", "data": "192.0.2.123", "always-send": true},
+                  {"name": "time-offset", "data": "3600", "never-send": true}],
+  "client-classes": [{"name": "VENDOR_CLASS_docsis3.0", "option-data": [{"name": "domain-name", "data": "cable.example"}]}],
+  "reservations": [{"hw-address": "02:00:00:00:00:99", "ip-address": "192.0.2.250", "hostname": "global-host",
+                    "option-data": [{"name": "domain-name", "data": "host.example"}]}],
+  "subnet4": [{"id": 1, "subnet": "192.0.2.0/24", "pools": [{"pool": "192.0.2.10 - 192.0.2.20"}],
+               "reservations-out-of-pool": true,
+               "option-data": [{"name": "routers", "data": "192.0.2.1"}]}]}}"#;
+
+#[test]
+fn authoritative_match_client_id_lifetimes_global_reservations_and_option_rules() {
+    let lab = lab(CFG3);
+    // authoritative: an unknown INIT-REBOOT client asking for an address it cannot have is
+    // NAKed instead of ignored (Kea's assignLease); a free pool address is simply granted.
+    let mut req = client(3, MessageType::Request);
+    req.options.insert(code::REQUESTED_IP, vec![192, 0, 2, 200]);
+    assert_eq!(lab.reply(&req).pkt.message_type(), Some(MessageType::Nak));
+    let mut req = client(3, MessageType::Request);
+    req.options.insert(code::REQUESTED_IP, vec![192, 0, 2, 15]);
+    assert_eq!(lab.reply(&req).pkt.message_type(), Some(MessageType::Ack));
+
+    // match-client-id false: the same MAC with a new client id keeps its lease.
+    let mut d = client(1, MessageType::Discover);
+    d.options.insert(code::CLIENT_ID, vec![1, 2, 3]);
+    let first = lab.reply(&d).pkt.yiaddr;
+    let mut r = client(1, MessageType::Request);
+    r.options.insert(code::CLIENT_ID, vec![1, 2, 3]);
+    r.options.insert(code::REQUESTED_IP, first.octets().to_vec());
+    r.options.insert(code::SERVER_ID, vec![192, 0, 2, 1]);
+    assert_eq!(lab.reply(&r).pkt.yiaddr, first);
+    let mut d2 = client(1, MessageType::Discover);
+    d2.options.insert(code::CLIENT_ID, vec![9, 9, 9]);
+    assert_eq!(lab.reply(&d2).pkt.yiaddr, first);
+
+    // A lease-time hint is clamped to [min, max].
+    let mut d = client(2, MessageType::Discover);
+    d.options.insert(code::LEASE_TIME, 10u32.to_be_bytes().to_vec());
+    assert_eq!(lab.reply(&d).pkt.options.get(code::LEASE_TIME), Some(&500u32.to_be_bytes()[..]));
+    let mut d = client(2, MessageType::Discover);
+    d.options.insert(code::LEASE_TIME, 99_999u32.to_be_bytes().to_vec());
+    assert_eq!(lab.reply(&d).pkt.options.get(code::LEASE_TIME), Some(&2000u32.to_be_bytes()[..]));
+
+    // A global reservation: its address (outside the pool), its host-level option wins.
+    let mut d = client(0x99, MessageType::Discover);
+    d.options.insert(code::PRL, vec![1, 3, 15]);
+    let r = lab.reply(&d);
+    assert_eq!(r.pkt.yiaddr, Ipv4Addr::new(192, 0, 2, 250));
+    assert_eq!(r.pkt.options.get(code::DOMAIN_NAME), Some(&b"host.example"[..]));
+
+    // Class options beat global ones; always-send appears unrequested; never-send never does.
+    let mut d = client(5, MessageType::Discover);
+    d.options.insert(code::VENDOR_CLASS, b"docsis3.0".to_vec());
+    d.options.insert(code::PRL, vec![2, 15]);
+    let r = lab.reply(&d);
+    assert_eq!(r.pkt.options.get(code::DOMAIN_NAME), Some(&b"cable.example"[..]));
+    assert_eq!(r.pkt.options.get(code::NTP_SERVERS), Some(&[192, 0, 2, 123][..]));
+    assert!(r.pkt.options.get(code::TIME_OFFSET).is_none());
+    let r = lab.reply(&client(6, MessageType::Discover));
+    assert_eq!(r.pkt.options.get(code::DOMAIN_NAME), Some(&b"global.example"[..]));
+}

@@ -520,7 +520,9 @@ impl Engine4 {
                     return self.nak(ctx, subnet, "the address is leased to another client");
                 }
             }
-            if init_reboot && leases.by_client(&ctx.key).is_none() && !subnet.params.authoritative {
+            // Kea's assignLease: an INIT-REBOOT client whose requested address is not its own
+            // lease is "unknown"; only an authoritative server answers it.
+            if init_reboot && !subnet.params.authoritative {
                 // RFC 2131 4.3.2: stay silent about clients we have no record of.
                 debug!(target: "kea-dhcp4.leases", "DHCP4_NO_LEASE_INIT_REBOOT {}: no lease for address {requested}", tid(pkt));
                 return Outcome4::Drop(DropReason::UnknownClientInitReboot);
