@@ -195,6 +195,8 @@ impl KeaLoggers {
         if let Ok(mut g) = self.inner.write() {
             *g = active;
         }
+        // Callsites cache whether they are enabled; new loggers may change the answer.
+        tracing::callsite::rebuild_interest_cache();
     }
 
     /// The tracing layer that writes through these loggers.
@@ -248,6 +250,13 @@ fn severity_name(level: &Level) -> &'static str {
 }
 
 impl<S: Subscriber> Layer<S> for KeaLayer {
+    /// Events no logger would write are not even built (their arguments, such as the packet
+    /// identification strings, are never formatted).
+    fn enabled(&self, meta: &tracing::Metadata<'_>, _ctx: Context<'_, S>) -> bool {
+        let Ok(loggers) = self.loggers.inner.read() else { return true };
+        best_match(&loggers, meta.target()).is_some_and(|l| *meta.level() <= l.spec.level)
+    }
+
     fn on_event(&self, event: &Event<'_>, _ctx: Context<'_, S>) {
         let Ok(loggers) = self.loggers.inner.read() else { return };
         let meta = event.metadata();

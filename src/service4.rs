@@ -305,8 +305,15 @@ fn dispatch(sh: &Arc<Shared>, iface: &Arc<Iface>, outcome: Outcome4) {
         Outcome4::Silent(c) => (None, c),
         Outcome4::Drop(_) => return,
     };
+    // Nothing to make durable (OFFER, INFORM, NAK): send at once, no task needed.
+    if changes.is_empty() {
+        if let Some((pkt, dest)) = reply {
+            send(sh, iface, &pkt, dest);
+        }
+        return;
+    }
     // Submitted here, in decision order; awaited in the task.
-    let ticket = (!changes.is_empty()).then(|| sh.store.commit(changes));
+    let ticket = Some(sh.store.commit(changes));
     let sh = sh.clone();
     let iface = iface.clone();
     tokio::spawn(async move {
