@@ -37,10 +37,8 @@ pub struct Dhcp6 {
     pub lease_database: LeaseDatabase,
     /// Control channels.
     pub control_sockets: Vec<ControlSocket>,
-    /// Global valid-lifetime triplet.
-    pub valid_lifetime: Triplet,
-    /// Global preferred-lifetime triplet.
-    pub preferred_lifetime: Triplet,
+    /// Global scalars with Kea's defaults.
+    pub params: Params6,
     /// `dhcp-ddns.enable-updates`.
     pub ddns_enabled: bool,
 }
@@ -62,12 +60,12 @@ pub struct Subnet6 {
     pub reservations: Vec<Reservation6>,
     /// `option-data`
     pub options: Vec<OptionValue>,
-    /// valid-lifetime after inheritance.
-    pub valid_lifetime: Triplet,
-    /// preferred-lifetime after inheritance.
-    pub preferred_lifetime: Triplet,
-    /// `rapid-commit` after inheritance.
-    pub rapid_commit: bool,
+    /// `option-data` of the enclosing shared network.
+    pub network_options: Vec<OptionValue>,
+    /// Scalars after inheritance.
+    pub params: Params6,
+    /// `relay.ip-addresses` (relay link addresses that select this subnet).
+    pub relay: Vec<Ipv6Addr>,
     /// `interface`
     pub interface: Option<String>,
     /// `interface-id`
@@ -145,14 +143,54 @@ fn parse_net6(c: &mut Checker, v: &V<'_>, what: &str) -> Option<Ipv6Net> {
     }
 }
 
-#[derive(Clone, Copy)]
-struct Scope {
-    valid: Triplet,
-    preferred: Triplet,
-    rapid_commit: bool,
+/// The scalars a DHCPv6 subnet inherits from its shared network and the global scope
+/// (Kea ARM 9.2.9, 9.2.15).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Params6 {
+    /// valid-lifetime triplet.
+    pub valid: Triplet,
+    /// preferred-lifetime triplet.
+    pub preferred: Triplet,
+    /// `renew-timer` (T1).
+    pub renew_timer: Option<u32>,
+    /// `rebind-timer` (T2).
+    pub rebind_timer: Option<u32>,
+    /// `calculate-tee-times` (default true for DHCPv6).
+    pub calculate_tee_times: bool,
+    /// `t1-percent` (default 0.5).
+    pub t1_percent: f64,
+    /// `t2-percent` (default 0.8).
+    pub t2_percent: f64,
+    /// `rapid-commit` (default false).
+    pub rapid_commit: bool,
+    /// `reservations-global` / `-in-subnet` / `-out-of-pool`.
+    pub reservations_global: bool,
+    /// `reservations-in-subnet` (default true).
+    pub reservations_in_subnet: bool,
+    /// `reservations-out-of-pool` (default false).
+    pub reservations_out_of_pool: bool,
 }
 
-fn scope_values(c: &mut Checker, v: &V<'_>, outer: &Scope) -> Scope {
+impl Params6 {
+    /// Kea's DHCPv6 global defaults (GLOBAL6_DEFAULTS).
+    pub fn defaults() -> Params6 {
+        Params6 {
+            valid: Triplet { default: Some(DEFAULT_VALID_LIFETIME), ..Triplet::default() },
+            preferred: Triplet { default: Some(DEFAULT_PREFERRED_LIFETIME), ..Triplet::default() },
+            renew_timer: None,
+            rebind_timer: None,
+            calculate_tee_times: true,
+            t1_percent: 0.5,
+            t2_percent: 0.8,
+            rapid_commit: false,
+            reservations_global: false,
+            reservations_in_subnet: true,
+            reservations_out_of_pool: false,
+        }
+    }
+}
+
+fn scope_values(c: &mut Checker, v: &V<'_>, outer: &Params6) -> Params6 {
     let valid = common::triplet(c, v, "valid-lifetime");
     let preferred = common::triplet(c, v, "preferred-lifetime");
     if valid != Triplet::default() {
@@ -161,13 +199,20 @@ fn scope_values(c: &mut Checker, v: &V<'_>, outer: &Scope) -> Scope {
     if preferred != Triplet::default() {
         common::check_triplet(c, v, "preferred-lifetime", preferred.inherit(outer.preferred));
     }
-    for key in ["renew-timer", "rebind-timer"] {
-        common::u32_of(c, v, key);
-    }
-    Scope {
+    let renew = common::u32_of(c, v, "renew-timer");
+    let rebind = common::u32_of(c, v, "rebind-timer");
+    Params6 {
         valid: valid.inherit(outer.valid),
         preferred: preferred.inherit(outer.preferred),
+        renew_timer: renew.or(outer.renew_timer),
+        rebind_timer: rebind.or(outer.rebind_timer),
+        calculate_tee_times: v.bool("calculate-tee-times").unwrap_or(outer.calculate_tee_times),
+        t1_percent: v.get("t1-percent").and_then(|x| x.as_float()).unwrap_or(outer.t1_percent),
+        t2_percent: v.get("t2-percent").and_then(|x| x.as_float()).unwrap_or(outer.t2_percent),
         rapid_commit: v.bool("rapid-commit").unwrap_or(outer.rapid_commit),
+        reservations_global: v.bool("reservations-global").unwrap_or(outer.reservations_global),
+        reservations_in_subnet: v.bool("reservations-in-subnet").unwrap_or(outer.reservations_in_subnet),
+        reservations_out_of_pool: v.bool("reservations-out-of-pool").unwrap_or(outer.reservations_out_of_pool),
     }
 }
 
@@ -273,7 +318,7 @@ fn pd_pool(c: &mut Checker, p: &V<'_>, reg: &OptionDefRegistry) -> Option<PdPool
     })
 }
 
-fn subnet(c: &mut Checker, ctx: &mut Ctx, v: &V<'_>, outer: &Scope, network: Option<&str>) {
+fn subnet(c: &mut Checker, ctx: &mut Ctx, v: &V<'_>, outer: &Params6, network: Option<&str>, network_options: &[OptionValue]) {
     let Some(sv) = v.get("subnet") else {
         c.err(v, "missing parameter 'subnet'");
         return;
@@ -354,12 +399,14 @@ fn subnet(c: &mut Checker, ctx: &mut Ctx, v: &V<'_>, outer: &Scope, network: Opt
         }
     }
     check_reservation_dups(c, &res, ctx.ip_unique, id);
+    let mut relay = Vec::new();
     if let Some(rv) = v.get("relay") {
         let mut addrs = rv.list("ip-addresses");
         addrs.extend(rv.get("ip-address"));
         for a in addrs {
-            if a.as_str().and_then(|s| s.parse::<Ipv6Addr>().ok()).is_none() {
-                c.err(&a, format!("address {} is not a valid: IPv6address", a.as_str().unwrap_or("")));
+            match a.as_str().and_then(|s| s.parse::<Ipv6Addr>().ok()) {
+                Some(ip) => relay.push(ip),
+                None => c.err(&a, format!("address {} is not a valid: IPv6address", a.as_str().unwrap_or(""))),
             }
         }
     }
@@ -372,9 +419,9 @@ fn subnet(c: &mut Checker, ctx: &mut Ctx, v: &V<'_>, outer: &Scope, network: Opt
         pd_pools,
         reservations: res.into_iter().map(|(_, r)| r).collect(),
         options,
-        valid_lifetime: scope.valid,
-        preferred_lifetime: scope.preferred,
-        rapid_commit: scope.rapid_commit,
+        network_options: network_options.to_vec(),
+        params: scope,
+        relay,
         interface: v.str("interface").map(str::to_string),
         interface_id: v.str("interface-id").map(str::to_string),
     });
@@ -439,12 +486,7 @@ pub(crate) fn build(c: &mut Checker, d: &V<'_>) -> Option<Dhcp6> {
             }
         }
     }
-    let defaults = Scope {
-        valid: Triplet { default: Some(DEFAULT_VALID_LIFETIME), ..Triplet::default() },
-        preferred: Triplet { default: Some(DEFAULT_PREFERRED_LIFETIME), ..Triplet::default() },
-        rapid_commit: false,
-    };
-    let global = scope_values(c, d, &defaults);
+    let global = scope_values(c, d, &Params6::defaults());
     let mut ctx = Ctx {
         reg,
         ids: Seen::new(),
@@ -465,14 +507,14 @@ pub(crate) fn build(c: &mut Checker, d: &V<'_>) -> Option<Dhcp6> {
             continue;
         }
         let scope = scope_values(c, &n, &global);
-        common::option_data(c, &n, &ctx.reg, "dhcp6");
+        let net_options = common::option_data(c, &n, &ctx.reg, "dhcp6");
         for s in n.list("subnet6") {
-            subnet(c, &mut ctx, &s, &scope, Some(name));
+            subnet(c, &mut ctx, &s, &scope, Some(name), &net_options);
         }
         shared_networks.push(name.to_string());
     }
     for s in d.list("subnet6") {
-        subnet(c, &mut ctx, &s, &global, None);
+        subnet(c, &mut ctx, &s, &global, None, &[]);
     }
     let mut global_res = Vec::new();
     for r in d.list("reservations") {
@@ -495,8 +537,7 @@ pub(crate) fn build(c: &mut Checker, d: &V<'_>) -> Option<Dhcp6> {
         interfaces,
         lease_database,
         control_sockets,
-        valid_lifetime: global.valid,
-        preferred_lifetime: global.preferred,
+        params: global,
         ddns_enabled,
     })
 }
