@@ -1,4 +1,4 @@
-//! Leases: Kea's `Lease4` record and its states, the allocators, and the storage backends
+//! Leases: Kea's `Lease4` and `Lease6` records and its states, the allocators, and the storage backends
 //! (Kea ARM 8.2.2 "Lease Storage"; design.md "lease").
 //!
 //! The record types mirror Kea's lease columns one for one so the memfile CSV and the
@@ -8,7 +8,7 @@ pub mod alloc;
 pub mod memfile;
 pub mod store;
 
-use std::net::Ipv4Addr;
+use std::net::{Ipv4Addr, Ipv6Addr};
 
 /// Kea's `Lease::STATE_*` values, stored as these numbers in CSV and SQL (Kea ARM 8.2.2).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
@@ -100,4 +100,95 @@ pub enum LeaseChange4 {
     Upsert(Lease4),
     /// Delete (release, or reclamation without affinity).
     Delete(Lease4),
+}
+
+/// Kea's `Lease::Type` of a DHCPv6 lease, stored as `lease_type` 0 / 2 (Kea ARM 9.2.2.1).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub enum LeaseType6 {
+    /// 0: IA_NA, a non-temporary address (`prefix_len` 128).
+    #[default]
+    Na,
+    /// 2: IA_PD, a delegated prefix.
+    Pd,
+}
+
+impl LeaseType6 {
+    /// The stored number (Kea's `Lease::TYPE_NA` / `TYPE_PD`).
+    pub fn code(self) -> u32 {
+        match self {
+            LeaseType6::Na => 0,
+            LeaseType6::Pd => 2,
+        }
+    }
+
+    /// From the stored number; IA_TA (1) is not supported, like Kea 3.1+.
+    pub fn from_code(c: u32) -> Option<LeaseType6> {
+        match c {
+            0 => Some(LeaseType6::Na),
+            2 => Some(LeaseType6::Pd),
+            _ => None,
+        }
+    }
+}
+
+/// A DHCPv6 lease with Kea's fields (`Lease6`, kea-leases6.csv columns; Kea ARM 9.2.2.1).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Lease6 {
+    /// `address`: the address, or the first address of a delegated prefix.
+    pub address: Ipv6Addr,
+    /// `prefix_len`: 128 for an address, the delegated length for a prefix.
+    pub prefix_len: u8,
+    /// `lease_type`
+    pub lease_type: LeaseType6,
+    /// `duid` of the client (Kea's one-byte `00` for a declined lease).
+    pub duid: Vec<u8>,
+    /// `iaid`
+    pub iaid: u32,
+    /// `valid_lifetime` in seconds; 0 in a deletion row.
+    pub valid_lifetime: u32,
+    /// `pref_lifetime` in seconds; 0 in a deletion row.
+    pub preferred_lifetime: u32,
+    /// Client last transmission time, Unix seconds (`expire` - `valid_lifetime` in the CSV).
+    pub cltt: u64,
+    /// `subnet_id`
+    pub subnet_id: u32,
+    /// `pool_id` (Kea 2.4+ column; 0 when unknown).
+    pub pool_id: u32,
+    /// `fqdn_fwd`
+    pub fqdn_fwd: bool,
+    /// `fqdn_rev`
+    pub fqdn_rev: bool,
+    /// `hostname` (may be empty).
+    pub hostname: String,
+    /// `hwaddr` (may be empty: v6 clients are known by DUID).
+    pub hwaddr: Vec<u8>,
+    /// `hwtype` (1 = Ethernet); only stored with a hardware address, 0 without one.
+    pub hwtype: u16,
+    /// `hwaddr_source` bitmask (Kea's `HWAddr::HWADDR_SOURCE_*`); only stored with a hardware address.
+    pub hwaddr_source: u32,
+    /// `state`
+    pub state: LeaseState,
+    /// `user_context` as JSON text, if any.
+    pub user_context: Option<String>,
+}
+
+impl Lease6 {
+    /// `expire` column: cltt + valid_lifetime.
+    pub fn expire(&self) -> u64 {
+        self.cltt + u64::from(self.valid_lifetime)
+    }
+
+    /// True once the lease's valid lifetime has passed at `now` (Unix seconds).
+    pub fn is_expired(&self, now: u64) -> bool {
+        self.expire() <= now
+    }
+}
+
+/// One change to the DHCPv6 lease store: a new or updated row, or a deletion (tombstone).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum LeaseChange6 {
+    /// Add or update.
+    Upsert(Lease6),
+    /// Delete (release, or reclamation without affinity).
+    Delete(Lease6),
 }

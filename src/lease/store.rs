@@ -7,8 +7,8 @@
 use std::future::Future;
 use std::pin::Pin;
 
-use super::memfile::{Change4, Memfile4, MemfileError};
-use super::LeaseChange4;
+use super::memfile::{Change4, Change6, Memfile4, Memfile6, MemfileError};
+use super::{LeaseChange4, LeaseChange6};
 
 /// Why a commit or a maintenance run failed.
 #[derive(Debug, thiserror::Error)]
@@ -52,5 +52,39 @@ impl LeaseStore4 for Memfile4 {
 
     fn close(&self) {
         Memfile4::close(self);
+    }
+}
+
+/// A DHCPv6 lease store (Kea ARM 9.2.2 "Lease Storage"); the same contract as [`LeaseStore4`].
+pub trait LeaseStore6: Send + Sync + std::fmt::Debug {
+    /// Queues the changes in submission order; the future resolves when they are durable.
+    fn commit(&self, changes: Vec<LeaseChange6>) -> CommitFuture;
+    /// Starts the backend's periodic maintenance (memfile: lease file cleanup) in the
+    /// background; returns at once.
+    fn start_maintenance(&self) -> Result<(), StoreError>;
+    /// Flushes what is queued and stops background work.
+    fn close(&self);
+}
+
+impl LeaseStore6 for Memfile6 {
+    fn commit(&self, changes: Vec<LeaseChange6>) -> CommitFuture {
+        let rows = changes
+            .into_iter()
+            .map(|c| match c {
+                LeaseChange6::Upsert(l) => Change6::Upsert(l),
+                LeaseChange6::Delete(l) => Change6::Delete(l),
+            })
+            .collect();
+        let ticket = Memfile6::commit(self, rows);
+        Box::pin(async move { ticket.await.map_err(StoreError::from) })
+    }
+
+    fn start_maintenance(&self) -> Result<(), StoreError> {
+        // The cleanup runs on its own thread; its result is logged by the backend.
+        self.start_lfc().map(|_| ()).map_err(StoreError::from)
+    }
+
+    fn close(&self) {
+        Memfile6::close(self);
     }
 }

@@ -318,7 +318,14 @@ fn pd_pool(c: &mut Checker, p: &V<'_>, reg: &OptionDefRegistry) -> Option<PdPool
     })
 }
 
-fn subnet(c: &mut Checker, ctx: &mut Ctx, v: &V<'_>, outer: &Params6, network: Option<&str>, network_options: &[OptionValue]) {
+fn subnet(
+    c: &mut Checker,
+    ctx: &mut Ctx,
+    v: &V<'_>,
+    outer: &Params6,
+    network: Option<&str>,
+    network_options: &[OptionValue],
+) {
     let Some(sv) = v.get("subnet") else {
         c.err(v, "missing parameter 'subnet'");
         return;

@@ -61,17 +61,8 @@ pub(crate) struct Layout {
 impl Layout {
     /// Validates a header like Kea: a prefix of the known columns, at least through `hostname`.
     pub(crate) fn from_header<S: AsRef<str>>(header: &[S]) -> Result<Layout, String> {
-        let mut known = 0;
-        for (name, expected) in header.iter().zip(COLUMNS4.iter()) {
-            if name.as_ref() != *expected {
-                return Err(format!("header contains an invalid column '{}'", name.as_ref()));
-            }
-            known += 1;
-        }
-        if known < MIN_COLUMNS4 {
-            return Err(format!("header has only {known} valid column(s), it must have at least {MIN_COLUMNS4}"));
-        }
-        Ok(Layout { known, width: header.len() })
+        let (known, width) = validate_header(header, &COLUMNS4, MIN_COLUMNS4)?;
+        Ok(Layout { known, width })
     }
 
     /// Parses a header line.
@@ -88,18 +79,7 @@ impl Layout {
     /// Parses one data row; missing newer columns take Kea's defaults (upgrade), extra ones
     /// beyond the known schema are ignored (downgrade).
     pub(crate) fn parse(&self, line: &str) -> Result<Lease4, String> {
-        let mut f = [""; COLUMNS4.len()];
-        let mut n = 0;
-        for (i, v) in line.split(',').enumerate() {
-            if let Some(slot) = f.get_mut(i) {
-                *slot = v;
-            }
-            n = i + 1;
-        }
-        let max = self.width.max(COLUMNS4.len());
-        if n < self.known || n > max {
-            return Err(format!("invalid number of columns: {n} (header has {})", self.width));
-        }
+        let (f, n) = split_fields::<{ COLUMNS4.len() }>(line, self.known, self.width)?;
         let present = |i: usize| i < n;
 
         let address: Ipv4Addr = f[0].parse().map_err(|_| format!("invalid address '{}'", f[0]))?;
@@ -131,15 +111,7 @@ impl Layout {
         } else {
             LeaseState::Default
         };
-        let user_context = if present(COL_USER_CONTEXT) && !f[COL_USER_CONTEXT].is_empty() {
-            let text = bytes_to_string(unescape(f[COL_USER_CONTEXT]));
-            match serde_json::from_str::<serde_json::Value>(&text) {
-                Ok(serde_json::Value::Object(_)) => Some(text),
-                _ => return Err(format!("user context '{text}' is not a JSON map")),
-            }
-        } else {
-            None
-        };
+        let user_context = if present(COL_USER_CONTEXT) { parse_user_context(f[COL_USER_CONTEXT])? } else { None };
         let pool_id = if present(COL_POOL_ID) { parse_num(f[COL_POOL_ID], "pool_id")? } else { 0 };
         // Kea's CSVLeaseFile4::next: only a declined lease may lack both identifiers.
         if hwaddr.is_empty() && client_id.is_none() && state != LeaseState::Declined {
@@ -204,7 +176,7 @@ pub(crate) fn write_row(out: &mut String, lease: &Lease4, valid_lifetime: u32, p
     }
 }
 
-fn push_colon_hex(out: &mut String, bytes: &[u8]) {
+pub(crate) fn push_colon_hex(out: &mut String, bytes: &[u8]) {
     const HEX: &[u8; 16] = b"0123456789abcdef";
     for (i, b) in bytes.iter().enumerate() {
         if i > 0 {
@@ -212,6 +184,59 @@ fn push_colon_hex(out: &mut String, bytes: &[u8]) {
         }
         out.push(char::from(HEX[usize::from(b >> 4)]));
         out.push(char::from(HEX[usize::from(b & 0xf)]));
+    }
+}
+
+/// Kea's `VersionedCSVFile::validateHeader`: the header must be a prefix of `columns` at least
+/// `min` long, except for unknown trailing columns from a newer Kea. Returns (known, width).
+pub(crate) fn validate_header<S: AsRef<str>>(
+    header: &[S],
+    columns: &[&str],
+    min: usize,
+) -> Result<(usize, usize), String> {
+    let mut known = 0;
+    for (name, expected) in header.iter().zip(columns.iter()) {
+        if name.as_ref() != *expected {
+            return Err(format!("header contains an invalid column '{}'", name.as_ref()));
+        }
+        known += 1;
+    }
+    if known < min {
+        return Err(format!("header has only {known} valid column(s), it must have at least {min}"));
+    }
+    Ok((known, header.len()))
+}
+
+/// Splits a row into the `N` known columns (missing ones empty) and counts its fields; like
+/// Kea, a row may have between `known` and `max(width, N)` fields.
+pub(crate) fn split_fields<const N: usize>(
+    line: &str,
+    known: usize,
+    width: usize,
+) -> Result<([&str; N], usize), String> {
+    let mut f = [""; N];
+    let mut n = 0;
+    for (i, v) in line.split(',').enumerate() {
+        if let Some(slot) = f.get_mut(i) {
+            *slot = v;
+        }
+        n = i + 1;
+    }
+    if n < known || n > width.max(N) {
+        return Err(format!("invalid number of columns: {n} (header has {width})"));
+    }
+    Ok((f, n))
+}
+
+/// The `user_context` column: empty, or an escaped JSON map (Kea rejects anything else).
+pub(crate) fn parse_user_context(field: &str) -> Result<Option<String>, String> {
+    if field.is_empty() {
+        return Ok(None);
+    }
+    let text = bytes_to_string(unescape(field));
+    match serde_json::from_str::<serde_json::Value>(&text) {
+        Ok(serde_json::Value::Object(_)) => Ok(Some(text)),
+        _ => Err(format!("user context '{text}' is not a JSON map")),
     }
 }
 
@@ -260,7 +285,7 @@ pub(crate) fn bytes_to_string(bytes: Vec<u8>) -> String {
     }
 }
 
-fn parse_num<T: std::str::FromStr>(s: &str, what: &str) -> Result<T, String> {
+pub(crate) fn parse_num<T: std::str::FromStr>(s: &str, what: &str) -> Result<T, String> {
     // Kea's boost::lexical_cast takes plain digits; reject signs and blanks the same way.
     if s.is_empty() || !s.bytes().all(|b| b.is_ascii_digit()) {
         return Err(format!("invalid {what} '{s}'"));
@@ -268,7 +293,7 @@ fn parse_num<T: std::str::FromStr>(s: &str, what: &str) -> Result<T, String> {
     s.parse().map_err(|_| format!("invalid {what} '{s}'"))
 }
 
-fn parse_bool(s: &str, what: &str) -> Result<bool, String> {
+pub(crate) fn parse_bool(s: &str, what: &str) -> Result<bool, String> {
     // Kea 2.2 accepts only 0 and 1 here ("true" is a lexical cast error).
     match s {
         "0" => Ok(false),
@@ -278,7 +303,7 @@ fn parse_bool(s: &str, what: &str) -> Result<bool, String> {
 }
 
 /// Kea's `decodeColonSeparatedHexString`: `aa:b:cc`, one or two digits per byte, "" = empty.
-fn parse_colon_hex(s: &str) -> Result<Vec<u8>, String> {
+pub(crate) fn parse_colon_hex(s: &str) -> Result<Vec<u8>, String> {
     if s.is_empty() {
         return Ok(Vec::new());
     }
@@ -293,7 +318,7 @@ fn parse_colon_hex(s: &str) -> Result<Vec<u8>, String> {
 
 /// Kea's `ClientId::fromText` (`decodeFormattedHexString`): colon-separated or plain hex with
 /// an optional `0x` prefix.
-fn parse_client_id(s: &str) -> Result<Vec<u8>, String> {
+pub(crate) fn parse_client_id(s: &str) -> Result<Vec<u8>, String> {
     if s.contains(':') {
         return parse_colon_hex(s);
     }

@@ -5,17 +5,14 @@ use std::collections::HashMap;
 use std::ffi::OsString;
 use std::fs::{self, File, OpenOptions};
 use std::io::{self, BufWriter, Write};
-use std::net::Ipv4Addr;
 use std::path::{Path, PathBuf};
 
-use tracing::{info, warn};
-
-use super::csv::{self, Layout};
+use super::csv;
+use super::row::{mlog, LeaseRow};
 use super::MemfileError;
-use crate::lease::Lease4;
 
 /// Live leases by address while files are replayed.
-pub(crate) type LeaseMap = HashMap<Ipv4Addr, Lease4>;
+pub(crate) type LeaseMap<L> = HashMap<<L as LeaseRow>::Key, L>;
 
 /// Kea's file names around one lease file (`Memfile_LeaseMgr::appendSuffix`).
 #[derive(Debug, Clone)]
@@ -69,9 +66,9 @@ pub(crate) enum Tail {
 
 /// The outcome of replaying one file.
 #[derive(Debug)]
-pub(crate) struct Loaded {
+pub(crate) struct Loaded<Y> {
     /// The header, or None for an empty file (Kea recreates those).
-    pub layout: Option<Layout>,
+    pub layout: Option<Y>,
     /// Bytes up to and including the last newline.
     pub complete_len: u64,
     /// True when bytes followed the last newline (only reported in [`Tail::Torn`] mode).
@@ -81,14 +78,20 @@ pub(crate) struct Loaded {
 /// Replays one file into `map` like Kea's `LeaseFileLoader::load`: later rows win, a row with
 /// valid_lifetime 0 erases the lease, bad rows are skipped until more than `max_errors`
 /// (0 = unlimited) of them make the whole load fail.
-pub(crate) fn load_file(path: &Path, map: &mut LeaseMap, max_errors: u32, tail: Tail) -> Result<Loaded, MemfileError> {
-    info!(target: "kea-dhcp4.dhcpsrv", "DHCPSRV_MEMFILE_LEASE_FILE_LOAD loading leases from file {}", path.display());
+pub(crate) fn load_file<L: LeaseRow>(
+    path: &Path,
+    map: &mut LeaseMap<L>,
+    max_errors: u32,
+    tail: Tail,
+) -> Result<Loaded<L::Layout>, MemfileError> {
+    mlog!(L::FAMILY, info, "DHCPSRV_MEMFILE_LEASE_FILE_LOAD loading leases from file {}", path.display());
     let data = fs::read(path).map_err(at(path))?;
     let complete_len = data.iter().rposition(|b| *b == b'\n').map_or(0, |i| i + 1);
     let torn = tail == Tail::Torn && complete_len < data.len();
     if torn {
-        warn!(
-            target: "kea-dhcp4.dhcpsrv",
+        mlog!(
+            L::FAMILY,
+            warn,
             "DHCPSRV_MEMFILE_LEASE_LOAD_ROW_ERROR discarding {} bytes of an unfinished last row in {}",
             data.len() - complete_len,
             path.display()
@@ -102,8 +105,8 @@ pub(crate) fn load_file(path: &Path, map: &mut LeaseMap, max_errors: u32, tail: 
     let mut lines = body.split(|b| *b == b'\n');
     let header = lines.next().unwrap_or_default();
     let header = csv::bytes_to_string(strip_cr(header).to_vec());
-    let layout = Layout::from_line(&header)
-        .map_err(|reason| MemfileError::InvalidHeader { path: path.to_path_buf(), reason })?;
+    let layout =
+        L::layout(&header).map_err(|reason| MemfileError::InvalidHeader { path: path.to_path_buf(), reason })?;
     let mut errors = 0u32;
     for (i, line) in lines.enumerate() {
         let line = strip_cr(line);
@@ -112,18 +115,19 @@ pub(crate) fn load_file(path: &Path, map: &mut LeaseMap, max_errors: u32, tail: 
             continue;
         }
         let text = csv::bytes_to_string(line.to_vec());
-        match layout.parse(&text) {
+        match L::parse(&layout, &text) {
             Ok(lease) => {
-                if lease.valid_lifetime == 0 {
-                    map.remove(&lease.address);
+                if lease.valid_lifetime() == 0 {
+                    map.remove(&lease.key());
                 } else {
-                    map.insert(lease.address, lease);
+                    map.insert(lease.key(), lease);
                 }
             }
             Err(reason) => {
                 errors += 1;
-                warn!(
-                    target: "kea-dhcp4.dhcpsrv",
+                mlog!(
+                    L::FAMILY,
+                    warn,
                     "DHCPSRV_MEMFILE_LEASE_LOAD_ROW_ERROR discarding row {} of {}, error: {reason}",
                     i + 1,
                     path.display()
@@ -147,18 +151,22 @@ fn strip_cr(line: &[u8]) -> &[u8] {
 
 /// Writes `leases` (sorted by address, as Kea's `LeaseFileLoader::write`) to `path` with our
 /// header and makes the file durable before returning.
-pub(crate) fn write_snapshot(path: &Path, map: &LeaseMap, pool_id_column: bool) -> Result<usize, MemfileError> {
-    let mut leases: Vec<&Lease4> = map.values().collect();
-    leases.sort_by_key(|l| l.address);
+pub(crate) fn write_snapshot<L: LeaseRow>(
+    path: &Path,
+    map: &LeaseMap<L>,
+    pool_id_column: bool,
+) -> Result<usize, MemfileError> {
+    let mut leases: Vec<&L> = map.values().collect();
+    leases.sort_by_key(|l| l.key());
     let file = File::create(path).map_err(at(path))?;
     let mut w = BufWriter::with_capacity(1 << 16, file);
     let mut row = String::with_capacity(256);
     let write = |w: &mut BufWriter<File>, row: &mut String| -> io::Result<()> {
-        w.write_all(csv::header4(pool_id_column).as_bytes())?;
+        w.write_all(L::header(pool_id_column).as_bytes())?;
         w.write_all(b"\n")?;
         for l in &leases {
             row.clear();
-            csv::write_row(row, l, l.valid_lifetime, pool_id_column);
+            l.write_row(row, false, pool_id_column);
             row.push('\n');
             w.write_all(row.as_bytes())?;
         }
@@ -186,12 +194,12 @@ pub(crate) fn remove_if_exists(path: &Path) -> Result<(), MemfileError> {
     }
 }
 
-/// Opens the journal for appending, creating it with our header when it is missing or empty.
-pub(crate) fn open_journal(path: &Path, pool_id_column: bool) -> Result<(File, u64), MemfileError> {
+/// Opens the journal for appending, creating it with `header` when it is missing or empty.
+pub(crate) fn open_journal(path: &Path, header: &str) -> Result<(File, u64), MemfileError> {
     let mut file = OpenOptions::new().create(true).append(true).open(path).map_err(at(path))?;
     let mut len = file.metadata().map_err(at(path))?.len();
     if len == 0 {
-        let header = format!("{}\n", csv::header4(pool_id_column));
+        let header = format!("{header}\n");
         file.write_all(header.as_bytes()).and_then(|()| file.sync_data()).map_err(at(path))?;
         len = header.len() as u64;
         // The new name must survive a crash before any row in it is acknowledged.

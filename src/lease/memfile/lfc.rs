@@ -7,32 +7,27 @@ use std::fs;
 use std::path::PathBuf;
 use std::sync::{Condvar, Mutex, OnceLock};
 
-use tracing::info;
-
 use super::files::{self, LeaseMap, Paths, Tail};
+use super::row::{mlog, LeaseRow};
 use super::writer::lock;
 use super::MemfileError;
 
 /// Merges `.2` and `.1` into `.output`, renames it `.completed`, deletes `.2` and `.1`, and
 /// renames `.completed` to `.2` (`LFCController::processLeases` + `fileRotate`). When a
 /// `.completed` is already there (a cleanup interrupted after its merge) only the renames run.
-pub(crate) fn merge(paths: &Paths, max_row_errors: u32, pool_id_column: bool) -> Result<(), MemfileError> {
+pub(crate) fn merge<L: LeaseRow>(paths: &Paths, max_row_errors: u32, pool_id_column: bool) -> Result<(), MemfileError> {
     if !paths.completed.exists() {
-        let mut map = LeaseMap::new();
+        let mut map = LeaseMap::<L>::new();
         // Kea's kea-lfc stops after MAX_LEASE_ERRORS bad rows; we honour the configured limit.
         for input in [&paths.previous, &paths.input] {
             if input.exists() {
-                files::load_file(input, &mut map, max_row_errors, Tail::Parse)?;
+                files::load_file::<L>(input, &mut map, max_row_errors, Tail::Parse)?;
             }
         }
         let written = files::write_snapshot(&paths.output, &map, pool_id_column)?;
         fs::rename(&paths.output, &paths.completed).map_err(files::at(&paths.output))?;
         files::sync_dir(&paths.file)?;
-        info!(
-            target: "kea-dhcp4.dhcpsrv",
-            "LFC_WRITE_STATS wrote {written} leases to {}",
-            paths.completed.display()
-        );
+        mlog!(L::FAMILY, info, "LFC_WRITE_STATS wrote {written} leases to {}", paths.completed.display());
     }
     // While `.completed` exists the loader ignores `.2` and `.1`, so these may go in any order.
     files::remove_if_exists(&paths.previous)?;

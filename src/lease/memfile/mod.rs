@@ -1,10 +1,13 @@
-//! Kea's memfile lease storage for DHCPv4 (Kea ARM 8.2.2.1 "Memfile - Basic Storage for
-//! Leases", 8.2.2.2 "Lease File Cleanup"), made crash-safe.
+//! Kea's memfile lease storage for DHCPv4 and DHCPv6 (Kea ARM 8.2.2.1 / 9.2.2.1 "Memfile -
+//! Basic Storage for Leases", 8.2.2.2 "Lease File Cleanup"), made crash-safe.
 //!
-//! The files are Kea's: `kea-leases4.csv` is an append-only journal (a full row per change, a
-//! `valid_lifetime` 0 tombstone per deletion) and cleanup rotates it through `.1`, `.output`,
-//! `.completed` and `.2` exactly like `kea-lfc`, so Kea 2.2 and kakapo can take over each
-//! other's files at any point. Two things differ from Kea, both on the safe side:
+//! Both families share one implementation ([`row::LeaseRow`] says what differs: key, header,
+//! rows); [`Memfile4`] and [`Memfile6`] are thin typed fronts over it.
+//!
+//! The files are Kea's: `kea-leases4.csv` / `kea-leases6.csv` are append-only journals (a full
+//! row per change, a `valid_lifetime` 0 tombstone per deletion) and cleanup rotates them
+//! through `.1`, `.output`, `.completed` and `.2` exactly like `kea-lfc`, so Kea 2.2 and kakapo
+//! can take over each other's files at any point. Two things differ from Kea, both on the safe side:
 //!
 //! - a commit is acknowledged only after its rows are written and fdatasync'ed (Kea never
 //!   syncs). One writer thread batches every row queued during the previous sync into one
@@ -16,31 +19,34 @@
 //! cut off at start-up before appending resumes.
 
 mod csv;
+mod csv6;
 mod files;
 mod lfc;
+pub(crate) mod row;
 mod writer;
 
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 
-use tracing::{info, warn};
-
 pub use csv::{format_row4, header4, parse_row4, COLUMNS4};
+pub use csv6::{format_row6, header6, parse_row6, COLUMNS6};
 pub use writer::CommitTicket;
 
 use self::files::{LeaseMap, Paths, Tail};
+use self::row::{mlog, LeaseRow};
 use self::writer::{lock, Journal, Shared};
-use super::Lease4;
+use super::{Lease4, Lease6};
 
 /// `lease-database` settings of `type: memfile` (Kea ARM 8.2.2.1).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct MemfileConfig {
-    /// `name`: the lease file (Kea's default `/var/lib/kea/kea-leases4.csv`).
+    /// `name`: the lease file (Kea's default `/var/lib/kea/kea-leases4.csv` / `kea-leases6.csv`).
     pub path: PathBuf,
     /// `persist`: false keeps leases in memory only (no file is read or written).
     pub persist: bool,
-    /// `lfc-interval` in seconds (0 = never); the daemon's timer calls [`Memfile4::start_lfc`].
+    /// `lfc-interval` in seconds (0 = never); the daemon's timer calls [`Memfile4::start_lfc`]
+    /// / [`Memfile6::start_lfc`].
     pub lfc_interval: u32,
     /// `max-row-errors`: more bad rows than this in one file fail the load (0 = unlimited).
     pub max_row_errors: u32,
@@ -55,6 +61,15 @@ pub enum Change4 {
     Upsert(Lease4),
     /// Delete it: a row with valid_lifetime 0 and expire = cltt (Kea's `deleteLease`).
     Delete(Lease4),
+}
+
+/// One change to the v6 lease file: a full row, or Kea's deletion tombstone.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Change6 {
+    /// Add or replace the lease at its address (Kea's `addLease` / `updateLease6`).
+    Upsert(Lease6),
+    /// Delete it: a row with valid and preferred lifetimes 0 and expire = cltt (`deleteLease`).
+    Delete(Lease6),
 }
 
 /// Memfile errors (Kea's `CSVFileError`, `DbOpenError` and kakapo's durability failures).
@@ -81,7 +96,7 @@ pub enum MemfileError {
         /// The last row error.
         last: String,
     },
-    /// The first line is not a v4 lease file header Kea would accept.
+    /// The first line is not a lease file header Kea would accept (for this family).
     #[error("invalid header in lease file {}: {reason}", path.display())]
     InvalidHeader {
         /// The file.
@@ -94,6 +109,14 @@ pub enum MemfileError {
     InvalidLease {
         /// The lease address.
         address: std::net::Ipv4Addr,
+        /// Why.
+        reason: String,
+    },
+    /// A v6 lease Kea's loader would discard, refused before it is written.
+    #[error("lease {address} cannot be stored: {reason}")]
+    InvalidLease6 {
+        /// The lease address (or prefix).
+        address: std::net::Ipv6Addr,
         /// Why.
         reason: String,
     },
@@ -118,9 +141,9 @@ pub enum MemfileError {
     TicketReused,
 }
 
-/// The DHCPv4 memfile store: Kea's start-up load, the group-commit journal writer and
-/// cleanup. `Send + Sync`; share it in an `Arc`.
-pub struct Memfile4 {
+/// The store shared by both families: Kea's start-up load, the group-commit journal writer and
+/// cleanup, for any [`LeaseRow`].
+struct Store<L: LeaseRow> {
     cfg: MemfileConfig,
     paths: Paths,
     /// None when `persist` is false.
@@ -128,29 +151,25 @@ pub struct Memfile4 {
     thread: Mutex<Option<JoinHandle<()>>>,
     #[cfg(test)]
     lfc_pause: Mutex<Option<LfcPause>>,
+    _lease: std::marker::PhantomData<fn() -> L>,
 }
 
 /// Test hook: (tell the test the cleanup rotated, wait for the test to let it go on).
 #[cfg(test)]
 type LfcPause = (std::sync::mpsc::Sender<()>, std::sync::mpsc::Receiver<()>);
 
-impl std::fmt::Debug for Memfile4 {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Memfile4").field("cfg", &self.cfg).finish_non_exhaustive()
-    }
-}
-
-impl Memfile4 {
-    /// Loads the files in Kea's order (`loadLeasesFromFiles`: `.completed`, else `.2` then
-    /// `.1`; then always `<file>`) and opens `<file>` for appends; returns the live leases
-    /// sorted by address (state kept as stored, expired ones included).
-    pub fn open(cfg: MemfileConfig) -> Result<(Memfile4, Vec<Lease4>), MemfileError> {
+impl<L: LeaseRow> Store<L> {
+    fn open(cfg: MemfileConfig) -> Result<(Store<L>, Vec<L>), MemfileError> {
+        let fam = L::FAMILY;
         let paths = Paths::new(&cfg.path);
         if !cfg.persist {
             // Kea reads no file at all without persistence.
-            warn!(target: "kea-dhcp4.dhcpsrv", "DHCPSRV_MEMFILE_NO_STORAGE running in non-persistent mode, leases will be lost after restart");
-            let m = Memfile4::assemble(cfg, paths, None, None);
-            return Ok((m, Vec::new()));
+            mlog!(
+                fam,
+                warn,
+                "DHCPSRV_MEMFILE_NO_STORAGE running in non-persistent mode, leases will be lost after restart"
+            );
+            return Ok((Store::assemble(cfg, paths, None, None), Vec::new()));
         }
         // A reload must not read files our own cleanup is renaming; a foreign one makes Kea
         // refuse to start, and so do we.
@@ -160,7 +179,7 @@ impl Memfile4 {
                 return Err(MemfileError::LfcInProgress { pid });
             }
         }
-        let mut map = LeaseMap::new();
+        let mut map = LeaseMap::<L>::new();
         let max = cfg.max_row_errors;
         if paths.completed.exists() {
             files::load_file(&paths.completed, &mut map, max, Tail::Parse)?;
@@ -174,7 +193,7 @@ impl Memfile4 {
         let journal =
             if paths.file.exists() { Some(files::load_file(&paths.file, &mut map, max, Tail::Torn)?) } else { None };
         match &journal {
-            Some(j) if j.layout.is_some_and(|l| !l.is_exactly(cfg.pool_id_column)) => {
+            Some(j) if j.layout.is_some_and(|l| !L::is_exactly(&l, cfg.pool_id_column)) => {
                 // Appending our rows under another header would make the file unreadable; like
                 // Kea's start-up conversion, rewrite everything in our format first.
                 compact(&paths, &map, cfg.pool_id_column)?;
@@ -188,23 +207,25 @@ impl Memfile4 {
             }
             _ => {}
         }
-        let (file, len) = files::open_journal(&paths.file, cfg.pool_id_column)?;
+        let header = L::header(cfg.pool_id_column);
+        let (file, len) = files::open_journal(&paths.file, &header)?;
         let shared = Arc::new(Shared::new());
-        let journal = Journal::new(file, len, paths.clone(), cfg.pool_id_column);
+        let journal = Journal::new(file, len, paths.clone(), header, fam);
         let writer_shared = Arc::clone(&shared);
         let thread = std::thread::Builder::new()
-            .name("kakapo-memfile4".to_string())
+            .name(format!("kakapo-memfile{}", fam.digit()))
             .spawn(move || writer::run(writer_shared, journal))
             .map_err(MemfileError::Io)?;
-        let mut leases: Vec<Lease4> = map.into_values().collect();
-        leases.sort_by_key(|l| l.address);
-        info!(
-            target: "kea-dhcp4.dhcpsrv",
+        let mut leases: Vec<L> = map.into_values().collect();
+        leases.sort_by_key(|l| l.key());
+        mlog!(
+            fam,
+            info,
             "DHCPSRV_MEMFILE_DB opening memory file lease database: {} ({} leases)",
             paths.file.display(),
             leases.len()
         );
-        Ok((Memfile4::assemble(cfg, paths, Some(shared), Some(thread)), leases))
+        Ok((Store::assemble(cfg, paths, Some(shared), Some(thread)), leases))
     }
 
     fn assemble(
@@ -212,52 +233,40 @@ impl Memfile4 {
         paths: Paths,
         shared: Option<Arc<Shared>>,
         thread: Option<JoinHandle<()>>,
-    ) -> Memfile4 {
-        Memfile4 {
+    ) -> Store<L> {
+        Store {
             cfg,
             paths,
             shared,
             thread: Mutex::new(thread),
             #[cfg(test)]
             lfc_pause: Mutex::new(None),
+            _lease: std::marker::PhantomData,
         }
     }
 
-    /// The configuration this store was opened with.
-    pub fn config(&self) -> &MemfileConfig {
-        &self.cfg
-    }
-
-    /// Appends the rows (Kea's `CSVLeaseFile4::append`, one per change) and completes once
-    /// they are durable (written + fdatasync). Concurrent callers share one write and one
-    /// fdatasync per batch (group commit). With `persist` false it completes at once.
-    pub fn commit(&self, changes: Vec<Change4>) -> CommitTicket {
+    /// `changes` are (lease, is a deletion) in submission order.
+    fn commit<'a>(&self, changes: impl ExactSizeIterator<Item = (&'a L, bool)>) -> CommitTicket {
         let Some(shared) = &self.shared else {
             return CommitTicket::ready(Ok(()));
         };
-        if changes.is_empty() {
+        let count = changes.len();
+        if count == 0 {
             return CommitTicket::ready(Ok(()));
         }
         // Format on the caller's thread so that many cores share the work, not the writer.
-        let mut text = String::with_capacity(changes.len() * 128);
-        for change in &changes {
-            let (lease, valid) = match change {
-                Change4::Upsert(l) => (l, l.valid_lifetime),
-                Change4::Delete(l) => (l, 0),
-            };
-            if let Err(reason) = storable(lease) {
-                return CommitTicket::ready(Err(MemfileError::InvalidLease { address: lease.address, reason }));
+        let mut text = String::with_capacity(count * 160);
+        for (lease, tombstone) in changes {
+            if let Err(e) = lease.check_storable() {
+                return CommitTicket::ready(Err(e));
             }
-            csv::write_row(&mut text, lease, valid, self.cfg.pool_id_column);
+            lease.write_row(&mut text, tombstone, self.cfg.pool_id_column);
             text.push('\n');
         }
-        shared.enqueue(text.as_bytes(), changes.len() as u64)
+        shared.enqueue(text.as_bytes(), count as u64)
     }
 
-    /// Starts one cleanup cycle (Kea's `lfcCallback`, run every `lfc-interval`): on a std
-    /// thread, the writer rotates `<file>` to `<file>.1` between two batches, then `.2` + `.1`
-    /// are merged into `.output` -> `.completed` -> `.2` while commits keep flowing.
-    pub fn start_lfc(&self) -> Result<JoinHandle<Result<(), MemfileError>>, MemfileError> {
+    fn start_lfc(&self) -> Result<JoinHandle<Result<(), MemfileError>>, MemfileError> {
         let shared = self.shared.as_ref().ok_or(MemfileError::NotPersistent)?;
         if shared.is_closing() {
             return Err(MemfileError::Closed);
@@ -268,30 +277,36 @@ impl Memfile4 {
         let (max, pool_id_column) = (self.cfg.max_row_errors, self.cfg.pool_id_column);
         #[cfg(test)]
         let pause = lock(&self.lfc_pause).take();
+        let fam = L::FAMILY;
         std::thread::Builder::new()
-            .name("kakapo-lfc4".to_string())
+            .name(format!("kakapo-lfc{}", fam.digit()))
             .spawn(move || {
                 let _claim = claim;
-                info!(target: "kea-dhcp4.dhcpsrv", "DHCPSRV_MEMFILE_LFC_START starting Lease File Cleanup of {}", paths.file.display());
+                mlog!(fam, info, "DHCPSRV_MEMFILE_LFC_START starting Lease File Cleanup of {}", paths.file.display());
                 let rotation = shared.rotate()?;
                 #[cfg(test)]
                 if let Some((reached, release)) = pause {
                     let _ = reached.send(());
                     let _ = release.recv();
                 }
-                let result = lfc::merge(&paths, max, pool_id_column);
+                let result = lfc::merge::<L>(&paths, max, pool_id_column);
                 match &result {
-                    Ok(()) => info!(target: "kea-dhcp4.dhcpsrv", "LFC_TERMINATE lease file cleanup of {} done ({rotation:?})", paths.file.display()),
-                    Err(e) => warn!(target: "kea-dhcp4.dhcpsrv", "LFC_FAIL_PROCESS lease file cleanup of {} failed: {e}", paths.file.display()),
+                    Ok(()) => mlog!(
+                        fam,
+                        info,
+                        "LFC_TERMINATE lease file cleanup of {} done ({rotation:?})",
+                        paths.file.display()
+                    ),
+                    Err(e) => {
+                        mlog!(fam, warn, "LFC_FAIL_PROCESS lease file cleanup of {} failed: {e}", paths.file.display())
+                    }
                 }
                 result
             })
             .map_err(MemfileError::Io)
     }
 
-    /// Flushes what is queued, stops the writer thread and closes the journal; later commits
-    /// fail with [`MemfileError::Closed`]. Idempotent.
-    pub fn close(&self) {
+    fn close(&self) {
         if let Some(shared) = &self.shared {
             shared.shut_down();
         }
@@ -300,16 +315,13 @@ impl Memfile4 {
         }
     }
 
-    /// Write rounds (write + fdatasync) and rows made durable so far.
-    pub fn write_stats(&self) -> (u64, u64) {
+    fn write_stats(&self) -> (u64, u64) {
         use std::sync::atomic::Ordering::Relaxed;
         self.shared.as_ref().map_or((0, 0), |s| (s.batches.load(Relaxed), s.rows.load(Relaxed)))
     }
 
-    /// Test hook: the next cleanup stops after rotating until the returned sender fires; the
-    /// returned receiver fires when it got there.
     #[cfg(test)]
-    pub(crate) fn pause_next_lfc(&self) -> (std::sync::mpsc::Receiver<()>, std::sync::mpsc::Sender<()>) {
+    fn pause_next_lfc(&self) -> (std::sync::mpsc::Receiver<()>, std::sync::mpsc::Sender<()>) {
         let (reached_tx, reached_rx) = std::sync::mpsc::channel();
         let (release_tx, release_rx) = std::sync::mpsc::channel();
         *lock(&self.lfc_pause) = Some((reached_tx, release_rx));
@@ -317,11 +329,86 @@ impl Memfile4 {
     }
 }
 
-impl Drop for Memfile4 {
+impl<L: LeaseRow> Drop for Store<L> {
     fn drop(&mut self) {
         self.close();
     }
 }
+
+/// Generates the typed front of one family (the same public surface for v4 and v6).
+macro_rules! memfile_front {
+    ($name:ident, $lease:ty, $change:ident) => {
+        impl std::fmt::Debug for $name {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.debug_struct(stringify!($name)).field("cfg", &self.store.cfg).finish_non_exhaustive()
+            }
+        }
+
+        impl $name {
+            /// Loads the files in Kea's order (`loadLeasesFromFiles`: `.completed`, else `.2` then
+            /// `.1`; then always `<file>`) and opens `<file>` for appends; returns the live leases
+            /// sorted by address (state kept as stored, expired ones included).
+            pub fn open(cfg: MemfileConfig) -> Result<($name, Vec<$lease>), MemfileError> {
+                Store::open(cfg).map(|(store, leases)| ($name { store }, leases))
+            }
+
+            /// The configuration this store was opened with.
+            pub fn config(&self) -> &MemfileConfig {
+                &self.store.cfg
+            }
+
+            /// Appends the rows (Kea's `CSVLeaseFile::append`, one per change) and completes once
+            /// they are durable (written + fdatasync). Concurrent callers share one write and one
+            /// fdatasync per batch (group commit). With `persist` false it completes at once.
+            pub fn commit(&self, changes: Vec<$change>) -> CommitTicket {
+                self.store.commit(changes.iter().map(|c| match c {
+                    $change::Upsert(l) => (l, false),
+                    $change::Delete(l) => (l, true),
+                }))
+            }
+
+            /// Starts one cleanup cycle (Kea's `lfcCallback`, run every `lfc-interval`): on a std
+            /// thread, the writer rotates `<file>` to `<file>.1` between two batches, then `.2` + `.1`
+            /// are merged into `.output` -> `.completed` -> `.2` while commits keep flowing.
+            pub fn start_lfc(&self) -> Result<JoinHandle<Result<(), MemfileError>>, MemfileError> {
+                self.store.start_lfc()
+            }
+
+            /// Flushes what is queued, stops the writer thread and closes the journal; later commits
+            /// fail with [`MemfileError::Closed`]. Idempotent.
+            pub fn close(&self) {
+                self.store.close();
+            }
+
+            /// Write rounds (write + fdatasync) and rows made durable so far.
+            pub fn write_stats(&self) -> (u64, u64) {
+                self.store.write_stats()
+            }
+
+            /// Test hook: the next cleanup stops after rotating until the returned sender fires; the
+            /// returned receiver fires when it got there.
+            #[cfg(test)]
+            pub(crate) fn pause_next_lfc(&self) -> (std::sync::mpsc::Receiver<()>, std::sync::mpsc::Sender<()>) {
+                self.store.pause_next_lfc()
+            }
+        }
+    };
+}
+
+/// The DHCPv4 memfile store (`kea-leases4.csv`): Kea's start-up load, the group-commit journal
+/// writer and cleanup. `Send + Sync`; share it in an `Arc`.
+pub struct Memfile4 {
+    store: Store<Lease4>,
+}
+
+/// The DHCPv6 memfile store (`kea-leases6.csv`; Kea ARM 9.2.2.1): the same machinery as
+/// [`Memfile4`] over v6 rows. `Send + Sync`; share it in an `Arc`.
+pub struct Memfile6 {
+    store: Store<Lease6>,
+}
+
+memfile_front!(Memfile4, Lease4, Change4);
+memfile_front!(Memfile6, Lease6, Change6);
 
 /// Kea's loader discards these rows (`CSVLeaseFile4::next`), so acknowledging them would be a
 /// lie: refuse them up front.
@@ -346,9 +433,10 @@ fn storable(lease: &Lease4) -> Result<(), String> {
 /// Rewrites the live set in our format, keeping the files loadable at every step: snapshot to
 /// `.output` -> `.completed` (now loaded instead of `.2`/`.1`, and replaying the old journal
 /// after it changes nothing), empty the journal, then finish like a cleanup.
-fn compact(paths: &Paths, map: &LeaseMap, pool_id_column: bool) -> Result<(), MemfileError> {
-    info!(
-        target: "kea-dhcp4.dhcpsrv",
+fn compact<L: LeaseRow>(paths: &Paths, map: &LeaseMap<L>, pool_id_column: bool) -> Result<(), MemfileError> {
+    mlog!(
+        L::FAMILY,
+        info,
         "DHCPSRV_MEMFILE_CONVERTING_LEASE_FILES running LFC now to convert lease files to the current schema: {}",
         paths.file.display()
     );
@@ -357,7 +445,7 @@ fn compact(paths: &Paths, map: &LeaseMap, pool_id_column: bool) -> Result<(), Me
     files::sync_dir(&paths.file)?;
     let f = std::fs::OpenOptions::new().write(true).open(&paths.file).map_err(files::at(&paths.file))?;
     f.set_len(0).and_then(|()| f.sync_all()).map_err(files::at(&paths.file))?;
-    lfc::merge(paths, 0, pool_id_column)
+    lfc::merge::<L>(paths, 0, pool_id_column)
 }
 
 #[cfg(test)]

@@ -557,3 +557,267 @@ fn sigkill_loses_no_acknowledged_lease() {
     eprintln!("crash test: {} acknowledged, {} loaded, {lfcs} cleanups before SIGKILL", acked.len(), loaded.len());
     assert_eq!(missing, 0, "acknowledged leases lost");
 }
+
+/// The DHCPv6 store: the same machinery over v6 rows (load order, tombstones, headers, group
+/// commit, cleanup), with the v4 helpers above.
+mod v6 {
+    use std::net::Ipv6Addr;
+
+    use super::*;
+    use crate::lease::store::LeaseStore6;
+    use crate::lease::{Lease6, LeaseChange6, LeaseType6};
+
+    fn h6() -> String {
+        header6(false)
+    }
+
+    /// A deterministic lease per number: every fifth a /56 prefix, some with escapes and hwaddrs.
+    fn lease6(n: u32) -> Lease6 {
+        let pd = n % 5 == 0;
+        let address = if pd {
+            Ipv6Addr::from((0x2001_0db8_0008_0000_u128 + (u128::from(n) << 8)) << 64)
+        } else {
+            Ipv6Addr::from(0x2001_0db8_0001_0000_0000_0000_0000_0000_u128 + u128::from(n))
+        };
+        let hw = n % 3 == 0;
+        Lease6 {
+            address,
+            prefix_len: if pd { 56 } else { 128 },
+            lease_type: if pd { LeaseType6::Pd } else { LeaseType6::Na },
+            duid: vec![0, 3, 0, 1, 2, (n >> 24) as u8, (n >> 16) as u8, (n >> 8) as u8, n as u8],
+            iaid: n.wrapping_mul(7),
+            valid_lifetime: 7200 + n % 7,
+            preferred_lifetime: 3600 + n % 5,
+            cltt: 1_800_000_000 + u64::from(n),
+            subnet_id: 1 + n % 4,
+            pool_id: 0,
+            fqdn_fwd: n % 2 == 0,
+            fqdn_rev: n % 7 == 0,
+            hostname: if n % 4 == 0 { format!("host-{n},a&b\u{e9}") } else { String::new() },
+            hwaddr: if hw { vec![0x02, 0, 0, 0, (n >> 8) as u8, n as u8] } else { Vec::new() },
+            hwtype: if hw { 1 } else { 0 },
+            hwaddr_source: if hw { 4 } else { 0 },
+            state: if n % 11 == 0 { LeaseState::Declined } else { LeaseState::Default },
+            user_context: (n % 6 == 0).then(|| format!("{{ \"n\": {n}, \"s\": \"x,y\" }}")),
+        }
+    }
+
+    fn rows6(leases: &[Lease6]) -> String {
+        leases.iter().map(|l| format!("{}\n", format_row6(l, false))).collect()
+    }
+
+    fn tombstone6(l: &Lease6) -> String {
+        let mut out = String::new();
+        csv6::write_row6(&mut out, l, true, false);
+        out + "\n"
+    }
+
+    fn write6(path: &Path, body: &str) {
+        fs::write(path, format!("{}\n{body}", h6())).expect("write test file");
+    }
+
+    fn open6(path: &Path) -> (Memfile6, Vec<Lease6>) {
+        Memfile6::open(cfg(path)).expect("open")
+    }
+
+    fn set6(ns: impl IntoIterator<Item = u32>) -> Vec<Lease6> {
+        let mut v: Vec<Lease6> = ns.into_iter().map(lease6).collect();
+        v.sort_by_key(|l| l.address);
+        v
+    }
+
+    fn load_file_set6(path: &Path) -> Vec<Lease6> {
+        let mut map = LeaseMap::<Lease6>::new();
+        files::load_file(path, &mut map, 1, Tail::Parse).expect("loads without errors");
+        let mut v: Vec<Lease6> = map.into_values().collect();
+        v.sort_by_key(|l| l.address);
+        v
+    }
+
+    #[test]
+    fn store_crosses_threads() {
+        fn send_sync<T: Send + Sync>() {}
+        send_sync::<Memfile6>();
+    }
+
+    #[test]
+    fn load_order_previous_input_then_journal() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let p = dir.path().join("kea-leases6.csv");
+        let ps = Paths::new(&p);
+        let mut newer = lease6(1);
+        newer.hostname = "newer".into();
+        write6(&ps.previous, &rows6(&[lease6(1), lease6(2), lease6(3), lease6(5)]));
+        write6(&ps.input, &(rows6(&[newer.clone()]) + &tombstone6(&lease6(2))));
+        write6(&p, &(rows6(&[lease6(4)]) + &tombstone6(&lease6(3)) + &tombstone6(&lease6(9))));
+        let (_m, leases) = open6(&p);
+        let mut want = vec![newer, lease6(4), lease6(5)];
+        want.sort_by_key(|l| l.address);
+        assert_eq!(leases, want);
+        // `.completed` hides `.2` and `.1`.
+        write6(&ps.completed, &rows6(&[lease6(7)]));
+        drop(_m);
+        let (_m, leases) = open6(&p);
+        assert_eq!(leases, set6([4, 7]));
+    }
+
+    #[test]
+    fn commit_writes_kea_rows_and_tombstones() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let p = dir.path().join("kea-leases6.csv");
+        let (m, leases) = open6(&p);
+        assert!(leases.is_empty());
+        let mut renewed = lease6(1);
+        renewed.cltt += 100;
+        m.commit(vec![Change6::Upsert(lease6(1)), Change6::Upsert(lease6(5))]).wait().expect("commit");
+        m.commit(vec![Change6::Upsert(renewed.clone()), Change6::Delete(lease6(5))]).wait().expect("commit");
+        m.close();
+        assert!(matches!(m.commit(vec![Change6::Upsert(lease6(3))]).wait(), Err(MemfileError::Closed)));
+        let text = fs::read_to_string(&p).expect("read");
+        let want = format!("{}\n{}{}", h6(), rows6(&[lease6(1), lease6(5), renewed.clone()]), tombstone6(&lease6(5)));
+        assert_eq!(text, want);
+        assert!(text.lines().last().is_some_and(|l| l.contains(",0,1800000005,2,0,2,")), "tombstone: {text}");
+        let (_m, leases) = open6(&p);
+        assert_eq!(leases, vec![renewed]);
+    }
+
+    #[test]
+    fn both_headers_and_conversion() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let p = dir.path().join("kea-leases6.csv");
+        // A Kea 2.4+ journal (pool_id column) opened by a 2.2-style store is rewritten first.
+        let mut with_pool = lease6(3);
+        with_pool.pool_id = 4;
+        let mut gone = String::new();
+        csv6::write_row6(&mut gone, &lease6(2), true, true);
+        let body = format!("{}\n{}\n{gone}\n", format_row6(&lease6(2), true), format_row6(&with_pool, true));
+        fs::write(&p, format!("{}\n{body}", header6(true))).expect("write");
+        let (m, leases) = open6(&p);
+        assert_eq!(leases, vec![with_pool.clone()]);
+        m.close();
+        assert_eq!(fs::read_to_string(&p).expect("journal"), format!("{}\n", h6()));
+        let ps = Paths::new(&p);
+        assert_eq!(fs::read_to_string(&ps.previous).expect(".2"), format!("{}\n{}", h6(), rows6(&[lease6(3)])));
+        // A store configured for 2.4 writes the pool_id header and column.
+        let q = dir.path().join("l6-24.csv");
+        let (m, _) = Memfile6::open(MemfileConfig { pool_id_column: true, ..cfg(&q) }).expect("open 2.4");
+        m.commit(vec![Change6::Upsert(with_pool.clone())]).wait().expect("commit");
+        m.close();
+        assert_eq!(
+            fs::read_to_string(&q).expect("journal"),
+            format!("{}\n{}\n", header6(true), format_row6(&with_pool, true))
+        );
+        let (_m, back) = Memfile6::open(MemfileConfig { pool_id_column: true, ..cfg(&q) }).expect("reopen");
+        assert_eq!(back, vec![with_pool]);
+    }
+
+    #[test]
+    fn v4_file_is_not_a_v6_file() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let p = dir.path().join("l.csv");
+        fs::write(&p, format!("{H22}\n")).expect("write");
+        assert!(matches!(Memfile6::open(cfg(&p)), Err(MemfileError::InvalidHeader { .. })));
+        fs::write(&p, format!("{}\n", h6())).expect("write");
+        assert!(matches!(Memfile4::open(cfg(&p)), Err(MemfileError::InvalidHeader { .. })));
+    }
+
+    #[test]
+    fn torn_row_and_row_errors() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let p = dir.path().join("kea-leases6.csv");
+        let full = format_row6(&lease6(2), false);
+        let ta = "2001:db8::9,01:02,3600,1795676452,1,1800,1,1,128,0,0,,,0,,,\n";
+        write6(&p, &(rows6(&[lease6(1)]) + ta + &full[..full.len() - 9]));
+        // The IA_TA row is skipped as a row error, the torn row cut before appending.
+        let (m, leases) = open6(&p);
+        assert_eq!(leases, vec![lease6(1)]);
+        m.commit(vec![Change6::Upsert(lease6(3))]).wait().expect("commit");
+        m.close();
+        assert_eq!(
+            fs::read_to_string(&p).expect("read"),
+            format!("{}\n{}{ta}{}", h6(), rows6(&[lease6(1)]), rows6(&[lease6(3)]))
+        );
+        assert!(Memfile6::open(MemfileConfig { max_row_errors: 1, ..cfg(&p) }).is_ok());
+        write6(&p, &format!("{ta}{ta}"));
+        assert!(matches!(
+            Memfile6::open(MemfileConfig { max_row_errors: 1, ..cfg(&p) }),
+            Err(MemfileError::TooManyRowErrors { max: 1, .. })
+        ));
+    }
+
+    #[test]
+    fn unloadable_leases_are_refused() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let (m, _) = open6(&dir.path().join("kea-leases6.csv"));
+        for bad in [Lease6 { duid: vec![], ..lease6(1) }, Lease6 { duid: vec![0], ..lease6(1) }] {
+            assert!(matches!(m.commit(vec![Change6::Upsert(bad)]).wait(), Err(MemfileError::InvalidLease6 { .. })));
+        }
+    }
+
+    #[test]
+    fn group_commit_through_the_store_trait() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let p = dir.path().join("kea-leases6.csv");
+        let (m, _) = open6(&p);
+        let m = Arc::new(m);
+        let threads: Vec<_> = (0..4u32)
+            .map(|t| {
+                let m = Arc::clone(&m);
+                std::thread::spawn(move || {
+                    // Each thread keeps many commits in flight through the trait's futures.
+                    let futs: Vec<_> = (0..300)
+                        .map(|i| LeaseStore6::commit(&*m, vec![LeaseChange6::Upsert(lease6(t * 1000 + i))]))
+                        .collect();
+                    for r in join_all(futs) {
+                        r.expect("commit");
+                    }
+                })
+            })
+            .collect();
+        for t in threads {
+            t.join().expect("committer");
+        }
+        let (batches, rows) = m.write_stats();
+        assert_eq!(rows, 1200);
+        assert!(batches < rows, "no batching: {batches} syncs for {rows} rows");
+        LeaseStore6::close(&*m);
+        let (_m, leases) = open6(&p);
+        assert_eq!(leases, set6((0..4u32).flat_map(|t| (0..300).map(move |i| t * 1000 + i))));
+    }
+
+    #[test]
+    fn lfc_keeps_the_live_set_while_commits_flow() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let p = dir.path().join("kea-leases6.csv");
+        let ps = Paths::new(&p);
+        let (m, _) = open6(&p);
+        m.commit((0..200).map(|n| Change6::Upsert(lease6(n))).collect()).wait().expect("commit");
+        m.commit((10..20).map(|n| Change6::Delete(lease6(n))).collect()).wait().expect("delete");
+        let (reached, release) = m.pause_next_lfc();
+        let handle = m.start_lfc().expect("start");
+        reached.recv_timeout(Duration::from_secs(30)).expect("cleanup rotated");
+        assert!(matches!(m.start_lfc(), Err(MemfileError::LfcInProgress { .. })));
+        for n in 200..250 {
+            m.commit(vec![Change6::Upsert(lease6(n)), Change6::Delete(lease6(n - 200))]).wait().expect("during lfc");
+        }
+        release.send(()).expect("release");
+        handle.join().expect("lfc thread").expect("lfc");
+        assert_eq!(load_file_set6(&ps.previous), set6((0..10).chain(20..200)));
+        assert!(!ps.input.exists() && !ps.completed.exists() && !ps.output.exists() && !ps.pid.exists());
+        m.close();
+        let live = set6((50..250).filter(|n| !(10..20).contains(n)));
+        assert_eq!(open6(&p).1, live);
+        // A second round through the store trait merges `.2` with the new journal.
+        let (m, _) = open6(&p);
+        LeaseStore6::start_maintenance(&m).expect("maintenance");
+        for _ in 0..300 {
+            if !ps.pid.exists() && !ps.input.exists() {
+                break;
+            }
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        m.close();
+        assert_eq!(load_file_set6(&ps.previous), live);
+        assert_eq!(fs::read_to_string(&p).expect("journal"), format!("{}\n", h6()));
+    }
+}

@@ -12,9 +12,8 @@ use std::sync::mpsc::SyncSender;
 use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
 use std::task::{Context, Poll, Waker};
 
-use tracing::{error, info};
-
 use super::files::{self, Paths};
+use super::row::{mlog, Family};
 use super::MemfileError;
 
 /// Locks a mutex even if a panicking thread poisoned it: the data behind every lock here stays
@@ -66,9 +65,9 @@ impl Batch {
     }
 }
 
-/// Completion of a [`super::Memfile4::commit`]: Ok once the rows are durable (or at once when
-/// `persist` is false). Block on it with [`CommitTicket::wait`] or `.await` it; the Future is
-/// runtime-agnostic (it stores the task's Waker and the writer wakes it).
+/// Completion of a [`super::Memfile4::commit`] or [`super::Memfile6::commit`]: Ok once the rows
+/// are durable (or at once when `persist` is false). Block on it with [`CommitTicket::wait`] or
+/// `.await` it; the Future is runtime-agnostic (it stores the task's Waker and the writer wakes it).
 #[must_use = "a commit is only durable once its ticket completes"]
 pub struct CommitTicket {
     state: TicketState,
@@ -258,12 +257,14 @@ pub(crate) struct Journal {
     len: u64,
     poisoned: Option<String>,
     paths: Paths,
-    pool_id_column: bool,
+    /// The header a fresh journal starts with.
+    header: String,
+    family: Family,
 }
 
 impl Journal {
-    pub(crate) fn new(file: File, len: u64, paths: Paths, pool_id_column: bool) -> Journal {
-        Journal { file, len, poisoned: None, paths, pool_id_column }
+    pub(crate) fn new(file: File, len: u64, paths: Paths, header: String, family: Family) -> Journal {
+        Journal { file, len, poisoned: None, paths, header, family }
     }
 
     fn append(&mut self, buf: &[u8]) -> Result<(), Failure> {
@@ -300,15 +301,16 @@ impl Journal {
             return Ok(Rotation::Skipped);
         }
         std::fs::rename(&p.file, &p.input).map_err(|e| {
-            error!(
-                target: "kea-dhcp4.dhcpsrv",
+            mlog!(
+                self.family,
+                error,
                 "DHCPSRV_MEMFILE_LFC_LEASE_FILE_RENAME_FAIL failed to rename the current lease file {} to {}, reason: {e}",
                 p.file.display(),
                 p.input.display()
             );
             files::at(&p.file)(e)
         })?;
-        match files::open_journal(&p.file, self.pool_id_column) {
+        match files::open_journal(&p.file, &self.header) {
             Ok((file, len)) => {
                 self.file = file;
                 self.len = len;
@@ -357,7 +359,7 @@ pub(crate) fn run(shared: Arc<Shared>, mut journal: Journal) {
                 shared.rows.fetch_add(rows, Ordering::Relaxed);
             }
             if let Some(why) = &journal.poisoned {
-                error!(target: "kea-dhcp4.dhcpsrv", "DHCPSRV_MEMFILE_WRITE_FAIL lease file unusable: {why}");
+                mlog!(journal.family, error, "DHCPSRV_MEMFILE_WRITE_FAIL lease file unusable: {why}");
                 shared.poison(why);
             }
             batch.complete(result);
@@ -366,5 +368,5 @@ pub(crate) fn run(shared: Arc<Shared>, mut journal: Journal) {
         spare = buf;
     }
     // Commits refused after `closing` never joined a batch, so nobody is left waiting.
-    info!(target: "kea-dhcp4.dhcpsrv", "DHCPSRV_MEMFILE_CLOSED lease file {} closed", journal.paths.file.display());
+    mlog!(journal.family, info, "DHCPSRV_MEMFILE_CLOSED lease file {} closed", journal.paths.file.display());
 }
