@@ -16,7 +16,7 @@ use tracing::{error, info, warn};
 
 use crate::clock;
 use crate::config::model::Dhcp4;
-use crate::engine::v4::{Dest4, Engine4, Outcome4, RecvMeta4};
+use crate::engine::v4::{Dest4, Engine4, Outcome4, Pending, RecvMeta4};
 use crate::lease::alloc::LeaseMap4;
 use crate::lease::memfile::{Memfile4, MemfileConfig};
 use crate::lease::store::LeaseStore4;
@@ -73,7 +73,7 @@ pub fn lease_file(cfg: &Dhcp4, opts: &ServiceOptions) -> PathBuf {
 
 /// One listening endpoint: a raw socket (clients without addresses) or a UDP socket.
 enum Listener {
-    Raw { raw: RawV4Socket, udp: Udp4Socket, _fallback: std::net::UdpSocket },
+    Raw { raw: RawV4Socket, fallback: std::net::UdpSocket },
     Udp { udp: Udp4Socket },
 }
 
@@ -86,7 +86,7 @@ struct Iface {
 
 struct Shared {
     engine: Engine4,
-    store: Box<dyn LeaseStore4>,
+    store: Arc<dyn LeaseStore4>,
     stats: Arc<Stats>,
     opts: ServiceOptions,
 }
@@ -125,12 +125,11 @@ fn open_iface(name: &str, addrs: Vec<Ipv4Addr>, raw: bool, port: u16) -> Result<
     let ifindex = nix::net::if_::if_nametoindex(name).map_err(|e| err(std::io::Error::from(e)))?;
     let listener = if raw {
         let raw = RawV4Socket::open(name, port).map_err(err)?;
-        // The raw socket receives everything; this UDP socket sends to relays and to clients
-        // that have an address (the kernel resolves their MAC), and the fallback keeps the
-        // kernel from answering port-unreachable.
+        // The raw socket receives everything; the fallback UDP socket on the server port keeps
+        // the kernel from answering port-unreachable and sends to relays and to clients that
+        // have an address (the kernel resolves their MAC).
         let fallback = crate::net::raw::fallback_udp(name, port).map_err(err)?;
-        let udp = Udp4Socket::bind(SocketAddrV4::new(Ipv4Addr::UNSPECIFIED, 0), Some(name)).map_err(err)?;
-        Listener::Raw { raw, udp, _fallback: fallback }
+        Listener::Raw { raw, fallback }
     } else {
         Listener::Udp {
             udp: Udp4Socket::bind(SocketAddrV4::new(Ipv4Addr::UNSPECIFIED, port), Some(name)).map_err(err)?,
@@ -173,7 +172,9 @@ impl Service4 {
         let count = loaded.len();
         let orphans = map.load(loaded);
         info!(target: "kea-dhcp4.dhcpsrv", "DHCPSRV_MEMFILE_LEASE_FILE_LOAD loading leases from file {} ({count} leases, {} for unknown subnets)", path.display(), orphans.len());
-        let engine = Engine4::new(cfg.clone(), Arc::new(map), stats.clone(), clock::unix_now());
+        let store: Arc<dyn LeaseStore4> = Arc::new(store);
+        let engine =
+            Engine4::new(cfg.clone(), Arc::new(map), stats.clone(), clock::unix_now()).with_store(store.clone());
         let mut ifaces = Vec::new();
         for (name, addrs) in resolve_interfaces(&cfg.interfaces) {
             let i = open_iface(&name, addrs, cfg.raw_sockets, opts.server_port)?;
@@ -183,7 +184,7 @@ impl Service4 {
         if ifaces.is_empty() {
             warn!(target: "kea-dhcp4.dhcp4", "DHCP4_NO_SOCKETS_OPEN no interface configured to listen to DHCP traffic");
         }
-        Ok(Service4 { shared: Arc::new(Shared { engine, store: Box::new(store), stats, opts }), ifaces })
+        Ok(Service4 { shared: Arc::new(Shared { engine, store, stats, opts }), ifaces })
     }
 
     /// Serves until `shutdown` turns true, then flushes the lease journal.
@@ -216,9 +217,10 @@ async fn timers(sh: Arc<Shared>) {
     loop {
         tokio::select! {
             _ = reclaim.tick(), if cfg.expired.reclaim_timer_wait_time > 0 => {
-                let changes = sh.engine.reclaim(clock::unix_now());
-                if !changes.is_empty() {
-                    if let Err(e) = sh.store.commit(changes).await {
+                // Rows were queued per subnet under its lock; wait for them here.
+                let (_, pending) = sh.engine.reclaim(clock::unix_now());
+                for Pending(p) in pending {
+                    if let Err(e) = p.await {
                         error!(target: "kea-dhcp4.dhcpsrv", "DHCPSRV_MEMFILE_WRITE_FAIL reclamation rows not written: {e}");
                     }
                 }
@@ -297,32 +299,26 @@ async fn serve_iface(sh: Arc<Shared>, iface: Arc<Iface>) -> std::io::Result<()> 
 
 /// Commits the outcome's lease changes, then (once durable) sends the reply.
 fn dispatch(sh: &Arc<Shared>, iface: &Arc<Iface>, outcome: Outcome4) {
-    let (reply, changes) = match outcome {
-        Outcome4::Reply(r) => {
-            let changes = r.changes.clone();
-            (Some((r.pkt, r.dest)), changes)
-        }
-        Outcome4::Silent(c) => (None, c),
+    // The engine queued the rows while it held the subnet lock; only the wait happens here.
+    let (reply, durable) = match outcome {
+        Outcome4::Reply(r) => (Some((r.pkt, r.dest)), r.durable),
+        Outcome4::Silent(_, durable) => (None, durable),
         Outcome4::Drop(_) => return,
     };
-    // Nothing to make durable (OFFER, INFORM, NAK): send at once, no task needed.
-    if changes.is_empty() {
+    let Some(Pending(durable)) = durable else {
+        // Nothing to make durable (OFFER, INFORM, NAK): send at once, no task needed.
         if let Some((pkt, dest)) = reply {
             send(sh, iface, &pkt, dest);
         }
         return;
-    }
-    // Submitted here, in decision order; awaited in the task.
-    let ticket = Some(sh.store.commit(changes));
+    };
     let sh = sh.clone();
     let iface = iface.clone();
     tokio::spawn(async move {
-        if let Some(t) = ticket {
-            if let Err(e) = t.await {
-                // Not durable: not acknowledged. The client will retry.
-                error!(target: "kea-dhcp4.dhcpsrv", "DHCPSRV_MEMFILE_WRITE_FAIL lease not written, reply withheld: {e}");
-                return;
-            }
+        if let Err(e) = durable.await {
+            // Not durable: not acknowledged. The client will retry.
+            error!(target: "kea-dhcp4.dhcpsrv", "DHCPSRV_MEMFILE_WRITE_FAIL lease not written, reply withheld: {e}");
+            return;
         }
         if let Some((pkt, dest)) = reply {
             send(&sh, &iface, &pkt, dest);
@@ -336,10 +332,18 @@ fn send(sh: &Shared, iface: &Iface, pkt: &Pkt4, dest: Dest4) {
     let port = sh.opts.client_port;
     let src_ip = iface.addrs.first().copied().unwrap_or(Ipv4Addr::UNSPECIFIED);
     let res = match (&iface.listener, dest) {
-        (Listener::Raw { udp, .. } | Listener::Udp { udp }, Dest4::Relay(to)) => {
+        // Unicast replies leave from the server port, as Kea's do: stateful firewalls in front
+        // of clients (and some relays) only pass replies from port 67.
+        (Listener::Raw { fallback, .. }, Dest4::Relay(to)) => {
+            fallback.send_to(&out, SocketAddrV4::new(*to.ip(), sh.opts.server_port)).map(|_| ())
+        }
+        (Listener::Raw { fallback, .. }, Dest4::Unicast(to)) => {
+            fallback.send_to(&out, SocketAddrV4::new(*to.ip(), port)).map(|_| ())
+        }
+        (Listener::Udp { udp }, Dest4::Relay(to)) => {
             udp.send(&out, SocketAddrV4::new(*to.ip(), sh.opts.server_port), None, None).map(|_| ())
         }
-        (Listener::Raw { udp, .. } | Listener::Udp { udp }, Dest4::Unicast(to)) => {
+        (Listener::Udp { udp }, Dest4::Unicast(to)) => {
             udp.send(&out, SocketAddrV4::new(*to.ip(), port), None, None).map(|_| ())
         }
         (Listener::Raw { raw, .. }, Dest4::LinkUnicast { mac, ip }) => {

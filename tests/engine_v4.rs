@@ -186,7 +186,7 @@ fn release_frees_and_decline_quarantines() {
     let mut rel = client(1, MessageType::Release);
     rel.ciaddr = a;
     match lab.send(&rel) {
-        Outcome4::Silent(c) => assert!(matches!(&c[..], [LeaseChange4::Delete(l)] if l.address == a)),
+        Outcome4::Silent(c, _) => assert!(matches!(&c[..], [LeaseChange4::Delete(l)] if l.address == a)),
         o => panic!("{o:?}"),
     }
     assert_eq!(lab.stat("subnet[1].assigned-addresses"), 0);
@@ -195,7 +195,7 @@ fn release_frees_and_decline_quarantines() {
     let mut dec = client(2, MessageType::Decline);
     dec.options.insert(code::REQUESTED_IP, b.octets().to_vec());
     match lab.send(&dec) {
-        Outcome4::Silent(c) => match &c[..] {
+        Outcome4::Silent(c, _) => match &c[..] {
             [LeaseChange4::Upsert(l)] => {
                 assert_eq!(l.state, LeaseState::Declined);
                 assert_eq!(l.valid_lifetime, 86400);
@@ -279,14 +279,14 @@ fn expired_leases_are_reclaimed() {
     let mut lab = lab(CFG);
     let a = lab.dora(1).pkt.yiaddr;
     lab.now += 3601;
-    let changes = lab.engine.reclaim(lab.now);
+    let (changes, _) = lab.engine.reclaim(lab.now);
     assert!(
         matches!(&changes[..], [LeaseChange4::Upsert(l)] if l.address == a && l.state == LeaseState::ExpiredReclaimed)
     );
     assert_eq!(lab.stat("subnet[1].assigned-addresses"), 0);
     assert_eq!(lab.stat("reclaimed-leases"), 1);
     lab.now += 3600;
-    let changes = lab.engine.reclaim(lab.now);
+    let (changes, _) = lab.engine.reclaim(lab.now);
     assert!(matches!(&changes[..], [LeaseChange4::Delete(l)] if l.address == a));
 }
 
@@ -446,4 +446,58 @@ fn authoritative_match_client_id_lifetimes_global_reservations_and_option_rules(
     assert!(r.pkt.options.get(code::TIME_OFFSET).is_none());
     let r = lab.reply(&client(6, MessageType::Discover));
     assert_eq!(r.pkt.options.get(code::DOMAIN_NAME), Some(&b"global.example"[..]));
+}
+
+#[test]
+fn review_regressions() {
+    // A class that only caps the lifetime, a client asking for one: no panic, the cap applies.
+    let cfg = CFG.replace(
+        r#""option-data": [{"name": "domain-name-servers""#,
+        r#""client-classes": [{"name": "VENDOR_CLASS_short", "max-valid-lifetime": 300}],
+  "option-data": [{"name": "domain-name-servers""#,
+    );
+    let lab = lab(&cfg);
+    let mut d = client(1, MessageType::Discover);
+    d.options.insert(code::VENDOR_CLASS, b"short".to_vec());
+    d.options.insert(code::LEASE_TIME, 99_999u32.to_be_bytes().to_vec());
+    assert_eq!(lab.reply(&d).pkt.options.get(code::LEASE_TIME), Some(&300u32.to_be_bytes()[..]));
+
+    // A one-octet client identifier is an RFC violation, dropped before touching any lease.
+    let mut d = client(2, MessageType::Discover);
+    d.options.insert(code::CLIENT_ID, vec![7]);
+    assert!(matches!(lab.send(&d), Outcome4::Drop(DropReason::RfcViolation(_))));
+
+    // A REQUEST naming another address of the receiving interface as server id is ours.
+    let offer = lab.reply(&client(3, MessageType::Discover));
+    let mut r = client(3, MessageType::Request);
+    r.options.insert(code::REQUESTED_IP, offer.pkt.yiaddr.octets().to_vec());
+    r.options.insert(code::SERVER_ID, vec![192, 0, 2, 2]);
+    let mut m = meta();
+    m.iface_addrs.push(Ipv4Addr::new(192, 0, 2, 2));
+    assert!(matches!(lab.engine.handle(&bytes(&r), &m, lab.now, 1), Outcome4::Reply(_)));
+
+    // Declined then reclaimed: assigned-addresses goes back to zero once both leases (the
+    // declined one and client 3's, expired by then) are reclaimed.
+    let mut lab = lab;
+    let a = lab.dora(4).pkt.yiaddr;
+    assert_eq!(lab.stat("subnet[1].assigned-addresses"), 2);
+    let mut dec = client(4, MessageType::Decline);
+    dec.options.insert(code::REQUESTED_IP, a.octets().to_vec());
+    lab.send(&dec);
+    lab.now += 86_401;
+    lab.engine.reclaim(lab.now);
+    assert_eq!(lab.stat("subnet[1].assigned-addresses"), 0);
+    assert_eq!(lab.stat("subnet[1].declined-addresses"), 0);
+    assert_eq!(lab.stat("reclaimed-declined-addresses"), 1);
+}
+
+#[test]
+fn global_reservation_outside_the_subnet_does_not_loop_naks() {
+    let cfg = r#"{"Dhcp4": {"reservations-global": true,
+      "reservations": [{"hw-address": "02:00:00:00:00:09", "ip-address": "203.0.113.9"}],
+      "subnet4": [{"id": 1, "subnet": "192.0.2.0/24", "pools": [{"pool": "192.0.2.10 - 192.0.2.20"}]}]}}"#;
+    let lab = lab(cfg);
+    let ack = lab.dora(9);
+    assert_eq!(ack.pkt.message_type(), Some(MessageType::Ack));
+    assert_eq!(ack.pkt.yiaddr, Ipv4Addr::new(192, 0, 2, 10));
 }

@@ -18,6 +18,7 @@ impl Classes {
 
     /// Adds `KNOWN` or `UNKNOWN` once host reservations have been looked up.
     pub fn set_known(&mut self, known: bool) {
+        self.0.retain(|c| c != "KNOWN" && c != "UNKNOWN");
         self.0.push(if known { "KNOWN" } else { "UNKNOWN" }.to_string());
     }
 

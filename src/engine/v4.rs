@@ -10,8 +10,9 @@ use std::sync::Arc;
 use tracing::{debug, info};
 
 use super::classify::Classes;
-use crate::config::model::{Dhcp4, HostIdentifier, OptionValue, Reservation4, Subnet4};
+use crate::config::model::{Dhcp4, HostIdentifier, OptionValue, Reservation4, Subnet4, Triplet};
 use crate::lease::alloc::{ClientKey, LeaseMap4, SubnetLeases};
+use crate::lease::store::{CommitFuture, LeaseStore4};
 use crate::lease::{Lease4, LeaseChange4, LeaseState};
 use crate::stats::Stats;
 use crate::wire::v4::{code, ClientFqdn, DecodeError, MessageType, Pkt4, RelayAgentInfo, CLIENT_PORT, SERVER_PORT};
@@ -81,8 +82,18 @@ impl DropReason {
     }
 }
 
+/// The store's promise that a decision's rows will be durable; queued while the subnet lock
+/// was held, so rows reach the store in the order decisions were made.
+pub struct Pending(pub CommitFuture);
+
+impl std::fmt::Debug for Pending {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Pending")
+    }
+}
+
 /// A reply and what must be durable before it is sent.
-#[derive(Debug, Clone)]
+#[derive(Debug)]
 pub struct Reply4 {
     /// The reply packet.
     pub pkt: Pkt4,
@@ -90,17 +101,20 @@ pub struct Reply4 {
     pub dest: Dest4,
     /// Lease rows to commit first (empty for OFFER and INFORM).
     pub changes: Vec<LeaseChange4>,
+    /// When the engine has a store: the queued commit of `changes`, to await before sending.
+    pub durable: Option<Pending>,
 }
 
 /// The result of handling one packet.
 // Replies are the common outcome; boxing them would cost an allocation on every packet.
 #[allow(clippy::large_enum_variant)]
-#[derive(Debug, Clone)]
+#[derive(Debug)]
 pub enum Outcome4 {
     /// Send this reply (after committing its changes).
     Reply(Reply4),
-    /// No reply, but these changes must be committed (RELEASE, DECLINE).
-    Silent(Vec<LeaseChange4>),
+    /// No reply, but these changes must be committed (RELEASE, DECLINE); with a store, the
+    /// queued commit.
+    Silent(Vec<LeaseChange4>, Option<Pending>),
     /// Dropped for this reason.
     Drop(DropReason),
 }
@@ -111,6 +125,7 @@ pub struct Engine4 {
     cfg: Arc<Dhcp4>,
     leases: Arc<LeaseMap4>,
     stats: Arc<Stats>,
+    store: Option<Arc<dyn LeaseStore4>>,
 }
 
 /// Everything decided about one client while handling its packet.
@@ -147,7 +162,19 @@ impl Engine4 {
         ] {
             stats.add(name, 0, now);
         }
-        Engine4 { cfg, leases, stats }
+        Engine4 { cfg, leases, stats, store: None }
+    }
+
+    /// Queues every decision's rows in this store while the subnet lock is held, so that rows
+    /// of one address reach it in decision order whichever task decided (design.md).
+    pub fn with_store(mut self, store: Arc<dyn LeaseStore4>) -> Engine4 {
+        self.store = Some(store);
+        self
+    }
+
+    fn submit(&self, changes: &[LeaseChange4]) -> Option<Pending> {
+        let store = self.store.as_ref()?;
+        (!changes.is_empty()).then(|| Pending(store.commit(changes.to_vec())))
     }
 
     /// The configuration this engine serves.
@@ -198,6 +225,10 @@ impl Engine4 {
         };
         self.stats.add(stat, 1, now);
         debug!(target: "kea-dhcp4.packets", "DHCP4_PACKET_RECEIVED {}: {mt:?} (type {}) received from {} to {} on interface {}", tid(pkt), mt as u8, meta.src, meta.dst, meta.ifname);
+        // RFC 2132 9.14: a client identifier has at least two octets; Kea drops shorter ones.
+        if pkt.client_id().is_some_and(|c| c.len() < 2) {
+            return Outcome4::Drop(DropReason::RfcViolation("client identifier shorter than 2 octets"));
+        }
         let key = match (self.cfg.params.match_client_id, pkt.client_id()) {
             (true, Some(cid)) if !cid.is_empty() => ClientKey::ClientId(cid.to_vec()),
             _ if !pkt.hwaddr().is_empty() => ClientKey::HwAddr(pkt.hwaddr().to_vec()),
@@ -218,12 +249,14 @@ impl Engine4 {
     /// One run of expired-lease reclamation (Kea ARM 8.2.14): expired leases become
     /// expired-reclaimed (kept `hold-reclaimed-time` for affinity), declined leases whose
     /// probation ended are freed, and reclaimed leases past the hold time are deleted.
-    pub fn reclaim(&self, now: u64) -> Vec<LeaseChange4> {
+    pub fn reclaim(&self, now: u64) -> (Vec<LeaseChange4>, Vec<Pending>) {
         let e = self.cfg.expired;
         let limit = if e.max_reclaim_leases == 0 { usize::MAX } else { e.max_reclaim_leases as usize };
         let mut changes = Vec::new();
+        let mut pending = Vec::new();
         for s in &self.cfg.subnets {
             let Some(mut leases) = self.leases.subnet(s.id) else { continue };
+            let before = changes.len();
             let due: Vec<Lease4> = leases
                 .leases()
                 .filter(|l| match l.state {
@@ -248,6 +281,11 @@ impl Engine4 {
                         };
                         self.stats.add(&format!("subnet[{}].{stat}", s.id), -1, now);
                         self.stats.add(stat, -1, now);
+                        // A declined lease stays counted as assigned (as in Kea) until reclaimed.
+                        if state == LeaseState::Declined {
+                            self.stats.add(&format!("subnet[{}].assigned-addresses", s.id), -1, now);
+                            self.stats.add("assigned-addresses", -1, now);
+                        }
                         self.stats.add(&format!("subnet[{}].{global}", s.id), 1, now);
                         self.stats.add(global, 1, now);
                         debug!(target: "kea-dhcp4.alloc-engine", "ALLOC_ENGINE_V4_LEASE_RECLAIM lease {} reclaimed", l.address);
@@ -268,11 +306,13 @@ impl Engine4 {
                     }
                 }
             }
+            pending.extend(self.submit(&changes[before..]));
+            drop(leases);
             if changes.len() >= limit {
                 break;
             }
         }
-        changes
+        (changes, pending)
     }
 
     // ---- subnet selection (Kea ARM 8.2.5, 8.2.17; RFC 3011, RFC 3527) ----
@@ -442,7 +482,9 @@ impl Engine4 {
             return Outcome4::Drop(DropReason::NoSubnet);
         };
         let hint = ctx.pkt.requested_ip();
-        for subnet in self.candidates(selected, &ctx.classes) {
+        let initial = ctx.classes.clone();
+        for subnet in self.candidates(selected, &initial) {
+            ctx.classes = initial.clone();
             let host = self.find_reservation(ctx, subnet);
             let mut classes = ctx.classes.clone();
             classes.set_known(host.is_some());
@@ -457,7 +499,12 @@ impl Engine4 {
                 let valid = self.lifetime(ctx, subnet);
                 info!(target: "kea-dhcp4.leases", "DHCP4_LEASE_ADVERT {}: lease {ip} will be advertised", tid(ctx.pkt));
                 let reply = self.build_reply(ctx, MessageType::Offer, subnet, host, Some((ip, valid)));
-                return Outcome4::Reply(Reply4 { dest: self.dest(ctx.pkt, &reply), pkt: reply, changes: Vec::new() });
+                return Outcome4::Reply(Reply4 {
+                    dest: self.dest(ctx.pkt, &reply),
+                    pkt: reply,
+                    changes: Vec::new(),
+                    durable: None,
+                });
             }
             self.stats.add(&format!("subnet[{}].v4-allocation-fail", subnet.id), 1, ctx.now);
         }
@@ -485,8 +532,12 @@ impl Engine4 {
             return Outcome4::Drop(DropReason::NoSubnet);
         };
         if selecting {
+            // Like Kea's acceptServerId: any address of the receiving interface, or the address
+            // the packet was sent to, is ours (a shared network may have offered from any).
             let ours = self.server_id(ctx, Some(selected));
-            if pkt.server_id() != Some(ours) {
+            let sid = pkt.server_id();
+            let accepted = sid.is_some_and(|s| s == ours || ctx.meta.iface_addrs.contains(&s) || s == ctx.meta.dst);
+            if !accepted {
                 debug!(target: "kea-dhcp4.bad-packets", "DHCP4_PACKET_NOT_FOR_US {}: server identifier {:?} is not ours ({ours})", tid(pkt), pkt.server_id());
                 return Outcome4::Drop(DropReason::NotForUs);
             }
@@ -505,7 +556,10 @@ impl Engine4 {
             return Outcome4::Drop(DropReason::NoSubnet);
         };
         // A reservation for another address moves the client there.
-        if let Some(res_ip) = host.and_then(|h| h.ip_address).filter(|ip| !ip.is_unspecified() && *ip != requested) {
+        if let Some(res_ip) = host
+            .and_then(|h| h.ip_address)
+            .filter(|ip| !ip.is_unspecified() && *ip != requested && subnet.prefix.trunc().contains(ip))
+        {
             if leases.is_free_for(res_ip, &ctx.key, ctx.now) {
                 drop(leases);
                 return self.nak(ctx, subnet, "the client has a reservation for another address");
@@ -553,7 +607,12 @@ impl Engine4 {
                 self.stats.add("v4-lease-reuses", 1, ctx.now);
                 debug!(target: "kea-dhcp4.leases", "DHCP4_LEASE_REUSE {}: lease {requested} has been reused for {remaining} seconds", tid(pkt));
                 let reply = self.build_reply(ctx, MessageType::Ack, subnet, host, Some((requested, remaining)));
-                return Outcome4::Reply(Reply4 { dest: self.dest(pkt, &reply), pkt: reply, changes: Vec::new() });
+                return Outcome4::Reply(Reply4 {
+                    dest: self.dest(pkt, &reply),
+                    pkt: reply,
+                    changes: Vec::new(),
+                    durable: None,
+                });
             }
         }
         let lease = Lease4 {
@@ -584,11 +643,12 @@ impl Engine4 {
             self.stats.add("cumulative-assigned-addresses", 1, ctx.now);
         }
         leases.upsert(lease.clone());
+        changes.push(LeaseChange4::Upsert(lease));
+        let durable = self.submit(&changes);
         drop(leases);
         info!(target: "kea-dhcp4.leases", "DHCP4_LEASE_ALLOC {}: lease {requested} has been allocated for {valid} seconds", tid(pkt));
-        changes.push(LeaseChange4::Upsert(lease));
         let reply = self.build_reply(ctx, MessageType::Ack, subnet, host, Some((requested, valid)));
-        Outcome4::Reply(Reply4 { dest: self.dest(pkt, &reply), pkt: reply, changes })
+        Outcome4::Reply(Reply4 { dest: self.dest(pkt, &reply), pkt: reply, changes, durable })
     }
 
     fn nak(&self, ctx: &Ctx<'_>, subnet: &Subnet4, why: &str) -> Outcome4 {
@@ -603,7 +663,7 @@ impl Engine4 {
         if let Some(rai) = ctx.pkt.options.get(code::RAI) {
             reply.options.insert(code::RAI, rai.to_vec());
         }
-        Outcome4::Reply(Reply4 { dest: self.dest(ctx.pkt, &reply), pkt: reply, changes: Vec::new() })
+        Outcome4::Reply(Reply4 { dest: self.dest(ctx.pkt, &reply), pkt: reply, changes: Vec::new(), durable: None })
     }
 
     fn release(&self, ctx: &mut Ctx<'_>) -> Outcome4 {
@@ -615,17 +675,19 @@ impl Engine4 {
         match leases.get(addr).cloned() {
             Some(l) if owner_matches(&l, ctx) => {
                 leases.remove(addr);
+                let changes = vec![LeaseChange4::Delete(l.clone())];
+                let durable = self.submit(&changes);
                 drop(leases);
                 if l.state == LeaseState::Default && !l.is_expired(ctx.now) {
                     self.stats.add(&format!("subnet[{}].assigned-addresses", subnet.id), -1, ctx.now);
                     self.stats.add("assigned-addresses", -1, ctx.now);
                 }
                 info!(target: "kea-dhcp4.leases", "DHCP4_RELEASE {}: address {addr} was released properly", tid(ctx.pkt));
-                Outcome4::Silent(vec![LeaseChange4::Delete(l)])
+                Outcome4::Silent(changes, durable)
             }
             _ => {
                 info!(target: "kea-dhcp4.leases", "DHCP4_RELEASE_FAIL_NO_LEASE {}: client is trying to release non-existing lease {addr}", tid(ctx.pkt));
-                Outcome4::Silent(Vec::new())
+                Outcome4::Silent(Vec::new(), None)
             }
         }
     }
@@ -654,15 +716,17 @@ impl Engine4 {
                     ..l
                 };
                 leases.upsert(declined.clone());
+                let changes = vec![LeaseChange4::Upsert(declined)];
+                let durable = self.submit(&changes);
                 drop(leases);
                 self.stats.add(&format!("subnet[{}].declined-addresses", subnet.id), 1, ctx.now);
                 self.stats.add("declined-addresses", 1, ctx.now);
                 info!(target: "kea-dhcp4.leases", "DHCP4_DECLINE_LEASE {}: Received DHCPDECLINE for addr {addr}, declined for {} seconds", tid(ctx.pkt), self.cfg.decline_probation_period);
-                Outcome4::Silent(vec![LeaseChange4::Upsert(declined)])
+                Outcome4::Silent(changes, durable)
             }
             _ => {
                 info!(target: "kea-dhcp4.leases", "DHCP4_DECLINE_LEASE_NOT_FOUND {}: DHCPDECLINE for address {addr} that has no lease of this client", tid(ctx.pkt));
-                Outcome4::Silent(Vec::new())
+                Outcome4::Silent(Vec::new(), None)
             }
         }
     }
@@ -674,7 +738,7 @@ impl Engine4 {
         let host = self.find_reservation(ctx, subnet);
         ctx.classes.set_known(host.is_some());
         let reply = self.build_reply(ctx, MessageType::Ack, subnet, host, None);
-        Outcome4::Reply(Reply4 { dest: self.dest(ctx.pkt, &reply), pkt: reply, changes: Vec::new() })
+        Outcome4::Reply(Reply4 { dest: self.dest(ctx.pkt, &reply), pkt: reply, changes: Vec::new(), durable: None })
     }
 
     // ---- reply assembly ----
@@ -682,16 +746,28 @@ impl Engine4 {
     /// Lease lifetime: the client's hint (option 51) clamped to min/max, else the default
     /// (Kea ARM 8.2.4).
     fn lifetime(&self, ctx: &Ctx<'_>, subnet: &Subnet4) -> u32 {
-        let mut t = subnet.params.valid;
-        for c in &self.cfg.client_classes {
-            if ctx.classes.contains(&c.name) {
-                t = c.valid.inherit(t);
-            }
+        // Kea's getValidLft: the first class that sets a lifetime wins as a whole, else the
+        // subnet's (inherited) triplet.
+        let t = self
+            .cfg
+            .client_classes
+            .iter()
+            .find(|c| ctx.classes.contains(&c.name) && c.valid != Triplet::default())
+            .map_or(subnet.params.valid, |c| c.valid.inherit(Triplet { min: None, max: None, ..subnet.params.valid }));
+        // A scope that bounds the lifetime without giving a default pulls the inherited default
+        // inside its bounds.
+        let mut default = t.default.unwrap_or(7200);
+        if let Some(mx) = t.max {
+            default = default.min(mx);
         }
-        let default = t.default.unwrap_or(7200);
+        if let Some(mn) = t.min {
+            default = default.max(mn);
+        }
+        let lo = t.min.unwrap_or(default).min(default);
+        let hi = t.max.unwrap_or(default).max(default);
         match ctx.pkt.options.get(code::LEASE_TIME).and_then(|b| <[u8; 4]>::try_from(b).ok()).map(u32::from_be_bytes) {
-            Some(hint) => hint.clamp(t.min.unwrap_or(default), t.max.unwrap_or(default)).max(t.min.unwrap_or(0)),
-            None => default,
+            Some(hint) if hint > 0 => hint.max(lo).min(hi),
+            _ => default,
         }
     }
 
@@ -775,11 +851,10 @@ impl Engine4 {
         r.options.insert(code::SERVER_ID, self.server_id(ctx, Some(subnet)).octets().to_vec());
         if let Some((_, valid)) = lease {
             r.options.insert(code::LEASE_TIME, valid.to_be_bytes().to_vec());
-            let (t1, t2) = if p.calculate_tee_times {
-                (Some((f64::from(valid) * p.t1_percent) as u32), Some((f64::from(valid) * p.t2_percent) as u32))
-            } else {
-                (p.renew_timer, p.rebind_timer)
-            };
+            // Kea's setTeeTimes: configured timers first, calculated ones only when unset.
+            let calc = |pct: f64| p.calculate_tee_times.then(|| (f64::from(valid) * pct) as u32);
+            let t1 = p.renew_timer.or_else(|| calc(p.t1_percent)).filter(|t| *t > 0);
+            let t2 = p.rebind_timer.or_else(|| calc(p.t2_percent)).filter(|t| *t > 0);
             // RFC 2131 4.4.5: T1 < T2 < lease time, or the timer is left out.
             let t2 = t2.filter(|t| *t < valid);
             let t1 = t1.filter(|t| *t < t2.unwrap_or(valid));

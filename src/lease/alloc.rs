@@ -42,6 +42,8 @@ struct PoolState {
     /// The free lease queue, built on first use by the `flq` allocator. Addresses that turn
     /// out to be taken when popped are dropped; freed addresses are pushed back.
     free: Option<std::collections::VecDeque<u32>>,
+    /// Addresses currently in `free`, so that each is queued at most once.
+    queued: std::collections::HashSet<u32>,
 }
 
 /// A short, unpersisted hold on an offered address so that two clients are not offered the
@@ -117,7 +119,7 @@ impl SubnetLeases {
         if now >= self.next_offer_purge {
             self.offers.retain(|_, o| o.until > now);
             let offers = &self.offers;
-            self.offer_by_client.retain(|_, a| offers.contains_key(a));
+            self.offer_by_client.retain(|k, a| offers.get(a).is_some_and(|o| &o.client == k));
             self.next_offer_purge = now + OFFER_HOLD_SECS;
         }
         if let Some(prev) = self.offer_by_client.insert(client.clone(), addr) {
@@ -125,7 +127,11 @@ impl SubnetLeases {
                 self.offers.remove(&prev);
             }
         }
-        self.offers.insert(addr, Offer { client: client.clone(), until: now + OFFER_HOLD_SECS });
+        if let Some(old) = self.offers.insert(addr, Offer { client: client.clone(), until: now + OFFER_HOLD_SECS }) {
+            if old.client != *client {
+                self.offer_by_client.remove(&old.client);
+            }
+        }
     }
 
     /// The address still held for this client by an earlier offer, so that a repeated
@@ -201,9 +207,13 @@ impl SubnetLeases {
             (p.first, p.last)
         };
         if self.pools.get(pool)?.free.is_none() {
+            // Offers are checked when an address is popped, so only live leases keep an
+            // address out of the initial queue.
+            let by_addr = &self.by_addr;
             let q: std::collections::VecDeque<u32> =
-                (first..=last).filter(|a| self.is_free_for(Ipv4Addr::from(*a), client, now)).collect();
+                (first..=last).filter(|a| by_addr.get(&Ipv4Addr::from(*a)).is_none_or(|l| l.is_expired(now))).collect();
             if let Some(p) = self.pools.get_mut(pool) {
+                p.queued = q.iter().copied().collect();
                 p.free = Some(q);
             }
         }
@@ -213,7 +223,11 @@ impl SubnetLeases {
             let addr = Ipv4Addr::from(a);
             let leased = self.by_addr.get(&addr).is_some_and(|l| !l.is_expired(now));
             if leased {
-                continue; // taken: out of the queue until it is freed again
+                // Taken: out of the queue until it is freed again.
+                if let Some(p) = self.pools.get_mut(pool) {
+                    p.queued.remove(&a);
+                }
+                continue;
             }
             // Offered or handed out now, it goes to the back: if the offer lapses the address
             // must still be in the queue.
@@ -230,8 +244,12 @@ impl SubnetLeases {
     /// Puts a freed address back in its pool's free lease queue, if that pool uses one.
     fn requeue(&mut self, addr: Ipv4Addr) {
         let a = u32::from(addr);
-        if let Some(q) = self.pools.iter_mut().find(|p| p.first <= a && a <= p.last).and_then(|p| p.free.as_mut()) {
-            q.push_back(a);
+        if let Some(p) = self.pools.iter_mut().find(|p| p.first <= a && a <= p.last) {
+            if let Some(q) = p.free.as_mut() {
+                if p.queued.insert(a) {
+                    q.push_back(a);
+                }
+            }
         }
     }
 
@@ -242,7 +260,10 @@ impl SubnetLeases {
 
     /// Leases in the default state that are assigned at `now`, for statistics.
     pub fn assigned(&self, now: u64) -> usize {
-        self.by_addr.values().filter(|l| l.state == LeaseState::Default && !l.is_expired(now)).count()
+        self.by_addr
+            .values()
+            .filter(|l| (l.state == LeaseState::Default && !l.is_expired(now)) || l.state == LeaseState::Declined)
+            .count()
     }
 
     /// Declined leases (in probation or not yet reclaimed), for statistics.
@@ -275,6 +296,7 @@ impl LeaseMap4 {
                     last: u32::from(*l),
                     cursor: u32::from(*f),
                     free: None,
+                    queued: Default::default(),
                 })
                 .collect();
             map.insert(id, Mutex::new(SubnetLeases { pools, ..SubnetLeases::default() }));
