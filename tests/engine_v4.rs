@@ -156,16 +156,23 @@ fn second_client_gets_another_address_and_renewal_keeps_it() {
 fn request_for_someone_elses_address_is_naked() {
     let lab = lab(CFG);
     let a = lab.dora(1).pkt.yiaddr;
+    // SELECTING (server id present) for another client's address: NAK, broadcast.
     let mut req = client(2, MessageType::Request);
     req.options.insert(code::REQUESTED_IP, a.octets().to_vec());
+    req.options.insert(code::SERVER_ID, vec![192, 0, 2, 1]);
     let r = lab.reply(&req);
     assert_eq!(r.pkt.message_type(), Some(MessageType::Nak));
     assert_eq!(r.dest, Dest4::Broadcast);
+    // INIT-REBOOT for it: the client is unknown, and a non-authoritative server stays silent.
+    let mut req = client(2, MessageType::Request);
+    req.options.insert(code::REQUESTED_IP, a.octets().to_vec());
+    assert!(matches!(lab.send(&req), Outcome4::Drop(DropReason::UnknownClientInitReboot)));
 }
 
 #[test]
 fn init_reboot_on_the_wrong_network_is_naked() {
-    let lab = lab(CFG);
+    // Only an authoritative server answers a client it has no lease for (Kea's assignLease).
+    let lab = lab(&CFG.replace(r#""valid-lifetime": 3600,"#, r#""valid-lifetime": 3600, "authoritative": true,"#));
     let mut req = client(3, MessageType::Request);
     req.options.insert(code::REQUESTED_IP, vec![203, 0, 113, 5]);
     assert_eq!(lab.reply(&req).pkt.message_type(), Some(MessageType::Nak));
@@ -399,14 +406,13 @@ const CFG3: &str = r#"{"Dhcp4": {
 #[test]
 fn authoritative_match_client_id_lifetimes_global_reservations_and_option_rules() {
     let lab = lab(CFG3);
-    // authoritative: an unknown INIT-REBOOT client asking for an address it cannot have is
-    // NAKed instead of ignored (Kea's assignLease); a free pool address is simply granted.
-    let mut req = client(3, MessageType::Request);
-    req.options.insert(code::REQUESTED_IP, vec![192, 0, 2, 200]);
-    assert_eq!(lab.reply(&req).pkt.message_type(), Some(MessageType::Nak));
-    let mut req = client(3, MessageType::Request);
-    req.options.insert(code::REQUESTED_IP, vec![192, 0, 2, 15]);
-    assert_eq!(lab.reply(&req).pkt.message_type(), Some(MessageType::Ack));
+    // authoritative: an unknown INIT-REBOOT client is NAKed instead of ignored (Kea's
+    // assignLease), even for a free pool address: it must start over with DISCOVER.
+    for ip in [[192, 0, 2, 200], [192, 0, 2, 15]] {
+        let mut req = client(3, MessageType::Request);
+        req.options.insert(code::REQUESTED_IP, ip.to_vec());
+        assert_eq!(lab.reply(&req).pkt.message_type(), Some(MessageType::Nak));
+    }
 
     // match-client-id false: the same MAC with a new client id keeps its lease.
     let mut d = client(1, MessageType::Discover);

@@ -522,7 +522,8 @@ impl Engine4 {
             (Some(_), None, true) => {
                 return Outcome4::Drop(DropReason::RfcViolation("REQUEST in SELECTING without requested address"))
             }
-            (None, Some(ip), true) => (ip, true),
+            // Kea: no server id and a requested address is INIT-REBOOT whatever ciaddr says.
+            (None, Some(ip), _) => (ip, true),
             (None, _, false) => (pkt.ciaddr, false),
             (None, None, true) => {
                 return Outcome4::Drop(DropReason::RfcViolation("REQUEST without ciaddr or requested address"))
@@ -543,7 +544,26 @@ impl Engine4 {
             }
         }
         let candidates = self.candidates(selected, &ctx.classes);
-        let Some(subnet) = candidates.iter().copied().find(|s| s.prefix.trunc().contains(&requested)) else {
+        let home = candidates.iter().copied().find(|s| s.prefix.trunc().contains(&requested));
+        if init_reboot {
+            // Kea's assignLease for INIT-REBOOT: a client is known when the requested address
+            // is its lease. A non-authoritative server stays silent about unknown clients before
+            // anything else; then a wrong network or an unknown client is NAKed.
+            let known = home.and_then(|s| self.leases.subnet(s.id)).is_some_and(|l| {
+                l.get(requested).is_some_and(|x| x.state == LeaseState::Default && owner_matches(x, ctx))
+            });
+            if !known && !selected.params.authoritative {
+                debug!(target: "kea-dhcp4.leases", "DHCP4_NO_LEASE_INIT_REBOOT {}: no lease for address {requested}", tid(pkt));
+                return Outcome4::Drop(DropReason::UnknownClientInitReboot);
+            }
+            if home.is_none() {
+                return self.nak(ctx, selected, "requested address is not in the client's network");
+            }
+            if !known {
+                return self.nak(ctx, selected, "no lease for the requested address");
+            }
+        }
+        let Some(subnet) = home else {
             // RFC 2131 4.3.2: the client is on the wrong network.
             return self.nak(ctx, selected, "requested address is not in the client's network");
         };
@@ -573,13 +593,6 @@ impl Engine4 {
                     drop(leases);
                     return self.nak(ctx, subnet, "the address is leased to another client");
                 }
-            }
-            // Kea's assignLease: an INIT-REBOOT client whose requested address is not its own
-            // lease is "unknown"; only an authoritative server answers it.
-            if init_reboot && !subnet.params.authoritative {
-                // RFC 2131 4.3.2: stay silent about clients we have no record of.
-                debug!(target: "kea-dhcp4.leases", "DHCP4_NO_LEASE_INIT_REBOOT {}: no lease for address {requested}", tid(pkt));
-                return Outcome4::Drop(DropReason::UnknownClientInitReboot);
             }
             let reserved_here = host.and_then(|h| h.ip_address) == Some(requested);
             let in_pool = Self::in_pool(subnet, requested, &ctx.classes).is_some();
