@@ -102,6 +102,7 @@ fn reservation_exhaustion_decline_and_inform_on_the_wire() {
     // DECLINE: the address goes into probation (state 1 in the file) and is not reused.
     let mut dec = Client::packet(1, MessageType::Decline);
     dec.options.insert(code::REQUESTED_IP, given[0].octets().to_vec());
+    dec.options.insert(code::SERVER_ID, vec![198, 18, 0, 1]);
     c.send(&dec);
     server.wait_log("DHCP4_DECLINE_LEASE");
     std::thread::sleep(Duration::from_millis(100));

@@ -192,6 +192,7 @@ fn release_frees_and_decline_quarantines() {
     let a = lab.dora(1).pkt.yiaddr;
     let mut rel = client(1, MessageType::Release);
     rel.ciaddr = a;
+    rel.options.insert(code::SERVER_ID, vec![192, 0, 2, 1]);
     match lab.send(&rel) {
         Outcome4::Silent(c, _) => assert!(matches!(&c[..], [LeaseChange4::Delete(l)] if l.address == a)),
         o => panic!("{o:?}"),
@@ -201,6 +202,7 @@ fn release_frees_and_decline_quarantines() {
     let b = lab.dora(2).pkt.yiaddr;
     let mut dec = client(2, MessageType::Decline);
     dec.options.insert(code::REQUESTED_IP, b.octets().to_vec());
+    dec.options.insert(code::SERVER_ID, vec![192, 0, 2, 1]);
     match lab.send(&dec) {
         Outcome4::Silent(c, _) => match &c[..] {
             [LeaseChange4::Upsert(l)] => {
@@ -489,6 +491,7 @@ fn review_regressions() {
     assert_eq!(lab.stat("subnet[1].assigned-addresses"), 2);
     let mut dec = client(4, MessageType::Decline);
     dec.options.insert(code::REQUESTED_IP, a.octets().to_vec());
+    dec.options.insert(code::SERVER_ID, vec![192, 0, 2, 1]);
     lab.send(&dec);
     lab.now += 86_401;
     lab.engine.reclaim(lab.now);
@@ -506,4 +509,19 @@ fn global_reservation_outside_the_subnet_does_not_loop_naks() {
     let ack = lab.dora(9);
     assert_eq!(ack.pkt.message_type(), Some(MessageType::Ack));
     assert_eq!(ack.pkt.yiaddr, Ipv4Addr::new(192, 0, 2, 10));
+}
+
+#[test]
+fn server_identifier_rules_of_rfc_2131_table_5() {
+    let lab = lab(CFG);
+    let mut d = client(1, MessageType::Discover);
+    d.options.insert(code::SERVER_ID, vec![192, 0, 2, 1]);
+    assert!(matches!(lab.send(&d), Outcome4::Drop(DropReason::RfcViolation(_))));
+    let a = lab.dora(1).pkt.yiaddr;
+    let mut rel = client(1, MessageType::Release);
+    rel.ciaddr = a;
+    assert!(matches!(lab.send(&rel), Outcome4::Drop(DropReason::RfcViolation(_))), "no server id");
+    rel.options.insert(code::SERVER_ID, vec![203, 0, 113, 1]);
+    assert!(matches!(lab.send(&rel), Outcome4::Drop(DropReason::NotForUs)), "another server's");
+    assert_eq!(lab.stat("subnet[1].assigned-addresses"), 1, "the lease survived both");
 }

@@ -235,6 +235,22 @@ impl Engine4 {
             (_, Some(cid)) if !cid.is_empty() => ClientKey::ClientId(cid.to_vec()),
             _ => return Outcome4::Drop(DropReason::RfcViolation("neither chaddr nor client identifier")),
         };
+        // Kea's sanityCheck: a DISCOVER must not name a server; RELEASE and DECLINE must name
+        // this one (RFC 2131 table 5).
+        match (mt, pkt.server_id()) {
+            (MessageType::Discover, Some(_)) => {
+                return Outcome4::Drop(DropReason::RfcViolation("DHCPDISCOVER with a server identifier"))
+            }
+            (MessageType::Release | MessageType::Decline, None) => {
+                return Outcome4::Drop(DropReason::RfcViolation("DHCPRELEASE/DHCPDECLINE without a server identifier"))
+            }
+            (MessageType::Release | MessageType::Decline, Some(sid)) => {
+                if !meta.iface_addrs.contains(&sid) && sid != meta.dst {
+                    return Outcome4::Drop(DropReason::NotForUs);
+                }
+            }
+            _ => {}
+        }
         let mut ctx = Ctx { pkt, meta, key, classes: Classes::initial(pkt.options.get(code::VENDOR_CLASS)), now };
         match mt {
             MessageType::Discover => self.discover(&mut ctx, rand),
