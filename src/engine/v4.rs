@@ -244,10 +244,10 @@ impl Engine4 {
             (MessageType::Release | MessageType::Decline, None) => {
                 return Outcome4::Drop(DropReason::RfcViolation("DHCPRELEASE/DHCPDECLINE without a server identifier"))
             }
-            (MessageType::Release | MessageType::Decline, Some(sid)) => {
-                if !meta.iface_addrs.contains(&sid) && sid != meta.dst {
-                    return Outcome4::Drop(DropReason::NotForUs);
-                }
+            (MessageType::Release | MessageType::Decline, Some(sid))
+                if !meta.iface_addrs.contains(&sid) && sid != meta.dst =>
+            {
+                return Outcome4::Drop(DropReason::NotForUs);
             }
             _ => {}
         }
