@@ -271,20 +271,31 @@ async fn serve(settings: Settings, mut cfg: Arc<Config>, loggers: KeaLoggers) ->
                 let _ = sd_notify::notify(false, &[sd_notify::NotifyState::Reloading]);
                 match load(&settings) {
                     Ok(new) => {
-                        cfg = Arc::new(new.config);
+                        let new_cfg = Arc::new(new.config);
                         if let Some(old) = v4.take() {
                             old.stop().await;
                         }
-                        v4 = match start_v4(&cfg, &settings, &stats) {
-                            Ok(v) => v,
-                            Err(e) => {
-                                error!(target: "kea-dhcp4.dhcp4", "DHCP4_CONFIG_LOAD_FAIL configuration error using file: {files}, reason: {e}");
-                                None
+                        match start_v4(&new_cfg, &settings, &stats) {
+                            Ok(started) => {
+                                v4 = started;
+                                cfg = new_cfg;
+                                loggers.configure(&logger_specs(&cfg, settings.debug));
+                                for s in cfg.sections() {
+                                    kea_log!(info, s, "{}_DYNAMIC_RECONFIGURATION_SUCCESS dynamic server reconfiguration succeeded with file: {files}", ids(s).2);
+                                }
                             }
-                        };
-                        loggers.configure(&logger_specs(&cfg, settings.debug));
-                        for s in cfg.sections() {
-                            kea_log!(info, s, "{}_DYNAMIC_RECONFIGURATION_SUCCESS dynamic server reconfiguration succeeded with file: {files}", ids(s).2);
+                            Err(e) => {
+                                // The new configuration cannot be served (a socket or the lease
+                                // file failed): go back to the running one, as Kea keeps it.
+                                error!(target: "kea-dhcp4.dhcp4", "DHCP4_DYNAMIC_RECONFIGURATION_FAIL dynamic server reconfiguration failed with file: {files}: {e}");
+                                v4 = match start_v4(&cfg, &settings, &stats) {
+                                    Ok(v) => v,
+                                    Err(e) => {
+                                        error!(target: "kea-dhcp4.dhcp4", "DHCP4_INIT_FAIL the previous configuration could not be restored: {e}");
+                                        None
+                                    }
+                                };
+                            }
                         }
                     }
                     Err(e) => {

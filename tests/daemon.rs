@@ -132,6 +132,18 @@ fn start_reload_and_stop_like_kea() {
     std::thread::sleep(Duration::from_millis(200));
     assert!(d.child.try_wait().unwrap().is_none(), "daemon died on a broken reload");
 
+    // A file that parses but cannot be served (no MySQL backend in this build): the running
+    // configuration is restored and keeps serving.
+    let opened = d.seen.iter().filter(|l| l.contains("DHCP4_OPEN_SOCKET")).count();
+    std::fs::write(&cfg, GOOD.replace(r#""type": "memfile", "persist": false"#, r#""type": "mysql", "name": "kea""#))
+        .unwrap();
+    d.signal(Signal::SIGHUP);
+    let fail = d.wait_for("DHCP4_DYNAMIC_RECONFIGURATION_FAIL");
+    assert!(fail.contains("mysql"), "{fail}");
+    d.wait_for("DHCP4_OPEN_SOCKET");
+    assert!(d.seen.iter().filter(|l| l.contains("DHCP4_OPEN_SOCKET")).count() > opened);
+    assert!(d.child.try_wait().unwrap().is_none(), "daemon died on an unservable reload");
+
     // A good file on SIGHUP is taken.
     std::fs::write(&cfg, GOOD.replace("4000", "5000")).unwrap();
     d.signal(Signal::SIGHUP);
