@@ -300,9 +300,9 @@ async fn serve_iface(sh: Arc<Shared>, iface: Arc<Iface>) -> std::io::Result<()> 
 /// Commits the outcome's lease changes, then (once durable) sends the reply.
 fn dispatch(sh: &Arc<Shared>, iface: &Arc<Iface>, outcome: Outcome4) {
     // The engine queued the rows while it held the subnet lock; only the wait happens here.
-    let (reply, durable) = match outcome {
-        Outcome4::Reply(r) => (Some((r.pkt, r.dest)), r.durable),
-        Outcome4::Silent(_, durable) => (None, durable),
+    let (reply, durable, changes) = match outcome {
+        Outcome4::Reply(r) => (Some((r.pkt, r.dest)), r.durable, r.changes),
+        Outcome4::Silent(changes, durable) => (None, durable, changes),
         Outcome4::Drop(_) => return,
     };
     let Some(Pending(durable)) = durable else {
@@ -316,10 +316,11 @@ fn dispatch(sh: &Arc<Shared>, iface: &Arc<Iface>, outcome: Outcome4) {
     let iface = iface.clone();
     tokio::spawn(async move {
         if let Err(e) = durable.await {
-            // Not durable: not acknowledged. The client will retry.
+            // Not durable: not acknowledged (and never served from cache). The client retries.
             error!(target: "kea-dhcp4.dhcpsrv", "DHCPSRV_MEMFILE_WRITE_FAIL lease not written, reply withheld: {e}");
             return;
         }
+        sh.engine.synced(&changes);
         if let Some((pkt, dest)) = reply {
             send(&sh, &iface, &pkt, dest);
         }

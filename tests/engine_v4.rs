@@ -525,3 +525,48 @@ fn server_identifier_rules_of_rfc_2131_table_5() {
     assert!(matches!(lab.send(&rel), Outcome4::Drop(DropReason::NotForUs)), "another server's");
     assert_eq!(lab.stat("subnet[1].assigned-addresses"), 1, "the lease survived both");
 }
+
+#[test]
+fn a_lease_not_yet_durable_is_not_served_from_cache() {
+    use kakapo::lease::store::{CommitFuture, LeaseStore4, StoreError};
+    use std::sync::Mutex;
+    /// A store that never confirms: every commit stays pending.
+    #[derive(Debug, Default)]
+    struct Stuck(Mutex<usize>);
+    impl LeaseStore4 for Stuck {
+        fn commit(&self, _changes: Vec<LeaseChange4>) -> CommitFuture {
+            *self.0.lock().unwrap() += 1;
+            Box::pin(std::future::pending::<Result<(), StoreError>>())
+        }
+        fn start_maintenance(&self) -> Result<(), StoreError> {
+            Ok(())
+        }
+        fn close(&self) {}
+    }
+    let loaded = load_str(
+        "t",
+        &CFG.replace(r#""valid-lifetime": 3600,"#, r#""valid-lifetime": 3600, "cache-threshold": 0.5,"#),
+        &LoadOptions::default(),
+    )
+    .unwrap();
+    let d4 = Arc::new(loaded.config.dhcp4.unwrap());
+    let pools: Vec<(u32, Vec<(Ipv4Addr, Ipv4Addr)>)> =
+        d4.subnets.iter().map(|s| (s.id, s.pools.iter().map(|p| (p.first, p.last)).collect())).collect();
+    let map = Arc::new(LeaseMap4::new(pools.iter().map(|(id, p)| (*id, p.as_slice()))));
+    let store = Arc::new(Stuck::default());
+    let engine = Engine4::new(d4, map, Arc::new(Stats::default()), 1_800_000_000).with_store(store.clone());
+    let lab = Lab { engine, stats: Arc::new(Stats::default()), now: 1_800_000_000 };
+    let ack = lab.dora(1);
+    assert!(ack.durable.is_some());
+    // The duplicate REQUEST a second later would be a cache hit, but the first row is not
+    // durable yet: it is written again instead of being acknowledged from memory.
+    let mut again = client(1, MessageType::Request);
+    again.ciaddr = ack.pkt.yiaddr;
+    let r = lab.reply(&again);
+    assert_eq!(r.changes.len(), 1);
+    assert_eq!(*store.0.lock().unwrap(), 2);
+    // Once the shell reports the rows durable, caching applies.
+    lab.engine.synced(&r.changes);
+    let r = lab.reply(&again);
+    assert!(r.changes.is_empty() && r.durable.is_none());
+}

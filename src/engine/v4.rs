@@ -177,6 +177,19 @@ impl Engine4 {
         (!changes.is_empty()).then(|| Pending(store.commit(changes.to_vec())))
     }
 
+    /// Tells the engine that the rows of `outcome_changes` are durable (the shell calls this
+    /// after awaiting the commit), which allows lease caching for them again.
+    pub fn synced(&self, changes: &[LeaseChange4]) {
+        for c in changes {
+            let l = match c {
+                LeaseChange4::Upsert(l) | LeaseChange4::Delete(l) => l,
+            };
+            if let Some(mut s) = self.leases.subnet(l.subnet_id) {
+                s.mark_synced(&[l.address]);
+            }
+        }
+    }
+
     /// The configuration this engine serves.
     pub fn config(&self) -> &Arc<Dhcp4> {
         &self.cfg
@@ -629,7 +642,10 @@ impl Engine4 {
             let age = ctx.now.saturating_sub(old.cltt);
             let young = (age as f64) < th * f64::from(old.valid_lifetime)
                 && subnet.params.cache_max_age.is_none_or(|m| age < u64::from(m));
-            if young && old.valid_lifetime == valid && old.hostname == hostname && old.subnet_id == subnet.id {
+            // Only a lease known to be on disk may be handed out from cache.
+            let synced = !leases.is_unsynced(requested);
+            if young && synced && old.valid_lifetime == valid && old.hostname == hostname && old.subnet_id == subnet.id
+            {
                 drop(leases);
                 let remaining = (old.expire() - ctx.now) as u32;
                 self.stats.add(&format!("subnet[{}].v4-lease-reuses", subnet.id), 1, ctx.now);
@@ -674,6 +690,11 @@ impl Engine4 {
         leases.upsert(lease.clone());
         changes.push(LeaseChange4::Upsert(lease));
         let durable = self.submit(&changes);
+        if durable.is_some() {
+            leases.mark_unsynced(changes.iter().map(|c| match c {
+                LeaseChange4::Upsert(l) | LeaseChange4::Delete(l) => l.address,
+            }));
+        }
         drop(leases);
         info!(target: "kea-dhcp4.leases", "DHCP4_LEASE_ALLOC {}: lease {requested} has been allocated for {valid} seconds", tid(pkt));
         let reply = self.build_reply(ctx, MessageType::Ack, subnet, host, Some((requested, valid)));

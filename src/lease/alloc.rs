@@ -63,6 +63,9 @@ pub struct SubnetLeases {
     offer_by_client: HashMap<ClientKey, Ipv4Addr>,
     next_offer_purge: u64,
     pools: Vec<PoolState>,
+    /// Addresses whose latest row is queued but not yet known to be durable (or whose write
+    /// failed): such a lease must not be handed out again from cache.
+    unsynced: std::collections::HashSet<Ipv4Addr>,
 }
 
 /// How long an offer holds its address (Kea 2.2 holds none; 10 s covers a DORA round trip).
@@ -251,6 +254,23 @@ impl SubnetLeases {
                 }
             }
         }
+    }
+
+    /// Marks addresses whose rows were just queued in the store.
+    pub fn mark_unsynced(&mut self, addrs: impl IntoIterator<Item = Ipv4Addr>) {
+        self.unsynced.extend(addrs);
+    }
+
+    /// Records that the rows of these addresses are durable.
+    pub fn mark_synced(&mut self, addrs: &[Ipv4Addr]) {
+        for a in addrs {
+            self.unsynced.remove(a);
+        }
+    }
+
+    /// True while the address's latest row is not known to be on disk.
+    pub fn is_unsynced(&self, addr: Ipv4Addr) -> bool {
+        self.unsynced.contains(&addr)
     }
 
     /// Every lease of the subnet.
