@@ -3,6 +3,7 @@
 
 pub mod raw;
 pub mod udp4;
+pub mod udp6;
 
 use std::net::IpAddr;
 
