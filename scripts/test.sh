@@ -40,7 +40,7 @@ if rustup toolchain list 2>/dev/null | grep -q nightly; then
     # by a target that did build fails the run.
     if command -v cargo-fuzz >/dev/null && cargo +nightly fuzz build -O >/dev/null 2>&1; then
         echo "== cargo fuzz (60 s per target)"
-        for t in config_text config_model v4_decode v4_engine v6_decode; do
+        for t in config_text config_model v4_decode v4_engine v6_decode v6_engine; do
             cargo +nightly fuzz run -O "$t" -- -max_total_time=60 -max_len=4096 -rss_limit_mb=2048
         done
     else

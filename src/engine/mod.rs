@@ -4,3 +4,4 @@
 
 pub mod classify;
 pub mod v4;
+pub mod v6;

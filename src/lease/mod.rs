@@ -5,6 +5,7 @@
 //! PostgreSQL rows stay compatible both ways.
 
 pub mod alloc;
+pub mod alloc6;
 pub mod memfile;
 pub mod store;
 

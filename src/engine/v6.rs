@@ -1,0 +1,996 @@
+//! The DHCPv6 engine (RFC 8415; Kea ARM 9): SOLICIT/ADVERTISE (and rapid commit), REQUEST,
+//! RENEW, REBIND, RELEASE, DECLINE and INFORMATION-REQUEST for IA_NA and IA_PD, with Kea's
+//! subnet selection, DUID reservations, allocation and option assembly. `handle` is pure
+//! apart from the in-memory lease map it updates; the caller makes the returned changes
+//! durable before it sends the reply.
+
+use std::net::{Ipv6Addr, SocketAddrV6};
+use std::sync::Arc;
+
+use tracing::{debug, info};
+
+use crate::config::model::{Dhcp6, HostIdentifier, OptionValue, Reservation6, Subnet6, Triplet};
+use crate::lease::alloc6::{IaKey, LeaseMap6, SubnetLeases6};
+use crate::lease::store::{CommitFuture, LeaseStore6};
+use crate::lease::{Lease6, LeaseChange6, LeaseState, LeaseType6};
+use crate::stats::Stats;
+use crate::wire::v6::{
+    code, decode, DecodeError, Duid, IaAddr, IaNa, IaPd, IaPrefix, MessageType, Pkt6, RelayMsg, StatusCode, SERVER_PORT,
+};
+
+/// Kea's default `decline-probation-period` (Kea ARM 9.2.14): a declined address rests a day.
+pub const DECLINE_PROBATION_SECS: u32 = 86_400;
+
+/// What the socket layer knows about a received packet.
+#[derive(Debug, Clone)]
+pub struct RecvMeta6 {
+    /// Receiving interface index.
+    pub ifindex: u32,
+    /// Receiving interface name.
+    pub ifname: String,
+    /// IPv6 addresses of the receiving interface.
+    pub iface_addrs: Vec<Ipv6Addr>,
+    /// Source address and port (a client, or the relay that sent the RELAY-FORW).
+    pub src: SocketAddrV6,
+    /// Destination address (multicast or one of ours).
+    pub dst: Ipv6Addr,
+}
+
+/// Why a packet got no reply; each reason is counted under Kea's statistic name.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DropReason6 {
+    /// The bytes are not a DHCPv6 message (`pkt6-parse-failed`).
+    ParseFailed(DecodeError),
+    /// A server-only or unsupported message type (`pkt6-receive-drop`).
+    Unsupported,
+    /// No subnet matches a message that needs one (`pkt6-receive-drop`).
+    NoSubnet,
+    /// The server identifier names another server (`pkt6-not-for-us`, RFC 8415 16).
+    NotForUs,
+    /// The message breaks RFC 8415 section 16 (`pkt6-rfc-violation`).
+    RfcViolation(&'static str),
+}
+
+impl DropReason6 {
+    /// Kea's statistic for this drop.
+    pub fn statistic(&self) -> &'static str {
+        match self {
+            DropReason6::ParseFailed(_) => "pkt6-parse-failed",
+            DropReason6::NotForUs => "pkt6-not-for-us",
+            DropReason6::RfcViolation(_) => "pkt6-rfc-violation",
+            _ => "pkt6-receive-drop",
+        }
+    }
+}
+
+/// The store's promise that a decision's rows will be durable, queued under the subnet lock.
+pub struct Pending6(pub CommitFuture);
+
+impl std::fmt::Debug for Pending6 {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Pending6")
+    }
+}
+
+/// A reply and what must be durable before it is sent.
+#[derive(Debug)]
+pub struct Reply6 {
+    /// The client message (ADVERTISE or REPLY).
+    pub pkt: Pkt6,
+    /// RELAY-REPL layers, outermost first, to wrap `pkt` in; empty for a direct client.
+    pub relays: Vec<RelayMsg>,
+    /// Where the datagram goes.
+    pub dest: SocketAddrV6,
+    /// Lease rows to commit first (empty for ADVERTISE and INFORMATION-REQUEST).
+    pub changes: Vec<LeaseChange6>,
+    /// When the engine has a store: the queued commit of `changes`, to await before sending.
+    pub durable: Option<Pending6>,
+}
+
+impl Reply6 {
+    /// The datagram: `pkt` inside its relay layers (RFC 8415 section 19.3).
+    pub fn bytes(&self) -> Vec<u8> {
+        let mut out = Vec::new();
+        crate::wire::v6::encode(&self.pkt, &self.relays, &mut out);
+        out
+    }
+}
+
+/// The result of handling one packet.
+// Replies are the common outcome; boxing them would cost an allocation on every packet.
+#[allow(clippy::large_enum_variant)]
+#[derive(Debug)]
+pub enum Outcome6 {
+    /// Send this reply (after committing its changes).
+    Reply(Reply6),
+    /// Dropped for this reason.
+    Drop(DropReason6),
+}
+
+/// The DHCPv6 engine over one configuration.
+#[derive(Debug)]
+pub struct Engine6 {
+    cfg: Arc<Dhcp6>,
+    leases: Arc<LeaseMap6>,
+    stats: Arc<Stats>,
+    server_duid: Vec<u8>,
+    store: Option<Arc<dyn LeaseStore6>>,
+}
+
+/// Everything known about the packet being handled.
+struct Ctx<'a> {
+    pkt: &'a Pkt6,
+    relays: &'a [RelayMsg],
+    meta: &'a RecvMeta6,
+    duid: Vec<u8>,
+    now: u64,
+}
+
+/// How the IAs of a message are answered.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Mode {
+    /// SOLICIT without commit: pick and hold (RFC 8415 18.3.1).
+    Advertise,
+    /// SOLICIT with rapid commit, REQUEST: pick and commit (RFC 8415 18.3.2).
+    Commit,
+    /// RENEW: extend existing bindings only (RFC 8415 18.3.4).
+    Renew,
+    /// REBIND: extend existing bindings only (RFC 8415 18.3.5).
+    Rebind,
+}
+
+/// Preferred and valid lifetime and the T1/T2 to put in an IA.
+#[derive(Debug, Clone, Copy)]
+struct Times {
+    preferred: u32,
+    valid: u32,
+    t1: u32,
+    t2: u32,
+}
+
+impl Engine6 {
+    /// Builds the engine; sets each subnet's `total-nas` / `total-pds` statistics.
+    pub fn new(cfg: Arc<Dhcp6>, leases: Arc<LeaseMap6>, stats: Arc<Stats>, server_duid: Vec<u8>, now: u64) -> Engine6 {
+        for s in &cfg.subnets {
+            let nas: u128 = s
+                .pools
+                .iter()
+                .map(|p| (u128::from(p.last).saturating_sub(u128::from(p.first))).saturating_add(1))
+                .sum();
+            let pds: u128 = s
+                .pd_pools
+                .iter()
+                .map(|p| {
+                    1u128.checked_shl(u32::from(p.delegated_len.saturating_sub(p.prefix.prefix_len()))).unwrap_or(0)
+                })
+                .sum();
+            // Kea keeps these as big integers; an i64 saturates for the largest pools.
+            stats.set(&format!("subnet[{}].total-nas", s.id), i64::try_from(nas).unwrap_or(i64::MAX), now);
+            stats.set(&format!("subnet[{}].total-pds", s.id), i64::try_from(pds).unwrap_or(i64::MAX), now);
+            if let Some(l) = leases.subnet(s.id) {
+                stats.set(&format!("subnet[{}].assigned-nas", s.id), l.assigned(LeaseType6::Na, now) as i64, now);
+                stats.set(&format!("subnet[{}].assigned-pds", s.id), l.assigned(LeaseType6::Pd, now) as i64, now);
+            }
+        }
+        for name in ["pkt6-received", "pkt6-parse-failed", "pkt6-receive-drop", "assigned-nas", "assigned-pds"] {
+            stats.add(name, 0, now);
+        }
+        Engine6 { cfg, leases, stats, server_duid, store: None }
+    }
+
+    /// Queues every decision's rows in this store while the subnet lock is held (design.md).
+    pub fn with_store(mut self, store: Arc<dyn LeaseStore6>) -> Engine6 {
+        self.store = Some(store);
+        self
+    }
+
+    /// The configuration this engine serves.
+    pub fn config(&self) -> &Arc<Dhcp6> {
+        &self.cfg
+    }
+
+    fn submit(&self, changes: &[LeaseChange6]) -> Option<Pending6> {
+        let store = self.store.as_ref()?;
+        (!changes.is_empty()).then(|| Pending6(store.commit(changes.to_vec())))
+    }
+
+    /// Handles one received datagram. `rand` is reserved for a random allocator.
+    pub fn handle(&self, bytes: &[u8], meta: &RecvMeta6, now: u64, rand: u64) -> Outcome6 {
+        let _ = rand;
+        self.stats.add("pkt6-received", 1, now);
+        let decoded = match decode(bytes) {
+            Ok(d) => d,
+            Err(e) => {
+                debug!(target: "kea-dhcp6.bad-packets", "DHCP6_PACKET_DROP_PARSE_FAIL failed to parse packet from {} to {}, received over interface {}, reason: {e}", meta.src, meta.dst, meta.ifname);
+                return self.dropped(DropReason6::ParseFailed(e), now);
+            }
+        };
+        let outcome = self.handle_pkt(&decoded.inner, &decoded.relays, meta, now);
+        if let Outcome6::Drop(r) = &outcome {
+            return self.dropped(*r, now);
+        }
+        outcome
+    }
+
+    fn dropped(&self, r: DropReason6, now: u64) -> Outcome6 {
+        self.stats.add(r.statistic(), 1, now);
+        if matches!(r, DropReason6::ParseFailed(_) | DropReason6::NotForUs | DropReason6::RfcViolation(_)) {
+            self.stats.add("pkt6-receive-drop", 1, now);
+        }
+        Outcome6::Drop(r)
+    }
+
+    /// Handles a decoded message and its relay levels (outermost first).
+    pub fn handle_pkt(&self, pkt: &Pkt6, relays: &[RelayMsg], meta: &RecvMeta6, now: u64) -> Outcome6 {
+        let mt = pkt.msg_type;
+        let stat = match mt {
+            MessageType::Solicit => "pkt6-solicit-received",
+            MessageType::Request => "pkt6-request-received",
+            MessageType::Renew => "pkt6-renew-received",
+            MessageType::Rebind => "pkt6-rebind-received",
+            MessageType::Release => "pkt6-release-received",
+            MessageType::Decline => "pkt6-decline-received",
+            MessageType::InformationRequest => "pkt6-infrequest-received",
+            MessageType::Confirm => "pkt6-confirm-received",
+            _ => "pkt6-unknown-received",
+        };
+        self.stats.add(stat, 1, now);
+        debug!(target: "kea-dhcp6.packets", "DHCP6_PACKET_RECEIVED {}: {} (type {}) received from {} to {} on interface {}", tid(pkt), mt.name(), mt.as_u8(), meta.src, meta.dst, meta.ifname);
+        if let Err(r) = self.sanity_check(pkt) {
+            return Outcome6::Drop(r);
+        }
+        let ctx = Ctx { pkt, relays, meta, duid: pkt.client_id().unwrap_or_default().to_vec(), now };
+        match mt {
+            MessageType::Solicit => {
+                // RFC 8415 18.3.1: rapid commit only when both the client and the subnet want it.
+                let subnet = self.select_subnet(&ctx);
+                let rapid = pkt.rapid_commit() && subnet.is_some_and(|s| s.params.rapid_commit);
+                self.assign(&ctx, if rapid { Mode::Commit } else { Mode::Advertise })
+            }
+            MessageType::Request => self.assign(&ctx, Mode::Commit),
+            MessageType::Renew => self.assign(&ctx, Mode::Renew),
+            MessageType::Rebind => self.assign(&ctx, Mode::Rebind),
+            MessageType::Release => self.release(&ctx),
+            MessageType::Decline => self.decline(&ctx),
+            MessageType::InformationRequest => self.info_request(&ctx),
+            MessageType::Confirm => self.confirm(&ctx),
+            _ => Outcome6::Drop(DropReason6::Unsupported),
+        }
+    }
+
+    /// RFC 8415 section 16: which messages must carry or must not carry the identifiers.
+    fn sanity_check(&self, pkt: &Pkt6) -> Result<(), DropReason6> {
+        let cid = pkt.client_id().is_some_and(|c| !c.is_empty());
+        let sid = pkt.server_id();
+        let ours = sid.is_some_and(|s| s == self.server_duid.as_slice());
+        match pkt.msg_type {
+            MessageType::Solicit | MessageType::Rebind | MessageType::Confirm => {
+                if !cid {
+                    return Err(DropReason6::RfcViolation("no client identifier"));
+                }
+                if sid.is_some() {
+                    return Err(DropReason6::RfcViolation("server identifier in SOLICIT/REBIND/CONFIRM"));
+                }
+            }
+            MessageType::Request | MessageType::Renew | MessageType::Release | MessageType::Decline => {
+                if !cid {
+                    return Err(DropReason6::RfcViolation("no client identifier"));
+                }
+                if sid.is_none() {
+                    return Err(DropReason6::RfcViolation("no server identifier"));
+                }
+                if !ours {
+                    return Err(DropReason6::NotForUs);
+                }
+            }
+            MessageType::InformationRequest => {
+                if sid.is_some() && !ours {
+                    return Err(DropReason6::NotForUs);
+                }
+            }
+            _ => return Err(DropReason6::Unsupported),
+        }
+        Ok(())
+    }
+
+    // ---- subnet selection (Kea ARM 9.2.5, 9.4.1; RFC 8415 section 13.1) ----
+
+    fn select_subnet(&self, ctx: &Ctx<'_>) -> Option<&Subnet6> {
+        let subnets = &self.cfg.subnets;
+        if let Some(inner) = ctx.relays.last() {
+            // The relay closest to the client names its link: interface-id first, then a
+            // `relay` address, then the link-address inside a subnet prefix.
+            if let Some(iid) = inner.interface_id() {
+                if let Some(s) = subnets.iter().find(|s| s.interface_id.as_deref().is_some_and(|i| i.as_bytes() == iid))
+                {
+                    return Some(s);
+                }
+            }
+            // An unspecified link-address defers to the next relay out (RFC 8415 19.1.1).
+            let link = ctx.relays.iter().rev().map(|r| r.link_addr).find(|a| !a.is_unspecified())?;
+            if let Some(s) = subnets.iter().find(|s| s.relay.contains(&link)) {
+                return Some(s);
+            }
+            return subnets.iter().find(|s| s.prefix.trunc().contains(&link));
+        }
+        if let Some(s) = subnets.iter().find(|s| s.interface.as_deref() == Some(ctx.meta.ifname.as_str())) {
+            return Some(s);
+        }
+        let src = *ctx.meta.src.ip();
+        if is_global(src) {
+            if let Some(s) = subnets.iter().find(|s| s.prefix.trunc().contains(&src)) {
+                return Some(s);
+            }
+        }
+        subnets.iter().find(|s| ctx.meta.iface_addrs.iter().any(|a| is_global(*a) && s.prefix.trunc().contains(a)))
+    }
+
+    // ---- host reservations (Kea ARM 9.3) ----
+
+    fn find_reservation<'s>(&'s self, ctx: &Ctx<'_>, subnet: &'s Subnet6) -> Option<&'s Reservation6> {
+        let duid = HostIdentifier::Duid(ctx.duid.clone());
+        let d = Duid(ctx.duid.clone());
+        let hw = d.hwaddr().map(|(_, a)| HostIdentifier::HwAddress(a.to_vec()));
+        let matches = |r: &&Reservation6| r.identifier == duid || hw.as_ref() == Some(&r.identifier);
+        let p = &subnet.params;
+        if p.reservations_in_subnet {
+            if let Some(r) = subnet.reservations.iter().find(matches) {
+                return Some(r);
+            }
+        }
+        if p.reservations_global {
+            return self.cfg.reservations.iter().find(matches);
+        }
+        None
+    }
+
+    fn reserved_na_for_other(subnet: &Subnet6, a: Ipv6Addr, mine: Option<&Reservation6>) -> bool {
+        subnet.reservations.iter().any(|r| r.ip_addresses.contains(&a) && Some(r) != mine)
+    }
+
+    fn reserved_pd_for_other(subnet: &Subnet6, a: Ipv6Addr, mine: Option<&Reservation6>) -> bool {
+        subnet.reservations.iter().any(|r| r.prefixes.iter().any(|p| p.network() == a) && Some(r) != mine)
+    }
+
+    fn in_na_pool(subnet: &Subnet6, a: Ipv6Addr) -> bool {
+        subnet.pools.iter().any(|p| p.first <= a && a <= p.last)
+    }
+
+    fn pd_pool_of(subnet: &Subnet6, a: Ipv6Addr, len: u8) -> Option<usize> {
+        subnet.pd_pools.iter().position(|p| p.delegated_len == len && p.prefix.trunc().contains(&a))
+    }
+
+    // ---- lifetimes (Kea ARM 9.2.4; RFC 8415 sections 14.2, 21.4) ----
+
+    fn times(subnet: &Subnet6) -> Times {
+        let p = &subnet.params;
+        let pick = |t: Triplet, dflt: u32| {
+            let mut v = t.default.unwrap_or(dflt);
+            if let Some(mx) = t.max {
+                v = v.min(mx);
+            }
+            if let Some(mn) = t.min {
+                v = v.max(mn);
+            }
+            v
+        };
+        // Kea's GLOBAL6_DEFAULTS when no scope sets a default.
+        let valid = pick(p.valid, 7200);
+        // RFC 8415 21.6: the preferred lifetime never exceeds the valid one.
+        let preferred = pick(p.preferred, 3600).min(valid);
+        // Kea's setTeeTimes: configured timers first, calculated ones from the preferred lifetime.
+        let calc = |pct: f64| p.calculate_tee_times.then(|| (f64::from(preferred) * pct) as u32);
+        let t2 = p.rebind_timer.or_else(|| calc(p.t2_percent)).unwrap_or(0);
+        let t1 = p.renew_timer.or_else(|| calc(p.t1_percent)).unwrap_or(0);
+        // RFC 8415 21.4: T1 must not exceed T2; a bad pair is left to the client (zeros).
+        let (t1, t2) = if t2 > 0 && t1 > t2 { (0, 0) } else { (t1, t2) };
+        Times { preferred, valid, t1, t2 }
+    }
+
+    // ---- SOLICIT, REQUEST, RENEW, REBIND ----
+
+    fn assign(&self, ctx: &Ctx<'_>, mode: Mode) -> Outcome6 {
+        let pkt = ctx.pkt;
+        let Some(subnet) = self.select_subnet(ctx) else {
+            info!(target: "kea-dhcp6.dhcp6", "DHCP6_SUBNET_SELECTION_FAILED {}: failed to select subnet for the client", tid(pkt));
+            return Outcome6::Drop(DropReason6::NoSubnet);
+        };
+        let host = self.find_reservation(ctx, subnet);
+        let times = Self::times(subnet);
+        let reply_type = if mode == Mode::Advertise { MessageType::Advertise } else { MessageType::Reply };
+        let mut reply = self.skeleton(ctx, reply_type);
+        if mode == Mode::Commit && pkt.msg_type == MessageType::Solicit {
+            reply.options.push(code::RAPID_COMMIT, Vec::new());
+        }
+        let Some(mut leases) = self.leases.subnet(subnet.id) else {
+            return Outcome6::Drop(DropReason6::NoSubnet);
+        };
+        let mut changes = Vec::new();
+        let (mut new_na, mut new_pd) = (0i64, 0i64);
+        let wants_exclude = pkt.oro().contains(&code::PD_EXCLUDE);
+        for ia in pkt.options.get_all(code::IA_NA) {
+            // A malformed IA is ignored, like an unknown option, rather than failing the message.
+            let Ok(ia) = IaNa::parse(ia) else { continue };
+            let key = IaKey { duid: ctx.duid.clone(), iaid: ia.iaid, ty: LeaseType6::Na };
+            let hint = ia.addrs.first().map(|a| a.addr);
+            let mut out = IaNa::new(ia.iaid, 0, 0);
+            let own: Vec<Lease6> = leases.by_client(&key).into_iter().cloned().collect();
+            let extending = matches!(mode, Mode::Renew | Mode::Rebind);
+            let picked = if extending {
+                own.iter()
+                    .find(|l| l.state == LeaseState::Default && Self::na_usable(subnet, l.address, host))
+                    .map(|l| l.address)
+            } else {
+                self.pick_na(ctx, subnet, host, &mut leases, &key, &own, hint)
+            };
+            match picked {
+                Some(addr) => {
+                    out.t1 = times.t1;
+                    out.t2 = times.t2;
+                    out.addrs.push(IaAddr {
+                        addr,
+                        preferred: times.preferred,
+                        valid: times.valid,
+                        status: None,
+                        other: Vec::new(),
+                    });
+                    if mode == Mode::Advertise {
+                        leases.hold_offer(addr, &key, ctx.now);
+                        info!(target: "kea-dhcp6.leases", "DHCP6_LEASE_ADVERT {}: lease for address {addr} and iaid={} will be advertised", tid(pkt), ia.iaid);
+                    } else {
+                        let fresh = !own
+                            .iter()
+                            .any(|l| l.address == addr && l.state == LeaseState::Default && !l.is_expired(ctx.now));
+                        new_na += i64::from(fresh);
+                        // A client that moves to another address gives up the old ones.
+                        for old in own.iter().filter(|l| l.address != addr) {
+                            if let Some(l) = leases.remove(LeaseType6::Na, old.address) {
+                                new_na -= i64::from(l.state == LeaseState::Default && !l.is_expired(ctx.now));
+                                changes.push(LeaseChange6::Delete(l));
+                            }
+                        }
+                        let lease = self.lease(ctx, subnet, host, &key, addr, 128, times);
+                        leases.upsert(lease.clone());
+                        changes.push(LeaseChange6::Upsert(lease));
+                        let (id, verb) = if extending {
+                            ("DHCP6_LEASE_RENEW", "renewed")
+                        } else {
+                            ("DHCP6_LEASE_ALLOC", "allocated")
+                        };
+                        info!(target: "kea-dhcp6.leases", "{id} {}: lease for address {addr} and iaid={} has been {verb} for {} seconds", tid(pkt), ia.iaid, times.valid);
+                    }
+                }
+                None if extending && own.is_empty() => {
+                    // RFC 8415 18.3.4/18.3.5: no binding for the IA. Addresses the client
+                    // still holds that are not on this link get zero lifetimes.
+                    for a in ia.addrs.iter().filter(|a| !subnet.prefix.trunc().contains(&a.addr)) {
+                        out.addrs.push(IaAddr {
+                            addr: a.addr,
+                            preferred: 0,
+                            valid: 0,
+                            status: None,
+                            other: Vec::new(),
+                        });
+                    }
+                    if out.addrs.is_empty() {
+                        out.status = Some(StatusCode::new(StatusCode::NO_BINDING, "no binding for this IA"));
+                    }
+                    info!(target: "kea-dhcp6.leases", "DHCP6_EXTEND_NA_UNKNOWN {}: client sent {} for unknown IA_NA iaid={}", tid(pkt), pkt.msg_type.name(), ia.iaid);
+                }
+                None => {
+                    out.status = Some(StatusCode::new(StatusCode::NO_ADDRS_AVAIL, "no addresses available"));
+                    self.stats.add(&format!("subnet[{}].v6-allocation-fail", subnet.id), 1, ctx.now);
+                    info!(target: "kea-dhcp6.alloc-engine", "ALLOC_ENGINE_V6_ALLOC_FAIL {}: failed to allocate an IPv6 address for iaid={} in subnet {}", tid(pkt), ia.iaid, subnet.id);
+                }
+            }
+            // RFC 8415 18.3.4: addresses the client listed but does not own here are withdrawn.
+            if extending {
+                for a in &ia.addrs {
+                    if !out.addrs.iter().any(|x| x.addr == a.addr)
+                        && subnet.prefix.trunc().contains(&a.addr)
+                        && out.status.is_none()
+                    {
+                        out.addrs.push(IaAddr {
+                            addr: a.addr,
+                            preferred: 0,
+                            valid: 0,
+                            status: None,
+                            other: Vec::new(),
+                        });
+                    }
+                }
+            }
+            let mut buf = Vec::new();
+            out.encode(&mut buf);
+            reply.options.push(code::IA_NA, buf);
+        }
+        for ia in pkt.options.get_all(code::IA_PD) {
+            let Ok(ia) = IaPd::parse(ia) else { continue };
+            let key = IaKey { duid: ctx.duid.clone(), iaid: ia.iaid, ty: LeaseType6::Pd };
+            let hint = ia.prefixes.first().map(|p| (p.prefix, p.prefix_len));
+            let mut out = IaPd::new(ia.iaid, 0, 0);
+            let own: Vec<Lease6> = leases.by_client(&key).into_iter().cloned().collect();
+            let extending = matches!(mode, Mode::Renew | Mode::Rebind);
+            let picked = if extending {
+                own.iter()
+                    .find(|l| l.state == LeaseState::Default && Self::pd_usable(subnet, l.address, l.prefix_len, host))
+                    .map(|l| (l.address, l.prefix_len))
+            } else {
+                self.pick_pd(ctx, subnet, host, &mut leases, &key, &own, hint)
+            };
+            match picked {
+                Some((prefix, len)) => {
+                    out.t1 = times.t1;
+                    out.t2 = times.t2;
+                    // RFC 6603 4.2: the excluded prefix goes to clients that ask for it.
+                    let excluded = Self::pd_pool_of(subnet, prefix, len)
+                        .and_then(|i| subnet.pd_pools.get(i))
+                        .and_then(|p| p.excluded)
+                        .filter(|_| wants_exclude)
+                        .map(|e| (e.network(), e.prefix_len()));
+                    out.prefixes.push(IaPrefix {
+                        preferred: times.preferred,
+                        valid: times.valid,
+                        prefix_len: len,
+                        prefix,
+                        excluded,
+                        status: None,
+                        other: Vec::new(),
+                    });
+                    if mode == Mode::Advertise {
+                        leases.hold_offer(prefix, &key, ctx.now);
+                        info!(target: "kea-dhcp6.leases", "DHCP6_PD_LEASE_ADVERT {}: lease for prefix {prefix}/{len} and iaid={} will be advertised", tid(pkt), ia.iaid);
+                    } else {
+                        let fresh = !own
+                            .iter()
+                            .any(|l| l.address == prefix && l.state == LeaseState::Default && !l.is_expired(ctx.now));
+                        new_pd += i64::from(fresh);
+                        for old in own.iter().filter(|l| l.address != prefix) {
+                            if let Some(l) = leases.remove(LeaseType6::Pd, old.address) {
+                                new_pd -= i64::from(l.state == LeaseState::Default && !l.is_expired(ctx.now));
+                                changes.push(LeaseChange6::Delete(l));
+                            }
+                        }
+                        let lease = self.lease(ctx, subnet, host, &key, prefix, len, times);
+                        leases.upsert(lease.clone());
+                        changes.push(LeaseChange6::Upsert(lease));
+                        let (id, verb) = if extending {
+                            ("DHCP6_PD_LEASE_RENEW", "renewed")
+                        } else {
+                            ("DHCP6_PD_LEASE_ALLOC", "allocated")
+                        };
+                        info!(target: "kea-dhcp6.leases", "{id} {}: lease for prefix {prefix}/{len} and iaid={} has been {verb} for {} seconds", tid(pkt), ia.iaid, times.valid);
+                    }
+                }
+                None if extending && own.is_empty() => {
+                    out.status = Some(StatusCode::new(StatusCode::NO_BINDING, "no binding for this IA"));
+                    info!(target: "kea-dhcp6.leases", "DHCP6_EXTEND_PD_UNKNOWN {}: client sent {} for unknown IA_PD iaid={}", tid(pkt), pkt.msg_type.name(), ia.iaid);
+                }
+                None => {
+                    out.status = Some(StatusCode::new(StatusCode::NO_PREFIX_AVAIL, "no prefixes available"));
+                    self.stats.add(&format!("subnet[{}].v6-allocation-fail", subnet.id), 1, ctx.now);
+                    info!(target: "kea-dhcp6.alloc-engine", "ALLOC_ENGINE_V6_ALLOC_FAIL {}: failed to allocate a prefix for iaid={} in subnet {}", tid(pkt), ia.iaid, subnet.id);
+                }
+            }
+            let mut buf = Vec::new();
+            out.encode(&mut buf);
+            reply.options.push(code::IA_PD, buf);
+        }
+        let durable = self.submit(&changes);
+        drop(leases);
+        self.count(subnet.id, "nas", new_na, ctx.now);
+        self.count(subnet.id, "pds", new_pd, ctx.now);
+        self.add_options(ctx, &mut reply, Some(subnet), host);
+        self.reply(ctx, reply, changes, durable)
+    }
+
+    fn count(&self, subnet: u32, what: &str, delta: i64, now: u64) {
+        if delta == 0 {
+            return;
+        }
+        self.stats.add(&format!("subnet[{subnet}].assigned-{what}"), delta, now);
+        self.stats.add(&format!("assigned-{what}"), delta, now);
+        if delta > 0 {
+            self.stats.add(&format!("subnet[{subnet}].cumulative-assigned-{what}"), delta, now);
+            self.stats.add(&format!("cumulative-assigned-{what}"), delta, now);
+        }
+    }
+
+    fn na_usable(subnet: &Subnet6, a: Ipv6Addr, host: Option<&Reservation6>) -> bool {
+        let reserved_here = host.is_some_and(|h| h.ip_addresses.contains(&a));
+        reserved_here || (Self::in_na_pool(subnet, a) && !Self::reserved_na_for_other(subnet, a, host))
+    }
+
+    fn pd_usable(subnet: &Subnet6, a: Ipv6Addr, len: u8, host: Option<&Reservation6>) -> bool {
+        let reserved_here = host.is_some_and(|h| h.prefixes.iter().any(|p| p.network() == a && p.prefix_len() == len));
+        reserved_here || (Self::pd_pool_of(subnet, a, len).is_some() && !Self::reserved_pd_for_other(subnet, a, host))
+    }
+
+    /// Kea's allocation order: reservation, the IA's lease, the client's hint, the address
+    /// already advertised, then the pools.
+    #[allow(clippy::too_many_arguments)]
+    fn pick_na(
+        &self,
+        ctx: &Ctx<'_>,
+        subnet: &Subnet6,
+        host: Option<&Reservation6>,
+        leases: &mut SubnetLeases6,
+        key: &IaKey,
+        own: &[Lease6],
+        hint: Option<Ipv6Addr>,
+    ) -> Option<Ipv6Addr> {
+        let now = ctx.now;
+        let ty = LeaseType6::Na;
+        if let Some(h) = host {
+            // An address reserved for this host but held by another IA of it is skipped.
+            if let Some(a) = h.ip_addresses.iter().copied().find(|a| {
+                subnet.prefix.trunc().contains(a)
+                    && leases.is_free_for(ty, *a, key, now)
+                    && !leases.get(ty, *a).is_some_and(|l| !l.is_expired(now) && IaKey::of(l) != *key)
+            }) {
+                return Some(a);
+            }
+        }
+        if let Some(l) = own.iter().find(|l| {
+            matches!(l.state, LeaseState::Default | LeaseState::ExpiredReclaimed)
+                && Self::na_usable(subnet, l.address, host)
+        }) {
+            return Some(l.address);
+        }
+        if let Some(a) = hint {
+            if Self::na_usable(subnet, a, host) && leases.is_free_for(ty, a, key, now) {
+                return Some(a);
+            }
+        }
+        if let Some(a) = leases.offered_to(key, now) {
+            if Self::na_usable(subnet, a, host) {
+                return Some(a);
+            }
+        }
+        let out_of_pool = subnet.params.reservations_out_of_pool;
+        for i in 0..subnet.pools.len() {
+            let excluded = |a: Ipv6Addr| !out_of_pool && Self::reserved_na_for_other(subnet, a, host);
+            if let Some(a) = leases.allocate_na(i, key, now, &excluded) {
+                return Some(a);
+            }
+        }
+        None
+    }
+
+    /// As [`Self::pick_na`] for delegated prefixes.
+    #[allow(clippy::too_many_arguments)]
+    fn pick_pd(
+        &self,
+        ctx: &Ctx<'_>,
+        subnet: &Subnet6,
+        host: Option<&Reservation6>,
+        leases: &mut SubnetLeases6,
+        key: &IaKey,
+        own: &[Lease6],
+        hint: Option<(Ipv6Addr, u8)>,
+    ) -> Option<(Ipv6Addr, u8)> {
+        let now = ctx.now;
+        let ty = LeaseType6::Pd;
+        if let Some(h) = host {
+            if let Some(p) = h.prefixes.iter().find(|p| leases.is_free_for(ty, p.network(), key, now)) {
+                return Some((p.network(), p.prefix_len()));
+            }
+        }
+        if let Some(l) = own.iter().find(|l| {
+            matches!(l.state, LeaseState::Default | LeaseState::ExpiredReclaimed)
+                && Self::pd_usable(subnet, l.address, l.prefix_len, host)
+        }) {
+            return Some((l.address, l.prefix_len));
+        }
+        if let Some((a, len)) = hint.filter(|(a, _)| !a.is_unspecified()) {
+            let aligned = Ipv6Addr::from(u128::from(a) & mask(len)) == a;
+            if aligned && Self::pd_usable(subnet, a, len, host) && leases.is_free_for(ty, a, key, now) {
+                return Some((a, len));
+            }
+        }
+        if let Some(a) = leases.offered_to(key, now) {
+            if let Some(len) = subnet.pd_pools.iter().find(|p| p.prefix.trunc().contains(&a)).map(|p| p.delegated_len) {
+                if Self::pd_usable(subnet, a, len, host) {
+                    return Some((a, len));
+                }
+            }
+        }
+        let out_of_pool = subnet.params.reservations_out_of_pool;
+        for i in 0..subnet.pd_pools.len() {
+            let excluded = |a: Ipv6Addr| !out_of_pool && Self::reserved_pd_for_other(subnet, a, host);
+            if let Some(p) = leases.allocate_pd(i, key, now, &excluded) {
+                return Some(p);
+            }
+        }
+        None
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn lease(
+        &self,
+        ctx: &Ctx<'_>,
+        subnet: &Subnet6,
+        host: Option<&Reservation6>,
+        key: &IaKey,
+        addr: Ipv6Addr,
+        len: u8,
+        t: Times,
+    ) -> Lease6 {
+        let d = Duid(ctx.duid.clone());
+        let (hwtype, hwaddr) = d.hwaddr().map_or((0, Vec::new()), |(t, a)| (t, a.to_vec()));
+        Lease6 {
+            address: addr,
+            prefix_len: len,
+            lease_type: key.ty,
+            duid: ctx.duid.clone(),
+            iaid: key.iaid,
+            valid_lifetime: t.valid,
+            preferred_lifetime: t.preferred,
+            cltt: ctx.now,
+            subnet_id: subnet.id,
+            pool_id: 0,
+            fqdn_fwd: false,
+            fqdn_rev: false,
+            hostname: host.and_then(|h| h.hostname.clone()).unwrap_or_default(),
+            // Kea's HWADDR_SOURCE_DUID (0x0001) when the address came from the DUID.
+            hwaddr_source: if hwaddr.is_empty() { 0 } else { 1 },
+            hwtype: if hwaddr.is_empty() { 0 } else { hwtype },
+            hwaddr,
+            state: LeaseState::Default,
+            user_context: None,
+        }
+    }
+
+    // ---- RELEASE, DECLINE (RFC 8415 18.3.7, 18.3.8) ----
+
+    fn release(&self, ctx: &Ctx<'_>) -> Outcome6 {
+        self.give_back(ctx, false)
+    }
+
+    fn decline(&self, ctx: &Ctx<'_>) -> Outcome6 {
+        self.give_back(ctx, true)
+    }
+
+    /// Releases or declines every listed address and prefix the client owns; IAs without a
+    /// binding come back with NoBinding, and the message carries Success.
+    fn give_back(&self, ctx: &Ctx<'_>, decline: bool) -> Outcome6 {
+        let pkt = ctx.pkt;
+        let mut reply = self.skeleton(ctx, MessageType::Reply);
+        let mut changes = Vec::new();
+        let mut pending = Vec::new();
+        let mut per_ia: Vec<(u16, u32, bool)> = Vec::new();
+        let mut items: Vec<(LeaseType6, u32, Vec<Ipv6Addr>)> = Vec::new();
+        for ia in pkt.options.get_all(code::IA_NA) {
+            if let Ok(ia) = IaNa::parse(ia) {
+                items.push((LeaseType6::Na, ia.iaid, ia.addrs.iter().map(|a| a.addr).collect()));
+            }
+        }
+        // RFC 8415 18.3.8: DECLINE is for addresses only; prefixes are only released.
+        if !decline {
+            for ia in pkt.options.get_all(code::IA_PD) {
+                if let Ok(ia) = IaPd::parse(ia) {
+                    items.push((LeaseType6::Pd, ia.iaid, ia.prefixes.iter().map(|p| p.prefix).collect()));
+                }
+            }
+        }
+        for (ty, iaid, addrs) in items {
+            let key = IaKey { duid: ctx.duid.clone(), iaid, ty };
+            let mut found = false;
+            // The lease may live in any subnet: RELEASE needs no subnet selection.
+            for s in &self.cfg.subnets {
+                let Some(mut leases) = self.leases.subnet(s.id) else { continue };
+                let mut here = Vec::new();
+                for a in &addrs {
+                    let Some(l) = leases.get(ty, *a).cloned() else { continue };
+                    if IaKey::of(&l) != key || l.state != LeaseState::Default {
+                        continue;
+                    }
+                    found = true;
+                    let live = !l.is_expired(ctx.now);
+                    if decline {
+                        // Kea's Lease6::decline: the identity is wiped and the address rests.
+                        let d = Lease6 {
+                            duid: vec![0],
+                            iaid: 0,
+                            cltt: ctx.now,
+                            valid_lifetime: DECLINE_PROBATION_SECS,
+                            preferred_lifetime: 0,
+                            hostname: String::new(),
+                            hwaddr: Vec::new(),
+                            hwtype: 0,
+                            hwaddr_source: 0,
+                            fqdn_fwd: false,
+                            fqdn_rev: false,
+                            state: LeaseState::Declined,
+                            ..l
+                        };
+                        leases.remove(ty, *a);
+                        leases.upsert(d.clone());
+                        here.push(LeaseChange6::Upsert(d));
+                        self.stats.add(&format!("subnet[{}].declined-addresses", s.id), 1, ctx.now);
+                        self.stats.add("declined-addresses", 1, ctx.now);
+                        info!(target: "kea-dhcp6.leases", "DHCP6_DECLINE_LEASE {}: client declined address {a} for iaid={iaid}, probation {DECLINE_PROBATION_SECS} seconds", tid(pkt));
+                    } else {
+                        leases.remove(ty, *a);
+                        here.push(LeaseChange6::Delete(l));
+                        if live {
+                            self.count(s.id, if ty == LeaseType6::Na { "nas" } else { "pds" }, -1, ctx.now);
+                        }
+                        let id = if ty == LeaseType6::Na { "DHCP6_RELEASE_NA" } else { "DHCP6_RELEASE_PD" };
+                        info!(target: "kea-dhcp6.leases", "{id} {}: binding for {a} and iaid={iaid} was released properly", tid(pkt));
+                    }
+                }
+                pending.extend(self.submit(&here));
+                changes.extend(here);
+            }
+            let code = if ty == LeaseType6::Na { code::IA_NA } else { code::IA_PD };
+            per_ia.push((code, iaid, found));
+        }
+        for (code, iaid, found) in per_ia {
+            let status = if found {
+                StatusCode::new(StatusCode::SUCCESS, if decline { "declined" } else { "released" })
+            } else {
+                if !decline {
+                    info!(target: "kea-dhcp6.leases", "DHCP6_RELEASE_NA_FAIL {}: no binding for iaid={iaid}", tid(pkt));
+                }
+                StatusCode::new(StatusCode::NO_BINDING, "no binding for this IA")
+            };
+            let mut buf = Vec::new();
+            if code == code::IA_NA {
+                IaNa { status: Some(status), ..IaNa::new(iaid, 0, 0) }.encode(&mut buf);
+            } else {
+                IaPd { status: Some(status), ..IaPd::new(iaid, 0, 0) }.encode(&mut buf);
+            }
+            reply.options.push(code, buf);
+        }
+        let mut st = Vec::new();
+        StatusCode::new(StatusCode::SUCCESS, if decline { "Decline processed" } else { "All addresses released" })
+            .encode(&mut st);
+        reply.options.push(code::STATUS_CODE, st);
+        // One store commit per subnet touched; the first is enough to await ordering, but all
+        // of them must be durable: chain them.
+        let durable = match pending.len() {
+            0 => None,
+            1 => pending.pop(),
+            _ => {
+                let futs: Vec<CommitFuture> = pending.into_iter().map(|p| p.0).collect();
+                Some(Pending6(Box::pin(async move {
+                    for f in futs {
+                        f.await?;
+                    }
+                    Ok(())
+                })))
+            }
+        };
+        self.reply(ctx, reply, changes, durable)
+    }
+
+    // ---- CONFIRM (RFC 8415 18.3.3) ----
+
+    /// Success when every listed address is on the client's link, NotOnLink otherwise; no
+    /// reply when the server cannot tell (no addresses, or no subnet for the link).
+    fn confirm(&self, ctx: &Ctx<'_>) -> Outcome6 {
+        let addrs: Vec<Ipv6Addr> = ctx
+            .pkt
+            .options
+            .get_all(code::IA_NA)
+            .filter_map(|b| IaNa::parse(b).ok())
+            .flat_map(|ia| ia.addrs.into_iter().map(|a| a.addr))
+            .collect();
+        if addrs.is_empty() {
+            return Outcome6::Drop(DropReason6::RfcViolation("CONFIRM without addresses"));
+        }
+        let Some(subnet) = self.select_subnet(ctx) else {
+            return Outcome6::Drop(DropReason6::NoSubnet);
+        };
+        let on_link = addrs.iter().all(|a| subnet.prefix.trunc().contains(a));
+        let mut reply = self.skeleton(ctx, MessageType::Reply);
+        let status = if on_link {
+            StatusCode::new(StatusCode::SUCCESS, "all addresses are on link")
+        } else {
+            StatusCode::new(StatusCode::NOT_ON_LINK, "some addresses are not on link")
+        };
+        let mut st = Vec::new();
+        status.encode(&mut st);
+        reply.options.push(code::STATUS_CODE, st);
+        self.add_options(ctx, &mut reply, Some(subnet), None);
+        self.reply(ctx, reply, Vec::new(), None)
+    }
+
+    // ---- INFORMATION-REQUEST (RFC 8415 18.3.6) ----
+
+    fn info_request(&self, ctx: &Ctx<'_>) -> Outcome6 {
+        let mut reply = self.skeleton(ctx, MessageType::Reply);
+        // Without a subnet the client still gets the global options.
+        let subnet = self.select_subnet(ctx);
+        let host = subnet.and_then(|s| self.find_reservation(ctx, s));
+        self.add_options(ctx, &mut reply, subnet, host);
+        self.reply(ctx, reply, Vec::new(), None)
+    }
+
+    // ---- reply assembly ----
+
+    /// The reply with SERVERID and the echoed CLIENTID (RFC 8415 18.3.9, 18.3.10).
+    fn skeleton(&self, ctx: &Ctx<'_>, mt: MessageType) -> Pkt6 {
+        let mut r = ctx.pkt.reply_to(mt);
+        r.options.push(code::SERVERID, self.server_duid.clone());
+        if let Some(c) = ctx.pkt.client_id() {
+            r.options.push_slice(code::CLIENTID, c);
+        }
+        r
+    }
+
+    /// Options the client asked for in ORO and those marked always-send, by Kea's precedence:
+    /// reservation, subnet, shared network, global (RFC 8415 18.3.9; Kea ARM 9.2.10).
+    fn add_options(&self, ctx: &Ctx<'_>, r: &mut Pkt6, subnet: Option<&Subnet6>, host: Option<&Reservation6>) {
+        let mut scopes: Vec<&[OptionValue]> = Vec::new();
+        if let Some(h) = host {
+            scopes.push(&h.options);
+        }
+        if let Some(s) = subnet {
+            scopes.push(&s.options);
+            scopes.push(&s.network_options);
+        }
+        scopes.push(&self.cfg.options);
+        let find = |c: u16| scopes.iter().flat_map(|s| s.iter()).find(|o| o.space == "dhcp6" && o.code == c);
+        let mut wanted = ctx.pkt.oro();
+        for s in &scopes {
+            wanted.extend(s.iter().filter(|o| o.always_send && o.space == "dhcp6").map(|o| o.code));
+        }
+        for c in wanted {
+            // Options the server builds itself are never taken from configuration.
+            if matches!(
+                c,
+                code::CLIENTID
+                    | code::SERVERID
+                    | code::IA_NA
+                    | code::IA_TA
+                    | code::IA_PD
+                    | code::IAADDR
+                    | code::IAPREFIX
+                    | code::ORO
+                    | code::STATUS_CODE
+                    | code::RAPID_COMMIT
+                    | code::RELAY_MSG
+                    | code::PD_EXCLUDE
+            ) || r.options.contains(c)
+            {
+                continue;
+            }
+            if let Some(o) = find(c).filter(|o| !o.never_send) {
+                if let Some(p) = &o.payload {
+                    r.options.push_slice(c, p);
+                }
+            }
+        }
+    }
+
+    /// Wraps the reply for its relays and addresses it (RFC 8415 19.3, RFC 8357 5.2).
+    fn reply(&self, ctx: &Ctx<'_>, pkt: Pkt6, changes: Vec<LeaseChange6>, durable: Option<Pending6>) -> Outcome6 {
+        let relays: Vec<RelayMsg> = ctx.relays.iter().map(RelayMsg::reply_layer).collect();
+        let dest = match ctx.relays.first() {
+            // The relay that sent the RELAY-FORW listens on 547 unless it asked for its own port.
+            Some(r) if r.options.contains(code::RELAY_SOURCE_PORT) => ctx.meta.src,
+            Some(_) => SocketAddrV6::new(*ctx.meta.src.ip(), SERVER_PORT, 0, ctx.meta.src.scope_id()),
+            None => ctx.meta.src,
+        };
+        debug!(target: "kea-dhcp6.packets", "DHCP6_PACKET_SEND {}: trying to send packet {} to {dest}", tid(&pkt), pkt.msg_type.name());
+        Outcome6::Reply(Reply6 { pkt, relays, dest, changes, durable })
+    }
+}
+
+fn mask(n: u8) -> u128 {
+    u128::MAX.checked_shl(128 - u32::from(n.min(128))).unwrap_or(0)
+}
+
+/// Not link-local, loopback, multicast or unspecified: an address that names a subnet.
+fn is_global(a: Ipv6Addr) -> bool {
+    let link_local = (a.segments()[0] & 0xffc0) == 0xfe80;
+    !(link_local || a.is_loopback() || a.is_multicast() || a.is_unspecified())
+}
+
+/// Kea's packet identification in log lines: `duid=[..], tid=0x..`.
+fn tid(pkt: &Pkt6) -> String {
+    let duid = pkt.client_id().map_or_else(|| "no info".to_string(), |c| Duid(c.to_vec()).to_string());
+    format!("duid=[{duid}], tid={:#x}", pkt.xid)
+}

@@ -1,0 +1,418 @@
+//! DHCPv6 engine scenarios with an in-memory lease map and a virtual clock (design.md test
+//! tier 2): RFC 8415 exchanges against Kea's behaviour, no sockets.
+
+use std::net::{Ipv6Addr, SocketAddrV6};
+use std::sync::Arc;
+
+use kakapo::config::{load_str, LoadOptions};
+use kakapo::engine::v6::{DropReason6, Engine6, Outcome6, RecvMeta6, Reply6};
+use kakapo::lease::alloc6::LeaseMap6;
+use kakapo::lease::{LeaseChange6, LeaseState, LeaseType6};
+use kakapo::stats::Stats;
+use kakapo::wire::v6::{code, decode, encode, IaAddr, IaNa, IaPd, IaPrefix, MessageType, Pkt6, RelayMsg, StatusCode};
+
+const SERVER_DUID: [u8; 10] = [0, 1, 0, 1, 0x2c, 0, 0, 1, 0xaa, 0xbb];
+
+const CFG: &str = r#"{"Dhcp6": {
+  "interfaces-config": {"interfaces": ["eth0"]},
+  "preferred-lifetime": 3000, "valid-lifetime": 4000,
+  "option-data": [{"name": "dns-servers", "data": "2001:db8::53"}],
+  "subnet6": [
+    {"id": 1, "subnet": "2001:db8:1::/64", "interface": "eth0",
+     "pools": [{"pool": "2001:db8:1::10 - 2001:db8:1::12"}],
+     "pd-pools": [{"prefix": "2001:db8:100::", "prefix-len": 48, "delegated-len": 56}],
+     "reservations": [{"duid": "00:03:00:01:02:00:00:00:00:99", "ip-addresses": ["2001:db8:1::99"],
+                       "prefixes": ["2001:db8:200::/56"]}]},
+    {"id": 2, "subnet": "2001:db8:2::/64", "rapid-commit": true,
+     "pools": [{"pool": "2001:db8:2::10 - 2001:db8:2::20"}],
+     "option-data": [{"name": "domain-search", "data": "example.org"}]},
+    {"id": 3, "subnet": "2001:db8:3::/64",
+     "pools": [{"pool": "2001:db8:3::10 - 2001:db8:3::10"}]}
+  ]}}"#;
+
+struct Lab {
+    engine: Engine6,
+    stats: Arc<Stats>,
+    now: u64,
+}
+
+fn lab(cfg: &str) -> Lab {
+    let loaded = load_str("t", cfg, &LoadOptions::default()).unwrap();
+    let d6 = Arc::new(loaded.config.dhcp6.unwrap());
+    let map = Arc::new(LeaseMap6::for_config(&d6));
+    let stats = Arc::new(Stats::default());
+    let now = 1_800_000_000;
+    Lab { engine: Engine6::new(d6, map, stats.clone(), SERVER_DUID.to_vec(), now), stats, now }
+}
+
+fn client_addr() -> SocketAddrV6 {
+    SocketAddrV6::new("fe80::200:ff:fe00:1".parse().unwrap(), 546, 0, 2)
+}
+
+fn meta() -> RecvMeta6 {
+    RecvMeta6 {
+        ifindex: 2,
+        ifname: "eth0".into(),
+        iface_addrs: vec!["fe80::1".parse().unwrap(), "2001:db8:1::1".parse().unwrap()],
+        src: client_addr(),
+        dst: "ff02::1:2".parse().unwrap(),
+    }
+}
+
+fn duid(n: u8) -> Vec<u8> {
+    vec![0, 3, 0, 1, 2, 0, 0, 0, 0, n]
+}
+
+fn ia_na(iaid: u32, addrs: &[Ipv6Addr]) -> Vec<u8> {
+    let mut ia = IaNa::new(iaid, 0, 0);
+    ia.addrs = addrs.iter().map(|a| IaAddr { addr: *a, preferred: 0, valid: 0, status: None, other: vec![] }).collect();
+    let mut b = Vec::new();
+    ia.encode(&mut b);
+    b
+}
+
+fn ia_pd(iaid: u32, prefixes: &[(Ipv6Addr, u8)]) -> Vec<u8> {
+    let mut ia = IaPd::new(iaid, 0, 0);
+    ia.prefixes = prefixes
+        .iter()
+        .map(|(p, l)| IaPrefix {
+            preferred: 0,
+            valid: 0,
+            prefix_len: *l,
+            prefix: *p,
+            excluded: None,
+            status: None,
+            other: vec![],
+        })
+        .collect();
+    let mut b = Vec::new();
+    ia.encode(&mut b);
+    b
+}
+
+/// A client message with CLIENTID, ORO (dns-servers, domain-search) and elapsed time.
+fn msg(mt: MessageType, n: u8) -> Pkt6 {
+    let mut p = Pkt6::new(mt, 0x00ab_cd00 + u32::from(n));
+    p.options.push(code::CLIENTID, duid(n));
+    p.options.push(code::ORO, vec![0, 23, 0, 24]);
+    p.options.push(code::ELAPSED_TIME, vec![0, 0]);
+    p
+}
+
+fn with_server(mut p: Pkt6) -> Pkt6 {
+    p.options.push(code::SERVERID, SERVER_DUID.to_vec());
+    p
+}
+
+fn bytes(p: &Pkt6, relays: &[RelayMsg]) -> Vec<u8> {
+    let mut v = Vec::new();
+    encode(p, relays, &mut v);
+    v
+}
+
+fn nas(p: &Pkt6) -> Vec<IaNa> {
+    p.options.get_all(code::IA_NA).map(|b| IaNa::parse(b).unwrap()).collect()
+}
+
+fn pds(p: &Pkt6) -> Vec<IaPd> {
+    p.options.get_all(code::IA_PD).map(|b| IaPd::parse(b).unwrap()).collect()
+}
+
+impl Lab {
+    fn send_with(&self, p: &Pkt6, relays: &[RelayMsg], m: &RecvMeta6) -> Outcome6 {
+        self.engine.handle(&bytes(p, relays), m, self.now, 7)
+    }
+    fn reply(&self, p: &Pkt6) -> Reply6 {
+        match self.send_with(p, &[], &meta()) {
+            Outcome6::Reply(r) => r,
+            other => panic!("expected a reply, got {other:?}"),
+        }
+    }
+    fn stat(&self, name: &str) -> i64 {
+        self.stats.get(name).map_or(0, |s| s.value)
+    }
+    /// SOLICIT then REQUEST for one IA_NA (iaid 1) and one IA_PD (iaid 2).
+    fn sarr(&self, n: u8) -> Reply6 {
+        let mut sol = msg(MessageType::Solicit, n);
+        sol.options.push(code::IA_NA, ia_na(1, &[]));
+        sol.options.push(code::IA_PD, ia_pd(2, &[]));
+        let adv = self.reply(&sol);
+        let mut req = with_server(msg(MessageType::Request, n));
+        let na = &nas(&adv.pkt)[0];
+        let pd = &pds(&adv.pkt)[0];
+        req.options.push(code::IA_NA, ia_na(1, &[na.addrs[0].addr]));
+        req.options.push(code::IA_PD, ia_pd(2, &[(pd.prefixes[0].prefix, pd.prefixes[0].prefix_len)]));
+        self.reply(&req)
+    }
+}
+
+#[test]
+fn solicit_advertise_request_reply_gives_address_and_prefix() {
+    let lab = lab(CFG);
+    let mut sol = msg(MessageType::Solicit, 1);
+    sol.options.push(code::IA_NA, ia_na(1, &[]));
+    sol.options.push(code::IA_PD, ia_pd(2, &[]));
+    let adv = lab.reply(&sol);
+    assert_eq!(adv.pkt.msg_type, MessageType::Advertise);
+    assert_eq!(adv.pkt.xid, sol.xid);
+    assert!(adv.changes.is_empty(), "an advertise is not persisted");
+    assert!(adv.relays.is_empty());
+    assert_eq!(adv.dest, client_addr());
+    assert_eq!(adv.pkt.server_id(), Some(&SERVER_DUID[..]));
+    assert_eq!(adv.pkt.client_id(), Some(&duid(1)[..]));
+    let dns: Ipv6Addr = "2001:db8::53".parse().unwrap();
+    assert_eq!(adv.pkt.options.get(code::DNS_SERVERS), Some(&dns.octets()[..]));
+    let na = &nas(&adv.pkt)[0];
+    assert_eq!(na.iaid, 1);
+    assert_eq!(na.addrs[0].addr, "2001:db8:1::10".parse::<Ipv6Addr>().unwrap());
+    assert_eq!((na.addrs[0].preferred, na.addrs[0].valid), (3000, 4000));
+    assert_eq!((na.t1, na.t2), (1500, 2400), "calculate-tee-times: 0.5 and 0.8 of preferred");
+    let pd = &pds(&adv.pkt)[0];
+    assert_eq!((pd.prefixes[0].prefix, pd.prefixes[0].prefix_len), ("2001:db8:100::".parse().unwrap(), 56));
+
+    let rep = lab.sarr(1);
+    assert_eq!(rep.pkt.msg_type, MessageType::Reply);
+    assert_eq!(nas(&rep.pkt)[0].addrs[0].addr, na.addrs[0].addr, "the advertised address is given");
+    assert_eq!(pds(&rep.pkt)[0].prefixes[0].prefix, pd.prefixes[0].prefix);
+    assert_eq!(rep.changes.len(), 2);
+    for c in &rep.changes {
+        let LeaseChange6::Upsert(l) = c else { panic!("expected upserts") };
+        assert_eq!(l.duid, duid(1));
+        assert_eq!(l.subnet_id, 1);
+        assert_eq!(l.valid_lifetime, 4000);
+        assert_eq!(l.cltt, lab.now);
+        match l.lease_type {
+            LeaseType6::Na => assert_eq!((l.iaid, l.prefix_len), (1, 128)),
+            LeaseType6::Pd => assert_eq!((l.iaid, l.prefix_len), (2, 56)),
+        }
+    }
+    assert_eq!(lab.stat("subnet[1].assigned-nas"), 1);
+    assert_eq!(lab.stat("subnet[1].assigned-pds"), 1);
+    assert_eq!(lab.stat("subnet[1].total-nas"), 3);
+    assert_eq!(lab.stat("subnet[1].total-pds"), 256);
+    assert_eq!(lab.stat("pkt6-solicit-received"), 2);
+    assert_eq!(lab.stat("pkt6-request-received"), 1);
+
+    // A second client gets the next address and the next /56.
+    let rep2 = lab.sarr(2);
+    assert_eq!(nas(&rep2.pkt)[0].addrs[0].addr, "2001:db8:1::11".parse::<Ipv6Addr>().unwrap());
+    assert_eq!(pds(&rep2.pkt)[0].prefixes[0].prefix, "2001:db8:100:100::".parse::<Ipv6Addr>().unwrap());
+}
+
+#[test]
+fn renew_keeps_the_binding_and_unknown_ia_gets_nobinding() {
+    let mut lab = lab(CFG);
+    let rep = lab.sarr(1);
+    let addr = nas(&rep.pkt)[0].addrs[0].addr;
+    lab.now += 1000;
+    let mut renew = with_server(msg(MessageType::Renew, 1));
+    renew.options.push(code::IA_NA, ia_na(1, &[addr]));
+    renew.options.push(code::IA_NA, ia_na(9, &[]));
+    let r = lab.reply(&renew);
+    let ias = nas(&r.pkt);
+    assert_eq!(ias[0].addrs[0].addr, addr);
+    assert_eq!(ias[0].addrs[0].valid, 4000);
+    assert_eq!(ias[1].status.as_ref().map(|s| s.code), Some(StatusCode::NO_BINDING), "RFC 8415 18.3.4");
+    let LeaseChange6::Upsert(l) = &r.changes[0] else { panic!() };
+    assert_eq!(l.cltt, lab.now, "the lease is extended from now");
+    assert_eq!(lab.stat("subnet[1].assigned-nas"), 1, "a renewal is not a new assignment");
+}
+
+#[test]
+fn release_frees_the_address_for_another_client() {
+    let lab = lab(CFG);
+    let rep = lab.sarr(1);
+    let addr = nas(&rep.pkt)[0].addrs[0].addr;
+    let pd = &pds(&rep.pkt)[0].prefixes[0];
+    let mut rel = with_server(msg(MessageType::Release, 1));
+    rel.options.push(code::IA_NA, ia_na(1, &[addr]));
+    rel.options.push(code::IA_PD, ia_pd(2, &[(pd.prefix, pd.prefix_len)]));
+    let r = lab.reply(&rel);
+    assert_eq!(r.pkt.msg_type, MessageType::Reply);
+    let st = StatusCode::parse(r.pkt.options.get(code::STATUS_CODE).unwrap()).unwrap();
+    assert_eq!(st.code, StatusCode::SUCCESS);
+    assert_eq!(r.changes.len(), 2);
+    assert!(r.changes.iter().all(|c| matches!(c, LeaseChange6::Delete(_))));
+    assert_eq!(lab.stat("subnet[1].assigned-nas"), 0);
+    assert_eq!(lab.stat("subnet[1].assigned-pds"), 0);
+    let mut sol = msg(MessageType::Solicit, 5);
+    sol.options.push(code::IA_NA, ia_na(1, &[addr]));
+    let adv = lab.reply(&sol);
+    assert_eq!(nas(&adv.pkt)[0].addrs[0].addr, addr, "the released address is free again");
+}
+
+#[test]
+fn rapid_commit_only_where_the_subnet_allows_it() {
+    let lab = lab(CFG);
+    // Subnet 1 (the receiving interface) has rapid-commit off: an ADVERTISE comes back.
+    let mut sol = msg(MessageType::Solicit, 1);
+    sol.options.push(code::RAPID_COMMIT, vec![]);
+    sol.options.push(code::IA_NA, ia_na(1, &[]));
+    let adv = lab.reply(&sol);
+    assert_eq!(adv.pkt.msg_type, MessageType::Advertise);
+    assert!(!adv.pkt.rapid_commit());
+    assert!(adv.changes.is_empty());
+    // Subnet 2, reached through a relay, allows it: a committed REPLY.
+    let relay = relay_forw("2001:db8:2::1");
+    let m = relay_meta();
+    let Outcome6::Reply(r) = lab.send_with(&sol, std::slice::from_ref(&relay), &m) else { panic!() };
+    assert_eq!(r.pkt.msg_type, MessageType::Reply);
+    assert!(r.pkt.rapid_commit());
+    assert_eq!(r.changes.len(), 1);
+    assert_eq!(lab.stat("subnet[2].assigned-nas"), 1);
+}
+
+fn relay_forw(link: &str) -> RelayMsg {
+    let mut options = kakapo::wire::v6::Options6::new();
+    options.push(code::INTERFACE_ID, b"port7".to_vec());
+    RelayMsg {
+        msg_type: MessageType::RelayForw,
+        hop_count: 0,
+        link_addr: link.parse().unwrap(),
+        peer_addr: "fe80::200:ff:fe00:1".parse().unwrap(),
+        options,
+    }
+}
+
+fn relay_meta() -> RecvMeta6 {
+    RecvMeta6 {
+        src: SocketAddrV6::new("2001:db8:2::1".parse().unwrap(), 547, 0, 0),
+        dst: "2001:db8:1::1".parse().unwrap(),
+        ..meta()
+    }
+}
+
+#[test]
+fn relayed_solicit_selects_by_link_address_and_replies_to_the_relay() {
+    let lab = lab(CFG);
+    let mut sol = msg(MessageType::Solicit, 3);
+    sol.options.push(code::IA_NA, ia_na(1, &[]));
+    let relay = relay_forw("2001:db8:2::1");
+    let Outcome6::Reply(r) = lab.send_with(&sol, std::slice::from_ref(&relay), &relay_meta()) else { panic!() };
+    assert_eq!(r.pkt.msg_type, MessageType::Advertise);
+    assert_eq!(nas(&r.pkt)[0].addrs[0].addr, "2001:db8:2::10".parse::<Ipv6Addr>().unwrap());
+    assert_eq!(r.dest, SocketAddrV6::new("2001:db8:2::1".parse().unwrap(), 547, 0, 0));
+    assert_eq!(r.relays.len(), 1);
+    assert_eq!(r.relays[0].msg_type, MessageType::RelayRepl);
+    assert_eq!(r.relays[0].peer_addr, relay.peer_addr);
+    assert_eq!(r.relays[0].interface_id(), Some(&b"port7"[..]), "RFC 8415 19.3: interface-id echoed");
+    // The wire form is a RELAY-REPL around the ADVERTISE, with the subnet's own option.
+    let d = decode(&r.bytes()).unwrap();
+    assert_eq!(d.relays.len(), 1);
+    assert_eq!(d.inner, r.pkt);
+    assert!(d.inner.options.get(code::DOMAIN_LIST).is_some());
+    // A link-address in no subnet gets no reply.
+    let stray = relay_forw("2001:db8:99::1");
+    assert!(matches!(
+        lab.send_with(&sol, std::slice::from_ref(&stray), &relay_meta()),
+        Outcome6::Drop(DropReason6::NoSubnet)
+    ));
+}
+
+#[test]
+fn duid_reservation_is_honoured() {
+    let lab = lab(CFG);
+    let rep = lab.sarr(0x99);
+    assert_eq!(nas(&rep.pkt)[0].addrs[0].addr, "2001:db8:1::99".parse::<Ipv6Addr>().unwrap());
+    let p = &pds(&rep.pkt)[0].prefixes[0];
+    assert_eq!((p.prefix, p.prefix_len), ("2001:db8:200::".parse().unwrap(), 56));
+}
+
+#[test]
+fn empty_pool_gives_noaddrsavail_in_the_ia() {
+    let lab = lab(CFG);
+    let relay = relay_forw("2001:db8:3::1");
+    let m = relay_meta();
+    for (n, want) in [(1u8, None), (2, Some(StatusCode::NO_ADDRS_AVAIL))] {
+        let mut req = with_server(msg(MessageType::Request, n));
+        req.options.push(code::IA_NA, ia_na(1, &[]));
+        let Outcome6::Reply(r) = lab.send_with(&req, std::slice::from_ref(&relay), &m) else { panic!() };
+        let ia = &nas(&r.pkt)[0];
+        assert_eq!(ia.status.as_ref().map(|s| s.code), want);
+        if want.is_some() {
+            assert!(ia.addrs.is_empty());
+            assert!(r.changes.is_empty());
+        }
+    }
+    // A subnet without pd-pools answers an IA_PD with NoPrefixAvail.
+    let mut req = with_server(msg(MessageType::Request, 3));
+    req.options.push(code::IA_PD, ia_pd(1, &[]));
+    let Outcome6::Reply(r) = lab.send_with(&req, std::slice::from_ref(&relay), &m) else { panic!() };
+    assert_eq!(pds(&r.pkt)[0].status.as_ref().map(|s| s.code), Some(StatusCode::NO_PREFIX_AVAIL));
+}
+
+#[test]
+fn information_request_gets_options_only() {
+    let lab = lab(CFG);
+    let r = lab.reply(&msg(MessageType::InformationRequest, 1));
+    assert_eq!(r.pkt.msg_type, MessageType::Reply);
+    assert!(r.pkt.options.get(code::DNS_SERVERS).is_some());
+    assert!(r.pkt.options.get(code::IA_NA).is_none());
+    assert!(r.changes.is_empty());
+    assert_eq!(r.pkt.server_id(), Some(&SERVER_DUID[..]));
+}
+
+#[test]
+fn decline_puts_the_address_in_probation() {
+    let lab = lab(CFG);
+    let rep = lab.sarr(1);
+    let addr = nas(&rep.pkt)[0].addrs[0].addr;
+    let mut dec = with_server(msg(MessageType::Decline, 1));
+    dec.options.push(code::IA_NA, ia_na(1, &[addr]));
+    let r = lab.reply(&dec);
+    let LeaseChange6::Upsert(l) = &r.changes[0] else { panic!() };
+    assert_eq!(l.state, LeaseState::Declined);
+    assert_eq!(l.duid, vec![0]);
+    let mut sol = msg(MessageType::Solicit, 2);
+    sol.options.push(code::IA_NA, ia_na(1, &[addr]));
+    assert_ne!(nas(&lab.reply(&sol).pkt)[0].addrs[0].addr, addr);
+}
+
+#[test]
+fn malformed_and_misaddressed_messages_are_dropped_and_counted() {
+    let lab = lab(CFG);
+    let full = bytes(&msg(MessageType::Solicit, 1), &[]);
+    for cut in [0, 1, 3, 6] {
+        let out = lab.engine.handle(&full[..cut], &meta(), lab.now, 0);
+        assert!(matches!(out, Outcome6::Drop(DropReason6::ParseFailed(_))), "cut at {cut}");
+    }
+    assert_eq!(lab.stat("pkt6-parse-failed"), 4);
+    // A REQUEST for another server is not ours.
+    let mut req = msg(MessageType::Request, 1);
+    req.options.push(code::SERVERID, vec![0, 2, 9, 9]);
+    assert!(matches!(lab.send_with(&req, &[], &meta()), Outcome6::Drop(DropReason6::NotForUs)));
+    assert_eq!(lab.stat("pkt6-not-for-us"), 1);
+    // A SOLICIT without a client identifier breaks RFC 8415 16.2.
+    let bare = Pkt6::new(MessageType::Solicit, 1);
+    assert!(matches!(lab.send_with(&bare, &[], &meta()), Outcome6::Drop(DropReason6::RfcViolation(_))));
+    assert_eq!(lab.stat("pkt6-received"), 6);
+}
+
+#[test]
+fn confirm_says_whether_addresses_are_on_link() {
+    let lab = lab(CFG);
+    for (addr, want) in [("2001:db8:1::10", StatusCode::SUCCESS), ("2001:db8:7::10", StatusCode::NOT_ON_LINK)] {
+        let mut c = msg(MessageType::Confirm, 1);
+        c.options.push(code::IA_NA, ia_na(1, &[addr.parse().unwrap()]));
+        let r = lab.reply(&c);
+        let st = StatusCode::parse(r.pkt.options.get(code::STATUS_CODE).unwrap()).unwrap();
+        assert_eq!(st.code, want, "{addr}");
+    }
+}
+
+#[test]
+fn mutated_packets_never_panic() {
+    let lab = lab(CFG);
+    let mut req = with_server(msg(MessageType::Request, 1));
+    req.options.push(code::IA_NA, ia_na(1, &["2001:db8:2::10".parse().unwrap()]));
+    req.options.push(code::IA_PD, ia_pd(2, &[("2001:db8:100::".parse().unwrap(), 56)]));
+    let good = bytes(&req, &[relay_forw("2001:db8:2::1")]);
+    for i in 0..good.len() {
+        let _ = lab.engine.handle(&good[..i], &relay_meta(), lab.now, 0);
+        for v in [0u8, 1, 0x7f, 0xff] {
+            let mut b = good.clone();
+            b[i] = v;
+            let _ = lab.engine.handle(&b, &relay_meta(), lab.now, 0);
+        }
+    }
+}
