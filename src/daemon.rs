@@ -10,6 +10,7 @@ use anyhow::Context;
 use kakapo::config::{self, model::Config, LoadOptions, Section};
 use kakapo::logging::{KeaLoggers, LoggerSpec};
 use kakapo::service4::{Service4, ServiceError, ServiceOptions};
+use kakapo::service6::Service6;
 use kakapo::stats::Stats;
 use tokio::signal::unix::{signal, SignalKind};
 use tokio::sync::watch;
@@ -188,17 +189,19 @@ pub fn run(settings: Settings) -> anyhow::Result<u8> {
     rt.block_on(serve(settings, cfg, loggers))
 }
 
-/// A running DHCPv4 service and the switch that stops it.
-struct RunningV4 {
+/// The running DHCP services and the switch that stops them.
+struct Running {
     stop: watch::Sender<bool>,
-    task: tokio::task::JoinHandle<()>,
+    tasks: Vec<tokio::task::JoinHandle<()>>,
 }
 
-impl RunningV4 {
+impl Running {
     async fn stop(self) {
         let _ = self.stop.send(true);
-        if let Err(e) = self.task.await {
-            error!(target: "kea-dhcp4.dhcp4", "DHCP4_SRV_SHUTDOWN_FAIL {e}");
+        for t in self.tasks {
+            if let Err(e) = t.await {
+                error!(target: "kea-dhcp4.dhcp4", "DHCP4_SRV_SHUTDOWN_FAIL {e}");
+            }
         }
     }
 }
@@ -208,17 +211,35 @@ fn service_options(settings: &Settings) -> ServiceOptions {
     ServiceOptions {
         server_port: settings.server_port.unwrap_or(kakapo::wire::v4::SERVER_PORT),
         client_port: settings.client_port.unwrap_or(kakapo::wire::v4::CLIENT_PORT),
+        v6_server_port: settings.server_port.unwrap_or(kakapo::service6::SERVER_PORT),
         data_dir,
     }
 }
 
-/// Opens and starts the DHCPv4 service when the configuration has a Dhcp4 section.
-fn start_v4(cfg: &Config, settings: &Settings, stats: &Arc<Stats>) -> Result<Option<RunningV4>, ServiceError> {
-    let Some(d4) = cfg.dhcp4.clone() else { return Ok(None) };
-    let service = Service4::open(Arc::new(d4), service_options(settings), stats.clone())?;
+/// Opens every DHCP service the configuration has (Dhcp4, Dhcp6) and starts them; nothing is
+/// started unless all of them open.
+fn start_v4(cfg: &Config, settings: &Settings, stats: &Arc<Stats>) -> Result<Option<Running>, ServiceError> {
+    let opts = service_options(settings);
+    let v4 = match cfg.dhcp4.clone() {
+        Some(d4) => Some(Service4::open(Arc::new(d4), opts.clone(), stats.clone())?),
+        None => None,
+    };
+    let v6 = match cfg.dhcp6.clone() {
+        Some(d6) => Some(Service6::open(Arc::new(d6), opts, stats.clone())?),
+        None => None,
+    };
+    if v4.is_none() && v6.is_none() {
+        return Ok(None);
+    }
     let (tx, rx) = watch::channel(false);
-    let task = tokio::spawn(service.serve(rx));
-    Ok(Some(RunningV4 { stop: tx, task }))
+    let mut tasks = Vec::new();
+    if let Some(s) = v4 {
+        tasks.push(tokio::spawn(s.serve(rx.clone())));
+    }
+    if let Some(s) = v6 {
+        tasks.push(tokio::spawn(s.serve(rx)));
+    }
+    Ok(Some(Running { stop: tx, tasks }))
 }
 
 async fn serve(settings: Settings, mut cfg: Arc<Config>, loggers: KeaLoggers) -> anyhow::Result<u8> {
@@ -226,7 +247,8 @@ async fn serve(settings: Settings, mut cfg: Arc<Config>, loggers: KeaLoggers) ->
     let mut v4 = match start_v4(&cfg, &settings, &stats) {
         Ok(v) => v,
         Err(e) => {
-            error!(target: "kea-dhcp4.dhcp4", "DHCP4_INIT_FAIL failed to initialize Kea server: {e}");
+            let s = cfg.sections().first().copied().unwrap_or(Section::Dhcp4);
+            kea_log!(error, s, "{}_INIT_FAIL failed to initialize Kea server: {e}", ids(s).2);
             return Ok(1);
         }
     };

@@ -3,7 +3,10 @@
 //! # Layout
 //! - [`config`]: Kea's extended-JSON reader (`text`), the strict serde mirror of every
 //!   configuration map (`raw`), and the validated runtime model (`model`).
-//! - [`wire`]: pure codecs; today the option definition registry and `option-data` encoder.
+//! - [`wire`]: pure codecs: DHCPv4 and DHCPv6 messages, option definitions, `option-data`.
+//! - [`engine`]: sans-IO DHCPv4/DHCPv6 decisions; [`lease`]: allocators, memfile store.
+//! - [`net`]: sockets (the only `unsafe`); [`service4`], [`service6`]: sockets to engine to
+//!   store to reply, with the reclamation and lease-file-cleanup timers.
 //! - `logging`, `daemon` (binary side): Kea's `loggers` on top of tracing, the process shell.
 //!
 //! The core modules (`config`, `wire`, and later `engine`, `lease`, `ha`, `ddns`) never use
@@ -18,5 +21,6 @@ pub mod lease;
 pub mod logging;
 pub mod net;
 pub mod service4;
+pub mod service6;
 pub mod stats;
 pub mod wire;

@@ -42,6 +42,9 @@ pub enum ServiceError {
     /// The configuration names a lease backend this build cannot open yet.
     #[error("lease database type {0} is not available in this build")]
     Backend(String),
+    /// The DHCPv6 server identifier cannot be built or stored (Kea ARM 9.2.31).
+    #[error("unable to configure server identifier: {0}")]
+    ServerId(String),
 }
 
 /// Ports and paths from the command line and environment.
@@ -51,13 +54,21 @@ pub struct ServiceOptions {
     pub server_port: u16,
     /// `-P`: the port replies go to (68).
     pub client_port: u16,
-    /// Kea's data directory (`KEA_DHCP_DATA_DIR`, default /var/lib/kea) for relative lease files.
+    /// `-p` of kea-dhcp6: the DHCPv6 server port (547).
+    pub v6_server_port: u16,
+    /// Kea's data directory (`KEA_DHCP_DATA_DIR`, default /var/lib/kea) for relative lease files
+    /// and the DHCPv6 server identifier file.
     pub data_dir: PathBuf,
 }
 
 impl Default for ServiceOptions {
     fn default() -> Self {
-        ServiceOptions { server_port: SERVER_PORT, client_port: CLIENT_PORT, data_dir: PathBuf::from("/var/lib/kea") }
+        ServiceOptions {
+            server_port: SERVER_PORT,
+            client_port: CLIENT_PORT,
+            v6_server_port: crate::service6::SERVER_PORT,
+            data_dir: PathBuf::from("/var/lib/kea"),
+        }
     }
 }
 

@@ -3,5 +3,6 @@
 //! "How a packet flows"). No sockets, no clock, no runtime here.
 
 pub mod classify;
+pub mod server_id;
 pub mod v4;
 pub mod v6;

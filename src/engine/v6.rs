@@ -18,9 +18,6 @@ use crate::wire::v6::{
     code, decode, DecodeError, Duid, IaAddr, IaNa, IaPd, IaPrefix, MessageType, Pkt6, RelayMsg, StatusCode, SERVER_PORT,
 };
 
-/// Kea's default `decline-probation-period` (Kea ARM 9.2.14): a declined address rests a day.
-pub const DECLINE_PROBATION_SECS: u32 = 86_400;
-
 /// What the socket layer knows about a received packet.
 #[derive(Debug, Clone)]
 pub struct RecvMeta6 {
@@ -49,6 +46,9 @@ pub enum DropReason6 {
     NotForUs,
     /// The message breaks RFC 8415 section 16 (`pkt6-rfc-violation`).
     RfcViolation(&'static str),
+    /// SOLICIT, CONFIRM, REBIND or INFORMATION-REQUEST sent to a unicast address by a client
+    /// (Kea drops these; it never answers UseMulticast) (`pkt6-receive-drop`).
+    Unicast,
 }
 
 impl DropReason6 {
@@ -123,6 +123,8 @@ struct Ctx<'a> {
     relays: &'a [RelayMsg],
     meta: &'a RecvMeta6,
     duid: Vec<u8>,
+    /// The client's hardware address by `mac-sources`: type, address, Kea's source bit.
+    hw: Option<(u16, Vec<u8>, u32)>,
     now: u64,
 }
 
@@ -189,6 +191,78 @@ impl Engine6 {
         &self.cfg
     }
 
+    /// Reclaims expired leases (Kea ARM 9.2.12 "Lease Reclamation"): a lease past its valid
+    /// lifetime, or a declined one past its probation, becomes expired-reclaimed and is removed
+    /// `hold-reclaimed-time` later (at once when that is 0). At most `max-reclaim-leases` per
+    /// run; the rows of each subnet are queued under its lock, like a packet's.
+    pub fn reclaim(&self, now: u64) -> (Vec<LeaseChange6>, Vec<Pending6>) {
+        let e = self.cfg.expired;
+        let limit = if e.max_reclaim_leases == 0 { usize::MAX } else { e.max_reclaim_leases as usize };
+        let mut changes = Vec::new();
+        let mut pending = Vec::new();
+        for s in &self.cfg.subnets {
+            if changes.len() >= limit {
+                break;
+            }
+            let Some(mut leases) = self.leases.subnet(s.id) else { continue };
+            let before = changes.len();
+            let due: Vec<Lease6> = leases
+                .leases()
+                .filter(|l| match l.state {
+                    LeaseState::Default | LeaseState::Declined => l.is_expired(now),
+                    LeaseState::ExpiredReclaimed => l.expire() + u64::from(e.hold_reclaimed_time) <= now,
+                    _ => false,
+                })
+                .take(limit.saturating_sub(changes.len()))
+                .cloned()
+                .collect();
+            for l in due {
+                let what = if l.lease_type == LeaseType6::Na { "nas" } else { "pds" };
+                match l.state {
+                    LeaseState::ExpiredReclaimed => {
+                        leases.remove(l.lease_type, l.address);
+                        changes.push(LeaseChange6::Delete(l));
+                    }
+                    state => {
+                        self.stats.add(&format!("subnet[{}].assigned-{what}", s.id), -1, now);
+                        self.stats.add(&format!("assigned-{what}"), -1, now);
+                        let global = if state == LeaseState::Declined {
+                            self.stats.add(&format!("subnet[{}].declined-addresses", s.id), -1, now);
+                            self.stats.add("declined-addresses", -1, now);
+                            "reclaimed-declined-addresses"
+                        } else {
+                            "reclaimed-leases"
+                        };
+                        self.stats.add(&format!("subnet[{}].{global}", s.id), 1, now);
+                        self.stats.add(global, 1, now);
+                        let id = if l.lease_type == LeaseType6::Na {
+                            "ALLOC_ENGINE_V6_LEASE_RECLAIM"
+                        } else {
+                            "ALLOC_ENGINE_V6_PD_LEASE_RECLAIM"
+                        };
+                        debug!(target: "kea-dhcp6.alloc-engine", "{id} lease {}/{} reclaimed", l.address, l.prefix_len);
+                        leases.remove(l.lease_type, l.address);
+                        if e.hold_reclaimed_time == 0 {
+                            changes.push(LeaseChange6::Delete(l));
+                        } else {
+                            let r = Lease6 {
+                                state: LeaseState::ExpiredReclaimed,
+                                hostname: String::new(),
+                                fqdn_fwd: false,
+                                fqdn_rev: false,
+                                ..l
+                            };
+                            leases.upsert(r.clone());
+                            changes.push(LeaseChange6::Upsert(r));
+                        }
+                    }
+                }
+            }
+            pending.extend(self.submit(&changes[before..]));
+        }
+        (changes, pending)
+    }
+
     fn submit(&self, changes: &[LeaseChange6]) -> Option<Pending6> {
         let store = self.store.as_ref()?;
         (!changes.is_empty()).then(|| Pending6(store.commit(changes.to_vec())))
@@ -239,7 +313,20 @@ impl Engine6 {
         if let Err(r) = self.sanity_check(pkt) {
             return Outcome6::Drop(r);
         }
-        let ctx = Ctx { pkt, relays, meta, duid: pkt.client_id().unwrap_or_default().to_vec(), now };
+        // Kea's testUnicast: these four must reach the server by multicast unless relayed.
+        if relays.is_empty()
+            && !meta.dst.is_multicast()
+            && matches!(
+                mt,
+                MessageType::Solicit | MessageType::Confirm | MessageType::Rebind | MessageType::InformationRequest
+            )
+        {
+            debug!(target: "kea-dhcp6.bad-packets", "DHCP6_PACKET_DROP_UNICAST {}: dropping unicast {} packet", tid(pkt), mt.name());
+            return Outcome6::Drop(DropReason6::Unicast);
+        }
+        let duid = pkt.client_id().unwrap_or_default().to_vec();
+        let hw = self.client_hwaddr(&duid, relays, meta);
+        let ctx = Ctx { pkt, relays, meta, duid, hw, now };
         match mt {
             MessageType::Solicit => {
                 // RFC 8415 18.3.1: rapid commit only when both the client and the subnet want it.
@@ -325,12 +412,41 @@ impl Engine6 {
         subnets.iter().find(|s| ctx.meta.iface_addrs.iter().any(|a| is_global(*a) && s.prefix.trunc().contains(a)))
     }
 
+    /// The first hardware address the configured `mac-sources` yield (Kea ARM 9.2.20).
+    /// DOCSIS sources are not decoded (no DOCSIS vendor options are parsed) and `raw` has no
+    /// frame to read on a UDP socket: both yield nothing, as `raw` does in Kea for DHCPv6.
+    fn client_hwaddr(&self, duid: &[u8], relays: &[RelayMsg], meta: &RecvMeta6) -> Option<(u16, Vec<u8>, u32)> {
+        use crate::config::model::MacSource;
+        let inner = relays.last();
+        for src in &self.cfg.mac_sources {
+            let found: Option<(u16, Vec<u8>)> = match src {
+                MacSource::Duid => Duid(duid.to_vec()).hwaddr().map(|(t, a)| (t, a.to_vec())),
+                MacSource::Ipv6LinkLocal => {
+                    let a = inner.map_or(*meta.src.ip(), |r| r.peer_addr).octets();
+                    // A modified EUI-64 interface id (RFC 4291 appendix A) carries the MAC.
+                    let link_local = a[0] == 0xfe && a[1] & 0xc0 == 0x80;
+                    (link_local && a[11] == 0xff && a[12] == 0xfe)
+                        .then(|| (1, vec![a[8] ^ 0x02, a[9], a[10], a[13], a[14], a[15]]))
+                }
+                MacSource::ClientLinkAddrOption => {
+                    inner.and_then(|r| r.client_linklayer_addr()).map(|(t, a)| (t, a.to_vec()))
+                }
+                MacSource::RemoteId => inner.and_then(|r| r.remote_id()).map(|(_, a)| (1, a.to_vec())),
+                MacSource::SubscriberId => inner.and_then(|r| r.subscriber_id()).map(|a| (1, a.to_vec())),
+                MacSource::Raw | MacSource::DocsisCmts | MacSource::DocsisModem => None,
+            };
+            if let Some((t, a)) = found.filter(|(_, a)| !a.is_empty()) {
+                return Some((t, a, src.bit()));
+            }
+        }
+        None
+    }
+
     // ---- host reservations (Kea ARM 9.3) ----
 
     fn find_reservation<'s>(&'s self, ctx: &Ctx<'_>, subnet: &'s Subnet6) -> Option<&'s Reservation6> {
         let duid = HostIdentifier::Duid(ctx.duid.clone());
-        let d = Duid(ctx.duid.clone());
-        let hw = d.hwaddr().map(|(_, a)| HostIdentifier::HwAddress(a.to_vec()));
+        let hw = ctx.hw.as_ref().map(|(_, a, _)| HostIdentifier::HwAddress(a.clone()));
         let matches = |r: &&Reservation6| r.identifier == duid || hw.as_ref() == Some(&r.identifier);
         let p = &subnet.params;
         if p.reservations_in_subnet {
@@ -716,8 +832,7 @@ impl Engine6 {
         len: u8,
         t: Times,
     ) -> Lease6 {
-        let d = Duid(ctx.duid.clone());
-        let (hwtype, hwaddr) = d.hwaddr().map_or((0, Vec::new()), |(t, a)| (t, a.to_vec()));
+        let (hwtype, hwaddr, source) = ctx.hw.clone().unwrap_or((0, Vec::new(), 0));
         Lease6 {
             address: addr,
             prefix_len: len,
@@ -732,9 +847,8 @@ impl Engine6 {
             fqdn_fwd: false,
             fqdn_rev: false,
             hostname: host.and_then(|h| h.hostname.clone()).unwrap_or_default(),
-            // Kea's HWADDR_SOURCE_DUID (0x0001) when the address came from the DUID.
-            hwaddr_source: if hwaddr.is_empty() { 0 } else { 1 },
-            hwtype: if hwaddr.is_empty() { 0 } else { hwtype },
+            hwaddr_source: source,
+            hwtype,
             hwaddr,
             state: LeaseState::Default,
             user_context: None,
@@ -793,7 +907,7 @@ impl Engine6 {
                             duid: vec![0],
                             iaid: 0,
                             cltt: ctx.now,
-                            valid_lifetime: DECLINE_PROBATION_SECS,
+                            valid_lifetime: self.cfg.decline_probation_period,
                             preferred_lifetime: 0,
                             hostname: String::new(),
                             hwaddr: Vec::new(),
@@ -809,7 +923,7 @@ impl Engine6 {
                         here.push(LeaseChange6::Upsert(d));
                         self.stats.add(&format!("subnet[{}].declined-addresses", s.id), 1, ctx.now);
                         self.stats.add("declined-addresses", 1, ctx.now);
-                        info!(target: "kea-dhcp6.leases", "DHCP6_DECLINE_LEASE {}: client declined address {a} for iaid={iaid}, probation {DECLINE_PROBATION_SECS} seconds", tid(pkt));
+                        info!(target: "kea-dhcp6.leases", "DHCP6_DECLINE_LEASE {}: client declined address {a} for iaid={iaid}, probation {} seconds", tid(pkt), self.cfg.decline_probation_period);
                     } else {
                         leases.remove(ty, *a);
                         here.push(LeaseChange6::Delete(l));

@@ -53,3 +53,23 @@ pub fn register(fd: std::os::fd::RawFd) -> std::io::Result<tokio::io::unix::Asyn
     let r = unsafe { tokio::io::unix::AsyncFd::register(BorrowedSocket(fd)) };
     r.map_err(std::io::Error::from)
 }
+
+/// The hardware type and address of the first interface that is up, is not a loopback and has
+/// a non-zero link-layer address of at least 6 octets: what Kea builds a DUID-LLT/LL from
+/// (RFC 8415 section 11.2).
+pub fn first_link_layer_address() -> Option<(u16, Vec<u8>)> {
+    use nix::net::if_::InterfaceFlags;
+    let addrs = nix::ifaddrs::getifaddrs().ok()?;
+    for ifa in addrs {
+        if !ifa.flags.contains(InterfaceFlags::IFF_UP) || ifa.flags.contains(InterfaceFlags::IFF_LOOPBACK) {
+            continue;
+        }
+        let Some(link) = ifa.address.as_ref().and_then(|a| a.as_link_addr()) else { continue };
+        let Some(mac) = link.addr() else { continue };
+        if mac.iter().all(|b| *b == 0) {
+            continue;
+        }
+        return Some((link.hatype(), mac.to_vec()));
+    }
+    None
+}

@@ -128,7 +128,7 @@ pub struct ExpiredLeases {
 }
 
 impl ExpiredLeases {
-    fn read(c: &mut Checker, d: &V<'_>) -> ExpiredLeases {
+    pub(crate) fn read(c: &mut Checker, d: &V<'_>) -> ExpiredLeases {
         let e = d.get("expired-leases-processing");
         let get = |c: &mut Checker, k: &str, def: u32| e.as_ref().and_then(|e| common::u32_of(c, e, k)).unwrap_or(def);
         ExpiredLeases {

@@ -6,7 +6,7 @@ use std::net::Ipv6Addr;
 use ipnet::Ipv6Net;
 
 use super::common::{self, HookLibrary, HostIdentifier, LeaseDatabase, OptionValue, Seen, Triplet};
-use super::{Checker, ControlSocket, V};
+use super::{Checker, ControlSocket, ExpiredLeases, V};
 use crate::wire::optdef::OptionDefRegistry;
 
 /// Kea's default `valid-lifetime` for DHCPv6 (GLOBAL6_DEFAULTS).
@@ -41,6 +41,119 @@ pub struct Dhcp6 {
     pub params: Params6,
     /// `dhcp-ddns.enable-updates`.
     pub ddns_enabled: bool,
+    /// `server-id`: how the server DUID is built and kept.
+    pub server_id: ServerIdConfig,
+    /// `decline-probation-period` in seconds (default 86400).
+    pub decline_probation_period: u32,
+    /// `expired-leases-processing`.
+    pub expired: ExpiredLeases,
+    /// `mac-sources`, in order (Kea ARM 9.2.20 "MAC/Hardware Addresses in DHCPv6").
+    pub mac_sources: Vec<MacSource>,
+}
+
+/// Where a DHCPv6 client's hardware address may be found (`mac-sources`, Kea ARM 9.2.20).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MacSource {
+    /// `raw`: the frame's source (not available to a UDP socket).
+    Raw,
+    /// `duid`: a DUID-LLT or DUID-LL.
+    Duid,
+    /// `ipv6-link-local`: an EUI-64 link-local source address.
+    Ipv6LinkLocal,
+    /// `client-link-addr-option` / `rfc6939`: relay option 79.
+    ClientLinkAddrOption,
+    /// `remote-id` / `rfc4649`: relay option 37.
+    RemoteId,
+    /// `subscriber-id` / `rfc4580`: relay option 38.
+    SubscriberId,
+    /// `docsis-cmts`: DOCSIS vendor option from the CMTS relay.
+    DocsisCmts,
+    /// `docsis-modem`: DOCSIS vendor option from the modem.
+    DocsisModem,
+}
+
+impl MacSource {
+    /// Kea's order for `any`, which is also the default.
+    pub const ANY: [MacSource; 8] = [
+        MacSource::Raw,
+        MacSource::Duid,
+        MacSource::Ipv6LinkLocal,
+        MacSource::ClientLinkAddrOption,
+        MacSource::RemoteId,
+        MacSource::SubscriberId,
+        MacSource::DocsisCmts,
+        MacSource::DocsisModem,
+    ];
+
+    /// Kea's `hwaddr_source` bit for this source, as stored in the lease file.
+    pub fn bit(self) -> u32 {
+        match self {
+            MacSource::Raw => 0x01,
+            MacSource::Duid => 0x02,
+            MacSource::Ipv6LinkLocal => 0x04,
+            MacSource::ClientLinkAddrOption => 0x08,
+            MacSource::RemoteId => 0x10,
+            MacSource::SubscriberId => 0x20,
+            MacSource::DocsisCmts => 0x40,
+            MacSource::DocsisModem => 0x80,
+        }
+    }
+
+    fn parse(s: &str) -> Option<&'static [MacSource]> {
+        Some(match s {
+            "any" => &Self::ANY,
+            "raw" => &[MacSource::Raw],
+            "duid" => &[MacSource::Duid],
+            "ipv6-link-local" => &[MacSource::Ipv6LinkLocal],
+            "client-link-addr-option" | "rfc6939" => &[MacSource::ClientLinkAddrOption],
+            "remote-id" | "rfc4649" => &[MacSource::RemoteId],
+            "subscriber-id" | "rfc4580" => &[MacSource::SubscriberId],
+            "docsis-cmts" => &[MacSource::DocsisCmts],
+            "docsis-modem" => &[MacSource::DocsisModem],
+            _ => return None,
+        })
+    }
+}
+
+/// The server DUID type of `server-id.type` (Kea ARM 9.2.31; RFC 8415 section 11).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ServerIdType {
+    /// DUID-LLT: hardware type, time and link-layer address (Kea's default).
+    Llt,
+    /// DUID-EN: enterprise number and identifier.
+    En,
+    /// DUID-LL: hardware type and link-layer address.
+    Ll,
+}
+
+/// The `server-id` map with Kea's defaults (Kea ARM 9.2.31 "Server Identifier in DHCPv6").
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ServerIdConfig {
+    /// `type` (default LLT).
+    pub kind: ServerIdType,
+    /// `identifier`: link-layer address or EN identifier; empty means "pick one".
+    pub identifier: Vec<u8>,
+    /// `time` for LLT; 0 means "now".
+    pub time: u32,
+    /// `htype`; 0 means "as stored, else the interface's" (Ethernet, 1, in practice).
+    pub htype: u16,
+    /// `enterprise-id`; 0 means "as stored, else 2495 (ISC)".
+    pub enterprise_id: u32,
+    /// `persist`: keep the DUID in `kea-dhcp6-serverid` (default true).
+    pub persist: bool,
+}
+
+impl Default for ServerIdConfig {
+    fn default() -> Self {
+        ServerIdConfig {
+            kind: ServerIdType::Llt,
+            identifier: Vec::new(),
+            time: 0,
+            htype: 0,
+            enterprise_id: 0,
+            persist: true,
+        }
+    }
 }
 
 /// A validated `subnet6` entry (Kea ARM 9.2.5).
@@ -468,17 +581,41 @@ pub(crate) fn build(c: &mut Checker, d: &V<'_>) -> Option<Dhcp6> {
             c.err(d, format!("invalid host-reservation-identifiers entry '{id}'"));
         }
     }
+    let mut server_id = ServerIdConfig::default();
     if let Some(sid) = d.get("server-id") {
         if let Some(t) = sid.get("type") {
-            if !matches!(t.as_str(), Some("LLT" | "EN" | "LL")) {
-                c.err(&t, format!("invalid server-id type '{}' (expected LLT, EN or LL)", t.as_str().unwrap_or("")));
-            }
+            server_id.kind = match t.as_str() {
+                Some("LLT") => ServerIdType::Llt,
+                Some("EN") => ServerIdType::En,
+                Some("LL") => ServerIdType::Ll,
+                other => {
+                    c.err(&t, format!("invalid server-id type '{}' (expected LLT, EN or LL)", other.unwrap_or("")));
+                    ServerIdType::Llt
+                }
+            };
         }
         if let Some(idv) = sid.get("identifier") {
             let s = idv.as_str().unwrap_or("");
-            if !s.is_empty() && common::parse_identifier_text(s).is_none() {
-                c.err(&idv, format!("invalid server-id identifier '{s}'"));
+            match common::parse_identifier_text(s) {
+                Some(b) => server_id.identifier = b,
+                None if s.is_empty() => {}
+                None => c.err(&idv, format!("invalid server-id identifier '{s}'")),
             }
+        }
+        if let Some(t) = common::u32_of(c, &sid, "time") {
+            server_id.time = t;
+        }
+        if let Some(h) = common::u32_of(c, &sid, "htype") {
+            match u16::try_from(h) {
+                Ok(h) => server_id.htype = h,
+                Err(_) => c.err(&sid, format!("htype {h} is out of range 0..65535")),
+            }
+        }
+        if let Some(e) = common::u32_of(c, &sid, "enterprise-id") {
+            server_id.enterprise_id = e;
+        }
+        if let Some(p) = sid.bool("persist") {
+            server_id.persist = p;
         }
     }
     let mut ddns_enabled = false;
@@ -493,6 +630,20 @@ pub(crate) fn build(c: &mut Checker, d: &V<'_>) -> Option<Dhcp6> {
             }
         }
     }
+    let decline_probation_period = common::u32_of(c, d, "decline-probation-period").unwrap_or(86400);
+    let mut mac_sources = Vec::new();
+    for v in d.list("mac-sources") {
+        match v.as_str().and_then(MacSource::parse) {
+            Some(list) => {
+                mac_sources.extend(list.iter().filter(|m| !mac_sources.contains(*m)).copied().collect::<Vec<_>>())
+            }
+            None => c.err(&v, format!("failed to convert '{}' to any recognized MAC source", v.as_str().unwrap_or(""))),
+        }
+    }
+    if mac_sources.is_empty() {
+        mac_sources = MacSource::ANY.to_vec();
+    }
+    let expired = ExpiredLeases::read(c, d);
     let global = scope_values(c, d, &Params6::defaults());
     let mut ctx = Ctx {
         reg,
@@ -546,5 +697,9 @@ pub(crate) fn build(c: &mut Checker, d: &V<'_>) -> Option<Dhcp6> {
         control_sockets,
         params: global,
         ddns_enabled,
+        server_id,
+        decline_probation_period,
+        expired,
+        mac_sources,
     })
 }

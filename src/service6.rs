@@ -1,0 +1,297 @@
+//! The DHCPv6 service shell: opens the lease file, builds (or reads back) the server DUID, binds
+//! UDP port 547 on every configured interface joined to ff02::1:2, runs the engine on every
+//! received packet, makes lease changes durable before replying, and runs the reclamation and
+//! lease-file-cleanup timers (Kea ARM 9.2.2, 9.2.4, 9.2.12, 9.2.31).
+//!
+//! The same shape as [`crate::service4`]: per socket one task decides in arrival order; the
+//! wait for durability and the send happen in a spawned task.
+
+use std::net::{Ipv6Addr, SocketAddrV6};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::sync::watch;
+use tracing::{error, info, warn};
+
+use crate::clock;
+use crate::config::model::Dhcp6;
+use crate::engine::server_id::{self, ServerIdError, SERVER_ID_FILE};
+use crate::engine::v6::{Engine6, Outcome6, Pending6, RecvMeta6, Reply6};
+use crate::lease::alloc6::LeaseMap6;
+use crate::lease::memfile::{Memfile6, MemfileConfig};
+use crate::lease::store::LeaseStore6;
+use crate::net::udp6::Udp6Socket;
+use crate::service4::{ServiceError, ServiceOptions};
+use crate::stats::Stats;
+use crate::wire::v6::MessageType;
+
+/// The DHCPv6 server port (RFC 8415 section 7.2).
+pub const SERVER_PORT: u16 = 547;
+/// The DHCPv6 client port (RFC 8415 section 7.2).
+pub const CLIENT_PORT: u16 = 546;
+
+/// The lease file a configuration uses: `name`, relative names under the data directory, and
+/// Kea's default `kea-leases6.csv` when none is named.
+pub fn lease_file(cfg: &Dhcp6, opts: &ServiceOptions) -> PathBuf {
+    match &cfg.lease_database.name {
+        Some(n) if Path::new(n).is_absolute() => PathBuf::from(n),
+        Some(n) => opts.data_dir.join(n),
+        None => opts.data_dir.join("kea-leases6.csv"),
+    }
+}
+
+/// Builds the server DUID from `server-id`, the file of an earlier run and the host, and
+/// stores it when `persist` is set (Kea ARM 9.2.31). Kea refuses the configuration when the
+/// file cannot be written; so does this.
+pub fn server_duid(cfg: &Dhcp6, data_dir: &Path) -> Result<Vec<u8>, ServiceError> {
+    let sid = &cfg.server_id;
+    let path = data_dir.join(SERVER_ID_FILE);
+    let stored =
+        if sid.persist { std::fs::read_to_string(&path).ok().and_then(|t| server_id::from_text(&t)) } else { None };
+    let link = crate::net::first_link_layer_address();
+    let now = clock::unix_now();
+    let duid = server_id::server_duid(sid, stored.as_deref(), link.as_ref().map(|(h, a)| (*h, a.as_slice())), now, now)
+        .map_err(|e: ServerIdError| ServiceError::ServerId(e.to_string()))?;
+    if sid.persist && stored.as_deref() != Some(duid.as_slice()) {
+        let text = server_id::to_text(&duid);
+        let tmp = path.with_extension("tmp");
+        // Written aside and renamed, so a crash never leaves a half-written identity.
+        let write = || -> std::io::Result<()> {
+            std::fs::create_dir_all(data_dir)?;
+            let mut f = std::fs::File::create(&tmp)?;
+            std::io::Write::write_all(&mut f, text.as_bytes())?;
+            f.sync_all()?;
+            std::fs::rename(&tmp, &path)
+        };
+        write().map_err(|e| {
+            ServiceError::ServerId(format!("unable to open DUID file {} for writing: {e}", path.display()))
+        })?;
+    }
+    info!(target: "kea-dhcp6.dhcp6", "DHCP6_USING_SERVERID server is using server-id {} and stores in the file {}", server_id::to_text(&duid), path.display());
+    Ok(duid)
+}
+
+struct Iface {
+    name: String,
+    ifindex: u32,
+    addrs: Vec<Ipv6Addr>,
+    sock: Udp6Socket,
+}
+
+struct Shared {
+    engine: Engine6,
+    store: Arc<dyn LeaseStore6>,
+    stats: Arc<Stats>,
+}
+
+/// Resolves `interfaces-config.interfaces` ("eth0", "eth0/2001:db8::1", "*") against the host:
+/// each interface with its IPv6 addresses and the unicast addresses to listen on.
+fn resolve_interfaces(specs: &[String]) -> Vec<(String, Vec<Ipv6Addr>, Vec<Ipv6Addr>)> {
+    let host = crate::net::host_interfaces();
+    let mut out: Vec<(String, Vec<Ipv6Addr>, Vec<Ipv6Addr>)> = Vec::new();
+    for spec in specs {
+        let (name, unicast) = match spec.split_once('/') {
+            Some((n, a)) => (n, a.parse::<Ipv6Addr>().ok()),
+            None => (spec.as_str(), None),
+        };
+        for h in host.iter().filter(|h| name == "*" && h.name != "lo" || h.name == name) {
+            let v6: Vec<Ipv6Addr> = h
+                .addresses
+                .iter()
+                .filter_map(|a| match a {
+                    std::net::IpAddr::V6(v) => Some(*v),
+                    _ => None,
+                })
+                .collect();
+            match out.iter_mut().find(|(n, _, _)| n == &h.name) {
+                Some(e) => e.2.extend(unicast),
+                None => out.push((h.name.clone(), v6, unicast.into_iter().collect())),
+            }
+        }
+    }
+    out
+}
+
+/// An opened DHCPv6 service: lease file loaded, server DUID known, sockets bound.
+pub struct Service6 {
+    shared: Arc<Shared>,
+    ifaces: Vec<Arc<Iface>>,
+}
+
+impl std::fmt::Debug for Service6 {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Service6").field("sockets", &self.ifaces.len()).finish()
+    }
+}
+
+impl Service6 {
+    /// Loads the leases, settles the server DUID and opens the sockets.
+    pub fn open(cfg: Arc<Dhcp6>, opts: ServiceOptions, stats: Arc<Stats>) -> Result<Service6, ServiceError> {
+        if cfg.lease_database.kind != "memfile" {
+            return Err(ServiceError::Backend(cfg.lease_database.kind.clone()));
+        }
+        let path = lease_file(&cfg, &opts);
+        let mcfg = MemfileConfig {
+            path: path.clone(),
+            persist: cfg.lease_database.persist,
+            lfc_interval: cfg.lease_database.lfc_interval,
+            max_row_errors: cfg.lease_database.params.get("max-row-errors").and_then(|v| v.as_u64()).unwrap_or(0)
+                as u32,
+            pool_id_column: false,
+        };
+        let duid = server_duid(&cfg, &opts.data_dir)?;
+        let (store, loaded) = Memfile6::open(mcfg)?;
+        let map = LeaseMap6::for_config(&cfg);
+        let count = loaded.len();
+        let orphans = map.load(loaded);
+        info!(target: "kea-dhcp6.dhcpsrv", "DHCPSRV_MEMFILE_LEASE_FILE_LOAD loading leases from file {} ({count} leases, {} for unknown subnets)", path.display(), orphans.len());
+        let store: Arc<dyn LeaseStore6> = Arc::new(store);
+        let engine =
+            Engine6::new(cfg.clone(), Arc::new(map), stats.clone(), duid, clock::unix_now()).with_store(store.clone());
+        let port = opts.v6_server_port;
+        let mut ifaces = Vec::new();
+        for (name, addrs, unicast) in resolve_interfaces(&cfg.interfaces) {
+            let err = |e: std::io::Error| ServiceError::Socket { iface: name.clone(), err: e };
+            let ifindex = nix::net::if_::if_nametoindex(name.as_str()).map_err(|e| err(e.into()))?;
+            let any = SocketAddrV6::new(Ipv6Addr::UNSPECIFIED, port, 0, 0);
+            let sock = Udp6Socket::bind(any, Some(&name), true).map_err(err)?;
+            // Bursts from many clients queue rather than drop while a batch is decided.
+            let _ = sock.set_recv_buffer_size(4 << 20);
+            info!(target: "kea-dhcp6.dhcp6", "DHCP6_OPEN_SOCKET opened UDP socket on interface {name}, port {port}, joined ff02::1:2");
+            ifaces.push(Arc::new(Iface { name: name.clone(), ifindex, addrs: addrs.clone(), sock }));
+            for u in unicast {
+                let sock = Udp6Socket::bind(SocketAddrV6::new(u, port, 0, 0), Some(&name), false).map_err(err)?;
+                info!(target: "kea-dhcp6.dhcp6", "DHCP6_OPEN_SOCKET opened UDP socket on interface {name}, address {u}, port {port}");
+                ifaces.push(Arc::new(Iface { name: name.clone(), ifindex, addrs: addrs.clone(), sock }));
+            }
+        }
+        if ifaces.is_empty() {
+            warn!(target: "kea-dhcp6.dhcp6", "DHCP6_NO_SOCKETS_OPEN no interface configured to listen to DHCP traffic");
+        }
+        Ok(Service6 { shared: Arc::new(Shared { engine, store, stats }), ifaces })
+    }
+
+    /// Serves until `shutdown` turns true, then flushes the lease journal.
+    pub async fn serve(self, mut shutdown: watch::Receiver<bool>) {
+        let mut tasks = tokio::task::JoinSet::new();
+        for iface in self.ifaces {
+            let sh = self.shared.clone();
+            tasks.spawn(async move {
+                if let Err(e) = serve_socket(sh, iface).await {
+                    error!(target: "kea-dhcp6.dhcp6", "DHCP6_PACKET_RECEIVE_FAIL receive loop ended: {e}");
+                }
+            });
+        }
+        let sh = self.shared.clone();
+        tasks.spawn(async move { timers(sh).await });
+        let _ = shutdown.wait_for(|v| *v).await;
+        tasks.abort_all();
+        while tasks.join_next().await.is_some() {}
+        self.shared.store.close();
+    }
+}
+
+async fn timers(sh: Arc<Shared>) {
+    let cfg = sh.engine.config().clone();
+    let wait = cfg.expired.reclaim_timer_wait_time;
+    let mut reclaim = tokio::time::interval(Duration::from_secs(u64::from(wait.max(1))));
+    let lfc_secs = u64::from(cfg.lease_database.lfc_interval);
+    let mut lfc = tokio::time::interval(Duration::from_secs(lfc_secs.max(1)));
+    reclaim.tick().await;
+    lfc.tick().await;
+    loop {
+        tokio::select! {
+            _ = reclaim.tick(), if wait > 0 => {
+                let (_, pending) = sh.engine.reclaim(clock::unix_now());
+                for Pending6(p) in pending {
+                    if let Err(e) = p.await {
+                        error!(target: "kea-dhcp6.dhcpsrv", "DHCPSRV_MEMFILE_WRITE_FAIL reclamation rows not written: {e}");
+                    }
+                }
+            }
+            _ = lfc.tick(), if lfc_secs > 0 && cfg.lease_database.persist => {
+                match sh.store.start_maintenance() {
+                    Ok(()) => info!(target: "kea-dhcp6.dhcpsrv", "DHCPSRV_MEMFILE_LFC_START starting Lease File Cleanup"),
+                    Err(e) => error!(target: "kea-dhcp6.dhcpsrv", "DHCPSRV_MEMFILE_LFC_SPAWN_FAIL lease file cleanup failed to start: {e}"),
+                }
+            }
+        }
+    }
+}
+
+async fn serve_socket(sh: Arc<Shared>, iface: Arc<Iface>) -> std::io::Result<()> {
+    let afd = crate::net::register(iface.sock.as_raw_fd())?;
+    // The largest DHCPv6 message a relay chain can carry fits a jumbo-free 64 KiB datagram.
+    let mut buf = vec![0u8; 65_536];
+    let mut seed = clock::unix_now() ^ u64::from(iface.ifindex).rotate_left(32) ^ 0x9E37_79B9_7F4A_7C15;
+    let mut meta = RecvMeta6 {
+        ifindex: iface.ifindex,
+        ifname: iface.name.clone(),
+        iface_addrs: iface.addrs.clone(),
+        src: SocketAddrV6::new(Ipv6Addr::UNSPECIFIED, 0, 0, 0),
+        dst: Ipv6Addr::UNSPECIFIED,
+    };
+    loop {
+        let mut guard = afd.readable().await?;
+        loop {
+            match iface.sock.recv(&mut buf) {
+                Ok(r) => {
+                    seed ^= seed << 13;
+                    seed ^= seed >> 7;
+                    seed ^= seed << 17;
+                    meta.src = r.src;
+                    meta.dst = r.dst;
+                    let outcome = sh.engine.handle(&buf[..r.len], &meta, clock::unix_now(), seed);
+                    dispatch(&sh, &iface, outcome);
+                }
+                Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {
+                    guard.clear_ready();
+                    break;
+                }
+                Err(e) => return Err(e),
+            }
+        }
+    }
+}
+
+/// Sends the reply once its lease changes are durable.
+fn dispatch(sh: &Arc<Shared>, iface: &Arc<Iface>, outcome: Outcome6) {
+    let Outcome6::Reply(mut reply) = outcome else { return };
+    let Some(Pending6(durable)) = reply.durable.take() else {
+        // ADVERTISE, INFORMATION-REQUEST and CONFIRM replies change nothing: send at once.
+        send(sh, iface, &reply);
+        return;
+    };
+    let sh = sh.clone();
+    let iface = iface.clone();
+    tokio::spawn(async move {
+        if let Err(e) = durable.await {
+            // Not durable, not acknowledged: the client retransmits (RFC 8415 15).
+            error!(target: "kea-dhcp6.dhcpsrv", "DHCPSRV_MEMFILE_WRITE_FAIL lease not written, reply withheld: {e}");
+            return;
+        }
+        send(&sh, &iface, &reply);
+    });
+}
+
+fn send(sh: &Shared, iface: &Iface, reply: &Reply6) {
+    let bytes = reply.bytes();
+    // Link-local destinations need the interface; the socket is bound to it anyway.
+    let res = iface.sock.send(&bytes, reply.dest, None, Some(iface.ifindex));
+    let now = clock::unix_now();
+    match res {
+        Ok(_) => {
+            sh.stats.add("pkt6-sent", 1, now);
+            let stat = match reply.pkt.msg_type {
+                MessageType::Advertise => "pkt6-advertise-sent",
+                MessageType::Reply => "pkt6-reply-sent",
+                _ => "pkt6-other-sent",
+            };
+            sh.stats.add(stat, 1, now);
+        }
+        Err(e) => {
+            error!(target: "kea-dhcp6.packets", "DHCP6_PACKET_SEND_FAIL failed to send DHCPv6 packet to {}: {e}", reply.dest)
+        }
+    }
+}
