@@ -34,6 +34,16 @@ impl Drop for Net {
 }
 
 impl Net {
+    /// A namespace for DHCPv6: duplicate address detection off, so addresses (link-local ones
+    /// included) are usable at once and never tentative.
+    pub fn ns6(&mut self, name: &str) -> String {
+        let n = self.ns(name);
+        for key in ["net.ipv6.conf.all.accept_dad=0", "net.ipv6.conf.default.accept_dad=0"] {
+            run(&["ip", "netns", "exec", &n, "sysctl", "-qw", key]);
+        }
+        n
+    }
+
     pub fn ns(&mut self, name: &str) -> String {
         let n = format!("kkp{}{name}", std::process::id());
         let _ = Command::new("ip").args(["netns", "del", &n]).output();
@@ -68,21 +78,56 @@ impl Drop for Server {
 
 impl Server {
     pub fn start(ns: &str, dir: &Path, config: &str) -> Server {
-        let cfg = dir.join("kea-dhcp4.conf");
-        let leases = dir.join("kea-leases4.csv");
-        let log = dir.join("kakapo.log");
+        Server::start_as(ns, dir, config, 4)
+    }
+
+    /// A DHCPv6 server: `kea-dhcp6.conf`, `kea-leases6.csv`, and `dir` as the data directory
+    /// (where the server DUID file goes).
+    pub fn start_v6(ns: &str, dir: &Path, config: &str) -> Server {
+        Server::start_as(ns, dir, config, 6)
+    }
+
+    fn start_as(ns: &str, dir: &Path, config: &str, v: u8) -> Server {
+        let cfg = dir.join(format!("kea-dhcp{v}.conf"));
+        let leases = dir.join(format!("kea-leases{v}.csv"));
+        let log = dir.join(if v == 4 { "kakapo.log".to_string() } else { "kakapo6.log".to_string() });
         std::fs::write(&cfg, config.replace("@LEASES@", leases.to_str().unwrap())).unwrap();
         let out = std::fs::File::create(&log).unwrap();
         let child = Command::new("ip")
             .args(["netns", "exec", ns, env!("CARGO_BIN_EXE_kakapo"), "-c", cfg.to_str().unwrap()])
             .env("KEA_PIDFILE_DIR", dir)
+            .env("KEA_DHCP_DATA_DIR", dir)
             .stdout(out.try_clone().unwrap())
             .stderr(out)
             .spawn()
             .unwrap();
         let s = Server { child, log, leases };
-        s.wait_log("DHCP4_STARTED");
+        s.wait_log(&format!("DHCP{v}_STARTED"));
         s
+    }
+
+    /// The live rows of a v6 lease file: (address, duid, lease type, prefix length, iaid).
+    pub fn leases6(&self) -> Vec<(String, String, u8, u8, u32)> {
+        let text = std::fs::read_to_string(&self.leases).unwrap_or_default();
+        let mut live: Vec<(String, String, u8, u8, u32)> = Vec::new();
+        for line in text.lines().skip(1) {
+            let f: Vec<&str> = line.split(',').collect();
+            if f.len() < 9 {
+                continue;
+            }
+            let ty: u8 = f[6].parse().unwrap_or(0);
+            live.retain(|(a, _, t, _, _)| !(a == f[0] && *t == ty));
+            if f[2].parse::<u64>().unwrap_or(0) > 0 {
+                live.push((
+                    f[0].to_string(),
+                    f[1].to_string(),
+                    ty,
+                    f[8].parse().unwrap_or(0),
+                    f[7].parse().unwrap_or(0),
+                ));
+            }
+        }
+        live
     }
 
     pub fn log(&self) -> String {
@@ -192,4 +237,28 @@ impl Pair {
         }
         Pair { net, srv, cli, srv_if, cli_if }
     }
+}
+
+/// A UDP/IPv6 socket created inside the namespace `ns`, bound to `bind` on device `dev`.
+pub fn socket6_in(ns: &str, dev: &str, bind: std::net::SocketAddrV6) -> std::net::UdpSocket {
+    let ns = format!("/run/netns/{ns}");
+    let dev = dev.to_string();
+    std::thread::spawn(move || {
+        let f = std::fs::File::open(&ns).unwrap();
+        nix::sched::setns(f, nix::sched::CloneFlags::CLONE_NEWNET).unwrap();
+        let s =
+            socket2::Socket::new(socket2::Domain::IPV6, socket2::Type::DGRAM, Some(socket2::Protocol::UDP)).unwrap();
+        s.set_reuse_address(true).unwrap();
+        s.bind_device(Some(dev.as_bytes())).unwrap();
+        s.bind(&bind.into()).unwrap();
+        std::net::UdpSocket::from(s)
+    })
+    .join()
+    .unwrap()
+}
+
+/// The interface index of `dev` inside `ns`.
+pub fn ifindex_in(ns: &str, dev: &str) -> u32 {
+    let o = run(&["ip", "netns", "exec", ns, "cat", &format!("/sys/class/net/{dev}/ifindex")]);
+    String::from_utf8_lossy(&o.stdout).trim().parse().unwrap()
 }
