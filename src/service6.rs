@@ -127,7 +127,11 @@ impl std::fmt::Debug for Service6 {
 
 impl Service6 {
     /// Loads the leases, settles the server DUID and opens the sockets.
-    pub fn open(cfg: Arc<Dhcp6>, opts: ServiceOptions, stats: Arc<Stats>) -> Result<Service6, ServiceError> {
+    pub fn open(cfg: Arc<Dhcp6>, mut opts: ServiceOptions, stats: Arc<Stats>) -> Result<Service6, ServiceError> {
+        // Kea 2.x's `data-directory` overrides the compiled-in (or environment) one.
+        if let Some(d) = &cfg.data_directory {
+            opts.data_dir = PathBuf::from(d);
+        }
         if cfg.lease_database.kind != "memfile" {
             return Err(ServiceError::Backend(cfg.lease_database.kind.clone()));
         }

@@ -12,7 +12,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Duration;
 
-use common::{ifindex_in, require_root_and, run, socket6_in, Net, Server};
+use common::{ifindex_in, require_root_and, run, socket6_in, wait_link_local, Net, Server};
 use kakapo::wire::v6::{code, decode, IaAddr, IaNa, MessageType, Pkt6};
 
 /// The dhclient script: records what the client was given, configures nothing.
@@ -107,20 +107,6 @@ fn link6(tag: &str) -> Link6 {
     wait_link_local(&srv, &si);
     wait_link_local(&cli, &ci);
     Link6 { _net: net, srv, cli, si, ci }
-}
-
-/// Waits (bounded) until the kernel has given `dev` its link-local address; DHCPv6 clients and
-/// servers talk from it.
-fn wait_link_local(ns: &str, dev: &str) {
-    for _ in 0..100 {
-        let o = run(&["ip", "-n", ns, "-6", "addr", "show", "dev", dev, "scope", "link"]);
-        let text = String::from_utf8_lossy(&o.stdout);
-        if text.contains("fe80::") && !text.contains("tentative") {
-            return;
-        }
-        std::thread::sleep(Duration::from_millis(50));
-    }
-    panic!("no link-local address on {dev} in {ns}");
 }
 
 const SERVER6: &str = r#"{"Dhcp6": {
@@ -337,4 +323,164 @@ fn dhclient_behind_dhcrelay_gets_the_subnet_of_the_relay_link() {
     assert!(addrs[0].starts_with("2001:db8:2::1"), "an address of the relay's link 2001:db8:2::/64: {addrs:?}");
     assert!(server.leases6().iter().any(|r| r.0 == addrs[0]));
     assert!(server.log().contains("REQUEST (type 3) received from [2001:db8:ff::2]:547"), "came through the relay");
+}
+
+#[test]
+fn dhcpcd_is_served_an_address() {
+    require_root_and(&["dhcpcd", "ip"]);
+    let dir = tempfile::tempdir().unwrap();
+    let l = link6("d");
+    let server = Server::start_v6(&l.srv, dir.path(), &server6_cfg(&l.si, false));
+    let conf = dir.path().join("dhcpcd6.conf");
+    // No router solicitation (nothing would answer): DHCPv6 is started by the config alone.
+    std::fs::write(&conf, "noipv6rs\nipv6only\nia_na 1\noption dhcp6_name_servers\n").unwrap();
+    let logf = dir.path().join("dhcpcd6.log");
+    let log = std::fs::File::create(&logf).unwrap();
+    // dhcpcd keeps its DUID and leases under fixed paths; `ip netns exec` runs it in a private
+    // mount namespace, where these directories are bind-mounted from the test directory.
+    let (db, rundir) = (dir.path().join("dhcpcd-db"), dir.path().join("dhcpcd-run"));
+    std::fs::create_dir_all(&db).unwrap();
+    std::fs::create_dir_all(&rundir).unwrap();
+    let sh = format!(
+        "mkdir -p /var/lib/dhcpcd /run/dhcpcd && mount --bind {} /var/lib/dhcpcd && mount --bind {} /run/dhcpcd && \
+         exec dhcpcd -6 -1 -B -d -t 20 -c /bin/true -f {} {}",
+        db.display(),
+        rundir.display(),
+        conf.display(),
+        l.ci
+    );
+    let mut child = Command::new("ip")
+        .args(["netns", "exec", &l.cli, "timeout", "30", "sh", "-c", &sh])
+        .process_group(0)
+        .stdout(log.try_clone().unwrap())
+        .stderr(log)
+        .spawn()
+        .unwrap();
+    let mut got = None;
+    for _ in 0..400 {
+        if let Some(r) = server.leases6().into_iter().next() {
+            got = Some(r);
+            break;
+        }
+        if child.try_wait().unwrap().is_some() {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    std::thread::sleep(Duration::from_millis(300));
+    let _ = nix::sys::signal::killpg(nix::unistd::Pid::from_raw(child.id() as i32), nix::sys::signal::Signal::SIGKILL);
+    let _ = child.wait();
+    let text = std::fs::read_to_string(&logf).unwrap_or_default();
+    let (addr, ..) = got.unwrap_or_else(|| panic!("no lease for dhcpcd:\n{text}\n{}", server.log()));
+    assert!(in_pool(&addr), "{addr}");
+    assert!(text.contains(&addr), "dhcpcd reports the address it was given:\n{text}");
+}
+
+fn solicit(n: u16) -> Vec<u8> {
+    let mut p = Pkt6::new(MessageType::Solicit, 0x00a0_0000 | u32::from(n));
+    p.options.push(code::CLIENTID, vec![0, 3, 0, 1, 2, 0, 0, 0, (n >> 8) as u8, n as u8]);
+    let mut buf = Vec::new();
+    IaNa::new(u32::from(n), 0, 0).encode(&mut buf);
+    p.options.push(code::IA_NA, buf);
+    p.options.push(code::ELAPSED_TIME, vec![0, 0]);
+    let mut out = Vec::new();
+    p.encode(&mut out);
+    out
+}
+
+#[test]
+fn malformed_packets_are_counted_and_the_server_keeps_answering() {
+    require_root_and(&["ip"]);
+    let dir = tempfile::tempdir().unwrap();
+    let l = link6("m");
+    let server = Server::start_v6(&l.srv, dir.path(), &server6_cfg(&l.si, false));
+    let sock = socket6_in(&l.cli, &l.ci, SocketAddrV6::new(Ipv6Addr::UNSPECIFIED, 546, 0, 0));
+    sock.set_read_timeout(Some(Duration::from_millis(500))).unwrap();
+    let to = SocketAddrV6::new("ff02::1:2".parse().unwrap(), 547, 0, ifindex_in(&l.cli, &l.ci));
+
+    // Truncations, an option overrunning the message, relay nesting past Kea's limit of 32,
+    // and pseudo-random bytes; only what kakapo's own decoder refuses is kept, so the expected
+    // count is exact.
+    let good = solicit(1);
+    let mut corpus: Vec<Vec<u8>> = (1..good.len()).map(|cut| good[..cut].to_vec()).collect();
+    let mut overrun = good.clone();
+    overrun.extend_from_slice(&[0, 39, 0, 200, b'x']);
+    corpus.push(overrun);
+    let mut nested = good.clone();
+    for _ in 0..40 {
+        let mut r = vec![12, 0];
+        r.extend_from_slice(&[0; 32]);
+        r.extend_from_slice(&code::RELAY_MSG.to_be_bytes());
+        r.extend_from_slice(&(nested.len() as u16).to_be_bytes());
+        r.extend_from_slice(&nested);
+        nested = r;
+    }
+    corpus.push(nested);
+    let mut x: u64 = 0x2545_F491_4F6C_DD1D;
+    for len in [1usize, 3, 4, 17, 100, 600, 1400] {
+        let v: Vec<u8> = (0..len)
+            .map(|_| {
+                x ^= x << 13;
+                x ^= x >> 7;
+                x ^= x << 17;
+                x as u8
+            })
+            .collect();
+        corpus.push(v);
+    }
+    corpus.retain(|p| decode(p).is_err());
+    assert!(corpus.len() > 30, "a corpus of {} packets", corpus.len());
+    for (i, pkt) in corpus.iter().enumerate() {
+        sock.send_to(pkt, to).unwrap();
+        // Interleave valid traffic: the server must keep answering throughout.
+        if i % 10 == 0 {
+            sock.send_to(&solicit(2 + i as u16), to).unwrap();
+        }
+    }
+    let mut advertises = 0;
+    let mut buf = [0u8; 2048];
+    while let Ok((n, _)) = sock.recv_from(&mut buf) {
+        if decode(&buf[..n]).ok().map(|d| d.inner.msg_type) == Some(MessageType::Advertise) {
+            advertises += 1;
+        }
+    }
+    assert_eq!(advertises, corpus.len().div_ceil(10), "every valid SOLICIT among the garbage is answered");
+    sock.send_to(&solicit(999), to).unwrap();
+    let (n, _) = sock.recv_from(&mut buf).expect("no answer after the corpus");
+    assert_eq!(decode(&buf[..n]).unwrap().inner.msg_type, MessageType::Advertise);
+    std::thread::sleep(Duration::from_millis(200));
+    let drops = server.log().matches("DHCP6_PACKET_DROP_PARSE_FAIL").count();
+    assert_eq!(drops, corpus.len(), "each malformed packet is counted once (pkt6-parse-failed)");
+}
+
+#[test]
+fn server_id_follows_the_configuration_and_data_directory() {
+    require_root_and(&["ip"]);
+    let dir = tempfile::tempdir().unwrap();
+    let l = link6("e");
+    let data = dir.path().join("data");
+    let base = server6_cfg(&l.si, false);
+    // An EN server-id in Kea 2.x's data-directory.
+    let cfg = base.replacen(
+        "\"interfaces-config\"",
+        &format!(
+            "\"data-directory\": \"{}\", \"server-id\": {{\"type\": \"EN\", \"enterprise-id\": 2495, \"identifier\": \"0102030405\"}}, \"interfaces-config\"",
+            data.display()
+        ),
+        1,
+    );
+    let mut server = Server::start_v6(&l.srv, dir.path(), &cfg);
+    let stored = std::fs::read_to_string(data.join("kea-dhcp6-serverid")).unwrap();
+    assert_eq!(stored, "00:02:00:00:09:bf:01:02:03:04:05");
+    let mut ir = Pkt6::new(MessageType::InformationRequest, 0x0011_2233);
+    ir.options.push(code::CLIENTID, vec![0, 3, 0, 1, 2, 0, 0, 0, 0, 9]);
+    let reply = exchange(&l.cli, &l.ci, &ir);
+    assert_eq!(reply.server_id(), Some(&[0, 2, 0, 0, 9, 0xbf, 1, 2, 3, 4, 5][..]));
+    server.stop();
+    // persist: false writes nothing and needs nothing written.
+    let cfg = base.replacen("\"interfaces-config\"", "\"server-id\": {\"persist\": false}, \"interfaces-config\"", 1);
+    let _server = Server::start_v6(&l.srv, dir.path(), &cfg);
+    assert!(!dir.path().join("kea-dhcp6-serverid").exists());
+    let reply = exchange(&l.cli, &l.ci, &ir);
+    assert_eq!(reply.server_id().map(|s| &s[..4]), Some(&[0, 1, 0, 1][..]), "a DUID-LLT");
 }

@@ -262,3 +262,17 @@ pub fn ifindex_in(ns: &str, dev: &str) -> u32 {
     let o = run(&["ip", "netns", "exec", ns, "cat", &format!("/sys/class/net/{dev}/ifindex")]);
     String::from_utf8_lossy(&o.stdout).trim().parse().unwrap()
 }
+
+/// Waits (bounded) until the kernel has given `dev` its link-local address; DHCPv6 clients and
+/// servers talk from it.
+pub fn wait_link_local(ns: &str, dev: &str) {
+    for _ in 0..100 {
+        let o = run(&["ip", "-n", ns, "-6", "addr", "show", "dev", dev, "scope", "link"]);
+        let text = String::from_utf8_lossy(&o.stdout);
+        if text.contains("fe80::") && !text.contains("tentative") {
+            return;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    panic!("no link-local address on {dev} in {ns}");
+}

@@ -49,6 +49,8 @@ pub struct Dhcp6 {
     pub expired: ExpiredLeases,
     /// `mac-sources`, in order (Kea ARM 9.2.20 "MAC/Hardware Addresses in DHCPv6").
     pub mac_sources: Vec<MacSource>,
+    /// `data-directory` (Kea 2.x): where the server DUID file and relative lease files go.
+    pub data_directory: Option<String>,
 }
 
 /// Where a DHCPv6 client's hardware address may be found (`mac-sources`, Kea ARM 9.2.20).
@@ -701,5 +703,6 @@ pub(crate) fn build(c: &mut Checker, d: &V<'_>) -> Option<Dhcp6> {
         decline_probation_period,
         expired,
         mac_sources,
+        data_directory: d.str("data-directory").map(str::to_string),
     })
 }
