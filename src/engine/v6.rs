@@ -5,11 +5,12 @@
 //! durable before it sends the reply.
 
 use std::net::{Ipv6Addr, SocketAddrV6};
-use std::sync::Arc;
+use std::sync::{Arc, MutexGuard};
 
 use tracing::{debug, info};
 
 use crate::config::model::{Dhcp6, HostIdentifier, OptionValue, Reservation6, Subnet6, Triplet};
+use crate::engine::classify::Classes;
 use crate::lease::alloc6::{IaKey, LeaseMap6, SubnetLeases6};
 use crate::lease::store::{CommitFuture, LeaseStore6};
 use crate::lease::{Lease6, LeaseChange6, LeaseState, LeaseType6};
@@ -139,6 +140,16 @@ enum Mode {
     Renew,
     /// REBIND: extend existing bindings only (RFC 8415 18.3.5).
     Rebind,
+}
+
+/// Where one allocation looks: a candidate subnet, its reservation for the client, the
+/// client's classes, and whether the pools may be walked (the second pass).
+#[derive(Clone, Copy)]
+struct NaPick<'a> {
+    subnet: &'a Subnet6,
+    host: Option<&'a Reservation6>,
+    classes: &'a Classes,
+    pools: bool,
 }
 
 /// Preferred and valid lifetime and the T1/T2 to put in an IA.
@@ -468,32 +479,39 @@ impl Engine6 {
         subnet.reservations.iter().any(|r| r.prefixes.iter().any(|p| p.network() == a) && Some(r) != mine)
     }
 
-    fn in_na_pool(subnet: &Subnet6, a: Ipv6Addr) -> bool {
-        subnet.pools.iter().any(|p| p.first <= a && a <= p.last)
+    fn pool_admits(guard: &[String], classes: &Classes) -> bool {
+        classes.admits(guard)
     }
 
-    fn pd_pool_of(subnet: &Subnet6, a: Ipv6Addr, len: u8) -> Option<usize> {
-        subnet.pd_pools.iter().position(|p| p.delegated_len == len && p.prefix.trunc().contains(&a))
+    fn in_na_pool(subnet: &Subnet6, a: Ipv6Addr, classes: &Classes) -> bool {
+        subnet.pools.iter().any(|p| p.first <= a && a <= p.last && Self::pool_admits(&p.client_classes, classes))
+    }
+
+    fn pd_pool_of(subnet: &Subnet6, a: Ipv6Addr, len: u8, classes: &Classes) -> Option<usize> {
+        subnet.pd_pools.iter().position(|p| {
+            p.delegated_len == len && p.prefix.trunc().contains(&a) && Self::pool_admits(&p.client_classes, classes)
+        })
     }
 
     // ---- lifetimes (Kea ARM 9.2.4; RFC 8415 sections 14.2, 21.4) ----
 
-    fn times(subnet: &Subnet6) -> Times {
+    /// Lifetimes for an IA in `subnet`: the client's hint (preferred, valid) when it sent one,
+    /// else the default, then bounded by min/max; T1/T2 configured or calculated.
+    fn times(subnet: &Subnet6, hint: Option<(u32, u32)>) -> Times {
         let p = &subnet.params;
-        let pick = |t: Triplet, dflt: u32| {
-            let mut v = t.default.unwrap_or(dflt);
-            if let Some(mx) = t.max {
-                v = v.min(mx);
-            }
-            if let Some(mn) = t.min {
-                v = v.max(mn);
-            }
-            v
+        // Kea's rule: an unset bound equals the default, so without min/max a hint cannot move
+        // the lifetime; with them, a non-zero hint is clamped into [min, max].
+        let pick = |t: Triplet, dflt: u32, hint: u32| {
+            let d = t.default.unwrap_or(dflt);
+            let (mn, mx) = (t.min.unwrap_or(d), t.max.unwrap_or(d));
+            let v = if hint > 0 { hint } else { d };
+            v.max(mn).min(mx.max(mn))
         };
+        let (hp, hv) = hint.unwrap_or((0, 0));
         // Kea's GLOBAL6_DEFAULTS when no scope sets a default.
-        let valid = pick(p.valid, 7200);
+        let valid = pick(p.valid, 7200, hv);
         // RFC 8415 21.6: the preferred lifetime never exceeds the valid one.
-        let preferred = pick(p.preferred, 3600).min(valid);
+        let preferred = pick(p.preferred, 3600, hp).min(valid);
         // Kea's setTeeTimes: configured timers first, calculated ones from the preferred lifetime.
         let calc = |pct: f64| p.calculate_tee_times.then(|| (f64::from(preferred) * pct) as u32);
         let t2 = p.rebind_timer.or_else(|| calc(p.t2_percent)).unwrap_or(0);
@@ -505,42 +523,97 @@ impl Engine6 {
 
     // ---- SOLICIT, REQUEST, RENEW, REBIND ----
 
+    /// The subnets an allocation may use (Kea ARM 9.6 "Shared Networks in DHCPv6"): the
+    /// selected one first, then the other subnets of its shared network in configuration order.
+    fn candidates<'s>(&'s self, selected: &'s Subnet6) -> Vec<&'s Subnet6> {
+        let mut v = vec![selected];
+        if let Some(net) = &selected.shared_network {
+            v.extend(self.cfg.subnets.iter().filter(|s| s.id != selected.id && s.shared_network.as_ref() == Some(net)));
+        }
+        v
+    }
+
+    /// The built-in classes of the message (Kea ARM 14.2): ALL, VENDOR_CLASS_<first vendor
+    /// class tuple of option 16>, and KNOWN/UNKNOWN by the reservation found.
+    fn classes(ctx: &Ctx<'_>, known: bool) -> Classes {
+        // Option 16: enterprise number, then length-prefixed opaque tuples (RFC 8415 21.16).
+        let vendor = ctx.pkt.options.get(code::VENDOR_CLASS).and_then(|v| {
+            let len = usize::from(u16::from_be_bytes([*v.get(4)?, *v.get(5)?]));
+            v.get(6..6 + len)
+        });
+        let mut c = Classes::initial(vendor);
+        c.set_known(known);
+        c
+    }
+
     fn assign(&self, ctx: &Ctx<'_>, mode: Mode) -> Outcome6 {
         let pkt = ctx.pkt;
-        let Some(subnet) = self.select_subnet(ctx) else {
+        let Some(selected) = self.select_subnet(ctx) else {
             info!(target: "kea-dhcp6.dhcp6", "DHCP6_SUBNET_SELECTION_FAILED {}: failed to select subnet for the client", tid(pkt));
             return Outcome6::Drop(DropReason6::NoSubnet);
         };
-        let host = self.find_reservation(ctx, subnet);
-        let times = Self::times(subnet);
+        let cands = self.candidates(selected);
+        let hosts: Vec<Option<&Reservation6>> = cands.iter().map(|s| self.find_reservation(ctx, s)).collect();
+        let classes = Self::classes(ctx, hosts.iter().any(Option::is_some));
         let reply_type = if mode == Mode::Advertise { MessageType::Advertise } else { MessageType::Reply };
         let mut reply = self.skeleton(ctx, reply_type);
         if mode == Mode::Commit && pkt.msg_type == MessageType::Solicit {
             reply.options.push(code::RAPID_COMMIT, Vec::new());
         }
-        let Some(mut leases) = self.leases.subnet(subnet.id) else {
-            return Outcome6::Drop(DropReason6::NoSubnet);
-        };
+        // Every candidate subnet is locked for the whole decision, always in ascending id
+        // order, so two decisions over overlapping shared networks cannot deadlock.
+        let mut order: Vec<usize> = (0..cands.len()).collect();
+        order.sort_by_key(|&i| cands[i].id);
+        let mut slots: Vec<Option<MutexGuard<'_, SubnetLeases6>>> = (0..cands.len()).map(|_| None).collect();
+        for i in order {
+            match self.leases.subnet(cands[i].id) {
+                Some(g) => slots[i] = Some(g),
+                None => return Outcome6::Drop(DropReason6::NoSubnet),
+            }
+        }
+        let mut guards: Vec<MutexGuard<'_, SubnetLeases6>> = slots.into_iter().flatten().collect();
         let mut changes = Vec::new();
-        let (mut new_na, mut new_pd) = (0i64, 0i64);
+        let mut deltas: Vec<(u32, &'static str, i64)> = Vec::new();
+        // The subnet and pool that supply the reply's options: those of the first lease given.
+        let mut used: Option<(usize, Option<&[OptionValue]>)> = None;
         let wants_exclude = pkt.oro().contains(&code::PD_EXCLUDE);
+        let extending = matches!(mode, Mode::Renew | Mode::Rebind);
         for ia in pkt.options.get_all(code::IA_NA) {
             // A malformed IA is ignored, like an unknown option, rather than failing the message.
             let Ok(ia) = IaNa::parse(ia) else { continue };
             let key = IaKey { duid: ctx.duid.clone(), iaid: ia.iaid, ty: LeaseType6::Na };
             let hint = ia.addrs.first().map(|a| a.addr);
+            let life_hint = ia.addrs.first().map(|a| (a.preferred, a.valid));
             let mut out = IaNa::new(ia.iaid, 0, 0);
-            let own: Vec<Lease6> = leases.by_client(&key).into_iter().cloned().collect();
-            let extending = matches!(mode, Mode::Renew | Mode::Rebind);
+            let own: Vec<(usize, Lease6)> = guards
+                .iter()
+                .enumerate()
+                .flat_map(|(i, g)| g.by_client(&key).into_iter().cloned().map(move |l| (i, l)))
+                .collect();
             let picked = if extending {
                 own.iter()
-                    .find(|l| l.state == LeaseState::Default && Self::na_usable(subnet, l.address, host))
-                    .map(|l| l.address)
+                    .find(|(i, l)| {
+                        l.state == LeaseState::Default && Self::na_usable(cands[*i], l.address, hosts[*i], &classes)
+                    })
+                    .map(|(i, l)| (*i, l.address))
             } else {
-                self.pick_na(ctx, subnet, host, &mut leases, &key, &own, hint)
+                let mut found = None;
+                'passes: for pools in [false, true] {
+                    for (i, g) in guards.iter_mut().enumerate() {
+                        let mine: Vec<Lease6> = own.iter().filter(|(j, _)| *j == i).map(|(_, l)| l.clone()).collect();
+                        let pick = NaPick { subnet: cands[i], host: hosts[i], classes: &classes, pools };
+                        if let Some(a) = self.pick_na(ctx, &pick, g, &key, &mine, hint) {
+                            found = Some((i, a));
+                            break 'passes;
+                        }
+                    }
+                }
+                found
             };
             match picked {
-                Some(addr) => {
+                Some((i, addr)) => {
+                    let subnet = cands[i];
+                    let times = Self::times(subnet, life_hint);
                     out.t1 = times.t1;
                     out.t2 = times.t2;
                     out.addrs.push(IaAddr {
@@ -550,23 +623,28 @@ impl Engine6 {
                         status: None,
                         other: Vec::new(),
                     });
+                    if used.is_none() {
+                        let pool = subnet.pools.iter().find(|p| p.first <= addr && addr <= p.last);
+                        used = Some((i, pool.map(|p| p.options.as_slice())));
+                    }
                     if mode == Mode::Advertise {
-                        leases.hold_offer(addr, &key, ctx.now);
+                        guards[i].hold_offer(addr, &key, ctx.now);
                         info!(target: "kea-dhcp6.leases", "DHCP6_LEASE_ADVERT {}: lease for address {addr} and iaid={} will be advertised", tid(pkt), ia.iaid);
                     } else {
-                        let fresh = !own
-                            .iter()
-                            .any(|l| l.address == addr && l.state == LeaseState::Default && !l.is_expired(ctx.now));
-                        new_na += i64::from(fresh);
+                        let fresh = !own.iter().any(|(_, l)| {
+                            l.address == addr && l.state == LeaseState::Default && !l.is_expired(ctx.now)
+                        });
+                        deltas.push((subnet.id, "nas", i64::from(fresh)));
                         // A client that moves to another address gives up the old ones.
-                        for old in own.iter().filter(|l| l.address != addr) {
-                            if let Some(l) = leases.remove(LeaseType6::Na, old.address) {
-                                new_na -= i64::from(l.state == LeaseState::Default && !l.is_expired(ctx.now));
+                        for (j, old) in own.iter().filter(|(_, l)| l.address != addr) {
+                            if let Some(l) = guards[*j].remove(LeaseType6::Na, old.address) {
+                                let live = l.state == LeaseState::Default && !l.is_expired(ctx.now);
+                                deltas.push((cands[*j].id, "nas", -i64::from(live)));
                                 changes.push(LeaseChange6::Delete(l));
                             }
                         }
-                        let lease = self.lease(ctx, subnet, host, &key, addr, 128, times);
-                        leases.upsert(lease.clone());
+                        let lease = self.lease(ctx, subnet, hosts[i], &key, addr, 128, times);
+                        guards[i].upsert(lease.clone());
                         changes.push(LeaseChange6::Upsert(lease));
                         let (id, verb) = if extending {
                             ("DHCP6_LEASE_RENEW", "renewed")
@@ -579,7 +657,7 @@ impl Engine6 {
                 None if extending && own.is_empty() => {
                     // RFC 8415 18.3.4/18.3.5: no binding for the IA. Addresses the client
                     // still holds that are not on this link get zero lifetimes.
-                    for a in ia.addrs.iter().filter(|a| !subnet.prefix.trunc().contains(&a.addr)) {
+                    for a in ia.addrs.iter().filter(|a| !cands.iter().any(|s| s.prefix.trunc().contains(&a.addr))) {
                         out.addrs.push(IaAddr {
                             addr: a.addr,
                             preferred: 0,
@@ -595,16 +673,15 @@ impl Engine6 {
                 }
                 None => {
                     out.status = Some(StatusCode::new(StatusCode::NO_ADDRS_AVAIL, "no addresses available"));
-                    self.stats.add(&format!("subnet[{}].v6-allocation-fail", subnet.id), 1, ctx.now);
-                    info!(target: "kea-dhcp6.alloc-engine", "ALLOC_ENGINE_V6_ALLOC_FAIL {}: failed to allocate an IPv6 address for iaid={} in subnet {}", tid(pkt), ia.iaid, subnet.id);
+                    self.stats.add(&format!("subnet[{}].v6-allocation-fail", selected.id), 1, ctx.now);
+                    info!(target: "kea-dhcp6.alloc-engine", "ALLOC_ENGINE_V6_ALLOC_FAIL {}: failed to allocate an IPv6 address for iaid={} in subnet {}", tid(pkt), ia.iaid, selected.id);
                 }
             }
             // RFC 8415 18.3.4: addresses the client listed but does not own here are withdrawn.
-            if extending {
+            if extending && out.status.is_none() {
                 for a in &ia.addrs {
                     if !out.addrs.iter().any(|x| x.addr == a.addr)
-                        && subnet.prefix.trunc().contains(&a.addr)
-                        && out.status.is_none()
+                        && cands.iter().any(|s| s.prefix.trunc().contains(&a.addr))
                     {
                         out.addrs.push(IaAddr {
                             addr: a.addr,
@@ -624,26 +701,47 @@ impl Engine6 {
             let Ok(ia) = IaPd::parse(ia) else { continue };
             let key = IaKey { duid: ctx.duid.clone(), iaid: ia.iaid, ty: LeaseType6::Pd };
             let hint = ia.prefixes.first().map(|p| (p.prefix, p.prefix_len));
+            let life_hint = ia.prefixes.first().map(|p| (p.preferred, p.valid));
             let mut out = IaPd::new(ia.iaid, 0, 0);
-            let own: Vec<Lease6> = leases.by_client(&key).into_iter().cloned().collect();
-            let extending = matches!(mode, Mode::Renew | Mode::Rebind);
+            let own: Vec<(usize, Lease6)> = guards
+                .iter()
+                .enumerate()
+                .flat_map(|(i, g)| g.by_client(&key).into_iter().cloned().map(move |l| (i, l)))
+                .collect();
             let picked = if extending {
                 own.iter()
-                    .find(|l| l.state == LeaseState::Default && Self::pd_usable(subnet, l.address, l.prefix_len, host))
-                    .map(|l| (l.address, l.prefix_len))
+                    .find(|(i, l)| {
+                        l.state == LeaseState::Default
+                            && Self::pd_usable(cands[*i], l.address, l.prefix_len, hosts[*i], &classes)
+                    })
+                    .map(|(i, l)| (*i, l.address, l.prefix_len))
             } else {
-                self.pick_pd(ctx, subnet, host, &mut leases, &key, &own, hint)
+                let mut found = None;
+                'pd_passes: for pools in [false, true] {
+                    for (i, g) in guards.iter_mut().enumerate() {
+                        let mine: Vec<Lease6> = own.iter().filter(|(j, _)| *j == i).map(|(_, l)| l.clone()).collect();
+                        let pick = NaPick { subnet: cands[i], host: hosts[i], classes: &classes, pools };
+                        if let Some((p, len)) = self.pick_pd(ctx, &pick, g, &key, &mine, hint) {
+                            found = Some((i, p, len));
+                            break 'pd_passes;
+                        }
+                    }
+                }
+                found
             };
             match picked {
-                Some((prefix, len)) => {
+                Some((i, prefix, len)) => {
+                    let subnet = cands[i];
+                    let times = Self::times(subnet, life_hint);
                     out.t1 = times.t1;
                     out.t2 = times.t2;
+                    let pool = Self::pd_pool_of(subnet, prefix, len, &classes).and_then(|k| subnet.pd_pools.get(k));
                     // RFC 6603 4.2: the excluded prefix goes to clients that ask for it.
-                    let excluded = Self::pd_pool_of(subnet, prefix, len)
-                        .and_then(|i| subnet.pd_pools.get(i))
-                        .and_then(|p| p.excluded)
-                        .filter(|_| wants_exclude)
-                        .map(|e| (e.network(), e.prefix_len()));
+                    let excluded =
+                        pool.and_then(|p| p.excluded).filter(|_| wants_exclude).map(|e| (e.network(), e.prefix_len()));
+                    if used.is_none() {
+                        used = Some((i, pool.map(|p| p.options.as_slice())));
+                    }
                     out.prefixes.push(IaPrefix {
                         preferred: times.preferred,
                         valid: times.valid,
@@ -654,21 +752,22 @@ impl Engine6 {
                         other: Vec::new(),
                     });
                     if mode == Mode::Advertise {
-                        leases.hold_offer(prefix, &key, ctx.now);
+                        guards[i].hold_offer(prefix, &key, ctx.now);
                         info!(target: "kea-dhcp6.leases", "DHCP6_PD_LEASE_ADVERT {}: lease for prefix {prefix}/{len} and iaid={} will be advertised", tid(pkt), ia.iaid);
                     } else {
-                        let fresh = !own
-                            .iter()
-                            .any(|l| l.address == prefix && l.state == LeaseState::Default && !l.is_expired(ctx.now));
-                        new_pd += i64::from(fresh);
-                        for old in own.iter().filter(|l| l.address != prefix) {
-                            if let Some(l) = leases.remove(LeaseType6::Pd, old.address) {
-                                new_pd -= i64::from(l.state == LeaseState::Default && !l.is_expired(ctx.now));
+                        let fresh = !own.iter().any(|(_, l)| {
+                            l.address == prefix && l.state == LeaseState::Default && !l.is_expired(ctx.now)
+                        });
+                        deltas.push((subnet.id, "pds", i64::from(fresh)));
+                        for (j, old) in own.iter().filter(|(_, l)| l.address != prefix) {
+                            if let Some(l) = guards[*j].remove(LeaseType6::Pd, old.address) {
+                                let live = l.state == LeaseState::Default && !l.is_expired(ctx.now);
+                                deltas.push((cands[*j].id, "pds", -i64::from(live)));
                                 changes.push(LeaseChange6::Delete(l));
                             }
                         }
-                        let lease = self.lease(ctx, subnet, host, &key, prefix, len, times);
-                        leases.upsert(lease.clone());
+                        let lease = self.lease(ctx, subnet, hosts[i], &key, prefix, len, times);
+                        guards[i].upsert(lease.clone());
                         changes.push(LeaseChange6::Upsert(lease));
                         let (id, verb) = if extending {
                             ("DHCP6_PD_LEASE_RENEW", "renewed")
@@ -684,8 +783,8 @@ impl Engine6 {
                 }
                 None => {
                     out.status = Some(StatusCode::new(StatusCode::NO_PREFIX_AVAIL, "no prefixes available"));
-                    self.stats.add(&format!("subnet[{}].v6-allocation-fail", subnet.id), 1, ctx.now);
-                    info!(target: "kea-dhcp6.alloc-engine", "ALLOC_ENGINE_V6_ALLOC_FAIL {}: failed to allocate a prefix for iaid={} in subnet {}", tid(pkt), ia.iaid, subnet.id);
+                    self.stats.add(&format!("subnet[{}].v6-allocation-fail", selected.id), 1, ctx.now);
+                    info!(target: "kea-dhcp6.alloc-engine", "ALLOC_ENGINE_V6_ALLOC_FAIL {}: failed to allocate a prefix for iaid={} in subnet {}", tid(pkt), ia.iaid, selected.id);
                 }
             }
             let mut buf = Vec::new();
@@ -693,10 +792,12 @@ impl Engine6 {
             reply.options.push(code::IA_PD, buf);
         }
         let durable = self.submit(&changes);
-        drop(leases);
-        self.count(subnet.id, "nas", new_na, ctx.now);
-        self.count(subnet.id, "pds", new_pd, ctx.now);
-        self.add_options(ctx, &mut reply, Some(subnet), host);
+        drop(guards);
+        for (subnet, what, delta) in deltas {
+            self.count(subnet, what, delta, ctx.now);
+        }
+        let (i, pool_opts) = used.unwrap_or((0, None));
+        self.add_options(ctx, &mut reply, Some(cands[i]), hosts[i], pool_opts);
         self.reply(ctx, reply, changes, durable)
     }
 
@@ -712,29 +813,30 @@ impl Engine6 {
         }
     }
 
-    fn na_usable(subnet: &Subnet6, a: Ipv6Addr, host: Option<&Reservation6>) -> bool {
+    fn na_usable(subnet: &Subnet6, a: Ipv6Addr, host: Option<&Reservation6>, classes: &Classes) -> bool {
         let reserved_here = host.is_some_and(|h| h.ip_addresses.contains(&a));
-        reserved_here || (Self::in_na_pool(subnet, a) && !Self::reserved_na_for_other(subnet, a, host))
+        reserved_here || (Self::in_na_pool(subnet, a, classes) && !Self::reserved_na_for_other(subnet, a, host))
     }
 
-    fn pd_usable(subnet: &Subnet6, a: Ipv6Addr, len: u8, host: Option<&Reservation6>) -> bool {
+    fn pd_usable(subnet: &Subnet6, a: Ipv6Addr, len: u8, host: Option<&Reservation6>, classes: &Classes) -> bool {
         let reserved_here = host.is_some_and(|h| h.prefixes.iter().any(|p| p.network() == a && p.prefix_len() == len));
-        reserved_here || (Self::pd_pool_of(subnet, a, len).is_some() && !Self::reserved_pd_for_other(subnet, a, host))
+        reserved_here
+            || (Self::pd_pool_of(subnet, a, len, classes).is_some() && !Self::reserved_pd_for_other(subnet, a, host))
     }
 
-    /// Kea's allocation order: reservation, the IA's lease, the client's hint, the address
-    /// already advertised, then the pools.
-    #[allow(clippy::too_many_arguments)]
+    /// Kea's allocation order in one subnet: reservation, the IA's lease, the client's hint,
+    /// the address already advertised, then (when `pick.pools`) the pools the client's classes
+    /// admit.
     fn pick_na(
         &self,
         ctx: &Ctx<'_>,
-        subnet: &Subnet6,
-        host: Option<&Reservation6>,
+        pick: &NaPick<'_>,
         leases: &mut SubnetLeases6,
         key: &IaKey,
         own: &[Lease6],
         hint: Option<Ipv6Addr>,
     ) -> Option<Ipv6Addr> {
+        let NaPick { subnet, host, classes, pools } = *pick;
         let now = ctx.now;
         let ty = LeaseType6::Na;
         if let Some(h) = host {
@@ -749,22 +851,28 @@ impl Engine6 {
         }
         if let Some(l) = own.iter().find(|l| {
             matches!(l.state, LeaseState::Default | LeaseState::ExpiredReclaimed)
-                && Self::na_usable(subnet, l.address, host)
+                && Self::na_usable(subnet, l.address, host, classes)
         }) {
             return Some(l.address);
         }
         if let Some(a) = hint {
-            if Self::na_usable(subnet, a, host) && leases.is_free_for(ty, a, key, now) {
+            if Self::na_usable(subnet, a, host, classes) && leases.is_free_for(ty, a, key, now) {
                 return Some(a);
             }
         }
         if let Some(a) = leases.offered_to(key, now) {
-            if Self::na_usable(subnet, a, host) {
+            if Self::na_usable(subnet, a, host, classes) {
                 return Some(a);
             }
         }
+        if !pools {
+            return None;
+        }
         let out_of_pool = subnet.params.reservations_out_of_pool;
-        for i in 0..subnet.pools.len() {
+        for (i, p) in subnet.pools.iter().enumerate() {
+            if !Self::pool_admits(&p.client_classes, classes) {
+                continue;
+            }
             let excluded = |a: Ipv6Addr| !out_of_pool && Self::reserved_na_for_other(subnet, a, host);
             if let Some(a) = leases.allocate_na(i, key, now, &excluded) {
                 return Some(a);
@@ -774,17 +882,16 @@ impl Engine6 {
     }
 
     /// As [`Self::pick_na`] for delegated prefixes.
-    #[allow(clippy::too_many_arguments)]
     fn pick_pd(
         &self,
         ctx: &Ctx<'_>,
-        subnet: &Subnet6,
-        host: Option<&Reservation6>,
+        pick: &NaPick<'_>,
         leases: &mut SubnetLeases6,
         key: &IaKey,
         own: &[Lease6],
         hint: Option<(Ipv6Addr, u8)>,
     ) -> Option<(Ipv6Addr, u8)> {
+        let NaPick { subnet, host, classes, pools } = *pick;
         let now = ctx.now;
         let ty = LeaseType6::Pd;
         if let Some(h) = host {
@@ -794,25 +901,31 @@ impl Engine6 {
         }
         if let Some(l) = own.iter().find(|l| {
             matches!(l.state, LeaseState::Default | LeaseState::ExpiredReclaimed)
-                && Self::pd_usable(subnet, l.address, l.prefix_len, host)
+                && Self::pd_usable(subnet, l.address, l.prefix_len, host, classes)
         }) {
             return Some((l.address, l.prefix_len));
         }
         if let Some((a, len)) = hint.filter(|(a, _)| !a.is_unspecified()) {
             let aligned = Ipv6Addr::from(u128::from(a) & mask(len)) == a;
-            if aligned && Self::pd_usable(subnet, a, len, host) && leases.is_free_for(ty, a, key, now) {
+            if aligned && Self::pd_usable(subnet, a, len, host, classes) && leases.is_free_for(ty, a, key, now) {
                 return Some((a, len));
             }
         }
         if let Some(a) = leases.offered_to(key, now) {
             if let Some(len) = subnet.pd_pools.iter().find(|p| p.prefix.trunc().contains(&a)).map(|p| p.delegated_len) {
-                if Self::pd_usable(subnet, a, len, host) {
+                if Self::pd_usable(subnet, a, len, host, classes) {
                     return Some((a, len));
                 }
             }
         }
+        if !pools {
+            return None;
+        }
         let out_of_pool = subnet.params.reservations_out_of_pool;
-        for i in 0..subnet.pd_pools.len() {
+        for (i, p) in subnet.pd_pools.iter().enumerate() {
+            if !Self::pool_admits(&p.client_classes, classes) {
+                continue;
+            }
             let excluded = |a: Ipv6Addr| !out_of_pool && Self::reserved_pd_for_other(subnet, a, host);
             if let Some(p) = leases.allocate_pd(i, key, now, &excluded) {
                 return Some(p);
@@ -1007,7 +1120,7 @@ impl Engine6 {
         let mut st = Vec::new();
         status.encode(&mut st);
         reply.options.push(code::STATUS_CODE, st);
-        self.add_options(ctx, &mut reply, Some(subnet), None);
+        self.add_options(ctx, &mut reply, Some(subnet), None, None);
         self.reply(ctx, reply, Vec::new(), None)
     }
 
@@ -1018,7 +1131,7 @@ impl Engine6 {
         // Without a subnet the client still gets the global options.
         let subnet = self.select_subnet(ctx);
         let host = subnet.and_then(|s| self.find_reservation(ctx, s));
-        self.add_options(ctx, &mut reply, subnet, host);
+        self.add_options(ctx, &mut reply, subnet, host, None);
         self.reply(ctx, reply, Vec::new(), None)
     }
 
@@ -1035,11 +1148,21 @@ impl Engine6 {
     }
 
     /// Options the client asked for in ORO and those marked always-send, by Kea's precedence:
-    /// reservation, subnet, shared network, global (RFC 8415 18.3.9; Kea ARM 9.2.10).
-    fn add_options(&self, ctx: &Ctx<'_>, r: &mut Pkt6, subnet: Option<&Subnet6>, host: Option<&Reservation6>) {
+    /// reservation, pool, subnet, shared network, global (RFC 8415 18.3.9; Kea ARM 9.2.10).
+    fn add_options(
+        &self,
+        ctx: &Ctx<'_>,
+        r: &mut Pkt6,
+        subnet: Option<&Subnet6>,
+        host: Option<&Reservation6>,
+        pool: Option<&[OptionValue]>,
+    ) {
         let mut scopes: Vec<&[OptionValue]> = Vec::new();
         if let Some(h) = host {
             scopes.push(&h.options);
+        }
+        if let Some(p) = pool {
+            scopes.push(p);
         }
         if let Some(s) = subnet {
             scopes.push(&s.options);
