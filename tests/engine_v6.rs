@@ -416,3 +416,192 @@ fn mutated_packets_never_panic() {
         }
     }
 }
+
+// ---- shared networks, relay selection, mac-sources, lifetimes, classes, reclamation ----
+
+const CFG2: &str = r#"{"Dhcp6": {
+  "interfaces-config": {"interfaces": ["eth0"]},
+  "preferred-lifetime": 3000, "valid-lifetime": 4000,
+  "min-valid-lifetime": 2000, "max-valid-lifetime": 8000,
+  "min-preferred-lifetime": 1000, "max-preferred-lifetime": 6000,
+  "decline-probation-period": 600,
+  "mac-sources": ["ipv6-link-local", "duid"],
+  "expired-leases-processing": {"hold-reclaimed-time": 100, "max-reclaim-leases": 0},
+  "shared-networks": [{"name": "campus", "interface": "eth0", "subnet6": [
+    {"id": 10, "subnet": "2001:db8:10::/64", "pools": [{"pool": "2001:db8:10::1 - 2001:db8:10::1"}]},
+    {"id": 11, "subnet": "2001:db8:11::/64", "pools": [{"pool": "2001:db8:11::1 - 2001:db8:11::2"}]}
+  ]}],
+  "subnet6": [
+    {"id": 20, "subnet": "2001:db8:20::/64", "interface-id": "port7",
+     "pools": [{"pool": "2001:db8:20::5 - 2001:db8:20::5"}]},
+    {"id": 21, "subnet": "2001:db8:21::/64", "relay": {"ip-addresses": ["2001:db8:ffff::1"]},
+     "pools": [{"pool": "2001:db8:21::5 - 2001:db8:21::6", "client-class": "KNOWN",
+                "option-data": [{"name": "dns-servers", "data": "2001:db8::1:53"}]},
+               {"pool": "2001:db8:21::9 - 2001:db8:21::9"}],
+     "pd-pools": [{"prefix": "2001:db8:2100::", "prefix-len": 40, "delegated-len": 48,
+                   "excluded-prefix": "2001:db8:2100:ff00::", "excluded-prefix-len": 56}],
+     "option-data": [{"name": "dns-servers", "data": "2001:db8::2:53"}],
+     "reservations": [{"hw-address": "02:00:00:00:00:42", "hostname": "by-mac"}]}
+  ]}}"#;
+
+fn relayed(lab: &Lab, p: &Pkt6, r: RelayMsg) -> Reply6 {
+    let m = RecvMeta6 { src: SocketAddrV6::new("2001:db8:ffff::1".parse().unwrap(), 547, 0, 0), ..meta() };
+    match lab.send_with(p, &[r], &m) {
+        Outcome6::Reply(r) => r,
+        other => panic!("expected a reply, got {other:?}"),
+    }
+}
+
+fn request_na(lab: &Lab, n: u8) -> Reply6 {
+    let mut req = with_server(msg(MessageType::Request, n));
+    req.options.push(code::IA_NA, ia_na(1, &[]));
+    lab.reply(&req)
+}
+
+#[test]
+fn shared_network_overflows_into_its_next_subnet_and_renews_there() {
+    let lab = lab(CFG2);
+    let a1 = nas(&request_na(&lab, 1).pkt)[0].addrs[0].addr;
+    let a2 = nas(&request_na(&lab, 2).pkt)[0].addrs[0].addr;
+    let a3 = nas(&request_na(&lab, 3).pkt)[0].addrs[0].addr;
+    assert_eq!(a1, "2001:db8:10::1".parse::<Ipv6Addr>().unwrap(), "the selected subnet first");
+    assert_eq!(a2, "2001:db8:11::1".parse::<Ipv6Addr>().unwrap(), "then the network's other subnet");
+    assert_eq!(a3, "2001:db8:11::2".parse::<Ipv6Addr>().unwrap());
+    let full = request_na(&lab, 4);
+    assert_eq!(nas(&full.pkt)[0].status.as_ref().map(|s| s.code), Some(StatusCode::NO_ADDRS_AVAIL));
+    assert_eq!(lab.stat("subnet[10].assigned-nas"), 1);
+    assert_eq!(lab.stat("subnet[11].assigned-nas"), 2);
+    // RENEW of a lease that lives in the second subnet finds it.
+    let mut renew = with_server(msg(MessageType::Renew, 2));
+    renew.options.push(code::IA_NA, ia_na(1, &[a2]));
+    let r = lab.reply(&renew);
+    let na = &nas(&r.pkt)[0];
+    assert_eq!(na.addrs[0].addr, a2);
+    assert!(na.addrs[0].valid > 0);
+    let LeaseChange6::Upsert(l) = &r.changes[0] else { panic!() };
+    assert_eq!(l.subnet_id, 11);
+}
+
+#[test]
+fn interface_id_and_relay_addresses_select_subnets() {
+    let lab = lab(CFG2);
+    let mut sol = msg(MessageType::Solicit, 5);
+    sol.options.push(code::IA_NA, ia_na(1, &[]));
+    // interface-id "port7" wins even though the link-address names no subnet.
+    let adv = relayed(&lab, &sol, relay_forw("2001:db8:99::1"));
+    assert_eq!(nas(&adv.pkt)[0].addrs[0].addr, "2001:db8:20::5".parse::<Ipv6Addr>().unwrap());
+    // A relay listed in subnet 21's `relay.ip-addresses` (link-address of the relay).
+    let mut r = relay_forw("2001:db8:ffff::1");
+    r.options = kakapo::wire::v6::Options6::new();
+    let adv = relayed(&lab, &sol, r);
+    let na = &nas(&adv.pkt)[0];
+    assert_eq!(na.addrs[0].addr, "2001:db8:21::9".parse::<Ipv6Addr>().unwrap(), "UNKNOWN client: not the KNOWN pool");
+    let dns: Ipv6Addr = "2001:db8::2:53".parse().unwrap();
+    assert_eq!(adv.pkt.options.get(code::DNS_SERVERS), Some(&dns.octets()[..]), "subnet option");
+}
+
+#[test]
+fn hw_address_reservation_by_link_local_mac_makes_the_client_known() {
+    let lab = lab(CFG2);
+    let mut sol = msg(MessageType::Solicit, 6);
+    sol.options.push(code::IA_NA, ia_na(1, &[]));
+    let mut r = relay_forw("2001:db8:ffff::1");
+    r.options = kakapo::wire::v6::Options6::new();
+    // The relay's peer-address is the client's EUI-64 link-local address for 02:00:00:00:00:42.
+    r.peer_addr = "fe80::ff:fe00:42".parse().unwrap();
+    let adv = relayed(&lab, &sol, r.clone());
+    let na = &nas(&adv.pkt)[0];
+    assert_eq!(na.addrs[0].addr, "2001:db8:21::5".parse::<Ipv6Addr>().unwrap(), "KNOWN: the guarded pool");
+    let dns: Ipv6Addr = "2001:db8::1:53".parse().unwrap();
+    assert_eq!(adv.pkt.options.get(code::DNS_SERVERS), Some(&dns.octets()[..]), "pool option wins over subnet");
+    let mut req = with_server(msg(MessageType::Request, 6));
+    req.options.push(code::IA_NA, ia_na(1, &[na.addrs[0].addr]));
+    let rep = relayed(&lab, &req, r);
+    let LeaseChange6::Upsert(l) = &rep.changes[0] else { panic!() };
+    assert_eq!(l.hwaddr, vec![2, 0, 0, 0, 0, 0x42]);
+    assert_eq!((l.hwtype, l.hwaddr_source), (1, 4), "HWADDR_SOURCE_IPV6_LINK_LOCAL");
+    assert_eq!(l.hostname, "by-mac");
+}
+
+#[test]
+fn lifetime_hints_are_clamped_and_excluded_prefix_is_sent_when_asked() {
+    let lab = lab(CFG2);
+    let mut req = with_server(msg(MessageType::Request, 7));
+    let mut ia = IaNa::new(1, 0, 0);
+    ia.addrs.push(IaAddr { addr: Ipv6Addr::UNSPECIFIED, preferred: 500, valid: 90_000, status: None, other: vec![] });
+    let mut b = Vec::new();
+    ia.encode(&mut b);
+    req.options.push(code::IA_NA, b);
+    let na = &nas(&lab.reply(&req).pkt)[0];
+    assert_eq!((na.addrs[0].preferred, na.addrs[0].valid), (1000, 8000), "raised to min, cut to max");
+    let mut req = with_server(msg(MessageType::Request, 8));
+    let mut ia = IaNa::new(1, 0, 0);
+    ia.addrs.push(IaAddr { addr: Ipv6Addr::UNSPECIFIED, preferred: 1500, valid: 2500, status: None, other: vec![] });
+    let mut b = Vec::new();
+    ia.encode(&mut b);
+    req.options.push(code::IA_NA, b);
+    let na = &nas(&lab.reply(&req).pkt)[0];
+    assert_eq!((na.addrs[0].preferred, na.addrs[0].valid), (1500, 2500), "a hint within bounds is honoured");
+
+    // Two IA_PDs in one message through the relay of subnet 21; PD_EXCLUDE requested in ORO.
+    let mut sol = msg(MessageType::Solicit, 9);
+    sol.options.set(code::ORO, &[0, 23, 0, 67]);
+    sol.options.push(code::IA_PD, ia_pd(1, &[]));
+    sol.options.push(code::IA_PD, ia_pd(2, &[]));
+    let mut r = relay_forw("2001:db8:ffff::1");
+    r.options = kakapo::wire::v6::Options6::new();
+    let adv = relayed(&lab, &sol, r);
+    let p = pds(&adv.pkt);
+    assert_eq!(p.len(), 2);
+    assert_ne!(p[0].prefixes[0].prefix, p[1].prefixes[0].prefix, "each IA its own prefix");
+    assert_eq!(p[0].prefixes[0].prefix_len, 48);
+    let ex = p[0].prefixes[0].excluded.expect("PD_EXCLUDE in the IAPREFIX");
+    assert_eq!(ex.1, 56);
+}
+
+#[test]
+fn reclamation_expires_then_removes_and_decline_probation_follows_the_config() {
+    let mut lab = lab(CFG2);
+    let a = nas(&request_na(&lab, 1).pkt)[0].addrs[0].addr;
+    assert_eq!(lab.stat("assigned-nas"), 1);
+    // Decline another client's address: probation is decline-probation-period (600 s).
+    let b = nas(&request_na(&lab, 2).pkt)[0].addrs[0].addr;
+    let mut dec = with_server(msg(MessageType::Decline, 2));
+    dec.options.push(code::IA_NA, ia_na(1, &[b]));
+    let r = lab.reply(&dec);
+    let LeaseChange6::Upsert(d) = &r.changes[0] else { panic!() };
+    assert_eq!((d.state, d.valid_lifetime), (LeaseState::Declined, 600));
+
+    let (changes, _) = lab.engine.reclaim(lab.now + 601);
+    assert_eq!(changes.len(), 1, "only the declined lease is due at +601 s");
+    assert_eq!(lab.stat("reclaimed-declined-addresses"), 1);
+    lab.now += 5000;
+    let (changes, _) = lab.engine.reclaim(lab.now);
+    assert!(
+        changes
+            .iter()
+            .any(|c| matches!(c, LeaseChange6::Upsert(l) if l.address == a && l.state == LeaseState::ExpiredReclaimed)),
+        "the expired lease becomes expired-reclaimed: {changes:?}"
+    );
+    assert!(
+        changes.iter().any(|c| matches!(c, LeaseChange6::Delete(l) if l.address == b)),
+        "the reclaimed declined lease is removed after hold-reclaimed-time: {changes:?}"
+    );
+    assert_eq!(lab.stat("assigned-nas"), 0);
+    assert_eq!(lab.stat("reclaimed-leases"), 1);
+    // hold-reclaimed-time (100 s) later its row goes too.
+    let (changes, _) = lab.engine.reclaim(lab.now + 200);
+    assert!(matches!(&changes[..], [LeaseChange6::Delete(l)] if l.address == a), "{changes:?}");
+    // The client comes back and gets its old address again.
+    assert_eq!(nas(&request_na(&lab, 1).pkt)[0].addrs[0].addr, a);
+}
+
+#[test]
+fn unicast_solicit_from_a_client_is_dropped() {
+    let lab = lab(CFG);
+    let mut sol = msg(MessageType::Solicit, 1);
+    sol.options.push(code::IA_NA, ia_na(1, &[]));
+    let m = RecvMeta6 { dst: "2001:db8:1::1".parse().unwrap(), ..meta() };
+    assert!(matches!(lab.send_with(&sol, &[], &m), Outcome6::Drop(DropReason6::Unicast)));
+    assert_eq!(lab.stat("pkt6-receive-drop"), 1);
+}

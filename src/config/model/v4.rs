@@ -618,8 +618,26 @@ pub(crate) fn build(c: &mut Checker, d: &V<'_>) -> Option<Dhcp4> {
         }
         let scope = scope_values(c, &n, &global);
         let net_options = common::option_data(c, &n, &ctx.reg, "dhcp4");
+        let first = ctx.subnets.len();
         for s in n.list("subnet4") {
             subnet(c, &mut ctx, &s, &scope, Some(name), &net_options);
+        }
+        // Kea ARM 8.5: a network's interface and relay apply to its subnets.
+        let net_relay: Vec<Ipv4Addr> = n
+            .get("relay")
+            .map(|r| {
+                let mut v = r.list("ip-addresses");
+                v.extend(r.get("ip-address"));
+                v.iter().filter_map(|a| a.as_str().and_then(|s| s.parse().ok())).collect()
+            })
+            .unwrap_or_default();
+        for sub in &mut ctx.subnets[first..] {
+            if sub.interface.is_none() {
+                sub.interface = n.str("interface").map(str::to_string);
+            }
+            if sub.relay.is_empty() {
+                sub.relay = net_relay.clone();
+            }
         }
         shared_networks.push(name.to_string());
     }
