@@ -484,3 +484,146 @@ fn server_id_follows_the_configuration_and_data_directory() {
     let reply = exchange(&l.cli, &l.ci, &ir);
     assert_eq!(reply.server_id().map(|s| &s[..4]), Some(&[0, 1, 0, 1][..]), "a DUID-LLT");
 }
+
+/// Kea 2.2's kea-dhcp6 in a namespace, on a given lease file and data directory, with lease_cmds
+/// on a unix socket.
+struct Kea6 {
+    child: std::process::Child,
+    socket: PathBuf,
+    log: PathBuf,
+}
+
+impl Kea6 {
+    fn start(ns: &str, dir: &Path, iface: &str, leases: &Path, data: &Path) -> Kea6 {
+        let socket = dir.join("kea6.sock");
+        let log = dir.join("kea6.log");
+        let cfg = dir.join("kea6.json");
+        std::fs::write(
+            &cfg,
+            format!(
+                r#"{{"Dhcp6": {{
+  "data-directory": "{}",
+  "interfaces-config": {{"interfaces": ["{iface}"]}},
+  "lease-database": {{"type": "memfile", "name": "{}", "lfc-interval": 0}},
+  "control-socket": {{"socket-type": "unix", "socket-name": "{}"}},
+  "hooks-libraries": [{{"library": "/usr/lib/x86_64-linux-gnu/kea/hooks/libdhcp_lease_cmds.so"}}],
+  "preferred-lifetime": 3000, "valid-lifetime": 4000,
+  "option-data": [{{"name": "dns-servers", "data": "2001:db8::53"}}],
+  "subnet6": [{{"id": 1, "subnet": "2001:db8:1::/64", "interface": "{iface}",
+     "pools": [{{"pool": "2001:db8:1::100-2001:db8:1::1ff"}}],
+     "pd-pools": [{{"prefix": "2001:db8:8000::", "prefix-len": 48, "delegated-len": 56}}]}}]
+}}}}"#,
+                data.display(),
+                leases.display(),
+                socket.display()
+            ),
+        )
+        .unwrap();
+        let f = std::fs::File::create(&log).unwrap();
+        let child = Command::new("ip")
+            .args(["netns", "exec", ns, "/usr/sbin/kea-dhcp6", "-c", cfg.to_str().unwrap()])
+            .env("KEA_PIDFILE_DIR", dir)
+            .env("KEA_LOCKFILE_DIR", dir)
+            .stdout(f.try_clone().unwrap())
+            .stderr(f)
+            .spawn()
+            .unwrap();
+        let k = Kea6 { child, socket, log };
+        for _ in 0..200 {
+            if std::fs::read_to_string(&k.log).unwrap_or_default().contains("DHCP6_STARTED") && k.socket.exists() {
+                return k;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        panic!("Kea did not start: {}", std::fs::read_to_string(&k.log).unwrap_or_default());
+    }
+
+    fn command(&self, cmd: &str) -> String {
+        use std::io::{Read, Write};
+        let mut s = std::os::unix::net::UnixStream::connect(&self.socket).unwrap();
+        s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+        s.write_all(cmd.as_bytes()).unwrap();
+        let mut out = String::new();
+        let _ = s.read_to_string(&mut out);
+        out
+    }
+
+    fn stop(&mut self) {
+        let _ = nix::sys::signal::kill(
+            nix::unistd::Pid::from_raw(self.child.id() as i32),
+            nix::sys::signal::Signal::SIGTERM,
+        );
+        for _ in 0..200 {
+            if let Ok(Some(_)) = self.child.try_wait() {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Drop for Kea6 {
+    fn drop(&mut self) {
+        if let Ok(None) = self.child.try_wait() {
+            let _ = self.child.kill();
+            let _ = self.child.wait();
+        }
+    }
+}
+
+#[test]
+fn lease_file_and_server_duid_move_between_kea_and_kakapo() {
+    require_root_and(&["dhclient", "ip", "/usr/sbin/kea-dhcp6"]);
+    let dir = tempfile::tempdir().unwrap();
+    let l = link6("k");
+    let leases = dir.path().join("kea-leases6.csv");
+    let kdir = dir.path().join("kea");
+    std::fs::create_dir(&kdir).unwrap();
+
+    // 1. Kea serves the client, writes the lease file and its server DUID file.
+    let mut kea = Kea6::start(&l.srv, &kdir, &l.si, &leases, &kdir);
+    dhclient6(&l.cli, &l.ci, dir.path(), &["-N", "-P"], DNS_CONF, &["BOUND6"]);
+    let (addrs, prefixes) = bound(&events(dir.path()));
+    assert!(addrs.len() == 1 && prefixes.len() == 1, "Kea did not bind the client: {}", events(dir.path()));
+    kea.stop();
+    let kea_duid = std::fs::read_to_string(kdir.join("kea-dhcp6-serverid")).unwrap();
+
+    // 2. kakapo on Kea's lease file and data directory: same server DUID, same bindings.
+    let cfg = server6_cfg(&l.si, false).replacen(
+        "\"interfaces-config\"",
+        &format!("\"data-directory\": \"{}\", \"interfaces-config\"", kdir.display()),
+        1,
+    );
+    let mut server = Server::start_v6(&l.srv, dir.path(), &cfg);
+    assert_eq!(server.leases, leases);
+    assert!(server.log().contains("(2 leases"), "kakapo loads Kea's two leases: {}", server.log());
+    assert!(server.log().contains(&format!("server-id {kea_duid} ")), "kakapo uses Kea's DUID {kea_duid}");
+    // A RENEW addressed to Kea's DUID is answered by kakapo with the same address.
+    let (addr, duid, _, _, iaid) = server.leases6().into_iter().find(|r| r.2 == 0).unwrap();
+    assert_eq!(addr, addrs[0]);
+    let reply = renew(&l, &duid, &kea_duid, iaid, addr.parse().unwrap());
+    let ia = IaNa::parse(reply.options.get(code::IA_NA).unwrap()).unwrap();
+    assert_eq!(ia.addrs[0].addr.to_string(), addr);
+    assert!(ia.addrs[0].valid > 0);
+    dhclient6(&l.cli, &l.ci, dir.path(), &["-N", "-P"], DNS_CONF, &["BOUND6", "RENEW6", "REBIND6"]);
+    assert_eq!(bound(&events(dir.path())), (addrs.clone(), prefixes.clone()), "{}", events(dir.path()));
+    assert_eq!(server.stop(), Some(0));
+    drop(server);
+
+    // 3. Kea on the file kakapo wrote last: lease6-get finds both, the client keeps them.
+    let mut kea = Kea6::start(&l.srv, &kdir, &l.si, &leases, &kdir);
+    let r = kea.command(&format!(
+        r#"{{"command": "lease6-get", "arguments": {{"ip-address": "{}", "type": "IA_NA"}}}}"#,
+        addrs[0]
+    ));
+    assert!(r.contains("\"result\": 0") && r.contains(&addrs[0]), "lease6-get: {r}");
+    let pfx = prefixes[0].split('/').next().unwrap();
+    let r = kea
+        .command(&format!(r#"{{"command": "lease6-get", "arguments": {{"ip-address": "{pfx}", "type": "IA_PD"}}}}"#));
+    assert!(r.contains("\"result\": 0") && r.contains("\"prefix-len\": 56"), "lease6-get IA_PD: {r}");
+    dhclient6(&l.cli, &l.ci, dir.path(), &["-N", "-P"], DNS_CONF, &["BOUND6", "RENEW6", "REBIND6"]);
+    assert_eq!(bound(&events(dir.path())), (addrs, prefixes), "{}", events(dir.path()));
+    kea.stop();
+}
