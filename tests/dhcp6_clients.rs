@@ -627,3 +627,45 @@ fn lease_file_and_server_duid_move_between_kea_and_kakapo() {
     assert_eq!(bound(&events(dir.path())), (addrs, prefixes), "{}", events(dir.path()));
     kea.stop();
 }
+
+/// Sends `p` to `to` from port 546 of the client interface and returns the answer, if any.
+fn exchange_to(ns: &str, dev: &str, p: &Pkt6, to: SocketAddrV6) -> Option<Pkt6> {
+    let sock = socket6_in(ns, dev, SocketAddrV6::new(Ipv6Addr::UNSPECIFIED, 546, 0, 0));
+    sock.set_read_timeout(Some(Duration::from_millis(700))).unwrap();
+    let mut out = Vec::new();
+    p.encode(&mut out);
+    let mut buf = [0u8; 2048];
+    sock.send_to(&out, to).unwrap();
+    sock.recv_from(&mut buf).ok().map(|(n, _)| decode(&buf[..n]).unwrap().inner)
+}
+
+#[test]
+fn unicast_address_socket_takes_requests_and_drops_unicast_solicits() {
+    require_root_and(&["ip"]);
+    let dir = tempfile::tempdir().unwrap();
+    let l = link6("u");
+    run(&["ip", "-n", &l.cli, "addr", "add", "2001:db8:1::9/64", "dev", &l.ci]);
+    let cfg = server6_cfg(&l.si, false).replacen(
+        &format!("\"interfaces\": [\"{}\"]", l.si),
+        &format!("\"interfaces\": [\"{}/2001:db8:1::1\"]", l.si),
+        1,
+    );
+    let server = Server::start_v6(&l.srv, dir.path(), &cfg);
+    assert!(server.log().contains("address 2001:db8:1::1, port 547"), "{}", server.log());
+    let sid = std::fs::read_to_string(dir.path().join("kea-dhcp6-serverid")).unwrap();
+    let to = SocketAddrV6::new("2001:db8:1::1".parse().unwrap(), 547, 0, 0);
+    let mut sol = Pkt6::new(MessageType::Solicit, 0x0000_0101);
+    sol.options.push(code::CLIENTID, vec![0, 3, 0, 1, 2, 0, 0, 0, 0, 0x21]);
+    let mut b = Vec::new();
+    IaNa::new(1, 0, 0).encode(&mut b);
+    sol.options.push(code::IA_NA, b.clone());
+    assert!(exchange_to(&l.cli, &l.ci, &sol, to).is_none(), "a unicast SOLICIT is dropped (Kea's rule)");
+    let mut req = Pkt6::new(MessageType::Request, 0x0000_0102);
+    req.options.push(code::CLIENTID, vec![0, 3, 0, 1, 2, 0, 0, 0, 0, 0x21]);
+    req.options.push(code::SERVERID, hex(&sid));
+    req.options.push(code::IA_NA, b);
+    let reply = exchange_to(&l.cli, &l.ci, &req, to).expect("a unicast REQUEST is answered");
+    assert_eq!(reply.msg_type, MessageType::Reply);
+    assert!(server.log().contains("DHCP6_PACKET_DROP_UNICAST"));
+    assert!(server.log().contains("REQUEST (type 3) received from [2001:db8:1::9]:546 to 2001:db8:1::1"));
+}
