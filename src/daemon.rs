@@ -7,13 +7,12 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use anyhow::Context;
+use kakapo::api::control::{Control, ControlSettings};
+use kakapo::api::listeners::Listeners;
 use kakapo::config::{self, model::Config, LoadOptions, Section};
 use kakapo::logging::{KeaLoggers, LoggerSpec};
-use kakapo::service4::{Service4, ServiceError, ServiceOptions};
-use kakapo::service6::Service6;
-use kakapo::stats::Stats;
+use kakapo::service4::ServiceOptions;
 use tokio::signal::unix::{signal, SignalKind};
-use tokio::sync::watch;
 use tracing::{error, info, warn};
 use tracing_subscriber::layer::SubscriberExt;
 
@@ -189,23 +188,6 @@ pub fn run(settings: Settings) -> anyhow::Result<u8> {
     rt.block_on(serve(settings, cfg, loggers))
 }
 
-/// The running DHCP services and the switch that stops them.
-struct Running {
-    stop: watch::Sender<bool>,
-    tasks: Vec<tokio::task::JoinHandle<()>>,
-}
-
-impl Running {
-    async fn stop(self) {
-        let _ = self.stop.send(true);
-        for t in self.tasks {
-            if let Err(e) = t.await {
-                error!(target: "kea-dhcp4.dhcp4", "DHCP4_SRV_SHUTDOWN_FAIL {e}");
-            }
-        }
-    }
-}
-
 fn service_options(settings: &Settings) -> ServiceOptions {
     let data_dir = std::env::var_os("KEA_DHCP_DATA_DIR").map_or_else(|| PathBuf::from("/var/lib/kea"), PathBuf::from);
     ServiceOptions {
@@ -216,45 +198,34 @@ fn service_options(settings: &Settings) -> ServiceOptions {
     }
 }
 
-/// Opens every DHCP service the configuration has (Dhcp4, Dhcp6) and starts them; nothing is
-/// started unless all of them open.
-fn start_v4(cfg: &Config, settings: &Settings, stats: &Arc<Stats>) -> Result<Option<Running>, ServiceError> {
-    let opts = service_options(settings);
-    let v4 = match cfg.dhcp4.clone() {
-        Some(d4) => Some(Service4::open(Arc::new(d4), opts.clone(), stats.clone())?),
-        None => None,
-    };
-    let v6 = match cfg.dhcp6.clone() {
-        Some(d6) => Some(Service6::open(Arc::new(d6), opts, stats.clone())?),
-        None => None,
-    };
-    if v4.is_none() && v6.is_none() {
-        return Ok(None);
+async fn serve(settings: Settings, cfg: Arc<Config>, loggers: KeaLoggers) -> anyhow::Result<u8> {
+    let debug = settings.debug;
+    let control_settings =
+        ControlSettings { files: settings.files.clone(), only: settings.only, opts: service_options(&settings) };
+    let log_cfg = loggers.clone();
+    let control = Control::new(
+        control_settings,
+        (*cfg).clone(),
+        Box::new(move |c: &Config| log_cfg.configure(&logger_specs(c, debug))),
+    );
+    if let Err(e) = control.start().await {
+        let s = cfg.sections().first().copied().unwrap_or(Section::Dhcp4);
+        kea_log!(error, s, "{}_INIT_FAIL failed to initialize Kea server: {e}", ids(s).2);
+        return Ok(1);
     }
-    let (tx, rx) = watch::channel(false);
-    let mut tasks = Vec::new();
-    if let Some(s) = v4 {
-        tasks.push(tokio::spawn(s.serve(rx.clone())));
-    }
-    if let Some(s) = v6 {
-        tasks.push(tokio::spawn(s.serve(rx)));
-    }
-    Ok(Some(Running { stop: tx, tasks }))
-}
-
-async fn serve(settings: Settings, mut cfg: Arc<Config>, loggers: KeaLoggers) -> anyhow::Result<u8> {
-    let stats = Arc::new(Stats::default());
-    let mut v4 = match start_v4(&cfg, &settings, &stats) {
-        Ok(v) => v,
+    let mut listeners = match Listeners::start(&control, &cfg).await {
+        Ok(l) => l,
         Err(e) => {
             let s = cfg.sections().first().copied().unwrap_or(Section::Dhcp4);
-            kea_log!(error, s, "{}_INIT_FAIL failed to initialize Kea server: {e}", ids(s).2);
+            kea_log!(error, s, "{}_INIT_FAIL failed to initialize Kea server: control channel: {e}", ids(s).2);
+            control.stop().await;
             return Ok(1);
         }
     };
     let mut hup = signal(SignalKind::hangup()).context("SIGHUP handler")?;
     let mut term = signal(SignalKind::terminate()).context("SIGTERM handler")?;
     let mut int = signal(SignalKind::interrupt()).context("SIGINT handler")?;
+    let mut exit = control.exit_requested();
 
     for s in cfg.sections() {
         let (name, _, id) = ids(s);
@@ -283,62 +254,52 @@ async fn serve(settings: Settings, mut cfg: Arc<Config>, loggers: KeaLoggers) ->
     }
     let _ = sd_notify::notify(false, &[sd_notify::NotifyState::Ready]);
 
-    loop {
+    let code = loop {
         tokio::select! {
             _ = hup.recv() => {
                 let files = files_list(&settings);
-                for s in cfg.sections() {
+                let before = control.config();
+                for s in before.sections() {
                     kea_log!(info, s, "{}_DYNAMIC_RECONFIGURATION initiate server reconfiguration using file: {files}, after receiving SIGHUP signal or config-reload command", ids(s).2);
                 }
                 let _ = sd_notify::notify(false, &[sd_notify::NotifyState::Reloading]);
-                match load(&settings) {
-                    Ok(new) => {
-                        let new_cfg = Arc::new(new.config);
-                        if let Some(old) = v4.take() {
-                            old.stop().await;
-                        }
-                        match start_v4(&new_cfg, &settings, &stats) {
-                            Ok(started) => {
-                                v4 = started;
-                                cfg = new_cfg;
-                                loggers.configure(&logger_specs(&cfg, settings.debug));
-                                for s in cfg.sections() {
-                                    kea_log!(info, s, "{}_DYNAMIC_RECONFIGURATION_SUCCESS dynamic server reconfiguration succeeded with file: {files}", ids(s).2);
-                                }
-                            }
-                            Err(e) => {
-                                // The new configuration cannot be served (a socket or the lease
-                                // file failed): go back to the running one, as Kea keeps it.
-                                error!(target: "kea-dhcp4.dhcp4", "DHCP4_DYNAMIC_RECONFIGURATION_FAIL dynamic server reconfiguration failed with file: {files}: {e}");
-                                v4 = match start_v4(&cfg, &settings, &stats) {
-                                    Ok(v) => v,
-                                    Err(e) => {
-                                        error!(target: "kea-dhcp4.dhcp4", "DHCP4_INIT_FAIL the previous configuration could not be restored: {e}");
-                                        None
-                                    }
-                                };
-                            }
+                match control.reload().await {
+                    Ok(()) => {
+                        let now = control.config();
+                        for s in now.sections() {
+                            kea_log!(info, s, "{}_DYNAMIC_RECONFIGURATION_SUCCESS dynamic server reconfiguration succeeded with file: {files}", ids(s).2);
                         }
                     }
                     Err(e) => {
-                        for s in cfg.sections() {
-                            kea_log!(error, s, "{}_DYNAMIC_RECONFIGURATION_FAIL dynamic server reconfiguration failed with file: {files}", ids(s).2);
-                            for d in &e.errors {
-                                kea_log!(error, s, "{}_CONFIG_LOAD_FAIL configuration error using file: {files}, reason: {d}", ids(s).2);
+                        for s in before.sections() {
+                            let first = e.lines().next().unwrap_or("");
+                            kea_log!(error, s, "{}_DYNAMIC_RECONFIGURATION_FAIL dynamic server reconfiguration failed with file: {files}: {first}", ids(s).2);
+                            for line in e.lines() {
+                                kea_log!(error, s, "{}_CONFIG_LOAD_FAIL configuration error using file: {files}, reason: {line}", ids(s).2);
                             }
                         }
                     }
                 }
                 let _ = sd_notify::notify(false, &[sd_notify::NotifyState::Ready]);
             }
-            _ = term.recv() => break,
-            _ = int.recv() => break,
+            _ = term.recv() => break 0u8,
+            _ = int.recv() => break 0u8,
+            r = exit.changed() => {
+                if r.is_err() {
+                    continue;
+                }
+                if let Some(v) = *exit.borrow() {
+                    // Kea exits with the `exit-value` of the shutdown command.
+                    break u8::try_from(v).unwrap_or(1);
+                }
+            }
+            _ = listeners.changed(&control) => {}
         }
-    }
+    };
     let _ = sd_notify::notify(false, &[sd_notify::NotifyState::Stopping]);
-    if let Some(old) = v4.take() {
-        old.stop().await;
-    }
+    listeners.stop().await;
+    control.stop().await;
+    let cfg = control.config();
     for s in cfg.sections() {
         let (name, _, id) = ids(s);
         match s {
@@ -352,5 +313,5 @@ async fn serve(settings: Settings, mut cfg: Arc<Config>, loggers: KeaLoggers) ->
             ),
         }
     }
-    Ok(0)
+    Ok(code)
 }

@@ -60,15 +60,6 @@ fn personality() -> Option<Section> {
     }
 }
 
-fn build_report() -> String {
-    format!(
-        "{}\nkakapo {} (Rust, tokio)\nhooks built in: {}\n",
-        env!("CARGO_PKG_VERSION"),
-        env!("CARGO_PKG_VERSION"),
-        config::model::BUILTIN_HOOKS.join(" ")
-    )
-}
-
 fn check(path: PathBuf, full: bool, personality: Option<Section>) -> ExitCode {
     let host = if full { Some(kakapo::net::host_interfaces()) } else { None };
     let opts = LoadOptions { only: personality, host };
@@ -99,7 +90,7 @@ fn main() -> ExitCode {
         return ExitCode::SUCCESS;
     }
     if cli.build_report {
-        print!("{}", build_report());
+        print!("{}", kakapo::api::control::build_report());
         return ExitCode::SUCCESS;
     }
     if cli.config_report {

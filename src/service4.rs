@@ -8,7 +8,7 @@
 
 use std::net::{Ipv4Addr, SocketAddrV4};
 use std::path::PathBuf;
-use std::sync::Arc;
+use std::sync::{Arc, RwLock};
 use std::time::Duration;
 
 use tokio::sync::watch;
@@ -95,11 +95,131 @@ struct Iface {
     listener: Listener,
 }
 
-struct Shared {
-    engine: Engine4,
+/// What the packet tasks, the timers and the control channel share.
+pub struct Shared {
+    /// Swapped whole by a configuration change; a packet is decided under the read lock, so
+    /// a swap waits for decisions in flight and the next packet sees the new configuration.
+    engine: RwLock<Arc<Engine4>>,
     store: Arc<dyn LeaseStore4>,
     stats: Arc<Stats>,
     opts: ServiceOptions,
+    state: DhcpState,
+}
+
+impl std::fmt::Debug for Shared {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Shared4").finish_non_exhaustive()
+    }
+}
+
+impl Shared {
+    /// The engine serving now.
+    pub fn engine(&self) -> Arc<Engine4> {
+        self.engine.read().unwrap_or_else(|e| e.into_inner()).clone()
+    }
+
+    /// The lease store.
+    pub fn store(&self) -> &Arc<dyn LeaseStore4> {
+        &self.store
+    }
+
+    /// Whether the service is enabled (`dhcp-disable` / `dhcp-enable`).
+    pub fn state(&self) -> &DhcpState {
+        &self.state
+    }
+
+    /// Applies a new configuration without closing sockets or the lease file: the leases move
+    /// to a lease map built for the new subnets (leases of removed subnets are kept aside) and
+    /// the next packet is decided by the new engine (Kea ARM 8.8 `config-set`).
+    pub fn reconfigure(&self, cfg: Arc<Dhcp4>, now: u64) {
+        let mut slot = self.engine.write().unwrap_or_else(|e| e.into_inner());
+        let map = new_map(&cfg);
+        map.load(slot.leases().all());
+        *slot = Arc::new(Engine4::new(cfg, Arc::new(map), self.stats.clone(), now).with_store(self.store.clone()));
+    }
+}
+
+/// Whether a new configuration can be applied to running sockets and lease file, or needs the
+/// service reopened (interfaces, socket type, lease database or the reclamation timers changed).
+pub fn can_reconfigure(old: &Dhcp4, new: &Dhcp4) -> bool {
+    old.interfaces == new.interfaces
+        && old.raw_sockets == new.raw_sockets
+        && old.lease_database == new.lease_database
+        && old.expired == new.expired
+}
+
+fn new_map(cfg: &Dhcp4) -> LeaseMap4 {
+    let pools: Vec<(u32, Vec<(Ipv4Addr, Ipv4Addr)>)> =
+        cfg.subnets.iter().map(|s| (s.id, s.pools.iter().map(|p| (p.first, p.last)).collect())).collect();
+    LeaseMap4::new(pools.iter().map(|(id, p)| (*id, p.as_slice())))
+}
+
+/// `dhcp-disable` / `dhcp-enable` state of one service (Kea ARM 8.8.3): who disabled it and,
+/// with `max-period`, until when. A disabled service drops what it receives.
+#[derive(Debug, Default)]
+pub struct DhcpState {
+    disabled: std::sync::atomic::AtomicBool,
+    inner: std::sync::Mutex<Disabled>,
+}
+
+/// Who holds the service disabled.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct Disabled {
+    /// Disabled by a user command (`origin: "user"`).
+    pub by_user: bool,
+    /// Disabled by remote (HA partner) commands, by origin id.
+    pub by_remote: std::collections::BTreeSet<i64>,
+    /// Unix time at which `max-period` re-enables the service.
+    pub until: Option<u64>,
+}
+
+impl DhcpState {
+    /// Disables the service for `origin` (None: the user), optionally for `max_period` seconds.
+    pub fn disable(&self, origin: Option<i64>, max_period: Option<u64>, now: u64) {
+        let mut g = self.inner.lock().unwrap_or_else(|e| e.into_inner());
+        match origin {
+            None => g.by_user = true,
+            Some(o) => {
+                g.by_remote.insert(o);
+            }
+        }
+        g.until = max_period.map(|p| now + p);
+        self.disabled.store(true, std::sync::atomic::Ordering::Release);
+    }
+
+    /// Enables the service for `origin`; it serves again once no origin holds it disabled.
+    pub fn enable(&self, origin: Option<i64>) {
+        let mut g = self.inner.lock().unwrap_or_else(|e| e.into_inner());
+        match origin {
+            None => g.by_user = false,
+            Some(o) => {
+                g.by_remote.remove(&o);
+            }
+        }
+        if !g.by_user && g.by_remote.is_empty() {
+            g.until = None;
+            self.disabled.store(false, std::sync::atomic::Ordering::Release);
+        }
+    }
+
+    /// True when packets must be dropped at `now` (a lapsed `max-period` enables again).
+    pub fn is_disabled(&self, now: u64) -> bool {
+        if !self.disabled.load(std::sync::atomic::Ordering::Acquire) {
+            return false;
+        }
+        let mut g = self.inner.lock().unwrap_or_else(|e| e.into_inner());
+        if g.until.is_some_and(|u| now >= u) {
+            *g = Disabled::default();
+            self.disabled.store(false, std::sync::atomic::Ordering::Release);
+            return false;
+        }
+        true
+    }
+
+    /// Who holds the service disabled now.
+    pub fn snapshot(&self) -> Disabled {
+        self.inner.lock().unwrap_or_else(|e| e.into_inner()).clone()
+    }
 }
 
 /// Resolves `interfaces-config.interfaces` ("eth0", "eth0/192.0.2.1", "*") against the host.
@@ -177,9 +297,7 @@ impl Service4 {
             pool_id_column: false,
         };
         let (store, loaded) = Memfile4::open(mcfg)?;
-        let pools: Vec<(u32, Vec<(Ipv4Addr, Ipv4Addr)>)> =
-            cfg.subnets.iter().map(|s| (s.id, s.pools.iter().map(|p| (p.first, p.last)).collect())).collect();
-        let map = LeaseMap4::new(pools.iter().map(|(id, p)| (*id, p.as_slice())));
+        let map = new_map(&cfg);
         let count = loaded.len();
         let orphans = map.load(loaded);
         info!(target: "kea-dhcp4.dhcpsrv", "DHCPSRV_MEMFILE_LEASE_FILE_LOAD loading leases from file {} ({count} leases, {} for unknown subnets)", path.display(), orphans.len());
@@ -195,7 +313,13 @@ impl Service4 {
         if ifaces.is_empty() {
             warn!(target: "kea-dhcp4.dhcp4", "DHCP4_NO_SOCKETS_OPEN no interface configured to listen to DHCP traffic");
         }
-        Ok(Service4 { shared: Arc::new(Shared { engine, store, stats, opts }), ifaces })
+        let shared = Shared { engine: RwLock::new(Arc::new(engine)), store, stats, opts, state: DhcpState::default() };
+        Ok(Service4 { shared: Arc::new(shared), ifaces })
+    }
+
+    /// The state shared with the packet tasks, for the control channel.
+    pub fn shared(&self) -> Arc<Shared> {
+        self.shared.clone()
     }
 
     /// Serves until `shutdown` turns true, then flushes the lease journal.
@@ -219,7 +343,7 @@ impl Service4 {
 }
 
 async fn timers(sh: Arc<Shared>) {
-    let cfg = sh.engine.config().clone();
+    let cfg = sh.engine().config().clone();
     let mut reclaim = tokio::time::interval(Duration::from_secs(u64::from(cfg.expired.reclaim_timer_wait_time.max(1))));
     let lfc_secs = u64::from(cfg.lease_database.lfc_interval);
     let mut lfc = tokio::time::interval(Duration::from_secs(lfc_secs.max(1)));
@@ -229,7 +353,7 @@ async fn timers(sh: Arc<Shared>) {
         tokio::select! {
             _ = reclaim.tick(), if cfg.expired.reclaim_timer_wait_time > 0 => {
                 // Rows were queued per subnet under its lock; wait for them here.
-                let (_, pending) = sh.engine.reclaim(clock::unix_now());
+                let (_, pending) = sh.engine().reclaim(clock::unix_now());
                 for Pending(p) in pending {
                     if let Err(e) = p.await {
                         error!(target: "kea-dhcp4.dhcpsrv", "DHCPSRV_MEMFILE_WRITE_FAIL reclamation rows not written: {e}");
@@ -270,7 +394,16 @@ async fn serve_iface(sh: Arc<Shared>, iface: Arc<Iface>) -> std::io::Result<()> 
         seed ^= seed << 17;
         meta.src = src;
         meta.dst = dst;
-        let outcome = sh.engine.handle(&buf[..len], meta, clock::unix_now(), seed);
+        let now = clock::unix_now();
+        if sh.state.is_disabled(now) {
+            // Kea counts what a disabled service receives and drops it.
+            sh.stats.add("pkt4-received", 1, now);
+            sh.stats.add("pkt4-receive-drop", 1, now);
+            return;
+        }
+        let engine = sh.engine.read().unwrap_or_else(|e| e.into_inner());
+        let outcome = engine.handle(&buf[..len], meta, now, seed);
+        drop(engine);
         dispatch(&sh, &iface, outcome);
     };
     loop {
@@ -331,7 +464,7 @@ fn dispatch(sh: &Arc<Shared>, iface: &Arc<Iface>, outcome: Outcome4) {
             error!(target: "kea-dhcp4.dhcpsrv", "DHCPSRV_MEMFILE_WRITE_FAIL lease not written, reply withheld: {e}");
             return;
         }
-        sh.engine.synced(&changes);
+        sh.engine().synced(&changes);
         if let Some((pkt, dest)) = reply {
             send(&sh, &iface, &pkt, dest);
         }

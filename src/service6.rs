@@ -8,7 +8,7 @@
 
 use std::net::{Ipv6Addr, SocketAddrV6};
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
+use std::sync::{Arc, RwLock};
 use std::time::Duration;
 
 use tokio::sync::watch;
@@ -22,7 +22,7 @@ use crate::lease::alloc6::LeaseMap6;
 use crate::lease::memfile::{Memfile6, MemfileConfig};
 use crate::lease::store::LeaseStore6;
 use crate::net::udp6::Udp6Socket;
-use crate::service4::{ServiceError, ServiceOptions};
+use crate::service4::{DhcpState, ServiceError, ServiceOptions};
 use crate::stats::Stats;
 use crate::wire::v6::MessageType;
 
@@ -79,10 +79,56 @@ struct Iface {
     sock: Udp6Socket,
 }
 
-struct Shared {
-    engine: Engine6,
+/// What the packet tasks, the timers and the control channel share (as in service4).
+pub struct Shared {
+    engine: RwLock<Arc<Engine6>>,
     store: Arc<dyn LeaseStore6>,
     stats: Arc<Stats>,
+    state: DhcpState,
+    server_duid: Vec<u8>,
+}
+
+impl std::fmt::Debug for Shared {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Shared6").finish_non_exhaustive()
+    }
+}
+
+impl Shared {
+    /// The engine serving now.
+    pub fn engine(&self) -> Arc<Engine6> {
+        self.engine.read().unwrap_or_else(|e| e.into_inner()).clone()
+    }
+
+    /// The lease store.
+    pub fn store(&self) -> &Arc<dyn LeaseStore6> {
+        &self.store
+    }
+
+    /// Whether the service is enabled (`dhcp-disable` / `dhcp-enable`).
+    pub fn state(&self) -> &DhcpState {
+        &self.state
+    }
+
+    /// Applies a new configuration to the running sockets and lease file (see service4); the
+    /// server DUID stays the one the service opened with.
+    pub fn reconfigure(&self, cfg: Arc<Dhcp6>, now: u64) {
+        let mut slot = self.engine.write().unwrap_or_else(|e| e.into_inner());
+        let map = LeaseMap6::for_config(&cfg);
+        map.load(slot.leases().all());
+        let engine = Engine6::new(cfg, Arc::new(map), self.stats.clone(), self.server_duid.clone(), now);
+        *slot = Arc::new(engine.with_store(self.store.clone()));
+    }
+}
+
+/// Whether a new configuration can be applied without reopening sockets, lease file or the
+/// server identifier.
+pub fn can_reconfigure(old: &Dhcp6, new: &Dhcp6) -> bool {
+    old.interfaces == new.interfaces
+        && old.lease_database == new.lease_database
+        && old.expired == new.expired
+        && old.server_id == new.server_id
+        && old.data_directory == new.data_directory
 }
 
 /// Resolves `interfaces-config.interfaces` ("eth0", "eth0/2001:db8::1", "*") against the host:
@@ -151,8 +197,8 @@ impl Service6 {
         let orphans = map.load(loaded);
         info!(target: "kea-dhcp6.dhcpsrv", "DHCPSRV_MEMFILE_LEASE_FILE_LOAD loading leases from file {} ({count} leases, {} for unknown subnets)", path.display(), orphans.len());
         let store: Arc<dyn LeaseStore6> = Arc::new(store);
-        let engine =
-            Engine6::new(cfg.clone(), Arc::new(map), stats.clone(), duid, clock::unix_now()).with_store(store.clone());
+        let engine = Engine6::new(cfg.clone(), Arc::new(map), stats.clone(), duid.clone(), clock::unix_now())
+            .with_store(store.clone());
         let port = opts.v6_server_port;
         let mut ifaces = Vec::new();
         for (name, addrs, unicast) in resolve_interfaces(&cfg.interfaces) {
@@ -173,7 +219,19 @@ impl Service6 {
         if ifaces.is_empty() {
             warn!(target: "kea-dhcp6.dhcp6", "DHCP6_NO_SOCKETS_OPEN no interface configured to listen to DHCP traffic");
         }
-        Ok(Service6 { shared: Arc::new(Shared { engine, store, stats }), ifaces })
+        let shared = Shared {
+            engine: RwLock::new(Arc::new(engine)),
+            store,
+            stats,
+            state: DhcpState::default(),
+            server_duid: duid,
+        };
+        Ok(Service6 { shared: Arc::new(shared), ifaces })
+    }
+
+    /// The state shared with the packet tasks, for the control channel.
+    pub fn shared(&self) -> Arc<Shared> {
+        self.shared.clone()
     }
 
     /// Serves until `shutdown` turns true, then flushes the lease journal.
@@ -197,7 +255,7 @@ impl Service6 {
 }
 
 async fn timers(sh: Arc<Shared>) {
-    let cfg = sh.engine.config().clone();
+    let cfg = sh.engine().config().clone();
     let wait = cfg.expired.reclaim_timer_wait_time;
     let mut reclaim = tokio::time::interval(Duration::from_secs(u64::from(wait.max(1))));
     let lfc_secs = u64::from(cfg.lease_database.lfc_interval);
@@ -207,7 +265,7 @@ async fn timers(sh: Arc<Shared>) {
     loop {
         tokio::select! {
             _ = reclaim.tick(), if wait > 0 => {
-                let (_, pending) = sh.engine.reclaim(clock::unix_now());
+                let (_, pending) = sh.engine().reclaim(clock::unix_now());
                 for Pending6(p) in pending {
                     if let Err(e) = p.await {
                         error!(target: "kea-dhcp6.dhcpsrv", "DHCPSRV_MEMFILE_WRITE_FAIL reclamation rows not written: {e}");
@@ -246,7 +304,15 @@ async fn serve_socket(sh: Arc<Shared>, iface: Arc<Iface>) -> std::io::Result<()>
                     seed ^= seed << 17;
                     meta.src = r.src;
                     meta.dst = r.dst;
-                    let outcome = sh.engine.handle(&buf[..r.len], &meta, clock::unix_now(), seed);
+                    let now = clock::unix_now();
+                    if sh.state.is_disabled(now) {
+                        sh.stats.add("pkt6-received", 1, now);
+                        sh.stats.add("pkt6-receive-drop", 1, now);
+                        continue;
+                    }
+                    let engine = sh.engine.read().unwrap_or_else(|e| e.into_inner());
+                    let outcome = engine.handle(&buf[..r.len], &meta, now, seed);
+                    drop(engine);
                     dispatch(&sh, &iface, outcome);
                 }
                 Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {

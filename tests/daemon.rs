@@ -140,8 +140,8 @@ fn start_reload_and_stop_like_kea() {
     d.signal(Signal::SIGHUP);
     let fail = d.wait_for("DHCP4_DYNAMIC_RECONFIGURATION_FAIL");
     assert!(fail.contains("mysql"), "{fail}");
-    d.wait_for("DHCP4_OPEN_SOCKET");
-    assert!(d.seen.iter().filter(|l| l.contains("DHCP4_OPEN_SOCKET")).count() > opened);
+    // The old configuration's sockets were reopened before the failure was reported.
+    assert!(d.seen.iter().filter(|l| l.contains("DHCP4_OPEN_SOCKET")).count() > opened, "{:?}", d.seen);
     assert!(d.child.try_wait().unwrap().is_none(), "daemon died on an unservable reload");
 
     // A good file on SIGHUP is taken.

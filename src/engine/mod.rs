@@ -2,6 +2,7 @@
 //! where to send it and the lease changes to make durable first come out (design.md
 //! "How a packet flows"). No sockets, no clock, no runtime here.
 
+pub mod admin;
 pub mod classify;
 pub mod server_id;
 pub mod v4;

@@ -190,6 +190,105 @@ impl Engine4 {
         }
     }
 
+    /// The lease state this engine decides over.
+    pub fn leases(&self) -> &Arc<LeaseMap4> {
+        &self.leases
+    }
+
+    /// The statistics this engine counts in.
+    pub fn stats(&self) -> &Arc<Stats> {
+        &self.stats
+    }
+
+    /// The configured subnet whose prefix holds `addr` (for commands without a subnet id).
+    pub fn subnet_of(&self, addr: Ipv4Addr) -> Option<u32> {
+        self.cfg.subnets.iter().find(|s| s.prefix.contains(&addr)).map(|s| s.id)
+    }
+
+    fn account(&self, subnet: u32, old: Option<&Lease4>, new: Option<&Lease4>, now: u64) {
+        let weight = |l: Option<&Lease4>, st: LeaseState| {
+            i64::from(l.is_some_and(|l| l.state == st && (st == LeaseState::Declined || !l.is_expired(now))))
+        };
+        // A declined lease counts as assigned too, as it does on the packet path.
+        let assigned = |l: Option<&Lease4>| weight(l, LeaseState::Default) + weight(l, LeaseState::Declined);
+        let d = assigned(new) - assigned(old);
+        if d != 0 {
+            self.stats.add(&format!("subnet[{subnet}].assigned-addresses"), d, now);
+            self.stats.add("assigned-addresses", d, now);
+        }
+        let d = weight(new, LeaseState::Declined) - weight(old, LeaseState::Declined);
+        if d != 0 {
+            self.stats.add(&format!("subnet[{subnet}].declined-addresses"), d, now);
+            self.stats.add("declined-addresses", d, now);
+        }
+    }
+
+    /// Puts a lease given by `lease4-add` / `lease4-update` (Kea lease_cmds); its
+    /// `subnet_id` must be resolved. Returns whether a lease existed, and the store commit.
+    pub fn admin_put(
+        &self,
+        lease: Lease4,
+        mode: super::admin::PutMode,
+        now: u64,
+    ) -> Result<(bool, Option<Pending>), super::admin::AdminError> {
+        use super::admin::{AdminError, PutMode};
+        let subnet = self.cfg.subnets.iter().find(|s| s.id == lease.subnet_id);
+        let Some(subnet) = subnet else { return Err(AdminError::NoSubnet(lease.subnet_id)) };
+        if !subnet.prefix.contains(&lease.address) {
+            return Err(AdminError::OutsideSubnet { addr: lease.address.to_string(), subnet: subnet.id });
+        }
+        // The address may be leased in another subnet's map only if prefixes overlap, which
+        // the configuration checker refuses; one lock suffices.
+        let Some(mut map) = self.leases.subnet(subnet.id) else { return Err(AdminError::NoSubnet(subnet.id)) };
+        let old = map.get(lease.address).cloned();
+        match (mode, &old) {
+            (PutMode::Add, Some(_)) => return Err(AdminError::Conflict(lease.address.to_string())),
+            (PutMode::Update, None) => return Err(AdminError::NotFound(lease.address.to_string())),
+            _ => {}
+        }
+        map.upsert(lease.clone());
+        let changes = [LeaseChange4::Upsert(lease.clone())];
+        let pending = self.submit(&changes);
+        drop(map);
+        self.account(subnet.id, old.as_ref(), Some(&lease), now);
+        Ok((old.is_some(), pending))
+    }
+
+    /// Deletes the lease of `addr` (`lease4-del`); None when there is none.
+    pub fn admin_delete(&self, addr: Ipv4Addr, now: u64) -> Option<(Lease4, Option<Pending>)> {
+        for id in self.leases.subnet_ids() {
+            let Some(mut map) = self.leases.subnet(id) else { continue };
+            if let Some(old) = map.remove(addr) {
+                let pending = self.submit(&[LeaseChange4::Delete(old.clone())]);
+                drop(map);
+                self.account(id, Some(&old), None, now);
+                return Some((old, pending));
+            }
+        }
+        let old = self.leases.orphans().remove(&addr)?;
+        let pending = self.submit(&[LeaseChange4::Delete(old.clone())]);
+        Some((old, pending))
+    }
+
+    /// Deletes every lease of a subnet, or of all subnets (`lease4-wipe`); returns the count.
+    pub fn admin_wipe(&self, subnet: Option<u32>, now: u64) -> (usize, Vec<Pending>) {
+        let mut n = 0;
+        let mut pending = Vec::new();
+        for id in self.leases.subnet_ids().into_iter().filter(|id| subnet.is_none_or(|s| s == *id)) {
+            let Some(mut map) = self.leases.subnet(id) else { continue };
+            let all: Vec<Lease4> = map.leases().cloned().collect();
+            let mut changes = Vec::new();
+            for l in all {
+                map.remove(l.address);
+                self.account(id, Some(&l), None, now);
+                changes.push(LeaseChange4::Delete(l));
+            }
+            n += changes.len();
+            pending.extend(self.submit(&changes));
+        }
+        (n, pending)
+    }
+
     /// The configuration this engine serves.
     pub fn config(&self) -> &Arc<Dhcp4> {
         &self.cfg

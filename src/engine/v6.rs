@@ -197,6 +197,112 @@ impl Engine6 {
         self
     }
 
+    /// The lease state this engine decides over.
+    pub fn leases(&self) -> &Arc<LeaseMap6> {
+        &self.leases
+    }
+
+    /// The statistics this engine counts in.
+    pub fn stats(&self) -> &Arc<Stats> {
+        &self.stats
+    }
+
+    /// The configured subnet whose prefix holds `addr` (for commands without a subnet id).
+    pub fn subnet_of(&self, addr: Ipv6Addr) -> Option<u32> {
+        self.cfg.subnets.iter().find(|s| s.prefix.trunc().contains(&addr)).map(|s| s.id)
+    }
+
+    fn account(&self, subnet: u32, old: Option<&Lease6>, new: Option<&Lease6>, now: u64) {
+        for (ty, what) in [(LeaseType6::Na, "nas"), (LeaseType6::Pd, "pds")] {
+            let live = |l: Option<&Lease6>| {
+                i64::from(l.is_some_and(|l| {
+                    l.lease_type == ty
+                        && (l.state == LeaseState::Declined || (l.state == LeaseState::Default && !l.is_expired(now)))
+                }))
+            };
+            let d = live(new) - live(old);
+            if d != 0 {
+                self.stats.add(&format!("subnet[{subnet}].assigned-{what}"), d, now);
+                self.stats.add(&format!("assigned-{what}"), d, now);
+            }
+        }
+        let declined = |l: Option<&Lease6>| i64::from(l.is_some_and(|l| l.state == LeaseState::Declined));
+        let d = declined(new) - declined(old);
+        if d != 0 {
+            self.stats.add(&format!("subnet[{subnet}].declined-addresses"), d, now);
+            self.stats.add("declined-addresses", d, now);
+        }
+    }
+
+    /// Puts a lease given by `lease6-add` / `lease6-update` / `lease6-bulk-apply` (Kea
+    /// lease_cmds); its `subnet_id` must be resolved. Returns whether a lease existed.
+    pub fn admin_put(
+        &self,
+        lease: Lease6,
+        mode: super::admin::PutMode,
+        now: u64,
+    ) -> Result<(bool, Option<Pending6>), super::admin::AdminError> {
+        use super::admin::{AdminError, PutMode};
+        let subnet = self.cfg.subnets.iter().find(|s| s.id == lease.subnet_id);
+        let Some(subnet) = subnet else { return Err(AdminError::NoSubnet(lease.subnet_id)) };
+        // Delegated prefixes need not lie inside the subnet (Kea ARM 9.2.9); addresses must.
+        if lease.lease_type == LeaseType6::Na && !subnet.prefix.trunc().contains(&lease.address) {
+            return Err(AdminError::OutsideSubnet { addr: lease.address.to_string(), subnet: subnet.id });
+        }
+        let Some(mut map) = self.leases.subnet(subnet.id) else { return Err(AdminError::NoSubnet(subnet.id)) };
+        let old = map.get(lease.lease_type, lease.address).cloned();
+        match (mode, &old) {
+            (PutMode::Add, Some(_)) => return Err(AdminError::Conflict(lease.address.to_string())),
+            (PutMode::Update, None) => return Err(AdminError::NotFound(lease.address.to_string())),
+            _ => {}
+        }
+        map.upsert(lease.clone());
+        let pending = self.submit(&[LeaseChange6::Upsert(lease.clone())]);
+        drop(map);
+        self.account(subnet.id, old.as_ref(), Some(&lease), now);
+        Ok((old.is_some(), pending))
+    }
+
+    /// Deletes the lease of this type at `addr` (`lease6-del`); None when there is none.
+    pub fn admin_delete(&self, ty: LeaseType6, addr: Ipv6Addr, now: u64) -> Option<(Lease6, Option<Pending6>)> {
+        for id in self.leases.subnet_ids() {
+            let Some(mut map) = self.leases.subnet(id) else { continue };
+            if let Some(old) = map.remove(ty, addr) {
+                let pending = self.submit(&[LeaseChange6::Delete(old.clone())]);
+                drop(map);
+                self.account(id, Some(&old), None, now);
+                return Some((old, pending));
+            }
+        }
+        let old = self.leases.orphans().remove(&(ty, addr))?;
+        let pending = self.submit(&[LeaseChange6::Delete(old.clone())]);
+        Some((old, pending))
+    }
+
+    /// Deletes every lease of a subnet, or of all subnets (`lease6-wipe`); returns the count.
+    pub fn admin_wipe(&self, subnet: Option<u32>, now: u64) -> (usize, Vec<Pending6>) {
+        let mut n = 0;
+        let mut pending = Vec::new();
+        for id in self.leases.subnet_ids().into_iter().filter(|id| subnet.is_none_or(|s| s == *id)) {
+            let Some(mut map) = self.leases.subnet(id) else { continue };
+            let all: Vec<Lease6> = map.leases().cloned().collect();
+            let mut changes = Vec::new();
+            for l in all {
+                map.remove(l.lease_type, l.address);
+                self.account(id, Some(&l), None, now);
+                changes.push(LeaseChange6::Delete(l));
+            }
+            n += changes.len();
+            pending.extend(self.submit(&changes));
+        }
+        (n, pending)
+    }
+
+    /// The server DUID this engine answers with.
+    pub fn server_duid(&self) -> &[u8] {
+        &self.server_duid
+    }
+
     /// The configuration this engine serves.
     pub fn config(&self) -> &Arc<Dhcp6> {
         &self.cfg

@@ -302,6 +302,9 @@ fn keys_of(l: &Lease4) -> impl Iterator<Item = ClientKey> + '_ {
 #[derive(Debug, Default)]
 pub struct LeaseMap4 {
     subnets: HashMap<u32, Mutex<SubnetLeases>>,
+    /// Leases of subnets the configuration does not have (any more): kept, like Kea keeps
+    /// them in its lease database, so a later configuration with the subnet finds them.
+    orphans: Mutex<HashMap<Ipv4Addr, Lease4>>,
 }
 
 impl LeaseMap4 {
@@ -321,7 +324,7 @@ impl LeaseMap4 {
                 .collect();
             map.insert(id, Mutex::new(SubnetLeases { pools, ..SubnetLeases::default() }));
         }
-        LeaseMap4 { subnets: map }
+        LeaseMap4 { subnets: map, orphans: Mutex::default() }
     }
 
     /// Locks one subnet's state; `None` for an unknown subnet id.
@@ -330,7 +333,8 @@ impl LeaseMap4 {
         self.subnets.get(&id).map(|m| m.lock().unwrap_or_else(|e| e.into_inner()))
     }
 
-    /// Loads leases read from the store at start-up; leases of unknown subnets are returned.
+    /// Loads leases read from the store at start-up; leases of unknown subnets are kept aside
+    /// (see [`LeaseMap4::orphans`]) and also returned.
     pub fn load(&self, leases: Vec<Lease4>) -> Vec<Lease4> {
         let mut orphans = Vec::new();
         for l in leases {
@@ -339,7 +343,29 @@ impl LeaseMap4 {
                 None => orphans.push(l),
             }
         }
+        let mut o = self.orphans.lock().unwrap_or_else(|e| e.into_inner());
+        for l in &orphans {
+            o.insert(l.address, l.clone());
+        }
         orphans
+    }
+
+    /// Leases whose subnet is not configured.
+    pub fn orphans(&self) -> MutexGuard<'_, HashMap<Ipv4Addr, Lease4>> {
+        self.orphans.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Every lease held, configured subnets first (by id), then orphans; for a configuration
+    /// change and for the lease commands.
+    pub fn all(&self) -> Vec<Lease4> {
+        let mut out = Vec::new();
+        for id in self.subnet_ids() {
+            if let Some(s) = self.subnet(id) {
+                out.extend(s.leases().cloned());
+            }
+        }
+        out.extend(self.orphans().values().cloned());
+        out
     }
 
     /// The subnet ids known.

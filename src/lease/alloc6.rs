@@ -258,6 +258,8 @@ type SubnetRanges = (u32, Vec<(Ipv6Addr, Ipv6Addr)>, Vec<PdRange>);
 #[derive(Debug, Default)]
 pub struct LeaseMap6 {
     subnets: HashMap<u32, Mutex<SubnetLeases6>>,
+    /// Leases of subnets the configuration does not have (any more), as in LeaseMap4.
+    orphans: Mutex<HashMap<(LeaseType6, Ipv6Addr), Lease6>>,
 }
 
 impl LeaseMap6 {
@@ -286,7 +288,7 @@ impl LeaseMap6 {
                 .collect();
             map.insert(id, Mutex::new(SubnetLeases6 { na_pools, pd_pools, ..SubnetLeases6::default() }));
         }
-        LeaseMap6 { subnets: map }
+        LeaseMap6 { subnets: map, orphans: Mutex::default() }
     }
 
     /// State for every subnet of a configuration, pools in configuration order.
@@ -320,7 +322,28 @@ impl LeaseMap6 {
                 None => orphans.push(l),
             }
         }
+        let mut o = self.orphans();
+        for l in &orphans {
+            o.insert((l.lease_type, l.address), l.clone());
+        }
         orphans
+    }
+
+    /// Leases whose subnet is not configured.
+    pub fn orphans(&self) -> MutexGuard<'_, HashMap<(LeaseType6, Ipv6Addr), Lease6>> {
+        self.orphans.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Every lease held, configured subnets first (by id), then orphans.
+    pub fn all(&self) -> Vec<Lease6> {
+        let mut out = Vec::new();
+        for id in self.subnet_ids() {
+            if let Some(s) = self.subnet(id) {
+                out.extend(s.leases().cloned());
+            }
+        }
+        out.extend(self.orphans().values().cloned());
+        out
     }
 
     /// The subnet ids known.

@@ -76,6 +76,8 @@ pub struct ControlAgent {
     pub services: Vec<(String, String)>,
     /// Built-in hooks enabled.
     pub hooks: Vec<HookLibrary>,
+    /// The whole section, for the API layer (authentication, TLS files, http-headers).
+    pub params: serde_json::Value,
 }
 
 fn base64_decode(s: &str) -> Option<Vec<u8>> {
@@ -301,7 +303,7 @@ pub(crate) fn build_agent(c: &mut Checker, a: &V<'_>) -> Option<ControlAgent> {
     if c.errors.len() > before {
         return None;
     }
-    Some(ControlAgent { http_host, http_port, services, hooks })
+    Some(ControlAgent { http_host, http_port, services, hooks, params: a.node.to_json() })
 }
 
 #[cfg(test)]

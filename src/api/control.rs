@@ -1,0 +1,1389 @@
+//! The running daemon as the control channel sees it (Kea ARM 8.8 "Management API"): the
+//! configuration in force, the DHCP services it runs, and the handlers of the built-in,
+//! stat_cmds, host_cmds and subnet_cmds commands. Lease commands are in `lease_cmds`,
+//! statistic commands in `stat_cmds`.
+//!
+//! Every configuration change (config-set, config-reload, SIGHUP, reservation-add,
+//! subnet4-add, ...) goes through one path: a whole new JSON document is checked by the same
+//! checker as `-t`, then applied atomically — in place (engines swapped under their lock, sockets
+//! and lease file kept) when only the DHCP logic changed, else by reopening the services, with
+//! the old configuration restored if the new one cannot be served.
+
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, RwLock};
+
+use serde_json::{json, Map, Value};
+use tokio::sync::watch;
+use tracing::{error, info};
+
+use super::command::{Command, Family, Origin, Target};
+use super::{Request, Response, RESULT_EMPTY, RESULT_ERROR};
+use crate::clock;
+use crate::config::model::Config;
+use crate::config::render::{config_get, config_hash};
+use crate::config::{self, LoadOptions, Section};
+use crate::lease::LeaseState;
+use crate::service4::{self, Service4, ServiceError, ServiceOptions};
+use crate::service6::{self, Service6};
+use crate::stats::Stats;
+
+/// Kea's build report (`-V`, `build-report`).
+pub fn build_report() -> String {
+    format!(
+        "{}\nkakapo {} (Rust, tokio)\nhooks built in: {}\n",
+        env!("CARGO_PKG_VERSION"),
+        env!("CARGO_PKG_VERSION"),
+        crate::config::model::BUILTIN_HOOKS.join(" ")
+    )
+}
+
+/// Where the daemon's configuration comes from and how its services are opened.
+#[derive(Debug, Clone)]
+pub struct ControlSettings {
+    /// The `-c` files.
+    pub files: Vec<PathBuf>,
+    /// The section this process runs when started as `kea-dhcp4` etc.
+    pub only: Option<Section>,
+    /// Ports and data directory.
+    pub opts: ServiceOptions,
+}
+
+/// The running services and the switch that stops them.
+struct Running {
+    stop: watch::Sender<bool>,
+    tasks: Vec<tokio::task::JoinHandle<()>>,
+    v4: Option<Arc<service4::Shared>>,
+    v6: Option<Arc<service6::Shared>>,
+}
+
+/// The running services' shared state, read by the lease and disable/enable commands.
+type Handles = (Option<Arc<service4::Shared>>, Option<Arc<service6::Shared>>);
+
+/// A predicate over a reservation map.
+type HostMatcher = Box<dyn Fn(&Value) -> bool + Send + Sync>;
+
+/// The daemon state the handlers act on.
+pub struct Control {
+    settings: ControlSettings,
+    /// One registry per daemon, as in Kea (`subnet[1]` of Dhcp4 and of Dhcp6 are different).
+    stats4: Arc<Stats>,
+    stats6: Arc<Stats>,
+    stats_other: Arc<Stats>,
+    pid: u32,
+    started: u64,
+    reloaded: AtomicU64,
+    cfg: RwLock<Arc<Config>>,
+    running: tokio::sync::Mutex<Option<Running>>,
+    handles: RwLock<Handles>,
+    exit: watch::Sender<Option<i32>>,
+    generation: watch::Sender<u64>,
+    on_config: Box<dyn Fn(&Config) + Send + Sync>,
+}
+
+impl std::fmt::Debug for Control {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Control").field("files", &self.settings.files).finish_non_exhaustive()
+    }
+}
+
+/// The JSON key of a section, as in the configuration file.
+fn key(s: Section) -> &'static str {
+    s.key()
+}
+
+fn service_text(s: Section) -> &'static str {
+    match s {
+        Section::Dhcp4 => "DHCPv4",
+        Section::Dhcp6 => "DHCPv6",
+        Section::DhcpDdns => "DHCP-DDNS",
+        Section::ControlAgent => "Control Agent",
+    }
+}
+
+/// Normalises an identifier for comparison: hex digits only, lower case (Kea accepts
+/// `01:02:03`, `01-02-03` and `010203` for the same identifier).
+fn norm_id(s: &str) -> String {
+    s.chars().filter(|c| c.is_ascii_hexdigit()).flat_map(char::to_lowercase).collect()
+}
+
+const ID_TYPES: &[&str] = &["hw-address", "duid", "client-id", "circuit-id", "flex-id"];
+
+impl Control {
+    /// A control over `cfg`; `on_config` runs after every applied configuration (loggers).
+    pub fn new(settings: ControlSettings, cfg: Config, on_config: Box<dyn Fn(&Config) + Send + Sync>) -> Arc<Control> {
+        let now = clock::unix_now();
+        let (exit, _) = watch::channel(None);
+        let c = Arc::new(Control {
+            settings,
+            stats4: Arc::default(),
+            stats6: Arc::default(),
+            stats_other: Arc::default(),
+            pid: std::process::id(),
+            started: now,
+            reloaded: AtomicU64::new(now),
+            cfg: RwLock::new(Arc::new(cfg)),
+            running: tokio::sync::Mutex::new(None),
+            handles: RwLock::new((None, None)),
+            exit,
+            generation: watch::channel(0).0,
+            on_config,
+        });
+        c.sample_limits(&c.config());
+        c
+    }
+
+    /// `statistic-default-sample-count` / `-age` of each daemon (Kea ARM 8.9).
+    fn sample_limits(&self, cfg: &Config) {
+        for s in [Section::Dhcp4, Section::Dhcp6] {
+            if let Some(src) = cfg.source.get(&s) {
+                let count = src.get("statistic-default-sample-count").and_then(Value::as_u64).unwrap_or(20);
+                let age = src.get("statistic-default-sample-age").and_then(Value::as_u64).unwrap_or(0);
+                self.stats(s).set_default_limits(u32::try_from(count).unwrap_or(u32::MAX), age);
+            }
+        }
+    }
+
+    /// The configuration in force.
+    pub fn config(&self) -> Arc<Config> {
+        self.cfg.read().unwrap_or_else(|e| e.into_inner()).clone()
+    }
+
+    /// The statistics registry of one daemon.
+    pub fn stats(&self, section: Section) -> &Arc<Stats> {
+        match section {
+            Section::Dhcp4 => &self.stats4,
+            Section::Dhcp6 => &self.stats6,
+            _ => &self.stats_other,
+        }
+    }
+
+    /// The DHCPv4 service's shared state, when it runs.
+    pub fn v4(&self) -> Option<Arc<service4::Shared>> {
+        self.handles.read().unwrap_or_else(|e| e.into_inner()).0.clone()
+    }
+
+    /// The DHCPv6 service's shared state, when it runs.
+    pub fn v6(&self) -> Option<Arc<service6::Shared>> {
+        self.handles.read().unwrap_or_else(|e| e.into_inner()).1.clone()
+    }
+
+    /// Changes whenever a new configuration was applied.
+    pub fn generation(&self) -> watch::Receiver<u64> {
+        self.generation.subscribe()
+    }
+
+    /// Turns `Some(exit value)` when a `shutdown` command was accepted.
+    pub fn exit_requested(&self) -> watch::Receiver<Option<i32>> {
+        self.exit.subscribe()
+    }
+
+    /// Opens and starts the services of the configuration in force.
+    pub async fn start(&self) -> Result<(), ServiceError> {
+        let cfg = self.config();
+        let mut running = self.running.lock().await;
+        *running = Some(self.open(&cfg)?);
+        self.publish(running.as_ref());
+        Ok(())
+    }
+
+    /// Stops the services and flushes the lease files.
+    pub async fn stop(&self) {
+        let mut running = self.running.lock().await;
+        if let Some(r) = running.take() {
+            stop_running(r).await;
+        }
+        self.publish(None);
+    }
+
+    fn publish(&self, r: Option<&Running>) {
+        let mut h = self.handles.write().unwrap_or_else(|e| e.into_inner());
+        *h = (r.and_then(|r| r.v4.clone()), r.and_then(|r| r.v6.clone()));
+    }
+
+    fn open(&self, cfg: &Config) -> Result<Running, ServiceError> {
+        let opts = self.settings.opts.clone();
+        let v4 = match cfg.dhcp4.clone() {
+            Some(d4) => Some(Service4::open(Arc::new(d4), opts.clone(), self.stats4.clone())?),
+            None => None,
+        };
+        let v6 = match cfg.dhcp6.clone() {
+            Some(d6) => Some(Service6::open(Arc::new(d6), opts, self.stats6.clone())?),
+            None => None,
+        };
+        let (stop, rx) = watch::channel(false);
+        let mut tasks = Vec::new();
+        let (mut h4, mut h6) = (None, None);
+        if let Some(s) = v4 {
+            h4 = Some(s.shared());
+            tasks.push(tokio::spawn(s.serve(rx.clone())));
+        }
+        if let Some(s) = v6 {
+            h6 = Some(s.shared());
+            tasks.push(tokio::spawn(s.serve(rx)));
+        }
+        Ok(Running { stop, tasks, v4: h4, v6: h6 })
+    }
+
+    /// Applies a checked configuration (Kea ARM 8.8 config-set): in place when sockets and
+    /// lease storage stay the same, else by reopening the services; the old configuration
+    /// keeps running if the new one cannot be served.
+    pub async fn apply(&self, new: Config) -> Result<(), String> {
+        let mut running = self.running.lock().await;
+        let old = self.config();
+        let now = clock::unix_now();
+        let hot = match running.as_ref() {
+            Some(r) => {
+                let v4_ok = match (&old.dhcp4, &new.dhcp4, &r.v4) {
+                    (Some(a), Some(b), Some(_)) => service4::can_reconfigure(a, b),
+                    (None, None, None) => true,
+                    _ => false,
+                };
+                let v6_ok = match (&old.dhcp6, &new.dhcp6, &r.v6) {
+                    (Some(a), Some(b), Some(_)) => service6::can_reconfigure(a, b),
+                    (None, None, None) => true,
+                    _ => false,
+                };
+                v4_ok && v6_ok
+            }
+            None => false,
+        };
+        if hot {
+            if let Some(r) = running.as_ref() {
+                if let (Some(sh), Some(d4)) = (&r.v4, &new.dhcp4) {
+                    sh.reconfigure(Arc::new(d4.clone()), now);
+                }
+                if let (Some(sh), Some(d6)) = (&r.v6, &new.dhcp6) {
+                    sh.reconfigure(Arc::new(d6.clone()), now);
+                }
+            }
+        } else {
+            if let Some(r) = running.take() {
+                stop_running(r).await;
+            }
+            match self.open(&new) {
+                Ok(r) => *running = Some(r),
+                Err(e) => {
+                    // The new configuration cannot be served: go back to the one that ran.
+                    *running = match self.open(&old) {
+                        Ok(r) => Some(r),
+                        Err(e2) => {
+                            error!(target: "kea-dhcp4.dhcp4", "DHCP4_INIT_FAIL the previous configuration could not be restored: {e2}");
+                            None
+                        }
+                    };
+                    self.publish(running.as_ref());
+                    return Err(e.to_string());
+                }
+            }
+        }
+        self.publish(running.as_ref());
+        (self.on_config)(&new);
+        self.sample_limits(&new);
+        *self.cfg.write().unwrap_or_else(|e| e.into_inner()) = Arc::new(new);
+        self.reloaded.store(now, Ordering::Relaxed);
+        self.generation.send_modify(|g| *g += 1);
+        Ok(())
+    }
+
+    /// Re-reads the `-c` files and applies them (SIGHUP, `config-reload`).
+    pub async fn reload(&self) -> Result<(), String> {
+        let opts = LoadOptions { only: self.settings.only, host: None };
+        let loaded = config::load(&self.settings.files, &opts).map_err(|e| e.to_string())?;
+        self.apply(loaded.config).await
+    }
+
+    /// Checks a configuration document given as JSON (config-set, config-test, mutations).
+    fn check(&self, doc: &Value) -> Result<Config, String> {
+        let text = serde_json::to_string_pretty(doc).map_err(|e| e.to_string())?;
+        let opts = LoadOptions { only: self.settings.only, host: None };
+        config::load_str("<string>", &text, &opts).map(|l| l.config).map_err(|e| e.to_string())
+    }
+
+    /// The whole configuration document, with `section` replaced by `body`.
+    fn document_with(&self, section: Section, body: Value) -> Value {
+        let cfg = self.config();
+        let mut doc = Map::new();
+        doc.insert(key(section).to_string(), body);
+        for s in cfg.sections() {
+            if s != section {
+                if let Some(src) = cfg.source.get(&s) {
+                    doc.insert(key(s).to_string(), src.clone());
+                }
+            }
+        }
+        Value::Object(doc)
+    }
+
+    /// Runs `f` on the rendered section (ids assigned, defaults filled), then checks and
+    /// applies the result; `f`'s value is returned when all of that succeeded.
+    async fn mutate<T>(
+        &self,
+        section: Section,
+        f: impl FnOnce(&mut Map<String, Value>) -> Result<T, Response>,
+    ) -> Result<T, Response> {
+        let cfg = self.config();
+        let rendered = config_get(&cfg, section);
+        let mut body = match rendered.get(key(section)) {
+            Some(Value::Object(m)) => m.clone(),
+            _ => return Err(Response::error(format!("no {} configuration", key(section)))),
+        };
+        let out = f(&mut body)?;
+        let doc = self.document_with(section, Value::Object(body));
+        let new = self.check(&doc).map_err(Response::error)?;
+        self.apply(new).await.map_err(Response::error)?;
+        Ok(out)
+    }
+
+    /// Handles one request addressed to the daemon of `section`.
+    pub async fn handle(&self, section: Section, req: &Request) -> Response {
+        let cmd = match Command::parse(req) {
+            Ok(c) => c,
+            Err(r) => return r,
+        };
+        let now = clock::unix_now();
+        let cfg = self.config();
+        match cmd {
+            Command::BuildReport => Response::ok(build_report()),
+            Command::VersionGet => {
+                Response::ok(env!("CARGO_PKG_VERSION")).with_args(json!({ "extended": build_report() }))
+            }
+            Command::ConfigGet => {
+                let mut r = config_get(&cfg, section);
+                let hash = config_hash(&r);
+                if let Value::Object(m) = &mut r {
+                    m.insert("hash".into(), Value::String(hash));
+                }
+                Response::ok("").with_args(r)
+            }
+            Command::ConfigHashGet => {
+                Response::ok("").with_args(json!({ "hash": config_hash(&config_get(&cfg, section)) }))
+            }
+            Command::ConfigTest(doc) => {
+                if doc.get(key(section)).is_none() {
+                    return Response::error(format!("Missing mandatory '{}' parameter.", key(section)));
+                }
+                match self.check(&doc) {
+                    Ok(_) => Response::ok("Configuration seems sane."),
+                    Err(e) => Response::error(e),
+                }
+            }
+            Command::ConfigSet(doc) => {
+                let Some(body) = doc.get(key(section)) else {
+                    return Response::error(format!("Missing mandatory '{}' parameter.", key(section)));
+                };
+                let full = self.document_with(section, body.clone());
+                let new = match self.check(&full) {
+                    Ok(c) => c,
+                    Err(e) => return Response::error(e),
+                };
+                match self.apply(new).await {
+                    Ok(()) => {
+                        info!(target: "kea-dhcp4.commands", "DHCP4_CONFIG_COMPLETE configuration applied by config-set");
+                        let hash = config_hash(&config_get(&self.config(), section));
+                        Response::ok("Configuration successful.").with_args(json!({ "hash": hash }))
+                    }
+                    Err(e) => Response::error(e),
+                }
+            }
+            Command::ConfigReload => match self.reload().await {
+                Ok(()) => Response::ok("Configuration successful."),
+                Err(e) => Response::error(format!("Config reload failed: {e}")),
+            },
+            Command::ConfigWrite(file) => self.config_write(&cfg, file),
+            Command::DhcpDisable { max_period, origin } => {
+                let origin = match origin {
+                    Origin::User => None,
+                    Origin::Remote(n) => Some(n),
+                };
+                match section {
+                    Section::Dhcp4 => self.v4().map(|s| s.state().disable(origin, max_period, now)),
+                    Section::Dhcp6 => self.v6().map(|s| s.state().disable(origin, max_period, now)),
+                    _ => None,
+                };
+                Response::ok(format!("{} service disabled", service_text(section)))
+            }
+            Command::DhcpEnable { origin } => {
+                let origin = match origin {
+                    Origin::User => None,
+                    Origin::Remote(n) => Some(n),
+                };
+                match section {
+                    Section::Dhcp4 => self.v4().map(|s| s.state().enable(origin)),
+                    Section::Dhcp6 => self.v6().map(|s| s.state().enable(origin)),
+                    _ => None,
+                };
+                Response::ok("DHCP service successfully enabled")
+            }
+            Command::LeasesReclaim { remove } => self.reclaim(section, remove, now).await,
+            Command::ListCommands => Response::ok("").with_args(json!(self.commands(section))),
+            Command::ServerTagGet => {
+                let tag = cfg.source.get(&section).and_then(|s| s.get("server-tag")).cloned().unwrap_or(json!(""));
+                Response::ok("").with_args(json!({ "server-tag": tag }))
+            }
+            Command::Shutdown { exit_value } => {
+                let _ = self.exit.send(Some(exit_value));
+                Response::ok("Shutting down.")
+            }
+            Command::StatusGet => self.status(section, now),
+            Command::Statistic(name, args) => super::stat_cmds::handle(self.stats(section), &name, args.as_ref(), now)
+                .unwrap_or_else(|| {
+                    Response::new(super::RESULT_UNSUPPORTED, format!("'{name}' command not supported."))
+                }),
+            Command::Lease(name, args) => {
+                let (v4, v6) = match section {
+                    Section::Dhcp4 => (self.v4(), None),
+                    Section::Dhcp6 => (None, self.v6()),
+                    _ => (None, None),
+                };
+                let ddns = match section {
+                    Section::Dhcp4 => cfg.dhcp4.as_ref().is_some_and(|d| d.ddns_enabled),
+                    Section::Dhcp6 => cfg.dhcp6.as_ref().is_some_and(|d| d.ddns_enabled),
+                    _ => false,
+                };
+                super::lease_cmds::handle(v4.as_ref(), v6.as_ref(), ddns, &name, args.as_ref(), now)
+                    .await
+                    .unwrap_or_else(|| {
+                        Response::new(super::RESULT_UNSUPPORTED, format!("'{name}' command not supported."))
+                    })
+            }
+            Command::StatLeaseGet(fam, args) => self.stat_lease_get(section, fam, args.as_ref(), now),
+            Command::ReservationAdd(a, t) => self.reservation_add(section, a, t).await,
+            Command::ReservationDel(a, t) => self.reservation_del(section, a, t).await,
+            Command::ReservationGet(a) => self.reservation_get(section, &a),
+            Command::ReservationGetAll(a) => self.reservation_list(section, &a, |_| true),
+            Command::ReservationGetPage(a) => self.reservation_page(section, &a),
+            Command::ReservationGetByHostname(a) => {
+                let Some(h) = a.get("hostname").and_then(Value::as_str).map(str::to_lowercase) else {
+                    return Response::error("'hostname' parameter not specified");
+                };
+                self.reservation_list(section, &a, |r| {
+                    r.get("hostname").and_then(Value::as_str).is_some_and(|x| x.to_lowercase() == h)
+                })
+            }
+            Command::ReservationGetById(a) => {
+                let (Some(t), Some(id)) =
+                    (a.get("identifier-type").and_then(Value::as_str), a.get("identifier").and_then(Value::as_str))
+                else {
+                    return Response::error("'identifier-type' and 'identifier' parameters are mandatory");
+                };
+                let (t, id) = (t.to_string(), norm_id(id));
+                let mut all = a.clone();
+                if let Value::Object(m) = &mut all {
+                    m.remove("subnet-id");
+                }
+                self.reservation_list(section, &all, |r| {
+                    r.get(&t).and_then(Value::as_str).is_some_and(|x| norm_id(x) == id)
+                })
+            }
+            Command::SubnetList(fam) => self.subnet_list(section, fam),
+            Command::SubnetGet(fam, a) => self.subnet_get(section, fam, &a),
+            Command::SubnetAdd(fam, a) => self.subnet_add(section, fam, a, false).await,
+            Command::SubnetUpdate(fam, a) => self.subnet_add(section, fam, a, true).await,
+            Command::SubnetDel(fam, a) => self.subnet_del(section, fam, &a).await,
+            Command::NetworkList(fam) => self.network_list(section, fam),
+            Command::NetworkGet(fam, a) => self.network_get(section, fam, &a),
+            Command::NetworkAdd(fam, a) => self.network_add(section, fam, a).await,
+            Command::NetworkDel(fam, a) => self.network_del(section, fam, &a).await,
+        }
+    }
+
+    /// Every command this daemon answers, sorted (list-commands).
+    pub fn commands(&self, section: Section) -> Vec<String> {
+        let mut v: Vec<String> = super::command::COMMANDS.iter().map(|s| s.to_string()).collect();
+        v.extend(super::stat_cmds::COMMANDS.iter().map(|s| s.to_string()));
+        let fam = match section {
+            Section::Dhcp4 => Some(Family::V4),
+            Section::Dhcp6 => Some(Family::V6),
+            _ => None,
+        };
+        if let Some(fam) = fam {
+            let prefix = if fam == Family::V4 { "lease4-" } else { "lease6-" };
+            v.extend(super::lease_cmds::COMMANDS.iter().filter(|c| c.starts_with(prefix)).map(|s| s.to_string()));
+            v.extend(super::command::hook_commands(fam));
+        }
+        v.sort();
+        v.dedup();
+        v
+    }
+
+    fn config_write(&self, cfg: &Config, file: Option<String>) -> Response {
+        let Some(default) = self.settings.files.first() else {
+            return Response::error("Unable to determine filename");
+        };
+        let path = match file {
+            Some(f) if std::path::Path::new(&f).is_absolute() => PathBuf::from(f),
+            // Relative names go beside the configuration file, like Kea 2.7.9+ requires.
+            Some(f) => default.parent().map_or_else(|| PathBuf::from(&f), |d| d.join(&f)),
+            None => default.clone(),
+        };
+        let mut doc = Map::new();
+        for s in cfg.sections() {
+            if let Some(Value::Object(m)) = Some(config_get(cfg, s)) {
+                doc.extend(m);
+            }
+        }
+        let text = match serde_json::to_string_pretty(&Value::Object(doc)) {
+            Ok(t) => t + "\n",
+            Err(e) => return Response::error(e.to_string()),
+        };
+        let tmp = path.with_extension("tmp-config-write");
+        let res = (|| -> std::io::Result<()> {
+            std::fs::write(&tmp, &text)?;
+            std::fs::File::open(&tmp)?.sync_all()?;
+            std::fs::rename(&tmp, &path)
+        })();
+        match res {
+            Ok(()) => Response::ok(format!("Configuration written to {} successful", path.display()))
+                .with_args(json!({ "filename": path.display().to_string(), "size": text.len() })),
+            Err(e) => Response::error(format!("Unable to open file {} for writing: {e}", path.display())),
+        }
+    }
+
+    async fn reclaim(&self, section: Section, remove: bool, now: u64) -> Response {
+        let res: Result<(), String> = async {
+            match section {
+                Section::Dhcp4 => {
+                    if let Some(sh) = self.v4() {
+                        let engine = sh.engine();
+                        let (changes, pending) = engine.reclaim(now);
+                        for p in pending {
+                            p.0.await.map_err(|e| e.to_string())?;
+                        }
+                        if remove {
+                            for c in changes {
+                                let crate::lease::LeaseChange4::Upsert(l) = c else { continue };
+                                if l.state == LeaseState::ExpiredReclaimed {
+                                    if let Some((_, Some(p))) = engine.admin_delete(l.address, now) {
+                                        p.0.await.map_err(|e| e.to_string())?;
+                                    }
+                                }
+                            }
+                        }
+                    }
+                }
+                Section::Dhcp6 => {
+                    if let Some(sh) = self.v6() {
+                        let engine = sh.engine();
+                        let (changes, pending) = engine.reclaim(now);
+                        for p in pending {
+                            p.0.await.map_err(|e| e.to_string())?;
+                        }
+                        if remove {
+                            for c in changes {
+                                let crate::lease::LeaseChange6::Upsert(l) = c else { continue };
+                                if l.state == LeaseState::ExpiredReclaimed {
+                                    if let Some((_, Some(p))) = engine.admin_delete(l.lease_type, l.address, now) {
+                                        p.0.await.map_err(|e| e.to_string())?;
+                                    }
+                                }
+                            }
+                        }
+                    }
+                }
+                _ => {}
+            }
+            Ok(())
+        }
+        .await;
+        match res {
+            Ok(()) => Response::ok("Reclamation of expired leases is complete."),
+            Err(e) => Response::error(format!("Reclamation of expired leases failed: {e}")),
+        }
+    }
+
+    fn status(&self, section: Section, now: u64) -> Response {
+        let state = match section {
+            Section::Dhcp4 => self.v4().map(|s| s.state().snapshot()),
+            Section::Dhcp6 => self.v6().map(|s| s.state().snapshot()),
+            _ => None,
+        }
+        .unwrap_or_default();
+        let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
+        let sockets = if self.running.try_lock().is_ok_and(|r| r.is_none()) { "failed" } else { "ready" };
+        Response::ok("").with_args(json!({
+            "pid": self.pid,
+            "uptime": now.saturating_sub(self.started),
+            "reload": now.saturating_sub(self.reloaded.load(Ordering::Relaxed)),
+            "multi-threading-enabled": true,
+            "thread-pool-size": threads,
+            "packet-queue-size": 0,
+            "packet-queue-statistics": [0.0, 0.0, 0.0],
+            "sockets": { "status": sockets },
+            "dhcp-state": {
+                "disabled-by-db-connection": [],
+                "disabled-by-local-command": [],
+                "disabled-by-remote-command": state.by_remote.iter().collect::<Vec<_>>(),
+                "disabled-by-user": state.by_user,
+                "globally-disabled": state.by_user || !state.by_remote.is_empty(),
+            },
+        }))
+    }
+
+    /// stat-lease4-get / stat-lease6-get (Kea stat_cmds): per-subnet rows counted from the
+    /// lease maps, totals from the statistics.
+    fn stat_lease_get(&self, section: Section, fam: Family, args: Option<&Value>, now: u64) -> Response {
+        let want_section = if fam == Family::V4 { Section::Dhcp4 } else { Section::Dhcp6 };
+        if section != want_section {
+            return Response::new(super::RESULT_UNSUPPORTED, "command not supported by this daemon");
+        }
+        let (first, last) = match args {
+            None => (0, u32::MAX),
+            Some(a) => {
+                if let Some(id) = a.get("subnet-id") {
+                    match id.as_u64().and_then(|v| u32::try_from(v).ok()) {
+                        Some(v) if v > 0 => (v, v),
+                        _ => return Response::error("'subnet-id' parameter must be a positive integer"),
+                    }
+                } else if let Some(r) = a.get("subnet-range") {
+                    let f = r.get("first-subnet-id").and_then(Value::as_u64);
+                    let l = r.get("last-subnet-id").and_then(Value::as_u64);
+                    match (f, l) {
+                        (Some(f), Some(l)) if f <= l => (f as u32, l.min(u64::from(u32::MAX)) as u32),
+                        _ => return Response::error("invalid 'subnet-range' parameter"),
+                    }
+                } else {
+                    (0, u32::MAX)
+                }
+            }
+        };
+        let stat = |n: String| self.stats(section).get(&n).map_or(0, |s| s.value);
+        let mut rows = Vec::new();
+        match fam {
+            Family::V4 => {
+                let Some(sh) = self.v4() else { return Response::error("DHCPv4 service not running") };
+                let engine = sh.engine();
+                for s in engine.config().subnets.iter().filter(|s| s.id >= first && s.id <= last) {
+                    let (assigned, declined) = engine.leases().subnet(s.id).map_or((0, 0), |m| {
+                        let live = |st: LeaseState| m.leases().filter(|l| l.state == st && !l.is_expired(now)).count();
+                        (live(LeaseState::Default), m.leases().filter(|l| l.state == LeaseState::Declined).count())
+                    });
+                    rows.push(json!([
+                        s.id,
+                        stat(format!("subnet[{}].total-addresses", s.id)),
+                        stat(format!("subnet[{}].cumulative-assigned-addresses", s.id)),
+                        assigned,
+                        declined
+                    ]));
+                }
+            }
+            Family::V6 => {
+                let Some(sh) = self.v6() else { return Response::error("DHCPv6 service not running") };
+                let engine = sh.engine();
+                for s in engine.config().subnets.iter().filter(|s| s.id >= first && s.id <= last) {
+                    let (nas, pds, declined) = engine.leases().subnet(s.id).map_or((0, 0, 0), |m| {
+                        let live = |t: crate::lease::LeaseType6| {
+                            m.leases()
+                                .filter(|l| l.lease_type == t && l.state == LeaseState::Default && !l.is_expired(now))
+                                .count()
+                        };
+                        let declined = m.leases().filter(|l| l.state == LeaseState::Declined).count();
+                        (live(crate::lease::LeaseType6::Na), live(crate::lease::LeaseType6::Pd), declined)
+                    });
+                    rows.push(json!([
+                        s.id,
+                        stat(format!("subnet[{}].total-nas", s.id)),
+                        stat(format!("subnet[{}].cumulative-assigned-nas", s.id)),
+                        nas,
+                        declined,
+                        stat(format!("subnet[{}].total-pds", s.id)),
+                        stat(format!("subnet[{}].cumulative-assigned-pds", s.id)),
+                        pds
+                    ]));
+                }
+            }
+        }
+        let columns = match fam {
+            Family::V4 => json!([
+                "subnet-id",
+                "total-addresses",
+                "cumulative-assigned-addresses",
+                "assigned-addresses",
+                "declined-addresses"
+            ]),
+            Family::V6 => json!([
+                "subnet-id",
+                "total-nas",
+                "cumulative-assigned-nas",
+                "assigned-nas",
+                "declined-addresses",
+                "total-pds",
+                "cumulative-assigned-pds",
+                "assigned-pds"
+            ]),
+        };
+        let cmd = if fam == Family::V4 { "stat-lease4-get" } else { "stat-lease6-get" };
+        let n = rows.len();
+        let ts = chrono::DateTime::from_timestamp(now as i64, 0)
+            .map(|t| t.format("%Y-%m-%d %H:%M:%S%.6f").to_string())
+            .unwrap_or_default();
+        let r = Response::new(
+            if n == 0 { RESULT_EMPTY } else { super::RESULT_SUCCESS },
+            format!("{cmd}[{first}-{last}]: {n} rows found").replace(&format!("[0-{}]", u32::MAX), ""),
+        );
+        r.with_args(json!({ "result-set": { "columns": columns, "rows": rows, "timestamp": ts } }))
+    }
+
+    // ---- host_cmds on the running configuration (operation-target memory) ----
+
+    fn subnets_key(section: Section) -> &'static str {
+        if section == Section::Dhcp6 {
+            "subnet6"
+        } else {
+            "subnet4"
+        }
+    }
+
+    /// Every subnet map of a rendered section, those in shared networks included.
+    fn subnets_of(body: &Value, section: Section) -> Vec<&Value> {
+        let sk = Self::subnets_key(section);
+        let mut v: Vec<&Value> = body.get(sk).and_then(Value::as_array).map(|a| a.iter().collect()).unwrap_or_default();
+        for n in body.get("shared-networks").and_then(Value::as_array).into_iter().flatten() {
+            v.extend(n.get(sk).and_then(Value::as_array).into_iter().flatten());
+        }
+        v
+    }
+
+    fn subnets_of_mut(body: &mut Map<String, Value>, section: Section) -> Vec<&mut Value> {
+        let sk = Self::subnets_key(section);
+        let mut v: Vec<&mut Value> = Vec::new();
+        let (top, nets): (Option<&mut Value>, Option<&mut Value>) = {
+            let mut top = None;
+            let mut nets = None;
+            for (k, val) in body.iter_mut() {
+                if k == sk {
+                    top = Some(val);
+                } else if k == "shared-networks" {
+                    nets = Some(val);
+                }
+            }
+            (top, nets)
+        };
+        if let Some(Value::Array(a)) = top {
+            v.extend(a.iter_mut());
+        }
+        if let Some(Value::Array(ns)) = nets {
+            for n in ns.iter_mut() {
+                if let Some(Value::Array(a)) = n.get_mut(sk) {
+                    v.extend(a.iter_mut());
+                }
+            }
+        }
+        v
+    }
+
+    fn rendered(&self, section: Section) -> Value {
+        config_get(&self.config(), section).get(key(section)).cloned().unwrap_or(Value::Null)
+    }
+
+    /// Reservations with the subnet id they belong to (0: global).
+    fn reservations(&self, section: Section) -> Vec<(u64, Value)> {
+        let body = self.rendered(section);
+        let mut out: Vec<(u64, Value)> =
+            body.get("reservations").and_then(Value::as_array).into_iter().flatten().map(|r| (0, r.clone())).collect();
+        for s in Self::subnets_of(&body, section) {
+            let id = s.get("id").and_then(Value::as_u64).unwrap_or(0);
+            out.extend(s.get("reservations").and_then(Value::as_array).into_iter().flatten().map(|r| (id, r.clone())));
+        }
+        out
+    }
+
+    fn host_json(id: u64, r: &Value) -> Value {
+        let mut m = r.as_object().cloned().unwrap_or_default();
+        m.insert("subnet-id".into(), json!(id));
+        Value::Object(m)
+    }
+
+    fn family_text(section: Section) -> &'static str {
+        if section == Section::Dhcp6 {
+            "IPv6"
+        } else {
+            "IPv4"
+        }
+    }
+
+    /// Matches a reservation by `ip-address` or by `identifier-type` + `identifier`.
+    fn host_matcher(a: &Value) -> Result<HostMatcher, Response> {
+        if let Some(ip) = a.get("ip-address").and_then(Value::as_str) {
+            let ip = ip.to_string();
+            return Ok(Box::new(move |r: &Value| {
+                r.get("ip-address").and_then(Value::as_str) == Some(ip.as_str())
+                    || r.get("ip-addresses")
+                        .and_then(Value::as_array)
+                        .is_some_and(|l| l.iter().any(|x| x.as_str() == Some(ip.as_str())))
+            }));
+        }
+        match (a.get("identifier-type").and_then(Value::as_str), a.get("identifier").and_then(Value::as_str)) {
+            (Some(t), Some(id)) if ID_TYPES.contains(&t) => {
+                let (t, id) = (t.to_string(), norm_id(id));
+                Ok(Box::new(move |r: &Value| r.get(&t).and_then(Value::as_str).is_some_and(|x| norm_id(x) == id)))
+            }
+            (Some(t), Some(_)) => Err(Response::error(format!("invalid identifier-type '{t}'"))),
+            _ => Err(Response::error("missing parameter 'ip-address' or 'identifier-type' and 'identifier'")),
+        }
+    }
+
+    fn subnet_id_arg(a: &Value) -> Result<Option<u64>, Response> {
+        match a.get("subnet-id") {
+            None => Ok(None),
+            Some(v) => {
+                v.as_u64().map(Some).ok_or_else(|| Response::error("'subnet-id' must be a non-negative integer"))
+            }
+        }
+    }
+
+    fn reservation_get(&self, section: Section, a: &Value) -> Response {
+        let id = match Self::subnet_id_arg(a) {
+            Ok(Some(id)) => id,
+            Ok(None) => return Response::error("missing parameter 'subnet-id'"),
+            Err(r) => return r,
+        };
+        let m = match Self::host_matcher(a) {
+            Ok(m) => m,
+            Err(r) => return r,
+        };
+        match self.reservations(section).into_iter().find(|(s, r)| *s == id && m(r)) {
+            Some((s, r)) => Response::ok("Host found.").with_args(Self::host_json(s, &r)),
+            None => Response::empty("Host not found."),
+        }
+    }
+
+    fn reservation_list(&self, section: Section, a: &Value, pred: impl Fn(&Value) -> bool) -> Response {
+        let want = match Self::subnet_id_arg(a) {
+            Ok(w) => w,
+            Err(r) => return r,
+        };
+        let hosts: Vec<Value> = self
+            .reservations(section)
+            .into_iter()
+            .filter(|(s, r)| want.is_none_or(|w| w == *s) && pred(r))
+            .map(|(s, r)| Self::host_json(s, &r))
+            .collect();
+        let n = hosts.len();
+        Response::new(
+            if n == 0 { RESULT_EMPTY } else { super::RESULT_SUCCESS },
+            format!("{n} {} host(s) found.", Self::family_text(section)),
+        )
+        .with_args(json!({ "hosts": hosts }))
+    }
+
+    fn reservation_page(&self, section: Section, a: &Value) -> Response {
+        let Some(limit) = a.get("limit").and_then(Value::as_u64).filter(|l| *l > 0) else {
+            return Response::error("'limit' parameter not specified or not a positive integer");
+        };
+        let want = match Self::subnet_id_arg(a) {
+            Ok(w) => w,
+            Err(r) => return r,
+        };
+        // `from` is the position after the last host of the previous page (Kea's host id).
+        let from = a.get("from").and_then(Value::as_u64).unwrap_or(0) as usize;
+        let all: Vec<Value> = self
+            .reservations(section)
+            .into_iter()
+            .filter(|(s, _)| want.is_none_or(|w| w == *s))
+            .map(|(s, r)| Self::host_json(s, &r))
+            .collect();
+        let page: Vec<Value> = all.iter().skip(from).take(limit as usize).cloned().collect();
+        let n = page.len();
+        let mut args = json!({ "count": n, "hosts": page });
+        if n > 0 {
+            args["next"] = json!({ "from": from + n, "source-index": 0 });
+        }
+        Response::new(
+            if n == 0 { RESULT_EMPTY } else { super::RESULT_SUCCESS },
+            format!("{n} {} host(s) found.", Self::family_text(section)),
+        )
+        .with_args(args)
+    }
+
+    fn memory_target(&self, t: Target, section: Section) -> Result<(), Response> {
+        let cfg = self.config();
+        let has_db = cfg
+            .source
+            .get(&section)
+            .is_some_and(|s| s.get("hosts-database").is_some() || s.get("hosts-databases").is_some());
+        match t {
+            Target::Memory => Ok(()),
+            Target::Default if !has_db => Ok(()),
+            _ => Err(Response::error(
+                "Unable to change host reservations in a database: no hosts database is available in this build",
+            )),
+        }
+    }
+
+    async fn reservation_add(&self, section: Section, a: Value, t: Target) -> Response {
+        if let Err(r) = self.memory_target(t, section) {
+            return r;
+        }
+        let Some(Value::Object(mut host)) = a.get("reservation").cloned() else {
+            return Response::error("missing parameter 'reservation'");
+        };
+        let id = match host.remove("subnet-id") {
+            None => return Response::error("Mandatory 'subnet-id' parameter missing."),
+            Some(v) => match v.as_u64() {
+                Some(id) => id,
+                None => return Response::error("'subnet-id' must be a non-negative integer"),
+            },
+        };
+        if !ID_TYPES.iter().any(|k| host.contains_key(*k)) {
+            return Response::error("one of the supported identifiers must be specified for host reservation");
+        }
+        let res = self
+            .mutate(section, |body| {
+                let list = if id == 0 {
+                    body.entry("reservations").or_insert_with(|| json!([]))
+                } else {
+                    let Some(s) = Self::subnets_of_mut(body, section)
+                        .into_iter()
+                        .find(|s| s.get("id").and_then(Value::as_u64) == Some(id))
+                    else {
+                        return Err(Response::error(format!("Subnet with id {id} not found")));
+                    };
+                    let Value::Object(sm) = s else { return Err(Response::error("bad subnet")) };
+                    sm.entry("reservations").or_insert_with(|| json!([]))
+                };
+                match list {
+                    Value::Array(v) => v.push(Value::Object(host)),
+                    _ => return Err(Response::error("reservations is not a list")),
+                }
+                Ok(())
+            })
+            .await;
+        match res {
+            Ok(()) => Response::ok("Host added."),
+            Err(r) => r,
+        }
+    }
+
+    async fn reservation_del(&self, section: Section, a: Value, t: Target) -> Response {
+        if let Err(r) = self.memory_target(t, section) {
+            return r;
+        }
+        let id = match Self::subnet_id_arg(&a) {
+            Ok(Some(id)) => id,
+            Ok(None) => return Response::error("missing parameter 'subnet-id'"),
+            Err(r) => return r,
+        };
+        let m = match Self::host_matcher(&a) {
+            Ok(m) => m,
+            Err(r) => return r,
+        };
+        let res = self
+            .mutate(section, |body| {
+                let list = if id == 0 {
+                    body.get_mut("reservations")
+                } else {
+                    Self::subnets_of_mut(body, section)
+                        .into_iter()
+                        .find(|s| s.get("id").and_then(Value::as_u64) == Some(id))
+                        .and_then(|s| s.get_mut("reservations"))
+                };
+                let Some(Value::Array(v)) = list else { return Err(Response::empty("Host not deleted (not found).")) };
+                let before = v.len();
+                v.retain(|r| !m(r));
+                if v.len() == before {
+                    return Err(Response::empty("Host not deleted (not found)."));
+                }
+                Ok(())
+            })
+            .await;
+        match res {
+            Ok(()) => Response::ok("Host deleted."),
+            Err(r) => r,
+        }
+    }
+
+    // ---- subnet_cmds on the running configuration ----
+
+    fn check_family(section: Section, fam: Family) -> Result<(), Response> {
+        match (section, fam) {
+            (Section::Dhcp4, Family::V4) | (Section::Dhcp6, Family::V6) => Ok(()),
+            _ => Err(Response::new(super::RESULT_UNSUPPORTED, "command not supported by this daemon")),
+        }
+    }
+
+    fn fam_text(fam: Family) -> &'static str {
+        match fam {
+            Family::V4 => "IPv4",
+            Family::V6 => "IPv6",
+        }
+    }
+
+    fn subnet_list(&self, section: Section, fam: Family) -> Response {
+        if let Err(r) = Self::check_family(section, fam) {
+            return r;
+        }
+        let body = self.rendered(section);
+        let mut list = Vec::new();
+        for s in Self::subnets_of(&body, section) {
+            list.push(json!({ "id": s.get("id"), "subnet": s.get("subnet") }));
+        }
+        let n = list.len();
+        Response::new(
+            if n == 0 { RESULT_EMPTY } else { super::RESULT_SUCCESS },
+            format!("{n} {} subnets found", Self::fam_text(fam)),
+        )
+        .with_args(json!({ "subnets": list }))
+    }
+
+    fn find_subnet<'v>(body: &'v Value, section: Section, a: &Value) -> Result<Option<&'v Value>, Response> {
+        let subs = Self::subnets_of(body, section);
+        if let Some(id) = a.get("id") {
+            let id = id.as_u64().ok_or_else(|| Response::error("'id' must be a positive integer"))?;
+            return Ok(subs.into_iter().find(|s| s.get("id").and_then(Value::as_u64) == Some(id)));
+        }
+        if let Some(p) = a.get("subnet").and_then(Value::as_str) {
+            return Ok(subs.into_iter().find(|s| s.get("subnet").and_then(Value::as_str) == Some(p)));
+        }
+        Err(Response::error("missing 'id' or 'subnet' parameter"))
+    }
+
+    fn subnet_get(&self, section: Section, fam: Family, a: &Value) -> Response {
+        if let Err(r) = Self::check_family(section, fam) {
+            return r;
+        }
+        let body = self.rendered(section);
+        match Self::find_subnet(&body, section, a) {
+            Err(r) => r,
+            Ok(None) => Response::empty(format!("No {} subnet found", Self::fam_text(fam))),
+            Ok(Some(s)) => Response::ok(format!(
+                "Info about {} subnet {} (id {}) returned",
+                Self::fam_text(fam),
+                s.get("subnet").and_then(Value::as_str).unwrap_or(""),
+                s.get("id").and_then(Value::as_u64).unwrap_or(0)
+            ))
+            .with_args(json!({ Self::subnets_key(section): [s] })),
+        }
+    }
+
+    async fn subnet_add(&self, section: Section, fam: Family, a: Value, update: bool) -> Response {
+        if let Err(r) = Self::check_family(section, fam) {
+            return r;
+        }
+        let sk = Self::subnets_key(section);
+        let Some(Value::Array(list)) = a.get(sk) else {
+            return Response::error(format!("missing '{sk}' argument"));
+        };
+        let [sub] = list.as_slice() else {
+            return Response::error(format!(
+                "invalid number of subnets specified, expected one {} subnet",
+                Self::fam_text(fam)
+            ));
+        };
+        let Some(id) = sub.get("id").and_then(Value::as_u64) else {
+            return Response::error("subnet 'id' is mandatory");
+        };
+        let prefix = sub.get("subnet").and_then(Value::as_str).unwrap_or("").to_string();
+        let sub = sub.clone();
+        let res = self
+            .mutate(section, |body| {
+                let existing = Self::subnets_of_mut(body, section)
+                    .into_iter()
+                    .find(|s| s.get("id").and_then(Value::as_u64) == Some(id));
+                match (existing, update) {
+                    (Some(_), false) => {
+                        Err(Response::error(format!("{} subnet with id {id} already exists", Self::fam_text(fam))))
+                    }
+                    (Some(slot), true) => {
+                        // A subnet inside a shared network stays there (Kea keeps the link).
+                        *slot = sub;
+                        Ok(())
+                    }
+                    (None, true) => {
+                        Err(Response::empty(format!("{} subnet with id {id} not found", Self::fam_text(fam))))
+                    }
+                    (None, false) => {
+                        match body.entry(sk).or_insert_with(|| json!([])) {
+                            Value::Array(v) => v.push(sub),
+                            _ => return Err(Response::error(format!("{sk} is not a list"))),
+                        }
+                        Ok(())
+                    }
+                }
+            })
+            .await;
+        match res {
+            Ok(()) => {
+                Response::ok(format!("{} subnet {}", Self::fam_text(fam), if update { "updated" } else { "added" }))
+                    .with_args(json!({ "subnets": [{ "id": id, "subnet": prefix }] }))
+            }
+            Err(r) => r,
+        }
+    }
+
+    async fn subnet_del(&self, section: Section, fam: Family, a: &Value) -> Response {
+        if let Err(r) = Self::check_family(section, fam) {
+            return r;
+        }
+        let Some(id) = a.get("id").and_then(Value::as_u64) else {
+            return Response::error("missing 'id' parameter");
+        };
+        let sk = Self::subnets_key(section);
+        let res = self
+            .mutate(section, |body| {
+                let mut removed = None;
+                let take = |v: &mut Vec<Value>, removed: &mut Option<Value>| {
+                    if let Some(i) = v.iter().position(|s| s.get("id").and_then(Value::as_u64) == Some(id)) {
+                        *removed = Some(v.remove(i));
+                    }
+                };
+                if let Some(Value::Array(v)) = body.get_mut(sk) {
+                    take(v, &mut removed);
+                }
+                if removed.is_none() {
+                    if let Some(Value::Array(nets)) = body.get_mut("shared-networks") {
+                        for n in nets.iter_mut() {
+                            if let Some(Value::Array(v)) = n.get_mut(sk) {
+                                take(v, &mut removed);
+                            }
+                        }
+                    }
+                }
+                removed.ok_or_else(|| Response::empty(format!("no subnet with id {id} found")))
+            })
+            .await;
+        match res {
+            Ok(s) => {
+                let p = s.get("subnet").and_then(Value::as_str).unwrap_or("").to_string();
+                Response::ok(format!("{} subnet {p} (id {id}) deleted", Self::fam_text(fam)))
+                    .with_args(json!({ "subnets": [{ "id": id, "subnet": p }] }))
+            }
+            Err(r) => r,
+        }
+    }
+
+    fn network_list(&self, section: Section, fam: Family) -> Response {
+        if let Err(r) = Self::check_family(section, fam) {
+            return r;
+        }
+        let body = self.rendered(section);
+        let names: Vec<Value> = body
+            .get("shared-networks")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+            .map(|n| json!({ "name": n.get("name") }))
+            .collect();
+        let n = names.len();
+        Response::new(
+            if n == 0 { RESULT_EMPTY } else { super::RESULT_SUCCESS },
+            format!("{n} {} network(s) found", Self::fam_text(fam)),
+        )
+        .with_args(json!({ "shared-networks": names }))
+    }
+
+    fn network_get(&self, section: Section, fam: Family, a: &Value) -> Response {
+        if let Err(r) = Self::check_family(section, fam) {
+            return r;
+        }
+        let Some(name) = a.get("name").and_then(Value::as_str) else {
+            return Response::error("missing 'name' parameter");
+        };
+        let body = self.rendered(section);
+        let found = body
+            .get("shared-networks")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+            .find(|n| n.get("name").and_then(Value::as_str) == Some(name));
+        match found {
+            Some(n) => Response::ok(format!("Info about {} shared network '{name}' returned", Self::fam_text(fam)))
+                .with_args(json!({ "shared-networks": [n] })),
+            None => Response::empty(format!("No '{name}' shared network found")),
+        }
+    }
+
+    async fn network_add(&self, section: Section, fam: Family, a: Value) -> Response {
+        if let Err(r) = Self::check_family(section, fam) {
+            return r;
+        }
+        let Some(Value::Array(list)) = a.get("shared-networks") else {
+            return Response::error("missing 'shared-networks' argument");
+        };
+        let [net] = list.as_slice() else {
+            return Response::error("must provide exactly one shared network");
+        };
+        let Some(name) = net.get("name").and_then(Value::as_str).map(str::to_string) else {
+            return Response::error("shared network 'name' is mandatory");
+        };
+        let net = net.clone();
+        let res = self
+            .mutate(section, |body| match body.entry("shared-networks").or_insert_with(|| json!([])) {
+                Value::Array(v) => {
+                    v.push(net);
+                    Ok(())
+                }
+                _ => Err(Response::error("shared-networks is not a list")),
+            })
+            .await;
+        match res {
+            Ok(()) => Response::ok(format!("A new {} shared network '{name}' added", Self::fam_text(fam)))
+                .with_args(json!({ "shared-networks": [{ "name": name }] })),
+            Err(r) => r,
+        }
+    }
+
+    async fn network_del(&self, section: Section, fam: Family, a: &Value) -> Response {
+        if let Err(r) = Self::check_family(section, fam) {
+            return r;
+        }
+        let Some(name) = a.get("name").and_then(Value::as_str).map(str::to_string) else {
+            return Response::error("missing 'name' parameter");
+        };
+        let keep = match a.get("subnets-action").and_then(Value::as_str) {
+            None | Some("keep") => true,
+            Some("delete") => false,
+            Some(o) => return Response::error(format!("invalid 'subnets-action' value: {o}")),
+        };
+        let sk = Self::subnets_key(section);
+        let res = self
+            .mutate(section, |body| {
+                let Some(Value::Array(nets)) = body.get_mut("shared-networks") else {
+                    return Err(Response::empty(format!("no '{name}' network found")));
+                };
+                let Some(i) = nets.iter().position(|n| n.get("name").and_then(Value::as_str) == Some(name.as_str()))
+                else {
+                    return Err(Response::empty(format!("no '{name}' network found")));
+                };
+                let net = nets.remove(i);
+                if keep {
+                    let subs = net.get(sk).and_then(Value::as_array).cloned().unwrap_or_default();
+                    match body.entry(sk).or_insert_with(|| json!([])) {
+                        Value::Array(v) => v.extend(subs),
+                        _ => return Err(Response::error(format!("{sk} is not a list"))),
+                    }
+                }
+                Ok(())
+            })
+            .await;
+        match res {
+            Ok(()) => Response::ok(format!("{} shared network '{name}' deleted", Self::fam_text(fam)))
+                .with_args(json!({ "shared-networks": [{ "name": name }] })),
+            Err(r) => r,
+        }
+    }
+}
+
+/// The control channel's request handling for the transports (`Dispatch`): parses Kea's
+/// extended JSON (comments allowed inside commands), applies Kea's `service` rules, and
+/// routes the command to the addressed daemon.
+#[derive(Debug, Clone)]
+pub struct ControlDispatch(pub Arc<Control>);
+
+fn section_of(service: &str) -> Option<Section> {
+    match service {
+        "dhcp4" => Some(Section::Dhcp4),
+        "dhcp6" => Some(Section::Dhcp6),
+        "d2" => Some(Section::DhcpDdns),
+        _ => None,
+    }
+}
+
+/// Parses a request body; a body that is not a command gets Kea's error answer.
+pub fn parse_request(body: &[u8]) -> Result<Request, Response> {
+    let mut warnings = Vec::new();
+    let node = crate::config::text::parse_bytes(
+        Arc::from("<command>"),
+        body.to_vec(),
+        &crate::config::text::IncludeBase::default(),
+        &mut warnings,
+    )
+    .map_err(|e| Response::error(format!("invalid command: {}: {}", e.pos, e.msg)))?;
+    let v = node.to_json();
+    if !v.is_object() {
+        return Err(Response::error("invalid command: the command must be a map"));
+    }
+    if v.get("command").and_then(Value::as_str).is_none() {
+        return Err(Response::error("invalid command: missing mandatory 'command' parameter"));
+    }
+    serde_json::from_value(v).map_err(|e| Response::error(format!("invalid command: {e}")))
+}
+
+/// The `service` list of a request: None when absent or empty.
+fn services(req: &Request) -> Result<Option<Vec<String>>, Response> {
+    match &req.service {
+        None => Ok(None),
+        Some(Value::Array(a)) if a.is_empty() => Ok(None),
+        Some(Value::Array(a)) => a
+            .iter()
+            .map(|v| v.as_str().map(str::to_string).ok_or_else(|| Response::error("service value must be a string")))
+            .collect::<Result<Vec<_>, _>>()
+            .map(Some),
+        Some(_) => Err(Response::error("service value must be a list")),
+    }
+}
+
+impl ControlDispatch {
+    async fn route(&self, body: &[u8], listener: &super::Listener) -> Vec<Response> {
+        let req = match parse_request(body) {
+            Ok(r) => r,
+            Err(r) => return vec![r],
+        };
+        let svcs = match services(&req) {
+            Ok(s) => s,
+            Err(r) => return vec![r],
+        };
+        let cfg = self.0.config();
+        match listener {
+            super::Listener::Daemon(own) => {
+                if let Some(list) = svcs {
+                    if list.len() != 1 || &list[0] != own {
+                        let got = list.join(", ");
+                        return vec![Response::error(format!("unsupported service '{got}', expected '{own}'"))];
+                    }
+                }
+                let section = section_of(own).unwrap_or(Section::Dhcp4);
+                vec![self.0.handle(section, &req).await]
+            }
+            super::Listener::Agent => match svcs {
+                None => vec![self.0.handle(Section::ControlAgent, &req).await],
+                Some(list) => {
+                    let mut out = Vec::new();
+                    for svc in list {
+                        match section_of(&svc).filter(|s| cfg.sections().contains(s)) {
+                            Some(s) => out.push(self.0.handle(s, &req).await),
+                            None => out.push(Response::error(format!(
+                                "forwarding socket is not configured for the server type {svc}"
+                            ))),
+                        }
+                    }
+                    out
+                }
+            },
+        }
+    }
+}
+
+impl super::Dispatch for ControlDispatch {
+    fn dispatch<'a>(&'a self, body: &'a [u8], listener: &'a super::Listener) -> super::BoxFuture<'a, Vec<Response>> {
+        Box::pin(self.route(body, listener))
+    }
+
+    fn metrics(&self) -> String {
+        let cfg = self.0.config();
+        let mut out = String::new();
+        for s in cfg.sections() {
+            let prefix = match s {
+                Section::Dhcp4 => "dhcp4",
+                Section::Dhcp6 => "dhcp6",
+                _ => continue,
+            };
+            out.push_str(&super::metrics::render(self.0.stats(s), prefix));
+        }
+        out
+    }
+}
+
+async fn stop_running(r: Running) {
+    let _ = r.stop.send(true);
+    for t in r.tasks {
+        if let Err(e) = t.await {
+            error!(target: "kea-dhcp4.dhcp4", "DHCP4_SRV_SHUTDOWN_FAIL {e}");
+        }
+    }
+}
+
+/// The result code of a response, for callers that only branch on success.
+pub fn is_error(r: &Response) -> bool {
+    r.result == RESULT_ERROR
+}
