@@ -359,3 +359,271 @@ fn reservation_add_is_honoured_for_the_next_client_without_restart() {
     );
     assert_eq!(g["arguments"]["ip-address"], "192.0.2.99", "{g}");
 }
+
+#[test]
+fn https_control_socket_requires_a_client_certificate() {
+    require_root_and(&["curl", "ip", "openssl"]);
+    for (kind, newkey) in [
+        ("ecdsa", &["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256"][..]),
+        ("ed25519", &["-newkey", "ed25519"][..]),
+    ] {
+        let dir = tempfile::tempdir().unwrap();
+        common::make_pki(dir.path(), newkey, None);
+        let pair = Pair::new(&format!("t{}", &kind[..2]), &format!("u{}", &kind[..2]), "198.18.0.1/15", None);
+        run(&["ip", "-n", &pair.srv, "link", "set", "lo", "up"]);
+        let d = dir.path().display();
+        let cfg = format!(
+            r#"{{"Dhcp4": {{
+  "interfaces-config": {{"interfaces": ["{}"], "dhcp-socket-type": "udp"}},
+  "lease-database": {{"type": "memfile", "persist": false}},
+  "control-sockets": [{{"socket-type": "https", "socket-address": "127.0.0.1", "socket-port": 8443,
+    "trust-anchor": "{d}/ca.pem", "cert-file": "{d}/server.pem", "key-file": "{d}/server.key", "cert-required": true}}],
+  "subnet4": [{{"id": 1, "subnet": "198.18.0.0/15", "pools": [{{"pool": "198.18.1.0 - 198.18.1.9"}}]}}]
+}}}}"#,
+            pair.srv_if
+        );
+        let _server = Server::start(&pair.srv, dir.path(), &cfg);
+        let url = "https://127.0.0.1:8443/";
+        let (ca, cert, key) = (format!("{d}/ca.pem"), format!("{d}/client.pem"), format!("{d}/client.key"));
+        let body = r#"{"command": "version-get", "service": ["dhcp4"]}"#;
+        let (code, text) = curl(&pair.srv, &["--cacert", &ca, "--cert", &cert, "--key", &key, "-d", body, url]);
+        assert_eq!(code, 200, "{kind}: {text}");
+        let v: Value = serde_json::from_str(&text).unwrap();
+        assert_eq!(v[0]["text"], env!("CARGO_PKG_VERSION"));
+        // Without a client certificate the TLS handshake fails (cert-required).
+        let o = Command::new("ip")
+            .args(["netns", "exec", &pair.srv, "curl", "-s", "--max-time", "5", "--cacert", &ca, "-d", body, url])
+            .output()
+            .unwrap();
+        assert!(!o.status.success(), "{kind}: a client without a certificate must be refused");
+    }
+}
+
+fn discover(n: u16) -> Vec<u8> {
+    use kakapo::wire::v4::{MessageType, Pkt4};
+    let mut p = Pkt4 {
+        htype: 1,
+        hlen: 6,
+        hops: 1,
+        xid: 0x5000 + u32::from(n),
+        giaddr: "198.18.0.2".parse().unwrap(),
+        ..Pkt4::default()
+    };
+    p.chaddr[..6].copy_from_slice(&[2, 0, 0, 0, (n >> 8) as u8, n as u8]);
+    p.set_message_type(MessageType::Discover);
+    let mut out = Vec::new();
+    p.encode(&mut out);
+    out
+}
+
+/// Sends a relayed DISCOVER from 198.18.0.2:67 and says whether an OFFER came back.
+fn offered(pair: &Pair, n: u16) -> bool {
+    let sock = common::socket_in(&pair.cli, "198.18.0.2:67".parse().unwrap());
+    sock.set_read_timeout(Some(Duration::from_millis(700))).unwrap();
+    sock.send_to(&discover(n), "198.18.0.1:67").unwrap();
+    let mut buf = [0u8; 1500];
+    sock.recv_from(&mut buf).is_ok()
+}
+
+#[test]
+fn dhcp_disable_enable_and_shutdown_with_exit_value() {
+    require_root_and(&["ip"]);
+    let dir = tempfile::tempdir().unwrap();
+    let pair = Pair::new("da", "db", "198.18.0.1/15", Some("198.18.0.2/15"));
+    let mut server = start4(&pair, dir.path());
+    let sock = dir.path().join("kea4.sock");
+    assert!(offered(&pair, 1));
+    let r = unix(&sock, &json!({"command": "dhcp-disable"}));
+    assert_eq!((result(&r), r["text"].as_str()), (0, Some("DHCPv4 service disabled")));
+    assert!(!offered(&pair, 2), "a disabled service drops DISCOVERs");
+    let st = unix(&sock, &json!({"command": "status-get"}));
+    assert_eq!(st["arguments"]["dhcp-state"]["disabled-by-user"], true, "{st}");
+    let r = unix(&sock, &json!({"command": "dhcp-enable"}));
+    assert_eq!(result(&r), 0);
+    assert!(offered(&pair, 3));
+    // max-period re-enables by itself.
+    unix(&sock, &json!({"command": "dhcp-disable", "arguments": {"max-period": 1}}));
+    assert!(!offered(&pair, 4));
+    std::thread::sleep(Duration::from_millis(1200));
+    assert!(offered(&pair, 5), "enabled again after max-period");
+    let r = unix(&sock, &json!({"command": "leases-reclaim", "arguments": {"remove": true}}));
+    assert_eq!(result(&r), 0, "{r}");
+    let r = unix(&sock, &json!({"command": "shutdown", "arguments": {"exit-value": 3}}));
+    assert_eq!((result(&r), r["text"].as_str()), (0, Some("Shutting down.")));
+    for _ in 0..100 {
+        if let Ok(Some(st)) = server.child.try_wait() {
+            assert_eq!(st.code(), Some(3), "exit-value of the shutdown command");
+            return;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    server.crash();
+    panic!("no exit after shutdown");
+}
+
+/// perfdhcp as a relay in the background: `rate` exchanges/s for `secs` seconds.
+fn perfdhcp_bg(pair: &Pair, rate: u32, secs: u32) -> std::process::Child {
+    Command::new("ip")
+        .args(["netns", "exec", &pair.cli, "timeout", "60", "perfdhcp", "-4", "-r", &rate.to_string()])
+        .args(["-p", &secs.to_string(), "-R", "100000", "-W", "1000000", "-l", "198.18.0.2", "198.18.0.1"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap()
+}
+
+/// perfdhcp's report: (DORA completed, drops in either exchange).
+fn perfdhcp_result(child: std::process::Child) -> (u64, u64, String) {
+    let o = child.wait_with_output().unwrap();
+    let report = String::from_utf8_lossy(&o.stdout).into_owned();
+    let nums = |label: &str| -> Vec<u64> {
+        report
+            .lines()
+            .filter(|l| l.trim_start().starts_with(label))
+            .filter_map(|l| l.split(':').nth(1).and_then(|v| v.split_whitespace().next()).and_then(|v| v.parse().ok()))
+            .collect()
+    };
+    let acks = nums("received packets").get(1).copied().unwrap_or(0);
+    let drops = nums("drops").iter().sum();
+    (acks, drops, report)
+}
+
+#[test]
+fn config_set_applies_while_packets_keep_flowing() {
+    require_root_and(&["curl", "ip", "perfdhcp"]);
+    let dir = tempfile::tempdir().unwrap();
+    let pair = Pair::new("ca", "cb", "198.18.0.1/15", Some("198.18.0.2/15"));
+    let server = start4(&pair, dir.path());
+    let sock = dir.path().join("kea4.sock");
+    let load = perfdhcp_bg(&pair, 500, 6);
+    std::thread::sleep(Duration::from_secs(2));
+    let got = unix(&sock, &json!({"command": "config-get"}));
+    let mut d4 = got["arguments"]["Dhcp4"].clone();
+    d4["valid-lifetime"] = json!(5000);
+    d4["subnet4"].as_array_mut().unwrap().push(json!({"id": 2, "subnet": "203.0.113.0/24",
+        "pools": [{"pool": "203.0.113.10 - 203.0.113.20"}]}));
+    let r = unix(&sock, &json!({"command": "config-set", "arguments": {"Dhcp4": d4}}));
+    assert_eq!(result(&r), 0, "{r}");
+    let (acks, drops, report) = perfdhcp_result(load);
+    assert!(acks >= 2900, "{report}");
+    assert_eq!(drops, 0, "no exchange lost across config-set:\n{report}");
+    let now = unix(&sock, &json!({"command": "config-get"}));
+    assert_eq!(now["arguments"]["Dhcp4"]["valid-lifetime"], 5000);
+    assert!(server.leases().iter().any(|(_, _, valid)| *valid == 5000), "leases after the change use it");
+    assert!(server.leases().iter().any(|(_, _, valid)| *valid == 3600), "and leases before it kept theirs");
+    assert_eq!(server.log().matches("DHCP4_OPEN_SOCKET").count(), 1, "sockets were not reopened");
+}
+
+#[test]
+fn bad_requests_on_every_transport_while_dhcp_keeps_flowing() {
+    require_root_and(&["curl", "ip", "perfdhcp"]);
+    let dir = tempfile::tempdir().unwrap();
+    let pair = Pair::new("ba", "bb", "198.18.0.1/15", Some("198.18.0.2/15"));
+    let _server = start4(&pair, dir.path());
+    let ns = pair.srv.clone();
+    let sock = dir.path().join("kea4.sock");
+    let load = perfdhcp_bg(&pair, 200, 14);
+    std::thread::sleep(Duration::from_millis(500));
+
+    // HTTP: malformed JSON, an oversized body, wrong methods.
+    let (code, text) = curl(&ns, &["-u", AUTH, "-d", "{\"command\": \"version-get\"", "http://127.0.0.1:8000/"]);
+    assert_eq!(code, 200);
+    assert_eq!(serde_json::from_str::<Value>(&text).unwrap()[0]["result"], 1, "{text}");
+    let big = dir.path().join("big.json");
+    std::fs::write(&big, format!("{{\"command\": \"config-test\", \"arguments\": \"{}\"}}", "x".repeat(17 << 20)))
+        .unwrap();
+    let (code, text) =
+        curl(&ns, &["-u", AUTH, "--data-binary", &format!("@{}", big.display()), "http://127.0.0.1:8000/"]);
+    assert!(code == 413 || code == 0, "oversized body: {code} {text}");
+    for m in ["GET", "PUT", "DELETE"] {
+        let (code, text) = curl(&ns, &["-u", AUTH, "-X", m, "http://127.0.0.1:8000/"]);
+        assert_eq!(code, 400, "{m}: {text}");
+        assert!(text.contains("\"result\""), "a JSON error body: {text}");
+    }
+    // Unix: malformed and oversized requests get a JSON error.
+    let mut s = std::os::unix::net::UnixStream::connect(&sock).unwrap();
+    s.set_read_timeout(Some(Duration::from_secs(15))).unwrap();
+    s.write_all(b"{\"command\": [1, 2").unwrap();
+    s.shutdown(std::net::Shutdown::Write).unwrap();
+    let mut out = String::new();
+    s.read_to_string(&mut out).unwrap();
+    assert_eq!(serde_json::from_str::<Value>(&out).unwrap()["result"], 1, "{out}");
+    let mut s = std::os::unix::net::UnixStream::connect(&sock).unwrap();
+    s.set_read_timeout(Some(Duration::from_secs(15))).unwrap();
+    let _ = s.write_all(&std::fs::read(&big).unwrap());
+    let mut out = String::new();
+    let _ = s.read_to_string(&mut out);
+    assert_eq!(serde_json::from_str::<Value>(&out).map(|v| v["result"].clone()).ok(), Some(json!(1)), "{out}");
+
+    // Slow clients on both transports are cut off by the 10 s control timeout.
+    let mut slow_unix = std::os::unix::net::UnixStream::connect(&sock).unwrap();
+    slow_unix.write_all(b"{\"command\": ").unwrap();
+    slow_unix.set_read_timeout(Some(Duration::from_secs(14))).unwrap();
+    let slow_http = Command::new("ip")
+        .args(["netns", "exec", &ns, "python3", "-c"])
+        .arg(
+            "import socket,time\ns=socket.create_connection(('127.0.0.1',8000))\ns.sendall(b'POST / HTTP/1.1\\r\\nHost: x\\r\\n')\n\
+             s.settimeout(14)\nt=time.time()\ntry:\n    d=s.recv(100)\nexcept Exception as e:\n    d=b'timeout'\nprint(round(time.time()-t), d)",
+        )
+        .output()
+        .unwrap();
+    let mut out = String::new();
+    let _ = slow_unix.read_to_string(&mut out);
+    assert!(out.contains("timed out"), "unix slow client gets Kea's timeout answer: {out}");
+    let http_out = String::from_utf8_lossy(&slow_http.stdout);
+    let waited: u64 = http_out.split_whitespace().next().and_then(|t| t.parse().ok()).unwrap_or(99);
+    assert!(waited <= 12 && !http_out.contains("timeout"), "slow HTTP client closed by the server: {http_out}");
+
+    // Meanwhile every DHCP exchange was served.
+    let (acks, drops, report) = perfdhcp_result(load);
+    assert!(acks >= 2700, "{report}");
+    assert_eq!(drops, 0, "DHCP kept flowing:\n{report}");
+    let v = post(&ns, 8000, &json!({"command": "version-get"}));
+    assert_eq!(result(&v), 0, "still answering");
+}
+
+#[test]
+fn control_agent_section_routes_by_service_for_kea_shell() {
+    require_root_and(&["ip", "kea-shell"]);
+    let dir = tempfile::tempdir().unwrap();
+    let pair = Pair::new("ga", "gb", "198.18.0.1/15", None);
+    run(&["ip", "-n", &pair.srv, "link", "set", "lo", "up"]);
+    let d = dir.path().display();
+    // The classic Kea 2.2 layout: the daemon on a unix socket, the agent on HTTP in front of it.
+    let cfg = format!(
+        r#"{{
+"Dhcp4": {{
+  "interfaces-config": {{"interfaces": ["{}"], "dhcp-socket-type": "udp"}},
+  "lease-database": {{"type": "memfile", "persist": false}},
+  "control-socket": {{"socket-type": "unix", "socket-name": "{d}/kea4-ctrl-socket"}},
+  "subnet4": [{{"id": 1, "subnet": "198.18.0.0/15", "pools": [{{"pool": "198.18.1.0 - 198.18.1.9"}}]}}]
+}},
+"Control-agent": {{
+  "http-host": "127.0.0.1", "http-port": 8001,
+  "authentication": {{"type": "basic", "realm": "kea-control-agent", "clients": [{{"user": "admin", "password": "secret"}}]}},
+  "control-sockets": {{"dhcp4": {{"socket-type": "unix", "socket-name": "{d}/kea4-ctrl-socket"}}}}
+}}
+}}"#,
+        pair.srv_if
+    );
+    let _server = Server::start(&pair.srv, dir.path(), &cfg);
+    let shell = |service: Option<&str>, cmd: &str| -> Value {
+        let mut c = Command::new("ip");
+        c.args(["netns", "exec", &pair.srv, "kea-shell", "--host", "127.0.0.1", "--port", "8001"]);
+        c.args(["--auth-user", "admin", "--auth-password", "secret", "--timeout", "5"]);
+        if let Some(s) = service {
+            c.args(["--service", s]);
+        }
+        let o = c.arg(cmd).stdin(Stdio::null()).output().unwrap();
+        let out = String::from_utf8_lossy(&o.stdout).into_owned();
+        serde_json::from_str(&out).unwrap_or_else(|e| panic!("{e}: {out} {}", String::from_utf8_lossy(&o.stderr)))
+    };
+    let v = shell(Some("dhcp4"), "config-get");
+    assert_eq!(v[0]["result"], 0, "{v}");
+    assert!(v[0]["arguments"]["Dhcp4"]["subnet4"].is_array(), "the dhcp4 daemon answered: {v}");
+    let v = shell(Some("dhcp6"), "config-get");
+    assert_eq!(v[0]["result"], 1);
+    assert!(v[0]["text"].as_str().unwrap().contains("forwarding socket is not configured"), "{v}");
+    let v = shell(None, "config-get");
+    assert!(v[0]["arguments"]["Control-agent"].is_object(), "the agent answers itself: {v}");
+}

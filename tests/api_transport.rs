@@ -2,12 +2,15 @@
 //! framing and timeouts, HTTP status codes, basic auth, limits, and HTTPS with client
 //! certificates, driven with curl and openssl like an operator would.
 
+mod common;
+
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::Arc;
 use std::time::Duration;
 
+use common::make_pki;
 use kakapo::api::transport::{bind_http, bind_unix, HttpConfig, Limits};
 use kakapo::api::{BoxFuture, Dispatch, Listener, Request, Response};
 use serde_json::{json, Value};
@@ -304,51 +307,6 @@ const KEY_KINDS: &[(&str, &[&str], Option<&str>)] = &[
     ("ed25519", &["-newkey", "ed25519"], None),
     ("rsa", &["-newkey", "rsa:2048"], Some("rsa")),
 ];
-
-fn openssl(dir: &Path, args: &[&str]) {
-    let out = Command::new("openssl").current_dir(dir).args(args).output().expect("openssl runs");
-    assert!(out.status.success(), "openssl {args:?}: {}", String::from_utf8_lossy(&out.stderr));
-}
-
-/// Writes ca.pem, server.pem/server.key and client.pem/client.key into `dir`.
-fn make_pki(dir: &Path, newkey: &[&str], traditional: Option<&str>) {
-    let mut ca = vec!["req", "-x509", "-nodes", "-days", "2", "-subj", "/CN=kakapo test CA"];
-    ca.extend(newkey);
-    ca.extend(["-keyout", "ca.key", "-out", "ca.pem"]);
-    ca.extend(["-addext", "basicConstraints=critical,CA:TRUE", "-addext", "keyUsage=critical,keyCertSign,cRLSign"]);
-    openssl(dir, &ca);
-    for (name, usage, san) in [("server", "serverAuth", "subjectAltName=IP:127.0.0.1\n"), ("client", "clientAuth", "")]
-    {
-        let ext =
-            format!("{san}basicConstraints=CA:FALSE\nkeyUsage=critical,digitalSignature\nextendedKeyUsage={usage}\n");
-        std::fs::write(dir.join(format!("{name}.ext")), ext).unwrap();
-        let mut req = vec!["req", "-new", "-nodes"];
-        req.extend(newkey);
-        let (key, csr, pem, extfile, subj) = (
-            format!("{name}.key"),
-            format!("{name}.csr"),
-            format!("{name}.pem"),
-            format!("{name}.ext"),
-            format!("/CN=kakapo test {name}"),
-        );
-        req.extend(["-subj", &subj, "-keyout", &key, "-out", &csr]);
-        openssl(dir, &req);
-        let sign = format!(
-            "x509 -req -in {csr} -CA ca.pem -CAkey ca.key -CAcreateserial -days 2 -extfile {extfile} -out {pem}"
-        );
-        openssl(dir, &sign.split_whitespace().collect::<Vec<_>>());
-    }
-    if let Some(kind) = traditional {
-        // SEC1 / PKCS#1 keys are what older tooling writes; they must load too.
-        let mut args = vec![kind, "-in", "server.key", "-out", "server.key"];
-        if kind == "rsa" {
-            args.push("-traditional");
-        }
-        openssl(dir, &args);
-        let text = std::fs::read_to_string(dir.join("server.key")).unwrap();
-        assert!(!text.contains("BEGIN PRIVATE KEY"), "{text}");
-    }
-}
 
 fn https_params(dir: &Path, trust_anchor: &Path, cert_required: bool) -> Value {
     json!({
