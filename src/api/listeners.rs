@@ -71,6 +71,10 @@ async fn open(
     for s in specs {
         match s {
             Spec::Unix(path, l) => {
+                // The socket directory (/run/kea by default) may not exist on a fresh machine.
+                if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+                    let _ = std::fs::create_dir_all(dir);
+                }
                 let b = bind_unix(path.clone()).map_err(|e| format!("control socket {}: {e}", path.display()))?;
                 unix.push((b, l.clone()));
             }

@@ -65,9 +65,11 @@ pub struct Response {
 }
 
 impl Response {
-    /// A response with a code and a text.
+    /// A response with a code and a text; an empty text is left out, as Kea's answers to
+    /// config-get or status-get carry none.
     pub fn new(result: i64, text: impl Into<String>) -> Response {
-        Response { result, text: Some(text.into()), arguments: None }
+        let text = text.into();
+        Response { result, text: (!text.is_empty()).then_some(text), arguments: None }
     }
 
     /// Result 0 with a text.

@@ -171,6 +171,11 @@ impl<L: LeaseRow> Store<L> {
             );
             return Ok((Store::assemble(cfg, paths, None, None), Vec::new()));
         }
+        // Kea's data directory (/var/lib/kea) is made by its packages; a server installed
+        // without them creates it rather than refusing to start.
+        if let Some(dir) = cfg.path.parent().filter(|d| !d.as_os_str().is_empty() && !d.exists()) {
+            std::fs::create_dir_all(dir).map_err(|e| MemfileError::File { path: dir.to_path_buf(), source: e })?;
+        }
         // A reload must not read files our own cleanup is renaming; a foreign one makes Kea
         // refuse to start, and so do we.
         lfc::wait_idle(&lfc::key(&paths));
