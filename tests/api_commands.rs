@@ -125,7 +125,7 @@ fn hash_of(r: &Response) -> String {
 }
 
 fn now() -> u64 {
-    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs()
+    kakapo::clock::unix_now()
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -579,6 +579,7 @@ async fn lease4_commands_and_stat_lease4_get() {
         .await;
     assert_eq!(args(&r)["result-set"]["rows"].as_array().unwrap().len(), 2);
     code(&lab.v4(json!({"command": "stat-lease4-get", "arguments": {"subnet-id": 0}})).await, RESULT_ERROR);
+    code(&lab.v4(json!({"command": "stat-lease4-get", "arguments": {"subnet-id": 99}})).await, RESULT_EMPTY);
 
     let r = lab.v4(json!({"command": "lease4-del", "arguments": {"ip-address": "192.0.2.20"}})).await;
     ok(&r);
