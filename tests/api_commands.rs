@@ -1290,3 +1290,41 @@ async fn both_daemons_in_one_configuration() {
     let r = lab.v6(json!({"command": "dhcp-disable", "arguments": {"max-period": 20}})).await;
     assert!(text(&r).starts_with("DHCPv6 service disabled"), "{r:?}");
 }
+
+/// Kea's exact texts for the cases a first review found different.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn kea_texts_of_edge_cases() {
+    let lab = start(V4).await;
+    let r = lab.v4(json!({"command": "dhcp-disable", "arguments": {"max-period": 20}})).await;
+    assert_eq!(text(&r), "DHCPv4 service disabled for 20 seconds");
+    let r = lab.v4(json!({"command": "dhcp-disable", "arguments": {"origin": "bogus"}})).await;
+    assert_eq!(text(&r), "invalid value used for 'origin' parameter: bogus");
+    let r = lab.v4(json!({"command": "dhcp-disable", "arguments": {"origin": [1]}})).await;
+    assert_eq!(text(&r), "'origin' argument must be a string or a number");
+    let r = lab.v4(json!({"command": "dhcp-disable", "arguments": {"max-period": "x"}})).await;
+    assert_eq!(text(&r), "'max-period' argument must be a number");
+    for (a, t) in [
+        (json!({}), "Missing mandatory 'remove' parameter."),
+        (json!({"remove": "yes"}), "'remove' parameter expected to be a boolean."),
+    ] {
+        let r = lab.v4(json!({"command": "leases-reclaim", "arguments": a})).await;
+        assert_eq!(text(&r), t);
+    }
+    let r = lab.v4(json!({"command": "leases-reclaim"})).await;
+    assert_eq!(text(&r), "Missing mandatory 'remove' parameter.");
+    let got = lab.v4(json!({"command": "config-get"})).await;
+    let d4 = args(&got)["Dhcp4"].clone();
+    let r = lab.v4(json!({"command": "config-set", "arguments": {"Dhcp4": d4, "Bogus": {}}})).await;
+    assert_eq!((r.result, text(&r)), (RESULT_ERROR, "Unsupported 'Bogus' parameter."));
+    let r = lab.v4(json!({"command": "config-write", "arguments": {"filename": 7}})).await;
+    assert_eq!(text(&r), "passed parameter 'filename' is not a string");
+    let r = lab.v4(json!({"command": "stat-lease4-get", "arguments": {"subnet-id": 99}})).await;
+    assert_eq!((r.result, text(&r)), (3, "stat-lease4-get: no matching data, subnet-id: 99 does not exist"));
+    let r = lab.v4(json!({"command": "stat-lease4-get", "arguments": {"subnet-range": {"first-subnet-id": 2, "last-subnet-id": 3}}})).await;
+    let rows: Vec<u64> =
+        args(&r)["result-set"]["rows"].as_array().unwrap().iter().map(|row| row[0].as_u64().unwrap()).collect();
+    assert_eq!(rows, vec![2, 3], "rows by subnet id");
+    // The exit value is kept for a subscriber that comes later.
+    ok(&lab.v4(json!({"command": "shutdown", "arguments": {"exit-value": 4}})).await);
+    assert_eq!(*lab.control.exit_requested().borrow(), Some(4));
+}

@@ -186,7 +186,8 @@ fn origin_of(args: Option<&Value>) -> Result<Origin, Response> {
         Some(Value::String(s)) if s == "ha-partner" => Ok(Origin::Remote(2000)),
         Some(Value::Number(n)) if n.as_i64() == Some(1) => Ok(Origin::User),
         Some(Value::Number(n)) => Ok(Origin::Remote(n.as_i64().unwrap_or(0))),
-        Some(v) => Err(Response::error(format!("invalid value used for 'origin' parameter: {v}"))),
+        Some(Value::String(s)) => Err(Response::error(format!("invalid value used for 'origin' parameter: {s}"))),
+        Some(_) => Err(Response::error("'origin' argument must be a string or a number")),
     }
 }
 
@@ -219,11 +220,12 @@ impl Command {
             "config-write" => Command::ConfigWrite(match args.and_then(|a| a.get("filename")) {
                 None => None,
                 Some(Value::String(f)) => Some(f.clone()),
-                Some(_) => return Err(Response::error("filename parameter must be a string")),
+                Some(_) => return Err(Response::error("passed parameter 'filename' is not a string")),
             }),
             "dhcp-disable" => {
                 let max_period = match args.and_then(|a| a.get("max-period")) {
                     None => None,
+                    Some(v) if !v.is_number() => return Err(Response::error("'max-period' argument must be a number")),
                     Some(v) => match v.as_u64() {
                         Some(p) if p > 0 => Some(p),
                         _ => return Err(Response::error("'max-period' must be positive integer")),
@@ -232,13 +234,11 @@ impl Command {
                 Command::DhcpDisable { max_period, origin: origin_of(args)? }
             }
             "dhcp-enable" => Command::DhcpEnable { origin: origin_of(args)? },
-            "leases-reclaim" => {
-                let a = args_map(req)?;
-                match a.get("remove").and_then(Value::as_bool) {
-                    Some(remove) => Command::LeasesReclaim { remove },
-                    None => return Err(Response::error("'remove' parameter not specified")),
-                }
-            }
+            "leases-reclaim" => match args.and_then(|a| a.get("remove")) {
+                None => return Err(Response::error("Missing mandatory 'remove' parameter.")),
+                Some(Value::Bool(remove)) => Command::LeasesReclaim { remove: *remove },
+                Some(_) => return Err(Response::error("'remove' parameter expected to be a boolean.")),
+            },
             "list-commands" => Command::ListCommands,
             "server-tag-get" => Command::ServerTagGet,
             "shutdown" => {

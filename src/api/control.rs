@@ -359,6 +359,14 @@ impl Control {
             Command::ConfigHashGet => {
                 Response::ok("").with_args(json!({ "hash": config_hash(&config_get(&cfg, section)) }))
             }
+            Command::ConfigTest(doc) | Command::ConfigSet(doc)
+                if doc.get(key(section)).is_some() && Self::extra_key(&doc, section).is_some() =>
+            {
+                Response::error(format!(
+                    "Unsupported '{}' parameter.",
+                    Self::extra_key(&doc, section).unwrap_or_default()
+                ))
+            }
             Command::ConfigTest(doc) => {
                 if doc.get(key(section)).is_none() {
                     return Response::error(format!("Missing mandatory '{}' parameter.", key(section)));
@@ -388,7 +396,13 @@ impl Control {
             }
             Command::ConfigReload => match self.reload().await {
                 Ok(()) => Response::ok("Configuration successful."),
-                Err(e) => Response::error(format!("Config reload failed: {e}")),
+                Err(e) => {
+                    let files: Vec<String> = self.settings.files.iter().map(|f| f.display().to_string()).collect();
+                    Response::error(format!(
+                        "Config reload failed: configuration error using file '{}': {e}",
+                        files.join(", ")
+                    ))
+                }
             },
             Command::ConfigWrite(file) => self.config_write(&cfg, file),
             Command::DhcpDisable { max_period, origin } => {
@@ -401,7 +415,10 @@ impl Control {
                     Section::Dhcp6 => self.v6().map(|s| s.state().disable(origin, max_period, now)),
                     _ => None,
                 };
-                Response::ok(format!("{} service disabled", service_text(section)))
+                match max_period {
+                    Some(p) => Response::ok(format!("{} service disabled for {p} seconds", service_text(section))),
+                    None => Response::ok(format!("{} service disabled", service_text(section))),
+                }
             }
             Command::DhcpEnable { origin } => {
                 let origin = match origin {
@@ -422,7 +439,8 @@ impl Control {
                 Response::ok("").with_args(json!({ "server-tag": tag }))
             }
             Command::Shutdown { exit_value } => {
-                let _ = self.exit.send(Some(exit_value));
+                // Kept even when nobody listens yet, so a later subscriber still sees it.
+                self.exit.send_replace(Some(exit_value));
                 Response::ok("Shutting down.")
             }
             Command::StatusGet => self.status(section, now),
@@ -488,6 +506,12 @@ impl Control {
         }
     }
 
+    /// A top-level key of a config-set/config-test document that this daemon does not take
+    /// (Kea accepts its own section and the 1.x `Logging` map).
+    fn extra_key(doc: &Value, section: Section) -> Option<String> {
+        doc.as_object()?.keys().find(|k| k.as_str() != key(section) && k.as_str() != "Logging").cloned()
+    }
+
     /// Every command this daemon answers, sorted (list-commands).
     pub fn commands(&self, section: Section) -> Vec<String> {
         let mut v: Vec<String> = super::command::COMMANDS.iter().map(|s| s.to_string()).collect();
@@ -509,7 +533,7 @@ impl Control {
 
     fn config_write(&self, cfg: &Config, file: Option<String>) -> Response {
         let Some(default) = self.settings.files.first() else {
-            return Response::error("Unable to determine filename");
+            return Response::error("Unable to determine filename.Please specify filename explicitly.");
         };
         let path = match file {
             Some(f) if std::path::Path::new(&f).is_absolute() => PathBuf::from(f),
@@ -713,14 +737,17 @@ impl Control {
             ]),
         };
         let cmd = if fam == Family::V4 { "stat-lease4-get" } else { "stat-lease6-get" };
+        // Kea walks the subnets by id.
+        rows.sort_by_key(|r| r[0].as_u64().unwrap_or(0));
         let n = rows.len();
+        if n == 0 && first == last {
+            return Response::empty(format!("{cmd}: no matching data, subnet-id: {first} does not exist"));
+        }
         let ts = chrono::DateTime::from_timestamp(now as i64, 0)
             .map(|t| t.format("%Y-%m-%d %H:%M:%S%.6f").to_string())
             .unwrap_or_default();
-        let r = Response::new(
-            if n == 0 { RESULT_EMPTY } else { super::RESULT_SUCCESS },
-            format!("{cmd}[{first}-{last}]: {n} rows found").replace(&format!("[0-{}]", u32::MAX), ""),
-        );
+        let r =
+            Response::new(if n == 0 { RESULT_EMPTY } else { super::RESULT_SUCCESS }, format!("{cmd}: {n} rows found"));
         r.with_args(json!({ "result-set": { "columns": columns, "rows": rows, "timestamp": ts } }))
     }
 
