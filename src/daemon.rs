@@ -213,7 +213,7 @@ async fn serve(settings: Settings, cfg: Arc<Config>, loggers: KeaLoggers) -> any
         kea_log!(error, s, "{}_INIT_FAIL failed to initialize Kea server: {e}", ids(s).2);
         return Ok(1);
     }
-    let mut listeners = match Listeners::start(&control, &cfg).await {
+    let listeners = match Listeners::start(&control, &cfg).await {
         Ok(l) => l,
         Err(e) => {
             let s = cfg.sections().first().copied().unwrap_or(Section::Dhcp4);
@@ -293,7 +293,6 @@ async fn serve(settings: Settings, cfg: Arc<Config>, loggers: KeaLoggers) -> any
                     break u8::try_from(v).unwrap_or(1);
                 }
             }
-            _ = listeners.changed(&control) => {}
         }
     };
     let _ = sd_notify::notify(false, &[sd_notify::NotifyState::Stopping]);

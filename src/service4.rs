@@ -133,9 +133,43 @@ impl Shared {
     /// the next packet is decided by the new engine (Kea ARM 8.8 `config-set`).
     pub fn reconfigure(&self, cfg: Arc<Dhcp4>, now: u64) {
         let mut slot = self.engine.write().unwrap_or_else(|e| e.into_inner());
-        let map = new_map(&cfg);
-        map.load(slot.leases().all());
-        *slot = Arc::new(Engine4::new(cfg, Arc::new(map), self.stats.clone(), now).with_store(self.store.clone()));
+        let layout = |c: &Dhcp4| -> Vec<(u32, Vec<(Ipv4Addr, Ipv4Addr)>)> {
+            c.subnets.iter().map(|s| (s.id, s.pools.iter().map(|p| (p.first, p.last)).collect())).collect()
+        };
+        // Same subnets and pools (reservation-add, option or lifetime changes): the lease map
+        // is shared as it is, with its offers, cursors and durability markers.
+        let map = if layout(slot.config()) == layout(&cfg) {
+            slot.leases().clone()
+        } else {
+            let map = new_map(&cfg);
+            map.load(slot.leases().all());
+            map.carry_from(slot.leases());
+            Arc::new(map)
+        };
+        forget_removed_subnets(
+            &self.stats,
+            slot.config().subnets.iter().map(|s| s.id),
+            &cfg.subnets.iter().map(|s| s.id).collect::<Vec<_>>(),
+        );
+        *slot = Arc::new(Engine4::new(cfg, map, self.stats.clone(), now).with_store(self.store.clone()));
+    }
+
+    /// Runs a lease change of the control channel on the current engine, under the engine
+    /// lock, so a configuration swap never copies the lease map halfway through it.
+    pub fn admin<R>(&self, f: impl FnOnce(&Engine4) -> R) -> R {
+        let engine = self.engine.read().unwrap_or_else(|e| e.into_inner());
+        f(&engine)
+    }
+}
+
+/// Drops the `subnet[ID].*` statistics of subnets a new configuration no longer has, as Kea
+/// does on reconfiguration.
+pub fn forget_removed_subnets(stats: &Stats, old: impl Iterator<Item = u32>, keep: &[u32]) {
+    for id in old.filter(|id| !keep.contains(id)) {
+        let prefix = format!("subnet[{id}].");
+        for (name, _) in stats.all().into_iter().filter(|(n, _)| n.starts_with(&prefix)) {
+            stats.remove(&name);
+        }
     }
 }
 
@@ -154,12 +188,13 @@ fn new_map(cfg: &Dhcp4) -> LeaseMap4 {
     LeaseMap4::new(pools.iter().map(|(id, p)| (*id, p.as_slice())))
 }
 
-/// `dhcp-disable` / `dhcp-enable` state of one service (Kea ARM 8.8.3): who disabled it and,
-/// with `max-period`, until when. A disabled service drops what it receives.
+/// `dhcp-disable` / `dhcp-enable` state of one service (Kea ARM 8.8.3): which origins hold it
+/// disabled, each with its own `max-period` deadline. A disabled service drops what it receives.
 #[derive(Debug, Default)]
 pub struct DhcpState {
     disabled: std::sync::atomic::AtomicBool,
-    inner: std::sync::Mutex<Disabled>,
+    /// Origin (None: the user) to its re-enable deadline (None: until enabled).
+    inner: std::sync::Mutex<std::collections::BTreeMap<Option<i64>, Option<u64>>>,
 }
 
 /// Who holds the service disabled.
@@ -169,56 +204,47 @@ pub struct Disabled {
     pub by_user: bool,
     /// Disabled by remote (HA partner) commands, by origin id.
     pub by_remote: std::collections::BTreeSet<i64>,
-    /// Unix time at which `max-period` re-enables the service.
-    pub until: Option<u64>,
 }
 
 impl DhcpState {
+    fn locked(&self) -> std::sync::MutexGuard<'_, std::collections::BTreeMap<Option<i64>, Option<u64>>> {
+        self.inner.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
     /// Disables the service for `origin` (None: the user), optionally for `max_period` seconds.
     pub fn disable(&self, origin: Option<i64>, max_period: Option<u64>, now: u64) {
-        let mut g = self.inner.lock().unwrap_or_else(|e| e.into_inner());
-        match origin {
-            None => g.by_user = true,
-            Some(o) => {
-                g.by_remote.insert(o);
-            }
-        }
-        g.until = max_period.map(|p| now + p);
+        self.locked().insert(origin, max_period.map(|p| now.saturating_add(p)));
         self.disabled.store(true, std::sync::atomic::Ordering::Release);
     }
 
     /// Enables the service for `origin`; it serves again once no origin holds it disabled.
     pub fn enable(&self, origin: Option<i64>) {
-        let mut g = self.inner.lock().unwrap_or_else(|e| e.into_inner());
-        match origin {
-            None => g.by_user = false,
-            Some(o) => {
-                g.by_remote.remove(&o);
-            }
-        }
-        if !g.by_user && g.by_remote.is_empty() {
-            g.until = None;
-            self.disabled.store(false, std::sync::atomic::Ordering::Release);
-        }
+        let mut g = self.locked();
+        g.remove(&origin);
+        self.disabled.store(!g.is_empty(), std::sync::atomic::Ordering::Release);
     }
 
-    /// True when packets must be dropped at `now` (a lapsed `max-period` enables again).
+    /// Drops the holds whose `max-period` has lapsed.
+    fn expire(&self, g: &mut std::collections::BTreeMap<Option<i64>, Option<u64>>, now: u64) {
+        g.retain(|_, until| until.is_none_or(|u| now < u));
+        self.disabled.store(!g.is_empty(), std::sync::atomic::Ordering::Release);
+    }
+
+    /// True when packets must be dropped at `now`.
     pub fn is_disabled(&self, now: u64) -> bool {
         if !self.disabled.load(std::sync::atomic::Ordering::Acquire) {
             return false;
         }
-        let mut g = self.inner.lock().unwrap_or_else(|e| e.into_inner());
-        if g.until.is_some_and(|u| now >= u) {
-            *g = Disabled::default();
-            self.disabled.store(false, std::sync::atomic::Ordering::Release);
-            return false;
-        }
-        true
+        let mut g = self.locked();
+        self.expire(&mut g, now);
+        !g.is_empty()
     }
 
-    /// Who holds the service disabled now.
-    pub fn snapshot(&self) -> Disabled {
-        self.inner.lock().unwrap_or_else(|e| e.into_inner()).clone()
+    /// Who holds the service disabled at `now`.
+    pub fn snapshot(&self, now: u64) -> Disabled {
+        let mut g = self.locked();
+        self.expire(&mut g, now);
+        Disabled { by_user: g.contains_key(&None), by_remote: g.keys().flatten().copied().collect() }
     }
 }
 
@@ -353,7 +379,7 @@ async fn timers(sh: Arc<Shared>) {
         tokio::select! {
             _ = reclaim.tick(), if cfg.expired.reclaim_timer_wait_time > 0 => {
                 // Rows were queued per subnet under its lock; wait for them here.
-                let (_, pending) = sh.engine().reclaim(clock::unix_now());
+                let (_, pending) = sh.admin(|e| e.reclaim(clock::unix_now()));
                 for Pending(p) in pending {
                     if let Err(e) = p.await {
                         error!(target: "kea-dhcp4.dhcpsrv", "DHCPSRV_MEMFILE_WRITE_FAIL reclamation rows not written: {e}");

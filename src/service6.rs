@@ -114,12 +114,38 @@ impl Shared {
     /// server DUID stays the one the service opened with.
     pub fn reconfigure(&self, cfg: Arc<Dhcp6>, now: u64) {
         let mut slot = self.engine.write().unwrap_or_else(|e| e.into_inner());
-        let map = LeaseMap6::for_config(&cfg);
-        map.load(slot.leases().all());
-        let engine = Engine6::new(cfg, Arc::new(map), self.stats.clone(), self.server_duid.clone(), now);
+        let layout = |c: &Dhcp6| -> Vec<Layout6> {
+            c.subnets
+                .iter()
+                .map(|s| {
+                    let pd = s.pd_pools.iter().map(|p| (p.prefix, p.delegated_len)).collect();
+                    (s.id, s.pools.iter().map(|p| (p.first, p.last)).collect(), pd)
+                })
+                .collect()
+        };
+        let map = if layout(slot.config()) == layout(&cfg) {
+            slot.leases().clone()
+        } else {
+            let map = LeaseMap6::for_config(&cfg);
+            map.load(slot.leases().all());
+            map.carry_from(slot.leases());
+            Arc::new(map)
+        };
+        let keep: Vec<u32> = cfg.subnets.iter().map(|s| s.id).collect();
+        crate::service4::forget_removed_subnets(&self.stats, slot.config().subnets.iter().map(|s| s.id), &keep);
+        let engine = Engine6::new(cfg, map, self.stats.clone(), self.server_duid.clone(), now);
         *slot = Arc::new(engine.with_store(self.store.clone()));
     }
+
+    /// Runs a lease change of the control channel under the engine lock (see service4).
+    pub fn admin<R>(&self, f: impl FnOnce(&Engine6) -> R) -> R {
+        let engine = self.engine.read().unwrap_or_else(|e| e.into_inner());
+        f(&engine)
+    }
 }
+
+/// One subnet's lease-map layout: id, address pools, prefix pools with delegated length.
+type Layout6 = (u32, Vec<(Ipv6Addr, Ipv6Addr)>, Vec<(ipnet::Ipv6Net, u8)>);
 
 /// Whether a new configuration can be applied without reopening sockets, lease file or the
 /// server identifier.
@@ -265,7 +291,7 @@ async fn timers(sh: Arc<Shared>) {
     loop {
         tokio::select! {
             _ = reclaim.tick(), if wait > 0 => {
-                let (_, pending) = sh.engine().reclaim(clock::unix_now());
+                let (_, pending) = sh.admin(|e| e.reclaim(clock::unix_now()));
                 for Pending6(p) in pending {
                     if let Err(e) = p.await {
                         error!(target: "kea-dhcp6.dhcpsrv", "DHCPSRV_MEMFILE_WRITE_FAIL reclamation rows not written: {e}");

@@ -354,7 +354,8 @@ async fn dhcp_disable_enable_with_max_period_and_origin() {
     assert_eq!(s["globally-disabled"], true);
     let sh = lab.control.v4().unwrap();
     assert!(sh.state().is_disabled(now()));
-    assert!(sh.state().snapshot().until.is_some_and(|u| u >= now() + 19 && u <= now() + 20));
+    assert!(sh.state().is_disabled(now() + 19) && !sh.state().is_disabled(now() + 21), "held for max-period");
+    ok(&lab.v4(json!({"command": "dhcp-disable", "arguments": {"max-period": 20, "origin": "user"}})).await);
 
     let r = lab.v4(json!({"command": "dhcp-enable", "arguments": {"origin": "user"}})).await;
     ok(&r);
@@ -377,6 +378,14 @@ async fn dhcp_disable_enable_with_max_period_and_origin() {
     ok(&lab.v4(json!({"command": "dhcp-disable", "arguments": {"max-period": 5}})).await);
     assert!(sh.state().is_disabled(now()));
     assert!(!sh.state().is_disabled(now() + 6));
+
+    // Each origin keeps its own deadline: a partner's lapsing hold does not lift the user's.
+    ok(&lab.v4(json!({"command": "dhcp-disable"})).await);
+    ok(&lab.v4(json!({"command": "dhcp-disable", "arguments": {"origin-id": 2000, "max-period": 5}})).await);
+    assert!(sh.state().is_disabled(now() + 6), "the user's hold has no deadline");
+    assert_eq!(sh.state().snapshot(now() + 6).by_remote.len(), 0);
+    ok(&lab.v4(json!({"command": "dhcp-enable"})).await);
+    assert!(!sh.state().is_disabled(now()));
 
     for bad in [json!({"max-period": 0}), json!({"max-period": -3}), json!({"origin": "bogus"}), json!({"origin": []})]
     {
@@ -928,7 +937,12 @@ async fn reservation_add_makes_the_engine_offer_the_reserved_address() {
     ok(&r);
     assert_eq!(offer(&lab), Ipv4Addr::new(192, 0, 2, 77));
     ok(&lab.v4(json!({"command": "reservation-del", "arguments": {"subnet-id": 1, "ip-address": "192.0.2.77"}})).await);
-    assert_ne!(offer(&lab), Ipv4Addr::new(192, 0, 2, 77), "a pool address again after reservation-del");
+    // The reservation is gone; the lease map survived the swap, so the address just offered
+    // is still held for this client (a pool address now, no longer a reserved one).
+    let again = offer(&lab);
+    assert!((10..=100).contains(&again.octets()[3]), "a pool address after reservation-del: {again}");
+    let (changes, _) = lab.control.v4().unwrap().engine().reclaim(now());
+    assert!(changes.is_empty());
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -1327,4 +1341,50 @@ async fn kea_texts_of_edge_cases() {
     // The exit value is kept for a subscriber that comes later.
     ok(&lab.v4(json!({"command": "shutdown", "arguments": {"exit-value": 4}})).await);
     assert_eq!(*lab.control.exit_requested().borrow(), Some(4));
+}
+
+/// Configuration edits arriving together are serialised: none undoes another.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concurrent_reservation_adds_all_land() {
+    let lab = Arc::new(start(V4).await);
+    let mut tasks = Vec::new();
+    for i in 0..12u8 {
+        let lab = lab.clone();
+        tasks.push(tokio::spawn(async move {
+            lab.v4(json!({"command": "reservation-add", "arguments": {"reservation": {
+                "subnet-id": 1, "hw-address": format!("02:00:00:00:01:{i:02x}"), "ip-address": format!("192.0.2.{}", 200 + u32::from(i))}}}))
+                .await
+        }));
+    }
+    for t in tasks {
+        ok(&t.await.unwrap());
+    }
+    let all = lab.v4(json!({"command": "reservation-get-all", "arguments": {"subnet-id": 1}})).await;
+    assert_eq!(args(&all)["hosts"].as_array().unwrap().len(), 12, "{all:?}");
+}
+
+/// Leases that expired but were not reclaimed stay counted until reclamation, after a restart
+/// and across lease commands, so the statistics never go negative.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn expired_leases_stay_counted_until_reclaimed() {
+    let lab = start(V4).await;
+    let past = now() - 10_000;
+    ok(&lab
+        .v4(
+            json!({"command": "lease4-add", "arguments": {"ip-address": "192.0.2.50", "hw-address": "02:00:00:00:00:50",
+            "valid-lft": 100, "expire": past + 100}}),
+        )
+        .await);
+    let stat = |name: &str| lab.control.stats(Section::Dhcp4).get(name).map_or(0, |s| s.value);
+    assert_eq!((stat("subnet[1].assigned-addresses"), stat("assigned-addresses")), (1, 1));
+    // A configuration change recounts from the lease map: the expired lease still counts.
+    let got = lab.v4(json!({"command": "config-get"})).await;
+    let mut d4 = args(&got)["Dhcp4"].clone();
+    d4["valid-lifetime"] = json!(4100);
+    ok(&lab.v4(json!({"command": "config-set", "arguments": {"Dhcp4": d4}})).await);
+    assert_eq!((stat("subnet[1].assigned-addresses"), stat("assigned-addresses")), (1, 1));
+    ok(&lab.v4(json!({"command": "leases-reclaim", "arguments": {"remove": false}})).await);
+    assert_eq!((stat("subnet[1].assigned-addresses"), stat("assigned-addresses")), (0, 0));
+    ok(&lab.v4(json!({"command": "lease4-del", "arguments": {"ip-address": "192.0.2.50"}})).await);
+    assert_eq!((stat("subnet[1].assigned-addresses"), stat("assigned-addresses")), (0, 0), "never negative");
 }

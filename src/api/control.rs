@@ -75,6 +75,10 @@ pub struct Control {
     reloaded: AtomicU64,
     cfg: RwLock<Arc<Config>>,
     running: tokio::sync::Mutex<Option<Running>>,
+    /// Serialises configuration edits (config-set, reload, reservation and subnet commands) from
+    /// reading the configuration to applying the result, so concurrent edits never undo each
+    /// other.
+    edit: tokio::sync::Mutex<()>,
     handles: RwLock<Handles>,
     exit: watch::Sender<Option<i32>>,
     generation: watch::Sender<u64>,
@@ -124,6 +128,7 @@ impl Control {
             reloaded: AtomicU64::new(now),
             cfg: RwLock::new(Arc::new(cfg)),
             running: tokio::sync::Mutex::new(None),
+            edit: tokio::sync::Mutex::new(()),
             handles: RwLock::new((None, None)),
             exit,
             generation: watch::channel(0).0,
@@ -259,6 +264,8 @@ impl Control {
             }
         } else {
             if let Some(r) = running.take() {
+                // Commands see no service rather than a stopped one while the new one opens.
+                self.publish(None);
                 stop_running(r).await;
             }
             match self.open(&new) {
@@ -288,6 +295,7 @@ impl Control {
 
     /// Re-reads the `-c` files and applies them (SIGHUP, `config-reload`).
     pub async fn reload(&self) -> Result<(), String> {
+        let _edit = self.edit.lock().await;
         let opts = LoadOptions { only: self.settings.only, host: None };
         let loaded = config::load(&self.settings.files, &opts).map_err(|e| e.to_string())?;
         self.apply(loaded.config).await
@@ -322,6 +330,7 @@ impl Control {
         section: Section,
         f: impl FnOnce(&mut Map<String, Value>) -> Result<T, Response>,
     ) -> Result<T, Response> {
+        let _edit = self.edit.lock().await;
         let cfg = self.config();
         let rendered = config_get(&cfg, section);
         let mut body = match rendered.get(key(section)) {
@@ -377,6 +386,7 @@ impl Control {
                 }
             }
             Command::ConfigSet(doc) => {
+                let _edit = self.edit.lock().await;
                 let Some(body) = doc.get(key(section)) else {
                     return Response::error(format!("Missing mandatory '{}' parameter.", key(section)));
                 };
@@ -410,11 +420,14 @@ impl Control {
                     Origin::User => None,
                     Origin::Remote(n) => Some(n),
                 };
-                match section {
+                let done = match section {
                     Section::Dhcp4 => self.v4().map(|s| s.state().disable(origin, max_period, now)),
                     Section::Dhcp6 => self.v6().map(|s| s.state().disable(origin, max_period, now)),
                     _ => None,
                 };
+                if done.is_none() {
+                    return Response::error(format!("{} service is not running", service_text(section)));
+                }
                 match max_period {
                     Some(p) => Response::ok(format!("{} service disabled for {p} seconds", service_text(section))),
                     None => Response::ok(format!("{} service disabled", service_text(section))),
@@ -425,11 +438,14 @@ impl Control {
                     Origin::User => None,
                     Origin::Remote(n) => Some(n),
                 };
-                match section {
+                let done = match section {
                     Section::Dhcp4 => self.v4().map(|s| s.state().enable(origin)),
                     Section::Dhcp6 => self.v6().map(|s| s.state().enable(origin)),
                     _ => None,
                 };
+                if done.is_none() {
+                    return Response::error(format!("{} service is not running", service_text(section)));
+                }
                 Response::ok("DHCP service successfully enabled")
             }
             Command::LeasesReclaim { remove } => self.reclaim(section, remove, now).await,
@@ -569,8 +585,7 @@ impl Control {
             match section {
                 Section::Dhcp4 => {
                     if let Some(sh) = self.v4() {
-                        let engine = sh.engine();
-                        let (changes, pending) = engine.reclaim(now);
+                        let (changes, pending) = sh.admin(|e| e.reclaim_up_to(now, usize::MAX));
                         for p in pending {
                             p.0.await.map_err(|e| e.to_string())?;
                         }
@@ -578,7 +593,7 @@ impl Control {
                             for c in changes {
                                 let crate::lease::LeaseChange4::Upsert(l) = c else { continue };
                                 if l.state == LeaseState::ExpiredReclaimed {
-                                    if let Some((_, Some(p))) = engine.admin_delete(l.address, now) {
+                                    if let Some((_, Some(p))) = sh.admin(|e| e.admin_delete(l.address, now)) {
                                         p.0.await.map_err(|e| e.to_string())?;
                                     }
                                 }
@@ -588,8 +603,7 @@ impl Control {
                 }
                 Section::Dhcp6 => {
                     if let Some(sh) = self.v6() {
-                        let engine = sh.engine();
-                        let (changes, pending) = engine.reclaim(now);
+                        let (changes, pending) = sh.admin(|e| e.reclaim_up_to(now, usize::MAX));
                         for p in pending {
                             p.0.await.map_err(|e| e.to_string())?;
                         }
@@ -597,7 +611,9 @@ impl Control {
                             for c in changes {
                                 let crate::lease::LeaseChange6::Upsert(l) = c else { continue };
                                 if l.state == LeaseState::ExpiredReclaimed {
-                                    if let Some((_, Some(p))) = engine.admin_delete(l.lease_type, l.address, now) {
+                                    if let Some((_, Some(p))) =
+                                        sh.admin(|e| e.admin_delete(l.lease_type, l.address, now))
+                                    {
                                         p.0.await.map_err(|e| e.to_string())?;
                                     }
                                 }
@@ -618,8 +634,8 @@ impl Control {
 
     fn status(&self, section: Section, now: u64) -> Response {
         let state = match section {
-            Section::Dhcp4 => self.v4().map(|s| s.state().snapshot()),
-            Section::Dhcp6 => self.v6().map(|s| s.state().snapshot()),
+            Section::Dhcp4 => self.v4().map(|s| s.state().snapshot(now)),
+            Section::Dhcp6 => self.v6().map(|s| s.state().snapshot(now)),
             _ => None,
         }
         .unwrap_or_default();
@@ -663,7 +679,7 @@ impl Control {
                     let f = r.get("first-subnet-id").and_then(Value::as_u64);
                     let l = r.get("last-subnet-id").and_then(Value::as_u64);
                     match (f, l) {
-                        (Some(f), Some(l)) if f <= l => (f as u32, l.min(u64::from(u32::MAX)) as u32),
+                        (Some(f), Some(l)) if f <= l && l <= u64::from(u32::MAX) => (f as u32, l as u32),
                         _ => return Response::error("invalid 'subnet-range' parameter"),
                     }
                 } else {

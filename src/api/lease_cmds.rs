@@ -62,11 +62,9 @@ pub async fn handle(
         return None;
     }
     let r = if command.starts_with("lease4-") {
-        let engine = v4?.engine();
-        lease4(&engine, ddns_enabled, command, arguments, now).await
+        lease4(v4?, ddns_enabled, command, arguments, now).await
     } else {
-        let engine = v6?.engine();
-        lease6(&engine, ddns_enabled, command, arguments, now).await
+        lease6(v6?, ddns_enabled, command, arguments, now).await
     };
     Some(r.unwrap_or_else(|e| e))
 }
@@ -75,6 +73,8 @@ pub async fn handle(
 const KEA_DEFAULT_VALID: u32 = 7200;
 
 type Args<'a> = &'a Map<String, Value>;
+type Shared4 = crate::service4::Shared;
+type Shared6 = crate::service6::Shared;
 type R<T> = Result<T, Response>;
 
 fn fail(text: impl Into<String>) -> Response {
@@ -708,7 +708,10 @@ fn put_error(family: &str, e: AdminError) -> Response {
     }
 }
 
-async fn lease4(e: &Engine4, ddns: bool, command: &str, arguments: Option<&Value>, now: u64) -> R<Response> {
+async fn lease4(sh: &Shared4, ddns: bool, command: &str, arguments: Option<&Value>, now: u64) -> R<Response> {
+    // Reads use a snapshot; changes run under the service's engine lock (`Shared::admin`), so a
+    // configuration swap never copies the lease map in the middle of one.
+    let e: &Engine4 = &sh.engine();
     const FAM: &str = "IPv4";
     Ok(match command {
         "lease4-add" | "lease4-update" => {
@@ -727,7 +730,7 @@ async fn lease4(e: &Engine4, ddns: bool, command: &str, arguments: Option<&Value
                 (false, false) => PutMode::Update,
                 (false, true) => PutMode::Upsert,
             };
-            let (existed, pending) = e.admin_put(lease, mode, now).map_err(|err| put_error(FAM, err))?;
+            let (existed, pending) = sh.admin(|e| e.admin_put(lease, mode, now)).map_err(|err| put_error(FAM, err))?;
             durable(pending.map(|p| p.0)).await?;
             if add {
                 Response::ok(format!("Lease for address {addr}, subnet-id {subnet} added."))
@@ -775,7 +778,7 @@ async fn lease4(e: &Engine4, ddns: bool, command: &str, arguments: Option<&Value
         "lease4-del" => {
             let m = map_of(arguments, "Parameters missing or are not a map.")?;
             let Some(lease) = query4(e, m)? else { return Ok(Response::empty("IPv4 lease not found.")) };
-            let Some((_, pending)) = e.admin_delete(lease.address, now) else {
+            let Some((_, pending)) = sh.admin(|e| e.admin_delete(lease.address, now)) else {
                 return Ok(Response::empty("IPv4 lease not found."));
             };
             durable(pending.map(|p| p.0)).await?;
@@ -783,7 +786,7 @@ async fn lease4(e: &Engine4, ddns: bool, command: &str, arguments: Option<&Value
         }
         "lease4-wipe" => {
             let subnet = wipe_arg(arguments)?;
-            let (n, pending) = e.admin_wipe(subnet, now);
+            let (n, pending) = sh.admin(|e| e.admin_wipe(subnet, now));
             for p in pending {
                 durable(Some(p.0)).await?;
             }
@@ -798,7 +801,8 @@ async fn lease4(e: &Engine4, ddns: bool, command: &str, arguments: Option<&Value
     })
 }
 
-async fn lease6(e: &Engine6, ddns: bool, command: &str, arguments: Option<&Value>, now: u64) -> R<Response> {
+async fn lease6(sh: &Shared6, ddns: bool, command: &str, arguments: Option<&Value>, now: u64) -> R<Response> {
+    let e: &Engine6 = &sh.engine();
     const FAM: &str = "IPv6";
     Ok(match command {
         "lease6-add" | "lease6-update" => {
@@ -817,7 +821,7 @@ async fn lease6(e: &Engine6, ddns: bool, command: &str, arguments: Option<&Value
                 (false, false) => PutMode::Update,
                 (false, true) => PutMode::Upsert,
             };
-            let (existed, pending) = e.admin_put(lease, mode, now).map_err(|err| put_error(FAM, err))?;
+            let (existed, pending) = sh.admin(|e| e.admin_put(lease, mode, now)).map_err(|err| put_error(FAM, err))?;
             durable(pending.map(|p| p.0)).await?;
             if add && ty == LeaseType6::Pd {
                 Response::ok(format!("Lease for prefix {addr}/{len}, subnet-id {subnet} added."))
@@ -863,7 +867,7 @@ async fn lease6(e: &Engine6, ddns: bool, command: &str, arguments: Option<&Value
         "lease6-del" => {
             let m = map_of(arguments, "Parameters missing or are not a map.")?;
             let Some(lease) = query6(e, m)? else { return Ok(Response::empty("IPv6 lease not found.")) };
-            let Some((_, pending)) = e.admin_delete(lease.lease_type, lease.address, now) else {
+            let Some((_, pending)) = sh.admin(|e| e.admin_delete(lease.lease_type, lease.address, now)) else {
                 return Ok(Response::empty("IPv6 lease not found."));
             };
             durable(pending.map(|p| p.0)).await?;
@@ -871,13 +875,13 @@ async fn lease6(e: &Engine6, ddns: bool, command: &str, arguments: Option<&Value
         }
         "lease6-wipe" => {
             let subnet = wipe_arg(arguments)?;
-            let (n, pending) = e.admin_wipe(subnet, now);
+            let (n, pending) = sh.admin(|e| e.admin_wipe(subnet, now));
             for p in pending {
                 durable(Some(p.0)).await?;
             }
             wipe_reply(FAM, n, subnet, e.config().subnets.iter().map(|s| s.id))
         }
-        "lease6-bulk-apply" => bulk_apply(e, arguments, now).await?,
+        "lease6-bulk-apply" => bulk_apply(sh, arguments, now).await?,
         "lease6-resend-ddns" => {
             let addr = resend_addr(arguments)?;
             let IpAddr::V6(a) = addr else { return Err(fail(format!("'{addr}' is not a valid IPv6 address."))) };
@@ -895,7 +899,8 @@ fn failed(addr: Ipv6Addr, ty: LeaseType6, result: i64, msg: &str) -> Value {
 
 /// `lease6-bulk-apply`: every entry is parsed first (a malformed one fails the whole command
 /// and changes nothing); then deletions, then creations or updates, each on its own.
-async fn bulk_apply(e: &Engine6, arguments: Option<&Value>, now: u64) -> R<Response> {
+async fn bulk_apply(sh: &Shared6, arguments: Option<&Value>, now: u64) -> R<Response> {
+    let e: &Engine6 = &sh.engine();
     let m = map_of(arguments, "Command arguments missing or a not a map.")?;
     let list = |k: &str| -> R<Option<&Vec<Value>>> {
         match m.get(k) {
@@ -930,14 +935,14 @@ async fn bulk_apply(e: &Engine6, arguments: Option<&Value>, now: u64) -> R<Respo
     let mut failed_leases = Vec::new();
     let mut waits = Vec::new();
     for (ty, addr) in to_delete {
-        match e.admin_delete(ty, addr, now) {
+        match sh.admin(|e| e.admin_delete(ty, addr, now)) {
             None => failed_deleted.push(failed(addr, ty, RESULT_EMPTY, "lease not found")),
             Some((_, p)) => waits.push((true, ty, addr, p.map(|p| p.0))),
         }
     }
     for lease in to_put {
         let (ty, addr) = (lease.lease_type, lease.address);
-        match e.admin_put(lease, PutMode::Upsert, now) {
+        match sh.admin(|e| e.admin_put(lease, PutMode::Upsert, now)) {
             Err(err) => failed_leases.push(failed(addr, ty, super::RESULT_ERROR, &err.to_string())),
             Ok((_, p)) => waits.push((false, ty, addr, p.map(|p| p.0))),
         }

@@ -45,17 +45,16 @@ fn specs(cfg: &Config) -> Vec<Spec> {
     out
 }
 
-/// The open control channels.
+/// The open control channels, kept in step with the configuration by a task of their own (so
+/// a signal arriving mid-rebind cannot cancel it halfway).
 pub struct Listeners {
-    specs: Vec<Spec>,
     stop: watch::Sender<bool>,
-    tasks: Vec<tokio::task::JoinHandle<()>>,
-    generation: watch::Receiver<u64>,
+    task: tokio::task::JoinHandle<()>,
 }
 
 impl std::fmt::Debug for Listeners {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Listeners").field("channels", &self.specs.len()).finish()
+        f.debug_struct("Listeners").finish_non_exhaustive()
     }
 }
 
@@ -107,47 +106,60 @@ async fn open(
     Ok((stop, tasks))
 }
 
-impl Listeners {
-    /// Binds and starts every control channel of `cfg`.
-    pub async fn start(control: &Arc<Control>, cfg: &Config) -> Result<Listeners, String> {
-        let specs = specs(cfg);
-        let (stop, tasks) = open(control, &specs).await?;
-        Ok(Listeners { specs, stop, tasks, generation: control.generation() })
-    }
+type Open = (watch::Sender<bool>, Vec<tokio::task::JoinHandle<()>>);
 
-    /// Resolves after a configuration change; rebinds the channels if the change touched them.
-    /// A channel set that cannot be bound is logged and the old one closed (its addresses may
-    /// be what the new set needs).
-    pub async fn changed(&mut self, control: &Arc<Control>) {
-        if self.generation.changed().await.is_err() {
-            std::future::pending::<()>().await;
-        }
-        let cfg = control.config();
-        let new = specs(&cfg);
-        if new == self.specs {
-            return;
-        }
-        let _ = self.stop.send(true);
-        for t in self.tasks.drain(..) {
-            let _ = t.await;
-        }
-        match open(control, &new).await {
-            Ok((stop, tasks)) => {
-                self.stop = stop;
-                self.tasks = tasks;
+async fn close((stop, tasks): Open) {
+    let _ = stop.send(true);
+    for t in tasks {
+        let _ = t.await;
+    }
+}
+
+impl Listeners {
+    /// Binds and starts every control channel of `cfg`; afterwards follows configuration changes.
+    pub async fn start(control: &Arc<Control>, cfg: &Config) -> Result<Listeners, String> {
+        let mut specs_now = specs(cfg);
+        let mut open_now = open(control, &specs_now).await?;
+        let mut generation = control.generation();
+        let (stop, mut stop_rx) = watch::channel(false);
+        let control = control.clone();
+        let task = tokio::spawn(async move {
+            loop {
+                tokio::select! {
+                    r = generation.changed() => if r.is_err() { break },
+                    _ = stop_rx.wait_for(|s| *s) => break,
+                }
+                let new = specs(&control.config());
+                if new == specs_now {
+                    continue;
+                }
+                // The new set may need the addresses the old one holds: close, then bind.
+                close(open_now).await;
+                open_now = match open(&control, &new).await {
+                    Ok(o) => {
+                        specs_now = new;
+                        o
+                    }
+                    Err(e) => {
+                        error!(target: "kea-dhcp4.commands", "COMMAND_SOCKET_CONFIG_FAIL new control channels could not be opened, keeping the previous ones: {e}");
+                        match open(&control, &specs_now).await {
+                            Ok(o) => o,
+                            Err(e) => {
+                                error!(target: "kea-dhcp4.commands", "COMMAND_SOCKET_CONFIG_FAIL previous control channels could not be reopened: {e}");
+                                (watch::channel(false).0, Vec::new())
+                            }
+                        }
+                    }
+                };
             }
-            Err(e) => {
-                error!(target: "kea-dhcp4.commands", "COMMAND_SOCKET_CONFIG_FAIL control channels not reopened: {e}")
-            }
-        }
-        self.specs = new;
+            close(open_now).await;
+        });
+        Ok(Listeners { stop, task })
     }
 
     /// Closes every channel.
     pub async fn stop(self) {
         let _ = self.stop.send(true);
-        for t in self.tasks {
-            let _ = t.await;
-        }
+        let _ = self.task.await;
     }
 }

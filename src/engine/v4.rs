@@ -152,16 +152,20 @@ impl Engine4 {
             stats.add(&format!("subnet[{}].cumulative-assigned-addresses", s.id), 0, now);
         }
         let _ = total_all;
-        for name in [
-            "pkt4-received",
-            "pkt4-sent",
-            "pkt4-parse-failed",
-            "pkt4-receive-drop",
-            "assigned-addresses",
-            "declined-addresses",
-        ] {
+        for name in ["pkt4-received", "pkt4-sent", "pkt4-parse-failed", "pkt4-receive-drop"] {
             stats.add(name, 0, now);
         }
+        // The global counters are the sums over the subnets, recounted from the lease map
+        // (Kea's recountLeaseStats4), so they agree after a restart or a reconfiguration.
+        let (mut assigned, mut declined) = (0i64, 0i64);
+        for s in &cfg.subnets {
+            if let Some(l) = leases.subnet(s.id) {
+                assigned += l.assigned(now) as i64;
+                declined += l.declined() as i64;
+            }
+        }
+        stats.set("assigned-addresses", assigned, now);
+        stats.set("declined-addresses", declined, now);
         Engine4 { cfg, leases, stats, store: None }
     }
 
@@ -206,9 +210,8 @@ impl Engine4 {
     }
 
     fn account(&self, subnet: u32, old: Option<&Lease4>, new: Option<&Lease4>, now: u64) {
-        let weight = |l: Option<&Lease4>, st: LeaseState| {
-            i64::from(l.is_some_and(|l| l.state == st && (st == LeaseState::Declined || !l.is_expired(now))))
-        };
+        // Counted until reclaimed, expired or not: reclamation takes a lease off the statistic.
+        let weight = |l: Option<&Lease4>, st: LeaseState| i64::from(l.is_some_and(|l| l.state == st));
         // A declined lease counts as assigned too, as it does on the packet path.
         let assigned = |l: Option<&Lease4>| weight(l, LeaseState::Default) + weight(l, LeaseState::Declined);
         let d = assigned(new) - assigned(old);
@@ -380,6 +383,12 @@ impl Engine4 {
     pub fn reclaim(&self, now: u64) -> (Vec<LeaseChange4>, Vec<Pending>) {
         let e = self.cfg.expired;
         let limit = if e.max_reclaim_leases == 0 { usize::MAX } else { e.max_reclaim_leases as usize };
+        self.reclaim_up_to(now, limit)
+    }
+
+    /// As [`Self::reclaim`] with an explicit cap (`leases-reclaim` has none, as in Kea).
+    pub fn reclaim_up_to(&self, now: u64, limit: usize) -> (Vec<LeaseChange4>, Vec<Pending>) {
+        let e = self.cfg.expired;
         let mut changes = Vec::new();
         let mut pending = Vec::new();
         for s in &self.cfg.subnets {
@@ -779,8 +788,18 @@ impl Engine4 {
             leases.remove(old.address);
             changes.push(LeaseChange4::Delete(old));
         } else if !owned {
-            self.stats.add(&format!("subnet[{}].assigned-addresses", subnet.id), 1, ctx.now);
-            self.stats.add("assigned-addresses", 1, ctx.now);
+            // Another client's expired lease that was not reclaimed yet is still counted; it
+            // is taken over here, so only a declined one changes the declined statistic.
+            let counted =
+                existing.as_ref().is_some_and(|l| matches!(l.state, LeaseState::Default | LeaseState::Declined));
+            if !counted {
+                self.stats.add(&format!("subnet[{}].assigned-addresses", subnet.id), 1, ctx.now);
+                self.stats.add("assigned-addresses", 1, ctx.now);
+            }
+            if existing.as_ref().is_some_and(|l| l.state == LeaseState::Declined) {
+                self.stats.add(&format!("subnet[{}].declined-addresses", subnet.id), -1, ctx.now);
+                self.stats.add("declined-addresses", -1, ctx.now);
+            }
         }
         if !owned {
             self.stats.add(&format!("subnet[{}].cumulative-assigned-addresses", subnet.id), 1, ctx.now);
@@ -827,7 +846,7 @@ impl Engine4 {
                 let changes = vec![LeaseChange4::Delete(l.clone())];
                 let durable = self.submit(&changes);
                 drop(leases);
-                if l.state == LeaseState::Default && !l.is_expired(ctx.now) {
+                if l.state == LeaseState::Default {
                     self.stats.add(&format!("subnet[{}].assigned-addresses", subnet.id), -1, ctx.now);
                     self.stats.add("assigned-addresses", -1, ctx.now);
                 }

@@ -164,6 +164,7 @@ struct Times {
 impl Engine6 {
     /// Builds the engine; sets each subnet's `total-nas` / `total-pds` statistics.
     pub fn new(cfg: Arc<Dhcp6>, leases: Arc<LeaseMap6>, stats: Arc<Stats>, server_duid: Vec<u8>, now: u64) -> Engine6 {
+        let mut totals = (0i64, 0i64, 0i64);
         for s in &cfg.subnets {
             let nas: u128 = s
                 .pools
@@ -181,13 +182,21 @@ impl Engine6 {
             stats.set(&format!("subnet[{}].total-nas", s.id), i64::try_from(nas).unwrap_or(i64::MAX), now);
             stats.set(&format!("subnet[{}].total-pds", s.id), i64::try_from(pds).unwrap_or(i64::MAX), now);
             if let Some(l) = leases.subnet(s.id) {
-                stats.set(&format!("subnet[{}].assigned-nas", s.id), l.assigned(LeaseType6::Na, now) as i64, now);
-                stats.set(&format!("subnet[{}].assigned-pds", s.id), l.assigned(LeaseType6::Pd, now) as i64, now);
+                let (na, pd) = (l.assigned(LeaseType6::Na, now) as i64, l.assigned(LeaseType6::Pd, now) as i64);
+                let declined = l.leases().filter(|l| l.state == LeaseState::Declined).count() as i64;
+                stats.set(&format!("subnet[{}].assigned-nas", s.id), na, now);
+                stats.set(&format!("subnet[{}].assigned-pds", s.id), pd, now);
+                stats.set(&format!("subnet[{}].declined-addresses", s.id), declined, now);
+                totals = (totals.0 + na, totals.1 + pd, totals.2 + declined);
             }
         }
-        for name in ["pkt6-received", "pkt6-parse-failed", "pkt6-receive-drop", "assigned-nas", "assigned-pds"] {
+        for name in ["pkt6-received", "pkt6-parse-failed", "pkt6-receive-drop"] {
             stats.add(name, 0, now);
         }
+        // Global counters are recounted as the sums over the subnets (see Engine4::new).
+        stats.set("assigned-nas", totals.0, now);
+        stats.set("assigned-pds", totals.1, now);
+        stats.set("declined-addresses", totals.2, now);
         Engine6 { cfg, leases, stats, server_duid, store: None }
     }
 
@@ -214,10 +223,10 @@ impl Engine6 {
 
     fn account(&self, subnet: u32, old: Option<&Lease6>, new: Option<&Lease6>, now: u64) {
         for (ty, what) in [(LeaseType6::Na, "nas"), (LeaseType6::Pd, "pds")] {
+            // Counted until reclaimed, expired or not (as v4).
             let live = |l: Option<&Lease6>| {
                 i64::from(l.is_some_and(|l| {
-                    l.lease_type == ty
-                        && (l.state == LeaseState::Declined || (l.state == LeaseState::Default && !l.is_expired(now)))
+                    l.lease_type == ty && matches!(l.state, LeaseState::Declined | LeaseState::Default)
                 }))
             };
             let d = live(new) - live(old);
@@ -315,6 +324,12 @@ impl Engine6 {
     pub fn reclaim(&self, now: u64) -> (Vec<LeaseChange6>, Vec<Pending6>) {
         let e = self.cfg.expired;
         let limit = if e.max_reclaim_leases == 0 { usize::MAX } else { e.max_reclaim_leases as usize };
+        self.reclaim_up_to(now, limit)
+    }
+
+    /// As [`Self::reclaim`] with an explicit cap (`leases-reclaim` has none, as in Kea).
+    pub fn reclaim_up_to(&self, now: u64, limit: usize) -> (Vec<LeaseChange6>, Vec<Pending6>) {
+        let e = self.cfg.expired;
         let mut changes = Vec::new();
         let mut pending = Vec::new();
         for s in &self.cfg.subnets {
@@ -737,16 +752,25 @@ impl Engine6 {
                         guards[i].hold_offer(addr, &key, ctx.now);
                         info!(target: "kea-dhcp6.leases", "DHCP6_LEASE_ADVERT {}: lease for address {addr} and iaid={} will be advertised", tid(pkt), ia.iaid);
                     } else {
-                        let fresh = !own.iter().any(|(_, l)| {
-                            l.address == addr && l.state == LeaseState::Default && !l.is_expired(ctx.now)
-                        });
+                        let fresh = !own.iter().any(|(_, l)| l.address == addr && l.state == LeaseState::Default);
                         deltas.push((subnet.id, "nas", i64::from(fresh)));
                         // A client that moves to another address gives up the old ones.
                         for (j, old) in own.iter().filter(|(_, l)| l.address != addr) {
                             if let Some(l) = guards[*j].remove(LeaseType6::Na, old.address) {
-                                let live = l.state == LeaseState::Default && !l.is_expired(ctx.now);
+                                let live = l.state == LeaseState::Default;
                                 deltas.push((cands[*j].id, "nas", -i64::from(live)));
                                 changes.push(LeaseChange6::Delete(l));
+                            }
+                        }
+                        // Another client's expired lease taken over before reclamation was
+                        // still counted: it leaves the statistics here.
+                        if let Some(prev) = guards[i].get(LeaseType6::Na, addr).filter(|l| {
+                            IaKey::of(l) != key && matches!(l.state, LeaseState::Default | LeaseState::Declined)
+                        }) {
+                            deltas.push((subnet.id, "nas", -1));
+                            if prev.state == LeaseState::Declined {
+                                self.stats.add(&format!("subnet[{}].declined-addresses", subnet.id), -1, ctx.now);
+                                self.stats.add("declined-addresses", -1, ctx.now);
                             }
                         }
                         let lease = self.lease(ctx, subnet, hosts[i], &key, addr, 128, times);
@@ -861,15 +885,24 @@ impl Engine6 {
                         guards[i].hold_offer(prefix, &key, ctx.now);
                         info!(target: "kea-dhcp6.leases", "DHCP6_PD_LEASE_ADVERT {}: lease for prefix {prefix}/{len} and iaid={} will be advertised", tid(pkt), ia.iaid);
                     } else {
-                        let fresh = !own.iter().any(|(_, l)| {
-                            l.address == prefix && l.state == LeaseState::Default && !l.is_expired(ctx.now)
-                        });
+                        let fresh = !own.iter().any(|(_, l)| l.address == prefix && l.state == LeaseState::Default);
                         deltas.push((subnet.id, "pds", i64::from(fresh)));
                         for (j, old) in own.iter().filter(|(_, l)| l.address != prefix) {
                             if let Some(l) = guards[*j].remove(LeaseType6::Pd, old.address) {
-                                let live = l.state == LeaseState::Default && !l.is_expired(ctx.now);
+                                let live = l.state == LeaseState::Default;
                                 deltas.push((cands[*j].id, "pds", -i64::from(live)));
                                 changes.push(LeaseChange6::Delete(l));
+                            }
+                        }
+                        // Another client's expired lease taken over before reclamation was
+                        // still counted: it leaves the statistics here.
+                        if let Some(prev) = guards[i].get(LeaseType6::Pd, prefix).filter(|l| {
+                            IaKey::of(l) != key && matches!(l.state, LeaseState::Default | LeaseState::Declined)
+                        }) {
+                            deltas.push((subnet.id, "pds", -1));
+                            if prev.state == LeaseState::Declined {
+                                self.stats.add(&format!("subnet[{}].declined-addresses", subnet.id), -1, ctx.now);
+                                self.stats.add("declined-addresses", -1, ctx.now);
                             }
                         }
                         let lease = self.lease(ctx, subnet, hosts[i], &key, prefix, len, times);
@@ -1119,7 +1152,7 @@ impl Engine6 {
                         continue;
                     }
                     found = true;
-                    let live = !l.is_expired(ctx.now);
+                    let live = true;
                     if decline {
                         // Kea's Lease6::decline: the identity is wiped and the address rests.
                         let d = Lease6 {

@@ -278,12 +278,10 @@ impl SubnetLeases {
         self.by_addr.values()
     }
 
-    /// Leases in the default state that are assigned at `now`, for statistics.
-    pub fn assigned(&self, now: u64) -> usize {
-        self.by_addr
-            .values()
-            .filter(|l| (l.state == LeaseState::Default && !l.is_expired(now)) || l.state == LeaseState::Declined)
-            .count()
+    /// Leases counted in `assigned-addresses`: default or declined until reclaimed, expired or
+    /// not, since Kea takes them off the statistic when it reclaims them.
+    pub fn assigned(&self, _now: u64) -> usize {
+        self.by_addr.values().filter(|l| matches!(l.state, LeaseState::Default | LeaseState::Declined)).count()
     }
 
     /// Declined leases (in probation or not yet reclaimed), for statistics.
@@ -348,6 +346,18 @@ impl LeaseMap4 {
             o.insert(l.address, l.clone());
         }
         orphans
+    }
+
+    /// Takes over the offer holds and the not-yet-durable markers of `old` for the subnets
+    /// both maps have, so a configuration swap neither re-offers a held address nor serves an
+    /// unsynced lease from cache.
+    pub fn carry_from(&self, old: &LeaseMap4) {
+        for id in self.subnet_ids() {
+            let (Some(mut new), Some(old)) = (self.subnet(id), old.subnet(id)) else { continue };
+            new.offers.clone_from(&old.offers);
+            new.offer_by_client.clone_from(&old.offer_by_client);
+            new.unsynced.clone_from(&old.unsynced);
+        }
     }
 
     /// Leases whose subnet is not configured.

@@ -238,12 +238,12 @@ impl SubnetLeases6 {
         self.by_addr.values()
     }
 
-    /// Leases of a type that count as assigned at `now` (declined ones too, as in Kea).
-    pub fn assigned(&self, ty: LeaseType6, now: u64) -> usize {
+    /// Leases of a type counted as assigned: default or declined until reclaimed (as v4).
+    pub fn assigned(&self, ty: LeaseType6, _now: u64) -> usize {
         self.by_addr
             .values()
             .filter(|l| l.lease_type == ty)
-            .filter(|l| (l.state == LeaseState::Default && !l.is_expired(now)) || l.state == LeaseState::Declined)
+            .filter(|l| matches!(l.state, LeaseState::Default | LeaseState::Declined))
             .count()
     }
 }
@@ -327,6 +327,15 @@ impl LeaseMap6 {
             o.insert((l.lease_type, l.address), l.clone());
         }
         orphans
+    }
+
+    /// Takes over the offer holds of `old` for the subnets both maps have (see LeaseMap4).
+    pub fn carry_from(&self, old: &LeaseMap6) {
+        for id in self.subnet_ids() {
+            let (Some(mut new), Some(old)) = (self.subnet(id), old.subnet(id)) else { continue };
+            new.offers.clone_from(&old.offers);
+            new.offer_by_client.clone_from(&old.offer_by_client);
+        }
     }
 
     /// Leases whose subnet is not configured.
