@@ -10,7 +10,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
-use common::{require_root_and, run, Net, Server};
+use common::{require_root_and, run, Kea, Net, Server};
 
 /// The dhclient script: records what the client was given, touches nothing on the host.
 fn client_script(dir: &Path) -> PathBuf {
@@ -253,88 +253,22 @@ fn udhcpc_with_hostname_and_dhcpcd_are_served() {
     assert!(text.contains("leased 192.0.2.10"), "dhcpcd: {text}\n{}", server.log());
 }
 
-/// Kea 2.2 itself, in a namespace, on a given lease file, with lease_cmds and a unix socket.
-struct Kea {
-    child: std::process::Child,
-    socket: PathBuf,
-    log: PathBuf,
-}
-
-impl Kea {
-    fn start(ns: &str, dir: &Path, iface: &str, leases: &Path) -> Kea {
-        let socket = dir.join("kea4.sock");
-        let log = dir.join("kea.log");
-        let cfg = dir.join("kea.json");
-        std::fs::write(
-            &cfg,
-            format!(
-                r#"{{"Dhcp4": {{
+/// Kea 2.2's kea-dhcp4 on a given lease file, with lease_cmds and a unix socket.
+fn start_kea(ns: &str, dir: &Path, iface: &str, leases: &Path) -> Kea {
+    let cfg = format!(
+        r#"{{"Dhcp4": {{
   "interfaces-config": {{"interfaces": ["{iface}"]}},
   "lease-database": {{"type": "memfile", "name": "{}", "lfc-interval": 0}},
-  "control-socket": {{"socket-type": "unix", "socket-name": "{}"}},
+  "control-socket": {{"socket-type": "unix", "socket-name": "@SOCKET@"}},
   "hooks-libraries": [{{"library": "/usr/lib/x86_64-linux-gnu/kea/hooks/libdhcp_lease_cmds.so"}}],
   "valid-lifetime": 600,
   "option-data": [{{"name": "domain-name-servers", "data": "192.0.2.53, 192.0.2.54"}}],
   "subnet4": [{{"id": 1, "subnet": "192.0.2.0/24", "pools": [{{"pool": "192.0.2.100 - 192.0.2.109"}}],
                "option-data": [{{"name": "routers", "data": "192.0.2.1"}}]}}]
 }}}}"#,
-                leases.display(),
-                socket.display()
-            ),
-        )
-        .unwrap();
-        let f = std::fs::File::create(&log).unwrap();
-        let child = Command::new("ip")
-            .args(["netns", "exec", ns, "/usr/sbin/kea-dhcp4", "-c", cfg.to_str().unwrap()])
-            .env("KEA_PIDFILE_DIR", dir)
-            .env("KEA_LOCKFILE_DIR", dir)
-            .stdout(f.try_clone().unwrap())
-            .stderr(f)
-            .spawn()
-            .unwrap();
-        let k = Kea { child, socket, log };
-        for _ in 0..200 {
-            if std::fs::read_to_string(&k.log).unwrap_or_default().contains("DHCP4_STARTED") && k.socket.exists() {
-                return k;
-            }
-            std::thread::sleep(Duration::from_millis(50));
-        }
-        panic!("Kea did not start: {}", std::fs::read_to_string(&k.log).unwrap_or_default());
-    }
-
-    fn command(&self, cmd: &str) -> String {
-        use std::io::{Read, Write};
-        let mut s = std::os::unix::net::UnixStream::connect(&self.socket).unwrap();
-        s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
-        s.write_all(cmd.as_bytes()).unwrap();
-        let mut out = String::new();
-        let _ = s.read_to_string(&mut out);
-        out
-    }
-
-    fn stop(&mut self) {
-        let _ = nix::sys::signal::kill(
-            nix::unistd::Pid::from_raw(self.child.id() as i32),
-            nix::sys::signal::Signal::SIGTERM,
-        );
-        for _ in 0..200 {
-            if let Ok(Some(_)) = self.child.try_wait() {
-                return;
-            }
-            std::thread::sleep(Duration::from_millis(50));
-        }
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-impl Drop for Kea {
-    fn drop(&mut self) {
-        if let Ok(None) = self.child.try_wait() {
-            let _ = self.child.kill();
-            let _ = self.child.wait();
-        }
-    }
+        leases.display()
+    );
+    Kea::start(ns, dir, 4, &cfg)
 }
 
 fn bound_ip(ev: &str) -> Option<String> {
@@ -361,7 +295,7 @@ fn lease_files_move_between_kea_and_kakapo_with_clients_keeping_addresses() {
     // 1. Kea serves the client and writes the lease file.
     let kdir = dir.path().join("kea");
     std::fs::create_dir(&kdir).unwrap();
-    let mut kea = Kea::start(&srv, &kdir, &si, &leases);
+    let mut kea = start_kea(&srv, &kdir, &si, &leases);
     dhclient(&cli, &ci, dir.path(), false);
     let from_kea =
         bound_ip(&events(dir.path())).unwrap_or_else(|| panic!("Kea did not bind the client: {}", events(dir.path())));
@@ -384,7 +318,7 @@ fn lease_files_move_between_kea_and_kakapo_with_clients_keeping_addresses() {
     drop(server);
 
     // 3. Kea starts on the file kakapo wrote last and finds the lease (lease4-get).
-    let mut kea = Kea::start(&srv, &kdir, &si, &leases);
+    let mut kea = start_kea(&srv, &kdir, &si, &leases);
     let reply = kea.command(&format!(r#"{{"command": "lease4-get", "arguments": {{"ip-address": "{from_kea}"}}}}"#));
     assert!(reply.contains("\"result\": 0") && reply.contains(&from_kea), "lease4-get: {reply}");
     // ... and serves the same client the same address again.

@@ -12,7 +12,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Duration;
 
-use common::{ifindex_in, require_root_and, run, socket6_in, wait_link_local, Net, Server};
+use common::{ifindex_in, require_root_and, run, socket6_in, wait_link_local, Kea, Net, Server};
 use kakapo::wire::v6::{code, decode, IaAddr, IaNa, MessageType, Pkt6};
 
 /// The dhclient script: records what the client was given, configures nothing.
@@ -485,27 +485,14 @@ fn server_id_follows_the_configuration_and_data_directory() {
     assert_eq!(reply.server_id().map(|s| &s[..4]), Some(&[0, 1, 0, 1][..]), "a DUID-LLT");
 }
 
-/// Kea 2.2's kea-dhcp6 in a namespace, on a given lease file and data directory, with lease_cmds
-/// on a unix socket.
-struct Kea6 {
-    child: std::process::Child,
-    socket: PathBuf,
-    log: PathBuf,
-}
-
-impl Kea6 {
-    fn start(ns: &str, dir: &Path, iface: &str, leases: &Path, data: &Path) -> Kea6 {
-        let socket = dir.join("kea6.sock");
-        let log = dir.join("kea6.log");
-        let cfg = dir.join("kea6.json");
-        std::fs::write(
-            &cfg,
-            format!(
-                r#"{{"Dhcp6": {{
+/// Kea 2.2's kea-dhcp6 on a given lease file and data directory, with lease_cmds.
+fn start_kea6(ns: &str, dir: &Path, iface: &str, leases: &Path, data: &Path) -> Kea {
+    let cfg = format!(
+        r#"{{"Dhcp6": {{
   "data-directory": "{}",
   "interfaces-config": {{"interfaces": ["{iface}"]}},
   "lease-database": {{"type": "memfile", "name": "{}", "lfc-interval": 0}},
-  "control-socket": {{"socket-type": "unix", "socket-name": "{}"}},
+  "control-socket": {{"socket-type": "unix", "socket-name": "@SOCKET@"}},
   "hooks-libraries": [{{"library": "/usr/lib/x86_64-linux-gnu/kea/hooks/libdhcp_lease_cmds.so"}}],
   "preferred-lifetime": 3000, "valid-lifetime": 4000,
   "option-data": [{{"name": "dns-servers", "data": "2001:db8::53"}}],
@@ -513,64 +500,10 @@ impl Kea6 {
      "pools": [{{"pool": "2001:db8:1::100-2001:db8:1::1ff"}}],
      "pd-pools": [{{"prefix": "2001:db8:8000::", "prefix-len": 48, "delegated-len": 56}}]}}]
 }}}}"#,
-                data.display(),
-                leases.display(),
-                socket.display()
-            ),
-        )
-        .unwrap();
-        let f = std::fs::File::create(&log).unwrap();
-        let child = Command::new("ip")
-            .args(["netns", "exec", ns, "/usr/sbin/kea-dhcp6", "-c", cfg.to_str().unwrap()])
-            .env("KEA_PIDFILE_DIR", dir)
-            .env("KEA_LOCKFILE_DIR", dir)
-            .stdout(f.try_clone().unwrap())
-            .stderr(f)
-            .spawn()
-            .unwrap();
-        let k = Kea6 { child, socket, log };
-        for _ in 0..200 {
-            if std::fs::read_to_string(&k.log).unwrap_or_default().contains("DHCP6_STARTED") && k.socket.exists() {
-                return k;
-            }
-            std::thread::sleep(Duration::from_millis(50));
-        }
-        panic!("Kea did not start: {}", std::fs::read_to_string(&k.log).unwrap_or_default());
-    }
-
-    fn command(&self, cmd: &str) -> String {
-        use std::io::{Read, Write};
-        let mut s = std::os::unix::net::UnixStream::connect(&self.socket).unwrap();
-        s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
-        s.write_all(cmd.as_bytes()).unwrap();
-        let mut out = String::new();
-        let _ = s.read_to_string(&mut out);
-        out
-    }
-
-    fn stop(&mut self) {
-        let _ = nix::sys::signal::kill(
-            nix::unistd::Pid::from_raw(self.child.id() as i32),
-            nix::sys::signal::Signal::SIGTERM,
-        );
-        for _ in 0..200 {
-            if let Ok(Some(_)) = self.child.try_wait() {
-                return;
-            }
-            std::thread::sleep(Duration::from_millis(50));
-        }
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-impl Drop for Kea6 {
-    fn drop(&mut self) {
-        if let Ok(None) = self.child.try_wait() {
-            let _ = self.child.kill();
-            let _ = self.child.wait();
-        }
-    }
+        data.display(),
+        leases.display()
+    );
+    Kea::start(ns, dir, 6, &cfg)
 }
 
 #[test]
@@ -583,7 +516,7 @@ fn lease_file_and_server_duid_move_between_kea_and_kakapo() {
     std::fs::create_dir(&kdir).unwrap();
 
     // 1. Kea serves the client, writes the lease file and its server DUID file.
-    let mut kea = Kea6::start(&l.srv, &kdir, &l.si, &leases, &kdir);
+    let mut kea = start_kea6(&l.srv, &kdir, &l.si, &leases, &kdir);
     dhclient6(&l.cli, &l.ci, dir.path(), &["-N", "-P"], DNS_CONF, &["BOUND6"]);
     let (addrs, prefixes) = bound(&events(dir.path()));
     assert!(addrs.len() == 1 && prefixes.len() == 1, "Kea did not bind the client: {}", events(dir.path()));
@@ -613,7 +546,7 @@ fn lease_file_and_server_duid_move_between_kea_and_kakapo() {
     drop(server);
 
     // 3. Kea on the file kakapo wrote last: lease6-get finds both, the client keeps them.
-    let mut kea = Kea6::start(&l.srv, &kdir, &l.si, &leases, &kdir);
+    let mut kea = start_kea6(&l.srv, &kdir, &l.si, &leases, &kdir);
     let r = kea.command(&format!(
         r#"{{"command": "lease6-get", "arguments": {{"ip-address": "{}", "type": "IA_NA"}}}}"#,
         addrs[0]
