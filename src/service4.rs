@@ -370,26 +370,52 @@ impl Service4 {
 
 async fn timers(sh: Arc<Shared>) {
     let cfg = sh.engine().config().clone();
-    let mut reclaim = tokio::time::interval(Duration::from_secs(u64::from(cfg.expired.reclaim_timer_wait_time.max(1))));
-    let lfc_secs = u64::from(cfg.lease_database.lfc_interval);
-    let mut lfc = tokio::time::interval(Duration::from_secs(lfc_secs.max(1)));
-    reclaim.tick().await;
-    lfc.tick().await;
+    let persist = cfg.lease_database.persist;
+    let reclaim = || sh.admin(|e| e.reclaim(clock::unix_now())).1.into_iter().map(|Pending(p)| p).collect();
+    run_timers(4, cfg.expired.reclaim_timer_wait_time, cfg.lease_database.lfc_interval, persist, reclaim, || {
+        sh.store.start_maintenance()
+    })
+    .await;
+}
+
+/// The reclamation and lease-file-cleanup timers of one service (Kea ARM 8.2.14 / 9.2.12
+/// `reclaim-timer-wait-time`, 8.2.2 `lfc-interval`): `reclaim` queues the rows of one run and
+/// returns their commits, which are awaited before the next tick; `lfc` starts a cleanup.
+pub(crate) async fn run_timers(
+    family: u8,
+    reclaim_secs: u32,
+    lfc_secs: u32,
+    persist: bool,
+    reclaim: impl Fn() -> Vec<crate::lease::store::CommitFuture>,
+    lfc: impl Fn() -> Result<(), crate::lease::store::StoreError>,
+) {
+    macro_rules! log {
+        ($lvl:ident, $($arg:tt)*) => {
+            if family == 4 {
+                $lvl!(target: "kea-dhcp4.dhcpsrv", $($arg)*)
+            } else {
+                $lvl!(target: "kea-dhcp6.dhcpsrv", $($arg)*)
+            }
+        };
+    }
+    let mut reclaim_tick = tokio::time::interval(Duration::from_secs(u64::from(reclaim_secs.max(1))));
+    let mut lfc_tick = tokio::time::interval(Duration::from_secs(u64::from(lfc_secs.max(1))));
+    reclaim_tick.tick().await;
+    lfc_tick.tick().await;
     loop {
         tokio::select! {
-            _ = reclaim.tick(), if cfg.expired.reclaim_timer_wait_time > 0 => {
+            _ = reclaim_tick.tick(), if reclaim_secs > 0 => {
                 // Rows were queued per subnet under its lock; wait for them here.
-                let (_, pending) = sh.admin(|e| e.reclaim(clock::unix_now()));
-                for Pending(p) in pending {
+                for p in reclaim() {
                     if let Err(e) = p.await {
-                        error!(target: "kea-dhcp4.dhcpsrv", "DHCPSRV_MEMFILE_WRITE_FAIL reclamation rows not written: {e}");
+                        log!(error, "DHCPSRV_MEMFILE_WRITE_FAIL reclamation rows not written: {e}");
                     }
                 }
             }
-            _ = lfc.tick(), if lfc_secs > 0 && cfg.lease_database.persist => {
-                match sh.store.start_maintenance() {
-                    Ok(()) => info!(target: "kea-dhcp4.dhcpsrv", "DHCPSRV_MEMFILE_LFC_START starting Lease File Cleanup"),
-                    Err(e) => error!(target: "kea-dhcp4.dhcpsrv", "DHCPSRV_MEMFILE_LFC_SPAWN_FAIL lease file cleanup failed to start: {e}"),
+            _ = lfc_tick.tick(), if lfc_secs > 0 && persist => {
+                match lfc() {
+                    Ok(()) => log!(info, "DHCPSRV_MEMFILE_LFC_START starting Lease File Cleanup"),
+                    Err(e) => log!(error, "DHCPSRV_MEMFILE_LFC_SPAWN_FAIL lease file cleanup failed to start: {e}"),
                 }
             }
         }

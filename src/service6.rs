@@ -9,7 +9,6 @@
 use std::net::{Ipv6Addr, SocketAddrV6};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, RwLock};
-use std::time::Duration;
 
 use tokio::sync::watch;
 use tracing::{error, info, warn};
@@ -282,30 +281,17 @@ impl Service6 {
 
 async fn timers(sh: Arc<Shared>) {
     let cfg = sh.engine().config().clone();
-    let wait = cfg.expired.reclaim_timer_wait_time;
-    let mut reclaim = tokio::time::interval(Duration::from_secs(u64::from(wait.max(1))));
-    let lfc_secs = u64::from(cfg.lease_database.lfc_interval);
-    let mut lfc = tokio::time::interval(Duration::from_secs(lfc_secs.max(1)));
-    reclaim.tick().await;
-    lfc.tick().await;
-    loop {
-        tokio::select! {
-            _ = reclaim.tick(), if wait > 0 => {
-                let (_, pending) = sh.admin(|e| e.reclaim(clock::unix_now()));
-                for Pending6(p) in pending {
-                    if let Err(e) = p.await {
-                        error!(target: "kea-dhcp6.dhcpsrv", "DHCPSRV_MEMFILE_WRITE_FAIL reclamation rows not written: {e}");
-                    }
-                }
-            }
-            _ = lfc.tick(), if lfc_secs > 0 && cfg.lease_database.persist => {
-                match sh.store.start_maintenance() {
-                    Ok(()) => info!(target: "kea-dhcp6.dhcpsrv", "DHCPSRV_MEMFILE_LFC_START starting Lease File Cleanup"),
-                    Err(e) => error!(target: "kea-dhcp6.dhcpsrv", "DHCPSRV_MEMFILE_LFC_SPAWN_FAIL lease file cleanup failed to start: {e}"),
-                }
-            }
-        }
-    }
+    let persist = cfg.lease_database.persist;
+    let reclaim = || sh.admin(|e| e.reclaim(clock::unix_now())).1.into_iter().map(|Pending6(p)| p).collect();
+    crate::service4::run_timers(
+        6,
+        cfg.expired.reclaim_timer_wait_time,
+        cfg.lease_database.lfc_interval,
+        persist,
+        reclaim,
+        || sh.store.start_maintenance(),
+    )
+    .await;
 }
 
 async fn serve_socket(sh: Arc<Shared>, iface: Arc<Iface>) -> std::io::Result<()> {

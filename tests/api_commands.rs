@@ -1388,3 +1388,31 @@ async fn expired_leases_stay_counted_until_reclaimed() {
     ok(&lab.v4(json!({"command": "lease4-del", "arguments": {"ip-address": "192.0.2.50"}})).await);
     assert_eq!((stat("subnet[1].assigned-addresses"), stat("assigned-addresses")), (0, 0), "never negative");
 }
+
+/// The reclamation timer runs on its own (`reclaim-timer-wait-time`), for v4 and v6.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn reclamation_timer_reclaims_expired_leases() {
+    let timer = r#""expired-leases-processing": {"reclaim-timer-wait-time": 1, "hold-reclaimed-time": 0},"#;
+    let lab =
+        start(&V4.replacen(r#""valid-lifetime": 4000,"#, &format!(r#""valid-lifetime": 4000, {timer}"#), 1)).await;
+    let lab6 =
+        start(&V6.replacen(r#""valid-lifetime": 4000,"#, &format!(r#""valid-lifetime": 4000, {timer}"#), 1)).await;
+    let past = now() - 10_000;
+    ok(&lab
+        .v4(
+            json!({"command": "lease4-add", "arguments": {"ip-address": "192.0.2.60", "hw-address": "02:00:00:00:00:60",
+            "valid-lft": 100, "expire": past + 100}}),
+        )
+        .await);
+    ok(&lab6
+        .v6(json!({"command": "lease6-add", "arguments": {"ip-address": "2001:db8:1::160", "duid": "00:03:00:01:02:00:00:00:00:60",
+            "iaid": 1, "valid-lft": 100, "expire": past + 100}}))
+        .await);
+    tokio::time::sleep(std::time::Duration::from_millis(2500)).await;
+    let r = lab.v4(json!({"command": "lease4-get", "arguments": {"ip-address": "192.0.2.60"}})).await;
+    assert_eq!(r.result, 3, "reclaimed and removed (hold-reclaimed-time 0): {r:?}");
+    let r = lab6.v6(json!({"command": "lease6-get", "arguments": {"ip-address": "2001:db8:1::160"}})).await;
+    assert_eq!(r.result, 3, "{r:?}");
+    assert_eq!(lab.control.stats(Section::Dhcp4).get("reclaimed-leases").map(|s| s.value), Some(1));
+    assert_eq!(lab6.control.stats(Section::Dhcp6).get("reclaimed-leases").map(|s| s.value), Some(1));
+}
