@@ -100,6 +100,16 @@ fn assign_ids(section: &mut Map<String, J>, list_key: &str) {
                         next += 1;
                         o.insert("id".into(), json!(next));
                     }
+                    // Kea prints address ranges as "first-last" whatever spacing the file had.
+                    if let Some(J::Array(pools)) = o.get_mut("pools") {
+                        for p in pools {
+                            if let Some(J::String(r)) = p.get_mut("pool") {
+                                if let Some((a, b)) = r.split_once('-') {
+                                    *r = format!("{}-{}", a.trim(), b.trim());
+                                }
+                            }
+                        }
+                    }
                 }
             }
         }
@@ -169,6 +179,13 @@ mod tests {
         assert_eq!(d["subnet4"][0]["id"], 1);
         assert_eq!(d["subnet4"][1]["id"], 2);
         assert_eq!(d["subnet4"][1]["user-context"], json!({"a": 1, "comment": "t"}));
+        let text =
+            r#"{"Dhcp4": {"subnet4": [{"subnet": "192.0.2.0/24", "pools": [{"pool": "192.0.2.10 - 192.0.2.20"}]}]}}"#;
+        let loaded = load_str("<string>", text, &LoadOptions::default()).unwrap();
+        assert_eq!(
+            config_get(&loaded.config, Section::Dhcp4)["Dhcp4"]["subnet4"][0]["pools"][0]["pool"],
+            "192.0.2.10-192.0.2.20"
+        );
         assert_eq!(d["valid-lifetime"], 7200);
         assert_eq!(d["t2-percent"], 0.875);
     }
