@@ -279,6 +279,14 @@ impl Control {
                             None
                         }
                     };
+                    // Statistics the rejected configuration's subnets created go with it.
+                    let ids4 =
+                        |c: &Config| c.dhcp4.as_ref().map(|d| d.subnets.iter().map(|s| s.id).collect::<Vec<_>>());
+                    let ids6 =
+                        |c: &Config| c.dhcp6.as_ref().map(|d| d.subnets.iter().map(|s| s.id).collect::<Vec<_>>());
+                    let forget = service4::forget_removed_subnets;
+                    forget(&self.stats4, ids4(&new).unwrap_or_default().into_iter(), &ids4(&old).unwrap_or_default());
+                    forget(&self.stats6, ids6(&new).unwrap_or_default().into_iter(), &ids6(&old).unwrap_or_default());
                     self.publish(running.as_ref());
                     return Err(e.to_string());
                 }
