@@ -725,19 +725,13 @@ async fn lease4(sh: &Shared4, ddns: bool, command: &str, arguments: Option<&Valu
             let force = if add { false } else { opt_bool(m, "force-create")?.unwrap_or(false) };
             let lease = parse_lease4(e, m, now)?;
             let (addr, subnet) = (lease.address, lease.subnet_id);
-            let mode = match (add, force) {
-                (true, _) => PutMode::Add,
-                (false, false) => PutMode::Update,
-                (false, true) => PutMode::Upsert,
-            };
+            let mode = put_mode(add, force);
             let (existed, pending) = sh.admin(|e| e.admin_put(lease, mode, now)).map_err(|err| put_error(FAM, err))?;
             durable(pending.map(|p| p.0)).await?;
             if add {
                 Response::ok(format!("Lease for address {addr}, subnet-id {subnet} added."))
-            } else if existed {
-                Response::ok("IPv4 lease updated.")
             } else {
-                Response::ok("IPv4 lease added.")
+                update_reply(FAM, existed)
             }
         }
         "lease4-get" => {
@@ -816,21 +810,15 @@ async fn lease6(sh: &Shared6, ddns: bool, command: &str, arguments: Option<&Valu
             let force = if add { false } else { opt_bool(m, "force-create")?.unwrap_or(false) };
             let lease = parse_lease6(e, m, now)?;
             let (addr, subnet, ty, len) = (lease.address, lease.subnet_id, lease.lease_type, lease.prefix_len);
-            let mode = match (add, force) {
-                (true, _) => PutMode::Add,
-                (false, false) => PutMode::Update,
-                (false, true) => PutMode::Upsert,
-            };
+            let mode = put_mode(add, force);
             let (existed, pending) = sh.admin(|e| e.admin_put(lease, mode, now)).map_err(|err| put_error(FAM, err))?;
             durable(pending.map(|p| p.0)).await?;
             if add && ty == LeaseType6::Pd {
                 Response::ok(format!("Lease for prefix {addr}/{len}, subnet-id {subnet} added."))
             } else if add {
                 Response::ok(format!("Lease for address {addr}, subnet-id {subnet} added."))
-            } else if existed {
-                Response::ok("IPv6 lease updated.")
             } else {
-                Response::ok("IPv6 lease added.")
+                update_reply(FAM, existed)
             }
         }
         "lease6-get" => {
@@ -890,6 +878,20 @@ async fn lease6(sh: &Shared6, ddns: bool, command: &str, arguments: Option<&Valu
         }
         _ => Response::new(super::RESULT_UNSUPPORTED, format!("'{command}' command not supported.")),
     })
+}
+
+/// How `lease4/6-add` and `lease4/6-update` (with or without `force-create`) put a lease.
+fn put_mode(add: bool, force: bool) -> PutMode {
+    match (add, force) {
+        (true, _) => PutMode::Add,
+        (false, false) => PutMode::Update,
+        (false, true) => PutMode::Upsert,
+    }
+}
+
+/// Kea's answer to `lease4/6-update`: updated, or added by `force-create`.
+fn update_reply(fam: &str, existed: bool) -> Response {
+    Response::ok(format!("{fam} lease {}.", if existed { "updated" } else { "added" }))
 }
 
 /// One failed entry of `lease6-bulk-apply`'s `failed-leases` / `failed-deleted-leases`.
