@@ -9,6 +9,7 @@ use std::sync::Arc;
 use anyhow::Context;
 use kakapo::api::control::{Control, ControlSettings};
 use kakapo::api::listeners::Listeners;
+use kakapo::config::policy::SecurityPolicy;
 use kakapo::config::{self, model::Config, LoadOptions, Section};
 use kakapo::logging::{KeaLoggers, LoggerSpec};
 use kakapo::service4::ServiceOptions;
@@ -98,8 +99,36 @@ impl Drop for PidFile {
     }
 }
 
+/// Kea 3.0's policy from the environment; `-X` turns refusals into warnings.
+fn policy(settings: &Settings) -> SecurityPolicy {
+    SecurityPolicy::from_vars(|k| std::env::var_os(k), settings.restrictions)
+}
+
 fn load(settings: &Settings) -> Result<config::Loaded, config::ConfigError> {
-    config::load(&settings.files, &LoadOptions { only: settings.only, host: None })
+    config::load(&settings.files, &LoadOptions { only: settings.only, host: None, policy: Some(policy(settings)) })
+}
+
+/// The message ID of a `-X` policy warning, and the rest of its text.
+fn security_warning(w: &config::Diag) -> Option<(&str, &str)> {
+    w.msg.split_once(' ').filter(|(id, _)| id.ends_with("_SECURITY_WARNING"))
+}
+
+/// Start-up security remarks (Kea ARM "Kea Runtime Security Policy Checking"): `-X` in force,
+/// running as root.
+fn log_security_state(settings: &Settings, sections: &[Section]) {
+    for &s in sections {
+        if !settings.restrictions {
+            kea_log!(
+                warn,
+                s,
+                "{}_SECURITY_CHECKS_DISABLED Invoked with command line option -X, Security checks are disabled!!",
+                ids(s).2
+            );
+        }
+        if nix::unistd::geteuid().is_root() {
+            kea_log!(warn, s, "DCTL_ROOT_USER_SECURITY_WARNING {} is running as root; run it as an unprivileged user with CAP_NET_RAW and CAP_NET_BIND_SERVICE (see systemd/kakapo.service)", ids(s).0);
+        }
+    }
 }
 
 fn files_list(settings: &Settings) -> String {
@@ -108,6 +137,9 @@ fn files_list(settings: &Settings) -> String {
 
 /// Runs the daemon until SIGTERM/SIGINT; returns the exit status.
 pub fn run(settings: Settings) -> anyhow::Result<u8> {
+    // Files kakapo creates (lease files, sockets, logs, written configurations) are never
+    // readable by others, as Kea 3.0's packaging sets it.
+    nix::sys::stat::umask(nix::sys::stat::Mode::from_bits_truncate(0o027));
     let loggers = KeaLoggers::default();
     let subscriber = tracing_subscriber::registry().with(loggers.layer());
     tracing::subscriber::set_global_default(subscriber).context("installing the log subscriber")?;
@@ -138,10 +170,14 @@ pub fn run(settings: Settings) -> anyhow::Result<u8> {
     loggers.configure(&logger_specs(&cfg, settings.debug));
     for w in &loaded.warnings {
         for s in cfg.sections() {
-            kea_log!(warn, s, "{}_CONFIG_WARNING {}", ids(s).2, w);
+            match security_warning(w) {
+                Some((id, rest)) => kea_log!(warn, s, "{id} {}: {}: {rest}", w.pos, w.path),
+                None => kea_log!(warn, s, "{}_CONFIG_WARNING {}", ids(s).2, w),
+            }
         }
     }
     let sections = cfg.sections();
+    log_security_state(&settings, &sections);
     if sections.is_empty() {
         eprintln!("kakapo: {}: no Dhcp4, Dhcp6, DhcpDdns or Control-agent section to run", files_list(&settings));
         return Ok(1);
@@ -189,7 +225,7 @@ pub fn run(settings: Settings) -> anyhow::Result<u8> {
 }
 
 fn service_options(settings: &Settings) -> ServiceOptions {
-    let data_dir = std::env::var_os("KEA_DHCP_DATA_DIR").map_or_else(|| PathBuf::from("/var/lib/kea"), PathBuf::from);
+    let data_dir = policy(settings).data_dir;
     ServiceOptions {
         server_port: settings.server_port.unwrap_or(kakapo::wire::v4::SERVER_PORT),
         client_port: settings.client_port.unwrap_or(kakapo::wire::v4::CLIENT_PORT),
@@ -200,8 +236,12 @@ fn service_options(settings: &Settings) -> ServiceOptions {
 
 async fn serve(settings: Settings, cfg: Arc<Config>, loggers: KeaLoggers) -> anyhow::Result<u8> {
     let debug = settings.debug;
-    let control_settings =
-        ControlSettings { files: settings.files.clone(), only: settings.only, opts: service_options(&settings) };
+    let control_settings = ControlSettings {
+        files: settings.files.clone(),
+        only: settings.only,
+        opts: service_options(&settings),
+        policy: Some(policy(&settings)),
+    };
     let log_cfg = loggers.clone();
     let control = Control::new(
         control_settings,

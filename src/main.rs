@@ -42,7 +42,8 @@ struct Cli {
     /// Client port (68 / 546 by default; for tests).
     #[arg(short = 'P', value_name = "PORT")]
     client_port: Option<u16>,
-    /// Lift the path and secret restrictions of Kea 3.0 (accepted for compatibility).
+    /// Lift Kea 3.0's path and secret restrictions: each violation is logged as a
+    /// `*_SECURITY_WARNING` instead of refusing the configuration.
     #[arg(short = 'X')]
     no_restrictions: bool,
 }
@@ -60,9 +61,10 @@ fn personality() -> Option<Section> {
     }
 }
 
-fn check(path: PathBuf, full: bool, personality: Option<Section>) -> ExitCode {
+fn check(path: PathBuf, full: bool, personality: Option<Section>, restrictions: bool) -> ExitCode {
     let host = if full { Some(kakapo::net::host_interfaces()) } else { None };
-    let opts = LoadOptions { only: personality, host };
+    let policy = config::policy::SecurityPolicy::from_vars(|k| std::env::var_os(k), restrictions);
+    let opts = LoadOptions { only: personality, host, policy: Some(policy) };
     match config::load(&[path], &opts) {
         Ok(loaded) => {
             for w in &loaded.warnings {
@@ -98,10 +100,10 @@ fn main() -> ExitCode {
         return ExitCode::SUCCESS;
     }
     if let Some(p) = cli.test {
-        return check(p, false, personality);
+        return check(p, false, personality, !cli.no_restrictions);
     }
     if let Some(p) = cli.test_full {
-        return check(p, true, personality);
+        return check(p, true, personality, !cli.no_restrictions);
     }
     if cli.config.is_empty() {
         eprintln!("kakapo: no configuration file given (use -c FILE; -h for help)");

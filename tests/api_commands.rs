@@ -62,7 +62,7 @@ async fn start(text: &str) -> Lab {
     std::fs::write(&path, text).unwrap();
     let cfg = load_str("t", text, &LoadOptions::default()).unwrap().config;
     let opts = ServiceOptions { data_dir: dir.path().to_path_buf(), ..ServiceOptions::default() };
-    let settings = ControlSettings { files: vec![path.clone()], only: None, opts };
+    let settings = ControlSettings { files: vec![path.clone()], only: None, opts, policy: None };
     let control = Control::new(settings, cfg, Box::new(|_| {}));
     control.start().await.unwrap();
     Lab { control, path, _dir: dir }

@@ -73,7 +73,13 @@ const CFG4: &str = r#"{"Dhcp4": {
 
 fn start4(pair: &Pair, dir: &Path) -> Server {
     run(&["ip", "-n", &pair.srv, "link", "set", "lo", "up"]);
-    Server::start(&pair.srv, dir, &CFG4.replace("@IFACE@", &pair.srv_if).replace("@DIR@", dir.to_str().unwrap()))
+    // Inline credentials, the Kea 2.x way: -X (Kea 3.0 refuses them otherwise).
+    Server::start_unrestricted(
+        &pair.srv,
+        dir,
+        &CFG4.replace("@IFACE@", &pair.srv_if).replace("@DIR@", dir.to_str().unwrap()),
+        4,
+    )
 }
 
 /// Prometheus text exposition 0.0.4: comments, then `name{labels} value` samples.
@@ -606,7 +612,7 @@ fn control_agent_section_routes_by_service_for_kea_shell() {
 }}"#,
         pair.srv_if
     );
-    let _server = Server::start(&pair.srv, dir.path(), &cfg);
+    let _server = Server::start_unrestricted(&pair.srv, dir.path(), &cfg, 4);
     let shell = |service: Option<&str>, cmd: &str| -> Value {
         let mut c = Command::new("ip");
         c.args(["netns", "exec", &pair.srv, "kea-shell", "--host", "127.0.0.1", "--port", "8001"]);

@@ -29,6 +29,9 @@ impl Daemon {
         let mut child = cmd
             .args(["-c", cfg.to_str().unwrap()])
             .env("KEA_PIDFILE_DIR", piddir)
+            .env("KEA_DHCP_DATA_DIR", piddir)
+            .env("KEA_LOG_FILE_DIR", piddir)
+            .env("KEA_CONTROL_SOCKET_DIR", piddir)
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
             .spawn()

@@ -469,7 +469,8 @@ fn server_id_follows_the_configuration_and_data_directory() {
         ),
         1,
     );
-    let mut server = Server::start_v6(&l.srv, dir.path(), &cfg);
+    // Kea 2.x's data-directory outside KEA_DHCP_DATA_DIR: allowed with -X, as in Kea 3.0.
+    let mut server = Server::start_unrestricted(&l.srv, dir.path(), &cfg, 6);
     let stored = std::fs::read_to_string(data.join("kea-dhcp6-serverid")).unwrap();
     assert_eq!(stored, "00:02:00:00:09:bf:01:02:03:04:05");
     let mut ir = Pkt6::new(MessageType::InformationRequest, 0x0011_2233);
@@ -529,7 +530,7 @@ fn lease_file_and_server_duid_move_between_kea_and_kakapo() {
         &format!("\"data-directory\": \"{}\", \"interfaces-config\"", kdir.display()),
         1,
     );
-    let mut server = Server::start_v6(&l.srv, dir.path(), &cfg);
+    let mut server = Server::start_unrestricted(&l.srv, dir.path(), &cfg, 6);
     assert_eq!(server.leases, leases);
     assert!(server.log().contains("(2 leases"), "kakapo loads Kea's two leases: {}", server.log());
     assert!(server.log().contains(&format!("server-id {kea_duid} ")), "kakapo uses Kea's DUID {kea_duid}");

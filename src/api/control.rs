@@ -21,6 +21,7 @@ use super::command::{Command, Family, Origin, Target};
 use super::{Request, Response, RESULT_EMPTY, RESULT_ERROR};
 use crate::clock;
 use crate::config::model::Config;
+use crate::config::policy::SecurityPolicy;
 use crate::config::render::{config_get, config_hash};
 use crate::config::{self, LoadOptions, Section};
 use crate::lease::LeaseState;
@@ -47,6 +48,9 @@ pub struct ControlSettings {
     pub only: Option<Section>,
     /// Ports and data directory.
     pub opts: ServiceOptions,
+    /// Kea 3.0's security policy every new configuration and `config-write` is held to;
+    /// `None` (tests driving the handlers) checks nothing.
+    pub policy: Option<SecurityPolicy>,
 }
 
 /// The running services and the switch that stops them.
@@ -304,16 +308,29 @@ impl Control {
     /// Re-reads the `-c` files and applies them (SIGHUP, `config-reload`).
     pub async fn reload(&self) -> Result<(), String> {
         let _edit = self.edit.lock().await;
-        let opts = LoadOptions { only: self.settings.only, host: None };
-        let loaded = config::load(&self.settings.files, &opts).map_err(|e| e.to_string())?;
+        let opts = self.load_options();
+        let files = self.settings.files.clone();
+        // Files are read off the runtime threads: an include naming a slow or odd file must not
+        // stall DHCP or the other commands.
+        let loaded = tokio::task::spawn_blocking(move || config::load(&files, &opts))
+            .await
+            .map_err(|e| e.to_string())?
+            .map_err(|e| e.to_string())?;
+        log_security_warnings(&loaded.warnings);
         self.apply(loaded.config).await
     }
 
     /// Checks a configuration document given as JSON (config-set, config-test, mutations).
     fn check(&self, doc: &Value) -> Result<Config, String> {
         let text = serde_json::to_string_pretty(doc).map_err(|e| e.to_string())?;
-        let opts = LoadOptions { only: self.settings.only, host: None };
-        config::load_str("<string>", &text, &opts).map(|l| l.config).map_err(|e| e.to_string())
+        let loaded = config::load_str("<string>", &text, &self.load_options()).map_err(|e| e.to_string())?;
+        log_security_warnings(&loaded.warnings);
+        Ok(loaded.config)
+    }
+
+    /// How new configurations are loaded: as this daemon, under its security policy.
+    fn load_options(&self) -> LoadOptions {
+        LoadOptions { only: self.settings.only, host: None, policy: self.settings.policy.clone() }
     }
 
     /// The whole configuration document, with `section` replaced by `body`.
@@ -368,6 +385,7 @@ impl Control {
             Command::ConfigGet => {
                 let mut r = config_get(&cfg, section);
                 let hash = config_hash(&r);
+                crate::config::render::redact(&mut r);
                 if let Value::Object(m) = &mut r {
                     m.insert("hash".into(), Value::String(hash));
                 }
@@ -565,6 +583,20 @@ impl Control {
             Some(f) => default.parent().map_or_else(|| PathBuf::from(&f), |d| d.join(&f)),
             None => default.clone(),
         };
+        if !SecurityPolicy::config_write_allowed(default, &path) {
+            let text = format!(
+                "not allowed to write config into {0}: file {0} must be in the same directory as the config file ({1})",
+                path.display(),
+                default.display()
+            );
+            match &self.settings.policy {
+                Some(p) if !p.enforce => {
+                    tracing::warn!(target: "kea-dhcp4.commands", "COMMAND_CONFIG_WRITE_PATH_SECURITY_WARNING {text}")
+                }
+                Some(_) => return Response::error(text),
+                None => {}
+            }
+        }
         let mut doc = Map::new();
         for s in cfg.sections() {
             if let Some(Value::Object(m)) = Some(config_get(cfg, s)) {
@@ -1315,8 +1347,8 @@ impl Control {
     }
 }
 
-/// The control channel's request handling for the transports (`Dispatch`): parses Kea's
-/// extended JSON (comments allowed inside commands), applies Kea's `service` rules, and
+/// The control channel's request handling for the transports (`Dispatch`): parses the command
+/// (comments allowed, includes refused), applies Kea's `service` rules, and
 /// routes the command to the addressed daemon.
 #[derive(Debug, Clone)]
 pub struct ControlDispatch(pub Arc<Control>);
@@ -1330,16 +1362,19 @@ fn section_of(service: &str) -> Option<Section> {
     }
 }
 
-/// Parses a request body; a body that is not a command gets Kea's error answer.
+/// Largest command body parsed, whatever transport it came over (Kea ARM 8.8); the transports
+/// refuse larger bodies before reading them whole.
+pub const MAX_COMMAND_SIZE: usize = super::transport::DEFAULT_MAX_REQUEST;
+
+/// Parses a request body (Kea ARM 8.8.1): plain JSON with comments, never includes; a body that
+/// is not a command gets Kea's error answer.
 pub fn parse_request(body: &[u8]) -> Result<Request, Response> {
+    if body.len() > MAX_COMMAND_SIZE {
+        return Err(Response::error(format!("invalid command: larger than {MAX_COMMAND_SIZE} bytes")));
+    }
     let mut warnings = Vec::new();
-    let node = crate::config::text::parse_bytes(
-        Arc::from("<command>"),
-        body.to_vec(),
-        &crate::config::text::IncludeBase::default(),
-        &mut warnings,
-    )
-    .map_err(|e| Response::error(format!("invalid command: {}: {}", e.pos, e.msg)))?;
+    let node = crate::config::text::parse_command(body, &mut warnings)
+        .map_err(|e| Response::error(format!("invalid command: {}: {}", e.pos, e.msg)))?;
     let v = node.to_json();
     if !v.is_object() {
         return Err(Response::error("invalid command: the command must be a map"));
@@ -1430,6 +1465,16 @@ async fn stop_running(r: Running) {
     for t in r.tasks {
         if let Err(e) = t.await {
             error!(target: "kea-dhcp4.dhcp4", "DHCP4_SRV_SHUTDOWN_FAIL {e}");
+        }
+    }
+}
+
+/// Logs the `-X` warnings of a configuration change under their own IDs (Kea ARM "Kea Runtime
+/// Security Policy Checking").
+fn log_security_warnings(warnings: &[crate::config::Diag]) {
+    for w in warnings {
+        if let Some((id, rest)) = w.msg.split_once(' ').filter(|(id, _)| id.ends_with("_SECURITY_WARNING")) {
+            tracing::warn!(target: "kea-dhcp4.dhcp4", "{id} {}: {}: {rest}", w.pos, w.path);
         }
     }
 }

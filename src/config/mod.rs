@@ -9,6 +9,7 @@
 pub mod de;
 pub mod fuzz;
 pub mod model;
+pub mod policy;
 pub mod raw;
 pub mod render;
 pub mod text;
@@ -87,6 +88,9 @@ pub struct LoadOptions {
     /// `-T`: the host's interfaces, so that configured interface names and addresses are
     /// checked against them. `None` (`-t`, the daemon): not checked here.
     pub host: Option<Vec<HostInterface>>,
+    /// Kea 3.0's path and secret policy (Kea ARM "Kea Security"). The daemon, `-t` and every
+    /// configuration command pass one; `None` (library use, tests) checks no paths.
+    pub policy: Option<policy::SecurityPolicy>,
 }
 
 /// A network interface of the host, as `-T` checks `interfaces-config` against it.

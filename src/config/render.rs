@@ -157,6 +157,25 @@ fn sorted(v: &J) -> J {
     }
 }
 
+/// Kea's redaction for `config-get` and logs (Kea ARM "Kea Security", information leakage
+/// through logging): the value of every key ending in `password` or `secret` becomes `*****`.
+pub fn redact(v: &mut J) {
+    match v {
+        J::Object(m) => {
+            for (k, val) in m.iter_mut() {
+                let lower = k.to_ascii_lowercase();
+                if (lower.ends_with("password") || lower.ends_with("secret")) && !val.is_object() && !val.is_array() {
+                    *val = J::String("*****".into());
+                } else {
+                    redact(val);
+                }
+            }
+        }
+        J::Array(items) => items.iter_mut().for_each(redact),
+        _ => {}
+    }
+}
+
 /// `config-hash-get`: upper-case hex SHA-256 of the compact, key-sorted configuration.
 pub fn config_hash(rendered: &J) -> String {
     let text = sorted(rendered).to_string();
@@ -165,6 +184,18 @@ pub fn config_hash(rendered: &J) -> String {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn redact_hides_passwords_and_secrets_but_not_file_names() {
+        let mut v = serde_json::json!({"clients": [{"user": "a", "password": "p", "password-file": "f"}],
+            "tsig-keys": [{"name": "k", "secret": "s"}], "lease-database": {"password": "db"}});
+        super::redact(&mut v);
+        assert_eq!(v["clients"][0]["password"], "*****");
+        assert_eq!(v["clients"][0]["password-file"], "f");
+        assert_eq!(v["clients"][0]["user"], "a");
+        assert_eq!(v["tsig-keys"][0]["secret"], "*****");
+        assert_eq!(v["lease-database"]["password"], "*****");
+    }
+
     use super::*;
     use crate::config::{load_str, LoadOptions};
 

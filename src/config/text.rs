@@ -177,10 +177,35 @@ impl IncludeBase {
     }
 }
 
+/// Largest configuration file (or included file) read; far above any real configuration.
+pub const MAX_FILE_SIZE: u64 = 64 << 20;
+
+/// Reads a file that must be a regular file of at most `max` bytes. Opened without blocking
+/// and checked before reading, so a FIFO, a device such as /dev/zero or a huge file named in a
+/// configuration can neither stall the reader nor exhaust memory (Kea ARM "Kea Security").
+pub fn read_regular_file(path: &Path, max: u64) -> std::io::Result<Vec<u8>> {
+    use std::io::Read;
+    use std::os::unix::fs::OpenOptionsExt;
+    let file = std::fs::OpenOptions::new().read(true).custom_flags(libc::O_NONBLOCK | libc::O_NOCTTY).open(path)?;
+    let meta = file.metadata()?;
+    if !meta.is_file() {
+        return Err(std::io::Error::new(std::io::ErrorKind::InvalidInput, "not a regular file"));
+    }
+    if meta.len() > max {
+        return Err(std::io::Error::new(std::io::ErrorKind::InvalidData, format!("larger than {max} bytes")));
+    }
+    let mut out = Vec::with_capacity(meta.len() as usize);
+    file.take(max + 1).read_to_end(&mut out)?;
+    if out.len() as u64 > max {
+        return Err(std::io::Error::new(std::io::ErrorKind::InvalidData, format!("larger than {max} bytes")));
+    }
+    Ok(out)
+}
+
 /// Reads and parses a configuration file (Kea ARM 8.1.1).
 pub fn parse_file(path: &Path, warnings: &mut Vec<Warning>) -> Result<Node, TextError> {
     let name: Arc<str> = Arc::from(path.display().to_string());
-    let text = std::fs::read(path).map_err(|e| TextError {
+    let text = read_regular_file(path, MAX_FILE_SIZE).map_err(|e| TextError {
         pos: Pos { file: name.clone(), line: 0, col: 0 },
         msg: format!("cannot read configuration file: {e}"),
     })?;
@@ -199,7 +224,18 @@ pub fn parse_bytes(
     base: &IncludeBase,
     warnings: &mut Vec<Warning>,
 ) -> Result<Node, TextError> {
-    let mut p = Parser { lex: Lexer::new(name, text, base.clone()), peeked: None, warnings, depth: 0 };
+    parse_with(Lexer::new(name, text, Some(base.clone())), warnings)
+}
+
+/// Parses a control command (Kea ARM 8.8 "Management API"): JSON with the comments Kea's
+/// command reader skips, but never an include directive, since a command comes from a client
+/// and must not make the server read its files.
+pub fn parse_command(text: &[u8], warnings: &mut Vec<Warning>) -> Result<Node, TextError> {
+    parse_with(Lexer::new(Arc::from("<command>"), text.to_vec(), None), warnings)
+}
+
+fn parse_with(lex: Lexer, warnings: &mut Vec<Warning>) -> Result<Node, TextError> {
+    let mut p = Parser { lex, peeked: None, warnings, depth: 0 };
     let node = p.value()?;
     let (tok, pos) = p.next()?;
     if tok != Tok::Eof {
@@ -283,11 +319,12 @@ impl Source {
 
 struct Lexer {
     stack: Vec<Source>,
-    base: IncludeBase,
+    /// Where includes are read from; `None` refuses every include (commands).
+    base: Option<IncludeBase>,
 }
 
 impl Lexer {
-    fn new(file: Arc<str>, text: Vec<u8>, base: IncludeBase) -> Lexer {
+    fn new(file: Arc<str>, text: Vec<u8>, base: Option<IncludeBase>) -> Lexer {
         Lexer { stack: vec![Source { file, text, i: 0, line: 1, col: 1 }], base }
     }
 
@@ -348,6 +385,9 @@ impl Lexer {
             }
             let pos = src.pos();
             if src.starts_with(b"<?include") {
+                if self.base.is_none() {
+                    return Self::err(pos, "include directives are not allowed in commands");
+                }
                 self.include(pos)?;
                 continue;
             }
@@ -409,8 +449,11 @@ impl Lexer {
         if self.stack.len() > MAX_INCLUDE_DEPTH {
             return Self::err(pos, format!("too many nested include directives (more than {MAX_INCLUDE_DEPTH})"));
         }
-        let resolved = self.base.resolve(&path);
-        let text = match std::fs::read(&resolved) {
+        let Some(base) = &self.base else {
+            return Self::err(pos, "include directives are not allowed in commands");
+        };
+        let resolved = base.resolve(&path);
+        let text = match read_regular_file(&resolved, MAX_FILE_SIZE) {
             Ok(t) => t,
             Err(e) => return Self::err(pos, format!("cannot open include file '{path}': {e}")),
         };

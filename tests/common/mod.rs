@@ -87,7 +87,19 @@ impl Server {
         Server::start_as(ns, dir, config, 6)
     }
 
+    /// A server started with `-X`: Kea 3.0's path and secret restrictions become warnings, for
+    /// configurations written the Kea 2.x way (inline secrets, `data-directory`, plain HTTP).
+    pub fn start_unrestricted(ns: &str, dir: &Path, config: &str, v: u8) -> Server {
+        Server::start_with(ns, dir, config, v, &["-X"])
+    }
+
     fn start_as(ns: &str, dir: &Path, config: &str, v: u8) -> Server {
+        Server::start_with(ns, dir, config, v, &[])
+    }
+
+    /// Every directory Kea 3.0's policy names (data, logs, sockets, pid file) is the test's
+    /// own `dir`.
+    pub fn start_with(ns: &str, dir: &Path, config: &str, v: u8, args: &[&str]) -> Server {
         let cfg = dir.join(format!("kea-dhcp{v}.conf"));
         let leases = dir.join(format!("kea-leases{v}.csv"));
         let log = dir.join(if v == 4 { "kakapo.log".to_string() } else { "kakapo6.log".to_string() });
@@ -95,8 +107,8 @@ impl Server {
         let out = std::fs::File::create(&log).unwrap();
         let child = Command::new("ip")
             .args(["netns", "exec", ns, env!("CARGO_BIN_EXE_kakapo"), "-c", cfg.to_str().unwrap()])
-            .env("KEA_PIDFILE_DIR", dir)
-            .env("KEA_DHCP_DATA_DIR", dir)
+            .args(args)
+            .envs(policy_env(dir))
             .stdout(out.try_clone().unwrap())
             .stderr(out)
             .spawn()
@@ -191,6 +203,17 @@ impl Server {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
+}
+
+/// Kea's directory variables, all pointing at a test's own directory.
+pub fn policy_env(dir: &Path) -> [(&'static str, &Path); 5] {
+    [
+        ("KEA_PIDFILE_DIR", dir),
+        ("KEA_LOCKFILE_DIR", dir),
+        ("KEA_DHCP_DATA_DIR", dir),
+        ("KEA_LOG_FILE_DIR", dir),
+        ("KEA_CONTROL_SOCKET_DIR", dir),
+    ]
 }
 
 pub fn require_root_and(bins: &[&str]) {

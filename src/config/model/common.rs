@@ -350,7 +350,10 @@ pub(crate) fn loggers(c: &mut Checker, section: &V<'_>, s: Section) -> Vec<Logge
                 "syslog" => OutputSpec::Syslog(name.split('.').next().unwrap_or(name).to_string()),
                 s if s.starts_with("syslog:") => OutputSpec::Syslog(s["syslog:".len()..].to_string()),
                 file => OutputSpec::File {
-                    path: PathBuf::from(file),
+                    path: {
+                        let at = o.get("output").unwrap_or_else(|| o.clone());
+                        crate::config::policy::path(c, &at, crate::config::policy::PathKind::Log, file)
+                    },
                     maxsize: o.int("maxsize").map_or(logging::DEFAULT_MAXSIZE, |m| m.max(0) as u64),
                     maxver: o.int("maxver").map_or(logging::DEFAULT_MAXVER, |m| m.clamp(0, 1000) as u32),
                     flush: o.bool("flush").unwrap_or(true),
@@ -441,7 +444,8 @@ fn control_socket(c: &mut Checker, s: &V<'_>) -> Option<ControlSocket> {
                 c.err(s, "control socket of type unix requires 'socket-name'");
                 return None;
             };
-            ControlSocketKind::Unix(PathBuf::from(name))
+            let at = s.get("socket-name").unwrap_or_else(|| s.clone());
+            ControlSocketKind::Unix(crate::config::policy::path(c, &at, crate::config::policy::PathKind::Socket, name))
         }
         "http" | "https" => {
             let addr_text = s.str("socket-address").unwrap_or("127.0.0.1");

@@ -136,6 +136,7 @@ pub fn build(sections: &[(Section, &Node)], opts: &LoadOptions, warnings: &mut V
         // Stage 3: semantics.
         let v = V { node, path: path.to_string() };
         common::check_enums(&mut c, &v);
+        super::policy::check_section(&mut c, &v, section);
         let loggers = common::loggers(&mut c, &v, section);
         cfg.loggers.insert(section, loggers);
         cfg.source.insert(section, super::render::normalise(node));
@@ -164,6 +165,15 @@ pub(crate) struct Checker {
 impl Checker {
     pub(crate) fn err(&mut self, at: &V<'_>, msg: impl Into<String>) {
         self.errors.push(Diag { pos: at.node.pos.clone(), path: at.path.clone(), msg: msg.into() });
+    }
+    /// A policy violation allowed by `-X`: the message starts with Kea's `*_SECURITY_WARNING`
+    /// ID so the daemon logs it under that ID.
+    pub(crate) fn security_warning(&mut self, at: &V<'_>, id: &str, msg: impl Into<String>) {
+        self.warnings.push(Diag {
+            pos: at.node.pos.clone(),
+            path: at.path.clone(),
+            msg: format!("{id} {}", msg.into()),
+        });
     }
     pub(crate) fn warn(&mut self, at: &V<'_>, msg: impl Into<String>) {
         self.warnings.push(Diag {
