@@ -37,10 +37,15 @@ COPY --from=builder /out/kakapo /usr/sbin/kakapo
 RUN ln -s kakapo /usr/sbin/kea-dhcp4 \
  && ln -s kakapo /usr/sbin/kea-dhcp6 \
  && ln -s kakapo /usr/sbin/kea-dhcp-ddns \
- && mkdir -p /etc/kea /var/lib/kea /var/log/kea /run/kea
-# Kea's runtime directories: pid/lock files and control sockets go to /run/kea.
+ && install -d -m 0750 /etc/kea /var/lib/kea /var/log/kea /run/kea
+# Kea's runtime directories: pid/lock files and control sockets go to /run/kea
+# (mode 0750: Kea 3.0's policy, which kakapo enforces, refuses a wider socket
+# directory); leases in /var/lib/kea, log files in /var/log/kea.
 ENV KEA_PIDFILE_DIR=/run/kea \
-    KEA_LOCKFILE_DIR=/run/kea
+    KEA_LOCKFILE_DIR=/run/kea \
+    KEA_DHCP_DATA_DIR=/var/lib/kea \
+    KEA_LOG_FILE_DIR=/var/log/kea \
+    KEA_CONTROL_SOCKET_DIR=/run/kea
 # Configuration (read-only is fine) and leases (must persist across restarts).
 VOLUME ["/etc/kea", "/var/lib/kea"]
 # DHCPv4 server (67), DHCPv6 server (547), HTTP control listener (8000).

@@ -205,8 +205,11 @@ impl Server {
     }
 }
 
-/// Kea's directory variables, all pointing at a test's own directory.
+/// Kea's directory variables, all pointing at a test's own directory, which is narrowed to
+/// mode 0750 because it is also the control socket directory (Kea 3.0's policy).
 pub fn policy_env(dir: &Path) -> [(&'static str, &Path); 5] {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o750)).unwrap();
     [
         ("KEA_PIDFILE_DIR", dir),
         ("KEA_LOCKFILE_DIR", dir),
