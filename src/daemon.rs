@@ -151,7 +151,8 @@ pub fn run(settings: Settings) -> anyhow::Result<u8> {
             for d in &e.errors {
                 eprintln!("{d}");
             }
-            loggers.configure(&[
+            // Console loggers always open.
+            let _ = loggers.configure(&[
                 LoggerSpec::default_for("kea-dhcp4", settings.debug),
                 LoggerSpec::default_for("kea-dhcp6", settings.debug),
             ]);
@@ -167,7 +168,12 @@ pub fn run(settings: Settings) -> anyhow::Result<u8> {
         }
     };
     let cfg = Arc::new(loaded.config);
-    loggers.configure(&logger_specs(&cfg, settings.debug));
+    if let Err(e) = loggers.configure(&logger_specs(&cfg, settings.debug)) {
+        let s = cfg.sections().first().copied().unwrap_or(Section::Dhcp4);
+        let _ = loggers.configure(&[LoggerSpec::default_for(ids(s).0, settings.debug)]);
+        kea_log!(error, s, "{}_INIT_FAIL failed to initialize Kea server: {e}", ids(s).2);
+        return Ok(1);
+    }
     for w in &loaded.warnings {
         for s in cfg.sections() {
             match security_warning(w) {

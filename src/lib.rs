@@ -21,6 +21,7 @@ pub mod engine;
 pub mod lease;
 pub mod logging;
 pub mod net;
+pub mod safefs;
 pub mod service4;
 pub mod service6;
 pub mod stats;

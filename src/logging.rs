@@ -91,8 +91,8 @@ enum Sink {
 }
 
 impl Sink {
-    fn open(spec: &OutputSpec) -> Sink {
-        match spec {
+    fn open(spec: &OutputSpec) -> std::io::Result<Sink> {
+        Ok(match spec {
             OutputSpec::Stdout => Sink::Stdout,
             OutputSpec::Stderr => Sink::Stderr,
             OutputSpec::Syslog(ident) => {
@@ -100,11 +100,18 @@ impl Sink {
                 Sink::Syslog { ident: ident.clone(), sock }
             }
             OutputSpec::File { path, maxsize, maxver, flush } => {
-                let file = OpenOptions::new().create(true).append(true).open(path).ok();
-                let size = file.as_ref().and_then(|f| f.metadata().ok()).map_or(0, |m| m.len());
-                Sink::File { path: path.clone(), file, size, maxsize: *maxsize, maxver: *maxver, flush: *flush }
+                let file = open_log_file(path)?;
+                let size = file.metadata().map_or(0, |m| m.len());
+                Sink::File {
+                    path: path.clone(),
+                    file: Some(file),
+                    size,
+                    maxsize: *maxsize,
+                    maxver: *maxver,
+                    flush: *flush,
+                }
             }
-        }
+        })
     }
 
     fn write(&mut self, line: &str, level: Level) {
@@ -134,8 +141,8 @@ impl Sink {
             Sink::File { path, file, size, maxsize, maxver, flush } => {
                 let n = line.len() as u64 + 1;
                 if *maxsize > 0 && *size + n > *maxsize && *size > 0 {
-                    rotate(path, *maxver);
-                    *file = OpenOptions::new().create(true).append(true).open(&*path).ok();
+                    rotate(path, file.as_ref(), *maxver);
+                    *file = open_log_file(path).ok();
                     *size = 0;
                 }
                 if let Some(f) = file {
@@ -151,11 +158,35 @@ impl Sink {
     }
 }
 
-/// Renames `f.N-1` to `f.N` ... `f` to `f.1`, dropping the oldest, as log4cplus does.
-fn rotate(path: &std::path::Path, maxver: u32) {
+/// Opens a log file for appending: never through a symlink, and only a regular file (a FIFO
+/// or device at the path is refused instead of blocking or writing into it).
+fn open_log_file(path: &std::path::Path) -> std::io::Result<File> {
+    use std::os::unix::fs::OpenOptionsExt;
+    let f = OpenOptions::new()
+        .create(true)
+        .append(true)
+        .mode(0o640)
+        .custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK | libc::O_NOCTTY)
+        .open(path)?;
+    if !f.metadata()?.is_file() {
+        return Err(std::io::Error::new(std::io::ErrorKind::InvalidInput, "not a regular file"));
+    }
+    Ok(f)
+}
+
+/// Renames `f.N-1` to `f.N` ... `f` to `f.1`, dropping the oldest, as log4cplus does. Only
+/// the file this sink has open is rotated: when the path now names another file, nothing is
+/// renamed or removed. With `maxver` 0 the open file is emptied in place, never unlinked.
+fn rotate(path: &std::path::Path, open: Option<&File>, maxver: u32) {
+    use std::os::unix::fs::MetadataExt;
+    let Some(open) = open else { return };
+    let ours = |m: &std::fs::Metadata| open.metadata().is_ok_and(|o| o.dev() == m.dev() && o.ino() == m.ino());
+    if !std::fs::symlink_metadata(path).is_ok_and(|m| ours(&m)) {
+        return;
+    }
     let name = |i: u32| PathBuf::from(format!("{}.{i}", path.display()));
     if maxver == 0 {
-        let _ = std::fs::remove_file(path);
+        let _ = open.set_len(0);
         return;
     }
     let _ = std::fs::remove_file(name(maxver));
@@ -184,19 +215,27 @@ impl std::fmt::Debug for KeaLoggers {
 
 impl KeaLoggers {
     /// Replaces the configured loggers (Kea re-applies `loggers` on every reconfiguration).
-    pub fn configure(&self, specs: &[LoggerSpec]) {
-        let active = specs
-            .iter()
-            .map(|s| ActiveLogger {
-                spec: s.clone(),
-                sinks: s.outputs.iter().map(|o| Mutex::new(Sink::open(o))).collect(),
-            })
-            .collect();
+    /// Every output is opened first: when one cannot be, nothing changes and the reason is
+    /// returned, so a configuration is never half applied.
+    pub fn configure(&self, specs: &[LoggerSpec]) -> Result<(), String> {
+        let mut active = Vec::with_capacity(specs.len());
+        for s in specs {
+            let mut sinks = Vec::with_capacity(s.outputs.len());
+            for o in &s.outputs {
+                let sink = Sink::open(o).map_err(|e| match o {
+                    OutputSpec::File { path, .. } => format!("cannot open log file {}: {e}", path.display()),
+                    _ => e.to_string(),
+                })?;
+                sinks.push(Mutex::new(sink));
+            }
+            active.push(ActiveLogger { spec: s.clone(), sinks });
+        }
         if let Ok(mut g) = self.inner.write() {
             *g = active;
         }
         // Callsites cache whether they are enabled; new loggers may change the answer.
         tracing::callsite::rebuild_interest_cache();
+        Ok(())
     }
 
     /// The tracing layer that writes through these loggers.
@@ -304,7 +343,7 @@ mod tests {
     fn file_output_rotates_at_maxsize() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("k.log");
-        let mut s = Sink::open(&OutputSpec::File { path: path.clone(), maxsize: 100, maxver: 2, flush: true });
+        let mut s = Sink::open(&OutputSpec::File { path: path.clone(), maxsize: 100, maxver: 2, flush: true }).unwrap();
         for i in 0..10 {
             s.write(&format!("line {i:02} {}", "x".repeat(30)), Level::INFO);
         }
@@ -313,6 +352,29 @@ mod tests {
         assert!(dir.path().join("k.log.2").exists());
         assert!(!dir.path().join("k.log.3").exists());
         assert!(std::fs::metadata(&path).unwrap().len() <= 100);
+    }
+
+    #[test]
+    fn rotation_never_deletes_a_file_it_did_not_open() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("k.log");
+        let spec = OutputSpec::File { path: path.clone(), maxsize: 1, maxver: 0, flush: true };
+        let mut s = Sink::open(&spec).unwrap();
+        s.write("first", Level::INFO);
+        s.write("second", Level::INFO);
+        assert_eq!(std::fs::read_to_string(&path).unwrap(), "second\n", "maxver 0 empties its own file");
+        // Someone replaces the file: rotation leaves the newcomer alone.
+        std::fs::remove_file(&path).unwrap();
+        std::fs::write(&path, "precious\n").unwrap();
+        s.write("third", Level::INFO);
+        assert!(std::fs::read_to_string(&path).unwrap().starts_with("precious"));
+        // A FIFO or a symlink is never opened as a log file.
+        let fifo = dir.path().join("fifo");
+        nix::unistd::mkfifo(&fifo, nix::sys::stat::Mode::from_bits_truncate(0o600)).unwrap();
+        assert!(Sink::open(&OutputSpec::File { path: fifo, maxsize: 0, maxver: 0, flush: true }).is_err());
+        let link = dir.path().join("link");
+        std::os::unix::fs::symlink(&path, &link).unwrap();
+        assert!(Sink::open(&OutputSpec::File { path: link, maxsize: 0, maxver: 0, flush: true }).is_err());
     }
 
     #[test]

@@ -63,7 +63,7 @@ async fn start(text: &str) -> Lab {
     let cfg = load_str("t", text, &LoadOptions::default()).unwrap().config;
     let opts = ServiceOptions { data_dir: dir.path().to_path_buf(), ..ServiceOptions::default() };
     let settings = ControlSettings { files: vec![path.clone()], only: None, opts, policy: None };
-    let control = Control::new(settings, cfg, Box::new(|_| {}));
+    let control = Control::new(settings, cfg, Box::new(|_| Ok(())));
     control.start().await.unwrap();
     Lab { control, path, _dir: dir }
 }

@@ -86,8 +86,12 @@ pub struct Control {
     handles: RwLock<Handles>,
     exit: watch::Sender<Option<i32>>,
     generation: watch::Sender<u64>,
-    on_config: Box<dyn Fn(&Config) + Send + Sync>,
+    on_config: OnConfig,
 }
+
+/// Applies the parts of a configuration that live outside the services (the loggers); an
+/// error means nothing of it was applied.
+pub type OnConfig = Box<dyn Fn(&Config) -> Result<(), String> + Send + Sync>;
 
 impl std::fmt::Debug for Control {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -118,8 +122,9 @@ fn norm_id(s: &str) -> String {
 const ID_TYPES: &[&str] = &["hw-address", "duid", "client-id", "circuit-id", "flex-id"];
 
 impl Control {
-    /// A control over `cfg`; `on_config` runs after every applied configuration (loggers).
-    pub fn new(settings: ControlSettings, cfg: Config, on_config: Box<dyn Fn(&Config) + Send + Sync>) -> Arc<Control> {
+    /// A control over `cfg`; `on_config` applies every new configuration's loggers before its
+    /// services, so a logger that cannot be opened refuses the configuration.
+    pub fn new(settings: ControlSettings, cfg: Config, on_config: OnConfig) -> Arc<Control> {
         let now = clock::unix_now();
         let (exit, _) = watch::channel(None);
         let c = Arc::new(Control {
@@ -241,6 +246,9 @@ impl Control {
         let mut running = self.running.lock().await;
         let old = self.config();
         let now = clock::unix_now();
+        // Loggers first: one that cannot be opened refuses the configuration before anything
+        // else changed.
+        (self.on_config)(&new)?;
         let hot = match running.as_ref() {
             Some(r) => {
                 let v4_ok = match (&old.dhcp4, &new.dhcp4, &r.v4) {
@@ -292,12 +300,14 @@ impl Control {
                     forget(&self.stats4, ids4(&new).unwrap_or_default().into_iter(), &ids4(&old).unwrap_or_default());
                     forget(&self.stats6, ids6(&new).unwrap_or_default().into_iter(), &ids6(&old).unwrap_or_default());
                     self.publish(running.as_ref());
+                    if let Err(e2) = (self.on_config)(&old) {
+                        error!(target: "kea-dhcp4.dhcp4", "DHCP4_INIT_FAIL the previous loggers could not be restored: {e2}");
+                    }
                     return Err(e.to_string());
                 }
             }
         }
         self.publish(running.as_ref());
-        (self.on_config)(&new);
         self.sample_limits(&new);
         *self.cfg.write().unwrap_or_else(|e| e.into_inner()) = Arc::new(new);
         self.reloaded.store(now, Ordering::Relaxed);
@@ -440,7 +450,7 @@ impl Control {
                     ))
                 }
             },
-            Command::ConfigWrite(file) => self.config_write(&cfg, file),
+            Command::ConfigWrite(file) => self.config_write(&cfg, file).await,
             Command::DhcpDisable { max_period, origin } => {
                 let origin = match origin {
                     Origin::User => None,
@@ -573,7 +583,7 @@ impl Control {
         v
     }
 
-    fn config_write(&self, cfg: &Config, file: Option<String>) -> Response {
+    async fn config_write(&self, cfg: &Config, file: Option<String>) -> Response {
         let Some(default) = self.settings.files.first() else {
             return Response::error("Unable to determine filename.Please specify filename explicitly.");
         };
@@ -607,15 +617,14 @@ impl Control {
             Ok(t) => t + "\n",
             Err(e) => return Response::error(e.to_string()),
         };
-        let tmp = path.with_extension("tmp-config-write");
-        let res = (|| -> std::io::Result<()> {
-            std::fs::write(&tmp, &text)?;
-            std::fs::File::open(&tmp)?.sync_all()?;
-            std::fs::rename(&tmp, &path)
-        })();
+        let (size, target) = (text.len(), path.clone());
+        // Disk writes and fsync happen off the runtime threads.
+        let res = tokio::task::spawn_blocking(move || write_config_file(&target, text.as_bytes()))
+            .await
+            .unwrap_or_else(|e| Err(std::io::Error::other(e.to_string())));
         match res {
             Ok(()) => Response::ok(format!("Configuration written to {} successful", path.display()))
-                .with_args(json!({ "filename": path.display().to_string(), "size": text.len() })),
+                .with_args(json!({ "filename": path.display().to_string(), "size": size })),
             Err(e) => Response::error(format!("Unable to open file {} for writing: {e}", path.display())),
         }
     }
@@ -1467,6 +1476,28 @@ async fn stop_running(r: Running) {
             error!(target: "kea-dhcp4.dhcp4", "DHCP4_SRV_SHUTDOWN_FAIL {e}");
         }
     }
+}
+
+/// Writes `text` to `path` through a fresh temporary file beside it, synced, then renamed over
+/// `path`: never through a symlink or FIFO someone left at the temporary name, and a crash
+/// leaves either the old file or the new one (Kea ARM 8.8 `config-write`).
+fn write_config_file(path: &std::path::Path, text: &[u8]) -> std::io::Result<()> {
+    use std::io::Write;
+    use std::os::unix::fs::OpenOptionsExt;
+    let tmp = path.with_extension("tmp-config-write");
+    match std::fs::remove_file(&tmp) {
+        Err(e) if e.kind() != std::io::ErrorKind::NotFound => return Err(e),
+        _ => {}
+    }
+    let mut f = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o640)
+        .custom_flags(libc::O_NOFOLLOW)
+        .open(&tmp)?;
+    f.write_all(text)?;
+    f.sync_all()?;
+    std::fs::rename(&tmp, path)
 }
 
 /// Logs the `-X` warnings of a configuration change under their own IDs (Kea ARM "Kea Runtime

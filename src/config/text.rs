@@ -180,32 +180,10 @@ impl IncludeBase {
 /// Largest configuration file (or included file) read; far above any real configuration.
 pub const MAX_FILE_SIZE: u64 = 64 << 20;
 
-/// Reads a file that must be a regular file of at most `max` bytes. Opened without blocking
-/// and checked before reading, so a FIFO, a device such as /dev/zero or a huge file named in a
-/// configuration can neither stall the reader nor exhaust memory (Kea ARM "Kea Security").
-pub fn read_regular_file(path: &Path, max: u64) -> std::io::Result<Vec<u8>> {
-    use std::io::Read;
-    use std::os::unix::fs::OpenOptionsExt;
-    let file = std::fs::OpenOptions::new().read(true).custom_flags(libc::O_NONBLOCK | libc::O_NOCTTY).open(path)?;
-    let meta = file.metadata()?;
-    if !meta.is_file() {
-        return Err(std::io::Error::new(std::io::ErrorKind::InvalidInput, "not a regular file"));
-    }
-    if meta.len() > max {
-        return Err(std::io::Error::new(std::io::ErrorKind::InvalidData, format!("larger than {max} bytes")));
-    }
-    let mut out = Vec::with_capacity(meta.len() as usize);
-    file.take(max + 1).read_to_end(&mut out)?;
-    if out.len() as u64 > max {
-        return Err(std::io::Error::new(std::io::ErrorKind::InvalidData, format!("larger than {max} bytes")));
-    }
-    Ok(out)
-}
-
 /// Reads and parses a configuration file (Kea ARM 8.1.1).
 pub fn parse_file(path: &Path, warnings: &mut Vec<Warning>) -> Result<Node, TextError> {
     let name: Arc<str> = Arc::from(path.display().to_string());
-    let text = read_regular_file(path, MAX_FILE_SIZE).map_err(|e| TextError {
+    let text = crate::safefs::read_regular_file(path, MAX_FILE_SIZE).map_err(|e| TextError {
         pos: Pos { file: name.clone(), line: 0, col: 0 },
         msg: format!("cannot read configuration file: {e}"),
     })?;
@@ -453,7 +431,7 @@ impl Lexer {
             return Self::err(pos, "include directives are not allowed in commands");
         };
         let resolved = base.resolve(&path);
-        let text = match read_regular_file(&resolved, MAX_FILE_SIZE) {
+        let text = match crate::safefs::read_regular_file(&resolved, MAX_FILE_SIZE) {
             Ok(t) => t,
             Err(e) => return Self::err(pos, format!("cannot open include file '{path}': {e}")),
         };

@@ -85,7 +85,8 @@ pub(crate) fn load_file<L: LeaseRow>(
     tail: Tail,
 ) -> Result<Loaded<L::Layout>, MemfileError> {
     mlog!(L::FAMILY, info, "DHCPSRV_MEMFILE_LEASE_FILE_LOAD loading leases from file {}", path.display());
-    let data = fs::read(path).map_err(at(path))?;
+    // A FIFO or device at the lease file's path must not stall start-up.
+    let data = crate::safefs::read_regular_file(path, u64::MAX).map_err(at(path))?;
     let complete_len = data.iter().rposition(|b| *b == b'\n').map_or(0, |i| i + 1);
     let torn = tail == Tail::Torn && complete_len < data.len();
     if torn {
