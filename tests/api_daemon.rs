@@ -65,21 +65,17 @@ const CFG4: &str = r#"{"Dhcp4": {
   "control-sockets": [
     {"socket-type": "unix", "socket-name": "@DIR@/kea4.sock"},
     {"socket-type": "http", "socket-address": "127.0.0.1", "socket-port": 8000,
-     "authentication": {"type": "basic", "realm": "kea-dhcpv4-server",
-                        "clients": [{"user": "admin", "password": "secret"}]}}
+     "authentication": {"type": "basic", "realm": "kea-dhcpv4-server", "directory": "@DIR@",
+                        "clients": [{"password-file": "api-credentials"}]}}
   ],
   "subnet4": [{"id": 1, "subnet": "198.18.0.0/15", "pools": [{"pool": "198.18.1.0 - 198.19.255.254"}]}]
 }}"#;
 
 fn start4(pair: &Pair, dir: &Path) -> Server {
     run(&["ip", "-n", &pair.srv, "link", "set", "lo", "up"]);
-    // Inline credentials, the Kea 2.x way: -X (Kea 3.0 refuses them otherwise).
-    Server::start_unrestricted(
-        &pair.srv,
-        dir,
-        &CFG4.replace("@IFACE@", &pair.srv_if).replace("@DIR@", dir.to_str().unwrap()),
-        4,
-    )
+    // Credentials from a file, as Kea 3.0's policy wants (no -X).
+    std::fs::write(dir.join("api-credentials"), format!("{AUTH}\n")).unwrap();
+    Server::start(&pair.srv, dir, &CFG4.replace("@IFACE@", &pair.srv_if).replace("@DIR@", dir.to_str().unwrap()))
 }
 
 /// Prometheus text exposition 0.0.4: comments, then `name{labels} value` samples.
@@ -158,7 +154,12 @@ fn http_and_unix_api_like_kea_with_kea_shell() {
     assert_eq!(result(&w), 0, "{w}");
     let written = dir.path().join("written.json");
     assert_eq!(w["arguments"]["filename"], written.display().to_string());
-    let t = Command::new(env!("CARGO_BIN_EXE_kakapo")).arg("-t").arg(&written).output().unwrap();
+    let t = Command::new(env!("CARGO_BIN_EXE_kakapo"))
+        .arg("-t")
+        .arg(&written)
+        .envs(common::policy_env(dir.path()))
+        .output()
+        .unwrap();
     assert!(t.status.success(), "kakapo -t on config-write output: {}", String::from_utf8_lossy(&t.stderr));
 
     // Statistics with Kea's names; GET /metrics parses as Prometheus text.

@@ -360,3 +360,44 @@ fn shipped_configuration_and_readme_commands_work_without_x() {
     assert!(created.starts_with("640 "), "password file mode: {created}");
     assert!(etc.join("kea-api-password").exists(), "the password was made in the private /etc/kea");
 }
+
+#[test]
+fn x_turns_refusals_into_warnings_and_secrets_stay_out_of_config_get_and_logs() {
+    require_root_and(&["ip", "curl"]);
+    let dir = tempfile::tempdir().unwrap();
+    let pair = Pair::new("sh", "si", "198.18.0.1/15", Some("198.18.0.2/15"));
+    run(&["ip", "-n", &pair.srv, "link", "set", "lo", "up"]);
+    // Kea 2.x style: inline credentials and a second, unauthenticated HTTP listener.
+    let cfg = config(&pair, dir.path()).replace(
+        r#"{"password-file": "api-credentials"}]}}"#,
+        r#"{"user": "admin", "password": "hunter2-4711"}]}},
+    {"socket-type": "http", "socket-address": "127.0.0.1", "socket-port": 8001}"#,
+    );
+    let (code, out) = run_kakapo(&pair.srv, dir.path(), &cfg, &[]);
+    assert_eq!(code, Some(1), "{out}");
+    for needle in ["clear text 'user'", "clear text 'password'", "without authentication"] {
+        assert!(out.contains(needle), "{needle}: {out}");
+    }
+    assert!(!out.contains("hunter2"), "the secret was printed: {out}");
+    let server = Server::start_unrestricted(&pair.srv, dir.path(), &cfg, 4);
+    for id in [
+        "HTTP_CLIENT_USER_SECURITY_WARNING",
+        "HTTP_CLIENT_PASSWORD_SECURITY_WARNING",
+        "COMMAND_HTTP_SOCKET_SECURITY_WARNING",
+        "DHCP4_SECURITY_CHECKS_DISABLED",
+    ] {
+        assert!(server.log().contains(id), "{id}: {}", server.log());
+    }
+    let v = unix(&dir.path().join("kea4.sock"), &json!({"command": "config-get"}));
+    let client = &v["arguments"]["Dhcp4"]["control-sockets"][1]["authentication"]["clients"][0];
+    assert_eq!(client["password"], "*****", "{v}");
+    assert!(!v.to_string().contains("hunter2"), "{v}");
+    assert!(!server.log().contains("hunter2"), "{}", server.log());
+    // The unauthenticated listener serves, as -X allows.
+    let o = Command::new("ip")
+        .args(["netns", "exec", &pair.srv, "curl", "-s", "--max-time", "5", "-d", r#"{"command": "version-get"}"#])
+        .arg("http://127.0.0.1:8001/")
+        .output()
+        .unwrap();
+    assert!(String::from_utf8_lossy(&o.stdout).contains("\"result\":0"), "{o:?}");
+}
