@@ -83,6 +83,9 @@ pub struct Control {
     exit: watch::Sender<Option<i32>>,
     generation: watch::Sender<u64>,
     on_config: Box<dyn Fn(&Config) + Send + Sync>,
+    /// The control channels, prepared with every new configuration before it is committed.
+    /// Weak: the channels' dispatcher holds the Control.
+    listeners: RwLock<std::sync::Weak<super::listeners::Listeners>>,
 }
 
 impl std::fmt::Debug for Control {
@@ -133,6 +136,7 @@ impl Control {
             exit,
             generation: watch::channel(0).0,
             on_config,
+            listeners: RwLock::new(std::sync::Weak::new()),
         });
         c.sample_limits(&c.config());
         c
@@ -171,6 +175,12 @@ impl Control {
     /// The DHCPv6 service's shared state, when it runs.
     pub fn v6(&self) -> Option<Arc<service6::Shared>> {
         self.handles.read().unwrap_or_else(|e| e.into_inner()).1.clone()
+    }
+
+    /// Makes every later configuration change prepare `listeners` first, so a configuration
+    /// whose control channels cannot be opened is rejected whole (Kea 3.0 ARM "Kea Security").
+    pub fn attach_listeners(&self, listeners: &Arc<super::listeners::Listeners>) {
+        *self.listeners.write().unwrap_or_else(|e| e.into_inner()) = Arc::downgrade(listeners);
     }
 
     /// Changes whenever a new configuration was applied.
@@ -235,6 +245,13 @@ impl Control {
     /// keeps running if the new one cannot be served.
     pub async fn apply(&self, new: Config) -> Result<(), String> {
         let mut running = self.running.lock().await;
+        // Control channels first: a configuration whose channels cannot be opened is rejected
+        // before anything changes. Dropping `prepared` on a later error undoes it.
+        let listeners = self.listeners.read().unwrap_or_else(|e| e.into_inner()).upgrade();
+        let prepared = match &listeners {
+            Some(l) => Some(l.prepare(&new).await?),
+            None => None,
+        };
         let old = self.config();
         let now = clock::unix_now();
         let hot = match running.as_ref() {
@@ -293,6 +310,9 @@ impl Control {
             }
         }
         self.publish(running.as_ref());
+        if let Some(p) = prepared {
+            p.commit().await;
+        }
         (self.on_config)(&new);
         self.sample_limits(&new);
         *self.cfg.write().unwrap_or_else(|e| e.into_inner()) = Arc::new(new);

@@ -88,6 +88,9 @@ impl Server {
     }
 
     fn start_as(ns: &str, dir: &Path, config: &str, v: u8) -> Server {
+        // Control sockets live in `dir`, and Kea 3.0's rules refuse a socket directory wider
+        // than 0750 (tempfile makes 0755 ones).
+        std::fs::set_permissions(dir, std::os::unix::fs::PermissionsExt::from_mode(0o750)).unwrap();
         let cfg = dir.join(format!("kea-dhcp{v}.conf"));
         let leases = dir.join(format!("kea-leases{v}.csv"));
         let log = dir.join(if v == 4 { "kakapo.log".to_string() } else { "kakapo6.log".to_string() });
