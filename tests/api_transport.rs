@@ -734,3 +734,22 @@ async fn a_listener_that_cannot_be_prepared_leaves_the_old_one_serving() {
     listeners.stop().await;
     control.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn idle_keep_alive_connections_time_out() {
+    let cfg = HttpConfig::new("127.0.0.1".parse().unwrap(), 0, "r");
+    let limits =
+        Limits { timeout: Duration::from_secs(10), idle_timeout: Duration::from_millis(500), ..Limits::default() };
+    let server = start_http_with(cfg, Listener::Daemon("dhcp4".into()), limits);
+    let mut s = TcpStream::connect(server.addr).await.unwrap();
+    s.write_all(b"POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\n\r\n{}").await.unwrap();
+    let mut buf = [0u8; 256];
+    let n = tokio::time::timeout(Duration::from_secs(2), s.read(&mut buf)).await.unwrap().unwrap();
+    assert!(buf[..n].starts_with(b"HTTP/1.1 200"), "{}", String::from_utf8_lossy(&buf[..n]));
+    // Kept alive, then idle: closed after the idle timeout, long before the 10 s header timeout.
+    let started = kakapo::clock::monotonic_now();
+    assert!(closed_within(&mut s, Duration::from_secs(3)).await, "idle keep-alive connection closed");
+    assert!(started.elapsed() >= Duration::from_millis(400), "not before the idle timeout");
+    wait_open(&server.conns, 0).await;
+    server.stop().await;
+}

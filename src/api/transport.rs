@@ -56,7 +56,8 @@ pub struct Limits {
     /// Open connections per listener; at the cap the oldest idle one is closed for a new one,
     /// and a new one is refused when all are mid-request.
     pub max_connections: usize,
-    /// How long a connection may sit idle (between keep-alive requests) before it is closed.
+    /// How long a connection may sit idle (before its first request or between keep-alive
+    /// requests) before it is closed; the header timeout (`timeout`) bounds it too.
     pub idle_timeout: Duration,
     /// How long a response write may make no progress (a client that stopped reading).
     pub write_timeout: Duration,
@@ -158,7 +159,11 @@ struct ConnState {
 
 impl ConnState {
     fn new() -> ConnState {
-        ConnState { busy: AtomicBool::new(false), idle_since: Mutex::new(crate::clock::monotonic_now()), kill: Notify::new() }
+        ConnState {
+            busy: AtomicBool::new(false),
+            idle_since: Mutex::new(crate::clock::monotonic_now()),
+            kill: Notify::new(),
+        }
     }
 
     fn set_busy(&self) {
@@ -1058,7 +1063,12 @@ impl BoundHttp {
                     match tls {
                         None => serve_connection(io, ctx, limits, shutdown).await,
                         Some(acceptor) => match tokio::time::timeout(limits.timeout, acceptor.accept(io)).await {
-                            Ok(Ok(stream)) => serve_connection(stream, ctx, limits, shutdown).await,
+                            Ok(Ok(stream)) => {
+                                // Handshake bytes made it busy; a session waiting for its first
+                                // request is as idle as a fresh plain connection.
+                                conn.set_idle();
+                                serve_connection(stream, ctx, limits, shutdown).await
+                            }
                             Ok(Err(e)) => tracing::debug!(%peer, error = %e, "control channel TLS handshake failed"),
                             Err(_) => tracing::debug!(%peer, "control channel TLS handshake timed out"),
                         },
