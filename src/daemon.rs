@@ -7,8 +7,9 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use anyhow::Context;
-use kakapo::api::control::{Control, ControlSettings};
+use kakapo::api::control::{Control, ControlDispatch, ControlSettings};
 use kakapo::api::listeners::Listeners;
+use kakapo::api::Dispatch;
 use kakapo::config::policy::SecurityPolicy;
 use kakapo::config::{self, model::Config, LoadOptions, Section};
 use kakapo::logging::{KeaLoggers, LoggerSpec};
@@ -226,8 +227,25 @@ pub fn run(settings: Settings) -> anyhow::Result<u8> {
         .with_context(|| format!("writing pid file {}", pid_path.display()))?;
     let _pid_guard = PidFile(pid_path);
 
+    raise_fd_limit();
     let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build().context("starting the runtime")?;
     rt.block_on(serve(settings, cfg, loggers))
+}
+
+/// Raises the open-file soft limit to the hard limit (getrlimit(2)): the default soft limit of
+/// 1024 would let a few hundred control connections plus the DHCP sockets and lease files hit
+/// EMFILE.
+fn raise_fd_limit() {
+    use nix::sys::resource::{getrlimit, setrlimit, Resource};
+    match getrlimit(Resource::RLIMIT_NOFILE) {
+        Ok((soft, hard)) if soft < hard => {
+            if let Err(e) = setrlimit(Resource::RLIMIT_NOFILE, hard, hard) {
+                warn!("cannot raise the open-file limit from {soft} to {hard}: {e}");
+            }
+        }
+        Ok(_) => {}
+        Err(e) => warn!("cannot read the open-file limit: {e}"),
+    }
 }
 
 fn service_options(settings: &Settings) -> ServiceOptions {
@@ -254,20 +272,25 @@ async fn serve(settings: Settings, cfg: Arc<Config>, loggers: KeaLoggers) -> any
         (*cfg).clone(),
         Box::new(move |c: &Config| log_cfg.configure(&logger_specs(c, debug))),
     );
+    // The control channels go through the same prepare/commit path as config-set and SIGHUP:
+    // everything is read and bound before the services open, and a bad channel fails start-up.
+    let dispatch: Arc<dyn Dispatch> = Arc::new(ControlDispatch(control.clone()));
+    let listeners = Arc::new(Listeners::new(dispatch, settings.restrictions));
+    let prepared = match listeners.prepare(&cfg).await {
+        Ok(p) => p,
+        Err(e) => {
+            let s = cfg.sections().first().copied().unwrap_or(Section::Dhcp4);
+            kea_log!(error, s, "{}_INIT_FAIL failed to initialize Kea server: control channel: {e}", ids(s).2);
+            return Ok(1);
+        }
+    };
     if let Err(e) = control.start().await {
         let s = cfg.sections().first().copied().unwrap_or(Section::Dhcp4);
         kea_log!(error, s, "{}_INIT_FAIL failed to initialize Kea server: {e}", ids(s).2);
         return Ok(1);
     }
-    let listeners = match Listeners::start(&control, &cfg).await {
-        Ok(l) => l,
-        Err(e) => {
-            let s = cfg.sections().first().copied().unwrap_or(Section::Dhcp4);
-            kea_log!(error, s, "{}_INIT_FAIL failed to initialize Kea server: control channel: {e}", ids(s).2);
-            control.stop().await;
-            return Ok(1);
-        }
-    };
+    prepared.commit().await;
+    control.attach_listeners(&listeners);
     let mut hup = signal(SignalKind::hangup()).context("SIGHUP handler")?;
     let mut term = signal(SignalKind::terminate()).context("SIGTERM handler")?;
     let mut int = signal(SignalKind::interrupt()).context("SIGINT handler")?;

@@ -7,6 +7,7 @@
 //! a spawned task, so the next packet is decided while the previous batch is being synced.
 
 use std::net::{Ipv4Addr, SocketAddrV4};
+use std::os::fd::AsFd;
 use std::path::PathBuf;
 use std::sync::{Arc, RwLock};
 use std::time::Duration;
@@ -424,8 +425,8 @@ pub(crate) async fn run_timers(
 
 async fn serve_iface(sh: Arc<Shared>, iface: Arc<Iface>) -> std::io::Result<()> {
     let fd = match &iface.listener {
-        Listener::Raw { raw, .. } => raw.as_raw_fd(),
-        Listener::Udp { udp } => udp.as_raw_fd(),
+        Listener::Raw { raw, .. } => raw.as_fd(),
+        Listener::Udp { udp } => udp.as_fd(),
     };
     let afd = crate::net::register(fd)?;
     // One buffer per datagram of a recvmmsg batch; a DHCPv4 message fits an Ethernet frame.

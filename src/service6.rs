@@ -7,6 +7,7 @@
 //! wait for durability and the send happen in a spawned task.
 
 use std::net::{Ipv6Addr, SocketAddrV6};
+use std::os::fd::AsFd;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, RwLock};
 
@@ -295,7 +296,7 @@ async fn timers(sh: Arc<Shared>) {
 }
 
 async fn serve_socket(sh: Arc<Shared>, iface: Arc<Iface>) -> std::io::Result<()> {
-    let afd = crate::net::register(iface.sock.as_raw_fd())?;
+    let afd = crate::net::register(iface.sock.as_fd())?;
     // The largest DHCPv6 message a relay chain can carry fits a jumbo-free 64 KiB datagram.
     let mut buf = vec![0u8; 65_536];
     let mut seed = clock::unix_now() ^ u64::from(iface.ifindex).rotate_left(32) ^ 0x9E37_79B9_7F4A_7C15;

@@ -634,3 +634,105 @@ fn control_agent_section_routes_by_service_for_kea_shell() {
     let v = shell(None, "config-get");
     assert!(v[0]["arguments"]["Control-agent"].is_object(), "the agent answers itself: {v}");
 }
+
+/// kakapo with `-X` (so the test does not depend on the path policy) inside `ns`, logging to
+/// `dir/kakapo.log`.
+fn spawn_x(ns: &str, dir: &Path, config: &str) -> Server {
+    let cfg = dir.join("kea-dhcp4.conf");
+    let log = dir.join("kakapo.log");
+    std::fs::write(&cfg, config).unwrap();
+    let out = std::fs::File::create(&log).unwrap();
+    let child = Command::new("ip")
+        .args(["netns", "exec", ns, env!("CARGO_BIN_EXE_kakapo"), "-X", "-c", cfg.to_str().unwrap()])
+        .env("KEA_PIDFILE_DIR", dir)
+        .env("KEA_DHCP_DATA_DIR", dir)
+        .stdout(out.try_clone().unwrap())
+        .stderr(out)
+        .spawn()
+        .unwrap();
+    Server { child, log, leases: dir.join("kea-leases4.csv") }
+}
+
+/// A Dhcp4 section serving no interface, with an HTTP control socket on 127.0.0.1:8000
+/// carrying `auth` (none when null) and a unix one in `dir`.
+fn fail_closed_section(dir: &Path, auth: Value) -> Value {
+    let mut http = json!({"socket-type": "http", "socket-address": "127.0.0.1", "socket-port": 8000});
+    if !auth.is_null() {
+        http["authentication"] = auth;
+    }
+    json!({
+        "interfaces-config": {"interfaces": []},
+        "lease-database": {"type": "memfile", "persist": false},
+        "control-sockets": [{"socket-type": "unix", "socket-name": dir.join("kea4.sock")}, http],
+        "subnet4": [{"id": 1, "subnet": "192.0.2.0/24"}]
+    })
+}
+
+/// One command to 127.0.0.1:8000 in `ns` without credentials: (HTTP status, first response).
+fn post_anon(ns: &str, cmd: &Value) -> (u16, Value) {
+    let (code, text) = curl(ns, &["-d", &cmd.to_string(), "http://127.0.0.1:8000/"]);
+    let v: Value = serde_json::from_str(&text).unwrap_or(Value::Null);
+    (code, if v.is_array() { v[0].clone() } else { v })
+}
+
+#[test]
+fn control_channel_changes_fail_closed() {
+    require_root_and(&["curl", "ip"]);
+    let dir = tempfile::tempdir().unwrap();
+    let mut net = common::Net::new();
+    let ns = net.ns("fc");
+    let d = dir.path();
+    let doc = |auth: Value| json!({ "Dhcp4": fail_closed_section(d, auth) }).to_string();
+    let mut server = spawn_x(&ns, d, &doc(Value::Null));
+    server.wait_log("DHCP4_STARTED");
+
+    let hash = |ns: &str| post_anon(ns, &json!({"command": "config-hash-get"})).1["arguments"]["hash"].clone();
+    let before = hash(&ns);
+    assert!(before.is_string(), "{before}");
+
+    // config-set adding basic auth whose password file is missing: rejected whole.
+    let missing = d.join("missing-password");
+    let bad = json!({"type": "basic", "clients": [{"user": "admin", "password-file": missing}]});
+    let set = json!({"command": "config-set", "arguments": {"Dhcp4": fail_closed_section(d, bad.clone())}});
+    let (code, r) = post_anon(&ns, &set);
+    assert_eq!(code, 200);
+    assert_eq!(result(&r), 1, "{r}");
+    assert!(r["text"].as_str().unwrap().contains("missing-password"), "{r}");
+    assert_eq!(hash(&ns), before, "the configuration stays");
+    assert_eq!(post_anon(&ns, &json!({"command": "status-get"})).0, 200, "the listener behaves as before");
+    assert_eq!(result(&unix(&d.join("kea4.sock"), &json!({"command": "status-get"}))), 0);
+
+    // SIGHUP with the same broken file: the reload fails, the channels stay as they were.
+    std::fs::write(d.join("kea-dhcp4.conf"), doc(bad)).unwrap();
+    nix::sys::signal::kill(nix::unistd::Pid::from_raw(server.child.id() as i32), nix::sys::signal::Signal::SIGHUP)
+        .unwrap();
+    server.wait_log("DHCP4_DYNAMIC_RECONFIGURATION_FAIL");
+    assert_eq!(hash(&ns), before);
+    assert_eq!(post_anon(&ns, &json!({"command": "status-get"})).0, 200);
+
+    // A password file that exists: the same socket now requires it.
+    std::fs::write(d.join("password"), "s3cret\n").unwrap();
+    let good = json!({"type": "basic", "clients": [{"user": "admin", "password-file": d.join("password")}]});
+    let set = json!({"command": "config-set", "arguments": {"Dhcp4": fail_closed_section(d, good)}});
+    assert_eq!(result(&post_anon(&ns, &set).1), 0);
+    assert_eq!(post_anon(&ns, &json!({"command": "status-get"})).0, 401);
+    let (code, _) = curl(&ns, &["-u", "admin:s3cret", "-d", r#"{"command": "status-get"}"#, "http://127.0.0.1:8000/"]);
+    assert_eq!(code, 200);
+    assert_eq!(server.stop(), Some(0));
+
+    // At start-up a channel that cannot be opened is fatal: a regular file at socket-name.
+    std::fs::write(d.join("kea4.sock"), "not a socket").unwrap();
+    let mut server = spawn_x(&ns, d, &doc(Value::Null));
+    let mut status = None;
+    for _ in 0..200 {
+        if let Ok(Some(st)) = server.child.try_wait() {
+            status = st.code();
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    assert_eq!(status, Some(1), "{}", server.log());
+    assert!(server.log().contains("DHCP4_INIT_FAIL"), "{}", server.log());
+    assert!(server.log().contains("is not a socket"), "{}", server.log());
+    assert_eq!(std::fs::read_to_string(d.join("kea4.sock")).unwrap(), "not a socket");
+}

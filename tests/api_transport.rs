@@ -11,7 +11,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use common::make_pki;
-use kakapo::api::transport::{bind_http, bind_unix, HttpConfig, Limits};
+use kakapo::api::transport::{bind_http, bind_unix, prepare_http, Connections, HttpConfig, Limits};
 use kakapo::api::{BoxFuture, Dispatch, Listener, Request, Response};
 use serde_json::{json, Value};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -33,6 +33,10 @@ impl Dispatch for Echo {
                 (Listener::Agent, Some(Value::Array(list))) if !list.is_empty() => list.len(),
                 _ => 1,
             };
+            if req.command == "big" {
+                // Far more than the kernel buffers of a loopback or unix socket hold.
+                return vec![Response::ok("x".repeat(BIG_RESPONSE))];
+            }
             (0..services).map(|i| Response::ok(req.command.clone()).with_args(json!({ "index": i }))).collect()
         })
     }
@@ -42,12 +46,15 @@ impl Dispatch for Echo {
     }
 }
 
+const BIG_RESPONSE: usize = 16 << 20;
+
 fn short_limits() -> Limits {
-    Limits { timeout: Duration::from_secs(1), max_request: 4096 }
+    Limits { timeout: Duration::from_secs(1), max_request: 4096, ..Limits::default() }
 }
 
 struct Server {
     addr: SocketAddr,
+    conns: Connections,
     stop: watch::Sender<bool>,
     task: JoinHandle<()>,
 }
@@ -59,13 +66,18 @@ impl Server {
     }
 }
 
-fn start_http(mut cfg: HttpConfig, listener: Listener) -> Server {
-    cfg.limits = short_limits();
+fn start_http(cfg: HttpConfig, listener: Listener) -> Server {
+    start_http_with(cfg, listener, short_limits())
+}
+
+fn start_http_with(mut cfg: HttpConfig, listener: Listener, limits: Limits) -> Server {
+    cfg.limits = limits;
     let bound = bind_http(cfg).expect("bind");
     let addr = bound.local_addr();
+    let conns = bound.connections();
     let (stop, rx) = watch::channel(false);
     let task = tokio::spawn(async move { bound.serve(Arc::new(Echo), listener, rx).await.unwrap() });
-    Server { addr, stop, task }
+    Server { addr, conns, stop, task }
 }
 
 /// What curl saw: exit code, HTTP status, lower-cased headers, body.
@@ -101,6 +113,15 @@ async fn curl(args: &[&str]) -> Curl {
         .map(|(n, v)| (n.trim().to_ascii_lowercase(), v.trim().to_string()))
         .collect();
     Curl { code: out.status.code().unwrap_or(-1), status, headers, body: body.to_string() }
+}
+
+/// A temporary directory narrow enough (0750) to hold a control socket under the Kea 3.0
+/// security rules; tempfile creates directories with the umask's 0755.
+fn sock_dir() -> tempfile::TempDir {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o750)).unwrap();
+    dir
 }
 
 fn url(addr: SocketAddr, scheme: &str, path: &str) -> String {
@@ -233,7 +254,7 @@ struct UnixServer {
 }
 
 fn start_unix(path: &Path) -> UnixServer {
-    let bound = bind_unix(path.to_path_buf()).expect("bind unix").with_limits(short_limits());
+    let bound = bind_unix(path.to_path_buf(), true).expect("bind unix").with_limits(short_limits());
     let (stop, rx) = watch::channel(false);
     let task =
         tokio::spawn(async move { bound.serve(Arc::new(Echo), Listener::Daemon("dhcp4".into()), rx).await.unwrap() });
@@ -253,14 +274,15 @@ async fn unix_exchange(path: &Path, request: &[u8], half_close: bool) -> Value {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn unix_socket_framing_limits_and_timeouts() {
-    let dir = tempfile::tempdir().unwrap();
+    let dir = sock_dir();
     let path = dir.path().join("kea4-ctrl-socket");
-    // A stale file from a crashed run is replaced.
+    // A stale socket from a crashed run, with the lock file that run left, is replaced.
     drop(std::os::unix::net::UnixListener::bind(&path).unwrap());
+    std::fs::write(dir.path().join("kea4-ctrl-socket.lock"), "").unwrap();
     assert!(path.exists());
     let server = start_unix(&path);
     // A live server's socket is not stolen.
-    assert_eq!(bind_unix(path.clone()).unwrap_err().kind(), std::io::ErrorKind::AddrInUse);
+    assert_eq!(bind_unix(path.clone(), true).unwrap_err().kind(), std::io::ErrorKind::AddrInUse);
 
     let want = json!({"result": 0, "text": "config-get", "arguments": {"index": 0}});
     // socat/kea-shell style: the client keeps its side open and waits.
@@ -372,4 +394,367 @@ async fn bind_errors_surface_at_config_time() {
     });
     let err = bind_http(HttpConfig::from_params(&params, "r").unwrap()).unwrap_err();
     assert!(err.to_string().contains("TLS"), "{err}");
+}
+
+/// Sends a whole HTTP request on a fresh connection and reads the answer until the server
+/// closes (`Connection: close`).
+async fn raw_post(addr: SocketAddr, body: &str, limit: Duration) -> String {
+    let mut s = TcpStream::connect(addr).await.unwrap();
+    let req =
+        format!("POST / HTTP/1.1\r\nHost: x\r\nConnection: close\r\nContent-Length: {}\r\n\r\n{body}", body.len());
+    s.write_all(req.as_bytes()).await.unwrap();
+    read_until_closed(&mut s, limit).await
+}
+
+/// Whether the server closed `s` within `limit` (EOF or reset); false when it is still open.
+async fn closed_within<S: tokio::io::AsyncRead + Unpin>(s: &mut S, limit: Duration) -> bool {
+    let mut buf = [0u8; 1024];
+    match tokio::time::timeout(limit, s.read(&mut buf)).await {
+        Err(_) => false,
+        Ok(Ok(0)) | Ok(Err(_)) => true,
+        Ok(Ok(_)) => panic!("unexpected data on an idle connection"),
+    }
+}
+
+async fn wait_open(conns: &Connections, n: usize) {
+    for _ in 0..200 {
+        if conns.open() == n {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    panic!("expected {n} open connections, have {}", conns.open());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn connection_cap_evicts_the_oldest_idle_connection() {
+    let cfg = HttpConfig::new("127.0.0.1".parse().unwrap(), 0, "r");
+    let limits = Limits { timeout: Duration::from_secs(5), max_connections: 2, ..Limits::default() };
+    let server = start_http_with(cfg, Listener::Daemon("dhcp4".into()), limits);
+    let mut oldest = TcpStream::connect(server.addr).await.unwrap();
+    wait_open(&server.conns, 1).await;
+    let mut younger = TcpStream::connect(server.addr).await.unwrap();
+    wait_open(&server.conns, 2).await;
+
+    let answer = raw_post(server.addr, r#"{"command": "status-get"}"#, Duration::from_secs(2)).await;
+    assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
+    assert!(closed_within(&mut oldest, Duration::from_secs(1)).await, "the oldest idle connection is closed");
+    assert!(!closed_within(&mut younger, Duration::from_millis(300)).await, "the younger one stays");
+    // The survivor still works as a keep-alive connection.
+    younger.write_all(b"POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\n\r\n{}").await.unwrap();
+    let mut buf = [0u8; 256];
+    let n = tokio::time::timeout(Duration::from_secs(2), younger.read(&mut buf)).await.unwrap().unwrap();
+    assert!(buf[..n].starts_with(b"HTTP/1.1 200"), "{}", String::from_utf8_lossy(&buf[..n]));
+    server.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn connection_cap_refuses_when_every_connection_is_busy() {
+    let cfg = HttpConfig::new("127.0.0.1".parse().unwrap(), 0, "r");
+    let limits = Limits { timeout: Duration::from_secs(5), max_connections: 2, ..Limits::default() };
+    let server = start_http_with(cfg, Listener::Daemon("dhcp4".into()), limits);
+    let mut busy = Vec::new();
+    for i in 1..=2 {
+        let mut s = TcpStream::connect(server.addr).await.unwrap();
+        s.write_all(b"POST / HTTP/1.1\r\nHost: x\r\n").await.unwrap();
+        wait_open(&server.conns, i).await;
+        busy.push(s);
+    }
+    // Give the server a moment to read the partial headers that make them busy.
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let mut refused = TcpStream::connect(server.addr).await.unwrap();
+    assert!(closed_within(&mut refused, Duration::from_secs(1)).await, "a new connection is refused");
+    assert_eq!(server.conns.open(), 2);
+    for mut s in busy {
+        let body = r#"{"command": "status-get"}"#;
+        s.write_all(format!("Content-Length: {}\r\nConnection: close\r\n\r\n{body}", body.len()).as_bytes())
+            .await
+            .unwrap();
+        let answer = read_until_closed(&mut s, Duration::from_secs(3)).await;
+        assert!(answer.starts_with("HTTP/1.1 200"), "busy connections complete: {answer}");
+    }
+    server.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn five_hundred_idle_connections_do_not_block_a_command() {
+    use nix::sys::resource::{getrlimit, setrlimit, Resource};
+    let (_, hard) = getrlimit(Resource::RLIMIT_NOFILE).unwrap();
+    setrlimit(Resource::RLIMIT_NOFILE, hard, hard).unwrap();
+    let cfg = HttpConfig::new("127.0.0.1".parse().unwrap(), 0, "r");
+    // Default limits: 256 connections, 10 s timeouts, so no idle connection times out here.
+    let server = start_http_with(cfg, Listener::Daemon("dhcp4".into()), Limits::default());
+    let mut idle = Vec::new();
+    for i in 0..500 {
+        idle.push(TcpStream::connect(server.addr).await.unwrap());
+        if i % 64 == 63 {
+            // Let the accept loop keep up, so the kernel's backlog never overflows.
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+    wait_open(&server.conns, 256).await;
+    let started = kakapo::clock::monotonic_now();
+    let answer = raw_post(server.addr, r#"{"command": "status-get"}"#, Duration::from_secs(2)).await;
+    let took = started.elapsed();
+    assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
+    assert!(took < Duration::from_secs(2), "answered in {took:?}");
+    assert!(server.conns.open() <= 256);
+    drop(idle);
+    server.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_client_that_stops_reading_is_cut_off_by_the_write_timeout() {
+    let limits = Limits { write_timeout: Duration::from_millis(500), ..short_limits() };
+    let cfg = HttpConfig::new("127.0.0.1".parse().unwrap(), 0, "r");
+    let server = start_http_with(cfg, Listener::Daemon("dhcp4".into()), limits);
+    let mut s = TcpStream::connect(server.addr).await.unwrap();
+    let body = r#"{"command": "big"}"#;
+    s.write_all(format!("POST / HTTP/1.1\r\nHost: x\r\nContent-Length: {}\r\n\r\n{body}", body.len()).as_bytes())
+        .await
+        .unwrap();
+    wait_open(&server.conns, 1).await;
+    // The client never reads: the server's task must end on its own.
+    let started = kakapo::clock::monotonic_now();
+    while server.conns.open() > 0 {
+        assert!(started.elapsed() < Duration::from_secs(5), "HTTP connection still open after the write timeout");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    drop(s);
+    server.stop().await;
+
+    let dir = sock_dir();
+    let path = dir.path().join("kea4-ctrl-socket");
+    let bound = bind_unix(path.clone(), true).unwrap().with_limits(limits);
+    let conns = bound.connections();
+    let (stop, rx) = watch::channel(false);
+    let task = tokio::spawn(async move { bound.serve(Arc::new(Echo), Listener::Daemon("dhcp4".into()), rx).await });
+    let mut s = UnixStream::connect(&path).await.unwrap();
+    s.write_all(body.as_bytes()).await.unwrap();
+    wait_open(&conns, 1).await;
+    let started = kakapo::clock::monotonic_now();
+    while conns.open() > 0 {
+        assert!(started.elapsed() < Duration::from_secs(5), "unix connection still open after the write timeout");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    drop(s);
+    stop.send(true).unwrap();
+    tokio::time::timeout(Duration::from_secs(5), task).await.unwrap().unwrap().unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn unix_connection_cap_evicts_idle_ones() {
+    let dir = sock_dir();
+    let path = dir.path().join("kea4-ctrl-socket");
+    let limits = Limits { timeout: Duration::from_secs(5), max_connections: 1, ..Limits::default() };
+    let bound = bind_unix(path.clone(), true).unwrap().with_limits(limits);
+    let conns = bound.connections();
+    let (stop, rx) = watch::channel(false);
+    let task = tokio::spawn(async move { bound.serve(Arc::new(Echo), Listener::Daemon("dhcp4".into()), rx).await });
+    let mut idle = UnixStream::connect(&path).await.unwrap();
+    wait_open(&conns, 1).await;
+    let r = unix_exchange(&path, br#"{ "command": "config-get" }"#, false).await;
+    assert_eq!(r["text"], "config-get");
+    assert!(closed_within(&mut idle, Duration::from_secs(1)).await);
+    stop.send(true).unwrap();
+    tokio::time::timeout(Duration::from_secs(5), task).await.unwrap().unwrap().unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn large_bodies_get_413_with_and_without_a_declared_length() {
+    let cfg = HttpConfig::new("127.0.0.1".parse().unwrap(), 0, "r");
+    // The default 16 MiB cap, as the daemon runs it.
+    let server = start_http_with(cfg, Listener::Daemon("dhcp4".into()), Limits::default());
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("big.json");
+    std::fs::write(&file, format!("{{\"command\": \"x\", \"pad\": \"{}\"}}", "a".repeat(20 << 20))).unwrap();
+    let data = format!("@{}", file.display());
+    let root = url(server.addr, "http", "/");
+    let r = curl(&["--data-binary", &data, &root]).await;
+    assert_eq!(r.status, 413, "{r:?}");
+    let r = curl(&["-H", "Transfer-Encoding: chunked", "--data-binary", &data, &root]).await;
+    assert_eq!(r.status, 413, "{r:?}");
+    assert_eq!(r.json(), json!({"result": 413, "text": "Payload Too Large"}));
+    server.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn fifo_secret_and_tls_files_are_refused_not_waited_on() {
+    let dir = tempfile::tempdir().unwrap();
+    let fifo = dir.path().join("fifo");
+    nix::unistd::mkfifo(&fifo, nix::sys::stat::Mode::from_bits_truncate(0o600)).unwrap();
+    let params = json!({
+        "socket-type": "http", "socket-port": 0,
+        "authentication": {"type": "basic", "clients": [{"user": "admin", "password-file": fifo}]}
+    });
+    let parse = tokio::task::spawn_blocking(move || HttpConfig::from_params(&params, "r"));
+    let err = tokio::time::timeout(Duration::from_secs(5), parse).await.expect("no hang").unwrap().unwrap_err();
+    assert!(err.contains("is not a regular file"), "{err}");
+
+    let params = json!({
+        "socket-type": "https", "socket-port": 0,
+        "trust-anchor": fifo, "cert-file": fifo, "key-file": fifo
+    });
+    let cfg = HttpConfig::from_params(&params, "r").unwrap();
+    let prep = tokio::task::spawn_blocking(move || prepare_http(&cfg).map(|_| ()));
+    let err = tokio::time::timeout(Duration::from_secs(5), prep).await.expect("no hang").unwrap().unwrap_err();
+    assert!(err.to_string().contains("is not a regular file"), "{err}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn unix_socket_directory_and_file_permissions() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = sock_dir();
+    let mode = |p: &Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o7777;
+
+    // A missing directory is created 0750, whatever the umask; the socket has no bits for others.
+    let sock = dir.path().join("run/kea/kea4-ctrl-socket");
+    let bound = bind_unix(sock.clone(), true).unwrap();
+    assert_eq!(mode(&dir.path().join("run/kea")), 0o750);
+    assert_eq!(std::fs::symlink_metadata(&sock).unwrap().permissions().mode() & 0o007, 0);
+    drop(bound);
+    assert!(!sock.exists());
+
+    // A directory wider than 0750 is refused, with the fix in the message...
+    let wide = dir.path().join("wide");
+    std::fs::create_dir(&wide).unwrap();
+    std::fs::set_permissions(&wide, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let err = bind_unix(wide.join("s"), true).unwrap_err().to_string();
+    assert!(err.contains("has permissions 0755, which are wider than 0750"), "{err}");
+    assert!(err.contains(&format!("chmod 750 {}", wide.display())), "{err}");
+    assert!(err.contains("KEA_CONTROL_SOCKET_DIR"), "{err}");
+    assert!(!wide.join("s").exists() && !wide.join("s.lock").exists(), "nothing left behind");
+    // ...and only warned about under -X.
+    drop(bind_unix(wide.join("s"), false).unwrap());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn unix_socket_never_replaces_what_it_did_not_create() {
+    let dir = sock_dir();
+    // A regular file at socket-name is left alone.
+    let file = dir.path().join("not-a-socket");
+    std::fs::write(&file, "precious").unwrap();
+    let err = bind_unix(file.clone(), true).unwrap_err().to_string();
+    assert!(err.contains("exists and is not a socket; refusing to replace it"), "{err}");
+    assert_eq!(std::fs::read_to_string(&file).unwrap(), "precious");
+
+    // A stale socket without the lock file of an earlier kakapo or Kea is someone else's.
+    let sock = dir.path().join("foreign");
+    drop(std::os::unix::net::UnixListener::bind(&sock).unwrap());
+    let err = bind_unix(sock.clone(), true).unwrap_err().to_string();
+    assert!(err.contains("remove it by hand"), "{err}");
+    assert!(sock.exists(), "the stale socket is not removed");
+    assert!(!dir.path().join("foreign.lock").exists(), "the lock file made for the attempt is gone");
+
+    // With the lock file a crashed instance left, it is replaced; while we serve, the lock is
+    // held, so a second instance is refused.
+    std::fs::write(dir.path().join("foreign.lock"), "").unwrap();
+    let bound = bind_unix(sock.clone(), true).unwrap();
+    let err = bind_unix(sock.clone(), true).unwrap_err();
+    assert_eq!(err.kind(), std::io::ErrorKind::AddrInUse, "{err}");
+    drop(bound);
+}
+
+/// A free TCP port on 127.0.0.1 (bound, read, released).
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+}
+
+/// A Dhcp4 section that serves no interface, with one HTTP control socket on `port`.
+fn dhcp4_section(port: u16, auth: Value) -> Value {
+    let mut socket = json!({"socket-type": "http", "socket-address": "127.0.0.1", "socket-port": port});
+    if !auth.is_null() {
+        socket["authentication"] = auth;
+    }
+    json!({
+        "interfaces-config": {"interfaces": []},
+        "lease-database": {"type": "memfile", "persist": false},
+        "control-sockets": [socket],
+        "subnet4": [{"id": 1, "subnet": "192.0.2.0/24"}]
+    })
+}
+
+fn dhcp4_config(section: &Value) -> kakapo::config::model::Config {
+    let text = json!({ "Dhcp4": section }).to_string();
+    let opts = kakapo::config::LoadOptions { only: None, host: None, policy: None };
+    kakapo::config::load_str("<test>", &text, &opts).unwrap_or_else(|e| panic!("{e}")).config
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_listener_that_cannot_be_prepared_leaves_the_old_one_serving() {
+    use kakapo::api::control::{Control, ControlDispatch, ControlSettings};
+    use kakapo::api::listeners::Listeners;
+
+    let port = free_port();
+    let root = format!("http://127.0.0.1:{port}/");
+    let auth = |password: &str| json!({"type": "basic", "clients": [{"user": "admin", "password": password}]});
+    let cfg = dhcp4_config(&dhcp4_section(port, auth("1234")));
+    let settings = ControlSettings {
+        files: Vec::new(),
+        only: None,
+        opts: kakapo::service4::ServiceOptions::default(),
+        policy: None,
+    };
+    let control = Control::new(settings, cfg.clone(), Box::new(|_| Ok(())));
+    control.start().await.unwrap();
+    let listeners = Arc::new(Listeners::new(Arc::new(ControlDispatch(control.clone())), true));
+    listeners.start(&cfg).await.unwrap();
+    control.attach_listeners(&listeners);
+
+    let cmd = |c: &str| json!({"command": c}).to_string();
+    let hash = |r: &Curl| r.json()[0]["arguments"]["hash"].as_str().unwrap().to_string();
+    let before = curl(&["-u", "admin:1234", "-d", &cmd("config-hash-get"), &root]).await;
+    assert_eq!(before.status, 200, "{before:?}");
+    assert_eq!(curl(&["-d", &cmd("config-hash-get"), &root]).await.status, 401);
+
+    // Directly: a missing password file fails the preparation and nothing changes.
+    let dir = tempfile::tempdir().unwrap();
+    let missing = dir.path().join("missing");
+    let missing_auth = json!({"type": "basic", "clients": [{"user": "admin", "password-file": missing}]});
+    let bad = dhcp4_config(&dhcp4_section(port, missing_auth.clone()));
+    let err = listeners.prepare(&bad).await.unwrap_err();
+    assert!(err.contains("missing"), "{err}");
+
+    // Through config-set: result 1 with the reason, the old configuration and auth stay.
+    let set = json!({"command": "config-set", "arguments": {"Dhcp4": dhcp4_section(port, missing_auth)}});
+    let set = set.to_string();
+    let r = curl(&["-u", "admin:1234", "-d", &set, &root]).await;
+    assert_eq!(r.status, 200, "{r:?}");
+    assert_eq!(r.json()[0]["result"], 1, "{r:?}");
+    assert!(r.json()[0]["text"].as_str().unwrap().contains("missing"), "{r:?}");
+    let after = curl(&["-u", "admin:1234", "-d", &cmd("config-hash-get"), &root]).await;
+    assert_eq!(hash(&after), hash(&before), "the configuration did not change");
+    assert_eq!(curl(&["-d", &cmd("config-hash-get"), &root]).await.status, 401, "still authenticated");
+
+    // A good change on the same address keeps the socket and swaps the credentials.
+    let set = json!({"command": "config-set", "arguments": {"Dhcp4": dhcp4_section(port, auth("5678"))}});
+    let set = set.to_string();
+    let r = curl(&["-u", "admin:1234", "-d", &set, &root]).await;
+    assert_eq!(r.json()[0]["result"], 0, "{r:?}");
+    assert_eq!(curl(&["-u", "admin:1234", "-d", &cmd("config-hash-get"), &root]).await.status, 401);
+    let r = curl(&["-u", "admin:5678", "-d", &cmd("config-hash-get"), &root]).await;
+    assert_eq!(r.status, 200, "{r:?}");
+    assert_ne!(hash(&r), hash(&before));
+
+    listeners.stop().await;
+    control.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn idle_keep_alive_connections_time_out() {
+    let cfg = HttpConfig::new("127.0.0.1".parse().unwrap(), 0, "r");
+    let limits =
+        Limits { timeout: Duration::from_secs(10), idle_timeout: Duration::from_millis(500), ..Limits::default() };
+    let server = start_http_with(cfg, Listener::Daemon("dhcp4".into()), limits);
+    let mut s = TcpStream::connect(server.addr).await.unwrap();
+    s.write_all(b"POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\n\r\n{}").await.unwrap();
+    let mut buf = [0u8; 256];
+    let n = tokio::time::timeout(Duration::from_secs(2), s.read(&mut buf)).await.unwrap().unwrap();
+    assert!(buf[..n].starts_with(b"HTTP/1.1 200"), "{}", String::from_utf8_lossy(&buf[..n]));
+    // Kept alive, then idle: closed after the idle timeout, long before the 10 s header timeout.
+    let started = kakapo::clock::monotonic_now();
+    assert!(closed_within(&mut s, Duration::from_secs(3)).await, "idle keep-alive connection closed");
+    assert!(started.elapsed() >= Duration::from_millis(400), "not before the idle timeout");
+    wait_open(&server.conns, 0).await;
+    server.stop().await;
 }

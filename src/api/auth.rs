@@ -143,8 +143,9 @@ fn read_secret_file(directory: &str, file: &str) -> Result<String, String> {
     } else {
         Path::new(directory).join(file)
     };
-    let content =
-        std::fs::read_to_string(&path).map_err(|e| format!("failed to read file '{}': {e}", path.display()))?;
+    // Never a plain read: a FIFO or device named here must fail, not stall the caller.
+    let bytes = super::transport::read_config_file(&path)?;
+    let content = String::from_utf8(bytes).map_err(|_| format!("file '{}' is not valid UTF-8", path.display()))?;
     // Editors add a final newline that is not part of the secret.
     Ok(content.trim_end_matches(['\n', '\r']).to_string())
 }
@@ -206,5 +207,21 @@ mod tests {
         }
         assert!(BasicAuth::from_params(&json!({"type": "digest"}), "r").is_err());
         assert!(BasicAuth::from_params(&json!({}), "r").is_err());
+    }
+
+    #[test]
+    fn secret_files_must_be_regular() {
+        let dir = tempfile::tempdir().unwrap();
+        let fifo = dir.path().join("fifo");
+        nix::unistd::mkfifo(&fifo, nix::sys::stat::Mode::from_bits_truncate(0o600)).unwrap();
+        let params = json!({"type": "basic", "clients": [{"user": "a", "password-file": fifo}]});
+        let err = BasicAuth::from_params(&params, "r").unwrap_err();
+        assert!(err.contains("is not a regular file"), "{err}");
+        let params = json!({"type": "basic", "clients": [{"user": "a", "password-file": dir.path()}]});
+        assert!(BasicAuth::from_params(&params, "r").unwrap_err().contains("is not a regular file"));
+        let big = dir.path().join("big");
+        std::fs::write(&big, vec![b'a'; (1 << 20) + 1]).unwrap();
+        let params = json!({"type": "basic", "clients": [{"user": "a", "password-file": big}]});
+        assert!(BasicAuth::from_params(&params, "r").unwrap_err().contains("larger than"));
     }
 }

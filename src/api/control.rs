@@ -87,6 +87,9 @@ pub struct Control {
     exit: watch::Sender<Option<i32>>,
     generation: watch::Sender<u64>,
     on_config: OnConfig,
+    /// The control channels, prepared with every new configuration before it is committed.
+    /// Weak: the channels' dispatcher holds the Control.
+    listeners: RwLock<std::sync::Weak<super::listeners::Listeners>>,
 }
 
 /// Applies the parts of a configuration that live outside the services (the loggers); an
@@ -142,6 +145,7 @@ impl Control {
             exit,
             generation: watch::channel(0).0,
             on_config,
+            listeners: RwLock::new(std::sync::Weak::new()),
         });
         c.sample_limits(&c.config());
         c
@@ -180,6 +184,12 @@ impl Control {
     /// The DHCPv6 service's shared state, when it runs.
     pub fn v6(&self) -> Option<Arc<service6::Shared>> {
         self.handles.read().unwrap_or_else(|e| e.into_inner()).1.clone()
+    }
+
+    /// Makes every later configuration change prepare `listeners` first, so a configuration
+    /// whose control channels cannot be opened is rejected whole (Kea 3.0 ARM "Kea Security").
+    pub fn attach_listeners(&self, listeners: &Arc<super::listeners::Listeners>) {
+        *self.listeners.write().unwrap_or_else(|e| e.into_inner()) = Arc::downgrade(listeners);
     }
 
     /// Changes whenever a new configuration was applied.
@@ -244,6 +254,13 @@ impl Control {
     /// keeps running if the new one cannot be served.
     pub async fn apply(&self, new: Config) -> Result<(), String> {
         let mut running = self.running.lock().await;
+        // Control channels first: a configuration whose channels cannot be opened is rejected
+        // before anything changes. Dropping `prepared` on a later error undoes it.
+        let listeners = self.listeners.read().unwrap_or_else(|e| e.into_inner()).upgrade();
+        let prepared = match &listeners {
+            Some(l) => Some(l.prepare(&new).await?),
+            None => None,
+        };
         let old = self.config();
         let now = clock::unix_now();
         // Loggers first: one that cannot be opened refuses the configuration before anything
@@ -308,6 +325,9 @@ impl Control {
             }
         }
         self.publish(running.as_ref());
+        if let Some(p) = prepared {
+            p.commit().await;
+        }
         self.sample_limits(&new);
         *self.cfg.write().unwrap_or_else(|e| e.into_inner()) = Arc::new(new);
         self.reloaded.store(now, Ordering::Relaxed);

@@ -1,16 +1,26 @@
 //! The control channels a configuration asks for (Kea ARM 8.8.1 `control-socket(s)`, 7.2
-//! Control Agent `http-host`/`http-port`), bound before the daemon reports it started and
-//! rebound when a new configuration changes them.
+//! Control Agent `http-host`/`http-port`).
+//!
+//! A configuration's channels are prepared before the configuration is committed: every
+//! listener's parameters parsed, its secret and TLS files read, and every endpoint that is not
+//! open yet bound. Any failure rejects the whole configuration (Kea 3.0 ARM "Kea Security":
+//! configuration changes apply whole or not at all), and the channels that serve keep their
+//! old settings. Committing swaps the settings of endpoints that stay (their sockets are never
+//! closed), starts the new ones and stops the ones the configuration no longer names.
 
+use std::collections::{BTreeMap, BTreeSet};
+use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::Arc;
 
 use serde_json::Value;
-use tokio::sync::watch;
+use tokio::sync::{watch, Mutex, OwnedMutexGuard};
 use tracing::{error, info};
 
-use super::control::{Control, ControlDispatch};
-use super::transport::{bind_http, bind_unix, HttpConfig};
+use super::transport::{
+    bind_http_prepared, bind_unix, prepare_http, BoundHttp, BoundUnix, HttpConfig, HttpHandle, HttpSettings, Limits,
+    UnixHandle,
+};
 use super::{Dispatch, Listener};
 use crate::config::model::{Config, ControlSocketKind};
 
@@ -45,121 +55,216 @@ fn specs(cfg: &Config) -> Vec<Spec> {
     out
 }
 
-/// The open control channels, kept in step with the configuration by a task of their own (so
-/// a signal arriving mid-rebind cannot cancel it halfway).
-pub struct Listeners {
+/// Where a channel listens; an endpoint whose key stays across configurations keeps its socket.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+enum Key {
+    Unix(PathBuf),
+    Http(SocketAddr),
+}
+
+impl std::fmt::Display for Key {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Key::Unix(p) => write!(f, "control socket {}", p.display()),
+            Key::Http(a) => write!(f, "HTTP control listener {a}"),
+        }
+    }
+}
+
+/// A serving channel.
+struct Endpoint {
+    handle: Handle,
     stop: watch::Sender<bool>,
     task: tokio::task::JoinHandle<()>,
 }
 
+enum Handle {
+    Unix(UnixHandle),
+    Http(HttpHandle),
+}
+
+/// One channel of a prepared configuration.
+enum Item {
+    /// Already serving: only its settings change.
+    Keep { key: Key, settings: Settings, listener: Listener },
+    /// Bound now, serving from the commit on.
+    New { key: Key, bound: Bound, listener: Listener },
+}
+
+enum Settings {
+    Unix(Limits),
+    Http(HttpSettings),
+}
+
+enum Bound {
+    Unix(BoundUnix),
+    Http(BoundHttp),
+}
+
+/// The open control channels of the process (Kea ARM 8.8.1).
+pub struct Listeners {
+    endpoints: Arc<Mutex<BTreeMap<Key, Endpoint>>>,
+    dispatch: Arc<dyn Dispatch>,
+    restrictions: bool,
+}
+
 impl std::fmt::Debug for Listeners {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Listeners").finish_non_exhaustive()
+        f.debug_struct("Listeners").field("restrictions", &self.restrictions).finish_non_exhaustive()
     }
 }
 
-async fn open(
-    control: &Arc<Control>,
-    specs: &[Spec],
-) -> Result<(watch::Sender<bool>, Vec<tokio::task::JoinHandle<()>>), String> {
-    let dispatch: Arc<dyn Dispatch> = Arc::new(ControlDispatch(control.clone()));
-    let (stop, rx) = watch::channel(false);
-    // Everything is bound before anything serves, so a bad channel fails the whole set.
-    let mut unix = Vec::new();
-    let mut http = Vec::new();
+/// A configuration's channels, ready to serve (Kea ARM 8.8 config-set). Dropping it instead of
+/// committing closes what it bound and leaves the serving channels as they were.
+pub struct Prepared {
+    endpoints: OwnedMutexGuard<BTreeMap<Key, Endpoint>>,
+    items: Vec<Item>,
+    dispatch: Arc<dyn Dispatch>,
+}
+
+impl std::fmt::Debug for Prepared {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Prepared").field("channels", &self.items.len()).finish_non_exhaustive()
+    }
+}
+
+/// Parses, reads and binds everything `specs` names; runs on a blocking thread because secret,
+/// certificate and key files are read and the socket directory checked.
+fn prepare_blocking(specs: Vec<Spec>, open: BTreeSet<Key>, restrictions: bool) -> Result<Vec<Item>, String> {
+    let mut items = Vec::new();
+    let mut seen = BTreeSet::new();
     for s in specs {
-        match s {
-            Spec::Unix(path, l) => {
-                // The socket directory (/run/kea by default) may not exist on a fresh machine.
-                if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-                    let _ = std::fs::create_dir_all(dir);
-                }
-                let b = bind_unix(path.clone()).map_err(|e| format!("control socket {}: {e}", path.display()))?;
-                unix.push((b, l.clone()));
+        let (key, item) = match s {
+            Spec::Unix(path, listener) => {
+                let key = Key::Unix(path.clone());
+                let item = if open.contains(&key) {
+                    Item::Keep { key: key.clone(), settings: Settings::Unix(Limits::default()), listener }
+                } else {
+                    let bound = bind_unix(path.clone(), restrictions)
+                        .map_err(|e| format!("control socket {}: {e}", path.display()))?;
+                    Item::New { key: key.clone(), bound: Bound::Unix(bound), listener }
+                };
+                (key, item)
             }
-            Spec::Http(params, realm, l) => {
-                let cfg = HttpConfig::from_params(params, realm)?;
-                let b = bind_http(cfg).map_err(|e| e.to_string())?;
-                http.push((b, l.clone()));
+            Spec::Http(params, realm, listener) => {
+                let cfg = HttpConfig::from_params(&params, realm)?;
+                let addr = SocketAddr::new(cfg.address, cfg.port);
+                let key = Key::Http(addr);
+                let settings = prepare_http(&cfg).map_err(|e| format!("HTTP control listener {addr}: {e}"))?;
+                let item = if open.contains(&key) {
+                    Item::Keep { key: key.clone(), settings: Settings::Http(settings), listener }
+                } else {
+                    let bound = bind_http_prepared(addr, settings).map_err(|e| e.to_string())?;
+                    Item::New { key: key.clone(), bound: Bound::Http(bound), listener }
+                };
+                (key, item)
             }
+        };
+        if !seen.insert(key.clone()) {
+            return Err(format!("{key} is configured more than once"));
         }
+        items.push(item);
     }
-    let mut tasks = Vec::new();
-    for (b, l) in unix {
-        info!(target: "kea-dhcp4.commands", "COMMAND_ACCEPTOR_START Starting to accept connections via unix domain socket bound to {}", b.path().display());
-        let (d, rx) = (dispatch.clone(), rx.clone());
-        tasks.push(tokio::spawn(async move {
-            if let Err(e) = b.serve(d, l, rx).await {
-                error!(target: "kea-dhcp4.commands", "COMMAND_SOCKET_ACCEPT_FAIL control socket stopped: {e}");
-            }
-        }));
-    }
-    for (b, l) in http {
-        info!(target: "kea-dhcp4.commands", "HTTP_COMMAND_MGR_SERVICE_STARTED started {} service bound to address {}", if b.is_tls() { "HTTPS" } else { "HTTP" }, b.local_addr());
-        let (d, rx) = (dispatch.clone(), rx.clone());
-        tasks.push(tokio::spawn(async move {
-            if let Err(e) = b.serve(d, l, rx).await {
-                error!(target: "kea-dhcp4.commands", "HTTP_COMMAND_MGR_SERVICE_STOPPED control listener stopped: {e}");
-            }
-        }));
-    }
-    Ok((stop, tasks))
-}
-
-type Open = (watch::Sender<bool>, Vec<tokio::task::JoinHandle<()>>);
-
-async fn close((stop, tasks): Open) {
-    let _ = stop.send(true);
-    for t in tasks {
-        let _ = t.await;
-    }
+    Ok(items)
 }
 
 impl Listeners {
-    /// Binds and starts every control channel of `cfg`; afterwards follows configuration changes.
-    pub async fn start(control: &Arc<Control>, cfg: &Config) -> Result<Listeners, String> {
-        let mut specs_now = specs(cfg);
-        let mut open_now = open(control, &specs_now).await?;
-        let mut generation = control.generation();
-        let (stop, mut stop_rx) = watch::channel(false);
-        let control = control.clone();
-        let task = tokio::spawn(async move {
-            loop {
-                tokio::select! {
-                    r = generation.changed() => if r.is_err() { break },
-                    _ = stop_rx.wait_for(|s| *s) => break,
-                }
-                let new = specs(&control.config());
-                if new == specs_now {
-                    continue;
-                }
-                // The new set may need the addresses the old one holds: close, then bind.
-                close(open_now).await;
-                open_now = match open(&control, &new).await {
-                    Ok(o) => {
-                        specs_now = new;
-                        o
-                    }
-                    Err(e) => {
-                        error!(target: "kea-dhcp4.commands", "COMMAND_SOCKET_CONFIG_FAIL new control channels could not be opened, keeping the previous ones: {e}");
-                        match open(&control, &specs_now).await {
-                            Ok(o) => o,
-                            Err(e) => {
-                                error!(target: "kea-dhcp4.commands", "COMMAND_SOCKET_CONFIG_FAIL previous control channels could not be reopened: {e}");
-                                (watch::channel(false).0, Vec::new())
-                            }
-                        }
-                    }
-                };
-            }
-            close(open_now).await;
-        });
-        Ok(Listeners { stop, task })
+    /// No channels yet; `restrictions` is false under `-X` (Kea 3.0 ARM "Kea Security"), which
+    /// turns refusals of unsafe socket directories into warnings.
+    pub fn new(dispatch: Arc<dyn Dispatch>, restrictions: bool) -> Listeners {
+        Listeners { endpoints: Arc::default(), dispatch, restrictions }
+    }
+
+    /// Prepares the channels of `cfg` without touching the serving ones (Kea ARM 8.8
+    /// config-set); the error is the reason the configuration must be rejected. Holds the
+    /// channel set until the result is committed or dropped.
+    pub async fn prepare(&self, cfg: &Config) -> Result<Prepared, String> {
+        let endpoints = self.endpoints.clone().lock_owned().await;
+        let open: BTreeSet<Key> = endpoints.keys().cloned().collect();
+        let specs = specs(cfg);
+        let restrictions = self.restrictions;
+        let items = tokio::task::spawn_blocking(move || prepare_blocking(specs, open, restrictions))
+            .await
+            .map_err(|e| format!("control channel set-up failed: {e}"))??;
+        Ok(Prepared { endpoints, items, dispatch: self.dispatch.clone() })
+    }
+
+    /// Prepares and commits `cfg`'s channels at once (start-up).
+    pub async fn start(&self, cfg: &Config) -> Result<(), String> {
+        self.prepare(cfg).await?.commit().await;
+        Ok(())
     }
 
     /// Closes every channel.
-    pub async fn stop(self) {
-        let _ = self.stop.send(true);
-        let _ = self.task.await;
+    pub async fn stop(&self) {
+        let mut endpoints = self.endpoints.lock().await;
+        for (key, ep) in std::mem::take(&mut *endpoints) {
+            stop_endpoint(&key, ep).await;
+        }
+    }
+}
+
+async fn stop_endpoint(key: &Key, ep: Endpoint) {
+    let _ = ep.stop.send(true);
+    let _ = ep.task.await;
+    info!(target: "kea-dhcp4.commands", "COMMAND_ACCEPTOR_STOP {key} closed");
+}
+
+fn spawn(bound: Bound, listener: Listener, dispatch: Arc<dyn Dispatch>) -> Endpoint {
+    let (stop, rx) = watch::channel(false);
+    let (handle, task) = match bound {
+        Bound::Unix(b) => {
+            info!(target: "kea-dhcp4.commands", "COMMAND_ACCEPTOR_START Starting to accept connections via unix domain socket bound to {}", b.path().display());
+            let handle = Handle::Unix(b.handle());
+            let task = tokio::spawn(async move {
+                if let Err(e) = b.serve(dispatch, listener, rx).await {
+                    error!(target: "kea-dhcp4.commands", "COMMAND_SOCKET_ACCEPT_FAIL control socket stopped: {e}");
+                }
+            });
+            (handle, task)
+        }
+        Bound::Http(b) => {
+            info!(target: "kea-dhcp4.commands", "HTTP_COMMAND_MGR_SERVICE_STARTED started {} service bound to address {}", if b.is_tls() { "HTTPS" } else { "HTTP" }, b.local_addr());
+            let handle = Handle::Http(b.handle());
+            let task = tokio::spawn(async move {
+                if let Err(e) = b.serve(dispatch, listener, rx).await {
+                    error!(target: "kea-dhcp4.commands", "HTTP_COMMAND_MGR_SERVICE_STOPPED control listener stopped: {e}");
+                }
+            });
+            (handle, task)
+        }
+    };
+    Endpoint { handle, stop, task }
+}
+
+impl Prepared {
+    /// Makes the prepared channels the serving ones: kept endpoints take the new settings,
+    /// new ones start, and the ones no longer configured stop (Kea ARM 8.8 config-set).
+    pub async fn commit(self) {
+        let Prepared { mut endpoints, items, dispatch } = self;
+        let mut wanted = BTreeSet::new();
+        for item in items {
+            match item {
+                Item::Keep { key, settings, listener } => {
+                    match (endpoints.get(&key).map(|e| &e.handle), settings) {
+                        (Some(Handle::Unix(h)), Settings::Unix(limits)) => h.update(limits, listener),
+                        (Some(Handle::Http(h)), Settings::Http(s)) => h.update(s, listener),
+                        // Keys name the kind, so a kept key always has a handle of its kind.
+                        _ => {}
+                    }
+                    wanted.insert(key);
+                }
+                Item::New { key, bound, listener } => {
+                    endpoints.insert(key.clone(), spawn(bound, listener, dispatch.clone()));
+                    wanted.insert(key);
+                }
+            }
+        }
+        let gone: Vec<Key> = endpoints.keys().filter(|k| !wanted.contains(*k)).cloned().collect();
+        for key in gone {
+            if let Some(ep) = endpoints.remove(&key) {
+                stop_endpoint(&key, ep).await;
+            }
+        }
     }
 }

@@ -8,6 +8,8 @@ use rustls::{RootCertStore, ServerConfig};
 use rustls_pki_types::pem::PemObject;
 use rustls_pki_types::{CertificateDer, PrivateKeyDer};
 
+use super::transport::read_config_file;
+
 /// The `trust-anchor`, `cert-file`, `key-file` and `cert-required` parameters (Kea ARM 7.4).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TlsFiles {
@@ -29,7 +31,8 @@ pub fn server_config(files: &TlsFiles) -> Result<Arc<ServerConfig>, String> {
     if certs.is_empty() {
         return Err(format!("no certificate found in cert-file '{}'", files.cert_file.display()));
     }
-    let key = PrivateKeyDer::from_pem_file(&files.key_file)
+    let key_pem = read_config_file(&files.key_file)?;
+    let key = PrivateKeyDer::from_pem_slice(&key_pem)
         .map_err(|e| format!("failed to read key-file '{}': {e}", files.key_file.display()))?;
     let roots = load_roots(&files.trust_anchor)?;
     let verifier = WebPkiClientVerifier::builder_with_provider(Arc::new(roots), provider.clone());
@@ -45,9 +48,12 @@ pub fn server_config(files: &TlsFiles) -> Result<Arc<ServerConfig>, String> {
     Ok(Arc::new(config))
 }
 
+/// Certificates are read through [`read_config_file`], so a FIFO or device is refused rather
+/// than blocking the caller.
 fn load_certs(path: &Path) -> Result<Vec<CertificateDer<'static>>, String> {
-    CertificateDer::pem_file_iter(path)
-        .and_then(|it| it.collect::<Result<Vec<_>, _>>())
+    let pem = read_config_file(path)?;
+    CertificateDer::pem_slice_iter(&pem)
+        .collect::<Result<Vec<_>, _>>()
         .map_err(|e| format!("failed to read certificates from '{}': {e}", path.display()))
 }
 

@@ -32,24 +32,26 @@ pub fn host_interfaces() -> Vec<HostInterface> {
     out
 }
 
-/// A socket descriptor borrowed from a socket object that outlives its registration.
+/// A socket descriptor borrowed from a socket object that outlives its registration: the
+/// lifetime ties the readiness registration to the socket, so it cannot outlive it.
 #[derive(Debug)]
-pub struct BorrowedSocket(std::os::fd::RawFd);
+pub struct BorrowedSocket<'a>(std::os::fd::BorrowedFd<'a>);
 
-impl std::os::fd::AsRawFd for BorrowedSocket {
+impl std::os::fd::AsRawFd for BorrowedSocket<'_> {
     fn as_raw_fd(&self) -> std::os::fd::RawFd {
-        self.0
+        self.0.as_raw_fd()
     }
 }
 
-/// Registers a socket's descriptor with the tokio reactor for readiness events.
+/// Registers a socket's descriptor with the tokio reactor for readiness events (epoll(7)).
 ///
-/// The caller keeps the socket object alive (and so the descriptor open) for as long as the
-/// returned `AsyncFd` exists: the receive loops own both and drop the registration first.
-pub fn register(fd: std::os::fd::RawFd) -> std::io::Result<tokio::io::unix::AsyncFd<BorrowedSocket>> {
+/// The borrow keeps the socket object alive (and so the descriptor open and unchanged) for as
+/// long as the returned `AsyncFd` exists; the compiler checks what callers used to promise.
+pub fn register(fd: std::os::fd::BorrowedFd<'_>) -> std::io::Result<tokio::io::unix::AsyncFd<BorrowedSocket<'_>>> {
     #[allow(unsafe_code)]
-    // SAFETY: the descriptor belongs to a socket the caller keeps open until the AsyncFd is
-    // dropped (see above), so the reactor never watches a closed or reused descriptor.
+    // SAFETY: `BorrowedFd<'a>` guarantees the descriptor stays open and refers to the same
+    // file description for `'a`, and the `AsyncFd<BorrowedSocket<'a>>` cannot outlive `'a`;
+    // `as_raw_fd` always returns that same descriptor.
     let r = unsafe { tokio::io::unix::AsyncFd::register(BorrowedSocket(fd)) };
     r.map_err(std::io::Error::from)
 }

@@ -135,8 +135,8 @@ fn tsig_key(c: &mut Checker, k: &V<'_>) -> Option<TsigKey> {
         (Some(s), _) => Some((s.as_str().unwrap_or("").to_string(), s)),
         (None, Some(f)) => {
             let path = f.as_str().unwrap_or("");
-            match std::fs::read_to_string(path) {
-                Ok(t) => Some((t.trim().to_string(), f)),
+            match crate::safefs::read_regular_file(Path::new(path), 1 << 20) {
+                Ok(t) => Some((String::from_utf8_lossy(&t).trim().to_string(), f)),
                 Err(e) => {
                     c.err(&f, format!("can't read secret-file '{path}': {e}"));
                     return None;
@@ -292,7 +292,7 @@ pub(crate) fn build_agent(c: &mut Checker, a: &V<'_>) -> Option<ControlAgent> {
                     } else {
                         Path::new(dir).join(name)
                     };
-                    if let Err(e) = std::fs::read(&path) {
+                    if let Err(e) = crate::safefs::read_regular_file(&path, 1 << 20) {
                         c.err(&f, format!("can't open file '{}': {e}", path.display()));
                     }
                 }
