@@ -401,3 +401,45 @@ fn x_turns_refusals_into_warnings_and_secrets_stay_out_of_config_get_and_logs() 
         .unwrap();
     assert!(String::from_utf8_lossy(&o.stdout).contains("\"result\":0"), "{o:?}");
 }
+
+/// `n` TCP connections to `addr` opened inside `ns`, left idle.
+fn idle_connections(ns: &str, addr: &str, n: usize) -> Vec<std::net::TcpStream> {
+    let (ns, addr) = (format!("/run/netns/{ns}"), addr.to_string());
+    std::thread::spawn(move || {
+        let f = std::fs::File::open(&ns).unwrap();
+        nix::sched::setns(f, nix::sched::CloneFlags::CLONE_NEWNET).unwrap();
+        (0..n).filter_map(|_| std::net::TcpStream::connect(&addr).ok()).collect()
+    })
+    .join()
+    .unwrap()
+}
+
+#[test]
+fn idle_connections_and_huge_bodies_do_not_stop_the_control_channel() {
+    require_root_and(&["ip", "curl"]);
+    let dir = tempfile::tempdir().unwrap();
+    let pair = Pair::new("sj", "sk", "198.18.0.1/15", Some("198.18.0.2/15"));
+    let _server = start(&pair, dir.path());
+    let idle = idle_connections(&pair.srv, "127.0.0.1:8000", 500);
+    assert_eq!(idle.len(), 500, "500 connections were accepted by the kernel");
+    std::thread::sleep(Duration::from_millis(300));
+    let t = kakapo::clock::monotonic_now();
+    let (code, text) = post(&pair.srv, br#"{"command": "version-get"}"#);
+    let took = t.elapsed();
+    assert_eq!(code, 200, "{text}");
+    assert!(text.contains("\"result\":0"), "{text}");
+    assert!(took < Duration::from_secs(2), "answered after {took:?}");
+    // The same through the unix socket, and DHCP, while the idle connections are open.
+    let v = unix(&dir.path().join("kea4.sock"), &json!({"command": "status-get"}));
+    assert_eq!(v["result"], 0, "{v}");
+    assert!(offered(&pair, 1));
+    drop(idle);
+
+    // A 20 MB body: a clean HTTP error, and the next command is answered.
+    let body = vec![b' '; 20 << 20];
+    let (code, text) = post(&pair.srv, &body);
+    assert_eq!(code, 413, "{text}");
+    assert!(text.contains("\"result\":413"), "{text}");
+    let (code, text) = post(&pair.srv, br#"{"command": "version-get"}"#);
+    assert_eq!(code, 200, "{text}");
+}

@@ -206,7 +206,7 @@ impl Control {
     pub async fn start(&self) -> Result<(), ServiceError> {
         let cfg = self.config();
         let mut running = self.running.lock().await;
-        *running = Some(self.open(&cfg)?);
+        *running = Some(off_runtime(|| self.open(&cfg))?);
         self.publish(running.as_ref());
         Ok(())
     }
@@ -297,11 +297,11 @@ impl Control {
                 self.publish(None);
                 stop_running(r).await;
             }
-            match self.open(&new) {
+            match off_runtime(|| self.open(&new)) {
                 Ok(r) => *running = Some(r),
                 Err(e) => {
                     // The new configuration cannot be served: go back to the one that ran.
-                    *running = match self.open(&old) {
+                    *running = match off_runtime(|| self.open(&old)) {
                         Ok(r) => Some(r),
                         Err(e2) => {
                             error!(target: "kea-dhcp4.dhcp4", "DHCP4_INIT_FAIL the previous configuration could not be restored: {e2}");
@@ -1495,6 +1495,15 @@ async fn stop_running(r: Running) {
         if let Err(e) = t.await {
             error!(target: "kea-dhcp4.dhcp4", "DHCP4_SRV_SHUTDOWN_FAIL {e}");
         }
+    }
+}
+
+/// Runs file-heavy work (loading a lease file, writing the server DUID) without holding up
+/// the runtime: on a multi-threaded runtime the worker hands its other tasks to the pool first.
+fn off_runtime<T>(f: impl FnOnce() -> T) -> T {
+    match tokio::runtime::Handle::try_current() {
+        Ok(h) if h.runtime_flavor() == tokio::runtime::RuntimeFlavor::MultiThread => tokio::task::block_in_place(f),
+        _ => f(),
     }
 }
 
