@@ -70,26 +70,8 @@ fn post(ns: &str, body: &[u8]) -> (u16, String) {
     (code.trim().parse().unwrap_or(0), body.to_string())
 }
 
-/// Sends a relayed DISCOVER from 198.18.0.2:67 and says whether an OFFER came back.
 fn offered(pair: &Pair, n: u16) -> bool {
-    use kakapo::wire::v4::{MessageType, Pkt4};
-    let mut p = Pkt4 {
-        htype: 1,
-        hlen: 6,
-        hops: 1,
-        xid: 0x7000 + u32::from(n),
-        giaddr: "198.18.0.2".parse().unwrap(),
-        ..Pkt4::default()
-    };
-    p.chaddr[..6].copy_from_slice(&[2, 0, 0, 7, (n >> 8) as u8, n as u8]);
-    p.set_message_type(MessageType::Discover);
-    let mut out = Vec::new();
-    p.encode(&mut out);
-    let sock = common::socket_in(&pair.cli, "198.18.0.2:67".parse().unwrap());
-    sock.set_read_timeout(Some(Duration::from_millis(1500))).unwrap();
-    sock.send_to(&out, "198.18.0.1:67").unwrap();
-    let mut buf = [0u8; 1500];
-    sock.recv_from(&mut buf).is_ok()
+    common::relayed_discover_offered(pair, n)
 }
 
 fn hash(sock: &Path) -> String {

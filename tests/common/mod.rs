@@ -239,6 +239,29 @@ pub fn socket_in(ns: &str, bind: std::net::SocketAddrV4) -> std::net::UdpSocket 
     .unwrap()
 }
 
+/// Sends a DISCOVER relayed from 198.18.0.2:67 (giaddr 198.18.0.2, MAC 02:00:00:00:nn:nn) to a
+/// server at 198.18.0.1 and says whether an OFFER came back within 1.5 s.
+pub fn relayed_discover_offered(pair: &Pair, n: u16) -> bool {
+    use kakapo::wire::v4::{MessageType, Pkt4};
+    let mut p = Pkt4 {
+        htype: 1,
+        hlen: 6,
+        hops: 1,
+        xid: 0x5000 + u32::from(n),
+        giaddr: "198.18.0.2".parse().unwrap(),
+        ..Pkt4::default()
+    };
+    p.chaddr[..6].copy_from_slice(&[2, 0, 0, 0, (n >> 8) as u8, n as u8]);
+    p.set_message_type(MessageType::Discover);
+    let mut out = Vec::new();
+    p.encode(&mut out);
+    let sock = socket_in(&pair.cli, "198.18.0.2:67".parse().unwrap());
+    sock.set_read_timeout(Some(Duration::from_millis(1500))).unwrap();
+    sock.send_to(&out, "198.18.0.1:67").unwrap();
+    let mut buf = [0u8; 1500];
+    sock.recv_from(&mut buf).is_ok()
+}
+
 /// A server host and a client host on one link: namespaces `<a>`/`<b>`, interfaces `k<a><pid>`
 /// and `k<b><pid>`, addresses `srv_cidr`/`cli_cidr` (None: the client starts unaddressed).
 pub struct Pair {
