@@ -47,22 +47,23 @@ pub fn lease_file(cfg: &Dhcp6, opts: &ServiceOptions) -> PathBuf {
 pub fn server_duid(cfg: &Dhcp6, data_dir: &Path) -> Result<Vec<u8>, ServiceError> {
     let sid = &cfg.server_id;
     let path = data_dir.join(SERVER_ID_FILE);
-    let stored =
-        if sid.persist { std::fs::read_to_string(&path).ok().and_then(|t| server_id::from_text(&t)) } else { None };
+    let stored = if sid.persist {
+        crate::safefs::read_regular_file(&path, 4096)
+            .ok()
+            .and_then(|t| server_id::from_text(&String::from_utf8_lossy(&t)))
+    } else {
+        None
+    };
     let link = crate::net::first_link_layer_address();
     let now = clock::unix_now();
     let duid = server_id::server_duid(sid, stored.as_deref(), link.as_ref().map(|(h, a)| (*h, a.as_slice())), now, now)
         .map_err(|e: ServerIdError| ServiceError::ServerId(e.to_string()))?;
     if sid.persist && stored.as_deref() != Some(duid.as_slice()) {
         let text = server_id::to_text(&duid);
-        let tmp = path.with_extension("tmp");
         // Written aside and renamed, so a crash never leaves a half-written identity.
         let write = || -> std::io::Result<()> {
             std::fs::create_dir_all(data_dir)?;
-            let mut f = std::fs::File::create(&tmp)?;
-            std::io::Write::write_all(&mut f, text.as_bytes())?;
-            f.sync_all()?;
-            std::fs::rename(&tmp, &path)
+            crate::safefs::write_atomic(&path, text.as_bytes())
         };
         write().map_err(|e| {
             ServiceError::ServerId(format!("unable to open DUID file {} for writing: {e}", path.display()))

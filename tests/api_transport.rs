@@ -449,7 +449,7 @@ async fn connection_cap_evicts_the_oldest_idle_connection() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn connection_cap_refuses_when_every_connection_is_busy() {
+async fn at_the_cap_the_oldest_stalled_request_makes_room_for_a_new_command() {
     let cfg = HttpConfig::new("127.0.0.1".parse().unwrap(), 0, "r");
     let limits = Limits { timeout: Duration::from_secs(5), max_connections: 2, ..Limits::default() };
     let server = start_http_with(cfg, Listener::Daemon("dhcp4".into()), limits);
@@ -462,17 +462,24 @@ async fn connection_cap_refuses_when_every_connection_is_busy() {
     }
     // Give the server a moment to read the partial headers that make them busy.
     tokio::time::sleep(Duration::from_millis(200)).await;
-    let mut refused = TcpStream::connect(server.addr).await.unwrap();
-    assert!(closed_within(&mut refused, Duration::from_secs(1)).await, "a new connection is refused");
-    assert_eq!(server.conns.open(), 2);
-    for mut s in busy {
-        let body = r#"{"command": "status-get"}"#;
-        s.write_all(format!("Content-Length: {}\r\nConnection: close\r\n\r\n{body}", body.len()).as_bytes())
-            .await
-            .unwrap();
-        let answer = read_until_closed(&mut s, Duration::from_secs(3)).await;
-        assert!(answer.starts_with("HTTP/1.1 200"), "busy connections complete: {answer}");
-    }
+    // A request trickling in a byte at a time must not lock out a real command: the oldest
+    // stalled connection is closed, the new command is answered, the younger one completes.
+    let mut fresh = TcpStream::connect(server.addr).await.unwrap();
+    let body = r#"{"command": "status-get"}"#;
+    let req =
+        format!("POST / HTTP/1.1\r\nHost: x\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}", body.len());
+    fresh.write_all(req.as_bytes()).await.unwrap();
+    let answer = read_until_closed(&mut fresh, Duration::from_secs(3)).await;
+    assert!(answer.starts_with("HTTP/1.1 200"), "the new command is answered: {answer}");
+    let mut younger = busy.pop().unwrap();
+    let mut oldest = busy.pop().unwrap();
+    assert!(closed_within(&mut oldest, Duration::from_secs(1)).await, "the oldest stalled connection is closed");
+    younger
+        .write_all(format!("Content-Length: {}\r\nConnection: close\r\n\r\n{body}", body.len()).as_bytes())
+        .await
+        .unwrap();
+    let answer = read_until_closed(&mut younger, Duration::from_secs(3)).await;
+    assert!(answer.starts_with("HTTP/1.1 200"), "the younger connection completes: {answer}");
     server.stop().await;
 }
 
@@ -653,6 +660,48 @@ async fn unix_socket_never_replaces_what_it_did_not_create() {
     let err = bind_unix(sock.clone(), true).unwrap_err();
     assert_eq!(err.kind(), std::io::ErrorKind::AddrInUse, "{err}");
     drop(bound);
+    // A clean close takes the socket and its lock file: nothing is left to vouch for a
+    // socket someone else may later put at this path.
+    assert!(!sock.exists() && !dir.path().join("foreign.lock").exists());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn huge_commands_on_many_connections_cannot_add_up_to_gigabytes() {
+    let dir = sock_dir();
+    let path = dir.path().join("k.sock");
+    let limits = Limits { timeout: Duration::from_secs(20), ..Limits::default() };
+    let bound = bind_unix(path.clone(), true).unwrap().with_limits(limits);
+    let (stop, rx) = watch::channel(false);
+    let task =
+        tokio::spawn(async move { bound.serve(Arc::new(Echo), Listener::Daemon("dhcp4".into()), rx).await.unwrap() });
+    // Eight clients each hold an unfinished 15 MiB command: 120 MiB would be buffered without
+    // a budget; with it some are told the server is busy, and memory stays bounded.
+    let chunk = vec![b' '; 1 << 20];
+    let mut clients = Vec::new();
+    for _ in 0..8 {
+        let mut s = UnixStream::connect(&path).await.unwrap();
+        s.write_all(b"{").await.unwrap();
+        for _ in 0..15 {
+            if s.write_all(&chunk).await.is_err() {
+                break;
+            }
+        }
+        clients.push(s);
+    }
+    let mut busy = 0;
+    for mut s in clients {
+        let _ = s.shutdown().await;
+        let text = read_until_closed(&mut s, Duration::from_secs(10)).await;
+        if text.contains("server busy") {
+            busy += 1;
+        }
+    }
+    assert!(busy >= 4, "only {busy} of 8 were refused: the budget holds 64 MiB");
+    // Once they are gone, a normal command is served again.
+    let v = unix_exchange(&path, br#"{"command": "x"}"#, true).await;
+    assert_eq!(v["result"], 0, "{v}");
+    let _ = stop.send(true);
+    let _ = task.await;
 }
 
 /// A free TCP port on 127.0.0.1 (bound, read, released).

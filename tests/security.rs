@@ -212,7 +212,46 @@ fn path_policy_at_start_up_and_on_configuration_commands() {
         assert!(offered(&pair, 1), "DHCP still answered after the refused {what}");
     }
     assert_eq!(std::fs::read_to_string(&target).unwrap(), "precious\n");
-    assert_eq!(std::fs::read_dir(outside.path()).unwrap().count(), 1, "only victim.log is outside");
+
+    // A credential file's content never comes back in an answer, even when it is wrong.
+    let leak = outside.path().join("leak");
+    std::fs::write(&leak, "root:TOPSECRET-hash:0:0\n").unwrap();
+    let mut with_leak = base["Dhcp4"].clone();
+    with_leak["control-sockets"][1]["authentication"]["clients"] =
+        json!([{"user-file": leak.display().to_string(), "password-file": "api-credentials"}]);
+    let missing = outside.path().join("missing");
+    let mut with_missing = base["Dhcp4"].clone();
+    with_missing["control-sockets"][1]["authentication"]["clients"] =
+        json!([{"password-file": missing.display().to_string()}]);
+    for (what, body) in [("user-file", with_leak), ("missing password-file", with_missing)] {
+        for cmd in ["config-test", "config-set"] {
+            let out = unix_raw(&sock, json!({"command": cmd, "arguments": {"Dhcp4": body}}).to_string().as_bytes());
+            let v: Value = serde_json::from_str(&out).unwrap_or_else(|e| panic!("{e}: {out}"));
+            assert_eq!(v["result"], 1, "{what} {cmd}: {v}");
+            assert!(!out.contains("TOPSECRET"), "{what} {cmd}: {out}");
+        }
+    }
+    assert_eq!(hash(&sock), before);
+    assert!(!server.log().contains("TOPSECRET"));
+
+    // The -c file edited to break the policy: config-reload and SIGHUP refuse it too.
+    let conf = dir.path().join("kea-dhcp4.conf");
+    let good = std::fs::read_to_string(&conf).unwrap();
+    std::fs::write(&conf, &bad).unwrap();
+    let v = unix(&sock, &json!({"command": "config-reload"}));
+    assert_eq!(v["result"], 1, "{v}");
+    assert!(v["text"].as_str().unwrap().contains("KEA_DHCP_DATA_DIR"), "{v}");
+    let pid = nix::unistd::Pid::from_raw(server.child.id() as i32);
+    nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGHUP).unwrap();
+    server.wait_log("DHCP4_DYNAMIC_RECONFIGURATION_FAIL");
+    assert_eq!(hash(&sock), before);
+    assert!(!escaped.exists());
+    std::fs::write(&conf, good).unwrap();
+    let names: Vec<String> = std::fs::read_dir(outside.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    assert!(names.iter().all(|n| n == "victim.log" || n == "leak"), "created outside: {names:?}");
 
     // The socket directory is 0750 at most and the socket is not accessible to others.
     let mode = std::fs::metadata(dir.path()).unwrap().permissions().mode() & 0o777;
@@ -361,6 +400,15 @@ fn x_turns_refusals_into_warnings_and_secrets_stay_out_of_config_get_and_logs() 
         assert!(out.contains(needle), "{needle}: {out}");
     }
     assert!(!out.contains("hunter2"), "the secret was printed: {out}");
+    // Empty TLS file names are no TLS: still an unauthenticated channel.
+    let empty_tls = config(&pair, dir.path()).replace(
+        r#""authentication": {"type": "basic", "directory""#,
+        r#""trust-anchor": "", "cert-file": "", "key-file": "", "x-authentication": {"type": "basic", "directory""#,
+    );
+    let empty_tls = empty_tls.replace("\"x-authentication\"", "\"user-context\"");
+    let (code, out) = run_kakapo(&pair.srv, dir.path(), &empty_tls, &[]);
+    assert_eq!(code, Some(1), "{out}");
+    assert!(out.contains("without authentication"), "{out}");
     let server = Server::start_unrestricted(&pair.srv, dir.path(), &cfg, 4);
     for id in [
         "HTTP_CLIENT_USER_SECURITY_WARNING",

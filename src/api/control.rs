@@ -436,8 +436,14 @@ impl Control {
                 if doc.get(key(section)).is_none() {
                     return Response::error(format!("Missing mandatory '{}' parameter.", key(section)));
                 }
-                match self.check(&doc) {
-                    Ok(_) => Response::ok("Configuration seems sane."),
+                let cfg = match self.check(&doc) {
+                    Ok(c) => c,
+                    Err(e) => return Response::error(e),
+                };
+                // What config-set would read (credentials, certificates) must be readable too.
+                let files = tokio::task::spawn_blocking(move || super::listeners::check_files(&cfg)).await;
+                match files.unwrap_or_else(|e| Err(e.to_string())) {
+                    Ok(()) => Response::ok("Configuration seems sane."),
                     Err(e) => Response::error(e),
                 }
             }
@@ -639,7 +645,7 @@ impl Control {
         };
         let (size, target) = (text.len(), path.clone());
         // Disk writes and fsync happen off the runtime threads.
-        let res = tokio::task::spawn_blocking(move || write_config_file(&target, text.as_bytes()))
+        let res = tokio::task::spawn_blocking(move || crate::safefs::write_atomic(&target, text.as_bytes()))
             .await
             .unwrap_or_else(|e| Err(std::io::Error::other(e.to_string())));
         match res {
@@ -1505,28 +1511,6 @@ fn off_runtime<T>(f: impl FnOnce() -> T) -> T {
         Ok(h) if h.runtime_flavor() == tokio::runtime::RuntimeFlavor::MultiThread => tokio::task::block_in_place(f),
         _ => f(),
     }
-}
-
-/// Writes `text` to `path` through a fresh temporary file beside it, synced, then renamed over
-/// `path`: never through a symlink or FIFO someone left at the temporary name, and a crash
-/// leaves either the old file or the new one (Kea ARM 8.8 `config-write`).
-fn write_config_file(path: &std::path::Path, text: &[u8]) -> std::io::Result<()> {
-    use std::io::Write;
-    use std::os::unix::fs::OpenOptionsExt;
-    let tmp = path.with_extension("tmp-config-write");
-    match std::fs::remove_file(&tmp) {
-        Err(e) if e.kind() != std::io::ErrorKind::NotFound => return Err(e),
-        _ => {}
-    }
-    let mut f = std::fs::OpenOptions::new()
-        .write(true)
-        .create_new(true)
-        .mode(0o640)
-        .custom_flags(libc::O_NOFOLLOW)
-        .open(&tmp)?;
-    f.write_all(text)?;
-    f.sync_all()?;
-    std::fs::rename(&tmp, path)
 }
 
 /// Logs the `-X` warnings of a configuration change under their own IDs (Kea ARM "Kea Runtime

@@ -168,6 +168,20 @@ fn prepare_blocking(specs: Vec<Spec>, open: BTreeSet<Key>, restrictions: bool) -
     Ok(items)
 }
 
+/// Checks what the HTTP(S) channels of `cfg` read (credential files, certificates and keys)
+/// without binding anything, so `config-test` refuses what `config-set` would (Kea ARM 8.8).
+/// Reads files: call it off the runtime threads.
+pub fn check_files(cfg: &Config) -> Result<(), String> {
+    for s in specs(cfg) {
+        if let Spec::Http(params, realm, _) = s {
+            let http = HttpConfig::from_params(&params, realm)?;
+            let addr = SocketAddr::new(http.address, http.port);
+            prepare_http(&http).map_err(|e| format!("HTTP control listener {addr}: {e}"))?;
+        }
+    }
+    Ok(())
+}
+
 impl Listeners {
     /// No channels yet; `restrictions` is false under `-X` (Kea 3.0 ARM "Kea Security"), which
     /// turns refusals of unsafe socket directories into warnings.

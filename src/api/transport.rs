@@ -10,13 +10,13 @@ use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::os::unix::fs::{FileTypeExt, MetadataExt, OpenOptionsExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 use std::pin::Pin;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, RwLock};
 use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
-use http_body_util::{BodyExt, Full, LengthLimitError, Limited};
+use http_body_util::{BodyExt, Full};
 use hyper::body::{Frame, Incoming, SizeHint};
 use hyper::header::{
     HeaderName, HeaderValue, AUTHORIZATION, CONNECTION, CONTENT_LENGTH, CONTENT_TYPE, WWW_AUTHENTICATE,
@@ -175,6 +175,8 @@ impl ConnState {
 #[derive(Debug, Default)]
 struct Tracker {
     inner: Mutex<TrackerInner>,
+    /// Request bytes held by this listener's connections (see [`MAX_BUFFERED`]).
+    buffered: AtomicUsize,
 }
 
 #[derive(Debug, Default)]
@@ -198,12 +200,14 @@ impl Drop for Admitted {
 
 impl Tracker {
     /// Makes room for a new connection: under the cap it just joins; at the cap the oldest
-    /// idle connection is told to close; when every connection is mid-request the new one is
-    /// refused, so a flood of idle sockets can never lock out a real command.
+    /// idle connection is told to close, or, when every connection is mid-request, the oldest
+    /// one. A real command takes milliseconds, so the oldest connections are the stalled ones:
+    /// neither idle sockets nor requests trickled a byte at a time can lock out a real command.
     fn admit(self: &Arc<Tracker>, max: usize) -> Option<Admitted> {
         let mut inner = self.inner.lock().unwrap_or_else(|e| e.into_inner());
         if inner.conns.len() >= max.max(1) {
-            let victim = inner.conns.iter().find(|(_, c)| !c.busy.load(Ordering::Acquire)).map(|(id, _)| *id)?;
+            let idle = inner.conns.iter().find(|(_, c)| !c.busy.load(Ordering::Acquire)).map(|(id, _)| *id);
+            let victim = idle.or_else(|| inner.conns.keys().next().copied())?;
             if let Some(c) = inner.conns.remove(&victim) {
                 c.kill.notify_one();
             }
@@ -341,6 +345,8 @@ pub struct BoundUnix {
     /// `<socket-name>.lock`, held with flock while we serve, as Kea does: it marks the socket
     /// as ours, so a later start may replace it if we die without cleaning up.
     _lock: nix::fcntl::Flock<std::fs::File>,
+    /// Where the lock file is, removed with the socket on a clean close.
+    lock_path: PathBuf,
     settings: Arc<Slot<UnixSettings>>,
     tracker: Arc<Tracker>,
 }
@@ -503,7 +509,7 @@ pub fn bind_unix(path: PathBuf, restrictions: bool) -> io::Result<BoundUnix> {
         return Err(fail(e));
     }
     let settings = Arc::new(Slot::new(UnixSettings { limits: Limits::default(), listener: Listener::Agent }));
-    Ok(BoundUnix { listener, path, ident, _lock: lock, settings, tracker: Arc::default() })
+    Ok(BoundUnix { listener, path, ident, _lock: lock, lock_path, settings, tracker: Arc::default() })
 }
 
 /// Binds and serves the control unix socket until `shutdown` turns true (Kea ARM 18.3).
@@ -565,7 +571,7 @@ impl BoundUnix {
                             let state = admitted.state.clone();
                             let stream = Tracked::new(stream, state.clone(), settings.limits.write_timeout);
                             tokio::select! {
-                                _ = handle_unix(stream, dispatch, &settings.listener, settings.limits) => {}
+                                _ = handle_unix(stream, dispatch, &settings.listener, settings.limits, admitted.tracker.clone()) => {}
                                 _ = state.kill.notified() => {}
                             }
                             drop(admitted);
@@ -584,6 +590,10 @@ impl Drop for BoundUnix {
         let current = std::fs::symlink_metadata(&self.path).ok().map(|m| (m.dev(), m.ino()));
         if current.is_some() && current == self.ident {
             let _ = std::fs::remove_file(&self.path);
+            // Unlinked while still locked: a lock file left behind would later vouch for
+            // whatever socket someone else puts at this path. (A crash leaves both, and the
+            // next start may then replace the stale socket.)
+            let _ = std::fs::remove_file(&self.lock_path);
         }
     }
 }
@@ -677,15 +687,55 @@ impl JsonFeed {
     }
 }
 
+/// Request bytes the connections of one listener together may hold in memory at once: one
+/// command of the maximum size always fits, but many connections each feeding a huge command
+/// cannot add up to gigabytes.
+pub const MAX_BUFFERED: usize = 4 * DEFAULT_MAX_REQUEST;
+
+/// A share of its listener's [`MAX_BUFFERED`] held by one request while it is read and handled.
+struct Buffered {
+    tracker: Arc<Tracker>,
+    taken: usize,
+}
+
+impl Buffered {
+    fn new(tracker: Arc<Tracker>) -> Buffered {
+        Buffered { tracker, taken: 0 }
+    }
+
+    /// Takes `n` more bytes of the budget; false (and nothing taken) when it is spent.
+    fn take(&mut self, n: usize) -> bool {
+        let prev = self.tracker.buffered.fetch_add(n, Ordering::AcqRel);
+        if prev.saturating_add(n) > MAX_BUFFERED {
+            self.tracker.buffered.fetch_sub(n, Ordering::AcqRel);
+            return false;
+        }
+        self.taken += n;
+        true
+    }
+}
+
+impl Drop for Buffered {
+    fn drop(&mut self) {
+        self.tracker.buffered.fetch_sub(self.taken, Ordering::AcqRel);
+    }
+}
+
 /// Why reading a unix request stopped early.
 enum ReadError {
     TooLarge,
+    Busy,
     Io(io::Error),
 }
 
 /// Reads until the JSON value is complete or the client half-closes: `socat ... ,ignoreeof`
 /// and kea-shell keep the socket open while waiting, shell pipes close it.
-async fn read_request<S: AsyncRead + Unpin>(stream: &mut S, buf: &mut Vec<u8>, max: usize) -> Result<(), ReadError> {
+async fn read_request<S: AsyncRead + Unpin>(
+    stream: &mut S,
+    buf: &mut Vec<u8>,
+    max: usize,
+    budget: &mut Buffered,
+) -> Result<(), ReadError> {
     let mut feed = JsonFeed::default();
     let mut chunk = [0u8; 16 * 1024];
     loop {
@@ -693,11 +743,14 @@ async fn read_request<S: AsyncRead + Unpin>(stream: &mut S, buf: &mut Vec<u8>, m
         if n == 0 {
             return Ok(());
         }
-        let start = buf.len();
-        buf.extend_from_slice(&chunk[..n]);
-        if buf.len() > max {
+        if buf.len() + n > max {
             return Err(ReadError::TooLarge);
         }
+        if !budget.take(n) {
+            return Err(ReadError::Busy);
+        }
+        let start = buf.len();
+        buf.extend_from_slice(&chunk[..n]);
         match feed.feed(&buf[start..]) {
             Feed::Partial => {}
             Feed::Complete(end) => {
@@ -710,12 +763,20 @@ async fn read_request<S: AsyncRead + Unpin>(stream: &mut S, buf: &mut Vec<u8>, m
     }
 }
 
-async fn handle_unix<S>(mut stream: S, dispatch: Arc<dyn Dispatch>, listener: &Listener, limits: Limits)
-where
+async fn handle_unix<S>(
+    mut stream: S,
+    dispatch: Arc<dyn Dispatch>,
+    listener: &Listener,
+    limits: Limits,
+    tracker: Arc<Tracker>,
+) where
     S: AsyncRead + AsyncWrite + Unpin,
 {
     let mut buf = Vec::new();
-    let read = tokio::time::timeout(limits.timeout, read_request(&mut stream, &mut buf, limits.max_request)).await;
+    let mut budget = Buffered::new(tracker);
+    let read =
+        tokio::time::timeout(limits.timeout, read_request(&mut stream, &mut buf, limits.max_request, &mut budget))
+            .await;
     let response = match read {
         Err(_) => {
             let mut text = "Connection over control channel timed out".to_string();
@@ -726,6 +787,9 @@ where
         }
         Ok(Err(ReadError::TooLarge)) => {
             Response::error(format!("command too large: the limit is {} bytes", limits.max_request))
+        }
+        Ok(Err(ReadError::Busy)) => {
+            Response::error("server busy: too many large commands are being received; try again")
         }
         Ok(Err(ReadError::Io(e))) => {
             tracing::debug!(error = %e, "control socket read failed");
@@ -1033,7 +1097,12 @@ impl BoundHttp {
                 tracing::debug!(%peer, "control channel connection refused: every connection is busy");
                 continue;
             };
-            let ctx = Ctx { dispatch: dispatch.clone(), state: self.state.clone(), conn: admitted.state.clone() };
+            let ctx = Ctx {
+                dispatch: dispatch.clone(),
+                state: self.state.clone(),
+                conn: admitted.state.clone(),
+                tracker: admitted.tracker.clone(),
+            };
             let shutdown = shutdown.clone();
             let tls = state.settings.tls.clone();
             drop(state);
@@ -1073,6 +1142,7 @@ struct Ctx {
     dispatch: Arc<dyn Dispatch>,
     state: Arc<Slot<HttpState>>,
     conn: Arc<ConnState>,
+    tracker: Arc<Tracker>,
 }
 
 async fn serve_connection<S>(io: S, ctx: Ctx, limits: Limits, mut shutdown: watch::Receiver<bool>)
@@ -1165,6 +1235,23 @@ fn closing_error(status: StatusCode) -> HttpResponse {
     response
 }
 
+/// Reads a request body of at most `max` bytes, each byte counted against [`MAX_BUFFERED`].
+async fn collect_body(mut body: Incoming, max: usize, budget: &mut Buffered) -> Result<Vec<u8>, ReadError> {
+    let mut out = Vec::new();
+    while let Some(frame) = body.frame().await {
+        let frame = frame.map_err(|e| ReadError::Io(io::Error::other(e)))?;
+        let Ok(data) = frame.into_data() else { continue };
+        if out.len() + data.len() > max {
+            return Err(ReadError::TooLarge);
+        }
+        if !budget.take(data.len()) {
+            return Err(ReadError::Busy);
+        }
+        out.extend_from_slice(&data);
+    }
+    Ok(out)
+}
+
 async fn route(req: hyper::Request<Incoming>, ctx: &Ctx, state: &HttpState) -> HttpResponse {
     let shared = &state.settings;
     if let Some(auth) = &shared.auth {
@@ -1192,14 +1279,14 @@ async fn route(req: hyper::Request<Incoming>, ctx: &Ctx, state: &HttpState) -> H
     if declared > shared.limits.max_request as u64 {
         return closing_error(StatusCode::PAYLOAD_TOO_LARGE);
     }
-    let body = Limited::new(req.into_body(), shared.limits.max_request).collect();
+    let mut budget = Buffered::new(ctx.tracker.clone());
+    let body = collect_body(req.into_body(), shared.limits.max_request, &mut budget);
     let body = match tokio::time::timeout(shared.limits.timeout, body).await {
         Err(_) => return closing_error(StatusCode::REQUEST_TIMEOUT),
-        Ok(Err(e)) if e.downcast_ref::<LengthLimitError>().is_some() => {
-            return closing_error(StatusCode::PAYLOAD_TOO_LARGE)
-        }
-        Ok(Err(_)) => return closing_error(StatusCode::BAD_REQUEST),
-        Ok(Ok(collected)) => collected.to_bytes(),
+        Ok(Err(ReadError::TooLarge)) => return closing_error(StatusCode::PAYLOAD_TOO_LARGE),
+        Ok(Err(ReadError::Busy)) => return closing_error(StatusCode::SERVICE_UNAVAILABLE),
+        Ok(Err(ReadError::Io(_))) => return closing_error(StatusCode::BAD_REQUEST),
+        Ok(Ok(collected)) => collected,
     };
     let responses = ctx.dispatch.dispatch(&body, &state.listener).await;
     let body = serde_json::to_vec(&responses).unwrap_or_else(|_| b"[]".to_vec());

@@ -83,14 +83,21 @@ impl SecurityPolicy {
     }
 
     /// The violation, if `given` (resolved as [`Self::resolve`] does) is not directly inside
-    /// the kind's directory: `(message ID of the -X warning, text)`.
+    /// the kind's directory: `(message ID of the -X warning, text)`. Names are compared as
+    /// written, as Kea compares them, so any `..` is refused: through a symlinked directory it
+    /// would lead somewhere a textual comparison cannot see.
     pub fn violation(&self, kind: PathKind, given: &str) -> Option<(&'static str, String)> {
         let (dir, var) = self.dir(kind);
         let resolved = self.resolve(kind, given);
-        let inside = match kind {
-            PathKind::DataDirectory => normalise(&resolved) == normalise(dir),
-            _ => resolved.parent().is_some_and(|p| normalise(p) == normalise(dir)),
-        };
+        let dotdot = Path::new(given).components().any(|c| c == Component::ParentDir);
+        let inside = !dotdot
+            && match kind {
+                PathKind::DataDirectory => Path::new(given).is_absolute() && normalise(&resolved) == normalise(dir),
+                _ => {
+                    let named = matches!(Path::new(given).components().next_back(), Some(Component::Normal(_)));
+                    named && !given.ends_with('/') && resolved.parent().is_some_and(|p| normalise(p) == normalise(dir))
+                }
+            };
         if inside {
             return None;
         }
@@ -105,10 +112,20 @@ impl SecurityPolicy {
     }
 
     /// Whether `file` may be written by `config-write` when the configuration came from
-    /// `config_file` (Kea ARM 8.8 `config-write`: only beside the `-c` file).
+    /// `config_file` (Kea ARM 8.8 `config-write`: only beside the `-c` file). The directories
+    /// are compared as the file system resolves them; `..` is refused outright.
     pub fn config_write_allowed(config_file: &Path, file: &Path) -> bool {
-        let dir = config_file.parent().unwrap_or(Path::new(""));
-        file.parent().is_some_and(|p| normalise(p) == normalise(dir))
+        if file.components().any(|c| c == Component::ParentDir) || file.file_name().is_none() {
+            return false;
+        }
+        let dir_of = |p: &Path| {
+            let d = p.parent().filter(|d| !d.as_os_str().is_empty()).unwrap_or(Path::new("."));
+            std::fs::canonicalize(d).ok()
+        };
+        match (dir_of(config_file), dir_of(file)) {
+            (Some(a), Some(b)) => a == b,
+            _ => false,
+        }
     }
 }
 
@@ -249,7 +266,8 @@ fn http_channel(c: &mut Checker, ch: &V<'_>) {
             }
         }
     }
-    let tls = ["trust-anchor", "cert-file", "key-file"].iter().all(|k| ch.get(k).is_some());
+    // An empty file name means no TLS to the transport, so it means none here too.
+    let tls = ["trust-anchor", "cert-file", "key-file"].iter().all(|k| ch.str(k).is_some_and(|v| !v.is_empty()));
     let mutual = tls && ch.bool("cert-required").unwrap_or(true);
     if clients.is_empty() && !mutual {
         report(
@@ -299,6 +317,16 @@ mod tests {
             (PathKind::Log, "/etc/shadow", "KEA_LOG_FILE_DIR"),
             (PathKind::Log, "./x/k.log", "KEA_LOG_FILE_DIR"),
             (PathKind::Socket, "/tmp/kea4-ctrl-socket", "KEA_CONTROL_SOCKET_DIR"),
+            (PathKind::Lease, "lnk/../pwn.csv", "KEA_DHCP_DATA_DIR"),
+            (PathKind::Lease, "..", "KEA_DHCP_DATA_DIR"),
+            (PathKind::Lease, ".", "KEA_DHCP_DATA_DIR"),
+            (PathKind::Lease, "", "KEA_DHCP_DATA_DIR"),
+            (PathKind::Lease, "/var/lib/kea/", "KEA_DHCP_DATA_DIR"),
+            (PathKind::Socket, "..", "KEA_CONTROL_SOCKET_DIR"),
+            (PathKind::Log, "/var/log/kea/x/..", "KEA_LOG_FILE_DIR"),
+            (PathKind::DataDirectory, ".", "KEA_DHCP_DATA_DIR"),
+            (PathKind::DataDirectory, "", "KEA_DHCP_DATA_DIR"),
+            (PathKind::DataDirectory, "/var/lib/kea/lnk/..", "KEA_DHCP_DATA_DIR"),
         ] {
             let (_, text) = p.violation(kind, given).unwrap_or_else(|| panic!("{given} allowed"));
             assert!(text.contains(given) && text.contains(var), "{text}");
@@ -307,10 +335,26 @@ mod tests {
 
     #[test]
     fn config_write_stays_beside_the_config_file() {
-        let cfg = Path::new("/etc/kea/kea-dhcp4.conf");
-        assert!(SecurityPolicy::config_write_allowed(cfg, Path::new("/etc/kea/new.json")));
-        assert!(!SecurityPolicy::config_write_allowed(cfg, Path::new("/etc/kea/../x")));
-        assert!(!SecurityPolicy::config_write_allowed(cfg, Path::new("/tmp/x")));
+        let dir = tempfile::tempdir().unwrap();
+        let etc = dir.path().join("etc");
+        let other = dir.path().join("other");
+        std::fs::create_dir_all(etc.join("sub")).unwrap();
+        std::fs::create_dir(&other).unwrap();
+        std::os::unix::fs::symlink(other.join("."), etc.join("lnk")).unwrap();
+        let cfg = etc.join("kea-dhcp4.conf");
+        assert!(SecurityPolicy::config_write_allowed(&cfg, &etc.join("new.json")));
+        assert!(SecurityPolicy::config_write_allowed(&cfg, &etc.join("./new.json")));
+        for bad in [
+            etc.join("../x"),
+            etc.join("sub/x"),
+            etc.join("lnk/x"),
+            etc.join("lnk/../x"),
+            etc.join("x/../.."),
+            other.join("x"),
+            etc.clone(),
+        ] {
+            assert!(!SecurityPolicy::config_write_allowed(&cfg, &bad), "{}", bad.display());
+        }
         assert!(SecurityPolicy::config_write_allowed(Path::new("k.conf"), Path::new("x.json")));
     }
 
