@@ -11,6 +11,9 @@ rates=("${@:-2000 4000 8000 12000}")
 bin=target/release/kakapo
 [ -x "$bin" ] || cargo build --release
 work=$(mktemp -d)
+# Kea 3.0's path policy, which kakapo enforces: data, logs, sockets and pid files in one
+# directory no wider than 0750 (the variables below point every one of them there).
+chmod 0750 "$work"
 s=kkpbs$$; c=kkpbc$$
 cleanup() {
     [ -n "${spid:-}" ] && kill "$spid" 2>/dev/null || true
@@ -43,7 +46,8 @@ run_server() { # $1 = name, $2 = command...
     for rate in "${rates[@]}"; do
         rm -f "$work"/*.csv* "$work"/*.pid
         config "$work/leases-$name.csv" udp > "$work/$name.json"
-        KEA_PIDFILE_DIR=$work KEA_LOCKFILE_DIR=$work ip netns exec "$s" "$@" -c "$work/$name.json" > "$work/$name.log" 2>&1 &
+        KEA_PIDFILE_DIR=$work KEA_LOCKFILE_DIR=$work KEA_DHCP_DATA_DIR=$work KEA_LOG_FILE_DIR=$work \
+            KEA_CONTROL_SOCKET_DIR=$work ip netns exec "$s" "$@" -c "$work/$name.json" > "$work/$name.log" 2>&1 &
         spid=$!
         sleep 1
         local t0; t0=$(cpu_ticks "$spid")

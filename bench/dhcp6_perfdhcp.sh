@@ -12,6 +12,9 @@ rates=("$@")
 bin=target/release/kakapo
 [ -x "$bin" ] || cargo build --release
 work=$(mktemp -d)
+# Kea 3.0's path policy, which kakapo enforces: data, logs, sockets and pid files in one
+# directory no wider than 0750 (the variables below point every one of them there).
+chmod 0750 "$work"
 s=kkp6bs$$; c=kkp6bc$$
 cleanup() {
     [ -n "${spid:-}" ] && kill "$spid" 2>/dev/null || true
@@ -49,7 +52,7 @@ run_server() { # $1 = name, $2 = command...
     for rate in "${rates[@]}"; do
         rm -f "$work"/*.csv* "$work"/*.pid
         config "$work/leases-$name.csv" "$work" > "$work/$name.json"
-        KEA_PIDFILE_DIR=$work KEA_LOCKFILE_DIR=$work KEA_DHCP_DATA_DIR=$work \
+        KEA_PIDFILE_DIR=$work KEA_LOCKFILE_DIR=$work KEA_DHCP_DATA_DIR=$work KEA_LOG_FILE_DIR=$work KEA_CONTROL_SOCKET_DIR=$work \
             ip netns exec "$s" "$@" -c "$work/$name.json" > "$work/$name.log" 2>&1 &
         spid=$!
         sleep 1
