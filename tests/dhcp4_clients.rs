@@ -327,3 +327,55 @@ fn lease_files_move_between_kea_and_kakapo_with_clients_keeping_addresses() {
     assert_eq!(bound_ip(&events(dir.path())).as_deref(), Some(from_kea.as_str()), "{}", events(dir.path()));
     kea.stop();
 }
+
+/// A flood of 300 relayed DISCOVERs with random MACs holds every address of the 10-address
+/// pool many times over; a real dhclient right after is still served, from the oldest hold.
+#[test]
+fn a_discover_flood_does_not_stop_dhclient_from_being_served() {
+    use kakapo::wire::v4::{MessageType, Pkt4};
+    require_root_and(&["dhclient", "ip"]);
+    let dir = tempfile::tempdir().unwrap();
+    let mut net = Net::new();
+    let srv = net.ns("fs");
+    let cli = net.ns("fc");
+    let (si, ci) = (format!("kfs{}", std::process::id()), format!("kfc{}", std::process::id()));
+    net.link(&srv, &si, &cli, &ci);
+    run(&["ip", "-n", &srv, "addr", "add", "192.0.2.1/24", "dev", &si]);
+    let server = Server::start(&srv, dir.path(), &SERVER_CFG.replace("@IFACE@", &si));
+    // The flood comes as a relay on the link (giaddr 192.0.2.2), so it needs no broadcast.
+    run(&["ip", "-n", &cli, "addr", "add", "192.0.2.2/24", "dev", &ci]);
+    let sock = common::socket_in(&cli, "192.0.2.2:67".parse().unwrap());
+    let mut seed = 0x2545_f491_4f6c_dd1du64 ^ u64::from(std::process::id());
+    for n in 0..300u32 {
+        seed ^= seed << 13;
+        seed ^= seed >> 7;
+        seed ^= seed << 17;
+        let mut p = Pkt4 {
+            htype: 1,
+            hlen: 6,
+            hops: 1,
+            xid: 0x7000 + n,
+            giaddr: "192.0.2.2".parse().unwrap(),
+            ..Pkt4::default()
+        };
+        p.chaddr[..6].copy_from_slice(&seed.to_be_bytes()[..6]);
+        p.chaddr[0] = (p.chaddr[0] & 0xfe) | 0x02; // unicast, locally administered
+        p.set_message_type(MessageType::Discover);
+        let mut out = Vec::new();
+        p.encode(&mut out);
+        sock.send_to(&out, "192.0.2.1:67").unwrap();
+    }
+    drop(sock);
+    run(&["ip", "-n", &cli, "addr", "flush", "dev", &ci]);
+    let out = dhclient(&cli, &ci, dir.path(), false);
+    let ev = events(dir.path());
+    assert!(
+        ev.lines().any(|l| l.starts_with("BOUND ip=192.0.2.10")),
+        "dhclient not bound after the flood: {ev}\n{}\n{}",
+        String::from_utf8_lossy(&out.stderr),
+        server.log()
+    );
+    // Served at once: the first or second DISCOVER is answered, not a later retry.
+    let log = String::from_utf8_lossy(&out.stderr);
+    assert!(log.matches("DHCPDISCOVER on").count() <= 2, "dhclient had to retry:\n{log}");
+}

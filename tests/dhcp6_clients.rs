@@ -603,3 +603,28 @@ fn unicast_address_socket_takes_requests_and_drops_unicast_solicits() {
     assert!(server.log().contains("DHCP6_PACKET_DROP_UNICAST"));
     assert!(server.log().contains("REQUEST (type 3) received from [2001:db8:1::9]:546 to 2001:db8:1::1"));
 }
+
+/// A SOLICIT with 256 IA_PD options is answered for the first 16 only, and a real dhclient
+/// right after gets an address and a prefix.
+#[test]
+fn a_solicit_with_256_ia_pd_does_not_stop_dhclient_from_being_served() {
+    require_root_and(&["dhclient", "ip"]);
+    let dir = tempfile::tempdir().unwrap();
+    let l = link6("f");
+    let server = Server::start_v6(&l.srv, dir.path(), &server6_cfg(&l.si, false));
+    let mut p = Pkt6::new(MessageType::Solicit, 0x00f1_0001);
+    p.options.push(code::CLIENTID, hex("00:03:00:01:02:00:00:00:f1:01"));
+    for iaid in 0..256u32 {
+        let mut ia = iaid.to_be_bytes().to_vec();
+        ia.extend_from_slice(&[0; 8]); // T1, T2
+        p.options.push(code::IA_PD, ia);
+    }
+    let adv = exchange(&l.cli, &l.ci, &p);
+    assert_eq!(adv.msg_type, MessageType::Advertise);
+    assert_eq!(adv.options.get_all(code::IA_PD).count(), 16, "16 IA_PD served, the rest left out");
+    let log = dhclient6(&l.cli, &l.ci, dir.path(), &["-N", "-P"], DNS_CONF, &["BOUND6"]);
+    let ev = events(dir.path());
+    let (addrs, prefixes) = bound(&ev);
+    assert!(addrs.len() == 1 && in_pool(&addrs[0]), "address from the pool:\n{ev}\n{log}\n{}", server.log());
+    assert!(prefixes.len() == 1 && in_pd_pool(&prefixes[0]), "a /56 from the pd-pool:\n{ev}");
+}

@@ -470,10 +470,10 @@ fn review_regressions() {
     d.options.insert(code::LEASE_TIME, 99_999u32.to_be_bytes().to_vec());
     assert_eq!(lab.reply(&d).pkt.options.get(code::LEASE_TIME), Some(&300u32.to_be_bytes()[..]));
 
-    // A one-octet client identifier is an RFC violation, dropped before touching any lease.
+    // A one-octet client identifier is one Kea cannot build, dropped before touching any lease.
     let mut d = client(2, MessageType::Discover);
     d.options.insert(code::CLIENT_ID, vec![7]);
-    assert!(matches!(lab.send(&d), Outcome4::Drop(DropReason::RfcViolation(_))));
+    assert!(matches!(lab.send(&d), Outcome4::Drop(DropReason::BadIdentifier(_))));
 
     // A REQUEST naming another address of the receiving interface as server id is ours.
     let offer = lab.reply(&client(3, MessageType::Discover));
@@ -569,4 +569,44 @@ fn a_lease_not_yet_durable_is_not_served_from_cache() {
     lab.engine.synced(&r.changes);
     let r = lab.reply(&again);
     assert!(r.changes.is_empty() && r.durable.is_none());
+}
+
+#[test]
+fn a_hold_never_refuses_a_client_the_oldest_hold_is_given_up() {
+    let mut lab = lab(CFG);
+    // Three clients hold the three pool addresses of subnet 1, one second apart.
+    let mut held = Vec::new();
+    for mac in 1..=3u8 {
+        held.push(lab.reply(&client(mac, MessageType::Discover)).pkt.yiaddr);
+        lab.now += 1;
+    }
+    // A fourth client is offered the oldest hold (client 1's), not refused.
+    let offer = lab.reply(&client(4, MessageType::Discover));
+    assert_eq!(offer.pkt.yiaddr, held[0]);
+    // Client 1 lost its hold: its REQUEST for the address is NAKed, client 4's is served.
+    let mut req = client(1, MessageType::Request);
+    req.options.insert(code::REQUESTED_IP, held[0].octets().to_vec());
+    req.options.insert(code::SERVER_ID, vec![192, 0, 2, 1]);
+    assert_eq!(lab.reply(&req).pkt.message_type(), Some(MessageType::Nak));
+    assert_eq!(lab.dora(4).pkt.yiaddr, held[0]);
+    // Leases are never given up: with the pool leased, a DISCOVER gets no address.
+    lab.dora(2);
+    lab.dora(3);
+    assert!(matches!(lab.send(&client(5, MessageType::Discover)), Outcome4::Drop(DropReason::NoAddress)));
+}
+
+#[test]
+fn client_identifier_outside_kea_limits_is_dropped_as_unparsable() {
+    let lab = lab(CFG);
+    for (len, ok) in [(1usize, false), (2, true), (255, true)] {
+        let mut p = client(1, MessageType::Discover);
+        p.options.insert(code::CLIENT_ID, vec![1; len]);
+        let out = lab.send(&p);
+        assert_eq!(matches!(out, Outcome4::Reply(_)), ok, "client id of {len} octets: {out:?}");
+        if !ok {
+            assert!(matches!(out, Outcome4::Drop(DropReason::BadIdentifier(_))), "{out:?}");
+        }
+    }
+    assert_eq!(lab.stat("pkt4-parse-failed"), 1);
+    assert_eq!(lab.stat("pkt4-receive-drop"), 1);
 }

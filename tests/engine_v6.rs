@@ -605,3 +605,58 @@ fn unicast_solicit_from_a_client_is_dropped() {
     assert!(matches!(lab.send_with(&sol, &[], &m), Outcome6::Drop(DropReason6::Unicast)));
     assert_eq!(lab.stat("pkt6-receive-drop"), 1);
 }
+
+#[test]
+fn advertise_hold_is_given_up_for_a_client_that_finds_nothing_else() {
+    let mut lab = lab(CFG);
+    // Subnet 3's pool is one address: client 1's advertise holds it.
+    let meta3 = RecvMeta6 { iface_addrs: vec!["2001:db8:3::1".parse().unwrap()], ifname: "eth3".into(), ..meta() };
+    let solicit = |n: u8| {
+        let mut s = msg(MessageType::Solicit, n);
+        s.options.push(code::IA_NA, ia_na(1, &[]));
+        s
+    };
+    let adv = |lab: &Lab, n: u8| match lab.send_with(&solicit(n), &[], &meta3) {
+        Outcome6::Reply(r) => nas(&r.pkt)[0].clone(),
+        other => panic!("{other:?}"),
+    };
+    let first = adv(&lab, 1);
+    assert_eq!(first.addrs[0].addr, "2001:db8:3::10".parse::<Ipv6Addr>().unwrap());
+    lab.now += 1;
+    let second = adv(&lab, 2);
+    assert_eq!(second.addrs.first().map(|a| a.addr), Some(first.addrs[0].addr), "the hold goes to client 2");
+}
+
+#[test]
+fn duid_outside_kea_limits_is_dropped_as_unparsable() {
+    let lab = lab(CFG);
+    for (d, ok) in [(vec![0, 1], false), (vec![0, 3, 1], true), (vec![7; 130], true), (vec![7; 131], false)] {
+        let mut p = Pkt6::new(MessageType::Solicit, 0x42);
+        p.options.push(code::CLIENTID, d.clone());
+        p.options.push(code::IA_NA, ia_na(1, &[]));
+        let out = lab.send_with(&p, &[], &meta());
+        assert_eq!(matches!(out, Outcome6::Reply(_)), ok, "DUID of {} octets: {out:?}", d.len());
+        if !ok {
+            assert!(matches!(out, Outcome6::Drop(DropReason6::BadIdentifier(_))), "{out:?}");
+        }
+    }
+    assert_eq!(lab.stat("pkt6-parse-failed"), 2);
+    assert_eq!(lab.stat("pkt6-receive-drop"), 2);
+}
+
+#[test]
+fn at_most_sixteen_ias_of_each_kind_are_served_per_message() {
+    let lab = lab(CFG);
+    let mut sol = msg(MessageType::Solicit, 1);
+    for iaid in 0..256u32 {
+        sol.options.push(code::IA_PD, ia_pd(iaid, &[]));
+    }
+    for iaid in 0..40u32 {
+        sol.options.push(code::IA_NA, ia_na(iaid, &[]));
+    }
+    let adv = lab.reply(&sol);
+    let pd = pds(&adv.pkt);
+    assert_eq!(pd.len(), kakapo::engine::v6::MAX_IAS_PER_TYPE);
+    assert!(pd.iter().all(|ia| ia.status.is_none() && ia.prefixes.len() == 1), "each served IA_PD has a prefix");
+    assert_eq!(nas(&adv.pkt).len(), kakapo::engine::v6::MAX_IAS_PER_TYPE);
+}

@@ -10,6 +10,7 @@ use std::sync::Arc;
 use tracing::{debug, info};
 
 use super::classify::Classes;
+use super::ident::{check_v4, BadIdentifier};
 use crate::config::model::{Dhcp4, HostIdentifier, OptionValue, Reservation4, Subnet4, Triplet};
 use crate::lease::alloc::{ClientKey, LeaseMap4, SubnetLeases};
 use crate::lease::store::{CommitFuture, LeaseStore4};
@@ -67,13 +68,16 @@ pub enum DropReason {
     NoAddress,
     /// INIT-REBOOT from a client this non-authoritative server knows nothing about.
     UnknownClientInitReboot,
+    /// A client identifier or hardware address of a length Kea does not accept
+    /// (`pkt4-parse-failed`, and `pkt4-receive-drop`).
+    BadIdentifier(BadIdentifier),
 }
 
 impl DropReason {
     /// Kea's statistic for this drop.
     pub fn statistic(&self) -> &'static str {
         match self {
-            DropReason::ParseFailed(_) => "pkt4-parse-failed",
+            DropReason::ParseFailed(_) | DropReason::BadIdentifier(_) => "pkt4-parse-failed",
             DropReason::NotForUs => "pkt4-not-for-us",
             DropReason::RfcViolation(_) => "pkt4-rfc-violation",
             DropReason::NoAddress => "v4-allocation-fail",
@@ -316,7 +320,13 @@ impl Engine4 {
 
     fn dropped(&self, r: DropReason, now: u64) -> Outcome4 {
         self.stats.add(r.statistic(), 1, now);
-        if matches!(r, DropReason::ParseFailed(_) | DropReason::NotForUs | DropReason::RfcViolation(_)) {
+        if matches!(
+            r,
+            DropReason::ParseFailed(_)
+                | DropReason::NotForUs
+                | DropReason::RfcViolation(_)
+                | DropReason::BadIdentifier(_)
+        ) {
             self.stats.add("pkt4-receive-drop", 1, now);
         }
         Outcome4::Drop(r)
@@ -340,9 +350,11 @@ impl Engine4 {
         };
         self.stats.add(stat, 1, now);
         debug!(target: "kea-dhcp4.packets", "DHCP4_PACKET_RECEIVED {}: {mt:?} (type {}) received from {} to {} on interface {}", tid(pkt), mt as u8, meta.src, meta.dst, meta.ifname);
-        // RFC 2132 9.14: a client identifier has at least two octets; Kea drops shorter ones.
-        if pkt.client_id().is_some_and(|c| c.len() < 2) {
-            return Outcome4::Drop(DropReason::RfcViolation("client identifier shorter than 2 octets"));
+        // Kea cannot build a client identifier or hardware address outside its limits and
+        // drops the packet; checked before anything is keyed on them.
+        if let Err(e) = check_v4(pkt.client_id(), pkt.hwaddr()) {
+            debug!(target: "kea-dhcp4.bad-packets", "DHCP4_PACKET_DROP_0001 failed to parse packet from {} to {}, received over interface {}, reason: {e}", meta.src, meta.dst, meta.ifname);
+            return Outcome4::Drop(DropReason::BadIdentifier(e));
         }
         let key = match (self.cfg.params.match_client_id, pkt.client_id()) {
             (true, Some(cid)) if !cid.is_empty() => ClientKey::ClientId(cid.to_vec()),
@@ -611,6 +623,25 @@ impl Engine4 {
         None
     }
 
+    /// The oldest offer hold another client has in one of the subnet's pools this client may
+    /// use, given up for this client (see [`SubnetLeases::take_oldest_hold`]).
+    fn oldest_hold(
+        &self,
+        ctx: &Ctx<'_>,
+        subnet: &Subnet4,
+        host: Option<&Reservation4>,
+        leases: &mut SubnetLeases,
+    ) -> Option<(Ipv4Addr, u32)> {
+        let out_of_pool = subnet.params.reservations_out_of_pool;
+        let excluded = |a: Ipv4Addr| !out_of_pool && Self::reserved_for_other(subnet, a, host);
+        subnet
+            .pools
+            .iter()
+            .enumerate()
+            .filter(|(_, p)| ctx.classes.admits(&p.client_classes))
+            .find_map(|(i, p)| leases.take_oldest_hold(i, &ctx.key, ctx.now, &excluded).map(|a| (a, p.pool_id)))
+    }
+
     // ---- message handlers ----
 
     fn discover(&self, ctx: &mut Ctx<'_>, rand: u64) -> Outcome4 {
@@ -620,30 +651,41 @@ impl Engine4 {
         };
         let hint = ctx.pkt.requested_ip();
         let initial = ctx.classes.clone();
-        for subnet in self.candidates(selected, &initial) {
-            ctx.classes = initial.clone();
-            let host = self.find_reservation(ctx, subnet);
-            let mut classes = ctx.classes.clone();
-            classes.set_known(host.is_some());
-            if let Some(h) = host {
-                h.client_classes.iter().for_each(|c| classes.add(c));
+        // Second pass, only when every candidate pool had nothing free: an offer hold never
+        // refuses a client (Kea holds none), so the oldest hold of another client is given up.
+        for steal in [false, true] {
+            for subnet in self.candidates(selected, &initial) {
+                ctx.classes = initial.clone();
+                let host = self.find_reservation(ctx, subnet);
+                let mut classes = ctx.classes.clone();
+                classes.set_known(host.is_some());
+                if let Some(h) = host {
+                    h.client_classes.iter().for_each(|c| classes.add(c));
+                }
+                ctx.classes = classes;
+                let Some(mut leases) = self.leases.subnet(subnet.id) else { continue };
+                let picked = if steal {
+                    self.oldest_hold(ctx, subnet, host, &mut leases)
+                } else {
+                    self.pick(ctx, subnet, host, &mut leases, hint, rand)
+                };
+                if let Some((ip, _pool)) = picked {
+                    leases.hold_offer(ip, &ctx.key, ctx.now);
+                    drop(leases);
+                    let valid = self.lifetime(ctx, subnet);
+                    info!(target: "kea-dhcp4.leases", "DHCP4_LEASE_ADVERT {}: lease {ip} will be advertised", tid(ctx.pkt));
+                    let reply = self.build_reply(ctx, MessageType::Offer, subnet, host, Some((ip, valid)));
+                    return Outcome4::Reply(Reply4 {
+                        dest: self.dest(ctx.pkt, &reply),
+                        pkt: reply,
+                        changes: Vec::new(),
+                        durable: None,
+                    });
+                }
+                if steal {
+                    self.stats.add(&format!("subnet[{}].v4-allocation-fail", subnet.id), 1, ctx.now);
+                }
             }
-            ctx.classes = classes;
-            let Some(mut leases) = self.leases.subnet(subnet.id) else { continue };
-            if let Some((ip, _pool)) = self.pick(ctx, subnet, host, &mut leases, hint, rand) {
-                leases.hold_offer(ip, &ctx.key, ctx.now);
-                drop(leases);
-                let valid = self.lifetime(ctx, subnet);
-                info!(target: "kea-dhcp4.leases", "DHCP4_LEASE_ADVERT {}: lease {ip} will be advertised", tid(ctx.pkt));
-                let reply = self.build_reply(ctx, MessageType::Offer, subnet, host, Some((ip, valid)));
-                return Outcome4::Reply(Reply4 {
-                    dest: self.dest(ctx.pkt, &reply),
-                    pkt: reply,
-                    changes: Vec::new(),
-                    durable: None,
-                });
-            }
-            self.stats.add(&format!("subnet[{}].v4-allocation-fail", subnet.id), 1, ctx.now);
         }
         info!(target: "kea-dhcp4.alloc-engine", "ALLOC_ENGINE_V4_ALLOC_FAIL {}: failed to allocate an IPv4 address after trying every pool of subnet {}", tid(ctx.pkt), selected.id);
         self.stats.add("v4-allocation-fail-subnet", 1, ctx.now);

@@ -11,6 +11,7 @@ use tracing::{debug, info};
 
 use crate::config::model::{Dhcp6, HostIdentifier, OptionValue, Reservation6, Subnet6, Triplet};
 use crate::engine::classify::Classes;
+use crate::engine::ident::{check_v6, BadIdentifier, HWADDR_MAX_LEN};
 use crate::lease::alloc6::{IaKey, LeaseMap6, SubnetLeases6};
 use crate::lease::store::{CommitFuture, LeaseStore6};
 use crate::lease::{Lease6, LeaseChange6, LeaseState, LeaseType6};
@@ -50,13 +51,16 @@ pub enum DropReason6 {
     /// SOLICIT, CONFIRM, REBIND or INFORMATION-REQUEST sent to a unicast address by a client
     /// (Kea drops these; it never answers UseMulticast) (`pkt6-receive-drop`).
     Unicast,
+    /// A client DUID of a length Kea does not accept (`pkt6-parse-failed`, and
+    /// `pkt6-receive-drop`).
+    BadIdentifier(BadIdentifier),
 }
 
 impl DropReason6 {
     /// Kea's statistic for this drop.
     pub fn statistic(&self) -> &'static str {
         match self {
-            DropReason6::ParseFailed(_) => "pkt6-parse-failed",
+            DropReason6::ParseFailed(_) | DropReason6::BadIdentifier(_) => "pkt6-parse-failed",
             DropReason6::NotForUs => "pkt6-not-for-us",
             DropReason6::RfcViolation(_) => "pkt6-rfc-violation",
             _ => "pkt6-receive-drop",
@@ -149,8 +153,26 @@ struct NaPick<'a> {
     subnet: &'a Subnet6,
     host: Option<&'a Reservation6>,
     classes: &'a Classes,
-    pools: bool,
+    pass: Pass,
 }
+
+/// The passes of one IA's allocation over the candidate subnets: what the client already has
+/// or asked for, then the pools, then (a hold never refuses a client) another IA's oldest hold.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Pass {
+    Known,
+    Pools,
+    OldestHold,
+}
+
+/// IA_NA and IA_PD options processed per message, each kind: a client needs one or a few,
+/// and each costs an allocation under the subnet locks. The rest are left out of the reply
+/// (RFC 8415 18.3.9 lets a server answer only the IAs it will serve), without state.
+pub const MAX_IAS_PER_TYPE: usize = 16;
+
+/// Addresses or prefixes looked at per IA in a RENEW, REBIND, RELEASE or DECLINE: a client
+/// lists the one or few it has; the rest are ignored.
+pub const MAX_ADDRS_PER_IA: usize = 16;
 
 /// Preferred and valid lifetime and the T1/T2 to put in an IA.
 #[derive(Debug, Clone, Copy)]
@@ -420,7 +442,13 @@ impl Engine6 {
 
     fn dropped(&self, r: DropReason6, now: u64) -> Outcome6 {
         self.stats.add(r.statistic(), 1, now);
-        if matches!(r, DropReason6::ParseFailed(_) | DropReason6::NotForUs | DropReason6::RfcViolation(_)) {
+        if matches!(
+            r,
+            DropReason6::ParseFailed(_)
+                | DropReason6::NotForUs
+                | DropReason6::RfcViolation(_)
+                | DropReason6::BadIdentifier(_)
+        ) {
             self.stats.add("pkt6-receive-drop", 1, now);
         }
         Outcome6::Drop(r)
@@ -442,6 +470,12 @@ impl Engine6 {
         };
         self.stats.add(stat, 1, now);
         debug!(target: "kea-dhcp6.packets", "DHCP6_PACKET_RECEIVED {}: {} (type {}) received from {} to {} on interface {}", tid(pkt), mt.name(), mt.as_u8(), meta.src, meta.dst, meta.ifname);
+        // Kea cannot build a DUID outside its limits and drops the packet; checked before
+        // anything is keyed on it.
+        if let Err(e) = check_v6(pkt.client_id()) {
+            debug!(target: "kea-dhcp6.bad-packets", "DHCP6_PACKET_DROP_PARSE_FAIL failed to parse packet from {} to {}, received over interface {}, reason: {e}", meta.src, meta.dst, meta.ifname);
+            return Outcome6::Drop(DropReason6::BadIdentifier(e));
+        }
         if let Err(r) = self.sanity_check(pkt) {
             return Outcome6::Drop(r);
         }
@@ -567,7 +601,9 @@ impl Engine6 {
                 MacSource::SubscriberId => inner.and_then(|r| r.subscriber_id()).map(|a| (1, a.to_vec())),
                 MacSource::Raw | MacSource::DocsisCmts | MacSource::DocsisModem => None,
             };
-            if let Some((t, a)) = found.filter(|(_, a)| !a.is_empty()) {
+            // A source yielding more than Kea's HWAddr holds is skipped, as an empty one is:
+            // the packet is still served by DUID.
+            if let Some((t, a)) = found.filter(|(_, a)| !a.is_empty() && a.len() <= HWADDR_MAX_LEN) {
                 return Some((t, a, src.bit()));
             }
         }
@@ -699,7 +735,7 @@ impl Engine6 {
         let mut used: Option<(usize, Option<&[OptionValue]>)> = None;
         let wants_exclude = pkt.oro().contains(&code::PD_EXCLUDE);
         let extending = matches!(mode, Mode::Renew | Mode::Rebind);
-        for ia in pkt.options.get_all(code::IA_NA) {
+        for ia in pkt.options.get_all(code::IA_NA).take(MAX_IAS_PER_TYPE) {
             // A malformed IA is ignored, like an unknown option, rather than failing the message.
             let Ok(ia) = IaNa::parse(ia) else { continue };
             let key = IaKey { duid: ctx.duid.clone(), iaid: ia.iaid, ty: LeaseType6::Na };
@@ -719,10 +755,10 @@ impl Engine6 {
                     .map(|(i, l)| (*i, l.address))
             } else {
                 let mut found = None;
-                'passes: for pools in [false, true] {
+                'passes: for pass in [Pass::Known, Pass::Pools, Pass::OldestHold] {
                     for (i, g) in guards.iter_mut().enumerate() {
                         let mine: Vec<Lease6> = own.iter().filter(|(j, _)| *j == i).map(|(_, l)| l.clone()).collect();
-                        let pick = NaPick { subnet: cands[i], host: hosts[i], classes: &classes, pools };
+                        let pick = NaPick { subnet: cands[i], host: hosts[i], classes: &classes, pass };
                         if let Some(a) = self.pick_na(ctx, &pick, g, &key, &mine, hint) {
                             found = Some((i, a));
                             break 'passes;
@@ -787,7 +823,12 @@ impl Engine6 {
                 None if extending && own.is_empty() => {
                     // RFC 8415 18.3.4/18.3.5: no binding for the IA. Addresses the client
                     // still holds that are not on this link get zero lifetimes.
-                    for a in ia.addrs.iter().filter(|a| !cands.iter().any(|s| s.prefix.trunc().contains(&a.addr))) {
+                    for a in ia
+                        .addrs
+                        .iter()
+                        .take(MAX_ADDRS_PER_IA)
+                        .filter(|a| !cands.iter().any(|s| s.prefix.trunc().contains(&a.addr)))
+                    {
                         out.addrs.push(IaAddr {
                             addr: a.addr,
                             preferred: 0,
@@ -809,7 +850,7 @@ impl Engine6 {
             }
             // RFC 8415 18.3.4: addresses the client listed but does not own here are withdrawn.
             if extending && out.status.is_none() {
-                for a in &ia.addrs {
+                for a in ia.addrs.iter().take(MAX_ADDRS_PER_IA) {
                     if !out.addrs.iter().any(|x| x.addr == a.addr)
                         && cands.iter().any(|s| s.prefix.trunc().contains(&a.addr))
                     {
@@ -827,7 +868,7 @@ impl Engine6 {
             out.encode(&mut buf);
             reply.options.push(code::IA_NA, buf);
         }
-        for ia in pkt.options.get_all(code::IA_PD) {
+        for ia in pkt.options.get_all(code::IA_PD).take(MAX_IAS_PER_TYPE) {
             let Ok(ia) = IaPd::parse(ia) else { continue };
             let key = IaKey { duid: ctx.duid.clone(), iaid: ia.iaid, ty: LeaseType6::Pd };
             let hint = ia.prefixes.first().map(|p| (p.prefix, p.prefix_len));
@@ -847,10 +888,10 @@ impl Engine6 {
                     .map(|(i, l)| (*i, l.address, l.prefix_len))
             } else {
                 let mut found = None;
-                'pd_passes: for pools in [false, true] {
+                'pd_passes: for pass in [Pass::Known, Pass::Pools, Pass::OldestHold] {
                     for (i, g) in guards.iter_mut().enumerate() {
                         let mine: Vec<Lease6> = own.iter().filter(|(j, _)| *j == i).map(|(_, l)| l.clone()).collect();
-                        let pick = NaPick { subnet: cands[i], host: hosts[i], classes: &classes, pools };
+                        let pick = NaPick { subnet: cands[i], host: hosts[i], classes: &classes, pass };
                         if let Some((p, len)) = self.pick_pd(ctx, &pick, g, &key, &mine, hint) {
                             found = Some((i, p, len));
                             break 'pd_passes;
@@ -975,9 +1016,20 @@ impl Engine6 {
         own: &[Lease6],
         hint: Option<Ipv6Addr>,
     ) -> Option<Ipv6Addr> {
-        let NaPick { subnet, host, classes, pools } = *pick;
+        let NaPick { subnet, host, classes, pass } = *pick;
         let now = ctx.now;
         let ty = LeaseType6::Na;
+        let out_of_pool = subnet.params.reservations_out_of_pool;
+        let excluded = |a: Ipv6Addr| !out_of_pool && Self::reserved_na_for_other(subnet, a, host);
+        if pass == Pass::OldestHold {
+            return subnet
+                .pools
+                .iter()
+                .enumerate()
+                .filter(|(_, p)| Self::pool_admits(&p.client_classes, classes))
+                .find_map(|(i, _)| leases.take_oldest_hold(ty, i, key, now, &excluded))
+                .map(|(a, _)| a);
+        }
         if let Some(h) = host {
             // An address reserved for this host but held by another IA of it is skipped.
             if let Some(a) = h.ip_addresses.iter().copied().find(|a| {
@@ -1004,16 +1056,14 @@ impl Engine6 {
                 return Some(a);
             }
         }
-        if !pools {
+        if pass == Pass::Known {
             return None;
         }
-        let out_of_pool = subnet.params.reservations_out_of_pool;
         for (i, p) in subnet.pools.iter().enumerate() {
             if !Self::pool_admits(&p.client_classes, classes) {
                 continue;
             }
-            let excluded = |a: Ipv6Addr| !out_of_pool && Self::reserved_na_for_other(subnet, a, host);
-            if let Some(a) = leases.allocate_na(i, key, now, &excluded) {
+            if let Some(a) = leases.allocate_na(i, key, now, None, &excluded) {
                 return Some(a);
             }
         }
@@ -1030,9 +1080,19 @@ impl Engine6 {
         own: &[Lease6],
         hint: Option<(Ipv6Addr, u8)>,
     ) -> Option<(Ipv6Addr, u8)> {
-        let NaPick { subnet, host, classes, pools } = *pick;
+        let NaPick { subnet, host, classes, pass } = *pick;
         let now = ctx.now;
         let ty = LeaseType6::Pd;
+        let out_of_pool = subnet.params.reservations_out_of_pool;
+        let excluded = |a: Ipv6Addr| !out_of_pool && Self::reserved_pd_for_other(subnet, a, host);
+        if pass == Pass::OldestHold {
+            return subnet
+                .pd_pools
+                .iter()
+                .enumerate()
+                .filter(|(_, p)| Self::pool_admits(&p.client_classes, classes))
+                .find_map(|(i, _)| leases.take_oldest_hold(ty, i, key, now, &excluded));
+        }
         if let Some(h) = host {
             if let Some(p) = h.prefixes.iter().find(|p| leases.is_free_for(ty, p.network(), key, now)) {
                 return Some((p.network(), p.prefix_len()));
@@ -1057,16 +1117,14 @@ impl Engine6 {
                 }
             }
         }
-        if !pools {
+        if pass == Pass::Known {
             return None;
         }
-        let out_of_pool = subnet.params.reservations_out_of_pool;
         for (i, p) in subnet.pd_pools.iter().enumerate() {
             if !Self::pool_admits(&p.client_classes, classes) {
                 continue;
             }
-            let excluded = |a: Ipv6Addr| !out_of_pool && Self::reserved_pd_for_other(subnet, a, host);
-            if let Some(p) = leases.allocate_pd(i, key, now, &excluded) {
+            if let Some(p) = leases.allocate_pd(i, key, now, None, &excluded) {
                 return Some(p);
             }
         }
@@ -1126,16 +1184,20 @@ impl Engine6 {
         let mut pending = Vec::new();
         let mut per_ia: Vec<(u16, u32, bool)> = Vec::new();
         let mut items: Vec<(LeaseType6, u32, Vec<Ipv6Addr>)> = Vec::new();
-        for ia in pkt.options.get_all(code::IA_NA) {
+        for ia in pkt.options.get_all(code::IA_NA).take(MAX_IAS_PER_TYPE) {
             if let Ok(ia) = IaNa::parse(ia) {
-                items.push((LeaseType6::Na, ia.iaid, ia.addrs.iter().map(|a| a.addr).collect()));
+                items.push((LeaseType6::Na, ia.iaid, ia.addrs.iter().take(MAX_ADDRS_PER_IA).map(|a| a.addr).collect()));
             }
         }
         // RFC 8415 18.3.8: DECLINE is for addresses only; prefixes are only released.
         if !decline {
-            for ia in pkt.options.get_all(code::IA_PD) {
+            for ia in pkt.options.get_all(code::IA_PD).take(MAX_IAS_PER_TYPE) {
                 if let Ok(ia) = IaPd::parse(ia) {
-                    items.push((LeaseType6::Pd, ia.iaid, ia.prefixes.iter().map(|p| p.prefix).collect()));
+                    items.push((
+                        LeaseType6::Pd,
+                        ia.iaid,
+                        ia.prefixes.iter().take(MAX_ADDRS_PER_IA).map(|p| p.prefix).collect(),
+                    ));
                 }
             }
         }

@@ -9,6 +9,7 @@ use std::collections::HashMap;
 use std::net::Ipv4Addr;
 use std::sync::{Mutex, MutexGuard};
 
+use super::pool::{PoolSpace, Strategy};
 use super::{Lease4, LeaseState};
 
 /// How a client is recognised: by client identifier when it sent one (and `match-client-id`
@@ -33,18 +34,23 @@ pub enum AllocatorKind {
     Flq,
 }
 
-/// One pool's range and its iterative cursor.
+/// One pool's range, its free structure and its free lease queue.
 #[derive(Debug)]
 struct PoolState {
     first: u32,
     last: u32,
-    cursor: u32,
+    /// Occupancy bitmap, cursors and offer holds (see [`super::pool`]).
+    space: PoolSpace,
     /// The free lease queue, built on first use by the `flq` allocator. Addresses that turn
     /// out to be taken when popped are dropped; freed addresses are pushed back.
     free: Option<std::collections::VecDeque<u32>>,
     /// Addresses currently in `free`, so that each is queued at most once.
     queued: std::collections::HashSet<u32>,
 }
+
+/// Queue entries the `flq` allocator pops per allocation before it falls back to the bitmap,
+/// so a queue full of held addresses costs a bounded amount.
+const FLQ_POPS: usize = 64;
 
 /// A short, unpersisted hold on an offered address so that two clients are not offered the
 /// same one between DISCOVER and REQUEST.
@@ -69,7 +75,29 @@ pub struct SubnetLeases {
 }
 
 /// How long an offer holds its address (Kea 2.2 holds none; 10 s covers a DORA round trip).
+/// A hold never refuses a client: when only held addresses remain, the oldest hold goes.
 pub const OFFER_HOLD_SECS: u64 = 10;
+
+/// True when `addr` may be given to `client` at `now` (see [`SubnetLeases::is_free_for`]).
+fn free_for(
+    by_addr: &HashMap<Ipv4Addr, Lease4>,
+    offers: &HashMap<Ipv4Addr, Offer>,
+    addr: Ipv4Addr,
+    client: &ClientKey,
+    now: u64,
+) -> bool {
+    if let Some(l) = by_addr.get(&addr) {
+        let mine = keys_of(l).any(|k| &k == client);
+        let own_live_lease = mine && l.state == LeaseState::Default;
+        if !l.is_expired(now) && !own_live_lease {
+            return false;
+        }
+    }
+    match offers.get(&addr) {
+        Some(o) => o.until <= now || &o.client == client,
+        None => true,
+    }
+}
 
 impl SubnetLeases {
     /// The lease for `addr`, if any (expired ones included).
@@ -80,6 +108,35 @@ impl SubnetLeases {
     /// The client's current lease in this subnet, if any.
     pub fn by_client(&self, key: &ClientKey) -> Option<&Lease4> {
         self.by_client.get(key).and_then(|a| self.by_addr.get(a))
+    }
+
+    /// The pool holding `addr` and its offset there.
+    fn pool_of(&self, addr: Ipv4Addr) -> Option<(usize, u128)> {
+        let a = u32::from(addr);
+        self.pools.iter().position(|p| p.first <= a && a <= p.last).map(|i| (i, u128::from(a - self.pools[i].first)))
+    }
+
+    /// Brings the pool bitmap bit of `addr` in step with the maps: occupied while a lease in
+    /// state default or declined, or an offer hold, exists.
+    fn refresh(&mut self, addr: Ipv4Addr) {
+        let occupied =
+            self.by_addr.get(&addr).is_some_and(|l| matches!(l.state, LeaseState::Default | LeaseState::Declined))
+                || self.offers.contains_key(&addr);
+        if let Some((i, off)) = self.pool_of(addr) {
+            self.pools[i].space.mark(off, occupied);
+        }
+    }
+
+    /// Drops the offer on `addr`, if any, with its client index entry and pool hold.
+    fn drop_offer(&mut self, addr: Ipv4Addr) -> Option<Offer> {
+        let o = self.offers.remove(&addr)?;
+        if self.offer_by_client.get(&o.client) == Some(&addr) {
+            self.offer_by_client.remove(&o.client);
+        }
+        if let Some((i, off)) = self.pool_of(addr) {
+            self.pools[i].space.remove_hold(off, o.until);
+        }
+        Some(o)
     }
 
     /// Inserts or replaces a lease and its client index entries.
@@ -94,13 +151,13 @@ impl SubnetLeases {
         for k in keys_of(&lease) {
             self.by_client.insert(k, lease.address);
         }
-        if let Some(o) = self.offers.remove(&lease.address) {
-            self.offer_by_client.remove(&o.client);
-        }
+        self.drop_offer(lease.address);
         if lease.state == LeaseState::ExpiredReclaimed {
             self.requeue(lease.address);
         }
-        self.by_addr.insert(lease.address, lease);
+        let addr = lease.address;
+        self.by_addr.insert(addr, lease);
+        self.refresh(addr);
     }
 
     /// Removes a lease (release, reclamation without affinity).
@@ -112,29 +169,41 @@ impl SubnetLeases {
                 self.by_client.remove(&k);
             }
         }
+        self.refresh(addr);
         Some(old)
+    }
+
+    /// Drops the offers that lapsed by `now`, at most once per hold period, so a DISCOVER
+    /// flood from ever-new clients cannot grow the table without bound.
+    fn purge_offers(&mut self, now: u64) {
+        if now < self.next_offer_purge {
+            return;
+        }
+        self.next_offer_purge = now + OFFER_HOLD_SECS;
+        let lapsed: Vec<Ipv4Addr> = self.offers.iter().filter(|(_, o)| o.until <= now).map(|(a, _)| *a).collect();
+        for a in lapsed {
+            self.drop_offer(a);
+            self.refresh(a);
+        }
     }
 
     /// Holds `addr` for `client` until `now + OFFER_HOLD_SECS`.
     pub fn hold_offer(&mut self, addr: Ipv4Addr, client: &ClientKey, now: u64) {
-        // Lapsed offers are dropped at most once per hold period, so a DISCOVER flood from
-        // ever-new clients cannot grow the table without bound.
-        if now >= self.next_offer_purge {
-            self.offers.retain(|_, o| o.until > now);
-            let offers = &self.offers;
-            self.offer_by_client.retain(|k, a| offers.get(a).is_some_and(|o| &o.client == k));
-            self.next_offer_purge = now + OFFER_HOLD_SECS;
-        }
-        if let Some(prev) = self.offer_by_client.insert(client.clone(), addr) {
+        self.purge_offers(now);
+        if let Some(prev) = self.offer_by_client.get(client).copied() {
             if prev != addr {
-                self.offers.remove(&prev);
+                self.drop_offer(prev);
+                self.refresh(prev);
             }
         }
-        if let Some(old) = self.offers.insert(addr, Offer { client: client.clone(), until: now + OFFER_HOLD_SECS }) {
-            if old.client != *client {
-                self.offer_by_client.remove(&old.client);
-            }
+        self.drop_offer(addr);
+        let until = now + OFFER_HOLD_SECS;
+        self.offers.insert(addr, Offer { client: client.clone(), until });
+        self.offer_by_client.insert(client.clone(), addr);
+        if let Some((i, off)) = self.pool_of(addr) {
+            self.pools[i].space.add_hold(off, until);
         }
+        self.refresh(addr);
     }
 
     /// The address still held for this client by an earlier offer, so that a repeated
@@ -147,21 +216,12 @@ impl SubnetLeases {
     /// True when `addr` may be given to `client` at `now`: no live lease of another client, no
     /// declined lease in probation, no fresh offer to someone else.
     pub fn is_free_for(&self, addr: Ipv4Addr, client: &ClientKey, now: u64) -> bool {
-        if let Some(l) = self.by_addr.get(&addr) {
-            let mine = keys_of(l).any(|k| &k == client);
-            let own_live_lease = mine && l.state == LeaseState::Default;
-            if !l.is_expired(now) && !own_live_lease {
-                return false;
-            }
-        }
-        match self.offers.get(&addr) {
-            Some(o) => o.until <= now || &o.client == client,
-            None => true,
-        }
+        free_for(&self.by_addr, &self.offers, addr, client, now)
     }
 
     /// Picks a free address from pool `pool` (index into the subnet's pools), skipping the
-    /// addresses `excluded` says are reserved for other hosts. `rand` seeds the random allocator.
+    /// addresses `excluded` says are reserved for other hosts. `rand` seeds the random
+    /// allocator. The cost is bounded (see [`super::pool`]) whatever the pool's utilisation.
     pub fn allocate(
         &mut self,
         pool: usize,
@@ -172,30 +232,50 @@ impl SubnetLeases {
         excluded: &dyn Fn(Ipv4Addr) -> bool,
     ) -> Option<Ipv4Addr> {
         if kind == AllocatorKind::Flq {
-            return self.allocate_flq(pool, client, now, excluded);
-        }
-        let (first, last, cursor) = {
-            let p = self.pools.get(pool)?;
-            (p.first, p.last, p.cursor)
-        };
-        let size = u64::from(last - first) + 1;
-        let start = match kind {
-            AllocatorKind::Iterative => cursor,
-            AllocatorKind::Random => first + (rand % size) as u32,
-            AllocatorKind::Flq => cursor,
-        };
-        let mut a = start;
-        for _ in 0..size {
-            let addr = Ipv4Addr::from(a);
-            if self.is_free_for(addr, client, now) && !excluded(addr) {
-                if let Some(p) = self.pools.get_mut(pool) {
-                    p.cursor = if a == last { first } else { a + 1 };
-                }
-                return Some(addr);
+            if let Some(a) = self.allocate_flq(pool, client, now, excluded) {
+                return Some(a);
             }
-            a = if a == last { first } else { a + 1 };
         }
-        None
+        let how = match kind {
+            AllocatorKind::Random => Strategy::Random(rand),
+            AllocatorKind::Iterative | AllocatorKind::Flq => Strategy::Iterative,
+        };
+        let SubnetLeases { by_addr, offers, pools, .. } = self;
+        let p = pools.get_mut(pool)?;
+        let first = p.first;
+        let off = p.space.find(how, &mut |off| {
+            let addr = Ipv4Addr::from(first + off as u32);
+            free_for(by_addr, offers, addr, client, now) && !excluded(addr)
+        })?;
+        Some(Ipv4Addr::from(first + off as u32))
+    }
+
+    /// Words of the pool bitmap the last allocation in `pool` read (tests bound this).
+    pub fn last_alloc_cost(&self, pool: usize) -> Option<u32> {
+        self.pools.get(pool).map(|p| p.space.last_cost())
+    }
+
+    /// Gives up the oldest offer hold of pool `pool` that another client has, for `client`
+    /// who found nothing else free: a hold never refuses a client (Kea holds nothing). The
+    /// address returned is no longer held; the caller holds it for `client`.
+    pub fn take_oldest_hold(
+        &mut self,
+        pool: usize,
+        client: &ClientKey,
+        now: u64,
+        excluded: &dyn Fn(Ipv4Addr) -> bool,
+    ) -> Option<Ipv4Addr> {
+        let p = self.pools.get(pool)?;
+        let first = p.first;
+        let taken = p.space.oldest_holds().map(|(_, off)| Ipv4Addr::from(first + off as u32)).find(|a| {
+            let held_by_other = self.offers.get(a).is_some_and(|o| &o.client != client);
+            // A live lease keeps its address; only the hold is given up.
+            let leased = self.by_addr.get(a).is_some_and(|l| !l.is_expired(now));
+            held_by_other && !leased && !excluded(*a)
+        })?;
+        self.drop_offer(taken);
+        self.refresh(taken);
+        Some(taken)
     }
 
     fn allocate_flq(
@@ -210,8 +290,8 @@ impl SubnetLeases {
             (p.first, p.last)
         };
         if self.pools.get(pool)?.free.is_none() {
-            // Offers are checked when an address is popped, so only live leases keep an
-            // address out of the initial queue.
+            // Built once per pool; offers are checked when an address is popped, so only live
+            // leases keep an address out of the initial queue.
             let by_addr = &self.by_addr;
             let q: std::collections::VecDeque<u32> =
                 (first..=last).filter(|a| by_addr.get(&Ipv4Addr::from(*a)).is_none_or(|l| l.is_expired(now))).collect();
@@ -221,7 +301,7 @@ impl SubnetLeases {
             }
         }
         let len = self.pools.get(pool)?.free.as_ref().map_or(0, |q| q.len());
-        for _ in 0..len {
+        for _ in 0..len.min(FLQ_POPS) {
             let a = self.pools.get_mut(pool)?.free.as_mut()?.pop_front()?;
             let addr = Ipv4Addr::from(a);
             let leased = self.by_addr.get(&addr).is_some_and(|l| !l.is_expired(now));
@@ -315,7 +395,9 @@ impl LeaseMap4 {
                 .map(|(f, l)| PoolState {
                     first: u32::from(*f),
                     last: u32::from(*l),
-                    cursor: u32::from(*f),
+                    // An inverted range (refused by the config checker) is an empty pool, so
+                    // pool indices stay those of the configuration.
+                    space: PoolSpace::new(if f <= l { u128::from(u32::from(*l) - u32::from(*f)) + 1 } else { 0 }),
                     free: None,
                     queued: Default::default(),
                 })
@@ -354,9 +436,14 @@ impl LeaseMap4 {
     pub fn carry_from(&self, old: &LeaseMap4) {
         for id in self.subnet_ids() {
             let (Some(mut new), Some(old)) = (self.subnet(id), old.subnet(id)) else { continue };
-            new.offers.clone_from(&old.offers);
-            new.offer_by_client.clone_from(&old.offer_by_client);
             new.unsynced.clone_from(&old.unsynced);
+            let mut held: Vec<(Ipv4Addr, Offer)> = old.offers.iter().map(|(a, o)| (*a, o.clone())).collect();
+            // Oldest first, so each client keeps its latest hold.
+            held.sort_by_key(|(a, o)| (o.until, u32::from(*a)));
+            drop(old);
+            for (a, o) in held {
+                new.hold_offer(a, &o.client, o.until.saturating_sub(OFFER_HOLD_SECS));
+            }
         }
     }
 
@@ -491,5 +578,128 @@ mod tests {
             assert!((u32::from(Ipv4Addr::new(192, 0, 2, 10))..=u32::from(Ipv4Addr::new(192, 0, 2, 12)))
                 .contains(&u32::from(a)));
         }
+    }
+
+    /// A /16 pool with `leased(i)` deciding which offsets hold a live lease.
+    fn slash16(leased: impl Fn(u32) -> bool) -> LeaseMap4 {
+        let pools = [(Ipv4Addr::new(10, 0, 0, 0), Ipv4Addr::new(10, 0, 255, 255))];
+        let m = LeaseMap4::new([(1, &pools[..])]);
+        {
+            let mut s = m.subnet(1).unwrap();
+            for i in (0..65536u32).filter(|i| leased(*i)) {
+                let mut l = lease(Ipv4Addr::from(u32::from(Ipv4Addr::new(10, 0, 0, 0)) + i).octets(), 0, 100, 3600);
+                l.hwaddr = i.to_be_bytes().to_vec();
+                s.upsert(l);
+            }
+        }
+        m
+    }
+
+    /// Scattered (every 20th free) and packed (the first 95% taken) layouts at 95%.
+    fn layouts() -> [Box<dyn Fn(u32) -> bool>; 2] {
+        [Box::new(|i| i % 20 != 7), Box::new(|i| i < 62_259)]
+    }
+
+    #[test]
+    fn allocation_at_95_percent_of_a_slash16_reads_a_bounded_number_of_words() {
+        // Two wrapped searches over 1024 words: 2 x (1 word + 16 summary words + 1 word).
+        const BOUND: u32 = 36;
+        for layout in layouts() {
+            for kind in [AllocatorKind::Iterative, AllocatorKind::Random, AllocatorKind::Flq] {
+                let m = slash16(&layout);
+                let mut s = m.subnet(1).unwrap();
+                for n in 0..500u64 {
+                    let k = ClientKey::HwAddr(vec![0xee, (n >> 8) as u8, n as u8]);
+                    let a = s.allocate(0, kind, &k, 200, n.wrapping_mul(0x9E37_79B9_7F4A_7C15), &|_| false).unwrap();
+                    if kind != AllocatorKind::Flq {
+                        let cost = s.last_alloc_cost(0).unwrap();
+                        assert!(cost <= BOUND, "{kind:?} read {cost} words");
+                    }
+                    assert!(s.get(a).is_none(), "{a} is leased");
+                    s.hold_offer(a, &k, 200);
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn allocators_never_hand_out_taken_addresses_and_find_every_free_one() {
+        // 256 addresses: leased, declined in probation, expired (free), reserved, or free.
+        let pools = [(Ipv4Addr::new(192, 0, 2, 0), Ipv4Addr::new(192, 0, 2, 255))];
+        for kind in [AllocatorKind::Iterative, AllocatorKind::Random, AllocatorKind::Flq] {
+            let m = LeaseMap4::new([(1, &pools[..])]);
+            let mut s = m.subnet(1).unwrap();
+            let mut free = 0;
+            for i in 0..=255u8 {
+                let mut l = lease([192, 0, 2, i], i, 100, 3600);
+                match i % 5 {
+                    0 => s.upsert(l),
+                    1 => {
+                        l.state = LeaseState::Declined;
+                        l.hwaddr.clear();
+                        s.upsert(l);
+                    }
+                    2 => {
+                        l.valid_lifetime = 50; // expired at 150, not reclaimed
+                        s.upsert(l);
+                        free += 1;
+                    }
+                    3 => {} // reserved for another host
+                    _ => free += 1,
+                }
+            }
+            let reserved = |a: Ipv4Addr| a.octets()[3] % 5 == 3;
+            let mut got = std::collections::HashSet::new();
+            for n in 0..400u64 {
+                let k = ClientKey::HwAddr(vec![0xee, n as u8, (n >> 8) as u8]);
+                let Some(a) = s.allocate(0, kind, &k, 200, n.wrapping_mul(0x9E37_79B9_7F4A_7C15), &reserved) else {
+                    continue;
+                };
+                let o = a.octets()[3];
+                assert!(matches!(o % 5, 2 | 4), "{kind:?} handed out {a}");
+                assert!(got.insert(a), "{kind:?} handed out held {a} twice");
+                s.hold_offer(a, &k, 200);
+            }
+            assert_eq!(got.len(), free, "{kind:?} found every free address");
+        }
+    }
+
+    #[test]
+    fn oldest_hold_is_given_up_when_nothing_else_is_free() {
+        let m = map();
+        let mut s = m.subnet(1).unwrap();
+        let (a, b, c, d) = (vec![1], vec![2], vec![3], vec![4]);
+        for (k, t) in [(&a, 100), (&b, 101), (&c, 102)] {
+            let k = ClientKey::HwAddr(k.clone());
+            let ip = s.allocate(0, AllocatorKind::Iterative, &k, t, 0, &|_| false).unwrap();
+            s.hold_offer(ip, &k, t);
+        }
+        let d = ClientKey::HwAddr(d);
+        assert_eq!(s.allocate(0, AllocatorKind::Iterative, &d, 103, 0, &|_| false), None);
+        let first = s.offered_to(&ClientKey::HwAddr(a.clone()), 103).unwrap();
+        // A reserved hold is not given up; the next oldest is.
+        let second = s.offered_to(&ClientKey::HwAddr(b), 103).unwrap();
+        assert_eq!(s.take_oldest_hold(0, &d, 103, &|x| x == first), Some(second));
+        assert_eq!(s.take_oldest_hold(0, &d, 103, &|_| false), Some(first));
+        assert_eq!(s.offered_to(&ClientKey::HwAddr(a), 103), None, "the hold is gone");
+    }
+
+    #[test]
+    fn released_and_reclaimed_addresses_become_allocatable_again() {
+        let m = map();
+        let mut s = m.subnet(1).unwrap();
+        for hw in [10u8, 11, 12] {
+            s.upsert(lease([192, 0, 2, hw], hw, 100, 3600));
+        }
+        let k = ClientKey::HwAddr(vec![9]);
+        assert_eq!(s.allocate(0, AllocatorKind::Iterative, &k, 200, 0, &|_| false), None);
+        s.remove(Ipv4Addr::new(192, 0, 2, 11));
+        assert_eq!(s.allocate(0, AllocatorKind::Iterative, &k, 200, 0, &|_| false), Some(Ipv4Addr::new(192, 0, 2, 11)));
+        let mut r = lease([192, 0, 2, 12], 12, 100, 50);
+        r.state = LeaseState::ExpiredReclaimed;
+        s.upsert(r);
+        s.hold_offer(Ipv4Addr::new(192, 0, 2, 11), &k, 200);
+        let k2 = ClientKey::HwAddr(vec![8]);
+        assert_eq!(s.allocate(0, AllocatorKind::Random, &k2, 200, 5, &|_| false), Some(Ipv4Addr::new(192, 0, 2, 12)));
     }
 }

@@ -2,8 +2,8 @@
 //! (IA_PD) (Kea ARM 9.2.6 "Address Pools", 9.2.9 "Subnet and Prefix Delegation").
 //!
 //! Sharded by subnet like [`super::alloc::LeaseMap4`]: one lock per subnet, held only for the
-//! map operations of one decision. Pools are walked with u128 arithmetic; a scan is bounded so
-//! that a huge, nearly full pool costs at most [`MAX_SCAN`] probes per request.
+//! map operations of one decision. Pools are walked with u128 arithmetic over the per-pool free
+//! structures of [`super::pool`], so an allocation costs a bounded amount in any pool.
 
 use std::collections::HashMap;
 use std::net::Ipv6Addr;
@@ -11,14 +11,12 @@ use std::sync::{Mutex, MutexGuard};
 
 use ipnet::Ipv6Net;
 
+use super::pool::{PoolSpace, Strategy};
 use super::{Lease6, LeaseState, LeaseType6};
 use crate::config::model::Dhcp6;
 
 /// How long an advertised address or prefix is held for its client (as the v4 offer hold).
 pub const OFFER_HOLD_SECS: u64 = 10;
-
-/// Most candidates one allocation looks at in one pool: a /64 pool cannot be scanned whole.
-pub const MAX_SCAN: u128 = 65_536;
 
 /// An identity association of a client: DUID, IAID and type (RFC 8415 section 12).
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -38,23 +36,27 @@ impl IaKey {
     }
 }
 
-/// One address pool's range and its iterative cursor.
+/// One pool of either kind as offsets: an address pool (step 1) or a pd-pool, whose offsets
+/// are the delegated prefixes, 2^(128 - delegated length) apart.
 #[derive(Debug)]
-struct NaPool {
-    first: u128,
-    last: u128,
-    cursor: u128,
-}
-
-/// One prefix delegation pool: the first and last delegated prefix start, the step between
-/// them (2^(128 - delegated length)) and the cursor.
-#[derive(Debug)]
-struct PdPoolState {
+struct Pool6 {
     first: u128,
     last: u128,
     step: u128,
+    /// Delegated length (128 for an address pool).
     len: u8,
-    cursor: u128,
+    /// Occupancy bitmap (for pools small enough), cursors and offer holds.
+    space: PoolSpace,
+}
+
+impl Pool6 {
+    fn offset(&self, a: u128) -> Option<u128> {
+        (self.first <= a && a <= self.last && (a - self.first) % self.step == 0).then(|| (a - self.first) / self.step)
+    }
+
+    fn addr(&self, off: u128) -> Ipv6Addr {
+        Ipv6Addr::from(self.first + off * self.step)
+    }
 }
 
 /// An unpersisted hold on an advertised address or prefix.
@@ -72,8 +74,29 @@ pub struct SubnetLeases6 {
     offers: HashMap<(LeaseType6, Ipv6Addr), Offer>,
     offer_by_client: HashMap<IaKey, Ipv6Addr>,
     next_offer_purge: u64,
-    na_pools: Vec<NaPool>,
-    pd_pools: Vec<PdPoolState>,
+    na_pools: Vec<Pool6>,
+    pd_pools: Vec<Pool6>,
+}
+
+/// True when `addr` may be given to the IA at `now` (see [`SubnetLeases6::is_free_for`]).
+fn free_for(
+    by_addr: &HashMap<(LeaseType6, Ipv6Addr), Lease6>,
+    offers: &HashMap<(LeaseType6, Ipv6Addr), Offer>,
+    ty: LeaseType6,
+    addr: Ipv6Addr,
+    client: &IaKey,
+    now: u64,
+) -> bool {
+    if let Some(l) = by_addr.get(&(ty, addr)) {
+        let own_live = IaKey::of(l) == *client && l.state == LeaseState::Default;
+        if !l.is_expired(now) && !own_live {
+            return false;
+        }
+    }
+    match offers.get(&(ty, addr)) {
+        Some(o) => o.until <= now || &o.client == client,
+        None => true,
+    }
 }
 
 impl SubnetLeases6 {
@@ -90,6 +113,42 @@ impl SubnetLeases6 {
             .unwrap_or_default()
     }
 
+    fn pools_mut(&mut self, ty: LeaseType6) -> &mut Vec<Pool6> {
+        match ty {
+            LeaseType6::Na => &mut self.na_pools,
+            LeaseType6::Pd => &mut self.pd_pools,
+        }
+    }
+
+    /// The pool of this type holding `addr` and its offset there.
+    fn pool_of(&mut self, ty: LeaseType6, addr: Ipv6Addr) -> Option<(&mut Pool6, u128)> {
+        let a = u128::from(addr);
+        self.pools_mut(ty).iter_mut().find_map(|p| p.offset(a).map(|o| (p, o)))
+    }
+
+    /// Brings the pool bitmap bit of `addr` in step with the maps (as in the v4 map).
+    fn refresh(&mut self, ty: LeaseType6, addr: Ipv6Addr) {
+        let k = (ty, addr);
+        let occupied =
+            self.by_addr.get(&k).is_some_and(|l| matches!(l.state, LeaseState::Default | LeaseState::Declined))
+                || self.offers.contains_key(&k);
+        if let Some((p, off)) = self.pool_of(ty, addr) {
+            p.space.mark(off, occupied);
+        }
+    }
+
+    /// Drops the hold on `addr`, if any, with its client index entry and pool hold.
+    fn drop_offer(&mut self, ty: LeaseType6, addr: Ipv6Addr) -> Option<Offer> {
+        let o = self.offers.remove(&(ty, addr))?;
+        if self.offer_by_client.get(&o.client) == Some(&addr) {
+            self.offer_by_client.remove(&o.client);
+        }
+        if let Some((p, off)) = self.pool_of(ty, addr) {
+            p.space.remove_hold(off, o.until);
+        }
+        Some(o)
+    }
+
     /// Inserts or replaces a lease and its client index entry.
     pub fn upsert(&mut self, lease: Lease6) {
         let k = (lease.lease_type, lease.address);
@@ -102,10 +161,9 @@ impl SubnetLeases6 {
         if !v.contains(&lease.address) {
             v.push(lease.address);
         }
-        if let Some(o) = self.offers.remove(&k) {
-            self.offer_by_client.remove(&o.client);
-        }
+        self.drop_offer(k.0, k.1);
         self.by_addr.insert(k, lease);
+        self.refresh(k.0, k.1);
     }
 
     fn unindex(&mut self, key: &IaKey, addr: Ipv6Addr) {
@@ -121,30 +179,43 @@ impl SubnetLeases6 {
     pub fn remove(&mut self, ty: LeaseType6, addr: Ipv6Addr) -> Option<Lease6> {
         let old = self.by_addr.remove(&(ty, addr))?;
         self.unindex(&IaKey::of(&old), addr);
+        self.refresh(ty, addr);
         Some(old)
+    }
+
+    /// Drops lapsed holds at most once per hold period, so a SOLICIT flood from ever-new
+    /// clients cannot grow the table without bound.
+    fn purge_offers(&mut self, now: u64) {
+        if now < self.next_offer_purge {
+            return;
+        }
+        self.next_offer_purge = now + OFFER_HOLD_SECS;
+        let lapsed: Vec<(LeaseType6, Ipv6Addr)> =
+            self.offers.iter().filter(|(_, o)| o.until <= now).map(|(k, _)| *k).collect();
+        for (ty, a) in lapsed {
+            self.drop_offer(ty, a);
+            self.refresh(ty, a);
+        }
     }
 
     /// Holds `addr` for the IA until `now + OFFER_HOLD_SECS`.
     pub fn hold_offer(&mut self, addr: Ipv6Addr, client: &IaKey, now: u64) {
-        // Lapsed offers are dropped at most once per hold period, so a SOLICIT flood from
-        // ever-new clients cannot grow the table without bound.
-        if now >= self.next_offer_purge {
-            self.offers.retain(|_, o| o.until > now);
-            let offers = &self.offers;
-            self.offer_by_client.retain(|k, a| offers.get(&(k.ty, *a)).is_some_and(|o| &o.client == k));
-            self.next_offer_purge = now + OFFER_HOLD_SECS;
-        }
-        if let Some(prev) = self.offer_by_client.insert(client.clone(), addr) {
+        self.purge_offers(now);
+        let ty = client.ty;
+        if let Some(prev) = self.offer_by_client.get(client).copied() {
             if prev != addr {
-                self.offers.remove(&(client.ty, prev));
+                self.drop_offer(ty, prev);
+                self.refresh(ty, prev);
             }
         }
-        let offer = Offer { client: client.clone(), until: now + OFFER_HOLD_SECS };
-        if let Some(old) = self.offers.insert((client.ty, addr), offer) {
-            if old.client != *client {
-                self.offer_by_client.remove(&old.client);
-            }
+        self.drop_offer(ty, addr);
+        let until = now + OFFER_HOLD_SECS;
+        self.offers.insert((ty, addr), Offer { client: client.clone(), until });
+        self.offer_by_client.insert(client.clone(), addr);
+        if let Some((p, off)) = self.pool_of(ty, addr) {
+            p.space.add_hold(off, until);
         }
+        self.refresh(ty, addr);
     }
 
     /// The address or prefix still held for this IA by an earlier advertise.
@@ -156,81 +227,90 @@ impl SubnetLeases6 {
     /// True when `addr` may be given to the IA at `now`: no live lease of another IA, no
     /// declined lease in probation, no fresh offer to another IA.
     pub fn is_free_for(&self, ty: LeaseType6, addr: Ipv6Addr, client: &IaKey, now: u64) -> bool {
-        if let Some(l) = self.by_addr.get(&(ty, addr)) {
-            let own_live = IaKey::of(l) == *client && l.state == LeaseState::Default;
-            if !l.is_expired(now) && !own_live {
-                return false;
-            }
-        }
-        match self.offers.get(&(ty, addr)) {
-            Some(o) => o.until <= now || &o.client == client,
-            None => true,
-        }
+        free_for(&self.by_addr, &self.offers, ty, addr, client, now)
+    }
+
+    /// Picks a free offset of pool `pool` of type `ty` through its free structure.
+    fn allocate(
+        &mut self,
+        ty: LeaseType6,
+        pool: usize,
+        client: &IaKey,
+        now: u64,
+        rand: Option<u64>,
+        excluded: &dyn Fn(Ipv6Addr) -> bool,
+    ) -> Option<(Ipv6Addr, u8)> {
+        let SubnetLeases6 { by_addr, offers, na_pools, pd_pools, .. } = self;
+        let p = match ty {
+            LeaseType6::Na => na_pools.get_mut(pool)?,
+            LeaseType6::Pd => pd_pools.get_mut(pool)?,
+        };
+        let (first, step) = (p.first, p.step);
+        let how = rand.map_or(Strategy::Iterative, Strategy::Random);
+        let off = p.space.find(how, &mut |off| {
+            let addr = Ipv6Addr::from(first + off * step);
+            free_for(by_addr, offers, ty, addr, client, now) && !excluded(addr)
+        })?;
+        Some((p.addr(off), p.len))
     }
 
     /// Picks a free address from address pool `pool`, skipping what `excluded` names
-    /// (addresses reserved for other hosts); iterative from the pool's cursor.
+    /// (addresses reserved for other hosts); iterative from the pool's cursor, or from a
+    /// random start when `rand` is given. The cost is bounded (see [`super::pool`]).
     pub fn allocate_na(
         &mut self,
         pool: usize,
         client: &IaKey,
         now: u64,
+        rand: Option<u64>,
         excluded: &dyn Fn(Ipv6Addr) -> bool,
     ) -> Option<Ipv6Addr> {
-        let (first, last, cursor) = {
-            let p = self.na_pools.get(pool)?;
-            (p.first, p.last, p.cursor)
-        };
-        let size = (last - first).saturating_add(1);
-        let mut a = cursor;
-        for _ in 0..size.min(MAX_SCAN) {
-            let addr = Ipv6Addr::from(a);
-            let next = if a >= last { first } else { a + 1 };
-            if self.is_free_for(LeaseType6::Na, addr, client, now) && !excluded(addr) {
-                if let Some(p) = self.na_pools.get_mut(pool) {
-                    p.cursor = next;
-                }
-                return Some(addr);
-            }
-            a = next;
-        }
-        // The next request continues where this bounded scan stopped.
-        if let Some(p) = self.na_pools.get_mut(pool) {
-            p.cursor = a;
-        }
-        None
+        self.allocate(LeaseType6::Na, pool, client, now, rand, excluded).map(|(a, _)| a)
     }
 
-    /// Picks a free delegated prefix from pd-pool `pool`: the pool prefix is walked in steps
-    /// of 2^(128 - delegated length); returns the prefix start and its length.
+    /// Picks a free delegated prefix from pd-pool `pool`: the pool prefix in steps of
+    /// 2^(128 - delegated length); returns the prefix start and its length.
     pub fn allocate_pd(
         &mut self,
         pool: usize,
         client: &IaKey,
         now: u64,
+        rand: Option<u64>,
         excluded: &dyn Fn(Ipv6Addr) -> bool,
     ) -> Option<(Ipv6Addr, u8)> {
-        let (first, last, step, len, cursor) = {
-            let p = self.pd_pools.get(pool)?;
-            (p.first, p.last, p.step, p.len, p.cursor)
-        };
-        let count = ((last - first) / step).saturating_add(1);
-        let mut a = cursor;
-        for _ in 0..count.min(MAX_SCAN) {
-            let addr = Ipv6Addr::from(a);
-            let next = if a >= last { first } else { a + step };
-            if self.is_free_for(LeaseType6::Pd, addr, client, now) && !excluded(addr) {
-                if let Some(p) = self.pd_pools.get_mut(pool) {
-                    p.cursor = next;
-                }
-                return Some((addr, len));
-            }
-            a = next;
-        }
-        if let Some(p) = self.pd_pools.get_mut(pool) {
-            p.cursor = a;
-        }
-        None
+        self.allocate(LeaseType6::Pd, pool, client, now, rand, excluded)
+    }
+
+    /// Words of the pool bitmap (or candidates) the last allocation in a pool read.
+    pub fn last_alloc_cost(&self, ty: LeaseType6, pool: usize) -> Option<u32> {
+        let pools = if ty == LeaseType6::Na { &self.na_pools } else { &self.pd_pools };
+        pools.get(pool).map(|p| p.space.last_cost())
+    }
+
+    /// Gives up the oldest hold another client has in pool `pool` of type `ty`, for an IA that
+    /// found nothing else free (as the v4 map's `take_oldest_hold`). Returns the address or
+    /// prefix start, and the delegated length.
+    pub fn take_oldest_hold(
+        &mut self,
+        ty: LeaseType6,
+        pool: usize,
+        client: &IaKey,
+        now: u64,
+        excluded: &dyn Fn(Ipv6Addr) -> bool,
+    ) -> Option<(Ipv6Addr, u8)> {
+        let pools = if ty == LeaseType6::Na { &self.na_pools } else { &self.pd_pools };
+        let p = pools.get(pool)?;
+        let len = p.len;
+        let taken = p.space.oldest_holds().map(|(_, off)| p.addr(off)).find(|a| {
+            // Only another client's hold: the client's other IAs keep theirs, so one message
+            // never gets the same address twice.
+            let held_by_other = self.offers.get(&(ty, *a)).is_some_and(|o| o.client.duid != client.duid);
+            let leased = self.by_addr.get(&(ty, *a)).is_some_and(|l| !l.is_expired(now));
+            held_by_other && !leased && !excluded(*a)
+        })?;
+        self.drop_offer(ty, taken);
+        self.refresh(ty, taken);
+        Some((taken, len))
     }
 
     /// Every lease of the subnet.
@@ -270,20 +350,26 @@ impl LeaseMap6 {
         for (id, pools, pd) in subnets {
             let na_pools = pools
                 .iter()
-                .filter(|(f, l)| f <= l)
-                .map(|(f, l)| NaPool { first: u128::from(*f), last: u128::from(*l), cursor: u128::from(*f) })
+                .map(|(f, l)| {
+                    let (first, last) = (u128::from(*f), u128::from(*l));
+                    // An inverted range (refused by the config checker) is an empty pool, so
+                    // pool indices stay those of the configuration.
+                    let size = if first <= last { (last - first).saturating_add(1) } else { 0 };
+                    Pool6 { first, last, step: 1, len: 128, space: PoolSpace::new(size) }
+                })
                 .collect();
             let pd_pools = pd
                 .iter()
-                .filter(|(net, dlen)| *dlen >= net.prefix_len() && *dlen <= 128)
                 .map(|(net, dlen)| {
-                    let step = 1u128.checked_shl(128 - u32::from(*dlen)).unwrap_or(0).max(1);
+                    let valid = *dlen >= net.prefix_len() && *dlen <= 128;
+                    let step = 1u128.checked_shl(128 - u32::from((*dlen).min(128))).unwrap_or(0).max(1);
                     let first = u128::from(net.network());
                     // 2^(delegated - pool length) prefixes; the last starts that many steps in.
-                    let bits = u32::from(*dlen - net.prefix_len());
+                    let bits = u32::from(dlen.saturating_sub(net.prefix_len()));
                     let steps = 1u128.checked_shl(bits).map_or(u128::MAX, |c| c - 1);
                     let last = first.saturating_add(steps.saturating_mul(step));
-                    PdPoolState { first, last, step, len: *dlen, cursor: first }
+                    let count = if valid { steps.saturating_add(1) } else { 0 };
+                    Pool6 { first, last, step, len: *dlen, space: PoolSpace::new(count) }
                 })
                 .collect();
             map.insert(id, Mutex::new(SubnetLeases6 { na_pools, pd_pools, ..SubnetLeases6::default() }));
@@ -333,8 +419,13 @@ impl LeaseMap6 {
     pub fn carry_from(&self, old: &LeaseMap6) {
         for id in self.subnet_ids() {
             let (Some(mut new), Some(old)) = (self.subnet(id), old.subnet(id)) else { continue };
-            new.offers.clone_from(&old.offers);
-            new.offer_by_client.clone_from(&old.offer_by_client);
+            let mut held: Vec<(Ipv6Addr, Offer)> = old.offers.iter().map(|((_, a), o)| (*a, o.clone())).collect();
+            // Oldest first, so each IA keeps its latest hold.
+            held.sort_by_key(|(a, o)| (o.until, u128::from(*a)));
+            drop(old);
+            for (a, o) in held {
+                new.hold_offer(a, &o.client, o.until.saturating_sub(OFFER_HOLD_SECS));
+            }
         }
     }
 
@@ -381,13 +472,13 @@ mod tests {
     fn na_pool_is_walked_and_exhausted() {
         let m = map();
         let mut s = m.subnet(1).unwrap();
-        let a = s.allocate_na(0, &key(1, LeaseType6::Na), 100, &|_| false).unwrap();
+        let a = s.allocate_na(0, &key(1, LeaseType6::Na), 100, None, &|_| false).unwrap();
         s.hold_offer(a, &key(1, LeaseType6::Na), 100);
-        let b = s.allocate_na(0, &key(2, LeaseType6::Na), 100, &|_| false).unwrap();
+        let b = s.allocate_na(0, &key(2, LeaseType6::Na), 100, None, &|_| false).unwrap();
         assert_ne!(a, b);
         s.hold_offer(b, &key(2, LeaseType6::Na), 100);
-        assert_eq!(s.allocate_na(0, &key(3, LeaseType6::Na), 100, &|_| false), None);
-        assert!(s.allocate_na(0, &key(3, LeaseType6::Na), 100 + OFFER_HOLD_SECS, &|_| false).is_some());
+        assert_eq!(s.allocate_na(0, &key(3, LeaseType6::Na), 100, None, &|_| false), None);
+        assert!(s.allocate_na(0, &key(3, LeaseType6::Na), 100 + OFFER_HOLD_SECS, None, &|_| false).is_some());
     }
 
     #[test]
@@ -396,7 +487,7 @@ mod tests {
         let mut s = m.subnet(1).unwrap();
         let mut got = Vec::new();
         for d in 1..=5u8 {
-            if let Some((p, len)) = s.allocate_pd(0, &key(d, LeaseType6::Pd), 100, &|_| false) {
+            if let Some((p, len)) = s.allocate_pd(0, &key(d, LeaseType6::Pd), 100, None, &|_| false) {
                 assert_eq!(len, 64);
                 s.hold_offer(p, &key(d, LeaseType6::Pd), 100);
                 got.push(p);
@@ -407,5 +498,44 @@ mod tests {
             .map(|s| s.parse().unwrap())
             .collect();
         assert_eq!(got, want, "a /62 holds four /64s");
+    }
+
+    #[test]
+    fn pd_pool_at_95_percent_reads_a_bounded_number_of_words() {
+        // A /48 delegating /64s: 65536 prefixes, every 20th free.
+        let pd = [("2001:db8::/48".parse().unwrap(), 64u8)];
+        let m = LeaseMap6::new([(1, &[][..], &pd[..])]);
+        let mut s = m.subnet(1).unwrap();
+        let base = u128::from("2001:db8::".parse::<Ipv6Addr>().unwrap());
+        for i in (0..65536u128).filter(|i| i % 20 != 3) {
+            s.upsert(Lease6 {
+                address: Ipv6Addr::from(base + (i << 64)),
+                prefix_len: 64,
+                lease_type: LeaseType6::Pd,
+                duid: vec![0, 3, 0, 1, 9],
+                iaid: i as u32,
+                valid_lifetime: 3600,
+                preferred_lifetime: 3000,
+                cltt: 100,
+                subnet_id: 1,
+                pool_id: 0,
+                fqdn_fwd: false,
+                fqdn_rev: false,
+                hostname: String::new(),
+                hwaddr: vec![],
+                hwtype: 0,
+                hwaddr_source: 0,
+                state: LeaseState::Default,
+                user_context: None,
+            });
+        }
+        for (n, rand) in [None, Some(12345u64)].into_iter().cycle().take(400).enumerate() {
+            let k = IaKey { duid: vec![0, 3, 0, 1, 7], iaid: n as u32, ty: LeaseType6::Pd };
+            let (p, len) = s.allocate_pd(0, &k, 200, rand, &|_| false).unwrap();
+            assert_eq!(len, 64);
+            assert_eq!(((u128::from(p) - base) >> 64) % 20, 3, "{p} is a free prefix");
+            assert!(s.last_alloc_cost(LeaseType6::Pd, 0).unwrap() <= 36);
+            s.hold_offer(p, &k, 200);
+        }
     }
 }

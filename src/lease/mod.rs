@@ -7,6 +7,7 @@
 pub mod alloc;
 pub mod alloc6;
 pub mod memfile;
+pub mod pool;
 pub mod store;
 
 use std::net::{Ipv4Addr, Ipv6Addr};
