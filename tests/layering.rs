@@ -107,3 +107,70 @@ fn the_checker_catches_a_violation() {
     assert!(!mentions("let tokio_like = 1;", "tokio"));
     assert!(!mentions("// tokio::spawn", "tokio") || code_lines("// tokio::spawn").count() == 0);
 }
+
+/// Which crate modules each layer may name (design.md "Layout"): the codec knows nothing else,
+/// the configuration knows no runtime, the engine never reaches sockets, services or the
+/// control API, and the lease layer never reaches the engine — so nothing forms a cycle.
+const ALLOWED: &[(&str, &[&str])] = &[
+    ("wire", &["wire"]),
+    ("config", &["config", "wire", "safefs", "logging"]),
+    ("engine", &["engine", "wire", "config", "lease", "stats", "clock"]),
+    ("lease", &["lease", "config", "wire", "clock", "safefs"]),
+    ("stats", &["stats"]),
+    ("clock", &["clock"]),
+    ("safefs", &["safefs"]),
+];
+
+/// The crate modules a line names as `crate::<module>`.
+fn crate_modules(line: &str) -> Vec<&str> {
+    let mut out = Vec::new();
+    let mut rest = line;
+    while let Some(i) = rest.find("crate::") {
+        let after = &rest[i + "crate::".len()..];
+        let end = after.find(|c: char| !(c.is_ascii_alphanumeric() || c == '_')).unwrap_or(after.len());
+        if end > 0 {
+            out.push(&after[..end]);
+        }
+        rest = &after[end..];
+    }
+    out
+}
+
+#[test]
+fn layers_import_only_what_they_may() {
+    let src = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("src");
+    let mut violations = Vec::new();
+    let mut checked = 0;
+    for (layer, allowed) in ALLOWED {
+        let mut files = Vec::new();
+        rust_files(&src.join(layer), &mut files);
+        let single = src.join(format!("{layer}.rs"));
+        if single.exists() {
+            files.push(single);
+        }
+        for f in files {
+            let rel = f.strip_prefix(&src).unwrap().to_string_lossy().into_owned();
+            // Backends are the shell side of `lease/`.
+            if SHELL_EXCEPTIONS.iter().any(|e| rel.starts_with(e)) {
+                continue;
+            }
+            checked += 1;
+            let text = std::fs::read_to_string(&f).unwrap();
+            for (n, line) in code_lines(&text) {
+                for m in crate_modules(line) {
+                    if !allowed.contains(&m) {
+                        violations.push(format!("src/{rel}:{n}: {layer} uses crate::{m}: {}", line.trim()));
+                    }
+                }
+            }
+        }
+    }
+    assert!(checked > 20, "the layers were not found");
+    assert!(violations.is_empty(), "import rule violations:\n{}", violations.join("\n"));
+}
+
+#[test]
+fn the_import_checker_sees_crate_paths() {
+    assert_eq!(crate_modules("use crate::lease::alloc::X; crate::wire::v4"), vec!["lease", "wire"]);
+    assert!(crate_modules("use super::x;").is_empty());
+}

@@ -22,17 +22,7 @@ pub enum ClientKey {
     HwAddr(Vec<u8>),
 }
 
-/// Which address-picking strategy a pool uses (`allocator`, Kea ARM 8.2.7).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum AllocatorKind {
-    /// Walks the pool from where it last stopped.
-    Iterative,
-    /// Starts at a random point of the pool.
-    Random,
-    /// Free lease queue: hands out addresses from a queue of free ones (Kea's `flq`), so a
-    /// nearly full pool costs no scan.
-    Flq,
-}
+pub use crate::config::model::AllocatorKind;
 
 /// One pool's range, its free structure and its free lease queue.
 #[derive(Debug)]

@@ -6,8 +6,19 @@ use ipnet::Ipv4Net;
 
 use super::common::{self, HookLibrary, HostIdentifier, LeaseDatabase, OptionValue, Seen, Triplet};
 use super::{Checker, ControlSocket, V};
-use crate::lease::alloc::AllocatorKind;
 use crate::wire::optdef::OptionDefRegistry;
+
+/// Which address-picking strategy a pool uses (`allocator`, Kea ARM 8.2.7).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AllocatorKind {
+    /// Walks the pool from where it last stopped.
+    Iterative,
+    /// Starts at a random point of the pool.
+    Random,
+    /// Free lease queue: hands out addresses from a queue of free ones (Kea's `flq`), so a
+    /// nearly full pool costs no scan.
+    Flq,
+}
 
 /// Kea's default `valid-lifetime` (GLOBAL4_DEFAULTS).
 pub const DEFAULT_VALID_LIFETIME: u32 = 7200;
