@@ -58,7 +58,8 @@ fn lab() -> &'static Lab {
     static L: OnceLock<Lab> = OnceLock::new();
     L.get_or_init(|| {
         let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("runtime");
-        let dir = std::env::temp_dir().join(format!("kakapo-fuzz-command-{}", std::process::id()));
+        // One fixed directory, rewritten by every run, so runs leave nothing else behind.
+        let dir = std::env::temp_dir().join("kakapo-fuzz-command");
         std::fs::create_dir_all(&dir).expect("temp dir");
         let path = dir.join("kea.conf");
         std::fs::write(&path, CFG).expect("config file");
