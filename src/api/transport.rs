@@ -1295,6 +1295,27 @@ async fn route(req: hyper::Request<Incoming>, ctx: &Ctx, state: &HttpState) -> H
     response
 }
 
+/// Serves one already-open plain HTTP connection over any byte stream until it closes, as a
+/// listener built from `cfg` would (authentication, `http-headers`, limits; the address and
+/// TLS settings are not used, and `http-headers` entries that `bind_http` would refuse are
+/// left out). For tests and fuzzing without sockets.
+pub async fn serve_io<S>(io: S, cfg: HttpConfig, dispatch: Arc<dyn Dispatch>, listener: Listener)
+where
+    S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+{
+    let headers = cfg
+        .headers
+        .iter()
+        .filter_map(|(n, v)| Some((HeaderName::from_bytes(n.as_bytes()).ok()?, HeaderValue::from_str(v).ok()?)))
+        .collect();
+    let challenge = HeaderValue::from_str(&format!("Basic realm=\"{}\"", cfg.realm))
+        .unwrap_or_else(|_| HeaderValue::from_static("Basic"));
+    let shared = Arc::new(HttpShared { auth: cfg.auth, challenge, headers, limits: cfg.limits });
+    // A dropped sender would read as a shutdown request; this one lives until the end.
+    let (_keep, shutdown) = watch::channel(false);
+    serve_connection(io, Ctx { dispatch, listener: Arc::new(listener), shared }, shutdown).await;
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
