@@ -65,9 +65,9 @@ fn lab() -> &'static Lab {
         std::fs::write(&path, CFG).expect("config file");
         let cfg = load_str("fuzz", CFG, &LoadOptions::default()).expect("fuzz config").config;
         let opts = ServiceOptions { data_dir: dir.clone(), ..ServiceOptions::default() };
-        let settings = ControlSettings { files: vec![path], only: None, opts };
+        let settings = ControlSettings { files: vec![path], only: None, opts, policy: None };
         let dispatch = rt.block_on(async {
-            let control: Arc<Control> = Control::new(settings, cfg, Box::new(|_| {}));
+            let control: Arc<Control> = Control::new(settings, cfg, Box::new(|_| Ok(())));
             control.start().await.expect("control starts");
             let dispatch = ControlDispatch(control);
             for (svc, body) in SETUP {

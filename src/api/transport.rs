@@ -1303,17 +1303,24 @@ pub async fn serve_io<S>(io: S, cfg: HttpConfig, dispatch: Arc<dyn Dispatch>, li
 where
     S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
 {
-    let headers = cfg
-        .headers
-        .iter()
-        .filter_map(|(n, v)| Some((HeaderName::from_bytes(n.as_bytes()).ok()?, HeaderValue::from_str(v).ok()?)))
-        .collect();
-    let challenge = HeaderValue::from_str(&format!("Basic realm=\"{}\"", cfg.realm))
-        .unwrap_or_else(|_| HeaderValue::from_static("Basic"));
-    let shared = Arc::new(HttpShared { auth: cfg.auth, challenge, headers, limits: cfg.limits });
+    let mut cfg = cfg;
+    cfg.tls = None;
+    cfg.headers.retain(|(n, v)| HeaderName::from_bytes(n.as_bytes()).is_ok() && HeaderValue::from_str(v).is_ok());
+    let Ok(settings) = prepare_http(&cfg) else { return };
+    let limits = settings.limits;
+    let tracker = Arc::<Tracker>::default();
+    let Some(admitted) = tracker.admit(limits.max_connections) else { return };
+    let conn = admitted.state.clone();
+    let ctx = Ctx {
+        dispatch,
+        state: Arc::new(Slot::new(HttpState { settings, listener })),
+        conn: conn.clone(),
+        tracker: tracker.clone(),
+    };
     // A dropped sender would read as a shutdown request; this one lives until the end.
     let (_keep, shutdown) = watch::channel(false);
-    serve_connection(io, Ctx { dispatch, listener: Arc::new(listener), shared }, shutdown).await;
+    serve_connection(Tracked::new(io, conn, limits.write_timeout), ctx, limits, shutdown).await;
+    drop(admitted);
 }
 
 #[cfg(test)]
