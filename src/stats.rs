@@ -10,10 +10,27 @@
 //!   span is measured between samples, not against the current time, as Kea does); setting
 //!   one limit disables the other;
 //! - new statistics take the registry's default limit (count 20 unless configured otherwise);
-//! - `reset` clears the history and records a single 0 sample.
+//! - `reset` clears the history and records a single 0 sample;
+//! - `remove` deletes a statistic; a later add or set creates it afresh, as in Kea.
+//!
+//! How it is built for the packet path (design.md "statistics (lock-free counters)"): the
+//! name-keyed map is touched only by commands, `/metrics` and configuration changes. The
+//! engines resolve [`Counter`] handles once per configuration and count through them, so a
+//! packet never formats a name, never allocates and never takes a registry-wide lock. Each
+//! statistic keeps its value and its sample ring behind its own small mutex: Kea records a
+//! sample on every add, and a consistent (value, timestamp) history needs the value and the
+//! ring updated together. Only threads counting the same statistic at the same instant meet
+//! on that lock; the ring is preallocated for the count limit, so a push does not allocate
+//! (an age-limited history grows, as Kea's does).
+//!
+//! A removed statistic that handles still point at stays in the map, hidden: every read
+//! treats it as absent, and the next add through any handle or by name brings it back with a
+//! fresh history (Kea's remove-then-add). [`Stats::sweep`] drops hidden statistics nothing
+//! points at any more.
 
 use std::collections::{BTreeMap, VecDeque};
-use std::sync::Mutex;
+use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard, RwLock};
 
 /// Kea's default number of samples kept per statistic (Kea ARM 8.9, `statistic-default-sample-count`).
 pub const DEFAULT_MAX_SAMPLES: u32 = 20;
@@ -53,9 +70,11 @@ pub enum SampleLimit {
 
 #[derive(Debug)]
 struct Stat {
-    /// Newest first; never empty.
+    /// Newest first; never empty unless `removed`.
     samples: VecDeque<Sample>,
     limit: SampleLimit,
+    /// Removed (or never yet counted): invisible to every read until the next add or set.
+    removed: bool,
 }
 
 impl Stat {
@@ -64,7 +83,14 @@ impl Stat {
             SampleLimit::Count(n) => (n as usize).min(DEFAULT_MAX_SAMPLES as usize),
             SampleLimit::Age(_) => 1,
         };
-        Stat { samples: VecDeque::with_capacity(cap.max(1)), limit }
+        Stat { samples: VecDeque::with_capacity(cap.max(1)), limit, removed: true }
+    }
+
+    /// Brings a removed statistic back as a new one: empty history, the default limit.
+    fn revive(&mut self, limit: SampleLimit) {
+        self.samples.clear();
+        self.limit = limit;
+        self.removed = false;
     }
 
     fn newest(&self) -> i64 {
@@ -112,54 +138,144 @@ impl Stat {
     }
 }
 
+/// The limits new statistics get; atomics so a revived statistic reads them without a lock.
 #[derive(Debug)]
-struct Inner {
-    map: BTreeMap<String, Stat>,
-    /// Default count limit for new statistics; 0 selects the age limit (Kea semantics).
-    default_count: u32,
-    /// Default age limit for new statistics, seconds.
-    default_age: u64,
+struct Defaults {
+    /// Default count limit; 0 selects the age limit (Kea semantics).
+    count: AtomicU32,
+    /// Default age limit, seconds.
+    age: AtomicU64,
 }
 
-impl Inner {
-    fn default_limit(&self) -> SampleLimit {
-        if self.default_count == 0 {
-            SampleLimit::Age(self.default_age)
-        } else {
-            SampleLimit::Count(self.default_count)
+impl Defaults {
+    fn limit(&self) -> SampleLimit {
+        match self.count.load(Ordering::Relaxed) {
+            0 => SampleLimit::Age(self.age.load(Ordering::Relaxed)),
+            n => SampleLimit::Count(n),
         }
     }
+}
 
-    fn push(&mut self, name: &str, at_us: u64, f: impl FnOnce(i64) -> i64) {
-        // Only a new statistic allocates its key.
-        if let Some(s) = self.map.get_mut(name) {
-            let v = f(s.newest());
-            s.push(v, at_us);
-        } else {
-            let mut s = Stat::new(self.default_limit());
-            s.push(f(0), at_us);
-            self.map.insert(name.to_string(), s);
+#[derive(Debug)]
+struct Entry {
+    stat: Mutex<Stat>,
+    defaults: Arc<Defaults>,
+}
+
+impl Entry {
+    fn lock(&self) -> MutexGuard<'_, Stat> {
+        // A poisoned statistic still holds a valid history.
+        self.stat.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    fn push(&self, at_us: u64, f: impl FnOnce(i64) -> i64) {
+        let mut s = self.lock();
+        if s.removed {
+            s.revive(self.defaults.limit());
         }
+        let v = f(s.newest());
+        s.push(v, at_us);
+    }
+
+    /// The statistic's state when it is visible (not removed).
+    fn visible<R>(&self, f: impl FnOnce(&mut Stat) -> R) -> Option<R> {
+        let mut s = self.lock();
+        (!s.removed).then(|| f(&mut s))
+    }
+}
+
+/// A handle on one statistic, resolved by name once and then counted through without touching
+/// the registry (Kea ARM 8.9 "Statistics"); cheap to clone.
+#[derive(Debug, Clone)]
+pub struct Counter(Arc<Entry>);
+
+impl Counter {
+    /// Adds `delta` as a new sample at `now` (Unix seconds), as Kea's StatsMgr::addValue
+    /// (Kea ARM 8.9).
+    pub fn add(&self, delta: i64, now: u64) {
+        self.add_us(delta, now.saturating_mul(1_000_000));
+    }
+
+    /// [`Counter::add`] with a microsecond timestamp (Kea ARM 8.9 sample timestamps).
+    pub fn add_us(&self, delta: i64, now_us: u64) {
+        self.0.push(now_us, |v| v.saturating_add(delta));
+    }
+
+    /// Sets `value` as a new sample at `now` (Unix seconds), as Kea's StatsMgr::setValue
+    /// (Kea ARM 8.9).
+    pub fn set(&self, value: i64, now: u64) {
+        self.set_us(value, now.saturating_mul(1_000_000));
+    }
+
+    /// [`Counter::set`] with a microsecond timestamp (Kea ARM 8.9 sample timestamps).
+    pub fn set_us(&self, value: i64, now_us: u64) {
+        self.0.push(now_us, |_| value);
+    }
+
+    /// The newest value; None while the statistic is removed (Kea ARM 8.9, `statistic-get`).
+    pub fn value(&self) -> Option<i64> {
+        self.0.visible(|s| s.newest())
     }
 }
 
 /// The statistics of one daemon, shared by every packet task (Kea ARM 8.9 "Statistics").
 #[derive(Debug)]
 pub struct Stats {
-    inner: Mutex<Inner>,
+    map: RwLock<BTreeMap<Box<str>, Counter>>,
+    defaults: Arc<Defaults>,
 }
 
 impl Default for Stats {
     fn default() -> Stats {
-        Stats { inner: Mutex::new(Inner { map: BTreeMap::new(), default_count: DEFAULT_MAX_SAMPLES, default_age: 0 }) }
+        let defaults = Defaults { count: AtomicU32::new(DEFAULT_MAX_SAMPLES), age: AtomicU64::new(0) };
+        Stats { map: RwLock::new(BTreeMap::new()), defaults: Arc::new(defaults) }
     }
 }
 
 impl Stats {
-    fn with<R>(&self, f: impl FnOnce(&mut Inner) -> R) -> R {
-        // A poisoned registry still holds valid counters.
-        let mut g = self.inner.lock().unwrap_or_else(|e| e.into_inner());
-        f(&mut g)
+    fn read(&self) -> std::sync::RwLockReadGuard<'_, BTreeMap<Box<str>, Counter>> {
+        // A poisoned map still holds valid entries.
+        self.map.read().unwrap_or_else(|e| e.into_inner())
+    }
+
+    fn write(&self) -> std::sync::RwLockWriteGuard<'_, BTreeMap<Box<str>, Counter>> {
+        self.map.write().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// The entry of `name`, created hidden (no sample yet) when unknown.
+    fn entry(&self, name: &str) -> Counter {
+        if let Some(c) = self.read().get(name) {
+            return c.clone();
+        }
+        let mut map = self.write();
+        // Only a new statistic allocates its key and ring.
+        map.entry(name.into())
+            .or_insert_with(|| {
+                let stat = Stat::new(self.defaults.limit());
+                Counter(Arc::new(Entry { stat: Mutex::new(stat), defaults: self.defaults.clone() }))
+            })
+            .clone()
+    }
+
+    /// The handle of `name`, which exists from now on: created (or brought back after a
+    /// removal) with a 0 sample at `now`, left as it is when it already exists, as Kea's
+    /// start-up statistics (Kea ARM 8.9, 9.x "DHCPv4 Statistics", 10.x "DHCPv6 Statistics").
+    pub fn counter(&self, name: &str, now: u64) -> Counter {
+        let c = self.entry(name);
+        {
+            let mut s = c.0.lock();
+            if s.removed {
+                s.revive(self.defaults.limit());
+                s.push(0, now.saturating_mul(1_000_000));
+            }
+        }
+        c
+    }
+
+    /// The handle of `name` without creating the statistic: it appears at its first add or set,
+    /// for the statistics Kea creates only when the event first happens (Kea ARM 8.9).
+    pub fn lazy_counter(&self, name: &str) -> Counter {
+        self.entry(name)
     }
 
     /// Adds `delta` to `name` (created at 0 when new) as a new sample at `now` (Unix seconds),
@@ -170,7 +286,7 @@ impl Stats {
 
     /// [`Stats::add`] with a microsecond timestamp `now_us` (Kea ARM 8.9 sample timestamps).
     pub fn add_us(&self, name: &str, delta: i64, now_us: u64) {
-        self.with(|m| m.push(name, now_us, |v| v.saturating_add(delta)));
+        self.entry(name).add_us(delta, now_us);
     }
 
     /// Sets `name` to `value` as a new sample at `now` (Unix seconds), as Kea's
@@ -181,33 +297,41 @@ impl Stats {
 
     /// [`Stats::set`] with a microsecond timestamp `now_us` (Kea ARM 8.9 sample timestamps).
     pub fn set_us(&self, name: &str, value: i64, now_us: u64) {
-        self.with(|m| m.push(name, now_us, |_| value));
+        self.entry(name).set_us(value, now_us);
+    }
+
+    fn with_visible<R>(&self, name: &str, f: impl FnOnce(&mut Stat) -> R) -> Option<R> {
+        self.read().get(name).and_then(|c| c.0.visible(f))
     }
 
     /// The newest sample of `name` (Kea ARM 8.9, `statistic-get`).
     pub fn get(&self, name: &str) -> Option<Sample> {
-        self.with(|m| m.map.get(name).and_then(|s| s.samples.front().copied()))
+        self.with_visible(name, |s| s.samples.front().copied()).flatten()
     }
 
     /// Every sample kept for `name`, newest first (Kea ARM 8.9, `statistic-get`).
     pub fn samples(&self, name: &str) -> Option<Vec<Sample>> {
-        self.with(|m| m.map.get(name).map(|s| s.samples.iter().copied().collect()))
+        self.with_visible(name, |s| s.samples.iter().copied().collect())
     }
 
     /// Every statistic's newest sample, sorted by name (Kea ARM 8.9, `statistic-get-all`).
     pub fn all(&self) -> Vec<(String, Sample)> {
-        self.with(|m| m.map.iter().filter_map(|(k, s)| s.samples.front().map(|f| (k.clone(), *f))).collect())
+        let map = self.read();
+        map.iter()
+            .filter_map(|(k, c)| c.0.visible(|s| s.samples.front().copied()).flatten().map(|f| (k.to_string(), f)))
+            .collect()
     }
 
     /// Every statistic with all its samples, newest first, sorted by name (Kea ARM 8.9,
     /// `statistic-get-all`).
     pub fn all_samples(&self) -> Vec<(String, Vec<Sample>)> {
-        self.with(|m| m.map.iter().map(|(k, s)| (k.clone(), s.samples.iter().copied().collect())).collect())
+        let map = self.read();
+        map.iter().filter_map(|(k, c)| c.0.visible(|s| (k.to_string(), s.samples.iter().copied().collect()))).collect()
     }
 
     /// The number of statistics (Kea ARM 8.9).
     pub fn len(&self) -> usize {
-        self.with(|m| m.map.len())
+        self.read().values().filter(|c| !c.0.lock().removed).count()
     }
 
     /// Whether no statistic exists (Kea ARM 8.9).
@@ -219,65 +343,93 @@ impl Stats {
     /// `statistic-reset`).
     pub fn reset(&self, name: &str, now: u64) -> bool {
         let at = now.saturating_mul(1_000_000);
-        self.with(|m| m.map.get_mut(name).map(|s| s.reset(at)).is_some())
+        self.with_visible(name, |s| s.reset(at)).is_some()
     }
 
     /// [`Stats::reset`] for every statistic (Kea ARM 8.9, `statistic-reset-all`).
     pub fn reset_all(&self, now: u64) {
         let at = now.saturating_mul(1_000_000);
-        self.with(|m| m.map.values_mut().for_each(|s| s.reset(at)));
+        self.read().values().for_each(|c| {
+            c.0.visible(|s| s.reset(at));
+        });
     }
 
     /// Deletes `name`; false when unknown (Kea ARM 8.9, `statistic-remove`).
     pub fn remove(&self, name: &str) -> bool {
-        self.with(|m| m.map.remove(name).is_some())
+        let mut map = self.write();
+        let Some(c) = map.get(name) else { return false };
+        let (found, unused) = {
+            let mut s = c.0.lock();
+            let found = !s.removed;
+            s.removed = true;
+            s.samples.clear();
+            // Only the map holds it (the map lock keeps anyone from taking a new handle).
+            (found, Arc::strong_count(&c.0) == 1)
+        };
+        if unused {
+            map.remove(name);
+        }
+        found
     }
 
     /// Deletes every statistic (Kea ARM 8.9, `statistic-remove-all`).
     pub fn remove_all(&self) {
-        self.with(|m| m.map.clear());
+        self.write().retain(|_, c| {
+            let mut s = c.0.lock();
+            s.removed = true;
+            s.samples.clear();
+            Arc::strong_count(&c.0) > 1
+        });
+    }
+
+    /// Forgets removed statistics that no handle points at any more, e.g. those of the subnets
+    /// an older configuration had, once its engine is gone (Kea ARM 8.9).
+    pub fn sweep(&self) {
+        self.write().retain(|_, c| Arc::strong_count(&c.0) > 1 || !c.0.lock().removed);
     }
 
     /// The limit bounding `name`'s history (Kea ARM 8.9.1).
     pub fn limit(&self, name: &str) -> Option<SampleLimit> {
-        self.with(|m| m.map.get(name).map(|s| s.limit))
+        self.with_visible(name, |s| s.limit)
     }
 
     /// The limit new statistics get (Kea ARM 8.9.1, `statistic-default-sample-count` / `-age`).
     pub fn default_limit(&self) -> SampleLimit {
-        self.with(|m| m.default_limit())
+        self.defaults.limit()
     }
 
     /// Limits `name` to `max` samples (0 is taken as 1), disabling its age limit and dropping
     /// older samples now; false when unknown (Kea ARM 8.9.1, `statistic-sample-count-set`).
     pub fn set_max_samples(&self, name: &str, max: u32) -> bool {
-        self.with(|m| m.map.get_mut(name).map(|s| s.set_limit(SampleLimit::Count(max))).is_some())
+        self.with_visible(name, |s| s.set_limit(SampleLimit::Count(max))).is_some()
     }
 
     /// Limits `name` to samples spanning `secs` seconds, disabling its count limit and dropping
     /// older samples now; false when unknown (Kea ARM 8.9.1, `statistic-sample-age-set`).
     pub fn set_max_age(&self, name: &str, secs: u64) -> bool {
-        self.with(|m| m.map.get_mut(name).map(|s| s.set_limit(SampleLimit::Age(secs))).is_some())
+        self.with_visible(name, |s| s.set_limit(SampleLimit::Age(secs))).is_some()
+    }
+
+    fn set_all(&self, count: u32, age: u64) {
+        // The defaults first: a statistic revived meanwhile takes the new limit either way.
+        self.defaults.age.store(age, Ordering::Relaxed);
+        self.defaults.count.store(count, Ordering::Relaxed);
+        let limit = self.defaults.limit();
+        // Removed statistics too, so their ring fits the limit when they come back.
+        self.read().values().for_each(|c| c.0.lock().set_limit(limit));
     }
 
     /// Count limit `max` (0 is taken as 1) for every statistic and as the default for new ones,
     /// as Kea's `statistic-sample-count-set-all` handler (Kea ARM 8.9.1).
     pub fn set_max_samples_all(&self, max: u32) {
-        let max = max.max(1);
-        self.with(|m| {
-            m.default_count = max;
-            m.map.values_mut().for_each(|s| s.set_limit(SampleLimit::Count(max)));
-        });
+        let age = self.defaults.age.load(Ordering::Relaxed);
+        self.set_all(max.max(1), age);
     }
 
     /// Age limit `secs` for every statistic and as the default for new ones (disabling the
     /// default count limit), as Kea's `statistic-sample-age-set-all` handler (Kea ARM 8.9.1).
     pub fn set_max_age_all(&self, secs: u64) {
-        self.with(|m| {
-            m.default_count = 0;
-            m.default_age = secs;
-            m.map.values_mut().for_each(|s| s.set_limit(SampleLimit::Age(secs)));
-        });
+        self.set_all(0, secs);
     }
 
     /// Applies `statistic-default-sample-count` (`count`, 0 = use the age limit) and
@@ -285,12 +437,7 @@ impl Stats {
     /// defaults, and the active one is applied to every existing statistic, as Kea's
     /// SrvConfig::updateStatistics (Kea ARM 8.9.1).
     pub fn set_default_limits(&self, count: u32, age: u64) {
-        self.with(|m| {
-            m.default_count = count;
-            m.default_age = age;
-            let limit = m.default_limit();
-            m.map.values_mut().for_each(|s| s.set_limit(limit));
-        });
+        self.set_all(count, age);
     }
 }
 
@@ -455,5 +602,119 @@ mod tests {
         assert_eq!(all[0].0, "a");
         assert_eq!(all[0].1.len(), 2);
         assert_eq!(all[0].1[0].value, 2);
+    }
+
+    #[test]
+    fn concurrent_adds_through_handles_sum_up() {
+        let s = Arc::new(Stats::default());
+        let c = s.counter("pkt4-received", 1);
+        let threads: Vec<_> = (0..4)
+            .map(|t| {
+                let c = c.clone();
+                let by_name = s.clone();
+                std::thread::spawn(move || {
+                    for i in 0..10_000u64 {
+                        // Handles and name-based adds land on the same statistic.
+                        if i % 100 == 0 {
+                            by_name.add("pkt4-received", 1, 2);
+                        } else {
+                            c.add(1, 2);
+                        }
+                    }
+                    t
+                })
+            })
+            .collect();
+        for t in threads {
+            assert!(t.join().is_ok());
+        }
+        assert_eq!(s.get("pkt4-received").map(|x| x.value), Some(40_000));
+        assert_eq!(c.value(), Some(40_000));
+        // The history is still bounded by the default count, newest first and consistent.
+        let v = values(&s, "pkt4-received");
+        assert_eq!(v.len(), DEFAULT_MAX_SAMPLES as usize);
+        assert!(v.windows(2).all(|w| w[0] == w[1] + 1), "{v:?}");
+    }
+
+    #[test]
+    fn counter_creates_with_a_zero_sample_once() {
+        let s = Stats::default();
+        let c = s.counter("pkt4-sent", 5);
+        assert_eq!(s.samples("pkt4-sent").unwrap(), vec![Sample { value: 0, at: 5, micros: 0 }]);
+        c.add(2, 6);
+        // Resolving it again (a reconfiguration) keeps the value and the history.
+        let again = s.counter("pkt4-sent", 7);
+        assert_eq!(values(&s, "pkt4-sent"), vec![2, 0]);
+        again.add(1, 8);
+        assert_eq!(c.value(), Some(3));
+    }
+
+    #[test]
+    fn lazy_counter_appears_at_first_add() {
+        let s = Stats::default();
+        let c = s.lazy_counter("subnet[1].v4-allocation-fail");
+        assert_eq!(s.get("subnet[1].v4-allocation-fail"), None);
+        assert!(s.all().is_empty());
+        assert!(s.is_empty());
+        assert_eq!(c.value(), None);
+        assert!(!s.reset("subnet[1].v4-allocation-fail", 1));
+        assert!(!s.remove("subnet[1].v4-allocation-fail"));
+        c.add(1, 3);
+        assert_eq!(s.samples("subnet[1].v4-allocation-fail").unwrap(), vec![Sample { value: 1, at: 3, micros: 0 }]);
+        assert_eq!(s.len(), 1);
+    }
+
+    #[test]
+    fn handle_limits_reset_and_remove_behave_as_by_name() {
+        let s = Stats::default();
+        let c = s.counter("x", 0);
+        for t in 1..10 {
+            c.set(t, t as u64);
+        }
+        assert!(s.set_max_samples("x", 3));
+        c.add(1, 10);
+        assert_eq!(values(&s, "x"), vec![10, 9, 8]);
+        assert!(s.set_max_age("x", 1));
+        c.add(1, 11);
+        assert_eq!(values(&s, "x"), vec![11, 10]);
+        assert!(s.reset("x", 12));
+        assert_eq!(s.samples("x").unwrap(), vec![Sample { value: 0, at: 12, micros: 0 }]);
+        c.add(4, 13);
+        assert_eq!(s.get("x").map(|x| x.value), Some(4));
+
+        // Removed while a handle holds it: gone for every read, back afresh at the next add
+        // with the default limit, as Kea's remove-then-add.
+        assert!(s.remove("x"));
+        assert_eq!(s.get("x"), None);
+        assert_eq!(s.samples("x"), None);
+        assert_eq!(s.limit("x"), None);
+        assert!(!s.set_max_samples("x", 2));
+        assert!(s.all_samples().is_empty());
+        assert!(!s.remove("x"));
+        c.add(2, 14);
+        assert_eq!(s.samples("x").unwrap(), vec![Sample { value: 2, at: 14, micros: 0 }]);
+        assert_eq!(s.limit("x"), Some(SampleLimit::Count(DEFAULT_MAX_SAMPLES)));
+
+        // remove-all hides it too; by name it comes back as well.
+        s.remove_all();
+        assert!(s.is_empty());
+        s.add("x", 5, 15);
+        assert_eq!(c.value(), Some(5));
+    }
+
+    #[test]
+    fn sweep_forgets_removed_statistics_without_handles() {
+        let s = Stats::default();
+        let c = s.counter("subnet[9].total-addresses", 1);
+        s.set("plain", 1, 1);
+        assert!(s.remove("subnet[9].total-addresses"));
+        assert!(s.remove("plain"));
+        // Only the handle keeps the hidden entry; dropping it lets sweep forget it.
+        assert_eq!(s.read().len(), 1);
+        s.sweep();
+        assert_eq!(s.read().len(), 1);
+        drop(c);
+        s.sweep();
+        assert_eq!(s.read().len(), 0);
     }
 }
