@@ -17,6 +17,7 @@ use tracing::{error, info, warn};
 
 use crate::clock;
 use crate::config::model::Dhcp4;
+use crate::engine::counters::Global4;
 use crate::engine::v4::{Dest4, Engine4, Outcome4, Pending, RecvMeta4};
 use crate::lease::alloc::LeaseMap4;
 use crate::lease::memfile::{Memfile4, MemfileConfig};
@@ -103,6 +104,9 @@ pub struct Shared {
     engine: RwLock<Arc<Engine4>>,
     store: Arc<dyn LeaseStore4>,
     stats: Arc<Stats>,
+    /// The packet counters the socket side keeps (received while disabled, sent), resolved
+    /// once: their names do not depend on the configuration.
+    counters: Global4,
     opts: ServiceOptions,
     state: DhcpState,
 }
@@ -153,6 +157,10 @@ impl Shared {
             &cfg.subnets.iter().map(|s| s.id).collect::<Vec<_>>(),
         );
         *slot = Arc::new(Engine4::new(cfg, map, self.stats.clone(), now).with_store(self.store.clone()));
+        drop(slot);
+        // The old engine's handles are gone unless a decision still holds it; statistics of
+        // removed subnets that nothing counts in any more leave the map.
+        self.stats.sweep();
     }
 
     /// Runs a lease change of the control channel on the current engine, under the engine
@@ -340,7 +348,9 @@ impl Service4 {
         if ifaces.is_empty() {
             warn!(target: "kea-dhcp4.dhcp4", "DHCP4_NO_SOCKETS_OPEN no interface configured to listen to DHCP traffic");
         }
-        let shared = Shared { engine: RwLock::new(Arc::new(engine)), store, stats, opts, state: DhcpState::default() };
+        let counters = Global4::resolve(&stats, clock::unix_now());
+        let shared =
+            Shared { engine: RwLock::new(Arc::new(engine)), store, stats, counters, opts, state: DhcpState::default() };
         Ok(Service4 { shared: Arc::new(shared), ifaces })
     }
 
@@ -450,8 +460,8 @@ async fn serve_iface(sh: Arc<Shared>, iface: Arc<Iface>) -> std::io::Result<()> 
         let now = clock::unix_now();
         if sh.state.is_disabled(now) {
             // Kea counts what a disabled service receives and drops it.
-            sh.stats.add("pkt4-received", 1, now);
-            sh.stats.add("pkt4-receive-drop", 1, now);
+            sh.counters.received.add(1, now);
+            sh.counters.receive_drop.add(1, now);
             return;
         }
         let engine = sh.engine.read().unwrap_or_else(|e| e.into_inner());
@@ -470,7 +480,7 @@ async fn serve_iface(sh: Arc<Shared>, iface: Arc<Iface>) -> std::io::Result<()> 
                         bufs[0] = buf;
                     }
                     // A frame the socket layer refused (bad checksum, not IPv4/UDP).
-                    Ok(None) => sh.stats.add("pkt4-receive-drop", 1, clock::unix_now()),
+                    Ok(None) => sh.counters.receive_drop.add(1, clock::unix_now()),
                     Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {
                         guard.clear_ready();
                         break;
@@ -557,14 +567,15 @@ fn send(sh: &Shared, iface: &Iface, pkt: &Pkt4, dest: Dest4) {
     let now = clock::unix_now();
     match res {
         Ok(()) => {
-            sh.stats.add("pkt4-sent", 1, now);
+            let c = &sh.counters;
+            c.sent.add(1, now);
             let stat = match pkt.message_type() {
-                Some(MessageType::Offer) => "pkt4-offer-sent",
-                Some(MessageType::Ack) => "pkt4-ack-sent",
-                Some(MessageType::Nak) => "pkt4-nak-sent",
-                _ => "pkt4-other-sent",
+                Some(MessageType::Offer) => &c.offer_sent,
+                Some(MessageType::Ack) => &c.ack_sent,
+                Some(MessageType::Nak) => &c.nak_sent,
+                _ => &c.other_sent,
             };
-            sh.stats.add(stat, 1, now);
+            stat.add(1, now);
             let (name, num) = pkt.message_type().map_or(("UNKNOWN", 0), |m| (m.name(), m.as_u8()));
             let to = match dest {
                 Dest4::Relay(a) | Dest4::Unicast(a) => a.to_string(),

@@ -16,6 +16,7 @@ use tracing::{error, info, warn};
 
 use crate::clock;
 use crate::config::model::Dhcp6;
+use crate::engine::counters::Global6;
 use crate::engine::server_id::{self, ServerIdError, SERVER_ID_FILE};
 use crate::engine::v6::{Engine6, Outcome6, Pending6, RecvMeta6, Reply6};
 use crate::lease::alloc6::LeaseMap6;
@@ -85,6 +86,8 @@ pub struct Shared {
     engine: RwLock<Arc<Engine6>>,
     store: Arc<dyn LeaseStore6>,
     stats: Arc<Stats>,
+    /// The packet counters the socket side keeps, resolved once (as in service4).
+    counters: Global6,
     state: DhcpState,
     server_duid: Vec<u8>,
 }
@@ -136,6 +139,9 @@ impl Shared {
         crate::service4::forget_removed_subnets(&self.stats, slot.config().subnets.iter().map(|s| s.id), &keep);
         let engine = Engine6::new(cfg, map, self.stats.clone(), self.server_duid.clone(), now);
         *slot = Arc::new(engine.with_store(self.store.clone()));
+        drop(slot);
+        // Statistics of removed subnets that nothing counts in any more leave the map.
+        self.stats.sweep();
     }
 
     /// Runs a lease change of the control channel under the engine lock (see service4).
@@ -246,10 +252,12 @@ impl Service6 {
         if ifaces.is_empty() {
             warn!(target: "kea-dhcp6.dhcp6", "DHCP6_NO_SOCKETS_OPEN no interface configured to listen to DHCP traffic");
         }
+        let counters = Global6::resolve(&stats, clock::unix_now());
         let shared = Shared {
             engine: RwLock::new(Arc::new(engine)),
             store,
             stats,
+            counters,
             state: DhcpState::default(),
             server_duid: duid,
         };
@@ -320,8 +328,8 @@ async fn serve_socket(sh: Arc<Shared>, iface: Arc<Iface>) -> std::io::Result<()>
                     meta.dst = r.dst;
                     let now = clock::unix_now();
                     if sh.state.is_disabled(now) {
-                        sh.stats.add("pkt6-received", 1, now);
-                        sh.stats.add("pkt6-receive-drop", 1, now);
+                        sh.counters.received.add(1, now);
+                        sh.counters.receive_drop.add(1, now);
                         continue;
                     }
                     let engine = sh.engine.read().unwrap_or_else(|e| e.into_inner());
@@ -366,13 +374,14 @@ fn send(sh: &Shared, iface: &Iface, reply: &Reply6) {
     let now = clock::unix_now();
     match res {
         Ok(_) => {
-            sh.stats.add("pkt6-sent", 1, now);
+            let c = &sh.counters;
+            c.sent.add(1, now);
             let stat = match reply.pkt.msg_type {
-                MessageType::Advertise => "pkt6-advertise-sent",
-                MessageType::Reply => "pkt6-reply-sent",
-                _ => "pkt6-other-sent",
+                MessageType::Advertise => &c.advertise_sent,
+                MessageType::Reply => &c.reply_sent,
+                _ => &c.other_sent,
             };
-            sh.stats.add(stat, 1, now);
+            stat.add(1, now);
         }
         Err(e) => {
             error!(target: "kea-dhcp6.packets", "DHCP6_PACKET_SEND_FAIL failed to send DHCPv6 packet to {}: {e}", reply.dest)

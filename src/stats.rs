@@ -259,7 +259,7 @@ impl Stats {
 
     /// The handle of `name`, which exists from now on: created (or brought back after a
     /// removal) with a 0 sample at `now`, left as it is when it already exists, as Kea's
-    /// start-up statistics (Kea ARM 8.9, 9.x "DHCPv4 Statistics", 10.x "DHCPv6 Statistics").
+    /// start-up statistics (Kea ARM 8.8 / 9.13 "Statistics in the DHCPv4/DHCPv6 Server").
     pub fn counter(&self, name: &str, now: u64) -> Counter {
         let c = self.entry(name);
         {

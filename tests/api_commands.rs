@@ -509,6 +509,53 @@ async fn statistic_commands_use_kea_names() {
     assert!(all.get("subnet[1].total-nas").is_some(), "{all}");
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_kea_start_up_statistic_exists_at_zero_right_after_start() {
+    use kakapo::engine::counters::{STARTUP4, STARTUP6, SUBNET_STARTUP4, SUBNET_STARTUP6};
+    // The lists are what kea-dhcp4 / kea-dhcp6 2.2 answer to statistic-get-all before any
+    // traffic; pool sizes are the only non-zero values.
+    let lab = start(&both()).await;
+    let all = ok(&lab.v4(json!({"command": "statistic-get-all"})).await).clone();
+    let totals4 = [(1, 91), (2, 11), (3, 11)];
+    let mut want: Vec<(String, i64)> = STARTUP4.iter().map(|n| (n.to_string(), 0)).collect();
+    for (id, total) in totals4 {
+        for n in SUBNET_STARTUP4 {
+            want.push((format!("subnet[{id}].{n}"), if *n == "total-addresses" { total } else { 0 }));
+        }
+    }
+    for (name, value) in &want {
+        assert_eq!(all[name.as_str()][0][0], *value, "{name} in {all}");
+    }
+    // Nothing else is non-zero either, and the v6 names stay in the v6 registry.
+    for (name, samples) in all.as_object().unwrap() {
+        assert!(name.ends_with("total-addresses") || samples[0][0] == 0, "{name}: {samples}");
+        assert!(!name.starts_with("pkt6-"), "{name}");
+    }
+
+    let all = ok(&lab.v6(json!({"command": "statistic-get-all"})).await).clone();
+    let mut want: Vec<(String, i64)> = STARTUP6.iter().map(|n| (n.to_string(), 0)).collect();
+    for n in SUBNET_STARTUP6 {
+        let v = match *n {
+            "total-nas" => 256,
+            "total-pds" => 65536,
+            _ => 0,
+        };
+        want.push((format!("subnet[1].{n}"), v));
+        let v2 = if *n == "total-nas" { 256 } else { 0 };
+        want.push((format!("subnet[2].{n}"), v2));
+    }
+    for (name, value) in &want {
+        assert_eq!(all[name.as_str()][0][0], *value, "{name} in {all}");
+    }
+    for (name, samples) in all.as_object().unwrap() {
+        assert!(name.contains("total-") || samples[0][0] == 0, "{name}: {samples}");
+        assert!(!name.starts_with("pkt4-"), "{name}");
+    }
+
+    // The per-subnet failure counters Kea creates at the first failure are not there yet.
+    assert!(all.get("subnet[1].v6-allocation-fail").is_none());
+}
+
 // ---------------------------------------------------------------------------------------------
 // Leases
 // ---------------------------------------------------------------------------------------------

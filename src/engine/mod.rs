@@ -4,6 +4,7 @@
 
 pub mod admin;
 pub mod classify;
+pub mod counters;
 pub mod ident;
 pub mod server_id;
 pub mod v4;

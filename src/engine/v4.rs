@@ -10,6 +10,7 @@ use std::sync::Arc;
 use tracing::{debug, info};
 
 use super::classify::Classes;
+use super::counters::{BySubnet, Global4, Subnet4 as Subnet4Stats};
 use super::ident::{check_v4, BadIdentifier};
 use crate::config::model::{Dhcp4, HostIdentifier, OptionValue, Reservation4, Subnet4, Triplet};
 use crate::lease::alloc::{ClientKey, LeaseMap4, SubnetLeases};
@@ -129,6 +130,9 @@ pub struct Engine4 {
     cfg: Arc<Dhcp4>,
     leases: Arc<LeaseMap4>,
     stats: Arc<Stats>,
+    /// Handles resolved once for this configuration: the packet path counts through them.
+    global: Global4,
+    subnet_stats: BySubnet<Subnet4Stats>,
     store: Option<Arc<dyn LeaseStore4>>,
 }
 
@@ -142,22 +146,20 @@ struct Ctx<'a> {
 }
 
 impl Engine4 {
-    /// Builds the engine; sets each subnet's `total-addresses` statistic.
+    /// Builds the engine: resolves its statistic handles, creating Kea's start-up statistics
+    /// at 0, and sets each subnet's `total-addresses` and lease counts.
     pub fn new(cfg: Arc<Dhcp4>, leases: Arc<LeaseMap4>, stats: Arc<Stats>, now: u64) -> Engine4 {
-        let mut total_all = 0i64;
+        let global = Global4::resolve(&stats, now);
+        let subnet_stats =
+            BySubnet::resolve(cfg.subnets.iter().map(|s| s.id), |id| Subnet4Stats::resolve(&stats, id, now));
         for s in &cfg.subnets {
+            let Some(c) = subnet_stats.get(s.id) else { continue };
             let total: i64 = s.pools.iter().map(|p| i64::from(u32::from(p.last) - u32::from(p.first)) + 1).sum();
-            total_all += total;
-            stats.set(&format!("subnet[{}].total-addresses", s.id), total, now);
+            c.total.set(total, now);
             if let Some(l) = leases.subnet(s.id) {
-                stats.set(&format!("subnet[{}].assigned-addresses", s.id), l.assigned(now) as i64, now);
-                stats.set(&format!("subnet[{}].declined-addresses", s.id), l.declined() as i64, now);
+                c.assigned.set(l.assigned(now) as i64, now);
+                c.declined.set(l.declined() as i64, now);
             }
-            stats.add(&format!("subnet[{}].cumulative-assigned-addresses", s.id), 0, now);
-        }
-        let _ = total_all;
-        for name in ["pkt4-received", "pkt4-sent", "pkt4-parse-failed", "pkt4-receive-drop"] {
-            stats.add(name, 0, now);
         }
         // The global counters are the sums over the subnets, recounted from the lease map
         // (Kea's recountLeaseStats4), so they agree after a restart or a reconfiguration.
@@ -168,9 +170,9 @@ impl Engine4 {
                 declined += l.declined() as i64;
             }
         }
-        stats.set("assigned-addresses", assigned, now);
-        stats.set("declined-addresses", declined, now);
-        Engine4 { cfg, leases, stats, store: None }
+        global.assigned.set(assigned, now);
+        global.declined.set(declined, now);
+        Engine4 { cfg, leases, stats, global, subnet_stats, store: None }
     }
 
     /// Queues every decision's rows in this store while the subnet lock is held, so that rows
@@ -219,14 +221,15 @@ impl Engine4 {
         // A declined lease counts as assigned too, as it does on the packet path.
         let assigned = |l: Option<&Lease4>| weight(l, LeaseState::Default) + weight(l, LeaseState::Declined);
         let d = assigned(new) - assigned(old);
+        let sub = self.subnet_stats.get(subnet);
         if d != 0 {
-            self.stats.add(&format!("subnet[{subnet}].assigned-addresses"), d, now);
-            self.stats.add("assigned-addresses", d, now);
+            sub.inspect(|c| c.assigned.add(d, now));
+            self.global.assigned.add(d, now);
         }
         let d = weight(new, LeaseState::Declined) - weight(old, LeaseState::Declined);
         if d != 0 {
-            self.stats.add(&format!("subnet[{subnet}].declined-addresses"), d, now);
-            self.stats.add("declined-addresses", d, now);
+            sub.inspect(|c| c.declined.add(d, now));
+            self.global.declined.add(d, now);
         }
     }
 
@@ -303,7 +306,7 @@ impl Engine4 {
 
     /// Handles one received datagram. `rand` feeds the random allocator.
     pub fn handle(&self, bytes: &[u8], meta: &RecvMeta4, now: u64, rand: u64) -> Outcome4 {
-        self.stats.add("pkt4-received", 1, now);
+        self.global.received.add(1, now);
         let pkt = match Pkt4::decode(bytes) {
             Ok(p) => p,
             Err(e) => {
@@ -319,7 +322,7 @@ impl Engine4 {
     }
 
     fn dropped(&self, r: DropReason, now: u64) -> Outcome4 {
-        self.stats.add(r.statistic(), 1, now);
+        self.global.drop_reason(r.statistic()).add(1, now);
         if matches!(
             r,
             DropReason::ParseFailed(_)
@@ -327,7 +330,7 @@ impl Engine4 {
                 | DropReason::RfcViolation(_)
                 | DropReason::BadIdentifier(_)
         ) {
-            self.stats.add("pkt4-receive-drop", 1, now);
+            self.global.receive_drop.add(1, now);
         }
         Outcome4::Drop(r)
     }
@@ -340,15 +343,16 @@ impl Engine4 {
         let Some(mt) = pkt.message_type() else {
             return Outcome4::Drop(DropReason::RfcViolation("no message type option"));
         };
+        let g = &self.global;
         let stat = match mt {
-            MessageType::Discover => "pkt4-discover-received",
-            MessageType::Request => "pkt4-request-received",
-            MessageType::Release => "pkt4-release-received",
-            MessageType::Decline => "pkt4-decline-received",
-            MessageType::Inform => "pkt4-inform-received",
-            _ => "pkt4-unknown-received",
+            MessageType::Discover => &g.discover_received,
+            MessageType::Request => &g.request_received,
+            MessageType::Release => &g.release_received,
+            MessageType::Decline => &g.decline_received,
+            MessageType::Inform => &g.inform_received,
+            _ => &g.unknown_received,
         };
-        self.stats.add(stat, 1, now);
+        stat.add(1, now);
         debug!(target: "kea-dhcp4.packets", "DHCP4_PACKET_RECEIVED {}: {mt:?} (type {}) received from {} to {} on interface {}", tid(pkt), mt as u8, meta.src, meta.dst, meta.ifname);
         // Kea cannot build a client identifier or hardware address outside its limits and
         // drops the packet; checked before anything is keyed on them.
@@ -423,20 +427,19 @@ impl Engine4 {
                         changes.push(LeaseChange4::Delete(l));
                     }
                     state => {
-                        let (stat, global) = if state == LeaseState::Declined {
-                            ("declined-addresses", "reclaimed-declined-addresses")
-                        } else {
-                            ("assigned-addresses", "reclaimed-leases")
-                        };
-                        self.stats.add(&format!("subnet[{}].{stat}", s.id), -1, now);
-                        self.stats.add(stat, -1, now);
+                        let (g, sub) = (&self.global, self.subnet_stats.get(s.id));
                         // A declined lease stays counted as assigned (as in Kea) until reclaimed.
+                        sub.inspect(|c| c.assigned.add(-1, now));
+                        g.assigned.add(-1, now);
                         if state == LeaseState::Declined {
-                            self.stats.add(&format!("subnet[{}].assigned-addresses", s.id), -1, now);
-                            self.stats.add("assigned-addresses", -1, now);
+                            sub.inspect(|c| c.declined.add(-1, now));
+                            g.declined.add(-1, now);
+                            sub.inspect(|c| c.reclaimed_declined.add(1, now));
+                            g.reclaimed_declined.add(1, now);
+                        } else {
+                            sub.inspect(|c| c.reclaimed_leases.add(1, now));
+                            g.reclaimed_leases.add(1, now);
                         }
-                        self.stats.add(&format!("subnet[{}].{global}", s.id), 1, now);
-                        self.stats.add(global, 1, now);
                         debug!(target: "kea-dhcp4.alloc-engine", "ALLOC_ENGINE_V4_LEASE_RECLAIM lease {} reclaimed", l.address);
                         if e.hold_reclaimed_time == 0 {
                             leases.remove(l.address);
@@ -683,12 +686,12 @@ impl Engine4 {
                     });
                 }
                 if steal {
-                    self.stats.add(&format!("subnet[{}].v4-allocation-fail", subnet.id), 1, ctx.now);
+                    self.subnet_stats.get(subnet.id).inspect(|c| c.alloc_fail.add(1, ctx.now));
                 }
             }
         }
         info!(target: "kea-dhcp4.alloc-engine", "ALLOC_ENGINE_V4_ALLOC_FAIL {}: failed to allocate an IPv4 address after trying every pool of subnet {}", tid(ctx.pkt), selected.id);
-        self.stats.add("v4-allocation-fail-subnet", 1, ctx.now);
+        self.global.alloc_fail_subnet.add(1, ctx.now);
         Outcome4::Drop(DropReason::NoAddress)
     }
 
@@ -798,8 +801,8 @@ impl Engine4 {
             {
                 drop(leases);
                 let remaining = (old.expire() - ctx.now) as u32;
-                self.stats.add(&format!("subnet[{}].v4-lease-reuses", subnet.id), 1, ctx.now);
-                self.stats.add("v4-lease-reuses", 1, ctx.now);
+                self.subnet_stats.get(subnet.id).inspect(|c| c.lease_reuses.add(1, ctx.now));
+                self.global.lease_reuses.add(1, ctx.now);
                 debug!(target: "kea-dhcp4.leases", "DHCP4_LEASE_REUSE {}: lease {requested} has been reused for {remaining} seconds", tid(pkt));
                 let reply = self.build_reply(ctx, MessageType::Ack, subnet, host, Some((requested, remaining)));
                 return Outcome4::Reply(Reply4 {
@@ -835,17 +838,17 @@ impl Engine4 {
             let counted =
                 existing.as_ref().is_some_and(|l| matches!(l.state, LeaseState::Default | LeaseState::Declined));
             if !counted {
-                self.stats.add(&format!("subnet[{}].assigned-addresses", subnet.id), 1, ctx.now);
-                self.stats.add("assigned-addresses", 1, ctx.now);
+                self.subnet_stats.get(subnet.id).inspect(|c| c.assigned.add(1, ctx.now));
+                self.global.assigned.add(1, ctx.now);
             }
             if existing.as_ref().is_some_and(|l| l.state == LeaseState::Declined) {
-                self.stats.add(&format!("subnet[{}].declined-addresses", subnet.id), -1, ctx.now);
-                self.stats.add("declined-addresses", -1, ctx.now);
+                self.subnet_stats.get(subnet.id).inspect(|c| c.declined.add(-1, ctx.now));
+                self.global.declined.add(-1, ctx.now);
             }
         }
         if !owned {
-            self.stats.add(&format!("subnet[{}].cumulative-assigned-addresses", subnet.id), 1, ctx.now);
-            self.stats.add("cumulative-assigned-addresses", 1, ctx.now);
+            self.subnet_stats.get(subnet.id).inspect(|c| c.cumulative_assigned.add(1, ctx.now));
+            self.global.cumulative_assigned.add(1, ctx.now);
         }
         leases.upsert(lease.clone());
         changes.push(LeaseChange4::Upsert(lease));
@@ -889,8 +892,8 @@ impl Engine4 {
                 let durable = self.submit(&changes);
                 drop(leases);
                 if l.state == LeaseState::Default {
-                    self.stats.add(&format!("subnet[{}].assigned-addresses", subnet.id), -1, ctx.now);
-                    self.stats.add("assigned-addresses", -1, ctx.now);
+                    self.subnet_stats.get(subnet.id).inspect(|c| c.assigned.add(-1, ctx.now));
+                    self.global.assigned.add(-1, ctx.now);
                 }
                 info!(target: "kea-dhcp4.leases", "DHCP4_RELEASE {}: address {addr} was released properly", tid(ctx.pkt));
                 Outcome4::Silent(changes, durable)
@@ -929,8 +932,8 @@ impl Engine4 {
                 let changes = vec![LeaseChange4::Upsert(declined)];
                 let durable = self.submit(&changes);
                 drop(leases);
-                self.stats.add(&format!("subnet[{}].declined-addresses", subnet.id), 1, ctx.now);
-                self.stats.add("declined-addresses", 1, ctx.now);
+                self.subnet_stats.get(subnet.id).inspect(|c| c.declined.add(1, ctx.now));
+                self.global.declined.add(1, ctx.now);
                 info!(target: "kea-dhcp4.leases", "DHCP4_DECLINE_LEASE {}: Received DHCPDECLINE for addr {addr}, declined for {} seconds", tid(ctx.pkt), self.cfg.decline_probation_period);
                 Outcome4::Silent(changes, durable)
             }

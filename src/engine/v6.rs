@@ -11,6 +11,7 @@ use tracing::{debug, info};
 
 use crate::config::model::{Dhcp6, HostIdentifier, OptionValue, Reservation6, Subnet6, Triplet};
 use crate::engine::classify::Classes;
+use crate::engine::counters::{BySubnet, Global6, Subnet6 as Subnet6Stats};
 use crate::engine::ident::{check_v6, BadIdentifier, HWADDR_MAX_LEN};
 use crate::lease::alloc6::{IaKey, LeaseMap6, SubnetLeases6};
 use crate::lease::store::{CommitFuture, LeaseStore6};
@@ -118,6 +119,9 @@ pub struct Engine6 {
     cfg: Arc<Dhcp6>,
     leases: Arc<LeaseMap6>,
     stats: Arc<Stats>,
+    /// Handles resolved once for this configuration: the packet path counts through them.
+    global: Global6,
+    subnet_stats: BySubnet<Subnet6Stats>,
     server_duid: Vec<u8>,
     store: Option<Arc<dyn LeaseStore6>>,
 }
@@ -184,10 +188,15 @@ struct Times {
 }
 
 impl Engine6 {
-    /// Builds the engine; sets each subnet's `total-nas` / `total-pds` statistics.
+    /// Builds the engine: resolves its statistic handles, creating Kea's start-up statistics
+    /// at 0, and sets each subnet's `total-nas` / `total-pds` and lease counts.
     pub fn new(cfg: Arc<Dhcp6>, leases: Arc<LeaseMap6>, stats: Arc<Stats>, server_duid: Vec<u8>, now: u64) -> Engine6 {
+        let global = Global6::resolve(&stats, now);
+        let subnet_stats =
+            BySubnet::resolve(cfg.subnets.iter().map(|s| s.id), |id| Subnet6Stats::resolve(&stats, id, now));
         let mut totals = (0i64, 0i64, 0i64);
         for s in &cfg.subnets {
+            let Some(c) = subnet_stats.get(s.id) else { continue };
             let nas: u128 = s
                 .pools
                 .iter()
@@ -201,25 +210,22 @@ impl Engine6 {
                 })
                 .sum();
             // Kea keeps these as big integers; an i64 saturates for the largest pools.
-            stats.set(&format!("subnet[{}].total-nas", s.id), i64::try_from(nas).unwrap_or(i64::MAX), now);
-            stats.set(&format!("subnet[{}].total-pds", s.id), i64::try_from(pds).unwrap_or(i64::MAX), now);
+            c.total_nas.set(i64::try_from(nas).unwrap_or(i64::MAX), now);
+            c.total_pds.set(i64::try_from(pds).unwrap_or(i64::MAX), now);
             if let Some(l) = leases.subnet(s.id) {
                 let (na, pd) = (l.assigned(LeaseType6::Na, now) as i64, l.assigned(LeaseType6::Pd, now) as i64);
                 let declined = l.leases().filter(|l| l.state == LeaseState::Declined).count() as i64;
-                stats.set(&format!("subnet[{}].assigned-nas", s.id), na, now);
-                stats.set(&format!("subnet[{}].assigned-pds", s.id), pd, now);
-                stats.set(&format!("subnet[{}].declined-addresses", s.id), declined, now);
+                c.assigned_nas.set(na, now);
+                c.assigned_pds.set(pd, now);
+                c.declined.set(declined, now);
                 totals = (totals.0 + na, totals.1 + pd, totals.2 + declined);
             }
         }
-        for name in ["pkt6-received", "pkt6-parse-failed", "pkt6-receive-drop"] {
-            stats.add(name, 0, now);
-        }
         // Global counters are recounted as the sums over the subnets (see Engine4::new).
-        stats.set("assigned-nas", totals.0, now);
-        stats.set("assigned-pds", totals.1, now);
-        stats.set("declined-addresses", totals.2, now);
-        Engine6 { cfg, leases, stats, server_duid, store: None }
+        global.assigned_nas.set(totals.0, now);
+        global.assigned_pds.set(totals.1, now);
+        global.declined.set(totals.2, now);
+        Engine6 { cfg, leases, stats, global, subnet_stats, server_duid, store: None }
     }
 
     /// Queues every decision's rows in this store while the subnet lock is held (design.md).
@@ -244,7 +250,8 @@ impl Engine6 {
     }
 
     fn account(&self, subnet: u32, old: Option<&Lease6>, new: Option<&Lease6>, now: u64) {
-        for (ty, what) in [(LeaseType6::Na, "nas"), (LeaseType6::Pd, "pds")] {
+        let sub = self.subnet_stats.get(subnet);
+        for ty in [LeaseType6::Na, LeaseType6::Pd] {
             // Counted until reclaimed, expired or not (as v4).
             let live = |l: Option<&Lease6>| {
                 i64::from(l.is_some_and(|l| {
@@ -253,15 +260,15 @@ impl Engine6 {
             };
             let d = live(new) - live(old);
             if d != 0 {
-                self.stats.add(&format!("subnet[{subnet}].assigned-{what}"), d, now);
-                self.stats.add(&format!("assigned-{what}"), d, now);
+                sub.inspect(|c| c.assigned(ty).add(d, now));
+                self.global.assigned(ty).add(d, now);
             }
         }
         let declined = |l: Option<&Lease6>| i64::from(l.is_some_and(|l| l.state == LeaseState::Declined));
         let d = declined(new) - declined(old);
         if d != 0 {
-            self.stats.add(&format!("subnet[{subnet}].declined-addresses"), d, now);
-            self.stats.add("declined-addresses", d, now);
+            sub.inspect(|c| c.declined.add(d, now));
+            self.global.declined.add(d, now);
         }
     }
 
@@ -371,24 +378,24 @@ impl Engine6 {
                 .cloned()
                 .collect();
             for l in due {
-                let what = if l.lease_type == LeaseType6::Na { "nas" } else { "pds" };
                 match l.state {
                     LeaseState::ExpiredReclaimed => {
                         leases.remove(l.lease_type, l.address);
                         changes.push(LeaseChange6::Delete(l));
                     }
                     state => {
-                        self.stats.add(&format!("subnet[{}].assigned-{what}", s.id), -1, now);
-                        self.stats.add(&format!("assigned-{what}"), -1, now);
-                        let global = if state == LeaseState::Declined {
-                            self.stats.add(&format!("subnet[{}].declined-addresses", s.id), -1, now);
-                            self.stats.add("declined-addresses", -1, now);
-                            "reclaimed-declined-addresses"
+                        let (g, sub) = (&self.global, self.subnet_stats.get(s.id));
+                        sub.inspect(|c| c.assigned(l.lease_type).add(-1, now));
+                        g.assigned(l.lease_type).add(-1, now);
+                        if state == LeaseState::Declined {
+                            sub.inspect(|c| c.declined.add(-1, now));
+                            g.declined.add(-1, now);
+                            sub.inspect(|c| c.reclaimed_declined.add(1, now));
+                            g.reclaimed_declined.add(1, now);
                         } else {
-                            "reclaimed-leases"
-                        };
-                        self.stats.add(&format!("subnet[{}].{global}", s.id), 1, now);
-                        self.stats.add(global, 1, now);
+                            sub.inspect(|c| c.reclaimed_leases.add(1, now));
+                            g.reclaimed_leases.add(1, now);
+                        }
                         let id = if l.lease_type == LeaseType6::Na {
                             "ALLOC_ENGINE_V6_LEASE_RECLAIM"
                         } else {
@@ -425,7 +432,7 @@ impl Engine6 {
     /// Handles one received datagram. `rand` is reserved for a random allocator.
     pub fn handle(&self, bytes: &[u8], meta: &RecvMeta6, now: u64, rand: u64) -> Outcome6 {
         let _ = rand;
-        self.stats.add("pkt6-received", 1, now);
+        self.global.received.add(1, now);
         let decoded = match decode(bytes) {
             Ok(d) => d,
             Err(e) => {
@@ -441,7 +448,7 @@ impl Engine6 {
     }
 
     fn dropped(&self, r: DropReason6, now: u64) -> Outcome6 {
-        self.stats.add(r.statistic(), 1, now);
+        self.global.drop_reason(r.statistic()).add(1, now);
         if matches!(
             r,
             DropReason6::ParseFailed(_)
@@ -449,7 +456,7 @@ impl Engine6 {
                 | DropReason6::RfcViolation(_)
                 | DropReason6::BadIdentifier(_)
         ) {
-            self.stats.add("pkt6-receive-drop", 1, now);
+            self.global.receive_drop.add(1, now);
         }
         Outcome6::Drop(r)
     }
@@ -457,18 +464,19 @@ impl Engine6 {
     /// Handles a decoded message and its relay levels (outermost first).
     pub fn handle_pkt(&self, pkt: &Pkt6, relays: &[RelayMsg], meta: &RecvMeta6, now: u64) -> Outcome6 {
         let mt = pkt.msg_type;
+        let g = &self.global;
         let stat = match mt {
-            MessageType::Solicit => "pkt6-solicit-received",
-            MessageType::Request => "pkt6-request-received",
-            MessageType::Renew => "pkt6-renew-received",
-            MessageType::Rebind => "pkt6-rebind-received",
-            MessageType::Release => "pkt6-release-received",
-            MessageType::Decline => "pkt6-decline-received",
-            MessageType::InformationRequest => "pkt6-infrequest-received",
-            MessageType::Confirm => "pkt6-confirm-received",
-            _ => "pkt6-unknown-received",
+            MessageType::Solicit => &g.solicit_received,
+            MessageType::Request => &g.request_received,
+            MessageType::Renew => &g.renew_received,
+            MessageType::Rebind => &g.rebind_received,
+            MessageType::Release => &g.release_received,
+            MessageType::Decline => &g.decline_received,
+            MessageType::InformationRequest => &g.infrequest_received,
+            MessageType::Confirm => &g.confirm_received,
+            _ => &g.unknown_received,
         };
-        self.stats.add(stat, 1, now);
+        stat.add(1, now);
         debug!(target: "kea-dhcp6.packets", "DHCP6_PACKET_RECEIVED {}: {} (type {}) received from {} to {} on interface {}", tid(pkt), mt.name(), mt.as_u8(), meta.src, meta.dst, meta.ifname);
         // Kea cannot build a DUID outside its limits and drops the packet; checked before
         // anything is keyed on it.
@@ -805,8 +813,8 @@ impl Engine6 {
                         }) {
                             deltas.push((subnet.id, "nas", -1));
                             if prev.state == LeaseState::Declined {
-                                self.stats.add(&format!("subnet[{}].declined-addresses", subnet.id), -1, ctx.now);
-                                self.stats.add("declined-addresses", -1, ctx.now);
+                                self.subnet_stats.get(subnet.id).inspect(|c| c.declined.add(-1, ctx.now));
+                                self.global.declined.add(-1, ctx.now);
                             }
                         }
                         let lease = self.lease(ctx, subnet, hosts[i], &key, addr, 128, times);
@@ -844,7 +852,7 @@ impl Engine6 {
                 }
                 None => {
                     out.status = Some(StatusCode::new(StatusCode::NO_ADDRS_AVAIL, "no addresses available"));
-                    self.stats.add(&format!("subnet[{}].v6-allocation-fail", selected.id), 1, ctx.now);
+                    self.subnet_stats.get(selected.id).inspect(|c| c.alloc_fail.add(1, ctx.now));
                     info!(target: "kea-dhcp6.alloc-engine", "ALLOC_ENGINE_V6_ALLOC_FAIL {}: failed to allocate an IPv6 address for iaid={} in subnet {}", tid(pkt), ia.iaid, selected.id);
                 }
             }
@@ -942,8 +950,8 @@ impl Engine6 {
                         }) {
                             deltas.push((subnet.id, "pds", -1));
                             if prev.state == LeaseState::Declined {
-                                self.stats.add(&format!("subnet[{}].declined-addresses", subnet.id), -1, ctx.now);
-                                self.stats.add("declined-addresses", -1, ctx.now);
+                                self.subnet_stats.get(subnet.id).inspect(|c| c.declined.add(-1, ctx.now));
+                                self.global.declined.add(-1, ctx.now);
                             }
                         }
                         let lease = self.lease(ctx, subnet, hosts[i], &key, prefix, len, times);
@@ -963,7 +971,7 @@ impl Engine6 {
                 }
                 None => {
                     out.status = Some(StatusCode::new(StatusCode::NO_PREFIX_AVAIL, "no prefixes available"));
-                    self.stats.add(&format!("subnet[{}].v6-allocation-fail", selected.id), 1, ctx.now);
+                    self.subnet_stats.get(selected.id).inspect(|c| c.alloc_fail.add(1, ctx.now));
                     info!(target: "kea-dhcp6.alloc-engine", "ALLOC_ENGINE_V6_ALLOC_FAIL {}: failed to allocate a prefix for iaid={} in subnet {}", tid(pkt), ia.iaid, selected.id);
                 }
             }
@@ -985,11 +993,13 @@ impl Engine6 {
         if delta == 0 {
             return;
         }
-        self.stats.add(&format!("subnet[{subnet}].assigned-{what}"), delta, now);
-        self.stats.add(&format!("assigned-{what}"), delta, now);
+        let ty = if what == "pds" { LeaseType6::Pd } else { LeaseType6::Na };
+        let sub = self.subnet_stats.get(subnet);
+        sub.inspect(|c| c.assigned(ty).add(delta, now));
+        self.global.assigned(ty).add(delta, now);
         if delta > 0 {
-            self.stats.add(&format!("subnet[{subnet}].cumulative-assigned-{what}"), delta, now);
-            self.stats.add(&format!("cumulative-assigned-{what}"), delta, now);
+            sub.inspect(|c| c.cumulative(ty).add(delta, now));
+            self.global.cumulative(ty).add(delta, now);
         }
     }
 
@@ -1235,8 +1245,8 @@ impl Engine6 {
                         leases.remove(ty, *a);
                         leases.upsert(d.clone());
                         here.push(LeaseChange6::Upsert(d));
-                        self.stats.add(&format!("subnet[{}].declined-addresses", s.id), 1, ctx.now);
-                        self.stats.add("declined-addresses", 1, ctx.now);
+                        self.subnet_stats.get(s.id).inspect(|c| c.declined.add(1, ctx.now));
+                        self.global.declined.add(1, ctx.now);
                         info!(target: "kea-dhcp6.leases", "DHCP6_DECLINE_LEASE {}: client declined address {a} for iaid={iaid}, probation {} seconds", tid(pkt), self.cfg.decline_probation_period);
                     } else {
                         leases.remove(ty, *a);
