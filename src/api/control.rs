@@ -325,6 +325,10 @@ impl Control {
             }
         }
         self.publish(running.as_ref());
+        // A reopened service dropped the old engines: the statistics of removed subnets
+        // that were only hidden while those engines held them can go now.
+        self.stats4.sweep();
+        self.stats6.sweep();
         if let Some(p) = prepared {
             p.commit().await;
         }
