@@ -171,6 +171,15 @@ impl Shared {
     }
 }
 
+/// Sets kakapo's lease store statistics (names Kea does not use, so nothing collides):
+/// `lease-store-healthy` 1 while commits are made durable, 0 while they are refused after a
+/// write failure; `lease-store-failures` counts the failures since start-up. They reach
+/// `statistic-get-all` and `/metrics` like Kea's (Kea ARM 8.9 "Statistics").
+pub fn publish_store_health(stats: &Stats, health: &crate::lease::store::StoreHealth, now: u64) {
+    stats.set("lease-store-healthy", i64::from(health.failure.is_none()), now);
+    stats.set("lease-store-failures", i64::try_from(health.failures).unwrap_or(i64::MAX), now);
+}
+
 /// Drops the `subnet[ID].*` statistics of subnets a new configuration no longer has, as Kea
 /// does on reconfiguration.
 pub fn forget_removed_subnets(stats: &Stats, old: impl Iterator<Item = u32>, keep: &[u32]) {
@@ -336,7 +345,8 @@ impl Service4 {
         let count = loaded.len();
         let orphans = map.load(loaded);
         info!(target: "kea-dhcp4.dhcpsrv", "DHCPSRV_MEMFILE_LEASE_FILE_LOAD loading leases from file {} ({count} leases, {} for unknown subnets)", path.display(), orphans.len());
-        let store: Arc<dyn LeaseStore4> = Arc::new(store);
+        let memfile = Arc::new(store);
+        let store: Arc<dyn LeaseStore4> = memfile.clone();
         let engine =
             Engine4::new(cfg.clone(), Arc::new(map), stats.clone(), clock::unix_now()).with_store(store.clone());
         let mut ifaces = Vec::new();
@@ -351,7 +361,15 @@ impl Service4 {
         let counters = Global4::resolve(&stats, clock::unix_now());
         let shared =
             Shared { engine: RwLock::new(Arc::new(engine)), store, stats, counters, opts, state: DhcpState::default() };
-        Ok(Service4 { shared: Arc::new(shared), ifaces })
+        let shared = Arc::new(shared);
+        // After a write failure the lease file is rewritten from the engine's lease map (the
+        // map a configuration change installs, hence through the engine slot); a weak
+        // reference, since the store lives inside `shared`.
+        let weak = Arc::downgrade(&shared);
+        memfile.set_snapshot(move || weak.upgrade().map(|sh| sh.engine().leases().all()));
+        let stats = shared.stats.clone();
+        memfile.set_observer(move |h| crate::service4::publish_store_health(&stats, h, clock::unix_now()));
+        Ok(Service4 { shared, ifaces })
     }
 
     /// The state shared with the packet tasks, for the control channel.
@@ -419,7 +437,11 @@ pub(crate) async fn run_timers(
                 // Rows were queued per subnet under its lock; wait for them here.
                 for p in reclaim() {
                     if let Err(e) = p.await {
-                        log!(error, "DHCPSRV_MEMFILE_WRITE_FAIL reclamation rows not written: {e}");
+                        if family == 4 {
+                            error!(target: "kea-dhcp4.alloc-engine", "ALLOC_ENGINE_V4_LEASE_RECLAMATION_FAILED failed to reclaim the lease: {e}");
+                        } else {
+                            error!(target: "kea-dhcp6.alloc-engine", "ALLOC_ENGINE_V6_LEASE_RECLAMATION_FAILED failed to reclaim the lease: {e}");
+                        }
                     }
                 }
             }
@@ -524,7 +546,9 @@ fn dispatch(sh: &Arc<Shared>, iface: &Arc<Iface>, outcome: Outcome4) {
     tokio::spawn(async move {
         if let Err(e) = durable.await {
             // Not durable: not acknowledged (and never served from cache). The client retries.
-            error!(target: "kea-dhcp4.dhcpsrv", "DHCPSRV_MEMFILE_WRITE_FAIL lease not written, reply withheld: {e}");
+            // The store logs the failure itself once; per packet it is debug, so a full disk
+            // does not also flood the logs (which may share that disk).
+            tracing::debug!(target: "kea-dhcp4.alloc-engine", "ALLOC_ENGINE_V4_ALLOC_ERROR lease not written, reply withheld: error during attempt to allocate an IPv4 address: {e}");
             return;
         }
         sh.engine().synced(&changes);

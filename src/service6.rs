@@ -229,7 +229,8 @@ impl Service6 {
         let count = loaded.len();
         let orphans = map.load(loaded);
         info!(target: "kea-dhcp6.dhcpsrv", "DHCPSRV_MEMFILE_LEASE_FILE_LOAD loading leases from file {} ({count} leases, {} for unknown subnets)", path.display(), orphans.len());
-        let store: Arc<dyn LeaseStore6> = Arc::new(store);
+        let memfile = Arc::new(store);
+        let store: Arc<dyn LeaseStore6> = memfile.clone();
         let engine = Engine6::new(cfg.clone(), Arc::new(map), stats.clone(), duid.clone(), clock::unix_now())
             .with_store(store.clone());
         let port = opts.v6_server_port;
@@ -261,7 +262,15 @@ impl Service6 {
             state: DhcpState::default(),
             server_duid: duid,
         };
-        Ok(Service6 { shared: Arc::new(shared), ifaces })
+        let shared = Arc::new(shared);
+        // After a write failure the lease file is rewritten from the engine's lease map (the
+        // map a configuration change installs, hence through the engine slot); a weak
+        // reference, since the store lives inside `shared`.
+        let weak = Arc::downgrade(&shared);
+        memfile.set_snapshot(move || weak.upgrade().map(|sh| sh.engine().leases().all()));
+        let stats = shared.stats.clone();
+        memfile.set_observer(move |h| crate::service4::publish_store_health(&stats, h, clock::unix_now()));
+        Ok(Service6 { shared, ifaces })
     }
 
     /// The state shared with the packet tasks, for the control channel.
@@ -360,7 +369,9 @@ fn dispatch(sh: &Arc<Shared>, iface: &Arc<Iface>, outcome: Outcome6) {
     tokio::spawn(async move {
         if let Err(e) = durable.await {
             // Not durable, not acknowledged: the client retransmits (RFC 8415 15).
-            error!(target: "kea-dhcp6.dhcpsrv", "DHCPSRV_MEMFILE_WRITE_FAIL lease not written, reply withheld: {e}");
+            // The store logs the failure itself once; per packet it is debug, so a full disk
+            // does not also flood the logs (which may share that disk).
+            tracing::debug!(target: "kea-dhcp6.alloc-engine", "ALLOC_ENGINE_V6_ALLOC_ERROR lease not written, reply withheld: error during attempt to allocate an IPv6 address: {e}");
             return;
         }
         send(&sh, &iface, &reply);

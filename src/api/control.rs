@@ -720,7 +720,12 @@ impl Control {
         .unwrap_or_default();
         let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
         let sockets = if self.running.try_lock().is_ok_and(|r| r.is_none()) { "failed" } else { "ready" };
-        Response::ok("").with_args(json!({
+        let health = match section {
+            Section::Dhcp4 => self.v4().map(|s| s.store().health()),
+            Section::Dhcp6 => self.v6().map(|s| s.store().health()),
+            _ => None,
+        };
+        let mut args = json!({
             "pid": self.pid,
             "uptime": now.saturating_sub(self.started),
             "reload": now.saturating_sub(self.reloaded.load(Ordering::Relaxed)),
@@ -736,7 +741,20 @@ impl Control {
                 "disabled-by-user": state.by_user,
                 "globally-disabled": state.by_user || !state.by_remote.is_empty(),
             },
-        }))
+        });
+        // kakapo's own key (Kea's are unchanged): whether leases are being made durable.
+        if let Some(h) = health {
+            let mut store = json!({
+                "state": if h.failure.is_some() { "failed" } else { "healthy" },
+                "failures": h.failures,
+            });
+            if let Some(f) = h.failure {
+                store["error"] = json!(f.error);
+                store["since"] = json!(f.since);
+            }
+            args["lease-store"] = store;
+        }
+        Response::ok("").with_args(args)
     }
 
     /// stat-lease4-get / stat-lease6-get (Kea stat_cmds): per-subnet rows counted from the

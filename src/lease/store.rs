@@ -18,6 +18,25 @@ pub enum StoreError {
     Memfile(#[from] MemfileError),
 }
 
+/// Why the store stopped acknowledging (kakapo's `lease-store` part of Kea ARM 8.8 `status-get`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoreFailure {
+    /// What failed (the write or fdatasync error).
+    pub error: String,
+    /// When it failed, seconds since the Unix epoch.
+    pub since: u64,
+}
+
+/// Health of a lease store's durable writes (kakapo's `lease-store` part of Kea ARM 8.8
+/// `status-get`, and the `lease-store-*` statistics).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct StoreHealth {
+    /// Set while commits are refused because the storage failed.
+    pub failure: Option<StoreFailure>,
+    /// How many times the store has failed since start-up.
+    pub failures: u64,
+}
+
 /// Completion of a commit: resolves once the rows are durable.
 pub type CommitFuture = Pin<Box<dyn Future<Output = Result<(), StoreError>> + Send>>;
 
@@ -30,6 +49,10 @@ pub trait LeaseStore4: Send + Sync + std::fmt::Debug {
     fn start_maintenance(&self) -> Result<(), StoreError>;
     /// Flushes what is queued and stops background work.
     fn close(&self);
+    /// Whether commits are being made durable (Kea ARM 8.8 `status-get`, kakapo's `lease-store`).
+    fn health(&self) -> StoreHealth {
+        StoreHealth::default()
+    }
 }
 
 impl LeaseStore4 for Memfile4 {
@@ -53,6 +76,10 @@ impl LeaseStore4 for Memfile4 {
     fn close(&self) {
         Memfile4::close(self);
     }
+
+    fn health(&self) -> StoreHealth {
+        Memfile4::health(self)
+    }
 }
 
 /// A DHCPv6 lease store (Kea ARM 9.2.2 "Lease Storage"); the same contract as [`LeaseStore4`].
@@ -64,6 +91,10 @@ pub trait LeaseStore6: Send + Sync + std::fmt::Debug {
     fn start_maintenance(&self) -> Result<(), StoreError>;
     /// Flushes what is queued and stops background work.
     fn close(&self);
+    /// Whether commits are being made durable (Kea ARM 8.8 `status-get`, kakapo's `lease-store`).
+    fn health(&self) -> StoreHealth {
+        StoreHealth::default()
+    }
 }
 
 impl LeaseStore6 for Memfile6 {
@@ -86,5 +117,9 @@ impl LeaseStore6 for Memfile6 {
 
     fn close(&self) {
         Memfile6::close(self);
+    }
+
+    fn health(&self) -> StoreHealth {
+        Memfile6::health(self)
     }
 }

@@ -29,6 +29,9 @@ pub(crate) struct Paths {
     pub completed: PathBuf,
     /// `<file>.pid`: names the process running a cleanup.
     pub pid: PathBuf,
+    /// `<file>.tmp-recover`: a fresh journal being written after a write failure (kakapo only;
+    /// Kea's loader never reads it, so a crash while it is written changes nothing).
+    pub recover: PathBuf,
 }
 
 impl Paths {
@@ -45,6 +48,7 @@ impl Paths {
             output: with(".output"),
             completed: with(".completed"),
             pid: with(".pid"),
+            recover: with(".tmp-recover"),
         }
     }
 }
@@ -176,6 +180,67 @@ pub(crate) fn write_snapshot<L: LeaseRow>(
     };
     write(&mut w, &mut row).map_err(at(path))?;
     Ok(leases.len())
+}
+
+/// Replaces the journal with a fresh one holding `leases` (the whole current state, from
+/// memory) and returns it opened for appends with its length. Steps: write `.tmp-recover`
+/// (header, every lease, and a tombstone for each lease the older files `.completed` / `.2` /
+/// `.1` still hold but memory does not, so the loader's replay ends at exactly this state),
+/// fdatasync it, rename it over `<file>`, sync the directory. The one rename is the only
+/// step that changes what a restart loads. The caller holds the cleanup claim, so the older
+/// files do not change meanwhile.
+pub(crate) fn rewrite_journal<L: LeaseRow>(
+    paths: &Paths,
+    mut leases: Vec<L>,
+    pool_id_column: bool,
+) -> Result<(File, u64), MemfileError> {
+    let mut older = LeaseMap::<L>::new();
+    if paths.completed.exists() {
+        load_file(&paths.completed, &mut older, 0, Tail::Parse)?;
+    } else {
+        for p in [&paths.previous, &paths.input] {
+            if p.exists() {
+                load_file(p, &mut older, 0, Tail::Parse)?;
+            }
+        }
+    }
+    leases.sort_by_key(|l| l.key());
+    for l in &leases {
+        older.remove(&l.key());
+    }
+    let mut gone: Vec<&L> = older.values().collect();
+    gone.sort_by_key(|l| l.key());
+    let tmp = &paths.recover;
+    let written = (|| -> io::Result<File> {
+        let file = OpenOptions::new().create(true).write(true).truncate(true).open(tmp)?;
+        let mut w = BufWriter::with_capacity(1 << 16, file);
+        let mut row = String::with_capacity(256);
+        w.write_all(L::header(pool_id_column).as_bytes())?;
+        w.write_all(b"\n")?;
+        let rows = leases.iter().map(|l| (l, false)).chain(gone.iter().map(|l| (*l, true)));
+        for (l, tombstone) in rows {
+            row.clear();
+            l.write_row(&mut row, tombstone, pool_id_column);
+            row.push('\n');
+            w.write_all(row.as_bytes())?;
+        }
+        w.flush()?;
+        let file = w.into_inner().map_err(io::IntoInnerError::into_error)?;
+        file.sync_all()?;
+        Ok(file)
+    })();
+    let renamed = written.and_then(|_| fs::rename(tmp, &paths.file));
+    if let Err(e) = renamed {
+        // On a full disk the partial file holds the very space we need next time.
+        let _ = fs::remove_file(tmp);
+        return Err(at(tmp)(e));
+    }
+    sync_dir(&paths.file)?;
+    // Reopened in append mode: the write handle above was not, and every later append must
+    // land at the end whatever else touches the file.
+    let file = OpenOptions::new().append(true).open(&paths.file).map_err(at(&paths.file))?;
+    let len = file.metadata().map_err(at(&paths.file))?.len();
+    Ok((file, len))
 }
 
 /// Makes renames, creations and removals in the lease file's directory durable.

@@ -89,6 +89,17 @@ impl Claim {
         claim.wrote_pid = true;
         Ok(claim)
     }
+
+    /// Claims the file against this process's own cleanups only, without a `.pid` file: for
+    /// the journal rewrite after a failure, which must not race our cleanup's renames and
+    /// must work on a full disk where the `.pid` file could not be written.
+    pub(crate) fn in_process(paths: &Paths) -> Result<Claim, MemfileError> {
+        let key = key(paths);
+        if !lock(&registry().active).insert(key.clone()) {
+            return Err(MemfileError::LfcInProgress { pid: std::process::id() });
+        }
+        Ok(Claim { key, pid_path: paths.pid.clone(), wrote_pid: false })
+    }
 }
 
 impl Drop for Claim {

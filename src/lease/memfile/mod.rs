@@ -33,6 +33,8 @@ pub use csv::{format_row4, header4, parse_row4, COLUMNS4};
 pub use csv6::{format_row6, header6, parse_row6, COLUMNS6};
 pub use writer::CommitTicket;
 
+use super::store::StoreHealth;
+
 use self::files::{LeaseMap, Paths, Tail};
 use self::row::{mlog, LeaseRow};
 use self::writer::{lock, Journal, Shared};
@@ -126,10 +128,16 @@ pub enum MemfileError {
         /// The process running it (ours for an in-process cleanup).
         pid: u32,
     },
-    /// A write or sync failed in a way that leaves the journal's end unknown; nothing more
-    /// is acknowledged until the file is reopened.
-    #[error("lease file unusable after a failed write: {0}")]
-    Poisoned(String),
+    /// A write or fdatasync failed; nothing is acknowledged until the writer has rewritten a
+    /// fresh lease file from memory (it retries on its own).
+    #[error("lease file unavailable after a failed write: {0}")]
+    Unavailable(String),
+    /// Too many rows are waiting for a slow or stalled disk; refused to keep memory bounded.
+    #[error("{bytes} bytes of lease rows are waiting for the disk; commit refused")]
+    Backlog {
+        /// Bytes queued when the commit was refused.
+        bytes: usize,
+    },
     /// The store was closed.
     #[error("lease file is closed")]
     Closed,
@@ -316,13 +324,50 @@ impl<L: LeaseRow> Store<L> {
             shared.shut_down();
         }
         if let Some(t) = lock(&self.thread).take() {
-            let _ = t.join();
+            // The writer itself may drop the last reference (through the snapshot source it
+            // calls); it exits on its own after `shut_down`, and cannot join itself.
+            if t.thread().id() != std::thread::current().id() {
+                let _ = t.join();
+            }
         }
+    }
+
+    /// See the fronts' `set_snapshot`.
+    fn set_snapshot(&self, snapshot: Arc<dyn Fn() -> Option<Vec<L>> + Send + Sync>) {
+        let Some(shared) = &self.shared else { return };
+        let paths = self.paths.clone();
+        let pool_id_column = self.cfg.pool_id_column;
+        shared.set_recover(Arc::new(move || {
+            // Our own cleanup renames the older files; rewrite between two cleanups (the
+            // cleanup cannot rotate meanwhile: rotation fails while the writer is failed).
+            let _claim = lfc::Claim::in_process(&paths)?;
+            let leases = snapshot().ok_or(MemfileError::Closed)?;
+            files::rewrite_journal::<L>(&paths, leases, pool_id_column)
+        }));
+    }
+
+    fn set_observer(&self, observer: Arc<dyn Fn(&StoreHealth) + Send + Sync>) {
+        if let Some(shared) = &self.shared {
+            shared.set_observer(observer);
+        }
+    }
+
+    fn health(&self) -> StoreHealth {
+        self.shared.as_ref().map_or_else(StoreHealth::default, |s| s.health())
     }
 
     fn write_stats(&self) -> (u64, u64) {
         use std::sync::atomic::Ordering::Relaxed;
         self.shared.as_ref().map_or((0, 0), |s| (s.batches.load(Relaxed), s.rows.load(Relaxed)))
+    }
+
+    /// Test hook: the next batch is written to `/dev/full` (every write fails with ENOSPC).
+    #[cfg(test)]
+    fn fail_next_write(&self) {
+        let full = std::fs::OpenOptions::new().append(true).open("/dev/full").expect("/dev/full");
+        if let Some(shared) = &self.shared {
+            *lock(&shared.inject) = Some(full);
+        }
     }
 
     #[cfg(test)]
@@ -388,6 +433,34 @@ macro_rules! memfile_front {
             /// Write rounds (write + fdatasync) and rows made durable so far.
             pub fn write_stats(&self) -> (u64, u64) {
                 self.store.write_stats()
+            }
+
+            /// Gives the store the source of the current lease state (the engine's lease map;
+            /// None once it is gone), which makes a failed journal recoverable: after a write
+            /// or fdatasync failure the writer refuses commits, then rewrites a fresh lease file
+            /// holding this state (Kea's LFC format) with backoff and resumes once that is
+            /// durable. Without it a failure stops acknowledging for good. kakapo extension of
+            /// Kea ARM 8.2.2.1; the closure runs on the writer thread and must not commit.
+            pub fn set_snapshot(&self, snapshot: impl Fn() -> Option<Vec<$lease>> + Send + Sync + 'static) {
+                self.store.set_snapshot(Arc::new(snapshot))
+            }
+
+            /// Calls `observer` now and on every failure and recovery of the writer (kakapo's
+            /// `lease-store-*` statistics; Kea ARM 8.8 `status-get`).
+            pub fn set_observer(&self, observer: impl Fn(&StoreHealth) + Send + Sync + 'static) {
+                self.store.set_observer(Arc::new(observer))
+            }
+
+            /// Whether commits are being made durable now (Kea ARM 8.8 `status-get`).
+            pub fn health(&self) -> StoreHealth {
+                self.store.health()
+            }
+
+            /// Test hook: the next batch's write fails as on a full disk.
+            #[cfg(test)]
+            #[allow(dead_code)]
+            pub(crate) fn fail_next_write(&self) {
+                self.store.fail_next_write()
             }
 
             /// Test hook: the next cleanup stops after rotating until the returned sender fires; the

@@ -821,3 +821,96 @@ mod v6 {
         assert_eq!(fs::read_to_string(&p).expect("journal"), format!("{}\n", h6()));
     }
 }
+
+/// Polls `f` for up to 10 s.
+fn eventually(what: &str, f: impl Fn() -> bool) {
+    for _ in 0..200 {
+        if f() {
+            return;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    panic!("timed out waiting for {what}");
+}
+
+#[test]
+fn failed_write_fails_the_batch_and_refuses_commits_until_rewritten() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("kea-leases4.csv");
+    // An older cleanup result holding lease 9, which memory no longer has (deleted while the
+    // disk was bad): the rewritten journal must not let it come back.
+    write(&PathBuf::from(format!("{}.2", path.display())), &rows(&[lease(9)]));
+    let (store, loaded) = open(&path);
+    assert_eq!(addrs(&loaded), addrs(&[lease(9)]));
+    let events: Arc<std::sync::Mutex<Vec<StoreHealth>>> = Arc::default();
+    let ev = events.clone();
+    store.set_observer(move |h| ev.lock().unwrap().push(h.clone()));
+    assert_eq!(
+        store.commit((1..=3).map(|n| Change4::Upsert(lease(n))).collect()).wait().map_err(|e| e.to_string()),
+        Ok(())
+    );
+
+    store.fail_next_write();
+    let err = store.commit(vec![Change4::Upsert(lease(4))]).wait().expect_err("a failed write is not acknowledged");
+    assert!(
+        matches!(&err, MemfileError::Io(e) if e.raw_os_error().is_none() && e.kind() == std::io::ErrorKind::StorageFull),
+        "{err}"
+    );
+    // Failed: later commits fail at once (nothing queues while the disk is bad).
+    let health = store.health();
+    assert_eq!(health.failures, 1);
+    assert!(health.failure.as_ref().is_some_and(|f| f.error.contains("No space left")), "{health:?}");
+    let err = store.commit(vec![Change4::Upsert(lease(5))]).wait().expect_err("refused while failed");
+    assert!(matches!(err, MemfileError::Unavailable(_)), "{err}");
+    assert!(matches!(store.start_lfc().expect("starts").join().expect("joins"), Err(MemfileError::Unavailable(_))));
+
+    // Without a source of the current state it stays failed.
+    std::thread::sleep(Duration::from_millis(700));
+    assert!(store.health().failure.is_some());
+    // Memory holds 1..=4 (4 was decided but never acknowledged), 9 was deleted.
+    let memory: Arc<std::sync::Mutex<Vec<Lease4>>> = Arc::new(std::sync::Mutex::new((1..=4).map(lease).collect()));
+    let m = memory.clone();
+    store.set_snapshot(move || Some(m.lock().unwrap().clone()));
+    eventually("recovery", || store.health().failure.is_none());
+    assert_eq!(store.commit(vec![Change4::Upsert(lease(5))]).wait().map_err(|e| e.to_string()), Ok(()));
+    store.close();
+
+    let observed: Vec<bool> = events.lock().unwrap().iter().map(|h| h.failure.is_none()).collect();
+    assert_eq!(observed, vec![true, false, true], "healthy at start, failed, recovered");
+    assert!(!PathBuf::from(format!("{}.tmp-recover", path.display())).exists());
+    // What a restart (Kea's loader order) sees: exactly memory plus the commit after recovery.
+    let (_again, loaded) = open(&path);
+    assert_eq!(loaded, expected_set(1..=5));
+}
+
+#[test]
+fn rewrite_after_failure_keeps_journal_loadable_by_kea_order() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("kea-leases4.csv");
+    let paths = Paths::new(&path);
+    // An interrupted cleanup: `.completed` wins over `.2` and `.1`.
+    write(&paths.completed, &rows(&[lease(1), lease(2)]));
+    write(&paths.previous, &rows(&[lease(7)]));
+    write(&paths.input, &rows(&[lease(8)]));
+    write(&path, &rows(&[lease(3)]));
+    let (file, len) =
+        files::rewrite_journal::<Lease4>(&paths, vec![lease(3), lease(2), lease(5)], false).expect("rewrites");
+    assert_eq!(file.metadata().expect("metadata").len(), len);
+    drop(file);
+    let body = fs::read_to_string(&path).expect("read");
+    assert!(body.starts_with(&format!("{H22}\n")), "{body}");
+    assert!(body.contains(&tombstone(&lease(1))), "lease 1 is only in .completed: {body}");
+    let (_s, loaded) = open(&path);
+    assert_eq!(loaded, expected_set([2, 3, 5]));
+}
+
+#[test]
+fn queued_rows_are_bounded() {
+    let shared = writer::Shared::new();
+    // No writer thread runs: this is a disk that never returns from write.
+    let big = vec![b'x'; writer::MAX_QUEUED_BYTES - 10];
+    let first = shared.enqueue(&big, 1);
+    let refused = shared.enqueue(&[b'y'; 100], 1).wait();
+    assert!(matches!(refused, Err(MemfileError::Backlog { .. })), "{refused:?}");
+    drop(first);
+}

@@ -11,10 +11,30 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::mpsc::SyncSender;
 use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
 use std::task::{Context, Poll, Waker};
+use std::time::Duration;
 
 use super::files::{self, Paths};
 use super::row::{mlog, Family};
 use super::MemfileError;
+use crate::clock;
+use crate::lease::store::{StoreFailure, StoreHealth};
+
+/// Rows (in bytes) allowed to wait for the disk; beyond this commits fail at once, so a
+/// stalled disk cannot make the queue (and the tasks awaiting it) grow without limit.
+/// 32 MiB is about 200k rows, far more than one fdatasync ever takes on a healthy disk.
+pub(crate) const MAX_QUEUED_BYTES: usize = 32 << 20;
+/// First wait before rewriting the journal after a failure; doubles up to [`RETRY_MAX`].
+const RETRY_FIRST: Duration = Duration::from_millis(500);
+/// Longest wait between two rewrite attempts, so service resumes within seconds of space
+/// coming back while a broken disk is not hammered.
+const RETRY_MAX: Duration = Duration::from_secs(4);
+
+/// Writes a fresh journal holding the whole current lease state and returns it opened for
+/// appends (with its length); built by the store, which knows the lease type and the source
+/// of the in-memory state.
+pub(crate) type Recover = Arc<dyn Fn() -> Result<(File, u64), MemfileError> + Send + Sync>;
+/// Told every change of the writer's health (for statistics).
+pub(crate) type Observer = Arc<dyn Fn(&StoreHealth) + Send + Sync>;
 
 /// Locks a mutex even if a panicking thread poisoned it: the data behind every lock here stays
 /// consistent at each unlock, so continuing is safe.
@@ -25,15 +45,17 @@ pub(crate) fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
 /// Why a batch failed; cloned to every ticket of the batch.
 #[derive(Debug, Clone)]
 pub(crate) enum Failure {
+    /// This batch's own write or fdatasync failed.
     Io(io::ErrorKind, String),
-    Poisoned(String),
+    /// The batch was queued behind one that failed; the journal is being rewritten.
+    Unavailable(String),
 }
 
 impl Failure {
     fn into_error(self) -> MemfileError {
         match self {
             Failure::Io(kind, msg) => MemfileError::Io(io::Error::new(kind, msg)),
-            Failure::Poisoned(msg) => MemfileError::Poisoned(msg),
+            Failure::Unavailable(msg) => MemfileError::Unavailable(msg),
         }
     }
 }
@@ -166,18 +188,32 @@ struct Queue {
     batch: Arc<Batch>,
     rotate: Option<RotateReply>,
     closing: bool,
-    /// Set once the journal can no longer be trusted; every later commit fails with it.
-    poisoned: Option<String>,
+    /// Set while the journal cannot be trusted (a write or fdatasync failed) until a fresh one
+    /// is written; every commit fails at once meanwhile, so nothing piles up.
+    failed: Option<StoreFailure>,
+}
+
+/// How the writer gets out of the failed state, and who hears about it.
+#[derive(Default)]
+struct Hooks {
+    recover: Option<Recover>,
+    observer: Option<Observer>,
 }
 
 /// State shared by committers, the writer thread and cleanups.
 pub(crate) struct Shared {
     queue: Mutex<Queue>,
     wake: Condvar,
+    hooks: Mutex<Hooks>,
     /// Number of write + fdatasync rounds (for tests and statistics).
     pub(crate) batches: AtomicU64,
     /// Number of rows made durable.
     pub(crate) rows: AtomicU64,
+    /// Times the writer entered the failed state.
+    failures: AtomicU64,
+    /// Test hook: the writer swaps this in as its journal file before the next batch.
+    #[cfg(test)]
+    pub(crate) inject: Mutex<Option<File>>,
 }
 
 impl Shared {
@@ -189,11 +225,40 @@ impl Shared {
                 batch: Arc::new(Batch::default()),
                 rotate: None,
                 closing: false,
-                poisoned: None,
+                failed: None,
             }),
             wake: Condvar::new(),
+            hooks: Mutex::new(Hooks::default()),
             batches: AtomicU64::new(0),
             rows: AtomicU64::new(0),
+            failures: AtomicU64::new(0),
+            #[cfg(test)]
+            inject: Mutex::new(None),
+        }
+    }
+
+    /// Installs how a failed journal is rewritten; without it the writer stays failed.
+    pub(crate) fn set_recover(&self, recover: Recover) {
+        lock(&self.hooks).recover = Some(recover);
+        // A writer already waiting to recover should try now rather than after its backoff.
+        self.wake.notify_all();
+    }
+
+    /// Installs the health observer and tells it the current health at once.
+    pub(crate) fn set_observer(&self, observer: Observer) {
+        lock(&self.hooks).observer = Some(Arc::clone(&observer));
+        observer(&self.health());
+    }
+
+    /// The writer's health now.
+    pub(crate) fn health(&self) -> StoreHealth {
+        StoreHealth { failure: lock(&self.queue).failed.clone(), failures: self.failures.load(Ordering::Relaxed) }
+    }
+
+    fn observe(&self) {
+        let observer = lock(&self.hooks).observer.clone();
+        if let Some(o) = observer {
+            o(&self.health());
         }
     }
 
@@ -203,8 +268,11 @@ impl Shared {
         if q.closing {
             return CommitTicket::ready(Err(MemfileError::Closed));
         }
-        if let Some(why) = &q.poisoned {
-            return CommitTicket::ready(Err(MemfileError::Poisoned(why.clone())));
+        if let Some(f) = &q.failed {
+            return CommitTicket::ready(Err(MemfileError::Unavailable(f.error.clone())));
+        }
+        if q.buf.len() + rows.len() > MAX_QUEUED_BYTES {
+            return CommitTicket::ready(Err(MemfileError::Backlog { bytes: q.buf.len() }));
         }
         let was_idle = q.buf.is_empty();
         q.buf.extend_from_slice(rows);
@@ -226,8 +294,8 @@ impl Shared {
             if q.closing {
                 return Err(MemfileError::Closed);
             }
-            if let Some(why) = &q.poisoned {
-                return Err(MemfileError::Poisoned(why.clone()));
+            if let Some(f) = &q.failed {
+                return Err(MemfileError::Unavailable(f.error.clone()));
             }
             q.rotate = Some(tx);
         }
@@ -245,8 +313,28 @@ impl Shared {
         lock(&self.queue).closing
     }
 
-    fn poison(&self, why: &str) {
-        lock(&self.queue).poisoned.get_or_insert_with(|| why.to_string());
+    /// Enters the failed state: the batches still queued fail with it, later commits fail at
+    /// once, and the failure is logged (with Kea's "database connection lost" ID, which is
+    /// what monitoring of a Kea lease backend outage greps for) and counted.
+    fn fail(&self, family: Family, file: &std::path::Path, why: String) {
+        let (leftover, rotate) = {
+            let mut q = lock(&self.queue);
+            q.failed = Some(StoreFailure { error: why.clone(), since: clock::unix_now() });
+            q.buf.clear();
+            q.rows = 0;
+            (std::mem::take(&mut q.batch), q.rotate.take())
+        };
+        self.failures.fetch_add(1, Ordering::Relaxed);
+        lost(
+            family,
+            true,
+            &format!("lease file {}: {why}; no lease is acknowledged until it is rewritten", file.display()),
+        );
+        leftover.complete(Err(Failure::Unavailable(why.clone())));
+        if let Some(reply) = rotate {
+            let _ = reply.send(Err(MemfileError::Unavailable(why)));
+        }
+        self.observe();
     }
 }
 
@@ -255,7 +343,9 @@ pub(crate) struct Journal {
     file: File,
     /// Bytes known to end on a row boundary; a failed write is cut back to this.
     len: u64,
-    poisoned: Option<String>,
+    /// Set when the journal can no longer be appended to (the writer then enters the failed
+    /// state and rewrites it).
+    broken: Option<String>,
     paths: Paths,
     /// The header a fresh journal starts with.
     header: String,
@@ -264,26 +354,23 @@ pub(crate) struct Journal {
 
 impl Journal {
     pub(crate) fn new(file: File, len: u64, paths: Paths, header: String, family: Family) -> Journal {
-        Journal { file, len, poisoned: None, paths, header, family }
+        Journal { file, len, broken: None, paths, header, family }
     }
 
     fn append(&mut self, buf: &[u8]) -> Result<(), Failure> {
-        if let Some(why) = &self.poisoned {
-            return Err(Failure::Poisoned(why.clone()));
-        }
+        let file = self.paths.file.display();
         if let Err(e) = self.file.write_all(buf) {
-            // Cut a partial write back so the next batch starts on a fresh line; if even that
-            // fails the journal's end is unknown and nothing more may be acknowledged.
-            if let Err(e2) = self.file.set_len(self.len).and_then(|()| self.file.sync_data()) {
-                self.poisoned = Some(format!("write failed ({e}) and could not be undone ({e2})"));
-            }
-            return Err(Failure::Io(e.kind(), format!("writing {}: {e}", self.paths.file.display())));
+            // What reached the file is unknown (a partial row at best): the writer abandons this
+            // file and rewrites the whole state into a fresh one.
+            self.broken = Some(format!("writing {file} failed: {e}"));
+            return Err(Failure::Io(e.kind(), format!("writing {file}: {e}")));
         }
         if let Err(e) = self.file.sync_data() {
-            // After a failed fsync the kernel may have dropped the dirty pages: what is on disk
-            // is unknown, so stop acknowledging anything (the "fsyncgate" lesson).
-            self.poisoned = Some(format!("fdatasync of {} failed: {e}", self.paths.file.display()));
-            return Err(Failure::Io(e.kind(), format!("syncing {}: {e}", self.paths.file.display())));
+            // After a failed fsync the kernel may have dropped the dirty pages and a retried
+            // fsync may report success without writing them (the "fsyncgate" lesson): never
+            // retry it, rewrite from memory instead.
+            self.broken = Some(format!("fdatasync of {file} failed: {e}"));
+            return Err(Failure::Io(e.kind(), format!("syncing {file}: {e}")));
         }
         self.len += buf.len() as u64;
         Ok(())
@@ -293,9 +380,6 @@ impl Journal {
     /// `<file>.1` and start a fresh `<file>`. Every acknowledged row is already durable, and the
     /// directory is synced before any row goes to the new file.
     fn rotate(&mut self) -> Result<Rotation, MemfileError> {
-        if let Some(why) = &self.poisoned {
-            return Err(MemfileError::Poisoned(why.clone()));
-        }
         let p = &self.paths;
         if p.completed.exists() || p.input.exists() {
             return Ok(Rotation::Skipped);
@@ -319,9 +403,15 @@ impl Journal {
             Err(e) => {
                 // Our handle still points at the renamed file: put the name back and go on
                 // appending to it. If that fails too, appends would land in `.1`, which the
-                // cleanup deletes, so stop.
+                // cleanup deletes, so stop and rewrite a fresh `<file>`.
                 if std::fs::rename(&p.input, &p.file).is_err() {
-                    self.poisoned = Some(format!("could not reopen {} after rotation: {e}", p.file.display()));
+                    mlog!(
+                        self.family,
+                        error,
+                        "DHCPSRV_MEMFILE_LFC_LEASE_FILE_REOPEN_FAIL failed to reopen lease file {} after preparing input file for lease file cleanup, reason: {e}, new leases will not persist!",
+                        p.file.display()
+                    );
+                    self.broken = Some(format!("could not reopen {} after rotation: {e}", p.file.display()));
                 }
                 Err(e)
             }
@@ -329,44 +419,147 @@ impl Journal {
     }
 }
 
+/// What the writer thread does next.
+enum Work {
+    Batch { buf: Vec<u8>, rows: u64, batch: Arc<Batch>, rotate: Option<RotateReply> },
+    Recover,
+    Exit,
+}
+
 /// The writer thread: take everything queued, write it with one call, fdatasync once, release
-/// the batch; repeat. Exits after draining once `closing` is set.
+/// the batch; repeat. After a failure it rewrites a fresh journal with backoff until that
+/// works, then resumes. Exits after draining once `closing` is set.
 pub(crate) fn run(shared: Arc<Shared>, mut journal: Journal) {
     let mut spare: Vec<u8> = Vec::with_capacity(1 << 16);
+    let mut retry = RETRY_FIRST;
+    let mut next_try = clock::monotonic_now();
     loop {
-        let (mut buf, rows, batch, rotate) = {
+        let work = {
             let mut q = lock(&shared.queue);
-            while q.buf.is_empty() && q.rotate.is_none() && !q.closing {
-                q = shared.wake.wait(q).unwrap_or_else(PoisonError::into_inner);
+            loop {
+                if !q.buf.is_empty() || q.rotate.is_some() {
+                    let buf = std::mem::replace(&mut q.buf, std::mem::take(&mut spare));
+                    let batch = std::mem::take(&mut q.batch);
+                    let rows = std::mem::take(&mut q.rows);
+                    break Work::Batch { buf, rows, batch, rotate: q.rotate.take() };
+                }
+                if q.closing {
+                    break Work::Exit;
+                }
+                if q.failed.is_none() {
+                    q = shared.wake.wait(q).unwrap_or_else(PoisonError::into_inner);
+                    continue;
+                }
+                let now = clock::monotonic_now();
+                if now >= next_try {
+                    break Work::Recover;
+                }
+                q = shared.wake.wait_timeout(q, next_try - now).unwrap_or_else(PoisonError::into_inner).0;
             }
-            if q.buf.is_empty() && q.rotate.is_none() {
-                break;
-            }
-            let buf = std::mem::replace(&mut q.buf, std::mem::take(&mut spare));
-            let batch = std::mem::take(&mut q.batch);
-            let rows = std::mem::take(&mut q.rows);
-            (buf, rows, batch, q.rotate.take())
         };
-        if let Some(reply) = rotate {
-            // Rows queued before the request land in the new file, which loads after `.1`,
-            // so their order relative to older rows is kept.
-            let _ = reply.send(journal.rotate());
-        }
-        if !buf.is_empty() {
-            let result = journal.append(&buf);
-            if result.is_ok() {
-                shared.batches.fetch_add(1, Ordering::Relaxed);
-                shared.rows.fetch_add(rows, Ordering::Relaxed);
+        match work {
+            Work::Exit => break,
+            Work::Recover => {
+                if recover(&shared, &mut journal) {
+                    retry = RETRY_FIRST;
+                } else {
+                    retry = (retry * 2).min(RETRY_MAX);
+                }
+                next_try = clock::monotonic_now() + retry;
             }
-            if let Some(why) = &journal.poisoned {
-                mlog!(journal.family, error, "DHCPSRV_MEMFILE_WRITE_FAIL lease file unusable: {why}");
-                shared.poison(why);
+            Work::Batch { mut buf, rows, batch, rotate } => {
+                if let Some(reply) = rotate {
+                    // Rows queued before the request land in the new file, which loads after
+                    // `.1`, so their order relative to older rows is kept.
+                    let _ = reply.send(journal.rotate());
+                }
+                #[cfg(test)]
+                if let Some(f) = lock(&shared.inject).take() {
+                    journal.file = f;
+                }
+                if !buf.is_empty() {
+                    let result = journal.append(&buf);
+                    if result.is_ok() {
+                        shared.batches.fetch_add(1, Ordering::Relaxed);
+                        shared.rows.fetch_add(rows, Ordering::Relaxed);
+                    }
+                    if let Some(why) = journal.broken.take() {
+                        // Failed before the batch hears of it, so whoever sees the error also
+                        // sees the state (and no commit slips in between).
+                        shared.fail(journal.family, &journal.paths.file, why);
+                        retry = RETRY_FIRST;
+                        next_try = clock::monotonic_now() + retry;
+                    }
+                    batch.complete(result);
+                }
+                if let Some(why) = journal.broken.take() {
+                    shared.fail(journal.family, &journal.paths.file, why);
+                    retry = RETRY_FIRST;
+                    next_try = clock::monotonic_now() + retry;
+                }
+                buf.clear();
+                spare = buf;
             }
-            batch.complete(result);
         }
-        buf.clear();
-        spare = buf;
     }
     // Commits refused after `closing` never joined a batch, so nobody is left waiting.
     mlog!(journal.family, info, "DHCPSRV_MEMFILE_CLOSED lease file {} closed", journal.paths.file.display());
+}
+
+/// One attempt to leave the failed state: the store writes a fresh journal from the in-memory
+/// state (never trusting a retried fsync of the old one); on success appends go to it and
+/// commits are accepted again. True on success.
+fn recover(shared: &Shared, journal: &mut Journal) -> bool {
+    let hook = lock(&shared.hooks).recover.clone();
+    let Some(hook) = hook else {
+        // Nothing can say what the current state is (a store used without a lease map):
+        // stay failed rather than guess.
+        return false;
+    };
+    match hook() {
+        Ok((file, len)) => {
+            journal.file = file;
+            journal.len = len;
+            let was = lock(&shared.queue).failed.take();
+            let down = was.map_or(0, |f| clock::unix_now().saturating_sub(f.since));
+            let detail = format!("lease file {} rewritten from memory after {down} s", journal.paths.file.display());
+            match journal.family {
+                Family::V4 => {
+                    tracing::info!(target: "kea-dhcp4.dhcp4", "DHCP4_DB_RECONNECT_SUCCEEDED database connection recovered. {detail}")
+                }
+                Family::V6 => {
+                    tracing::info!(target: "kea-dhcp6.dhcp6", "DHCP6_DB_RECONNECT_SUCCEEDED database connection recovered. {detail}")
+                }
+            }
+            shared.observe();
+            true
+        }
+        Err(e) => {
+            lost(
+                journal.family,
+                false,
+                &format!("rewriting lease file {} failed: {e}; will retry", journal.paths.file.display()),
+            );
+            false
+        }
+    }
+}
+
+/// Logs Kea's "database connection lost" (the lease backend is unusable and the service
+/// answers nothing that needs it): an error when it happens, a warning per failed retry.
+fn lost(family: Family, first: bool, detail: &str) {
+    match (family, first) {
+        (Family::V4, true) => {
+            tracing::error!(target: "kea-dhcp4.dhcp4", "DHCP4_DB_RECONNECT_LOST_CONNECTION database connection lost. {detail}")
+        }
+        (Family::V4, false) => {
+            tracing::warn!(target: "kea-dhcp4.dhcp4", "DHCP4_DB_RECONNECT_LOST_CONNECTION database connection lost. {detail}")
+        }
+        (Family::V6, true) => {
+            tracing::error!(target: "kea-dhcp6.dhcp6", "DHCP6_DB_RECONNECT_LOST_CONNECTION database connection lost. {detail}")
+        }
+        (Family::V6, false) => {
+            tracing::warn!(target: "kea-dhcp6.dhcp6", "DHCP6_DB_RECONNECT_LOST_CONNECTION database connection lost. {detail}")
+        }
+    }
 }
