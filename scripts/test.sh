@@ -40,9 +40,15 @@ summary=$(awk '/^test result:/ { p += $4; f += $6 } END { printf "%d passed, %d 
 fuzz_targets=(config_text config_model v4_decode v4_engine v6_decode v6_engine command http_request)
 if rustup toolchain list 2>/dev/null | grep -q nightly; then
     command -v cargo-fuzz >/dev/null || cargo install --locked cargo-fuzz@0.12.0 >/dev/null 2>&1 || true
-    # A toolchain that cannot build the fuzz targets skips them with a notice; a crash found
-    # by a target that did build fails the run.
-    if command -v cargo-fuzz >/dev/null && cargo +nightly fuzz build -O >/dev/null 2>&1; then
+    # With nightly and cargo-fuzz there, a target that does not build fails the run (it would
+    # otherwise hide a broken target behind a "skipped"); so does a crash found by one.
+    if command -v cargo-fuzz >/dev/null; then
+        if ! cargo +nightly fuzz build -O >/tmp/kakapo-fuzz-build.log 2>&1; then
+            echo "== cargo fuzz build failed:"
+            grep -E '^(error|warning)' -A8 /tmp/kakapo-fuzz-build.log | head -n 80
+            tail -n 20 /tmp/kakapo-fuzz-build.log
+            exit 1
+        fi
         echo "== cargo fuzz (60 s per target)"
         fuzz_dir=$(mktemp -d /tmp/kakapo-fuzz.XXXXXX)
         fuzz_failed=()
@@ -80,7 +86,7 @@ if rustup toolchain list 2>/dev/null | grep -q nightly; then
             exit 1
         fi
     else
-        echo "== cargo fuzz skipped: no nightly build of the fuzz targets on this machine"
+        echo "== cargo fuzz skipped: cargo-fuzz could not be installed"
     fi
 else
     echo "== cargo fuzz skipped: no nightly toolchain (rustup toolchain install nightly)"

@@ -49,7 +49,7 @@ fn config() -> HttpConfig {
     let mut cfg = HttpConfig::new([127, 0, 0, 1].into(), 0, "kakapo-fuzz");
     cfg.auth = Some(BasicAuth::new(&[("kea".into(), "fuzz".into())]));
     cfg.headers.push(("X-Kakapo-Fuzz".into(), "1".into()));
-    cfg.limits = Limits { timeout: Duration::from_millis(200), max_request: 64 << 10 };
+    cfg.limits = Limits { timeout: Duration::from_millis(200), max_request: 64 << 10, ..Limits::default() };
     cfg
 }
 
