@@ -292,20 +292,41 @@ pub struct Global6 {
     pub reply_sent: Counter,
     /// `pkt6-other-sent` (created at the first such reply).
     pub other_sent: Counter,
-    /// `assigned-nas` (the sum over the subnets).
-    pub assigned_nas: Counter,
-    /// `assigned-pds` (the sum over the subnets).
-    pub assigned_pds: Counter,
-    /// `cumulative-assigned-nas`.
-    pub cumulative_nas: Counter,
-    /// `cumulative-assigned-pds`.
-    pub cumulative_pds: Counter,
+    /// `assigned-nas` / `assigned-pds` (the sums over the subnets).
+    pub assigned: PerType,
+    /// `cumulative-assigned-nas` / `-pds`.
+    pub cumulative: PerType,
     /// `declined-addresses`.
     pub declined: Counter,
     /// `reclaimed-leases`.
     pub reclaimed_leases: Counter,
     /// `reclaimed-declined-addresses`.
     pub reclaimed_declined: Counter,
+}
+
+/// A DHCPv6 statistic kept per lease type: `<stem>-nas` for addresses, `<stem>-pds` for
+/// prefixes (Kea ARM 9.13 "Statistics in the DHCPv6 Server").
+#[derive(Debug, Clone)]
+pub struct PerType {
+    /// `<stem>-nas`.
+    pub na: Counter,
+    /// `<stem>-pds`.
+    pub pd: Counter,
+}
+
+impl PerType {
+    fn resolve(c: impl Fn(&str) -> Counter, stem: &str) -> PerType {
+        PerType { na: c(&format!("{stem}-nas")), pd: c(&format!("{stem}-pds")) }
+    }
+
+    /// The statistic of a lease type (Kea ARM 9.13).
+    pub fn of(&self, ty: LeaseType6) -> &Counter {
+        if ty == LeaseType6::Pd {
+            &self.pd
+        } else {
+            &self.na
+        }
+    }
 }
 
 impl Global6 {
@@ -334,10 +355,8 @@ impl Global6 {
             advertise_sent: c("pkt6-advertise-sent"),
             reply_sent: c("pkt6-reply-sent"),
             other_sent: lazy("pkt6-other-sent"),
-            assigned_nas: c("assigned-nas"),
-            assigned_pds: c("assigned-pds"),
-            cumulative_nas: c("cumulative-assigned-nas"),
-            cumulative_pds: c("cumulative-assigned-pds"),
+            assigned: PerType::resolve(c, "assigned"),
+            cumulative: PerType::resolve(c, "cumulative-assigned"),
             declined: c("declined-addresses"),
             reclaimed_leases: c("reclaimed-leases"),
             reclaimed_declined: c("reclaimed-declined-addresses"),
@@ -358,38 +377,24 @@ impl Global6 {
 impl Global6 {
     /// `assigned-nas` or `assigned-pds` for a lease type (Kea ARM 9.13).
     pub fn assigned(&self, ty: LeaseType6) -> &Counter {
-        if ty == LeaseType6::Pd {
-            &self.assigned_pds
-        } else {
-            &self.assigned_nas
-        }
+        self.assigned.of(ty)
     }
 
     /// `cumulative-assigned-nas` or `-pds` for a lease type (Kea ARM 9.13).
     pub fn cumulative(&self, ty: LeaseType6) -> &Counter {
-        if ty == LeaseType6::Pd {
-            &self.cumulative_pds
-        } else {
-            &self.cumulative_nas
-        }
+        self.cumulative.of(ty)
     }
 }
 
 /// One subnet's DHCPv6 statistics, `subnet[ID].*` (Kea ARM 9.13 "Statistics in the DHCPv6 Server").
 #[derive(Debug, Clone)]
 pub struct Subnet6 {
-    /// `total-nas`.
-    pub total_nas: Counter,
-    /// `total-pds`.
-    pub total_pds: Counter,
-    /// `assigned-nas`.
-    pub assigned_nas: Counter,
-    /// `assigned-pds`.
-    pub assigned_pds: Counter,
-    /// `cumulative-assigned-nas`.
-    pub cumulative_nas: Counter,
-    /// `cumulative-assigned-pds`.
-    pub cumulative_pds: Counter,
+    /// `total-nas` / `total-pds`.
+    pub total: PerType,
+    /// `assigned-nas` / `assigned-pds`.
+    pub assigned: PerType,
+    /// `cumulative-assigned-nas` / `-pds`.
+    pub cumulative: PerType,
     /// `declined-addresses`.
     pub declined: Counter,
     /// `reclaimed-leases`.
@@ -408,12 +413,9 @@ impl Subnet6 {
         }
         let c = |n: &str| stats.counter(&subnet_name(id, n), now);
         Subnet6 {
-            total_nas: c("total-nas"),
-            total_pds: c("total-pds"),
-            assigned_nas: c("assigned-nas"),
-            assigned_pds: c("assigned-pds"),
-            cumulative_nas: c("cumulative-assigned-nas"),
-            cumulative_pds: c("cumulative-assigned-pds"),
+            total: PerType::resolve(c, "total"),
+            assigned: PerType::resolve(c, "assigned"),
+            cumulative: PerType::resolve(c, "cumulative-assigned"),
             declined: c("declined-addresses"),
             reclaimed_leases: c("reclaimed-leases"),
             reclaimed_declined: c("reclaimed-declined-addresses"),
@@ -425,20 +427,12 @@ impl Subnet6 {
 impl Subnet6 {
     /// `subnet[ID].assigned-nas` or `-pds` for a lease type (Kea ARM 9.13).
     pub fn assigned(&self, ty: LeaseType6) -> &Counter {
-        if ty == LeaseType6::Pd {
-            &self.assigned_pds
-        } else {
-            &self.assigned_nas
-        }
+        self.assigned.of(ty)
     }
 
     /// `subnet[ID].cumulative-assigned-nas` or `-pds` for a lease type (Kea ARM 9.13).
     pub fn cumulative(&self, ty: LeaseType6) -> &Counter {
-        if ty == LeaseType6::Pd {
-            &self.cumulative_pds
-        } else {
-            &self.cumulative_nas
-        }
+        self.cumulative.of(ty)
     }
 }
 

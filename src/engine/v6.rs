@@ -210,20 +210,20 @@ impl Engine6 {
                 })
                 .sum();
             // Kea keeps these as big integers; an i64 saturates for the largest pools.
-            c.total_nas.set(i64::try_from(nas).unwrap_or(i64::MAX), now);
-            c.total_pds.set(i64::try_from(pds).unwrap_or(i64::MAX), now);
+            c.total.na.set(i64::try_from(nas).unwrap_or(i64::MAX), now);
+            c.total.pd.set(i64::try_from(pds).unwrap_or(i64::MAX), now);
             if let Some(l) = leases.subnet(s.id) {
                 let (na, pd) = (l.assigned(LeaseType6::Na, now) as i64, l.assigned(LeaseType6::Pd, now) as i64);
                 let declined = l.leases().filter(|l| l.state == LeaseState::Declined).count() as i64;
-                c.assigned_nas.set(na, now);
-                c.assigned_pds.set(pd, now);
+                c.assigned.na.set(na, now);
+                c.assigned.pd.set(pd, now);
                 c.declined.set(declined, now);
                 totals = (totals.0 + na, totals.1 + pd, totals.2 + declined);
             }
         }
         // Global counters are recounted as the sums over the subnets (see Engine4::new).
-        global.assigned_nas.set(totals.0, now);
-        global.assigned_pds.set(totals.1, now);
+        global.assigned.na.set(totals.0, now);
+        global.assigned.pd.set(totals.1, now);
         global.declined.set(totals.2, now);
         Engine6 { cfg, leases, stats, global, subnet_stats, server_duid, store: None }
     }
