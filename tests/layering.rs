@@ -20,6 +20,23 @@ fn rust_files(dir: &Path, out: &mut Vec<PathBuf>) {
     }
 }
 
+/// The source files of module `m` (its directory and/or `m.rs`) as (path under src, text);
+/// the backends, the shell side of `lease/`, are left out.
+fn layer_files(src: &Path, m: &str) -> Vec<(String, String)> {
+    let mut files = Vec::new();
+    rust_files(&src.join(m), &mut files);
+    let single = src.join(format!("{m}.rs"));
+    if single.exists() {
+        files.push(single);
+    }
+    files
+        .into_iter()
+        .map(|f| (f.strip_prefix(src).unwrap().to_string_lossy().into_owned(), f))
+        .filter(|(rel, _)| !SHELL_EXCEPTIONS.iter().any(|e| rel.starts_with(e)))
+        .map(|(rel, f)| (rel, std::fs::read_to_string(&f).unwrap()))
+        .collect()
+}
+
 /// Code lines only: comments stripped so that prose may name the crates.
 fn code_lines(text: &str) -> impl Iterator<Item = (usize, &str)> {
     text.lines().enumerate().filter_map(|(i, l)| {
@@ -53,19 +70,8 @@ fn core_modules_do_not_use_io_runtimes() {
     let mut violations = Vec::new();
     let mut checked = 0;
     for m in CORE {
-        let mut files = Vec::new();
-        rust_files(&src.join(m), &mut files);
-        let single = src.join(format!("{m}.rs"));
-        if single.exists() {
-            files.push(single);
-        }
-        for f in files {
-            let rel = f.strip_prefix(&src).unwrap().to_string_lossy().into_owned();
-            if SHELL_EXCEPTIONS.iter().any(|e| rel.starts_with(e)) {
-                continue;
-            }
+        for (rel, text) in layer_files(&src, m) {
             checked += 1;
-            let text = std::fs::read_to_string(&f).unwrap();
             for (n, line) in code_lines(&text) {
                 for b in BANNED {
                     if mentions(line, b) {
@@ -142,20 +148,8 @@ fn layers_import_only_what_they_may() {
     let mut violations = Vec::new();
     let mut checked = 0;
     for (layer, allowed) in ALLOWED {
-        let mut files = Vec::new();
-        rust_files(&src.join(layer), &mut files);
-        let single = src.join(format!("{layer}.rs"));
-        if single.exists() {
-            files.push(single);
-        }
-        for f in files {
-            let rel = f.strip_prefix(&src).unwrap().to_string_lossy().into_owned();
-            // Backends are the shell side of `lease/`.
-            if SHELL_EXCEPTIONS.iter().any(|e| rel.starts_with(e)) {
-                continue;
-            }
+        for (rel, text) in layer_files(&src, layer) {
             checked += 1;
-            let text = std::fs::read_to_string(&f).unwrap();
             for (n, line) in code_lines(&text) {
                 for m in crate_modules(line) {
                     if !allowed.contains(&m) {
