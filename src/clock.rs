@@ -18,3 +18,20 @@ pub fn monotonic_now() -> std::time::Instant {
 pub fn local_timestamp() -> String {
     chrono::Local::now().format("%Y-%m-%d %H:%M:%S%.3f").to_string()
 }
+
+/// The wall-clock time source the server's packet path and timers read, passed in so tests
+/// can run them on virtual time (design.md "engine": time is an argument).
+pub trait Clock: Send + Sync + std::fmt::Debug {
+    /// Seconds since the Unix epoch.
+    fn unix_now(&self) -> u64;
+}
+
+/// The system's wall clock.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct SystemClock;
+
+impl Clock for SystemClock {
+    fn unix_now(&self) -> u64 {
+        unix_now()
+    }
+}

@@ -13,7 +13,7 @@ use kakapo::api::Dispatch;
 use kakapo::config::policy::SecurityPolicy;
 use kakapo::config::{self, model::Config, LoadOptions, Section};
 use kakapo::logging::{KeaLoggers, LoggerSpec};
-use kakapo::service4::ServiceOptions;
+use kakapo::server::ServiceOptions;
 use tokio::signal::unix::{signal, SignalKind};
 use tracing::{error, info, warn};
 use tracing_subscriber::layer::SubscriberExt;
@@ -253,7 +253,7 @@ fn service_options(settings: &Settings) -> ServiceOptions {
     ServiceOptions {
         server_port: settings.server_port.unwrap_or(kakapo::wire::v4::SERVER_PORT),
         client_port: settings.client_port.unwrap_or(kakapo::wire::v4::CLIENT_PORT),
-        v6_server_port: settings.server_port.unwrap_or(kakapo::service6::SERVER_PORT),
+        v6_server_port: settings.server_port.unwrap_or(kakapo::server::v6::SERVER_PORT),
         data_dir,
     }
 }

@@ -5,8 +5,8 @@
 //!   configuration map (`raw`), and the validated runtime model (`model`).
 //! - [`wire`]: pure codecs: DHCPv4 and DHCPv6 messages, option definitions, `option-data`.
 //! - [`engine`]: sans-IO DHCPv4/DHCPv6 decisions; [`lease`]: allocators, memfile store.
-//! - [`net`]: sockets (the only `unsafe`); [`service4`], [`service6`]: sockets to engine to
-//!   store to reply, with the reclamation and lease-file-cleanup timers.
+//! - [`net`]: sockets (the only `unsafe`); [`server`]: the packet pipeline generic over v4/v6
+//!   (receive, decide, commit, post-commit stages), the services and their timers.
 //! - `logging`, `daemon` (binary side): Kea's `loggers` on top of tracing, the process shell.
 //!
 //! The core modules (`config`, `wire`, and later `engine`, `lease`, `ha`, `ddns`) never use
@@ -22,7 +22,6 @@ pub mod lease;
 pub mod logging;
 pub mod net;
 pub mod safefs;
-pub mod service4;
-pub mod service6;
+pub mod server;
 pub mod stats;
 pub mod wire;

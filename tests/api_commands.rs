@@ -16,7 +16,7 @@ use kakapo::api::{
 };
 use kakapo::config::{load, load_str, LoadOptions, Section};
 use kakapo::engine::v4::{Outcome4, RecvMeta4};
-use kakapo::service4::ServiceOptions;
+use kakapo::server::ServiceOptions;
 use serde_json::{json, Value};
 
 const V4: &str = r#"{"Dhcp4": {

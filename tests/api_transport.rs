@@ -741,7 +741,7 @@ async fn a_listener_that_cannot_be_prepared_leaves_the_old_one_serving() {
     let settings = ControlSettings {
         files: Vec::new(),
         only: None,
-        opts: kakapo::service4::ServiceOptions::default(),
+        opts: kakapo::server::ServiceOptions::default(),
         policy: None,
     };
     let control = Control::new(settings, cfg.clone(), Box::new(|_| Ok(())));

@@ -216,10 +216,21 @@ fn full_disk_withholds_acks_recovers_on_its_own_and_loses_no_acked_lease() {
     }
     server.wait_log("DHCP4_DB_RECONNECT_LOST_CONNECTION");
     // Failed: no ACK while the disk stays full, and status-get / statistics say so.
+    let mut refused = vec![n];
     for _ in 0..3 {
         n += 1;
         assert_eq!(dora(&sock, n), None, "client {n} ACKed while the disk is full");
+        refused.push(n);
     }
+    // A lease command fails the same way and leaves nothing behind: lease4-get does not find
+    // the lease it tried to add.
+    let add = json!({"command": "lease4-add",
+        "arguments": {"ip-address": "198.19.200.1", "hw-address": "02:00:00:00:ad:01"}});
+    let r = unix(&ctl, &add);
+    assert_eq!(r["result"], 1, "{r}");
+    let get = json!({"command": "lease4-get", "arguments": {"ip-address": "198.19.200.1"}});
+    let r = unix(&ctl, &get);
+    assert_eq!(r["result"], 3, "a failed lease4-add must leave no lease: {r}");
     let st = unix(&ctl, &json!({"command": "status-get"}));
     let store = &st["arguments"]["lease-store"];
     assert_eq!(store["state"], "failed", "{st}");
@@ -259,6 +270,12 @@ fn full_disk_withholds_acks_recovers_on_its_own_and_loses_no_acked_lease() {
         let hw = mac(*n).iter().map(|b| format!("{b:02x}")).collect::<Vec<_>>().join(":");
         assert!(live.contains(&(*addr, hw.clone())), "ACKed lease {addr} ({hw}) of client {n} lost: {live:?}");
     }
+    // Nothing of the refused commits reached the file, not even through the rewrite.
+    for n in &refused {
+        let hw = mac(*n).iter().map(|b| format!("{b:02x}")).collect::<Vec<_>>().join(":");
+        assert!(!live.iter().any(|(_, h)| *h == hw), "refused client {n} ({hw}) has a lease: {live:?}");
+    }
+    assert!(!live.iter().any(|(a, _)| *a == Ipv4Addr::new(198, 19, 200, 1)), "the failed lease4-add was written");
     // And the restarted server loads them.
     let again = Kakapo::start(&m, &pair, dir.path(), &data, 2);
     again.wait_log(&format!("({} leases)", live.len()));

@@ -610,3 +610,72 @@ fn client_identifier_outside_kea_limits_is_dropped_as_unparsable() {
     assert_eq!(lab.stat("pkt4-parse-failed"), 1);
     assert_eq!(lab.stat("pkt4-receive-drop"), 1);
 }
+
+#[test]
+fn a_pending_change_reserves_its_address_is_invisible_to_reads_and_a_failed_one_leaves_no_trace() {
+    use kakapo::lease::store::{CommitFuture, LeaseStore4, StoreError};
+    /// A store that never confirms: the test settles each commit itself.
+    #[derive(Debug, Default)]
+    struct Held;
+    impl LeaseStore4 for Held {
+        fn commit(&self, _changes: Vec<LeaseChange4>) -> CommitFuture {
+            Box::pin(std::future::pending::<Result<(), StoreError>>())
+        }
+        fn start_maintenance(&self) -> Result<(), StoreError> {
+            Ok(())
+        }
+        fn close(&self) {}
+    }
+    let loaded = load_str("t", CFG, &LoadOptions::default()).unwrap();
+    let d4 = Arc::new(loaded.config.dhcp4.unwrap());
+    let pools: Vec<(u32, Vec<(Ipv4Addr, Ipv4Addr)>)> =
+        d4.subnets.iter().map(|s| (s.id, s.pools.iter().map(|p| (p.first, p.last)).collect())).collect();
+    let map = Arc::new(LeaseMap4::new(pools.iter().map(|(id, p)| (*id, p.as_slice()))));
+    let stats = Arc::new(Stats::default());
+    let now = 1_800_000_000;
+    let engine = Engine4::new(d4, map, stats.clone(), now).with_store(Arc::new(Held));
+    let mut lab = Lab { engine, stats, now };
+    let durable = |lab: &Lab, a: Ipv4Addr| lab.engine.leases().subnet(1).unwrap().durable_get(a).cloned();
+    let decided = |lab: &Lab, a: Ipv4Addr| lab.engine.leases().subnet(1).unwrap().get(a).cloned();
+
+    // A new lease waiting for the disk: reserved, but not yet visible to reads.
+    let ack = lab.dora(1);
+    let a = ack.pkt.yiaddr;
+    assert!(decided(&lab, a).is_some());
+    assert_eq!(durable(&lab, a), None, "lease4-get must not see a lease that is not durable");
+    let other = lab.reply(&client(2, MessageType::Discover));
+    assert_ne!(other.pkt.yiaddr, a, "another client is never offered a pending address");
+    assert_eq!(lab.stat("subnet[1].assigned-addresses"), 1);
+
+    // Its commit fails: nothing of it remains, statistics included.
+    lab.engine.roll_back(&ack.changes, lab.now);
+    assert_eq!(decided(&lab, a), None);
+    assert_eq!(durable(&lab, a), None);
+    assert_eq!(lab.stat("subnet[1].assigned-addresses"), 0);
+
+    // A durable lease whose renewal fails keeps its durable version.
+    let ack = lab.dora(3);
+    let a = ack.pkt.yiaddr;
+    lab.engine.synced(&ack.changes);
+    let before = durable(&lab, a).expect("durable after settling");
+    lab.now += 100;
+    let mut renew = client(3, MessageType::Request);
+    renew.ciaddr = a;
+    let renewed = lab.reply(&renew);
+    assert_eq!(renewed.changes.len(), 1);
+    assert_eq!(decided(&lab, a).map(|l| l.cltt), Some(lab.now));
+    assert_eq!(durable(&lab, a), Some(before.clone()), "reads still see the durable lease");
+    lab.engine.roll_back(&renewed.changes, lab.now);
+    assert_eq!(decided(&lab, a), Some(before.clone()));
+    assert_eq!(lab.stat("subnet[1].assigned-addresses"), 1);
+
+    // A failed release gives the lease back too.
+    let mut release = client(3, MessageType::Release);
+    release.ciaddr = a;
+    release.options.insert(code::SERVER_ID, vec![192, 0, 2, 1]);
+    let Outcome4::Silent(changes, Some(_)) = lab.send(&release) else { panic!("a release writes a row") };
+    assert_eq!(decided(&lab, a), None);
+    assert_eq!(durable(&lab, a), Some(before.clone()));
+    lab.engine.roll_back(&changes, lab.now);
+    assert_eq!(decided(&lab, a), Some(before));
+}

@@ -14,7 +14,7 @@ use kakapo::api::command::Command;
 use kakapo::api::control::{parse_request, Control, ControlDispatch, ControlSettings};
 use kakapo::api::{Dispatch, Listener};
 use kakapo::config::{load_str, LoadOptions};
-use kakapo::service4::ServiceOptions;
+use kakapo::server::ServiceOptions;
 
 const CFG: &str = r#"{
 "Dhcp4": {"interfaces-config": {"interfaces": []},

@@ -25,8 +25,9 @@ use crate::config::policy::SecurityPolicy;
 use crate::config::render::{config_get, config_hash};
 use crate::config::{self, LoadOptions, Section};
 use crate::lease::LeaseState;
-use crate::service4::{self, Service4, ServiceError, ServiceOptions};
-use crate::service6::{self, Service6};
+use crate::server::v4::{self as service4, Service4};
+use crate::server::v6::{self as service6, Service6};
+use crate::server::{ServiceError, ServiceOptions};
 use crate::stats::Stats;
 
 /// Kea's build report (`-V`, `build-report`).
@@ -313,7 +314,7 @@ impl Control {
                         |c: &Config| c.dhcp4.as_ref().map(|d| d.subnets.iter().map(|s| s.id).collect::<Vec<_>>());
                     let ids6 =
                         |c: &Config| c.dhcp6.as_ref().map(|d| d.subnets.iter().map(|s| s.id).collect::<Vec<_>>());
-                    let forget = service4::forget_removed_subnets;
+                    let forget = crate::server::forget_removed_subnets;
                     forget(&self.stats4, ids4(&new).unwrap_or_default().into_iter(), &ids4(&old).unwrap_or_default());
                     forget(&self.stats6, ids6(&new).unwrap_or_default().into_iter(), &ids6(&old).unwrap_or_default());
                     self.publish(running.as_ref());
@@ -665,15 +666,14 @@ impl Control {
                 Section::Dhcp4 => {
                     if let Some(sh) = self.v4() {
                         let (changes, pending) = sh.admin(|e| e.reclaim_up_to(now, usize::MAX));
-                        for p in pending {
-                            p.0.await.map_err(|e| e.to_string())?;
-                        }
+                        sh.settle(&changes, pending.into_iter().map(|p| p.0)).await.map_err(|e| e.to_string())?;
                         if remove {
                             for c in changes {
                                 let crate::lease::LeaseChange4::Upsert(l) = c else { continue };
                                 if l.state == LeaseState::ExpiredReclaimed {
-                                    if let Some((_, Some(p))) = sh.admin(|e| e.admin_delete(l.address, now)) {
-                                        p.0.await.map_err(|e| e.to_string())?;
+                                    if let Some((old, p)) = sh.admin(|e| e.admin_delete(l.address, now)) {
+                                        let del = [crate::lease::LeaseChange4::Delete(old)];
+                                        sh.settle(&del, p.map(|p| p.0)).await.map_err(|e| e.to_string())?;
                                     }
                                 }
                             }
@@ -683,17 +683,14 @@ impl Control {
                 Section::Dhcp6 => {
                     if let Some(sh) = self.v6() {
                         let (changes, pending) = sh.admin(|e| e.reclaim_up_to(now, usize::MAX));
-                        for p in pending {
-                            p.0.await.map_err(|e| e.to_string())?;
-                        }
+                        sh.settle(&changes, pending.into_iter().map(|p| p.0)).await.map_err(|e| e.to_string())?;
                         if remove {
                             for c in changes {
                                 let crate::lease::LeaseChange6::Upsert(l) = c else { continue };
                                 if l.state == LeaseState::ExpiredReclaimed {
-                                    if let Some((_, Some(p))) =
-                                        sh.admin(|e| e.admin_delete(l.lease_type, l.address, now))
-                                    {
-                                        p.0.await.map_err(|e| e.to_string())?;
+                                    if let Some((old, p)) = sh.admin(|e| e.admin_delete(l.lease_type, l.address, now)) {
+                                        let del = [crate::lease::LeaseChange6::Delete(old)];
+                                        sh.settle(&del, p.map(|p| p.0)).await.map_err(|e| e.to_string())?;
                                     }
                                 }
                             }

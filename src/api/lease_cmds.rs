@@ -17,8 +17,7 @@ use super::{Response, RESULT_CONFLICT, RESULT_EMPTY, RESULT_SUCCESS};
 use crate::engine::admin::{AdminError, PutMode};
 use crate::engine::v4::Engine4;
 use crate::engine::v6::Engine6;
-use crate::lease::store::CommitFuture;
-use crate::lease::{Lease4, Lease6, LeaseState, LeaseType6};
+use crate::lease::{Lease4, Lease6, LeaseChange4, LeaseChange6, LeaseState, LeaseType6};
 
 /// The lease commands this module answers (Kea ARM 16.x "libdhcp_lease_cmds.so").
 pub const COMMANDS: &[&str] = &[
@@ -51,8 +50,8 @@ pub const COMMANDS: &[&str] = &[
 /// `lease6-*`). `ddns_enabled` is the daemon's `ddns-send-updates` / D2 state for
 /// `leaseX-resend-ddns`; `now` is the current Unix time in seconds.
 pub async fn handle(
-    v4: Option<&Arc<crate::service4::Shared>>,
-    v6: Option<&Arc<crate::service6::Shared>>,
+    v4: Option<&Arc<crate::server::v4::Shared>>,
+    v6: Option<&Arc<crate::server::v6::Shared>>,
     ddns_enabled: bool,
     command: &str,
     arguments: Option<&Value>,
@@ -73,8 +72,8 @@ pub async fn handle(
 const KEA_DEFAULT_VALID: u32 = 7200;
 
 type Args<'a> = &'a Map<String, Value>;
-type Shared4 = crate::service4::Shared;
-type Shared6 = crate::service6::Shared;
+type Shared4 = crate::server::v4::Shared;
+type Shared6 = crate::server::v6::Shared;
 type R<T> = Result<T, Response>;
 
 fn fail(text: impl Into<String>) -> Response {
@@ -439,12 +438,9 @@ fn lease6_json(l: &Lease6) -> Value {
     Value::Object(m)
 }
 
-/// Waits until a change is durable; a store error becomes result 1.
-async fn durable(commit: Option<CommitFuture>) -> R<()> {
-    match commit {
-        Some(f) => f.await.map_err(|e| fail(format!("unable to store the lease change: {e}"))),
-        None => Ok(()),
-    }
+/// A settled commit's result: a store error becomes result 1.
+fn stored(r: Result<(), crate::lease::store::StoreError>) -> R<()> {
+    r.map_err(|e| fail(format!("unable to store the lease change: {e}")))
 }
 
 /// Every lease (configured subnets and orphans) matching `keep`, by ascending address.
@@ -453,7 +449,7 @@ fn select4(e: &Engine4, keep: impl Fn(&Lease4) -> bool) -> Vec<Lease4> {
     let mut out = Vec::new();
     for id in map.subnet_ids() {
         if let Some(s) = map.subnet(id) {
-            out.extend(s.leases().filter(|l| keep(l)).cloned());
+            out.extend(s.durable_leases().filter(|l| keep(l)).cloned());
         }
     }
     out.extend(map.orphans().values().filter(|l| keep(l)).cloned());
@@ -467,7 +463,7 @@ fn select6(e: &Engine6, keep: impl Fn(&Lease6) -> bool) -> Vec<Lease6> {
     let mut out = Vec::new();
     for id in map.subnet_ids() {
         if let Some(s) = map.subnet(id) {
-            out.extend(s.leases().filter(|l| keep(l)).cloned());
+            out.extend(s.durable_leases().filter(|l| keep(l)).cloned());
         }
     }
     out.extend(map.orphans().values().filter(|l| keep(l)).cloned());
@@ -478,7 +474,7 @@ fn select6(e: &Engine6, keep: impl Fn(&Lease6) -> bool) -> Vec<Lease6> {
 fn find4(e: &Engine4, addr: Ipv4Addr) -> Option<Lease4> {
     let map = e.leases();
     for id in map.subnet_ids() {
-        if let Some(l) = map.subnet(id).and_then(|s| s.get(addr).cloned()) {
+        if let Some(l) = map.subnet(id).and_then(|s| s.durable_get(addr).cloned()) {
             return Some(l);
         }
     }
@@ -488,7 +484,7 @@ fn find4(e: &Engine4, addr: Ipv4Addr) -> Option<Lease4> {
 fn find6(e: &Engine6, ty: LeaseType6, addr: Ipv6Addr) -> Option<Lease6> {
     let map = e.leases();
     for id in map.subnet_ids() {
-        if let Some(l) = map.subnet(id).and_then(|s| s.get(ty, addr).cloned()) {
+        if let Some(l) = map.subnet(id).and_then(|s| s.durable_get(ty, addr).cloned()) {
             return Some(l);
         }
     }
@@ -726,8 +722,9 @@ async fn lease4(sh: &Shared4, ddns: bool, command: &str, arguments: Option<&Valu
             let lease = parse_lease4(e, m, now)?;
             let (addr, subnet) = (lease.address, lease.subnet_id);
             let mode = put_mode(add, force);
+            let change = LeaseChange4::Upsert(lease.clone());
             let (existed, pending) = sh.admin(|e| e.admin_put(lease, mode, now)).map_err(|err| put_error(FAM, err))?;
-            durable(pending.map(|p| p.0)).await?;
+            stored(sh.settle(&[change], pending.map(|p| p.0)).await)?;
             if add {
                 Response::ok(format!("Lease for address {addr}, subnet-id {subnet} added."))
             } else {
@@ -772,19 +769,17 @@ async fn lease4(sh: &Shared4, ddns: bool, command: &str, arguments: Option<&Valu
         "lease4-del" => {
             let m = map_of(arguments, "Parameters missing or are not a map.")?;
             let Some(lease) = query4(e, m)? else { return Ok(Response::empty("IPv4 lease not found.")) };
-            let Some((_, pending)) = sh.admin(|e| e.admin_delete(lease.address, now)) else {
+            let Some((old, pending)) = sh.admin(|e| e.admin_delete(lease.address, now)) else {
                 return Ok(Response::empty("IPv4 lease not found."));
             };
-            durable(pending.map(|p| p.0)).await?;
+            stored(sh.settle(&[LeaseChange4::Delete(old)], pending.map(|p| p.0)).await)?;
             Response::ok("IPv4 lease deleted.")
         }
         "lease4-wipe" => {
             let subnet = wipe_arg(arguments)?;
-            let (n, pending) = sh.admin(|e| e.admin_wipe(subnet, now));
-            for p in pending {
-                durable(Some(p.0)).await?;
-            }
-            wipe_reply(FAM, n, subnet, e.config().subnets.iter().map(|s| s.id))
+            let (changes, pending) = sh.admin(|e| e.admin_wipe(subnet, now));
+            stored(sh.settle(&changes, pending.into_iter().map(|p| p.0)).await)?;
+            wipe_reply(FAM, changes.len(), subnet, e.config().subnets.iter().map(|s| s.id))
         }
         "lease4-resend-ddns" => {
             let addr = resend_addr(arguments)?;
@@ -811,8 +806,9 @@ async fn lease6(sh: &Shared6, ddns: bool, command: &str, arguments: Option<&Valu
             let lease = parse_lease6(e, m, now)?;
             let (addr, subnet, ty, len) = (lease.address, lease.subnet_id, lease.lease_type, lease.prefix_len);
             let mode = put_mode(add, force);
+            let change = LeaseChange6::Upsert(lease.clone());
             let (existed, pending) = sh.admin(|e| e.admin_put(lease, mode, now)).map_err(|err| put_error(FAM, err))?;
-            durable(pending.map(|p| p.0)).await?;
+            stored(sh.settle(&[change], pending.map(|p| p.0)).await)?;
             if add && ty == LeaseType6::Pd {
                 Response::ok(format!("Lease for prefix {addr}/{len}, subnet-id {subnet} added."))
             } else if add {
@@ -855,19 +851,17 @@ async fn lease6(sh: &Shared6, ddns: bool, command: &str, arguments: Option<&Valu
         "lease6-del" => {
             let m = map_of(arguments, "Parameters missing or are not a map.")?;
             let Some(lease) = query6(e, m)? else { return Ok(Response::empty("IPv6 lease not found.")) };
-            let Some((_, pending)) = sh.admin(|e| e.admin_delete(lease.lease_type, lease.address, now)) else {
+            let Some((old, pending)) = sh.admin(|e| e.admin_delete(lease.lease_type, lease.address, now)) else {
                 return Ok(Response::empty("IPv6 lease not found."));
             };
-            durable(pending.map(|p| p.0)).await?;
+            stored(sh.settle(&[LeaseChange6::Delete(old)], pending.map(|p| p.0)).await)?;
             Response::ok("IPv6 lease deleted.")
         }
         "lease6-wipe" => {
             let subnet = wipe_arg(arguments)?;
-            let (n, pending) = sh.admin(|e| e.admin_wipe(subnet, now));
-            for p in pending {
-                durable(Some(p.0)).await?;
-            }
-            wipe_reply(FAM, n, subnet, e.config().subnets.iter().map(|s| s.id))
+            let (changes, pending) = sh.admin(|e| e.admin_wipe(subnet, now));
+            stored(sh.settle(&changes, pending.into_iter().map(|p| p.0)).await)?;
+            wipe_reply(FAM, changes.len(), subnet, e.config().subnets.iter().map(|s| s.id))
         }
         "lease6-bulk-apply" => bulk_apply(sh, arguments, now).await?,
         "lease6-resend-ddns" => {
@@ -939,19 +933,23 @@ async fn bulk_apply(sh: &Shared6, arguments: Option<&Value>, now: u64) -> R<Resp
     for (ty, addr) in to_delete {
         match sh.admin(|e| e.admin_delete(ty, addr, now)) {
             None => failed_deleted.push(failed(addr, ty, RESULT_EMPTY, "lease not found")),
-            Some((_, p)) => waits.push((true, ty, addr, p.map(|p| p.0))),
+            Some((old, p)) => waits.push((true, LeaseChange6::Delete(old), p.map(|p| p.0))),
         }
     }
     for lease in to_put {
         let (ty, addr) = (lease.lease_type, lease.address);
+        let change = LeaseChange6::Upsert(lease.clone());
         match sh.admin(|e| e.admin_put(lease, PutMode::Upsert, now)) {
             Err(err) => failed_leases.push(failed(addr, ty, super::RESULT_ERROR, &err.to_string())),
-            Ok((_, p)) => waits.push((false, ty, addr, p.map(|p| p.0))),
+            Ok((_, p)) => waits.push((false, change, p.map(|p| p.0))),
         }
     }
     let mut applied = 0usize;
-    for (deletion, ty, addr, commit) in waits {
-        match durable(commit).await {
+    for (deletion, change, commit) in waits {
+        let (ty, addr) = match &change {
+            LeaseChange6::Upsert(l) | LeaseChange6::Delete(l) => (l.lease_type, l.address),
+        };
+        match stored(sh.settle(&[change], commit).await) {
             Ok(()) => applied += 1,
             Err(r) => {
                 let msg = r.text.unwrap_or_default();
@@ -980,13 +978,14 @@ async fn bulk_apply(sh: &Shared6, arguments: Option<&Value>, now: u64) -> R<Resp
 mod tests {
     use super::*;
     use crate::config::{load_str, LoadOptions};
-    use crate::service4::{Service4, ServiceOptions};
-    use crate::service6::Service6;
+    use crate::server::v4::Service4;
+    use crate::server::v6::Service6;
+    use crate::server::ServiceOptions;
     use crate::stats::Stats;
 
     const NOW: u64 = 1_700_000_000;
 
-    fn v4() -> (Arc<crate::service4::Shared>, Arc<Stats>, tempfile::TempDir) {
+    fn v4() -> (Arc<crate::server::v4::Shared>, Arc<Stats>, tempfile::TempDir) {
         let cfg = r#"{"Dhcp4": {
             "interfaces-config": {"interfaces": []},
             "lease-database": {"type": "memfile", "persist": false},
@@ -1001,7 +1000,7 @@ mod tests {
         (svc.shared(), stats, dir)
     }
 
-    fn v6() -> (Arc<crate::service6::Shared>, Arc<Stats>, tempfile::TempDir) {
+    fn v6() -> (Arc<crate::server::v6::Shared>, Arc<Stats>, tempfile::TempDir) {
         let cfg = r#"{"Dhcp6": {
             "interfaces-config": {"interfaces": []},
             "lease-database": {"type": "memfile", "persist": false},
@@ -1017,12 +1016,12 @@ mod tests {
         (svc.shared(), stats, dir)
     }
 
-    async fn c4(s: &Arc<crate::service4::Shared>, cmd: &str, args: Value) -> Response {
+    async fn c4(s: &Arc<crate::server::v4::Shared>, cmd: &str, args: Value) -> Response {
         let args = (!args.is_null()).then_some(args);
         handle(Some(s), None, false, cmd, args.as_ref(), NOW).await.unwrap()
     }
 
-    async fn c6(s: &Arc<crate::service6::Shared>, cmd: &str, args: Value) -> Response {
+    async fn c6(s: &Arc<crate::server::v6::Shared>, cmd: &str, args: Value) -> Response {
         let args = (!args.is_null()).then_some(args);
         handle(None, Some(s), false, cmd, args.as_ref(), NOW).await.unwrap()
     }

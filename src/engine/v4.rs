@@ -179,6 +179,7 @@ impl Engine4 {
     /// of one address reach it in decision order whichever task decided (design.md).
     pub fn with_store(mut self, store: Arc<dyn LeaseStore4>) -> Engine4 {
         self.store = Some(store);
+        self.leases.track_pending();
         self
     }
 
@@ -187,16 +188,32 @@ impl Engine4 {
         (!changes.is_empty()).then(|| Pending(store.commit(changes.to_vec())))
     }
 
-    /// Tells the engine that the rows of `outcome_changes` are durable (the shell calls this
-    /// after awaiting the commit), which allows lease caching for them again.
+    /// Tells the engine that these changes are durable (the pipeline calls this once their
+    /// commit completed): reads see them and lease caching may hand them out again.
     pub fn synced(&self, changes: &[LeaseChange4]) {
         for c in changes {
-            let l = match c {
-                LeaseChange4::Upsert(l) | LeaseChange4::Delete(l) => l,
+            let (l, value) = match c {
+                LeaseChange4::Upsert(l) => (l, Some(l)),
+                LeaseChange4::Delete(l) => (l, None),
             };
             if let Some(mut s) = self.leases.subnet(l.subnet_id) {
-                s.mark_synced(&[l.address]);
+                s.settle(l.address, value);
             }
+        }
+    }
+
+    /// Undoes changes whose commit failed: each address whose latest change this is gets its
+    /// durable lease back, and the lease statistics follow. Nothing of the change remains.
+    pub fn roll_back(&self, changes: &[LeaseChange4], now: u64) {
+        for c in changes.iter().rev() {
+            let (l, value) = match c {
+                LeaseChange4::Upsert(l) => (l, Some(l)),
+                LeaseChange4::Delete(l) => (l, None),
+            };
+            let Some(mut s) = self.leases.subnet(l.subnet_id) else { continue };
+            let Some((was, restored)) = s.roll_back(l.address, value) else { continue };
+            drop(s);
+            self.account(l.subnet_id, was.as_ref(), restored.as_ref(), now);
         }
     }
 
@@ -280,9 +297,9 @@ impl Engine4 {
         Some((old, pending))
     }
 
-    /// Deletes every lease of a subnet, or of all subnets (`lease4-wipe`); returns the count.
-    pub fn admin_wipe(&self, subnet: Option<u32>, now: u64) -> (usize, Vec<Pending>) {
-        let mut n = 0;
+    /// Deletes every lease of a subnet, or of all subnets (`lease4-wipe`); returns the deletions and their commits.
+    pub fn admin_wipe(&self, subnet: Option<u32>, now: u64) -> (Vec<LeaseChange4>, Vec<Pending>) {
+        let mut all_changes = Vec::new();
         let mut pending = Vec::new();
         for id in self.leases.subnet_ids().into_iter().filter(|id| subnet.is_none_or(|s| s == *id)) {
             let Some(mut map) = self.leases.subnet(id) else { continue };
@@ -293,10 +310,10 @@ impl Engine4 {
                 self.account(id, Some(&l), None, now);
                 changes.push(LeaseChange4::Delete(l));
             }
-            n += changes.len();
             pending.extend(self.submit(&changes));
+            all_changes.extend(changes);
         }
-        (n, pending)
+        (all_changes, pending)
     }
 
     /// The configuration this engine serves.
@@ -853,11 +870,6 @@ impl Engine4 {
         leases.upsert(lease.clone());
         changes.push(LeaseChange4::Upsert(lease));
         let durable = self.submit(&changes);
-        if durable.is_some() {
-            leases.mark_unsynced(changes.iter().map(|c| match c {
-                LeaseChange4::Upsert(l) | LeaseChange4::Delete(l) => l.address,
-            }));
-        }
         drop(leases);
         info!(target: "kea-dhcp4.leases", "DHCP4_LEASE_ALLOC {}: lease {requested} has been allocated for {valid} seconds", tid(pkt));
         let reply = self.build_reply(ctx, MessageType::Ack, subnet, host, Some((requested, valid)));

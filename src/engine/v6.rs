@@ -231,7 +231,35 @@ impl Engine6 {
     /// Queues every decision's rows in this store while the subnet lock is held (design.md).
     pub fn with_store(mut self, store: Arc<dyn LeaseStore6>) -> Engine6 {
         self.store = Some(store);
+        self.leases.track_pending();
         self
+    }
+
+    /// Tells the engine that these changes are durable (see Engine4::synced).
+    pub fn synced(&self, changes: &[LeaseChange6]) {
+        for c in changes {
+            let (l, value) = match c {
+                LeaseChange6::Upsert(l) => (l, Some(l)),
+                LeaseChange6::Delete(l) => (l, None),
+            };
+            if let Some(mut s) = self.leases.subnet(l.subnet_id) {
+                s.settle(l.lease_type, l.address, value);
+            }
+        }
+    }
+
+    /// Undoes changes whose commit failed (see Engine4::roll_back).
+    pub fn roll_back(&self, changes: &[LeaseChange6], now: u64) {
+        for c in changes.iter().rev() {
+            let (l, value) = match c {
+                LeaseChange6::Upsert(l) => (l, Some(l)),
+                LeaseChange6::Delete(l) => (l, None),
+            };
+            let Some(mut s) = self.leases.subnet(l.subnet_id) else { continue };
+            let Some((was, restored)) = s.roll_back(l.lease_type, l.address, value) else { continue };
+            drop(s);
+            self.account(l.subnet_id, was.as_ref(), restored.as_ref(), now);
+        }
     }
 
     /// The lease state this engine decides over.
@@ -318,8 +346,8 @@ impl Engine6 {
     }
 
     /// Deletes every lease of a subnet, or of all subnets (`lease6-wipe`); returns the count.
-    pub fn admin_wipe(&self, subnet: Option<u32>, now: u64) -> (usize, Vec<Pending6>) {
-        let mut n = 0;
+    pub fn admin_wipe(&self, subnet: Option<u32>, now: u64) -> (Vec<LeaseChange6>, Vec<Pending6>) {
+        let mut all_changes = Vec::new();
         let mut pending = Vec::new();
         for id in self.leases.subnet_ids().into_iter().filter(|id| subnet.is_none_or(|s| s == *id)) {
             let Some(mut map) = self.leases.subnet(id) else { continue };
@@ -330,10 +358,10 @@ impl Engine6 {
                 self.account(id, Some(&l), None, now);
                 changes.push(LeaseChange6::Delete(l));
             }
-            n += changes.len();
             pending.extend(self.submit(&changes));
+            all_changes.extend(changes);
         }
-        (n, pending)
+        (all_changes, pending)
     }
 
     /// The server DUID this engine answers with.

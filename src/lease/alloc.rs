@@ -9,6 +9,7 @@ use std::collections::HashMap;
 use std::net::Ipv4Addr;
 use std::sync::{Mutex, MutexGuard};
 
+use super::pending::PendingChanges;
 use super::pool::{PoolSpace, Strategy};
 use super::{Lease4, LeaseState};
 
@@ -59,9 +60,10 @@ pub struct SubnetLeases {
     offer_by_client: HashMap<ClientKey, Ipv4Addr>,
     next_offer_purge: u64,
     pools: Vec<PoolState>,
-    /// Addresses whose latest row is queued but not yet known to be durable (or whose write
-    /// failed): such a lease must not be handed out again from cache.
-    unsynced: std::collections::HashSet<Ipv4Addr>,
+    /// Addresses whose latest change is not yet known to be durable, with the durable state:
+    /// such a lease is not handed out from cache, not shown to reads, and undone if its
+    /// commit fails.
+    pending: PendingChanges<Ipv4Addr, Lease4>,
 }
 
 /// How long an offer holds its address (Kea 2.2 holds none; 10 s covers a DORA round trip).
@@ -131,6 +133,10 @@ impl SubnetLeases {
 
     /// Inserts or replaces a lease and its client index entries.
     pub fn upsert(&mut self, lease: Lease4) {
+        self.put(lease, true);
+    }
+
+    fn put(&mut self, lease: Lease4, track: bool) {
         if let Some(old) = self.by_addr.get(&lease.address) {
             for k in keys_of(old) {
                 if self.by_client.get(&k) == Some(&old.address) {
@@ -146,13 +152,23 @@ impl SubnetLeases {
             self.requeue(lease.address);
         }
         let addr = lease.address;
-        self.by_addr.insert(addr, lease);
+        let old = self.by_addr.insert(addr, lease);
+        if track {
+            self.pending.before_change(addr, || old);
+        }
         self.refresh(addr);
     }
 
     /// Removes a lease (release, reclamation without affinity).
     pub fn remove(&mut self, addr: Ipv4Addr) -> Option<Lease4> {
+        self.take(addr, true)
+    }
+
+    fn take(&mut self, addr: Ipv4Addr, track: bool) -> Option<Lease4> {
         let old = self.by_addr.remove(&addr)?;
+        if track {
+            self.pending.before_change(addr, || Some(old.clone()));
+        }
         self.requeue(addr);
         for k in keys_of(&old) {
             if self.by_client.get(&k) == Some(&addr) {
@@ -326,26 +342,45 @@ impl SubnetLeases {
         }
     }
 
-    /// Marks addresses whose rows were just queued in the store.
-    pub fn mark_unsynced(&mut self, addrs: impl IntoIterator<Item = Ipv4Addr>) {
-        self.unsynced.extend(addrs);
+    /// True while the address's latest change is not known to be on disk.
+    pub fn is_unsynced(&self, addr: Ipv4Addr) -> bool {
+        self.pending.contains(&addr)
     }
 
-    /// Records that the rows of these addresses are durable.
-    pub fn mark_synced(&mut self, addrs: &[Ipv4Addr]) {
-        for a in addrs {
-            self.unsynced.remove(a);
+    /// A change to `addr` (its new value, None for a deletion) is durable.
+    pub fn settle(&mut self, addr: Ipv4Addr, value: Option<&Lease4>) {
+        self.pending.settle(addr, self.by_addr.get(&addr), value);
+    }
+
+    /// A change to `addr` failed: when it is the latest, the durable lease is put back.
+    /// Returns the lease it replaced and the one restored, for the statistics.
+    pub fn roll_back(&mut self, addr: Ipv4Addr, value: Option<&Lease4>) -> Option<(Option<Lease4>, Option<Lease4>)> {
+        let undo = self.pending.roll_back(addr, self.by_addr.get(&addr), value)?;
+        let was = self.take(addr, false);
+        if let Some(l) = undo.restore.clone() {
+            self.put(l, false);
+        }
+        Some((was, undo.restore))
+    }
+
+    /// Every lease of the subnet as decided, changes not yet durable included (what the
+    /// allocator and reclamation work on).
+    pub fn leases(&self) -> impl Iterator<Item = &Lease4> {
+        self.by_addr.values()
+    }
+
+    /// The durable lease of `addr`: what reads such as `lease4-get` see.
+    pub fn durable_get(&self, addr: Ipv4Addr) -> Option<&Lease4> {
+        match self.pending.durable_state(&addr) {
+            Some(d) => d,
+            None => self.by_addr.get(&addr),
         }
     }
 
-    /// True while the address's latest row is not known to be on disk.
-    pub fn is_unsynced(&self, addr: Ipv4Addr) -> bool {
-        self.unsynced.contains(&addr)
-    }
-
-    /// Every lease of the subnet.
-    pub fn leases(&self) -> impl Iterator<Item = &Lease4> {
-        self.by_addr.values()
+    /// Every durable lease of the subnet.
+    pub fn durable_leases(&self) -> impl Iterator<Item = &Lease4> {
+        let settled = self.by_addr.iter().filter(|(a, _)| !self.pending.contains(a)).map(|(_, l)| l);
+        settled.chain(self.pending.iter().filter_map(|(_, l)| l))
     }
 
     /// Leases counted in `assigned-addresses`: default or declined until reclaimed, expired or
@@ -426,7 +461,7 @@ impl LeaseMap4 {
     pub fn carry_from(&self, old: &LeaseMap4) {
         for id in self.subnet_ids() {
             let (Some(mut new), Some(old)) = (self.subnet(id), old.subnet(id)) else { continue };
-            new.unsynced.clone_from(&old.unsynced);
+            new.pending.clone_from(&old.pending);
             let mut held: Vec<(Ipv4Addr, Offer)> = old.offers.iter().map(|(a, o)| (*a, o.clone())).collect();
             // Oldest first, so each client keeps its latest hold.
             held.sort_by_key(|(a, o)| (o.until, u32::from(*a)));
@@ -442,8 +477,30 @@ impl LeaseMap4 {
         self.orphans.lock().unwrap_or_else(|e| e.into_inner())
     }
 
+    /// Starts tracking changes until they are durable (a store is attached).
+    pub fn track_pending(&self) {
+        for id in self.subnet_ids() {
+            if let Some(mut s) = self.subnet(id) {
+                s.pending.track(true);
+            }
+        }
+    }
+
+    /// Every durable lease, configured subnets first (by id), then orphans: what a rewritten
+    /// lease file must hold.
+    pub fn all_durable(&self) -> Vec<Lease4> {
+        let mut out = Vec::new();
+        for id in self.subnet_ids() {
+            if let Some(s) = self.subnet(id) {
+                out.extend(s.durable_leases().cloned());
+            }
+        }
+        out.extend(self.orphans().values().cloned());
+        out
+    }
+
     /// Every lease held, configured subnets first (by id), then orphans; for a configuration
-    /// change and for the lease commands.
+    /// change.
     pub fn all(&self) -> Vec<Lease4> {
         let mut out = Vec::new();
         for id in self.subnet_ids() {

@@ -11,6 +11,7 @@ use std::sync::{Mutex, MutexGuard};
 
 use ipnet::Ipv6Net;
 
+use super::pending::PendingChanges;
 use super::pool::{PoolSpace, Strategy};
 use super::{Lease6, LeaseState, LeaseType6};
 use crate::config::model::Dhcp6;
@@ -76,6 +77,8 @@ pub struct SubnetLeases6 {
     next_offer_purge: u64,
     na_pools: Vec<Pool6>,
     pd_pools: Vec<Pool6>,
+    /// Changes not yet known durable, with the durable state (as in the v4 map).
+    pending: PendingChanges<(LeaseType6, Ipv6Addr), Lease6>,
 }
 
 /// True when `addr` may be given to the IA at `now` (see [`SubnetLeases6::is_free_for`]).
@@ -151,6 +154,10 @@ impl SubnetLeases6 {
 
     /// Inserts or replaces a lease and its client index entry.
     pub fn upsert(&mut self, lease: Lease6) {
+        self.put(lease, true);
+    }
+
+    fn put(&mut self, lease: Lease6, track: bool) {
         let k = (lease.lease_type, lease.address);
         if let Some(old) = self.by_addr.get(&k) {
             let ok = IaKey::of(old);
@@ -162,7 +169,10 @@ impl SubnetLeases6 {
             v.push(lease.address);
         }
         self.drop_offer(k.0, k.1);
-        self.by_addr.insert(k, lease);
+        let old = self.by_addr.insert(k, lease);
+        if track {
+            self.pending.before_change(k, || old);
+        }
         self.refresh(k.0, k.1);
     }
 
@@ -177,7 +187,14 @@ impl SubnetLeases6 {
 
     /// Removes a lease (release, reclamation).
     pub fn remove(&mut self, ty: LeaseType6, addr: Ipv6Addr) -> Option<Lease6> {
+        self.take(ty, addr, true)
+    }
+
+    fn take(&mut self, ty: LeaseType6, addr: Ipv6Addr, track: bool) -> Option<Lease6> {
         let old = self.by_addr.remove(&(ty, addr))?;
+        if track {
+            self.pending.before_change((ty, addr), || Some(old.clone()));
+        }
         self.unindex(&IaKey::of(&old), addr);
         self.refresh(ty, addr);
         Some(old)
@@ -313,9 +330,49 @@ impl SubnetLeases6 {
         Some((taken, len))
     }
 
-    /// Every lease of the subnet.
+    /// Every lease of the subnet as decided, changes not yet durable included.
     pub fn leases(&self) -> impl Iterator<Item = &Lease6> {
         self.by_addr.values()
+    }
+
+    /// True while the latest change to this lease is not known to be on disk.
+    pub fn is_unsynced(&self, ty: LeaseType6, addr: Ipv6Addr) -> bool {
+        self.pending.contains(&(ty, addr))
+    }
+
+    /// A change to a lease (its new value, None for a deletion) is durable.
+    pub fn settle(&mut self, ty: LeaseType6, addr: Ipv6Addr, value: Option<&Lease6>) {
+        self.pending.settle((ty, addr), self.by_addr.get(&(ty, addr)), value);
+    }
+
+    /// A change failed: when it is the latest, the durable lease is put back. Returns the
+    /// lease it replaced and the one restored, for the statistics.
+    pub fn roll_back(
+        &mut self,
+        ty: LeaseType6,
+        addr: Ipv6Addr,
+        value: Option<&Lease6>,
+    ) -> Option<(Option<Lease6>, Option<Lease6>)> {
+        let undo = self.pending.roll_back((ty, addr), self.by_addr.get(&(ty, addr)), value)?;
+        let was = self.take(ty, addr, false);
+        if let Some(l) = undo.restore.clone() {
+            self.put(l, false);
+        }
+        Some((was, undo.restore))
+    }
+
+    /// The durable lease of this type at `addr`: what reads such as `lease6-get` see.
+    pub fn durable_get(&self, ty: LeaseType6, addr: Ipv6Addr) -> Option<&Lease6> {
+        match self.pending.durable_state(&(ty, addr)) {
+            Some(d) => d,
+            None => self.by_addr.get(&(ty, addr)),
+        }
+    }
+
+    /// Every durable lease of the subnet.
+    pub fn durable_leases(&self) -> impl Iterator<Item = &Lease6> {
+        let settled = self.by_addr.iter().filter(|(k, _)| !self.pending.contains(k)).map(|(_, l)| l);
+        settled.chain(self.pending.iter().filter_map(|(_, l)| l))
     }
 
     /// Leases of a type counted as assigned: default or declined until reclaimed (as v4).
@@ -415,10 +472,12 @@ impl LeaseMap6 {
         orphans
     }
 
-    /// Takes over the offer holds of `old` for the subnets both maps have (see LeaseMap4).
+    /// Takes over the offer holds and the pending changes of `old` for the subnets both maps
+    /// have (see LeaseMap4).
     pub fn carry_from(&self, old: &LeaseMap6) {
         for id in self.subnet_ids() {
             let (Some(mut new), Some(old)) = (self.subnet(id), old.subnet(id)) else { continue };
+            new.pending.clone_from(&old.pending);
             let mut held: Vec<(Ipv6Addr, Offer)> = old.offers.iter().map(|((_, a), o)| (*a, o.clone())).collect();
             // Oldest first, so each IA keeps its latest hold.
             held.sort_by_key(|(a, o)| (o.until, u128::from(*a)));
@@ -432,6 +491,28 @@ impl LeaseMap6 {
     /// Leases whose subnet is not configured.
     pub fn orphans(&self) -> MutexGuard<'_, HashMap<(LeaseType6, Ipv6Addr), Lease6>> {
         self.orphans.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Starts tracking changes until they are durable (a store is attached).
+    pub fn track_pending(&self) {
+        for id in self.subnet_ids() {
+            if let Some(mut s) = self.subnet(id) {
+                s.pending.track(true);
+            }
+        }
+    }
+
+    /// Every durable lease, configured subnets first (by id), then orphans: what a rewritten
+    /// lease file must hold.
+    pub fn all_durable(&self) -> Vec<Lease6> {
+        let mut out = Vec::new();
+        for id in self.subnet_ids() {
+            if let Some(s) = self.subnet(id) {
+                out.extend(s.durable_leases().cloned());
+            }
+        }
+        out.extend(self.orphans().values().cloned());
+        out
     }
 
     /// Every lease held, configured subnets first (by id), then orphans.

@@ -7,6 +7,7 @@
 pub mod alloc;
 pub mod alloc6;
 pub mod memfile;
+pub mod pending;
 pub mod pool;
 pub mod store;
 

@@ -75,3 +75,14 @@ pub fn first_link_layer_address() -> Option<(u16, Vec<u8>)> {
     }
     None
 }
+
+/// Sets a socket's receive buffer (socket(7) `SO_RCVBUF`), beyond `net.core.rmem_max` with
+/// `SO_RCVBUFFORCE` when the process may (CAP_NET_ADMIN, which a DHCP server has for its raw
+/// sockets): the default cap of ~208 KiB holds only ~200 queued DHCP frames.
+pub(crate) fn set_recv_buffer(sock: &socket2::Socket, bytes: usize) -> std::io::Result<()> {
+    use nix::sys::socket::{setsockopt, sockopt};
+    if setsockopt(sock, sockopt::RcvBufForce, &bytes).is_ok() {
+        return Ok(());
+    }
+    sock.set_recv_buffer_size(bytes)
+}

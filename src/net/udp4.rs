@@ -211,7 +211,7 @@ impl Udp4Socket {
 
     /// Sets `SO_RCVBUF` (socket(7)) so bursts are queued rather than dropped.
     pub fn set_recv_buffer_size(&self, bytes: usize) -> io::Result<()> {
-        self.sock.set_recv_buffer_size(bytes)
+        super::set_recv_buffer(&self.sock, bytes)
     }
 
     /// The socket's file descriptor, for readiness polling (tokio `AsyncFd`).

@@ -443,3 +443,121 @@ impl Drop for Kea {
         }
     }
 }
+
+/// A UDP socket created inside `ns`, bound to `bind` on device `dev`, with SO_REUSEADDR and
+/// SO_BROADCAST: it can send to 255.255.255.255 from an interface that has no address yet, as
+/// a DHCPv4 client in INIT does.
+pub fn broadcast_socket_in(ns: &str, dev: &str, bind: std::net::SocketAddrV4) -> std::net::UdpSocket {
+    let ns = format!("/run/netns/{ns}");
+    let dev = dev.to_string();
+    std::thread::spawn(move || {
+        let f = std::fs::File::open(&ns).unwrap();
+        nix::sched::setns(f, nix::sched::CloneFlags::CLONE_NEWNET).unwrap();
+        let s =
+            socket2::Socket::new(socket2::Domain::IPV4, socket2::Type::DGRAM, Some(socket2::Protocol::UDP)).unwrap();
+        s.set_reuse_address(true).unwrap();
+        s.set_broadcast(true).unwrap();
+        s.bind_device(Some(dev.as_bytes())).unwrap();
+        s.bind(&bind.into()).unwrap();
+        std::net::UdpSocket::from(s)
+    })
+    .join()
+    .unwrap()
+}
+
+/// One command over a unix control socket (waiting, bounded, for the socket to appear); the
+/// parsed answer.
+pub fn control(sock: &Path, cmd: &serde_json::Value) -> serde_json::Value {
+    use std::io::{Read, Write};
+    for _ in 0..100 {
+        if sock.exists() {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let mut s = std::os::unix::net::UnixStream::connect(sock).unwrap_or_else(|e| panic!("{}: {e}", sock.display()));
+    s.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+    s.write_all(cmd.to_string().as_bytes()).unwrap();
+    s.shutdown(std::net::Shutdown::Write).unwrap();
+    let mut out = String::new();
+    let _ = s.read_to_string(&mut out);
+    serde_json::from_str(&out).unwrap_or_else(|e| panic!("{cmd}: {e}: {out}"))
+}
+
+/// The newest value of the statistic `name`, read with `statistic-get` (Kea ARM 8.9).
+pub fn statistic(sock: &Path, name: &str) -> i64 {
+    let v = control(sock, &serde_json::json!({"command": "statistic-get", "arguments": {"name": name}}));
+    v["arguments"][name][0][0].as_i64().unwrap_or_else(|| panic!("no statistic {name}: {v}"))
+}
+
+/// What a real `dhclient` run reported: the lines its script recorded, its own log, and when
+/// the script first recorded one of the awaited reasons (None: it never did).
+pub struct DhclientRun {
+    pub events: String,
+    pub log: String,
+    pub done_after: Option<Duration>,
+}
+
+/// Runs ISC `dhclient` with `args` (e.g. `-4` or `-6 -N -P`) plus `-1 -d -v` in the foreground
+/// in `ns` on `iface`, its lease, pid, configuration (`conf`) and log files and its script in
+/// `dir`, named `dhclient-4.*` or `dhclient-6.*` after the family in `args`. The script only records `$reason ip=... ip6=... prefix=...`; it
+/// configures nothing. Waits until a recorded line starts with one of `done` or `limit` has
+/// passed (dhclient also runs under timeout(1)), then stops dhclient's process group.
+pub fn dhclient_run(
+    ns: &str,
+    iface: &str,
+    dir: &Path,
+    args: &[&str],
+    conf: &str,
+    done: &[&str],
+    limit: Duration,
+) -> DhclientRun {
+    use std::os::unix::process::CommandExt;
+    let tag = if args.contains(&"-6") { 6 } else { 4 };
+    let f = |suffix: &str| dir.join(format!("dhclient-{tag}.{suffix}"));
+    let (script, events, lf, pf, cf, logf) = (f("sh"), f("events"), f("leases"), f("pid"), f("conf"), f("log"));
+    std::fs::write(
+        &script,
+        format!(
+            "#!/bin/sh\n\
+             echo \"$reason ip=$new_ip_address ip6=$new_ip6_address prefix=$new_ip6_prefix\" >> {}\n\
+             exit 0\n",
+            events.display()
+        ),
+    )
+    .unwrap();
+    run(&["chmod", "755", script.to_str().unwrap()]);
+    std::fs::write(&cf, conf).unwrap();
+    let _ = std::fs::remove_file(&events);
+    let secs = (limit.as_secs() + 5).to_string();
+    let log = std::fs::File::create(&logf).unwrap();
+    let start = kakapo::clock::monotonic_now();
+    // Its own process group, so that stopping it stops timeout(1) and dhclient together.
+    let mut child = Command::new("ip")
+        .args(["netns", "exec", ns, "timeout", &secs, "dhclient"])
+        .args(args)
+        .args(["-1", "-d", "-v", "-sf", script.to_str().unwrap(), "-lf", lf.to_str().unwrap()])
+        .args(["-pf", pf.to_str().unwrap(), "-cf", cf.to_str().unwrap(), iface])
+        .process_group(0)
+        .stdout(log.try_clone().unwrap())
+        .stderr(log)
+        .spawn()
+        .unwrap();
+    let recorded = || std::fs::read_to_string(&events).unwrap_or_default();
+    let mut done_after = None;
+    while start.elapsed() < limit {
+        if recorded().lines().any(|l| done.iter().any(|d| l.starts_with(d))) {
+            done_after = Some(start.elapsed());
+            // A binding is reported once per IA: a moment for the other IA's line.
+            std::thread::sleep(Duration::from_millis(300));
+            break;
+        }
+        if child.try_wait().unwrap().is_some() {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let _ = nix::sys::signal::killpg(nix::unistd::Pid::from_raw(child.id() as i32), nix::sys::signal::Signal::SIGKILL);
+    let _ = child.wait();
+    DhclientRun { events: recorded(), log: std::fs::read_to_string(&logf).unwrap_or_default(), done_after }
+}

@@ -52,6 +52,9 @@ pub struct Dhcp4 {
     pub echo_client_id: bool,
     /// `decline-probation-period` in seconds (default 86400).
     pub decline_probation_period: u32,
+    /// `parked-packet-limit` (default 256; 0 means no limit): packets waiting at once for
+    /// their commit and post-commit stages (Kea ARM 16.12.16 "Parked-Packet Limit").
+    pub parked_packet_limit: u32,
     /// `host-reservation-identifiers` in lookup order.
     pub host_reservation_identifiers: Vec<String>,
     /// `interfaces-config.dhcp-socket-type` is `raw` (the default) rather than `udp`.
@@ -679,6 +682,7 @@ pub(crate) fn build(c: &mut Checker, d: &V<'_>) -> Option<Dhcp4> {
         params: global,
         echo_client_id: d.bool("echo-client-id").unwrap_or(true),
         decline_probation_period: common::u32_of(c, d, "decline-probation-period").unwrap_or(86400),
+        parked_packet_limit: common::u32_of(c, d, "parked-packet-limit").unwrap_or(256),
         host_reservation_identifiers: {
             let ids = d.strings("host-reservation-identifiers");
             if ids.is_empty() {

@@ -45,6 +45,9 @@ pub struct Dhcp6 {
     pub server_id: ServerIdConfig,
     /// `decline-probation-period` in seconds (default 86400).
     pub decline_probation_period: u32,
+    /// `parked-packet-limit` (default 256; 0 means no limit), as in [`super::v4::Dhcp4`]
+    /// (Kea ARM 16.12.16).
+    pub parked_packet_limit: u32,
     /// `expired-leases-processing`.
     pub expired: ExpiredLeases,
     /// `mac-sources`, in order (Kea ARM 9.2.20 "MAC/Hardware Addresses in DHCPv6").
@@ -722,6 +725,7 @@ pub(crate) fn build(c: &mut Checker, d: &V<'_>) -> Option<Dhcp6> {
         ddns_enabled,
         server_id,
         decline_probation_period,
+        parked_packet_limit: common::u32_of(c, d, "parked-packet-limit").unwrap_or(256),
         expired,
         mac_sources,
         data_directory: d.str("data-directory").map(str::to_string),

@@ -1,29 +1,30 @@
-//! The DHCPv6 service shell: opens the lease file, builds (or reads back) the server DUID, binds
-//! UDP port 547 on every configured interface joined to ff02::1:2, runs the engine on every
-//! received packet, makes lease changes durable before replying, and runs the reclamation and
-//! lease-file-cleanup timers (Kea ARM 9.2.2, 9.2.4, 9.2.12, 9.2.31).
-//!
-//! The same shape as [`crate::service4`]: per socket one task decides in arrival order; the
-//! wait for durability and the send happen in a spawned task.
+//! The DHCPv6 service: opens the lease file, builds (or reads back) the server DUID, binds UDP
+//! port 547 on every configured interface joined to ff02::1:2, holds the engine a
+//! configuration change swaps, and is the DHCPv6 side of the generic packet pipeline (Kea ARM
+//! 9.2.2, 9.2.4, 9.2.12, 9.2.31).
 
 use std::net::{Ipv6Addr, SocketAddrV6};
-use std::os::fd::AsFd;
+use std::os::fd::{AsFd, BorrowedFd};
 use std::path::{Path, PathBuf};
+use std::sync::atomic::AtomicUsize;
 use std::sync::{Arc, RwLock};
 
 use tokio::sync::watch;
 use tracing::{error, info, warn};
 
+use super::pipeline::{Decision, Family};
+use super::timers::TimerWork;
+use super::{DhcpState, ServiceError, ServiceOptions};
 use crate::clock;
 use crate::config::model::Dhcp6;
 use crate::engine::counters::Global6;
 use crate::engine::server_id::{self, ServerIdError, SERVER_ID_FILE};
-use crate::engine::v6::{Engine6, Outcome6, Pending6, RecvMeta6, Reply6};
+use crate::engine::v6::{Engine6, Outcome6, RecvMeta6, Reply6};
 use crate::lease::alloc6::LeaseMap6;
 use crate::lease::memfile::{Memfile6, MemfileConfig};
 use crate::lease::store::LeaseStore6;
-use crate::net::udp6::Udp6Socket;
-use crate::service4::{DhcpState, ServiceError, ServiceOptions};
+use crate::lease::LeaseChange6;
+use crate::net::udp6::{Udp6Recv, Udp6Socket};
 use crate::stats::Stats;
 use crate::wire::v6::MessageType;
 
@@ -74,7 +75,8 @@ pub fn server_duid(cfg: &Dhcp6, data_dir: &Path) -> Result<Vec<u8>, ServiceError
     Ok(duid)
 }
 
-struct Iface {
+/// One DHCPv6 listening socket and the interface facts the engine needs.
+pub struct Iface {
     name: String,
     ifindex: u32,
     addrs: Vec<Ipv6Addr>,
@@ -90,6 +92,8 @@ pub struct Shared {
     counters: Global6,
     state: DhcpState,
     server_duid: Vec<u8>,
+    /// `parked-packet-limit` of the configuration serving now.
+    parked_limit: AtomicUsize,
 }
 
 impl std::fmt::Debug for Shared {
@@ -136,12 +140,53 @@ impl Shared {
             Arc::new(map)
         };
         let keep: Vec<u32> = cfg.subnets.iter().map(|s| s.id).collect();
-        crate::service4::forget_removed_subnets(&self.stats, slot.config().subnets.iter().map(|s| s.id), &keep);
+        super::forget_removed_subnets(&self.stats, slot.config().subnets.iter().map(|s| s.id), &keep);
+        self.parked_limit.store(cfg.parked_packet_limit as usize, std::sync::atomic::Ordering::Relaxed);
         let engine = Engine6::new(cfg, map, self.stats.clone(), self.server_duid.clone(), now);
         *slot = Arc::new(engine.with_store(self.store.clone()));
         drop(slot);
         // Statistics of removed subnets that nothing counts in any more leave the map.
         self.stats.sweep();
+    }
+
+    /// The reclamation and cleanup timers of the configuration serving now, settling their
+    /// commits like every other commit.
+    pub fn timer_work(self: &Arc<Self>) -> TimerWork {
+        let cfg = self.engine().config().clone();
+        let (sh, sh2) = (self.clone(), self.clone());
+        TimerWork {
+            family: 6,
+            reclaim_secs: cfg.expired.reclaim_timer_wait_time,
+            lfc_secs: cfg.lease_database.lfc_interval,
+            persist: cfg.lease_database.persist,
+            reclaim: Box::new(move |now| -> super::pipeline::BoxFuture<_> {
+                let (changes, pending) = sh.admin(|e| e.reclaim(now));
+                let sh = sh.clone();
+                Box::pin(async move { sh.settle(&changes, pending.into_iter().map(|p| p.0)).await })
+            }),
+            lfc: Box::new(move || sh2.store.start_maintenance()),
+        }
+    }
+
+    /// Waits for commits made outside the packet path (lease commands, reclamation) and
+    /// settles their changes as the pipeline settles a packet's: durable changes become
+    /// visible to reads, failed ones are undone without a trace.
+    pub async fn settle(
+        &self,
+        changes: &[LeaseChange6],
+        commits: impl IntoIterator<Item = crate::lease::store::CommitFuture>,
+    ) -> Result<(), crate::lease::store::StoreError> {
+        let mut result = Ok(());
+        for c in commits {
+            if let Err(e) = c.await {
+                result = Err(e);
+            }
+        }
+        match &result {
+            Ok(()) => self.engine().synced(changes),
+            Err(_) => self.engine().roll_back(changes, clock::unix_now()),
+        }
+        result
     }
 
     /// Runs a lease change of the control channel under the engine lock (see service4).
@@ -261,15 +306,16 @@ impl Service6 {
             counters,
             state: DhcpState::default(),
             server_duid: duid,
+            parked_limit: AtomicUsize::new(cfg.parked_packet_limit as usize),
         };
         let shared = Arc::new(shared);
         // After a write failure the lease file is rewritten from the engine's lease map (the
         // map a configuration change installs, hence through the engine slot); a weak
         // reference, since the store lives inside `shared`.
         let weak = Arc::downgrade(&shared);
-        memfile.set_snapshot(move || weak.upgrade().map(|sh| sh.engine().leases().all()));
+        memfile.set_snapshot(move || weak.upgrade().map(|sh| sh.engine().leases().all_durable()));
         let stats = shared.stats.clone();
-        memfile.set_observer(move |h| crate::service4::publish_store_health(&stats, h, clock::unix_now()));
+        memfile.set_observer(move |h| super::publish_store_health(&stats, h, clock::unix_now()));
         Ok(Service6 { shared, ifaces })
     }
 
@@ -279,110 +325,118 @@ impl Service6 {
     }
 
     /// Serves until `shutdown` turns true, then flushes the lease journal.
-    pub async fn serve(self, mut shutdown: watch::Receiver<bool>) {
-        let mut tasks = tokio::task::JoinSet::new();
-        for iface in self.ifaces {
-            let sh = self.shared.clone();
-            tasks.spawn(async move {
-                if let Err(e) = serve_socket(sh, iface).await {
-                    error!(target: "kea-dhcp6.dhcp6", "DHCP6_PACKET_RECEIVE_FAIL receive loop ended: {e}");
-                }
-            });
-        }
-        let sh = self.shared.clone();
-        tasks.spawn(async move { timers(sh).await });
-        let _ = shutdown.wait_for(|v| *v).await;
-        tasks.abort_all();
-        while tasks.join_next().await.is_some() {}
+    pub async fn serve(self, shutdown: watch::Receiver<bool>) {
+        let work = self.shared.timer_work();
+        super::run::<V6>(self.shared.clone(), self.ifaces, work, shutdown).await;
         self.shared.store.close();
     }
 }
 
-async fn timers(sh: Arc<Shared>) {
-    let cfg = sh.engine().config().clone();
-    let persist = cfg.lease_database.persist;
-    let reclaim = || sh.admin(|e| e.reclaim(clock::unix_now())).1.into_iter().map(|Pending6(p)| p).collect();
-    crate::service4::run_timers(
-        6,
-        cfg.expired.reclaim_timer_wait_time,
-        cfg.lease_database.lfc_interval,
-        persist,
-        reclaim,
-        || sh.store.start_maintenance(),
-    )
-    .await;
-}
+/// The DHCPv6 side of the [`pipeline`](super::pipeline).
+#[derive(Debug)]
+pub struct V6;
 
-async fn serve_socket(sh: Arc<Shared>, iface: Arc<Iface>) -> std::io::Result<()> {
-    let afd = crate::net::register(iface.sock.as_fd())?;
-    // The largest DHCPv6 message a relay chain can carry fits a jumbo-free 64 KiB datagram.
-    let mut buf = vec![0u8; 65_536];
-    let mut seed = clock::unix_now() ^ u64::from(iface.ifindex).rotate_left(32) ^ 0x9E37_79B9_7F4A_7C15;
-    let mut meta = RecvMeta6 {
-        ifindex: iface.ifindex,
-        ifname: iface.name.clone(),
-        iface_addrs: iface.addrs.clone(),
-        src: SocketAddrV6::new(Ipv6Addr::UNSPECIFIED, 0, 0, 0),
-        dst: Ipv6Addr::UNSPECIFIED,
-    };
-    loop {
-        let mut guard = afd.readable().await?;
-        loop {
-            match iface.sock.recv(&mut buf) {
-                Ok(r) => {
-                    seed ^= seed << 13;
-                    seed ^= seed >> 7;
-                    seed ^= seed << 17;
-                    meta.src = r.src;
-                    meta.dst = r.dst;
-                    let now = clock::unix_now();
-                    if sh.state.is_disabled(now) {
-                        sh.counters.received.add(1, now);
-                        sh.counters.receive_drop.add(1, now);
-                        continue;
-                    }
-                    let engine = sh.engine.read().unwrap_or_else(|e| e.into_inner());
-                    let outcome = engine.handle(&buf[..r.len], &meta, now, seed);
-                    drop(engine);
-                    dispatch(&sh, &iface, outcome);
-                }
-                Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {
-                    guard.clear_ready();
-                    break;
-                }
+impl Family for V6 {
+    type Service = Shared;
+    type Endpoint = Iface;
+    type Recv = Udp6Recv;
+    type Reply = Reply6;
+    type Change = LeaseChange6;
+
+    // The largest DHCPv6 message a relay chain can carry fits a 64 KiB datagram; the pages of
+    // a buffer only become resident as far as datagrams reach into it.
+    const BUFFER: usize = 65_536;
+    const FAMILY: u8 = 6;
+
+    fn fd(ep: &Iface) -> BorrowedFd<'_> {
+        ep.sock.as_fd()
+    }
+
+    fn receive(_svc: &Shared, ep: &Iface, bufs: &mut [Vec<u8>], out: &mut Vec<Udp6Recv>) -> std::io::Result<()> {
+        out.clear();
+        while out.len() < bufs.len() {
+            match ep.sock.recv(&mut bufs[out.len()]) {
+                Ok(r) => out.push(r),
+                Err(e) if e.kind() == std::io::ErrorKind::WouldBlock && !out.is_empty() => break,
                 Err(e) => return Err(e),
             }
+        }
+        Ok(())
+    }
+
+    fn len(r: &Udp6Recv) -> usize {
+        r.len
+    }
+
+    fn admit(svc: &Shared, now: u64) -> bool {
+        if svc.state.is_disabled(now) {
+            svc.counters.received.add(1, now);
+            svc.counters.receive_drop.add(1, now);
+            return false;
+        }
+        true
+    }
+
+    fn parked_limit(svc: &Shared) -> usize {
+        svc.parked_limit.load(std::sync::atomic::Ordering::Relaxed)
+    }
+
+    fn parking_full(svc: &Shared, limit: usize, now: u64) {
+        svc.counters.received.add(1, now);
+        svc.counters.receive_drop.add(1, now);
+        tracing::debug!(target: "kea-dhcp6.hooks", "DHCP6_HOOK_LEASES6_PARKING_LOT_FULL The parked-packet-limit {limit}, has been reached, dropping query");
+    }
+
+    fn decide(
+        svc: &Shared,
+        ep: &Iface,
+        batch: &[(&[u8], &Udp6Recv)],
+        now: u64,
+        rand: &mut dyn FnMut() -> u64,
+        out: &mut Vec<Decision<V6>>,
+    ) {
+        let mut meta = RecvMeta6 {
+            ifindex: ep.ifindex,
+            ifname: ep.name.clone(),
+            iface_addrs: ep.addrs.clone(),
+            src: SocketAddrV6::new(Ipv6Addr::UNSPECIFIED, 0, 0, 0),
+            dst: Ipv6Addr::UNSPECIFIED,
+        };
+        // One hold of the engine slot for the batch: a configuration swap waits for it.
+        let engine = svc.engine.read().unwrap_or_else(|e| e.into_inner());
+        for (bytes, r) in batch {
+            meta.src = r.src;
+            meta.dst = r.dst;
+            if let Outcome6::Reply(mut reply) = engine.handle(bytes, &meta, now, rand()) {
+                let durable = reply.durable.take().map(|p| p.0);
+                let changes = std::mem::take(&mut reply.changes);
+                out.push(Decision { reply: Some(reply), changes, durable });
+            }
+        }
+    }
+
+    fn durable(svc: &Shared, changes: &[LeaseChange6]) {
+        svc.engine().synced(changes);
+    }
+
+    fn roll_back(svc: &Shared, changes: &[LeaseChange6], now: u64) {
+        svc.engine().roll_back(changes, now);
+    }
+
+    fn transmit(svc: &Shared, ep: &Iface, replies: Vec<Reply6>) {
+        let now = clock::unix_now();
+        let mut bytes = Vec::with_capacity(1024);
+        for r in replies {
+            send(svc, ep, &r, &mut bytes, now);
         }
     }
 }
 
-/// Sends the reply once its lease changes are durable.
-fn dispatch(sh: &Arc<Shared>, iface: &Arc<Iface>, outcome: Outcome6) {
-    let Outcome6::Reply(mut reply) = outcome else { return };
-    let Some(Pending6(durable)) = reply.durable.take() else {
-        // ADVERTISE, INFORMATION-REQUEST and CONFIRM replies change nothing: send at once.
-        send(sh, iface, &reply);
-        return;
-    };
-    let sh = sh.clone();
-    let iface = iface.clone();
-    tokio::spawn(async move {
-        if let Err(e) = durable.await {
-            // Not durable, not acknowledged: the client retransmits (RFC 8415 15).
-            // The store logs the failure itself once; per packet it is debug, so a full disk
-            // does not also flood the logs (which may share that disk).
-            tracing::debug!(target: "kea-dhcp6.alloc-engine", "ALLOC_ENGINE_V6_ALLOC_ERROR lease not written, reply withheld: error during attempt to allocate an IPv6 address: {e}");
-            return;
-        }
-        send(&sh, &iface, &reply);
-    });
-}
-
-fn send(sh: &Shared, iface: &Iface, reply: &Reply6) {
-    let bytes = reply.bytes();
+fn send(sh: &Shared, iface: &Iface, reply: &Reply6, bytes: &mut Vec<u8>, now: u64) {
+    bytes.clear();
+    crate::wire::v6::encode(&reply.pkt, &reply.relays, bytes);
     // Link-local destinations need the interface; the socket is bound to it anyway.
-    let res = iface.sock.send(&bytes, reply.dest, None, Some(iface.ifindex));
-    let now = clock::unix_now();
+    let res = iface.sock.send(bytes, reply.dest, None, Some(iface.ifindex));
     match res {
         Ok(_) => {
             let c = &sh.counters;

@@ -1,0 +1,175 @@
+//! The DHCP services: the packet pipeline generic over DHCPv4 and DHCPv6 ([`pipeline`]), each
+//! family's sockets, engine slot and replies ([`v4`], [`v6`]), and the timers on an injected
+//! clock ([`timers`]) (design.md "How a packet flows"). The control API opens, reconfigures and
+//! stops services through this module.
+
+pub mod pipeline;
+pub mod timers;
+pub mod v4;
+pub mod v6;
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use tokio::sync::watch;
+
+use crate::clock::{Clock, SystemClock};
+use crate::stats::Stats;
+use pipeline::{Family, Stages};
+use timers::TimerWork;
+
+/// Serves a family's endpoints through the pipeline, with its timers, until `shutdown` turns
+/// true; the caller then closes the store.
+async fn run<F: Family>(
+    svc: Arc<F::Service>,
+    endpoints: Vec<Arc<F::Endpoint>>,
+    work: TimerWork,
+    mut shutdown: watch::Receiver<bool>,
+) {
+    let clock: Arc<dyn Clock> = Arc::new(SystemClock);
+    let mut tasks = tokio::task::JoinSet::new();
+    for (i, ep) in endpoints.into_iter().enumerate() {
+        let (svc, clock) = (svc.clone(), clock.clone());
+        let seed = crate::clock::unix_now() ^ (i as u64).rotate_left(32) ^ 0x9E37_79B9_7F4A_7C15;
+        tasks.spawn(async move {
+            if let Err(e) = pipeline::serve::<F>(svc, ep, Stages::default(), clock, seed).await {
+                if F::FAMILY == 4 {
+                    tracing::error!(target: "kea-dhcp4.dhcp4", "DHCP4_PACKET_RECEIVE_FAIL receive loop ended: {e}");
+                } else {
+                    tracing::error!(target: "kea-dhcp6.dhcp6", "DHCP6_PACKET_RECEIVE_FAIL receive loop ended: {e}");
+                }
+            }
+        });
+    }
+    tasks.spawn(timers::run(work, clock));
+    let _ = shutdown.wait_for(|v| *v).await;
+    tasks.abort_all();
+    while tasks.join_next().await.is_some() {}
+}
+
+/// Errors that stop a DHCP service from starting.
+#[derive(Debug, thiserror::Error)]
+pub enum ServiceError {
+    /// The lease file could not be opened or loaded.
+    #[error("lease database: {0}")]
+    Leases(#[from] crate::lease::memfile::MemfileError),
+    /// A socket could not be opened.
+    #[error("socket on {iface}: {err}")]
+    Socket {
+        /// Interface name.
+        iface: String,
+        /// The cause.
+        err: std::io::Error,
+    },
+    /// The configuration names a lease backend this build cannot open yet.
+    #[error("lease database type {0} is not available in this build")]
+    Backend(String),
+    /// The DHCPv6 server identifier cannot be built or stored (Kea ARM 9.2.31).
+    #[error("unable to configure server identifier: {0}")]
+    ServerId(String),
+}
+
+/// Ports and paths from the command line and environment.
+#[derive(Debug, Clone)]
+pub struct ServiceOptions {
+    /// `-p`: the port the server listens on (67).
+    pub server_port: u16,
+    /// `-P`: the port replies go to (68).
+    pub client_port: u16,
+    /// `-p` of kea-dhcp6: the DHCPv6 server port (547).
+    pub v6_server_port: u16,
+    /// Kea's data directory (`KEA_DHCP_DATA_DIR`, default /var/lib/kea) for relative lease files
+    /// and the DHCPv6 server identifier file.
+    pub data_dir: PathBuf,
+}
+
+impl Default for ServiceOptions {
+    fn default() -> Self {
+        ServiceOptions {
+            server_port: crate::wire::v4::SERVER_PORT,
+            client_port: crate::wire::v4::CLIENT_PORT,
+            v6_server_port: v6::SERVER_PORT,
+            data_dir: PathBuf::from("/var/lib/kea"),
+        }
+    }
+}
+
+/// Sets kakapo's lease store statistics (names Kea does not use, so nothing collides):
+/// `lease-store-healthy` 1 while commits are made durable, 0 while they are refused after a
+/// write failure; `lease-store-failures` counts the failures since start-up. They reach
+/// `statistic-get-all` and `/metrics` like Kea's (Kea ARM 8.9 "Statistics").
+pub fn publish_store_health(stats: &Stats, health: &crate::lease::store::StoreHealth, now: u64) {
+    stats.set("lease-store-healthy", i64::from(health.failure.is_none()), now);
+    stats.set("lease-store-failures", i64::try_from(health.failures).unwrap_or(i64::MAX), now);
+}
+
+/// Drops the `subnet[ID].*` statistics of subnets a new configuration no longer has, as Kea
+/// does on reconfiguration.
+pub fn forget_removed_subnets(stats: &Stats, old: impl Iterator<Item = u32>, keep: &[u32]) {
+    for id in old.filter(|id| !keep.contains(id)) {
+        let prefix = format!("subnet[{id}].");
+        for (name, _) in stats.all().into_iter().filter(|(n, _)| n.starts_with(&prefix)) {
+            stats.remove(&name);
+        }
+    }
+}
+
+/// `dhcp-disable` / `dhcp-enable` state of one service (Kea ARM 8.8.3): which origins hold it
+/// disabled, each with its own `max-period` deadline. A disabled service drops what it receives.
+#[derive(Debug, Default)]
+pub struct DhcpState {
+    disabled: std::sync::atomic::AtomicBool,
+    /// Origin (None: the user) to its re-enable deadline (None: until enabled).
+    inner: std::sync::Mutex<std::collections::BTreeMap<Option<i64>, Option<u64>>>,
+}
+
+/// Who holds the service disabled.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct Disabled {
+    /// Disabled by a user command (`origin: "user"`).
+    pub by_user: bool,
+    /// Disabled by remote (HA partner) commands, by origin id.
+    pub by_remote: std::collections::BTreeSet<i64>,
+}
+
+impl DhcpState {
+    fn locked(&self) -> std::sync::MutexGuard<'_, std::collections::BTreeMap<Option<i64>, Option<u64>>> {
+        self.inner.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Disables the service for `origin` (None: the user), optionally for `max_period` seconds.
+    pub fn disable(&self, origin: Option<i64>, max_period: Option<u64>, now: u64) {
+        self.locked().insert(origin, max_period.map(|p| now.saturating_add(p)));
+        self.disabled.store(true, std::sync::atomic::Ordering::Release);
+    }
+
+    /// Enables the service for `origin`; it serves again once no origin holds it disabled.
+    pub fn enable(&self, origin: Option<i64>) {
+        let mut g = self.locked();
+        g.remove(&origin);
+        self.disabled.store(!g.is_empty(), std::sync::atomic::Ordering::Release);
+    }
+
+    /// Drops the holds whose `max-period` has lapsed.
+    fn expire(&self, g: &mut std::collections::BTreeMap<Option<i64>, Option<u64>>, now: u64) {
+        g.retain(|_, until| until.is_none_or(|u| now < u));
+        self.disabled.store(!g.is_empty(), std::sync::atomic::Ordering::Release);
+    }
+
+    /// True when packets must be dropped at `now`.
+    pub fn is_disabled(&self, now: u64) -> bool {
+        if !self.disabled.load(std::sync::atomic::Ordering::Acquire) {
+            return false;
+        }
+        let mut g = self.locked();
+        self.expire(&mut g, now);
+        !g.is_empty()
+    }
+
+    /// Who holds the service disabled at `now`.
+    pub fn snapshot(&self, now: u64) -> Disabled {
+        let mut g = self.locked();
+        self.expire(&mut g, now);
+        Disabled { by_user: g.contains_key(&None), by_remote: g.keys().flatten().copied().collect() }
+    }
+}

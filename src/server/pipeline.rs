@@ -1,0 +1,591 @@
+//! The packet pipeline both services run, generic over the address family (design.md "How a
+//! packet flows"): receive a batch -> admission -> engine decisions -> the batch's commit ->
+//! post-commit stages in a fixed order: replication to an HA partner (awaited before the reply
+//! where the mode requires it), reply transmission (one batch), DNS update intents, statistics.
+//!
+//! Run to completion: the task that received a batch decides it, waits once for the batch's
+//! durability and answers it; there is no task per packet. While a batch waits, the task keeps
+//! receiving and deciding later batches, up to `parked-packet-limit` packets waiting at once
+//! (Kea ARM 16.12.16); beyond it new packets are dropped and counted. Batches complete in the
+//! order they were received.
+
+use std::collections::VecDeque;
+use std::future::Future;
+use std::io;
+use std::os::fd::BorrowedFd;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::task::Poll;
+
+use crate::lease::store::CommitFuture;
+
+/// Most datagrams read and decided as one batch (one recvmmsg, one commit wait, one send round).
+pub const MAX_BATCH: usize = 64;
+
+/// A future the pipeline awaits, boxed so stages of any backend fit.
+pub type BoxFuture<T> = Pin<Box<dyn Future<Output = T> + Send>>;
+
+/// What the engine decided for one packet, in the pipeline's terms.
+pub struct Decision<F: Family> {
+    /// The reply to send once the changes are durable (and replicated where required).
+    pub reply: Option<F::Reply>,
+    /// The lease changes the reply depends on.
+    pub changes: Vec<F::Change>,
+    /// The store's promise that `changes` are durable; None when nothing was written.
+    pub durable: Option<CommitFuture>,
+}
+
+/// One address family's side of the pipeline: its sockets, its engine and its replies.
+pub trait Family: Sized + Send + Sync + 'static {
+    /// The shared service state (engine slot, store, counters).
+    type Service: Send + Sync + 'static;
+    /// One listening socket with what the engine needs to know about its interface.
+    type Endpoint: Send + Sync + 'static;
+    /// What the socket layer reports for one received datagram.
+    type Recv: Send + Sync + 'static;
+    /// An encoded reply with its destination.
+    type Reply: Send + 'static;
+    /// One lease change (the store's row).
+    type Change: Send + Sync + 'static;
+
+    /// Size of one receive buffer.
+    const BUFFER: usize;
+    /// 4 or 6: selects loggers and message IDs.
+    const FAMILY: u8;
+
+    /// The socket to wait on.
+    fn fd(ep: &Self::Endpoint) -> BorrowedFd<'_>;
+    /// Reads up to `bufs.len()` ready datagrams into `bufs` and describes them in `out`
+    /// (cleared first); `WouldBlock` when none is ready.
+    fn receive(
+        svc: &Self::Service,
+        ep: &Self::Endpoint,
+        bufs: &mut [Vec<u8>],
+        out: &mut Vec<Self::Recv>,
+    ) -> io::Result<()>;
+    /// Length of a received datagram.
+    fn len(r: &Self::Recv) -> usize;
+    /// Admission before the engine (`dhcp-disable`; later the HA scope filter): false drops the
+    /// packet, counted by the family.
+    fn admit(svc: &Self::Service, now: u64) -> bool;
+    /// Counts a packet dropped because `parked-packet-limit` packets are already waiting.
+    fn parking_full(svc: &Self::Service, limit: usize, now: u64);
+    /// The current `parked-packet-limit` (0: none).
+    fn parked_limit(svc: &Self::Service) -> usize;
+    /// Decides a batch in arrival order under one hold of the engine.
+    fn decide(
+        svc: &Self::Service,
+        ep: &Self::Endpoint,
+        batch: &[(&[u8], &Self::Recv)],
+        now: u64,
+        rand: &mut dyn FnMut() -> u64,
+        out: &mut Vec<Decision<Self>>,
+    );
+    /// These changes are durable.
+    fn durable(svc: &Self::Service, changes: &[Self::Change]);
+    /// The commit of these changes failed: they are undone in memory.
+    fn roll_back(svc: &Self::Service, changes: &[Self::Change], now: u64);
+    /// Sends the replies of one batch and counts them.
+    fn transmit(svc: &Self::Service, ep: &Self::Endpoint, replies: Vec<Self::Reply>);
+}
+
+/// Post-commit stage: lease updates to an HA partner (Kea ARM 16.1 "lease updates"). The HA
+/// service implements it; without HA there is no such stage.
+pub trait Replicate<C>: Send + Sync {
+    /// Sends durable changes to the partner; the future resolves with the partner's answer.
+    fn replicate(&self, changes: &[&C]) -> BoxFuture<Result<(), String>>;
+    /// Whether replies wait for the partner's acknowledgement (hot-standby, load-balancing).
+    fn awaited(&self) -> bool;
+}
+
+/// Post-commit stage: DNS update intents for durable changes (Kea ARM 14 "DDNS"); queued,
+/// never delaying a reply. The DDNS service implements it.
+pub trait DnsIntents<C>: Send + Sync {
+    /// Queues the name changes these lease changes imply.
+    fn queue(&self, changes: &[&C]);
+}
+
+/// The optional post-commit stages of one service.
+pub struct Stages<C> {
+    /// HA lease updates.
+    pub replicate: Option<Arc<dyn Replicate<C>>>,
+    /// DNS update intents.
+    pub dns: Option<Arc<dyn DnsIntents<C>>>,
+}
+
+impl<C> Default for Stages<C> {
+    fn default() -> Self {
+        Stages { replicate: None, dns: None }
+    }
+}
+
+impl<C> Clone for Stages<C> {
+    fn clone(&self) -> Self {
+        Stages { replicate: self.replicate.clone(), dns: self.dns.clone() }
+    }
+}
+
+/// Settles decisions whose commits completed, in order: undo the failed ones, then run the
+/// post-commit stages over the durable ones. Returns the replies that may be sent.
+async fn post_commit<F: Family>(
+    svc: &F::Service,
+    stages: &Stages<F::Change>,
+    decided: Vec<(Decision<F>, Result<(), ()>)>,
+    now: u64,
+) -> Vec<F::Reply> {
+    let mut replies = Vec::with_capacity(decided.len());
+    let mut kept = Vec::with_capacity(decided.len());
+    for (d, result) in decided {
+        match result {
+            // Not durable, not acknowledged: the client retransmits.
+            Err(()) => F::roll_back(svc, &d.changes, now),
+            Ok(()) => {
+                if !d.changes.is_empty() {
+                    F::durable(svc, &d.changes);
+                }
+                kept.push(d);
+            }
+        }
+    }
+    let changes: Vec<&F::Change> = kept.iter().flat_map(|d| d.changes.iter()).collect();
+    let mut replicated = true;
+    if let (Some(r), false) = (&stages.replicate, changes.is_empty()) {
+        let sent = r.replicate(&changes);
+        if r.awaited() {
+            // The partner must hold the leases before the client does; without its
+            // acknowledgement the replies are withheld.
+            replicated = sent.await.is_ok();
+        } else {
+            tokio::spawn(sent);
+        }
+    }
+    if let (Some(q), false) = (&stages.dns, changes.is_empty()) {
+        q.queue(&changes);
+    }
+    drop(changes);
+    for d in kept {
+        if let Some(r) = d.reply {
+            // Replies that changed nothing never wait for the partner.
+            if replicated || d.changes.is_empty() {
+                replies.push(r);
+            }
+        }
+    }
+    replies
+}
+
+/// A batch waiting for its commit and post-commit stages.
+struct Parked<F: Family> {
+    /// Packets of the batch that wait for a commit (Kea parks only those).
+    packets: usize,
+    done: BoxFuture<Vec<F::Reply>>,
+}
+
+/// Waits for every commit of a batch and runs its post-commit stages.
+fn park<F: Family>(
+    svc: Arc<F::Service>,
+    stages: Stages<F::Change>,
+    clock: Arc<dyn crate::clock::Clock>,
+    mut decided: Vec<Decision<F>>,
+) -> Parked<F> {
+    let packets = decided.iter().filter(|d| d.durable.is_some()).count();
+    let done = Box::pin(async move {
+        let mut settled = Vec::with_capacity(decided.len());
+        for mut d in decided.drain(..) {
+            let result = match d.durable.take() {
+                Some(f) => f.await.map_err(|e| {
+                    // The store logs the failure once; per packet it is debug, so a full disk
+                    // does not also flood the logs (which may share that disk).
+                    tracing::debug!(target: "kakapo.server", "lease change not durable, reply withheld: {e}");
+                }),
+                None => Ok(()),
+            };
+            settled.push((d, result));
+        }
+        post_commit::<F>(&svc, &stages, settled, clock.unix_now()).await
+    });
+    Parked { packets, done }
+}
+
+/// Serves one socket until an I/O error ends it: the pipeline above, run to completion.
+pub async fn serve<F: Family>(
+    svc: Arc<F::Service>,
+    ep: Arc<F::Endpoint>,
+    stages: Stages<F::Change>,
+    clock: Arc<dyn crate::clock::Clock>,
+    seed: u64,
+) -> io::Result<()> {
+    let afd = crate::net::register(F::fd(&ep))?;
+    let mut bufs: Vec<Vec<u8>> = (0..MAX_BATCH).map(|_| vec![0u8; F::BUFFER]).collect();
+    let mut recvd: Vec<F::Recv> = Vec::with_capacity(MAX_BATCH);
+    let mut decided: Vec<Decision<F>> = Vec::with_capacity(MAX_BATCH);
+    let mut parked: VecDeque<Parked<F>> = VecDeque::new();
+    let mut waiting = 0usize;
+    let mut seed = seed | 1;
+    let mut rand = move || {
+        seed ^= seed << 13;
+        seed ^= seed >> 7;
+        seed ^= seed << 17;
+        seed
+    };
+    loop {
+        let limit = F::parked_limit(&svc);
+        let event = {
+            let head = std::future::poll_fn(|cx| match parked.front_mut() {
+                Some(p) => p.done.as_mut().poll(cx),
+                None => Poll::Pending,
+            });
+            tokio::select! {
+                biased;
+                replies = head => Err(replies),
+                ready = afd.readable() => Ok(ready?),
+            }
+        };
+        let mut guard = match event {
+            Err(replies) => {
+                let p = parked.pop_front().expect("a parked batch completed");
+                waiting -= p.packets;
+                if !replies.is_empty() {
+                    F::transmit(&svc, &ep, replies);
+                }
+                continue;
+            }
+            Ok(g) => g,
+        };
+        match F::receive(&svc, &ep, &mut bufs, &mut recvd) {
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
+                guard.clear_ready();
+                continue;
+            }
+            Err(e) => return Err(e),
+            Ok(()) => {}
+        }
+        let now = clock.unix_now();
+        let mut batch: Vec<(&[u8], &F::Recv)> = Vec::with_capacity(recvd.len());
+        for (buf, r) in bufs.iter().zip(recvd.iter()) {
+            if !F::admit(&svc, now) {
+                continue;
+            }
+            if limit > 0 && waiting + batch.len() >= limit {
+                F::parking_full(&svc, limit, now);
+                continue;
+            }
+            batch.push((&buf[..F::len(r)], r));
+        }
+        if batch.is_empty() {
+            continue;
+        }
+        F::decide(&svc, &ep, &batch, now, &mut rand, &mut decided);
+        drop(batch);
+        // Nothing to wait for (OFFERs, ADVERTISEs, NAKs) and nothing parked ahead: answered at
+        // once. Behind a parked batch a reply waits its turn, so one client's replies keep
+        // their order.
+        if parked.is_empty() && decided.iter().all(|d| d.durable.is_none()) && stages_idle(&stages) {
+            let settled = decided.drain(..).map(|d| (d, Ok(()))).collect();
+            let replies = post_commit::<F>(&svc, &stages, settled, now).await;
+            F::transmit(&svc, &ep, replies);
+            continue;
+        }
+        let batch = std::mem::take(&mut decided);
+        let p = park::<F>(svc.clone(), stages.clone(), clock.clone(), batch);
+        waiting += p.packets;
+        parked.push_back(p);
+        decided.reserve(MAX_BATCH);
+    }
+}
+
+fn stages_idle<C>(s: &Stages<C>) -> bool {
+    s.replicate.is_none() && s.dns.is_none()
+}
+
+#[cfg(test)]
+mod tests {
+    //! The pipeline over a fake family: datagrams on a Unix socket pair, commits and the HA
+    //! partner as futures the test completes, so the order of the stages is observable.
+    use super::*;
+    use std::os::fd::AsFd;
+    use std::os::unix::net::UnixDatagram;
+    use std::sync::Mutex;
+    use std::time::Duration;
+
+    use tokio::sync::oneshot;
+
+    use crate::lease::memfile::MemfileError;
+    use crate::lease::store::StoreError;
+
+    /// What happened, in order.
+    #[derive(Debug, Clone, PartialEq, Eq)]
+    enum Ev {
+        Durable(u8),
+        RolledBack(u8),
+        Replicated(Vec<u8>),
+        Dns(Vec<u8>),
+        Sent(Vec<u8>),
+        ParkingFull,
+    }
+
+    #[derive(Default)]
+    struct Svc {
+        log: Mutex<Vec<Ev>>,
+        /// The commits the test completes, by packet byte.
+        commits: Mutex<Vec<(u8, oneshot::Sender<bool>)>>,
+        limit: usize,
+    }
+
+    impl Svc {
+        fn push(&self, e: Ev) {
+            self.log.lock().unwrap().push(e);
+        }
+        fn log(&self) -> Vec<Ev> {
+            self.log.lock().unwrap().clone()
+        }
+        fn pos(&self, e: &Ev) -> usize {
+            self.log().iter().position(|x| x == e).unwrap_or_else(|| panic!("{e:?} missing from {:?}", self.log()))
+        }
+        /// Completes the held commit of packet `b`.
+        fn complete(&self, b: u8, ok: bool) {
+            let mut held = self.commits.lock().unwrap();
+            let i = held.iter().position(|(x, _)| *x == b).expect("commit held");
+            let _ = held.remove(i).1.send(ok);
+        }
+    }
+
+    struct Fake;
+
+    impl Family for Fake {
+        type Service = Svc;
+        type Endpoint = UnixDatagram;
+        type Recv = usize;
+        type Reply = u8;
+        type Change = u8;
+        const BUFFER: usize = 16;
+        const FAMILY: u8 = 4;
+
+        fn fd(ep: &UnixDatagram) -> BorrowedFd<'_> {
+            ep.as_fd()
+        }
+        fn receive(_: &Svc, ep: &UnixDatagram, bufs: &mut [Vec<u8>], out: &mut Vec<usize>) -> io::Result<()> {
+            out.clear();
+            while out.len() < bufs.len() {
+                match ep.recv(&mut bufs[out.len()]) {
+                    Ok(n) => out.push(n),
+                    Err(e) if e.kind() == io::ErrorKind::WouldBlock && !out.is_empty() => break,
+                    Err(e) => return Err(e),
+                }
+            }
+            Ok(())
+        }
+        fn len(r: &usize) -> usize {
+            *r
+        }
+        fn admit(_: &Svc, _: u64) -> bool {
+            true
+        }
+        fn parking_full(svc: &Svc, _: usize, _: u64) {
+            svc.push(Ev::ParkingFull);
+        }
+        fn parked_limit(svc: &Svc) -> usize {
+            svc.limit
+        }
+        fn decide(
+            svc: &Svc,
+            _: &UnixDatagram,
+            batch: &[(&[u8], &usize)],
+            _: u64,
+            _: &mut dyn FnMut() -> u64,
+            out: &mut Vec<Decision<Fake>>,
+        ) {
+            for (bytes, _) in batch {
+                let b = bytes[0];
+                // Even bytes change a lease (a REQUEST), odd ones do not (a DISCOVER).
+                if b % 2 == 1 {
+                    out.push(Decision { reply: Some(b), changes: Vec::new(), durable: None });
+                    continue;
+                }
+                let (tx, rx) = oneshot::channel();
+                svc.commits.lock().unwrap().push((b, tx));
+                let durable: CommitFuture = Box::pin(async move {
+                    match rx.await {
+                        Ok(true) => Ok(()),
+                        _ => Err(StoreError::from(MemfileError::Closed)),
+                    }
+                });
+                out.push(Decision { reply: Some(b), changes: vec![b], durable: Some(durable) });
+            }
+        }
+        fn durable(svc: &Svc, changes: &[u8]) {
+            changes.iter().for_each(|c| svc.push(Ev::Durable(*c)));
+        }
+        fn roll_back(svc: &Svc, changes: &[u8], _: u64) {
+            changes.iter().for_each(|c| svc.push(Ev::RolledBack(*c)));
+        }
+        fn transmit(svc: &Svc, ep: &UnixDatagram, replies: Vec<u8>) {
+            for r in &replies {
+                let _ = ep.send(&[*r]);
+            }
+            svc.push(Ev::Sent(replies));
+        }
+    }
+
+    struct Partner {
+        svc: Arc<Svc>,
+        ok: bool,
+        gate: Mutex<Option<oneshot::Receiver<()>>>,
+    }
+
+    impl Replicate<u8> for Partner {
+        fn replicate(&self, changes: &[&u8]) -> BoxFuture<Result<(), String>> {
+            self.svc.push(Ev::Replicated(changes.iter().map(|c| **c).collect()));
+            let gate = self.gate.lock().unwrap().take();
+            let ok = self.ok;
+            Box::pin(async move {
+                if let Some(g) = gate {
+                    let _ = g.await;
+                }
+                if ok {
+                    Ok(())
+                } else {
+                    Err("partner down".into())
+                }
+            })
+        }
+        fn awaited(&self) -> bool {
+            true
+        }
+    }
+
+    struct Dns(Arc<Svc>);
+
+    impl DnsIntents<u8> for Dns {
+        fn queue(&self, changes: &[&u8]) {
+            self.0.push(Ev::Dns(changes.iter().map(|c| **c).collect()));
+        }
+    }
+
+    struct Lab {
+        svc: Arc<Svc>,
+        client: UnixDatagram,
+        task: tokio::task::JoinHandle<io::Result<()>>,
+    }
+
+    impl Drop for Lab {
+        fn drop(&mut self) {
+            self.task.abort();
+        }
+    }
+
+    fn lab(limit: usize, stages: impl FnOnce(&Arc<Svc>) -> Stages<u8>) -> Lab {
+        let (server, client) = UnixDatagram::pair().unwrap();
+        server.set_nonblocking(true).unwrap();
+        client.set_nonblocking(true).unwrap();
+        let svc = Arc::new(Svc { limit, ..Svc::default() });
+        let st = stages(&svc);
+        let clock: Arc<dyn crate::clock::Clock> = Arc::new(crate::clock::SystemClock);
+        let task = tokio::spawn(serve::<Fake>(svc.clone(), Arc::new(server), st, clock, 7));
+        Lab { svc, client, task }
+    }
+
+    async fn pause() {
+        tokio::time::sleep(Duration::from_millis(150)).await;
+    }
+
+    /// Every reply waiting on the client side.
+    fn replies(c: &UnixDatagram) -> Vec<u8> {
+        let mut out = Vec::new();
+        let mut b = [0u8; 4];
+        while c.recv(&mut b).is_ok() {
+            out.push(b[0]);
+        }
+        out
+    }
+
+    #[tokio::test]
+    async fn a_reply_waits_for_its_commit_and_a_failed_commit_is_undone_unanswered() {
+        let lab = lab(256, |_| Stages::default());
+        lab.client.send(&[10]).unwrap();
+        lab.client.send(&[12]).unwrap();
+        pause().await;
+        assert_eq!(replies(&lab.client), Vec::<u8>::new(), "no reply before the commit is durable");
+        lab.svc.complete(10, true);
+        lab.svc.complete(12, false);
+        pause().await;
+        assert_eq!(replies(&lab.client), vec![10], "the failed commit is not answered");
+        assert!(lab.svc.log().contains(&Ev::RolledBack(12)));
+        assert!(!lab.svc.log().contains(&Ev::Durable(12)));
+        assert!(lab.svc.pos(&Ev::Durable(10)) < lab.svc.pos(&Ev::Sent(vec![10])));
+    }
+
+    #[tokio::test]
+    async fn replies_that_change_nothing_are_sent_at_once_but_keep_their_place_behind_a_parked_batch() {
+        let lab = lab(256, |_| Stages::default());
+        lab.client.send(&[1]).unwrap();
+        pause().await;
+        assert_eq!(replies(&lab.client), vec![1], "an OFFER needs no commit");
+        lab.client.send(&[20]).unwrap();
+        pause().await;
+        lab.client.send(&[3]).unwrap();
+        pause().await;
+        assert_eq!(replies(&lab.client), Vec::<u8>::new(), "the OFFER queues behind the parked ACK");
+        lab.svc.complete(20, true);
+        pause().await;
+        assert_eq!(replies(&lab.client), vec![20, 3]);
+    }
+
+    #[tokio::test]
+    async fn the_partner_gets_durable_changes_before_the_client_and_dns_follows() {
+        let (open, gate) = oneshot::channel();
+        let lab = lab(256, |svc| Stages {
+            replicate: Some(Arc::new(Partner { svc: svc.clone(), ok: true, gate: Mutex::new(Some(gate)) })),
+            dns: Some(Arc::new(Dns(svc.clone()))),
+        });
+        lab.client.send(&[30]).unwrap();
+        pause().await;
+        assert!(lab.svc.log().is_empty(), "nothing before the commit: {:?}", lab.svc.log());
+        lab.svc.complete(30, true);
+        pause().await;
+        assert_eq!(replies(&lab.client), Vec::<u8>::new(), "the reply waits for the partner");
+        assert_eq!(lab.svc.log(), vec![Ev::Durable(30), Ev::Replicated(vec![30])]);
+        open.send(()).unwrap();
+        pause().await;
+        assert_eq!(replies(&lab.client), vec![30]);
+        assert_eq!(
+            lab.svc.log(),
+            vec![Ev::Durable(30), Ev::Replicated(vec![30]), Ev::Dns(vec![30]), Ev::Sent(vec![30])]
+        );
+    }
+
+    #[tokio::test]
+    async fn without_the_partner_acknowledgement_the_client_gets_no_reply() {
+        let lab = lab(256, |svc| Stages {
+            replicate: Some(Arc::new(Partner { svc: svc.clone(), ok: false, gate: Mutex::new(None) })),
+            dns: None,
+        });
+        lab.client.send(&[41]).unwrap();
+        pause().await;
+        assert_eq!(replies(&lab.client), vec![41], "a reply without lease changes does not wait");
+        lab.client.send(&[40]).unwrap();
+        pause().await;
+        lab.svc.complete(40, true);
+        pause().await;
+        assert_eq!(replies(&lab.client), Vec::<u8>::new());
+        assert!(lab.svc.log().contains(&Ev::Replicated(vec![40])));
+    }
+
+    #[tokio::test]
+    async fn beyond_the_parked_packet_limit_new_packets_are_dropped_and_counted() {
+        let lab = lab(2, |_| Stages::default());
+        for b in [50, 52, 54] {
+            lab.client.send(&[b]).unwrap();
+            pause().await;
+        }
+        assert_eq!(lab.svc.log(), vec![Ev::ParkingFull]);
+        assert_eq!(lab.svc.commits.lock().unwrap().len(), 2, "the third packet was never decided");
+        lab.svc.complete(50, true);
+        lab.svc.complete(52, true);
+        pause().await;
+        assert_eq!(replies(&lab.client), vec![50, 52]);
+        lab.client.send(&[56]).unwrap();
+        pause().await;
+        assert_eq!(lab.svc.commits.lock().unwrap().len(), 1, "room again once the parked batches left");
+    }
+}

@@ -1,0 +1,197 @@
+//! The periodic work of one service on the caller's clock: expired-lease reclamation (Kea ARM
+//! 8.2.14 / 9.2.12 `reclaim-timer-wait-time`) and lease file cleanup (8.2.2 `lfc-interval`).
+//! Sleeps are tokio's, so a test with paused time drives them; the wall-clock "now" the
+//! reclamation compares expiry times with comes from the injected [`Clock`].
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use tracing::{error, info};
+
+use super::pipeline::BoxFuture;
+use crate::clock::Clock;
+use crate::lease::store::StoreError;
+
+/// One reclamation run at a given time: queues its rows and settles their commits.
+pub type Reclaim = Box<dyn Fn(u64) -> BoxFuture<Result<(), StoreError>> + Send + Sync>;
+/// Starts a lease file cleanup in the background.
+pub type Cleanup = Box<dyn Fn() -> Result<(), StoreError> + Send + Sync>;
+
+/// What the timers of one service do on each tick.
+pub struct TimerWork {
+    /// 4 or 6: selects the logger and message IDs.
+    pub family: u8,
+    /// `reclaim-timer-wait-time` in seconds; 0 disables reclamation.
+    pub reclaim_secs: u32,
+    /// `lfc-interval` in seconds; 0 disables cleanups.
+    pub lfc_secs: u32,
+    /// `persist`: cleanups only run when leases are written.
+    pub persist: bool,
+    /// One reclamation run, awaited before the next tick.
+    pub reclaim: Reclaim,
+    /// Starts a cleanup.
+    pub lfc: Cleanup,
+}
+
+/// Runs the timers until the task is dropped.
+pub async fn run(work: TimerWork, clock: Arc<dyn Clock>) {
+    let v4 = work.family == 4;
+    let mut reclaim_tick = tokio::time::interval(Duration::from_secs(u64::from(work.reclaim_secs.max(1))));
+    let mut lfc_tick = tokio::time::interval(Duration::from_secs(u64::from(work.lfc_secs.max(1))));
+    // The first tick of an interval is immediate; Kea's timers first fire after one period.
+    reclaim_tick.tick().await;
+    lfc_tick.tick().await;
+    loop {
+        tokio::select! {
+            _ = reclaim_tick.tick(), if work.reclaim_secs > 0 => {
+                if let Err(e) = (work.reclaim)(clock.unix_now()).await {
+                    if v4 {
+                        error!(target: "kea-dhcp4.alloc-engine", "ALLOC_ENGINE_V4_LEASE_RECLAMATION_FAILED failed to reclaim the lease: {e}");
+                    } else {
+                        error!(target: "kea-dhcp6.alloc-engine", "ALLOC_ENGINE_V6_LEASE_RECLAMATION_FAILED failed to reclaim the lease: {e}");
+                    }
+                }
+            }
+            _ = lfc_tick.tick(), if work.lfc_secs > 0 && work.persist => {
+                let started = (work.lfc)();
+                match (started, v4) {
+                    (Ok(()), true) => info!(target: "kea-dhcp4.dhcpsrv", "DHCPSRV_MEMFILE_LFC_START starting Lease File Cleanup"),
+                    (Ok(()), false) => info!(target: "kea-dhcp6.dhcpsrv", "DHCPSRV_MEMFILE_LFC_START starting Lease File Cleanup"),
+                    (Err(e), true) => error!(target: "kea-dhcp4.dhcpsrv", "DHCPSRV_MEMFILE_LFC_SPAWN_FAIL lease file cleanup failed to start: {e}"),
+                    (Err(e), false) => error!(target: "kea-dhcp6.dhcpsrv", "DHCPSRV_MEMFILE_LFC_SPAWN_FAIL lease file cleanup failed to start: {e}"),
+                }
+            }
+        }
+    }
+}
+
+/// A wall clock that advances with tokio's (possibly paused) time: `start` at creation, plus
+/// the tokio time elapsed since. In a test with paused time, `tokio::time::advance` moves it.
+#[derive(Debug)]
+pub struct TokioClock {
+    start: u64,
+    origin: tokio::time::Instant,
+}
+
+impl TokioClock {
+    /// A clock reading `start` now.
+    pub fn starting_at(start: u64) -> TokioClock {
+        TokioClock { start, origin: tokio::time::Instant::now() }
+    }
+}
+
+impl Clock for TokioClock {
+    fn unix_now(&self) -> u64 {
+        self.start + self.origin.elapsed().as_secs()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::sync::Mutex;
+
+    use crate::config::{load_str, LoadOptions};
+    use crate::lease::{Lease4, LeaseState};
+    use crate::server::v4::Service4;
+    use crate::server::ServiceOptions;
+    use crate::stats::Stats;
+
+    const T0: u64 = 1_800_000_000;
+
+    #[tokio::test(start_paused = true)]
+    async fn the_timers_fire_on_virtual_time_with_the_injected_clock() {
+        let runs = Arc::new(Mutex::new(Vec::new()));
+        let cleanups = Arc::new(AtomicUsize::new(0));
+        let (r, c) = (runs.clone(), cleanups.clone());
+        let work = TimerWork {
+            family: 4,
+            reclaim_secs: 10,
+            lfc_secs: 60,
+            persist: true,
+            reclaim: Box::new(move |now| -> BoxFuture<Result<(), StoreError>> {
+                r.lock().unwrap().push(now);
+                Box::pin(async { Ok(()) })
+            }),
+            lfc: Box::new(move || {
+                c.fetch_add(1, Ordering::SeqCst);
+                Ok(())
+            }),
+        };
+        let task = tokio::spawn(run(work, Arc::new(TokioClock::starting_at(T0))));
+        tokio::time::sleep(Duration::from_secs(35)).await;
+        assert_eq!(*runs.lock().unwrap(), vec![T0 + 10, T0 + 20, T0 + 30]);
+        assert_eq!(cleanups.load(Ordering::SeqCst), 0, "no cleanup before lfc-interval");
+        tokio::time::sleep(Duration::from_secs(30)).await;
+        assert_eq!(cleanups.load(Ordering::SeqCst), 1);
+        task.abort();
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn zero_intervals_disable_the_timers() {
+        let runs = Arc::new(AtomicUsize::new(0));
+        let r = runs.clone();
+        let r2 = runs.clone();
+        let work = TimerWork {
+            family: 6,
+            reclaim_secs: 0,
+            lfc_secs: 0,
+            persist: true,
+            reclaim: Box::new(move |_| -> BoxFuture<Result<(), StoreError>> {
+                r.fetch_add(1, Ordering::SeqCst);
+                Box::pin(async { Ok(()) })
+            }),
+            lfc: Box::new(move || {
+                r2.fetch_add(1, Ordering::SeqCst);
+                Ok(())
+            }),
+        };
+        let task = tokio::spawn(run(work, Arc::new(TokioClock::starting_at(T0))));
+        tokio::time::sleep(Duration::from_secs(3600)).await;
+        assert_eq!(runs.load(Ordering::SeqCst), 0);
+        task.abort();
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn an_expired_lease_is_reclaimed_by_the_service_timer_on_virtual_time() {
+        let cfg = r#"{"Dhcp4": {
+            "interfaces-config": {"interfaces": []},
+            "lease-database": {"type": "memfile", "persist": false},
+            "expired-leases-processing": {"reclaim-timer-wait-time": 10},
+            "subnet4": [{"id": 1, "subnet": "192.0.2.0/24", "pools": [{"pool": "192.0.2.10-192.0.2.100"}]}]}}"#;
+        let loaded = load_str("t", cfg, &LoadOptions::default()).unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        let stats = Arc::new(Stats::default());
+        let opts = ServiceOptions { data_dir: dir.path().into(), ..ServiceOptions::default() };
+        let sh = Service4::open(Arc::new(loaded.config.dhcp4.unwrap()), opts, stats.clone()).unwrap().shared();
+        let addr = std::net::Ipv4Addr::new(192, 0, 2, 20);
+        let lease = Lease4 {
+            address: addr,
+            hwaddr: vec![1, 2, 3, 4, 5, 6],
+            client_id: None,
+            valid_lifetime: 100,
+            cltt: T0,
+            subnet_id: 1,
+            pool_id: 0,
+            fqdn_fwd: false,
+            fqdn_rev: false,
+            hostname: String::new(),
+            state: LeaseState::Default,
+            user_context: None,
+        };
+        let change = crate::lease::LeaseChange4::Upsert(lease.clone());
+        let (_, p) = sh.admin(|e| e.admin_put(lease, crate::engine::admin::PutMode::Add, T0)).unwrap();
+        sh.settle(&[change], p.map(|p| p.0)).await.unwrap();
+        let assigned = || stats.get("subnet[1].assigned-addresses").map(|s| s.value);
+        assert_eq!(assigned(), Some(1));
+        let state = || sh.engine().leases().subnet(1).and_then(|s| s.durable_get(addr).map(|l| l.state));
+        let task = tokio::spawn(run(sh.timer_work(), Arc::new(TokioClock::starting_at(T0))));
+        tokio::time::sleep(Duration::from_secs(95)).await;
+        assert_eq!(state(), Some(LeaseState::Default), "not expired yet at T0+90");
+        tokio::time::sleep(Duration::from_secs(20)).await;
+        assert_eq!(state(), Some(LeaseState::ExpiredReclaimed), "reclaimed by the tick at T0+100");
+        assert_eq!(assigned(), Some(0));
+        task.abort();
+    }
+}

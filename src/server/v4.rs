@@ -1,0 +1,490 @@
+//! The DHCPv4 service: opens the lease file and the sockets (raw or UDP), holds the engine a
+//! configuration change swaps, and is the DHCPv4 side of the generic packet pipeline (Kea ARM
+//! 8.2.2, 8.2.4, 8.2.14).
+
+use std::net::{Ipv4Addr, SocketAddrV4};
+use std::os::fd::{AsFd, BorrowedFd};
+use std::path::PathBuf;
+use std::sync::atomic::AtomicUsize;
+use std::sync::{Arc, RwLock};
+
+use tokio::sync::watch;
+use tracing::{error, info, warn};
+
+use super::pipeline::{Decision, Family};
+use super::timers::TimerWork;
+use super::{DhcpState, ServiceError, ServiceOptions};
+use crate::clock;
+use crate::config::model::Dhcp4;
+use crate::engine::counters::Global4;
+use crate::engine::v4::{Dest4, Engine4, Outcome4, RecvMeta4};
+use crate::lease::alloc::LeaseMap4;
+use crate::lease::memfile::{Memfile4, MemfileConfig};
+use crate::lease::store::LeaseStore4;
+use crate::lease::LeaseChange4;
+use crate::net::raw::RawV4Socket;
+use crate::net::udp4::{Udp4Recv, Udp4Socket};
+use crate::stats::Stats;
+use crate::wire::v4::{MessageType, Pkt4};
+
+/// The lease file a configuration uses: `name`, relative names under the data directory, and
+/// Kea's default `kea-leases4.csv` when none is named.
+pub fn lease_file(cfg: &Dhcp4, opts: &ServiceOptions) -> PathBuf {
+    match &cfg.lease_database.name {
+        Some(n) if std::path::Path::new(n).is_absolute() => PathBuf::from(n),
+        Some(n) => opts.data_dir.join(n),
+        None => opts.data_dir.join("kea-leases4.csv"),
+    }
+}
+
+/// One listening endpoint: a raw socket (clients without addresses) or a UDP socket.
+enum Listener {
+    Raw { raw: RawV4Socket, fallback: std::net::UdpSocket },
+    Udp { udp: Udp4Socket },
+}
+
+/// One DHCPv4 listening endpoint and the interface facts the engine needs.
+pub struct Iface {
+    name: String,
+    ifindex: u32,
+    addrs: Vec<Ipv4Addr>,
+    listener: Listener,
+}
+
+/// What the packet tasks, the timers and the control channel share.
+pub struct Shared {
+    /// Swapped whole by a configuration change; a packet is decided under the read lock, so
+    /// a swap waits for decisions in flight and the next packet sees the new configuration.
+    engine: RwLock<Arc<Engine4>>,
+    store: Arc<dyn LeaseStore4>,
+    stats: Arc<Stats>,
+    /// The packet counters the socket side keeps (received while disabled, sent), resolved
+    /// once: their names do not depend on the configuration.
+    counters: Global4,
+    opts: ServiceOptions,
+    state: DhcpState,
+    /// `parked-packet-limit` of the configuration serving now.
+    parked_limit: AtomicUsize,
+}
+
+impl std::fmt::Debug for Shared {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Shared4").finish_non_exhaustive()
+    }
+}
+
+impl Shared {
+    /// The engine serving now.
+    pub fn engine(&self) -> Arc<Engine4> {
+        self.engine.read().unwrap_or_else(|e| e.into_inner()).clone()
+    }
+
+    /// The lease store.
+    pub fn store(&self) -> &Arc<dyn LeaseStore4> {
+        &self.store
+    }
+
+    /// Whether the service is enabled (`dhcp-disable` / `dhcp-enable`).
+    pub fn state(&self) -> &DhcpState {
+        &self.state
+    }
+
+    /// Applies a new configuration without closing sockets or the lease file: the leases move
+    /// to a lease map built for the new subnets (leases of removed subnets are kept aside) and
+    /// the next packet is decided by the new engine (Kea ARM 8.8 `config-set`).
+    pub fn reconfigure(&self, cfg: Arc<Dhcp4>, now: u64) {
+        let mut slot = self.engine.write().unwrap_or_else(|e| e.into_inner());
+        let layout = |c: &Dhcp4| -> Vec<(u32, Vec<(Ipv4Addr, Ipv4Addr)>)> {
+            c.subnets.iter().map(|s| (s.id, s.pools.iter().map(|p| (p.first, p.last)).collect())).collect()
+        };
+        // Same subnets and pools (reservation-add, option or lifetime changes): the lease map
+        // is shared as it is, with its offers, cursors and durability markers.
+        let map = if layout(slot.config()) == layout(&cfg) {
+            slot.leases().clone()
+        } else {
+            let map = new_map(&cfg);
+            map.load(slot.leases().all());
+            map.carry_from(slot.leases());
+            Arc::new(map)
+        };
+        super::forget_removed_subnets(
+            &self.stats,
+            slot.config().subnets.iter().map(|s| s.id),
+            &cfg.subnets.iter().map(|s| s.id).collect::<Vec<_>>(),
+        );
+        self.parked_limit.store(cfg.parked_packet_limit as usize, std::sync::atomic::Ordering::Relaxed);
+        *slot = Arc::new(Engine4::new(cfg, map, self.stats.clone(), now).with_store(self.store.clone()));
+        drop(slot);
+        // The old engine's handles are gone unless a decision still holds it; statistics of
+        // removed subnets that nothing counts in any more leave the map.
+        self.stats.sweep();
+    }
+
+    /// The reclamation and cleanup timers of the configuration serving now, settling their
+    /// commits like every other commit.
+    pub fn timer_work(self: &Arc<Self>) -> TimerWork {
+        let cfg = self.engine().config().clone();
+        let (sh, sh2) = (self.clone(), self.clone());
+        TimerWork {
+            family: 4,
+            reclaim_secs: cfg.expired.reclaim_timer_wait_time,
+            lfc_secs: cfg.lease_database.lfc_interval,
+            persist: cfg.lease_database.persist,
+            reclaim: Box::new(move |now| -> super::pipeline::BoxFuture<_> {
+                let (changes, pending) = sh.admin(|e| e.reclaim(now));
+                let sh = sh.clone();
+                Box::pin(async move { sh.settle(&changes, pending.into_iter().map(|p| p.0)).await })
+            }),
+            lfc: Box::new(move || sh2.store.start_maintenance()),
+        }
+    }
+
+    /// Waits for commits made outside the packet path (lease commands, reclamation) and
+    /// settles their changes as the pipeline settles a packet's: durable changes become
+    /// visible to reads, failed ones are undone without a trace.
+    pub async fn settle(
+        &self,
+        changes: &[LeaseChange4],
+        commits: impl IntoIterator<Item = crate::lease::store::CommitFuture>,
+    ) -> Result<(), crate::lease::store::StoreError> {
+        let mut result = Ok(());
+        for c in commits {
+            if let Err(e) = c.await {
+                result = Err(e);
+            }
+        }
+        match &result {
+            Ok(()) => self.engine().synced(changes),
+            Err(_) => self.engine().roll_back(changes, clock::unix_now()),
+        }
+        result
+    }
+
+    /// Runs a lease change of the control channel on the current engine, under the engine
+    /// lock, so a configuration swap never copies the lease map halfway through it.
+    pub fn admin<R>(&self, f: impl FnOnce(&Engine4) -> R) -> R {
+        let engine = self.engine.read().unwrap_or_else(|e| e.into_inner());
+        f(&engine)
+    }
+}
+
+/// Whether a new configuration can be applied to running sockets and lease file, or needs the
+/// service reopened (interfaces, socket type, lease database or the reclamation timers changed).
+pub fn can_reconfigure(old: &Dhcp4, new: &Dhcp4) -> bool {
+    old.interfaces == new.interfaces
+        && old.raw_sockets == new.raw_sockets
+        && old.lease_database == new.lease_database
+        && old.expired == new.expired
+}
+
+fn new_map(cfg: &Dhcp4) -> LeaseMap4 {
+    let pools: Vec<(u32, Vec<(Ipv4Addr, Ipv4Addr)>)> =
+        cfg.subnets.iter().map(|s| (s.id, s.pools.iter().map(|p| (p.first, p.last)).collect())).collect();
+    LeaseMap4::new(pools.iter().map(|(id, p)| (*id, p.as_slice())))
+}
+
+/// Resolves `interfaces-config.interfaces` ("eth0", "eth0/192.0.2.1", "*") against the host.
+fn resolve_interfaces(specs: &[String]) -> Vec<(String, Vec<Ipv4Addr>)> {
+    let host = crate::net::host_interfaces();
+    let mut out: Vec<(String, Vec<Ipv4Addr>)> = Vec::new();
+    for spec in specs {
+        let (name, only) = match spec.split_once('/') {
+            Some((n, a)) => (n, a.parse::<Ipv4Addr>().ok()),
+            None => (spec.as_str(), None),
+        };
+        for h in host.iter().filter(|h| name == "*" && h.name != "lo" || h.name == name) {
+            let mut v4: Vec<Ipv4Addr> = h
+                .addresses
+                .iter()
+                .filter_map(|a| match a {
+                    std::net::IpAddr::V4(v) => Some(*v),
+                    _ => None,
+                })
+                .collect();
+            if let Some(a) = only {
+                v4.retain(|x| *x == a);
+            }
+            if !out.iter().any(|(n, _)| n == &h.name) {
+                out.push((h.name.clone(), v4));
+            }
+        }
+    }
+    out
+}
+
+fn open_iface(name: &str, addrs: Vec<Ipv4Addr>, raw: bool, port: u16) -> Result<Iface, ServiceError> {
+    let err = |e: std::io::Error| ServiceError::Socket { iface: name.to_string(), err: e };
+    let ifindex = nix::net::if_::if_nametoindex(name).map_err(|e| err(std::io::Error::from(e)))?;
+    let listener = if raw {
+        let raw = RawV4Socket::open(name, port).map_err(err)?;
+        // Bursts from many clients queue rather than drop while a batch is decided (SO_RCVBUF
+        // is capped by net.core.rmem_max; the default ~208 KiB holds only ~200 frames).
+        let _ = raw.set_recv_buffer_size(4 << 20);
+        // The raw socket receives everything; the fallback UDP socket on the server port keeps
+        // the kernel from answering port-unreachable and sends to relays and to clients that
+        // have an address (the kernel resolves their MAC).
+        let fallback = crate::net::raw::fallback_udp(name, port).map_err(err)?;
+        Listener::Raw { raw, fallback }
+    } else {
+        let udp = Udp4Socket::bind(SocketAddrV4::new(Ipv4Addr::UNSPECIFIED, port), Some(name)).map_err(err)?;
+        let _ = udp.set_recv_buffer_size(4 << 20);
+        Listener::Udp { udp }
+    };
+    Ok(Iface { name: name.to_string(), ifindex, addrs, listener })
+}
+
+/// An opened DHCPv4 service: lease file loaded, sockets bound, not yet serving.
+pub struct Service4 {
+    shared: Arc<Shared>,
+    ifaces: Vec<Iface>,
+}
+
+impl std::fmt::Debug for Service4 {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Service4").field("interfaces", &self.ifaces.len()).finish()
+    }
+}
+
+impl Service4 {
+    /// Loads the leases and opens the sockets (Kea does both before DHCP4_STARTED).
+    pub fn open(cfg: Arc<Dhcp4>, opts: ServiceOptions, stats: Arc<Stats>) -> Result<Service4, ServiceError> {
+        if cfg.lease_database.kind != "memfile" {
+            return Err(ServiceError::Backend(cfg.lease_database.kind.clone()));
+        }
+        let path = lease_file(&cfg, &opts);
+        let mcfg = MemfileConfig {
+            path: path.clone(),
+            persist: cfg.lease_database.persist,
+            lfc_interval: cfg.lease_database.lfc_interval,
+            max_row_errors: cfg.lease_database.params.get("max-row-errors").and_then(|v| v.as_u64()).unwrap_or(0)
+                as u32,
+            pool_id_column: false,
+        };
+        let (store, loaded) = Memfile4::open(mcfg)?;
+        let map = new_map(&cfg);
+        let count = loaded.len();
+        let orphans = map.load(loaded);
+        info!(target: "kea-dhcp4.dhcpsrv", "DHCPSRV_MEMFILE_LEASE_FILE_LOAD loading leases from file {} ({count} leases, {} for unknown subnets)", path.display(), orphans.len());
+        let memfile = Arc::new(store);
+        let store: Arc<dyn LeaseStore4> = memfile.clone();
+        let engine =
+            Engine4::new(cfg.clone(), Arc::new(map), stats.clone(), clock::unix_now()).with_store(store.clone());
+        let mut ifaces = Vec::new();
+        for (name, addrs) in resolve_interfaces(&cfg.interfaces) {
+            let i = open_iface(&name, addrs, cfg.raw_sockets, opts.server_port)?;
+            info!(target: "kea-dhcp4.dhcp4", "DHCP4_OPEN_SOCKET opened {} socket on interface {name}, port {}", if cfg.raw_sockets { "raw" } else { "UDP" }, opts.server_port);
+            ifaces.push(i);
+        }
+        if ifaces.is_empty() {
+            warn!(target: "kea-dhcp4.dhcp4", "DHCP4_NO_SOCKETS_OPEN no interface configured to listen to DHCP traffic");
+        }
+        let counters = Global4::resolve(&stats, clock::unix_now());
+        let shared = Shared {
+            engine: RwLock::new(Arc::new(engine)),
+            store,
+            stats,
+            counters,
+            opts,
+            state: DhcpState::default(),
+            parked_limit: AtomicUsize::new(cfg.parked_packet_limit as usize),
+        };
+        let shared = Arc::new(shared);
+        // After a write failure the lease file is rewritten from the engine's lease map (the
+        // map a configuration change installs, hence through the engine slot); a weak
+        // reference, since the store lives inside `shared`.
+        let weak = Arc::downgrade(&shared);
+        memfile.set_snapshot(move || weak.upgrade().map(|sh| sh.engine().leases().all_durable()));
+        let stats = shared.stats.clone();
+        memfile.set_observer(move |h| super::publish_store_health(&stats, h, clock::unix_now()));
+        Ok(Service4 { shared, ifaces })
+    }
+
+    /// The state shared with the packet tasks, for the control channel.
+    pub fn shared(&self) -> Arc<Shared> {
+        self.shared.clone()
+    }
+
+    /// Serves until `shutdown` turns true, then flushes the lease journal.
+    pub async fn serve(self, shutdown: watch::Receiver<bool>) {
+        let work = self.shared.timer_work();
+        let eps = self.ifaces.into_iter().map(Arc::new).collect();
+        super::run::<V4>(self.shared.clone(), eps, work, shutdown).await;
+        self.shared.store.close();
+    }
+}
+
+/// The DHCPv4 side of the [`pipeline`](super::pipeline).
+#[derive(Debug)]
+pub struct V4;
+
+impl Family for V4 {
+    type Service = Shared;
+    type Endpoint = Iface;
+    type Recv = Udp4Recv;
+    type Reply = (Pkt4, Dest4);
+    type Change = LeaseChange4;
+
+    // A DHCPv4 message fits an Ethernet frame.
+    const BUFFER: usize = 1500;
+    const FAMILY: u8 = 4;
+
+    fn fd(ep: &Iface) -> BorrowedFd<'_> {
+        match &ep.listener {
+            Listener::Raw { raw, .. } => raw.as_fd(),
+            Listener::Udp { udp } => udp.as_fd(),
+        }
+    }
+
+    fn receive(svc: &Shared, ep: &Iface, bufs: &mut [Vec<u8>], out: &mut Vec<Udp4Recv>) -> std::io::Result<()> {
+        match &ep.listener {
+            Listener::Udp { udp } => udp.recv_batch(bufs, out).map(|_| ()),
+            Listener::Raw { raw, .. } => {
+                out.clear();
+                // One frame per read: the ring is drained until empty or the batch is full.
+                while out.len() < bufs.len() {
+                    match raw.recv(&mut bufs[out.len()]) {
+                        Ok(Some(r)) => out.push(Udp4Recv {
+                            ifindex: r.ifindex,
+                            src: SocketAddrV4::new(r.src_ip, r.src_port),
+                            dst: r.dst_ip,
+                            len: r.len,
+                        }),
+                        // A frame the socket layer refused (bad checksum, not IPv4/UDP).
+                        Ok(None) => svc.counters.receive_drop.add(1, clock::unix_now()),
+                        Err(e) if e.kind() == std::io::ErrorKind::WouldBlock && !out.is_empty() => break,
+                        Err(e) => return Err(e),
+                    }
+                }
+                Ok(())
+            }
+        }
+    }
+
+    fn len(r: &Udp4Recv) -> usize {
+        r.len
+    }
+
+    fn admit(svc: &Shared, now: u64) -> bool {
+        if svc.state.is_disabled(now) {
+            // Kea counts what a disabled service receives and drops it.
+            svc.counters.received.add(1, now);
+            svc.counters.receive_drop.add(1, now);
+            return false;
+        }
+        true
+    }
+
+    fn parked_limit(svc: &Shared) -> usize {
+        svc.parked_limit.load(std::sync::atomic::Ordering::Relaxed)
+    }
+
+    fn parking_full(svc: &Shared, limit: usize, now: u64) {
+        svc.counters.received.add(1, now);
+        svc.counters.receive_drop.add(1, now);
+        tracing::debug!(target: "kea-dhcp4.hooks", "DHCP4_HOOK_LEASES4_PARKING_LOT_FULL The parked-packet-limit {limit}, has been reached, dropping query");
+    }
+
+    fn decide(
+        svc: &Shared,
+        ep: &Iface,
+        batch: &[(&[u8], &Udp4Recv)],
+        now: u64,
+        rand: &mut dyn FnMut() -> u64,
+        out: &mut Vec<Decision<V4>>,
+    ) {
+        let mut meta = RecvMeta4 {
+            ifindex: ep.ifindex,
+            ifname: ep.name.clone(),
+            iface_addrs: ep.addrs.clone(),
+            src: SocketAddrV4::new(Ipv4Addr::UNSPECIFIED, 0),
+            dst: Ipv4Addr::UNSPECIFIED,
+        };
+        // One hold of the engine slot for the batch: a configuration swap waits for it.
+        let engine = svc.engine.read().unwrap_or_else(|e| e.into_inner());
+        for (bytes, r) in batch {
+            meta.src = r.src;
+            meta.dst = r.dst;
+            match engine.handle(bytes, &meta, now, rand()) {
+                Outcome4::Reply(r) => out.push(Decision {
+                    reply: Some((r.pkt, r.dest)),
+                    changes: r.changes,
+                    durable: r.durable.map(|p| p.0),
+                }),
+                Outcome4::Silent(changes, durable) => {
+                    out.push(Decision { reply: None, changes, durable: durable.map(|p| p.0) })
+                }
+                Outcome4::Drop(_) => {}
+            }
+        }
+    }
+
+    fn durable(svc: &Shared, changes: &[LeaseChange4]) {
+        svc.engine().synced(changes);
+    }
+
+    fn roll_back(svc: &Shared, changes: &[LeaseChange4], now: u64) {
+        svc.engine().roll_back(changes, now);
+    }
+
+    fn transmit(svc: &Shared, ep: &Iface, replies: Vec<(Pkt4, Dest4)>) {
+        let now = clock::unix_now();
+        let mut out = Vec::with_capacity(576);
+        for (pkt, dest) in replies {
+            send(svc, ep, &pkt, dest, &mut out, now);
+        }
+    }
+}
+
+fn send(sh: &Shared, iface: &Iface, pkt: &Pkt4, dest: Dest4, out: &mut Vec<u8>, now: u64) {
+    out.clear();
+    pkt.encode(out);
+    let out = &out[..];
+    let port = sh.opts.client_port;
+    let src_ip = iface.addrs.first().copied().unwrap_or(Ipv4Addr::UNSPECIFIED);
+    let res = match (&iface.listener, dest) {
+        // Unicast replies leave from the server port, as Kea's do: stateful firewalls in front
+        // of clients (and some relays) only pass replies from port 67.
+        (Listener::Raw { fallback, .. }, Dest4::Relay(to)) => {
+            fallback.send_to(out, SocketAddrV4::new(*to.ip(), sh.opts.server_port)).map(|_| ())
+        }
+        (Listener::Raw { fallback, .. }, Dest4::Unicast(to)) => {
+            fallback.send_to(out, SocketAddrV4::new(*to.ip(), port)).map(|_| ())
+        }
+        (Listener::Udp { udp }, Dest4::Relay(to)) => {
+            udp.send(out, SocketAddrV4::new(*to.ip(), sh.opts.server_port), None, None).map(|_| ())
+        }
+        (Listener::Udp { udp }, Dest4::Unicast(to)) => {
+            udp.send(out, SocketAddrV4::new(*to.ip(), port), None, None).map(|_| ())
+        }
+        (Listener::Raw { raw, .. }, Dest4::LinkUnicast { mac, ip }) => {
+            raw.send(mac, src_ip, sh.opts.server_port, ip, port, out)
+        }
+        (Listener::Raw { raw, .. }, Dest4::Broadcast) => {
+            raw.send([0xff; 6], src_ip, sh.opts.server_port, Ipv4Addr::BROADCAST, port, out)
+        }
+        (Listener::Udp { udp }, Dest4::Broadcast | Dest4::LinkUnicast { .. }) => {
+            udp.send(out, SocketAddrV4::new(Ipv4Addr::BROADCAST, port), None, Some(iface.ifindex)).map(|_| ())
+        }
+    };
+    match res {
+        Ok(()) => {
+            let c = &sh.counters;
+            c.sent.add(1, now);
+            let stat = match pkt.message_type() {
+                Some(MessageType::Offer) => &c.offer_sent,
+                Some(MessageType::Ack) => &c.ack_sent,
+                Some(MessageType::Nak) => &c.nak_sent,
+                _ => &c.other_sent,
+            };
+            stat.add(1, now);
+            let (name, num) = pkt.message_type().map_or(("UNKNOWN", 0), |m| (m.name(), m.as_u8()));
+            let to = match dest {
+                Dest4::Relay(a) | Dest4::Unicast(a) => a.to_string(),
+                Dest4::Broadcast => format!("255.255.255.255:{port}"),
+                Dest4::LinkUnicast { ip, .. } => format!("{ip}:{port}"),
+            };
+            tracing::debug!(target: "kea-dhcp4.packets", "DHCP4_PACKET_SEND tid={:#x}: trying to send packet {name} (type {num}) from {src_ip}:{} to {to} on interface {}", pkt.xid, sh.opts.server_port, iface.name);
+        }
+        Err(e) => error!(target: "kea-dhcp4.packets", "DHCP4_PACKET_SEND_FAIL failed to send DHCPv4 packet: {e}"),
+    }
+}
