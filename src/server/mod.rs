@@ -20,6 +20,11 @@ use timers::TimerWork;
 
 /// Serves a family's endpoints through the pipeline, with its timers, until `shutdown` turns
 /// true; the caller then closes the store.
+///
+/// Each socket gets its own thread with a single-threaded runtime: a batch is received,
+/// decided, committed and answered on that thread (run to completion), with no work stealing
+/// or wake-ups of other runtime threads on the packet path. The timers and the control API run
+/// on the main runtime.
 async fn run<F: Family>(
     svc: Arc<F::Service>,
     endpoints: Vec<Arc<F::Endpoint>>,
@@ -29,22 +34,48 @@ async fn run<F: Family>(
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
     let mut tasks = tokio::task::JoinSet::new();
     for (i, ep) in endpoints.into_iter().enumerate() {
-        let (svc, clock) = (svc.clone(), clock.clone());
+        let (svc, clock, mut stop) = (svc.clone(), clock.clone(), shutdown.clone());
         let seed = crate::clock::unix_now() ^ (i as u64).rotate_left(32) ^ 0x9E37_79B9_7F4A_7C15;
-        tasks.spawn(async move {
-            if let Err(e) = pipeline::serve::<F>(svc, ep, Stages::default(), clock, seed).await {
-                if F::FAMILY == 4 {
-                    tracing::error!(target: "kea-dhcp4.dhcp4", "DHCP4_PACKET_RECEIVE_FAIL receive loop ended: {e}");
-                } else {
-                    tracing::error!(target: "kea-dhcp6.dhcp6", "DHCP6_PACKET_RECEIVE_FAIL receive loop ended: {e}");
+        let (done_tx, done_rx) = tokio::sync::oneshot::channel::<()>();
+        let thread = std::thread::Builder::new().name(format!("kakapo-dhcp{}-{i}", F::FAMILY)).spawn(move || {
+            let rt = match tokio::runtime::Builder::new_current_thread().enable_all().build() {
+                Ok(rt) => rt,
+                Err(e) => return log_receive_failure::<F>(&e),
+            };
+            rt.block_on(async move {
+                tokio::select! {
+                    r = pipeline::serve::<F>(svc, ep, Stages::default(), clock, seed) => {
+                        if let Err(e) = r {
+                            log_receive_failure::<F>(&e);
+                        }
+                    }
+                    _ = stop.wait_for(|v| *v) => {}
                 }
-            }
+            });
+            drop(done_tx);
         });
+        match thread {
+            Ok(_) => {
+                tasks.spawn(async move {
+                    let _ = done_rx.await;
+                });
+            }
+            Err(e) => log_receive_failure::<F>(&e),
+        }
     }
-    tasks.spawn(timers::run(work, clock));
+    let timers = tokio::spawn(timers::run(work, clock));
     let _ = shutdown.wait_for(|v| *v).await;
-    tasks.abort_all();
+    timers.abort();
+    // The socket threads saw the same signal; wait until each has dropped its batches.
     while tasks.join_next().await.is_some() {}
+}
+
+fn log_receive_failure<F: Family>(e: &std::io::Error) {
+    if F::FAMILY == 4 {
+        tracing::error!(target: "kea-dhcp4.dhcp4", "DHCP4_PACKET_RECEIVE_FAIL receive loop ended: {e}");
+    } else {
+        tracing::error!(target: "kea-dhcp6.dhcp6", "DHCP6_PACKET_RECEIVE_FAIL receive loop ended: {e}");
+    }
 }
 
 /// Errors that stop a DHCP service from starting.
