@@ -194,7 +194,7 @@ fn release_frees_and_decline_quarantines() {
     rel.ciaddr = a;
     rel.options.insert(code::SERVER_ID, vec![192, 0, 2, 1]);
     match lab.send(&rel) {
-        Outcome4::Silent(c, _) => assert!(matches!(&c[..], [LeaseChange4::Delete(l)] if l.address == a)),
+        Outcome4::Silent(c) => assert!(matches!(&c[..], [LeaseChange4::Delete(l)] if l.address == a)),
         o => panic!("{o:?}"),
     }
     assert_eq!(lab.stat("subnet[1].assigned-addresses"), 0);
@@ -204,7 +204,7 @@ fn release_frees_and_decline_quarantines() {
     dec.options.insert(code::REQUESTED_IP, b.octets().to_vec());
     dec.options.insert(code::SERVER_ID, vec![192, 0, 2, 1]);
     match lab.send(&dec) {
-        Outcome4::Silent(c, _) => match &c[..] {
+        Outcome4::Silent(c) => match &c[..] {
             [LeaseChange4::Upsert(l)] => {
                 assert_eq!(l.state, LeaseState::Declined);
                 assert_eq!(l.valid_lifetime, 86400);
@@ -288,14 +288,14 @@ fn expired_leases_are_reclaimed() {
     let mut lab = lab(CFG);
     let a = lab.dora(1).pkt.yiaddr;
     lab.now += 3601;
-    let (changes, _) = lab.engine.reclaim(lab.now);
+    let changes = lab.engine.reclaim(lab.now);
     assert!(
         matches!(&changes[..], [LeaseChange4::Upsert(l)] if l.address == a && l.state == LeaseState::ExpiredReclaimed)
     );
     assert_eq!(lab.stat("subnet[1].assigned-addresses"), 0);
     assert_eq!(lab.stat("reclaimed-leases"), 1);
     lab.now += 3600;
-    let (changes, _) = lab.engine.reclaim(lab.now);
+    let changes = lab.engine.reclaim(lab.now);
     assert!(matches!(&changes[..], [LeaseChange4::Delete(l)] if l.address == a));
 }
 
@@ -528,21 +528,6 @@ fn server_identifier_rules_of_rfc_2131_table_5() {
 
 #[test]
 fn a_lease_not_yet_durable_is_not_served_from_cache() {
-    use kakapo::lease::store::{CommitFuture, LeaseStore4, StoreError};
-    use std::sync::Mutex;
-    /// A store that never confirms: every commit stays pending.
-    #[derive(Debug, Default)]
-    struct Stuck(Mutex<usize>);
-    impl LeaseStore4 for Stuck {
-        fn commit(&self, _changes: Vec<LeaseChange4>) -> CommitFuture {
-            *self.0.lock().unwrap() += 1;
-            Box::pin(std::future::pending::<Result<(), StoreError>>())
-        }
-        fn start_maintenance(&self) -> Result<(), StoreError> {
-            Ok(())
-        }
-        fn close(&self) {}
-    }
     let loaded = load_str(
         "t",
         &CFG.replace(r#""valid-lifetime": 3600,"#, r#""valid-lifetime": 3600, "cache-threshold": 0.5,"#),
@@ -553,22 +538,21 @@ fn a_lease_not_yet_durable_is_not_served_from_cache() {
     let pools: Vec<(u32, Vec<(Ipv4Addr, Ipv4Addr)>)> =
         d4.subnets.iter().map(|s| (s.id, s.pools.iter().map(|p| (p.first, p.last)).collect())).collect();
     let map = Arc::new(LeaseMap4::new(pools.iter().map(|(id, p)| (*id, p.as_slice()))));
-    let store = Arc::new(Stuck::default());
-    let engine = Engine4::new(d4, map, Arc::new(Stats::default()), 1_800_000_000).with_store(store.clone());
+    // As a server runs it: every change stays pending until reported durable.
+    let engine = Engine4::new(d4, map, Arc::new(Stats::default()), 1_800_000_000).track_durability();
     let lab = Lab { engine, stats: Arc::new(Stats::default()), now: 1_800_000_000 };
     let ack = lab.dora(1);
-    assert!(ack.durable.is_some());
+    assert_eq!(ack.changes.len(), 1);
     // The duplicate REQUEST a second later would be a cache hit, but the first row is not
     // durable yet: it is written again instead of being acknowledged from memory.
     let mut again = client(1, MessageType::Request);
     again.ciaddr = ack.pkt.yiaddr;
     let r = lab.reply(&again);
-    assert_eq!(r.changes.len(), 1);
-    assert_eq!(*store.0.lock().unwrap(), 2);
+    assert_eq!(r.changes.len(), 1, "written again, not served from memory");
     // Once the shell reports the rows durable, caching applies.
     lab.engine.synced(&r.changes);
     let r = lab.reply(&again);
-    assert!(r.changes.is_empty() && r.durable.is_none());
+    assert!(r.changes.is_empty());
 }
 
 #[test]
@@ -613,19 +597,6 @@ fn client_identifier_outside_kea_limits_is_dropped_as_unparsable() {
 
 #[test]
 fn a_pending_change_reserves_its_address_is_invisible_to_reads_and_a_failed_one_leaves_no_trace() {
-    use kakapo::lease::store::{CommitFuture, LeaseStore4, StoreError};
-    /// A store that never confirms: the test settles each commit itself.
-    #[derive(Debug, Default)]
-    struct Held;
-    impl LeaseStore4 for Held {
-        fn commit(&self, _changes: Vec<LeaseChange4>) -> CommitFuture {
-            Box::pin(std::future::pending::<Result<(), StoreError>>())
-        }
-        fn start_maintenance(&self) -> Result<(), StoreError> {
-            Ok(())
-        }
-        fn close(&self) {}
-    }
     let loaded = load_str("t", CFG, &LoadOptions::default()).unwrap();
     let d4 = Arc::new(loaded.config.dhcp4.unwrap());
     let pools: Vec<(u32, Vec<(Ipv4Addr, Ipv4Addr)>)> =
@@ -633,7 +604,7 @@ fn a_pending_change_reserves_its_address_is_invisible_to_reads_and_a_failed_one_
     let map = Arc::new(LeaseMap4::new(pools.iter().map(|(id, p)| (*id, p.as_slice()))));
     let stats = Arc::new(Stats::default());
     let now = 1_800_000_000;
-    let engine = Engine4::new(d4, map, stats.clone(), now).with_store(Arc::new(Held));
+    let engine = Engine4::new(d4, map, stats.clone(), now).track_durability();
     let mut lab = Lab { engine, stats, now };
     let durable = |lab: &Lab, a: Ipv4Addr| lab.engine.leases().subnet(1).unwrap().durable_get(a).cloned();
     let decided = |lab: &Lab, a: Ipv4Addr| lab.engine.leases().subnet(1).unwrap().get(a).cloned();
@@ -673,7 +644,8 @@ fn a_pending_change_reserves_its_address_is_invisible_to_reads_and_a_failed_one_
     let mut release = client(3, MessageType::Release);
     release.ciaddr = a;
     release.options.insert(code::SERVER_ID, vec![192, 0, 2, 1]);
-    let Outcome4::Silent(changes, Some(_)) = lab.send(&release) else { panic!("a release writes a row") };
+    let Outcome4::Silent(changes) = lab.send(&release) else { panic!("a release is silent") };
+    assert_eq!(changes.len(), 1, "a release writes a row");
     assert_eq!(decided(&lab, a), None);
     assert_eq!(durable(&lab, a), Some(before.clone()));
     lab.engine.roll_back(&changes, lab.now);

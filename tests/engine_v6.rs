@@ -572,11 +572,11 @@ fn reclamation_expires_then_removes_and_decline_probation_follows_the_config() {
     let LeaseChange6::Upsert(d) = &r.changes[0] else { panic!() };
     assert_eq!((d.state, d.valid_lifetime), (LeaseState::Declined, 600));
 
-    let (changes, _) = lab.engine.reclaim(lab.now + 601);
+    let changes = lab.engine.reclaim(lab.now + 601);
     assert_eq!(changes.len(), 1, "only the declined lease is due at +601 s");
     assert_eq!(lab.stat("reclaimed-declined-addresses"), 1);
     lab.now += 5000;
-    let (changes, _) = lab.engine.reclaim(lab.now);
+    let changes = lab.engine.reclaim(lab.now);
     assert!(
         changes
             .iter()
@@ -590,7 +590,7 @@ fn reclamation_expires_then_removes_and_decline_probation_follows_the_config() {
     assert_eq!(lab.stat("assigned-nas"), 0);
     assert_eq!(lab.stat("reclaimed-leases"), 1);
     // hold-reclaimed-time (100 s) later its row goes too.
-    let (changes, _) = lab.engine.reclaim(lab.now + 200);
+    let changes = lab.engine.reclaim(lab.now + 200);
     assert!(matches!(&changes[..], [LeaseChange6::Delete(l)] if l.address == a), "{changes:?}");
     // The client comes back and gets its old address again.
     assert_eq!(nas(&request_na(&lab, 1).pkt)[0].addrs[0].addr, a);

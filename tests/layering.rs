@@ -122,6 +122,9 @@ const ALLOWED: &[(&str, &[&str])] = &[
     ("config", &["config", "wire", "safefs", "logging"]),
     ("engine", &["engine", "wire", "config", "lease", "stats", "clock"]),
     ("lease", &["lease", "config", "wire", "clock", "safefs"]),
+    // The pipeline drives engine, store and sockets; the control API drives it, never the
+    // other way round.
+    ("server", &["server", "engine", "lease", "config", "wire", "net", "stats", "clock", "safefs"]),
     ("stats", &["stats"]),
     ("clock", &["clock"]),
     ("safefs", &["safefs"]),
@@ -167,4 +170,23 @@ fn layers_import_only_what_they_may() {
 fn the_import_checker_sees_crate_paths() {
     assert_eq!(crate_modules("use crate::lease::alloc::X; crate::wire::v4"), vec!["lease", "wire"]);
     assert!(crate_modules("use super::x;").is_empty());
+}
+
+/// The engine returns lease changes; committing them is the pipeline's job (design.md "How a
+/// packet flows"), so the engine never names the store interface.
+#[test]
+fn the_engine_never_starts_a_commit() {
+    let src = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("src");
+    let mut seen = 0;
+    let mut violations = Vec::new();
+    for (rel, text) in layer_files(&src, "engine") {
+        seen += 1;
+        for (n, line) in code_lines(&text) {
+            if line.contains("lease::store") || line.contains("LeaseStore") || line.contains(".commit(") {
+                violations.push(format!("src/{rel}:{n}: {}", line.trim()));
+            }
+        }
+    }
+    assert!(seen >= 5, "the engine files were not found");
+    assert!(violations.is_empty(), "the engine reaches the store:\n{}", violations.join("\n"));
 }

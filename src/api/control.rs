@@ -665,16 +665,16 @@ impl Control {
             match section {
                 Section::Dhcp4 => {
                     if let Some(sh) = self.v4() {
-                        let (changes, pending) = sh.admin(|e| e.reclaim_up_to(now, usize::MAX));
-                        sh.settle(&changes, pending.into_iter().map(|p| p.0)).await.map_err(|e| e.to_string())?;
+                        let (_, changes, res) = sh.change(|e| ((), e.reclaim_up_to(now, usize::MAX))).await;
+                        res.map_err(|e| e.to_string())?;
                         if remove {
                             for c in changes {
                                 let crate::lease::LeaseChange4::Upsert(l) = c else { continue };
                                 if l.state == LeaseState::ExpiredReclaimed {
-                                    if let Some((old, p)) = sh.admin(|e| e.admin_delete(l.address, now)) {
-                                        let del = [crate::lease::LeaseChange4::Delete(old)];
-                                        sh.settle(&del, p.map(|p| p.0)).await.map_err(|e| e.to_string())?;
-                                    }
+                                    let del = |e: &crate::engine::v4::Engine4| {
+                                        ((), e.admin_delete(l.address, now).into_iter().collect())
+                                    };
+                                    sh.change(del).await.2.map_err(|e| e.to_string())?;
                                 }
                             }
                         }
@@ -682,16 +682,16 @@ impl Control {
                 }
                 Section::Dhcp6 => {
                     if let Some(sh) = self.v6() {
-                        let (changes, pending) = sh.admin(|e| e.reclaim_up_to(now, usize::MAX));
-                        sh.settle(&changes, pending.into_iter().map(|p| p.0)).await.map_err(|e| e.to_string())?;
+                        let (_, changes, res) = sh.change(|e| ((), e.reclaim_up_to(now, usize::MAX))).await;
+                        res.map_err(|e| e.to_string())?;
                         if remove {
                             for c in changes {
                                 let crate::lease::LeaseChange6::Upsert(l) = c else { continue };
                                 if l.state == LeaseState::ExpiredReclaimed {
-                                    if let Some((old, p)) = sh.admin(|e| e.admin_delete(l.lease_type, l.address, now)) {
-                                        let del = [crate::lease::LeaseChange6::Delete(old)];
-                                        sh.settle(&del, p.map(|p| p.0)).await.map_err(|e| e.to_string())?;
-                                    }
+                                    let del = |e: &crate::engine::v6::Engine6| {
+                                        ((), e.admin_delete(l.lease_type, l.address, now).into_iter().collect())
+                                    };
+                                    sh.change(del).await.2.map_err(|e| e.to_string())?;
                                 }
                             }
                         }

@@ -17,7 +17,7 @@ use super::{Response, RESULT_CONFLICT, RESULT_EMPTY, RESULT_SUCCESS};
 use crate::engine::admin::{AdminError, PutMode};
 use crate::engine::v4::Engine4;
 use crate::engine::v6::Engine6;
-use crate::lease::{Lease4, Lease6, LeaseChange4, LeaseChange6, LeaseState, LeaseType6};
+use crate::lease::{Lease4, Lease6, LeaseState, LeaseType6};
 
 /// The lease commands this module answers (Kea ARM 16.x "libdhcp_lease_cmds.so").
 pub const COMMANDS: &[&str] = &[
@@ -722,9 +722,14 @@ async fn lease4(sh: &Shared4, ddns: bool, command: &str, arguments: Option<&Valu
             let lease = parse_lease4(e, m, now)?;
             let (addr, subnet) = (lease.address, lease.subnet_id);
             let mode = put_mode(add, force);
-            let change = LeaseChange4::Upsert(lease.clone());
-            let (existed, pending) = sh.admin(|e| e.admin_put(lease, mode, now)).map_err(|err| put_error(FAM, err))?;
-            stored(sh.settle(&[change], pending.map(|p| p.0)).await)?;
+            let (put, _, res) = sh
+                .change(|e| match e.admin_put(lease, mode, now) {
+                    Ok((existed, changes)) => (Ok(existed), changes),
+                    Err(err) => (Err(err), Vec::new()),
+                })
+                .await;
+            let existed = put.map_err(|err| put_error(FAM, err))?;
+            stored(res)?;
             if add {
                 Response::ok(format!("Lease for address {addr}, subnet-id {subnet} added."))
             } else {
@@ -769,16 +774,17 @@ async fn lease4(sh: &Shared4, ddns: bool, command: &str, arguments: Option<&Valu
         "lease4-del" => {
             let m = map_of(arguments, "Parameters missing or are not a map.")?;
             let Some(lease) = query4(e, m)? else { return Ok(Response::empty("IPv4 lease not found.")) };
-            let Some((old, pending)) = sh.admin(|e| e.admin_delete(lease.address, now)) else {
+            let (_, changes, res) = sh.change(|e| ((), e.admin_delete(lease.address, now).into_iter().collect())).await;
+            if changes.is_empty() {
                 return Ok(Response::empty("IPv4 lease not found."));
-            };
-            stored(sh.settle(&[LeaseChange4::Delete(old)], pending.map(|p| p.0)).await)?;
+            }
+            stored(res)?;
             Response::ok("IPv4 lease deleted.")
         }
         "lease4-wipe" => {
             let subnet = wipe_arg(arguments)?;
-            let (changes, pending) = sh.admin(|e| e.admin_wipe(subnet, now));
-            stored(sh.settle(&changes, pending.into_iter().map(|p| p.0)).await)?;
+            let (_, changes, res) = sh.change(|e| ((), e.admin_wipe(subnet, now))).await;
+            stored(res)?;
             wipe_reply(FAM, changes.len(), subnet, e.config().subnets.iter().map(|s| s.id))
         }
         "lease4-resend-ddns" => {
@@ -806,9 +812,14 @@ async fn lease6(sh: &Shared6, ddns: bool, command: &str, arguments: Option<&Valu
             let lease = parse_lease6(e, m, now)?;
             let (addr, subnet, ty, len) = (lease.address, lease.subnet_id, lease.lease_type, lease.prefix_len);
             let mode = put_mode(add, force);
-            let change = LeaseChange6::Upsert(lease.clone());
-            let (existed, pending) = sh.admin(|e| e.admin_put(lease, mode, now)).map_err(|err| put_error(FAM, err))?;
-            stored(sh.settle(&[change], pending.map(|p| p.0)).await)?;
+            let (put, _, res) = sh
+                .change(|e| match e.admin_put(lease, mode, now) {
+                    Ok((existed, changes)) => (Ok(existed), changes),
+                    Err(err) => (Err(err), Vec::new()),
+                })
+                .await;
+            let existed = put.map_err(|err| put_error(FAM, err))?;
+            stored(res)?;
             if add && ty == LeaseType6::Pd {
                 Response::ok(format!("Lease for prefix {addr}/{len}, subnet-id {subnet} added."))
             } else if add {
@@ -851,16 +862,18 @@ async fn lease6(sh: &Shared6, ddns: bool, command: &str, arguments: Option<&Valu
         "lease6-del" => {
             let m = map_of(arguments, "Parameters missing or are not a map.")?;
             let Some(lease) = query6(e, m)? else { return Ok(Response::empty("IPv6 lease not found.")) };
-            let Some((old, pending)) = sh.admin(|e| e.admin_delete(lease.lease_type, lease.address, now)) else {
+            let (_, changes, res) =
+                sh.change(|e| ((), e.admin_delete(lease.lease_type, lease.address, now).into_iter().collect())).await;
+            if changes.is_empty() {
                 return Ok(Response::empty("IPv6 lease not found."));
-            };
-            stored(sh.settle(&[LeaseChange6::Delete(old)], pending.map(|p| p.0)).await)?;
+            }
+            stored(res)?;
             Response::ok("IPv6 lease deleted.")
         }
         "lease6-wipe" => {
             let subnet = wipe_arg(arguments)?;
-            let (changes, pending) = sh.admin(|e| e.admin_wipe(subnet, now));
-            stored(sh.settle(&changes, pending.into_iter().map(|p| p.0)).await)?;
+            let (_, changes, res) = sh.change(|e| ((), e.admin_wipe(subnet, now))).await;
+            stored(res)?;
             wipe_reply(FAM, changes.len(), subnet, e.config().subnets.iter().map(|s| s.id))
         }
         "lease6-bulk-apply" => bulk_apply(sh, arguments, now).await?,
@@ -929,31 +942,36 @@ async fn bulk_apply(sh: &Shared6, arguments: Option<&Value>, now: u64) -> R<Resp
     }
     let mut failed_deleted = Vec::new();
     let mut failed_leases = Vec::new();
-    let mut waits = Vec::new();
+    // One change per entry, each committed and settled on its own, so a failure is reported
+    // for exactly the entries it hit.
+    let mut results: Vec<(bool, LeaseType6, Ipv6Addr, R<()>)> = Vec::new();
     for (ty, addr) in to_delete {
-        match sh.admin(|e| e.admin_delete(ty, addr, now)) {
-            None => failed_deleted.push(failed(addr, ty, RESULT_EMPTY, "lease not found")),
-            Some((old, p)) => waits.push((true, LeaseChange6::Delete(old), p.map(|p| p.0))),
+        let (_, changes, res) = sh.change(|e| ((), e.admin_delete(ty, addr, now).into_iter().collect())).await;
+        if changes.is_empty() {
+            failed_deleted.push(failed(addr, ty, RESULT_EMPTY, "lease not found"));
+        } else {
+            results.push((true, ty, addr, stored(res)));
         }
     }
     for lease in to_put {
         let (ty, addr) = (lease.lease_type, lease.address);
-        let change = LeaseChange6::Upsert(lease.clone());
-        match sh.admin(|e| e.admin_put(lease, PutMode::Upsert, now)) {
+        let (put, _, res) = sh
+            .change(|e| match e.admin_put(lease, PutMode::Upsert, now) {
+                Ok((_, changes)) => (Ok(()), changes),
+                Err(err) => (Err(err), Vec::new()),
+            })
+            .await;
+        match put {
             Err(err) => failed_leases.push(failed(addr, ty, super::RESULT_ERROR, &err.to_string())),
-            Ok((_, p)) => waits.push((false, change, p.map(|p| p.0))),
+            Ok(()) => results.push((false, ty, addr, stored(res))),
         }
     }
     let mut applied = 0usize;
-    for (deletion, change, commit) in waits {
-        let (ty, addr) = match &change {
-            LeaseChange6::Upsert(l) | LeaseChange6::Delete(l) => (l.lease_type, l.address),
-        };
-        match stored(sh.settle(&[change], commit).await) {
+    for (deletion, ty, addr, res) in results {
+        match res {
             Ok(()) => applied += 1,
             Err(r) => {
-                let msg = r.text.unwrap_or_default();
-                let entry = failed(addr, ty, super::RESULT_ERROR, &msg);
+                let entry = failed(addr, ty, super::RESULT_ERROR, &r.text.unwrap_or_default());
                 if deletion {
                     failed_deleted.push(entry);
                 } else {

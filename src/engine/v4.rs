@@ -14,7 +14,6 @@ use super::counters::{BySubnet, Global4, Subnet4 as Subnet4Stats};
 use super::ident::{check_v4, BadIdentifier};
 use crate::config::model::{Dhcp4, HostIdentifier, OptionValue, Reservation4, Subnet4, Triplet};
 use crate::lease::alloc::{ClientKey, LeaseMap4, SubnetLeases};
-use crate::lease::store::{CommitFuture, LeaseStore4};
 use crate::lease::{Lease4, LeaseChange4, LeaseState};
 use crate::stats::Stats;
 use crate::wire::v4::{code, ClientFqdn, DecodeError, MessageType, Pkt4, RelayAgentInfo, CLIENT_PORT, SERVER_PORT};
@@ -87,16 +86,6 @@ impl DropReason {
     }
 }
 
-/// The store's promise that a decision's rows will be durable; queued while the subnet lock
-/// was held, so rows reach the store in the order decisions were made.
-pub struct Pending(pub CommitFuture);
-
-impl std::fmt::Debug for Pending {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("Pending")
-    }
-}
-
 /// A reply and what must be durable before it is sent.
 #[derive(Debug)]
 pub struct Reply4 {
@@ -104,10 +93,9 @@ pub struct Reply4 {
     pub pkt: Pkt4,
     /// Where it goes.
     pub dest: Dest4,
-    /// Lease rows to commit first (empty for OFFER and INFORM).
+    /// Lease changes to make durable first (empty for OFFER, INFORM and NAK); the engine's
+    /// lease map already holds them, as pending.
     pub changes: Vec<LeaseChange4>,
-    /// When the engine has a store: the queued commit of `changes`, to await before sending.
-    pub durable: Option<Pending>,
 }
 
 /// The result of handling one packet.
@@ -117,9 +105,8 @@ pub struct Reply4 {
 pub enum Outcome4 {
     /// Send this reply (after committing its changes).
     Reply(Reply4),
-    /// No reply, but these changes must be committed (RELEASE, DECLINE); with a store, the
-    /// queued commit.
-    Silent(Vec<LeaseChange4>, Option<Pending>),
+    /// No reply, but these changes must be committed (RELEASE, DECLINE).
+    Silent(Vec<LeaseChange4>),
     /// Dropped for this reason.
     Drop(DropReason),
 }
@@ -133,7 +120,6 @@ pub struct Engine4 {
     /// Handles resolved once for this configuration: the packet path counts through them.
     global: Global4,
     subnet_stats: BySubnet<Subnet4Stats>,
-    store: Option<Arc<dyn LeaseStore4>>,
 }
 
 /// Everything decided about one client while handling its packet.
@@ -172,20 +158,15 @@ impl Engine4 {
         }
         global.assigned.set(assigned, now);
         global.declined.set(declined, now);
-        Engine4 { cfg, leases, stats, global, subnet_stats, store: None }
+        Engine4 { cfg, leases, stats, global, subnet_stats }
     }
 
-    /// Queues every decision's rows in this store while the subnet lock is held, so that rows
-    /// of one address reach it in decision order whichever task decided (design.md).
-    pub fn with_store(mut self, store: Arc<dyn LeaseStore4>) -> Engine4 {
-        self.store = Some(store);
+    /// Has the lease map keep every change pending until the caller reports it durable
+    /// ([`Self::synced`]) or failed ([`Self::roll_back`]): what a server with a lease store
+    /// does. Without it (engine scenario tests) changes count as durable at once.
+    pub fn track_durability(self) -> Engine4 {
         self.leases.track_pending();
         self
-    }
-
-    fn submit(&self, changes: &[LeaseChange4]) -> Option<Pending> {
-        let store = self.store.as_ref()?;
-        (!changes.is_empty()).then(|| Pending(store.commit(changes.to_vec())))
     }
 
     /// Tells the engine that these changes are durable (the pipeline calls this once their
@@ -257,7 +238,7 @@ impl Engine4 {
         lease: Lease4,
         mode: super::admin::PutMode,
         now: u64,
-    ) -> Result<(bool, Option<Pending>), super::admin::AdminError> {
+    ) -> Result<(bool, Vec<LeaseChange4>), super::admin::AdminError> {
         use super::admin::{AdminError, PutMode};
         let subnet = self.cfg.subnets.iter().find(|s| s.id == lease.subnet_id);
         let Some(subnet) = subnet else { return Err(AdminError::NoSubnet(lease.subnet_id)) };
@@ -274,33 +255,27 @@ impl Engine4 {
             _ => {}
         }
         map.upsert(lease.clone());
-        let changes = [LeaseChange4::Upsert(lease.clone())];
-        let pending = self.submit(&changes);
         drop(map);
         self.account(subnet.id, old.as_ref(), Some(&lease), now);
-        Ok((old.is_some(), pending))
+        Ok((old.is_some(), vec![LeaseChange4::Upsert(lease)]))
     }
 
     /// Deletes the lease of `addr` (`lease4-del`); None when there is none.
-    pub fn admin_delete(&self, addr: Ipv4Addr, now: u64) -> Option<(Lease4, Option<Pending>)> {
+    pub fn admin_delete(&self, addr: Ipv4Addr, now: u64) -> Option<LeaseChange4> {
         for id in self.leases.subnet_ids() {
             let Some(mut map) = self.leases.subnet(id) else { continue };
             if let Some(old) = map.remove(addr) {
-                let pending = self.submit(&[LeaseChange4::Delete(old.clone())]);
                 drop(map);
                 self.account(id, Some(&old), None, now);
-                return Some((old, pending));
+                return Some(LeaseChange4::Delete(old));
             }
         }
-        let old = self.leases.orphans().remove(&addr)?;
-        let pending = self.submit(&[LeaseChange4::Delete(old.clone())]);
-        Some((old, pending))
+        self.leases.orphans().remove(&addr).map(LeaseChange4::Delete)
     }
 
-    /// Deletes every lease of a subnet, or of all subnets (`lease4-wipe`); returns the deletions and their commits.
-    pub fn admin_wipe(&self, subnet: Option<u32>, now: u64) -> (Vec<LeaseChange4>, Vec<Pending>) {
+    /// Deletes every lease of a subnet, or of all subnets (`lease4-wipe`); returns the deletions.
+    pub fn admin_wipe(&self, subnet: Option<u32>, now: u64) -> Vec<LeaseChange4> {
         let mut all_changes = Vec::new();
-        let mut pending = Vec::new();
         for id in self.leases.subnet_ids().into_iter().filter(|id| subnet.is_none_or(|s| s == *id)) {
             let Some(mut map) = self.leases.subnet(id) else { continue };
             let all: Vec<Lease4> = map.leases().cloned().collect();
@@ -310,10 +285,9 @@ impl Engine4 {
                 self.account(id, Some(&l), None, now);
                 changes.push(LeaseChange4::Delete(l));
             }
-            pending.extend(self.submit(&changes));
             all_changes.extend(changes);
         }
-        (all_changes, pending)
+        all_changes
     }
 
     /// The configuration this engine serves.
@@ -413,20 +387,18 @@ impl Engine4 {
     /// One run of expired-lease reclamation (Kea ARM 8.2.14): expired leases become
     /// expired-reclaimed (kept `hold-reclaimed-time` for affinity), declined leases whose
     /// probation ended are freed, and reclaimed leases past the hold time are deleted.
-    pub fn reclaim(&self, now: u64) -> (Vec<LeaseChange4>, Vec<Pending>) {
+    pub fn reclaim(&self, now: u64) -> Vec<LeaseChange4> {
         let e = self.cfg.expired;
         let limit = if e.max_reclaim_leases == 0 { usize::MAX } else { e.max_reclaim_leases as usize };
         self.reclaim_up_to(now, limit)
     }
 
     /// As [`Self::reclaim`] with an explicit cap (`leases-reclaim` has none, as in Kea).
-    pub fn reclaim_up_to(&self, now: u64, limit: usize) -> (Vec<LeaseChange4>, Vec<Pending>) {
+    pub fn reclaim_up_to(&self, now: u64, limit: usize) -> Vec<LeaseChange4> {
         let e = self.cfg.expired;
         let mut changes = Vec::new();
-        let mut pending = Vec::new();
         for s in &self.cfg.subnets {
             let Some(mut leases) = self.leases.subnet(s.id) else { continue };
-            let before = changes.len();
             let due: Vec<Lease4> = leases
                 .leases()
                 .filter(|l| match l.state {
@@ -475,13 +447,12 @@ impl Engine4 {
                     }
                 }
             }
-            pending.extend(self.submit(&changes[before..]));
             drop(leases);
             if changes.len() >= limit {
                 break;
             }
         }
-        (changes, pending)
+        changes
     }
 
     // ---- subnet selection (Kea ARM 8.2.5, 8.2.17; RFC 3011, RFC 3527) ----
@@ -699,7 +670,6 @@ impl Engine4 {
                         dest: self.dest(ctx.pkt, &reply),
                         pkt: reply,
                         changes: Vec::new(),
-                        durable: None,
                     });
                 }
                 if steal {
@@ -822,12 +792,7 @@ impl Engine4 {
                 self.global.lease_reuses.add(1, ctx.now);
                 debug!(target: "kea-dhcp4.leases", "DHCP4_LEASE_REUSE {}: lease {requested} has been reused for {remaining} seconds", tid(pkt));
                 let reply = self.build_reply(ctx, MessageType::Ack, subnet, host, Some((requested, remaining)));
-                return Outcome4::Reply(Reply4 {
-                    dest: self.dest(pkt, &reply),
-                    pkt: reply,
-                    changes: Vec::new(),
-                    durable: None,
-                });
+                return Outcome4::Reply(Reply4 { dest: self.dest(pkt, &reply), pkt: reply, changes: Vec::new() });
             }
         }
         let lease = Lease4 {
@@ -869,11 +834,10 @@ impl Engine4 {
         }
         leases.upsert(lease.clone());
         changes.push(LeaseChange4::Upsert(lease));
-        let durable = self.submit(&changes);
         drop(leases);
         info!(target: "kea-dhcp4.leases", "DHCP4_LEASE_ALLOC {}: lease {requested} has been allocated for {valid} seconds", tid(pkt));
         let reply = self.build_reply(ctx, MessageType::Ack, subnet, host, Some((requested, valid)));
-        Outcome4::Reply(Reply4 { dest: self.dest(pkt, &reply), pkt: reply, changes, durable })
+        Outcome4::Reply(Reply4 { dest: self.dest(pkt, &reply), pkt: reply, changes })
     }
 
     fn nak(&self, ctx: &Ctx<'_>, subnet: &Subnet4, why: &str) -> Outcome4 {
@@ -888,7 +852,7 @@ impl Engine4 {
         if let Some(rai) = ctx.pkt.options.get(code::RAI) {
             reply.options.insert(code::RAI, rai.to_vec());
         }
-        Outcome4::Reply(Reply4 { dest: self.dest(ctx.pkt, &reply), pkt: reply, changes: Vec::new(), durable: None })
+        Outcome4::Reply(Reply4 { dest: self.dest(ctx.pkt, &reply), pkt: reply, changes: Vec::new() })
     }
 
     fn release(&self, ctx: &mut Ctx<'_>) -> Outcome4 {
@@ -901,18 +865,17 @@ impl Engine4 {
             Some(l) if owner_matches(&l, ctx) => {
                 leases.remove(addr);
                 let changes = vec![LeaseChange4::Delete(l.clone())];
-                let durable = self.submit(&changes);
                 drop(leases);
                 if l.state == LeaseState::Default {
                     self.subnet_stats.get(subnet.id).inspect(|c| c.assigned.add(-1, ctx.now));
                     self.global.assigned.add(-1, ctx.now);
                 }
                 info!(target: "kea-dhcp4.leases", "DHCP4_RELEASE {}: address {addr} was released properly", tid(ctx.pkt));
-                Outcome4::Silent(changes, durable)
+                Outcome4::Silent(changes)
             }
             _ => {
                 info!(target: "kea-dhcp4.leases", "DHCP4_RELEASE_FAIL_NO_LEASE {}: client is trying to release non-existing lease {addr}", tid(ctx.pkt));
-                Outcome4::Silent(Vec::new(), None)
+                Outcome4::Silent(Vec::new())
             }
         }
     }
@@ -942,16 +905,15 @@ impl Engine4 {
                 };
                 leases.upsert(declined.clone());
                 let changes = vec![LeaseChange4::Upsert(declined)];
-                let durable = self.submit(&changes);
                 drop(leases);
                 self.subnet_stats.get(subnet.id).inspect(|c| c.declined.add(1, ctx.now));
                 self.global.declined.add(1, ctx.now);
                 info!(target: "kea-dhcp4.leases", "DHCP4_DECLINE_LEASE {}: Received DHCPDECLINE for addr {addr}, declined for {} seconds", tid(ctx.pkt), self.cfg.decline_probation_period);
-                Outcome4::Silent(changes, durable)
+                Outcome4::Silent(changes)
             }
             _ => {
                 info!(target: "kea-dhcp4.leases", "DHCP4_DECLINE_LEASE_NOT_FOUND {}: DHCPDECLINE for address {addr} that has no lease of this client", tid(ctx.pkt));
-                Outcome4::Silent(Vec::new(), None)
+                Outcome4::Silent(Vec::new())
             }
         }
     }
@@ -963,7 +925,7 @@ impl Engine4 {
         let host = self.find_reservation(ctx, subnet);
         ctx.classes.set_known(host.is_some());
         let reply = self.build_reply(ctx, MessageType::Ack, subnet, host, None);
-        Outcome4::Reply(Reply4 { dest: self.dest(ctx.pkt, &reply), pkt: reply, changes: Vec::new(), durable: None })
+        Outcome4::Reply(Reply4 { dest: self.dest(ctx.pkt, &reply), pkt: reply, changes: Vec::new() })
     }
 
     // ---- reply assembly ----

@@ -14,7 +14,6 @@ use crate::engine::classify::Classes;
 use crate::engine::counters::{BySubnet, Global6, Subnet6 as Subnet6Stats};
 use crate::engine::ident::{check_v6, BadIdentifier, HWADDR_MAX_LEN};
 use crate::lease::alloc6::{IaKey, LeaseMap6, SubnetLeases6};
-use crate::lease::store::{CommitFuture, LeaseStore6};
 use crate::lease::{Lease6, LeaseChange6, LeaseState, LeaseType6};
 use crate::stats::Stats;
 use crate::wire::v6::{
@@ -69,15 +68,6 @@ impl DropReason6 {
     }
 }
 
-/// The store's promise that a decision's rows will be durable, queued under the subnet lock.
-pub struct Pending6(pub CommitFuture);
-
-impl std::fmt::Debug for Pending6 {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("Pending6")
-    }
-}
-
 /// A reply and what must be durable before it is sent.
 #[derive(Debug)]
 pub struct Reply6 {
@@ -87,10 +77,9 @@ pub struct Reply6 {
     pub relays: Vec<RelayMsg>,
     /// Where the datagram goes.
     pub dest: SocketAddrV6,
-    /// Lease rows to commit first (empty for ADVERTISE and INFORMATION-REQUEST).
+    /// Lease changes to make durable first (empty for ADVERTISE and INFORMATION-REQUEST);
+    /// the engine's lease map already holds them, as pending.
     pub changes: Vec<LeaseChange6>,
-    /// When the engine has a store: the queued commit of `changes`, to await before sending.
-    pub durable: Option<Pending6>,
 }
 
 impl Reply6 {
@@ -123,7 +112,6 @@ pub struct Engine6 {
     global: Global6,
     subnet_stats: BySubnet<Subnet6Stats>,
     server_duid: Vec<u8>,
-    store: Option<Arc<dyn LeaseStore6>>,
 }
 
 /// Everything known about the packet being handled.
@@ -225,12 +213,11 @@ impl Engine6 {
         global.assigned.na.set(totals.0, now);
         global.assigned.pd.set(totals.1, now);
         global.declined.set(totals.2, now);
-        Engine6 { cfg, leases, stats, global, subnet_stats, server_duid, store: None }
+        Engine6 { cfg, leases, stats, global, subnet_stats, server_duid }
     }
 
-    /// Queues every decision's rows in this store while the subnet lock is held (design.md).
-    pub fn with_store(mut self, store: Arc<dyn LeaseStore6>) -> Engine6 {
-        self.store = Some(store);
+    /// Keeps changes pending until reported durable or failed (see Engine4::track_durability).
+    pub fn track_durability(self) -> Engine6 {
         self.leases.track_pending();
         self
     }
@@ -307,7 +294,7 @@ impl Engine6 {
         lease: Lease6,
         mode: super::admin::PutMode,
         now: u64,
-    ) -> Result<(bool, Option<Pending6>), super::admin::AdminError> {
+    ) -> Result<(bool, Vec<LeaseChange6>), super::admin::AdminError> {
         use super::admin::{AdminError, PutMode};
         let subnet = self.cfg.subnets.iter().find(|s| s.id == lease.subnet_id);
         let Some(subnet) = subnet else { return Err(AdminError::NoSubnet(lease.subnet_id)) };
@@ -323,32 +310,27 @@ impl Engine6 {
             _ => {}
         }
         map.upsert(lease.clone());
-        let pending = self.submit(&[LeaseChange6::Upsert(lease.clone())]);
         drop(map);
         self.account(subnet.id, old.as_ref(), Some(&lease), now);
-        Ok((old.is_some(), pending))
+        Ok((old.is_some(), vec![LeaseChange6::Upsert(lease)]))
     }
 
     /// Deletes the lease of this type at `addr` (`lease6-del`); None when there is none.
-    pub fn admin_delete(&self, ty: LeaseType6, addr: Ipv6Addr, now: u64) -> Option<(Lease6, Option<Pending6>)> {
+    pub fn admin_delete(&self, ty: LeaseType6, addr: Ipv6Addr, now: u64) -> Option<LeaseChange6> {
         for id in self.leases.subnet_ids() {
             let Some(mut map) = self.leases.subnet(id) else { continue };
             if let Some(old) = map.remove(ty, addr) {
-                let pending = self.submit(&[LeaseChange6::Delete(old.clone())]);
                 drop(map);
                 self.account(id, Some(&old), None, now);
-                return Some((old, pending));
+                return Some(LeaseChange6::Delete(old));
             }
         }
-        let old = self.leases.orphans().remove(&(ty, addr))?;
-        let pending = self.submit(&[LeaseChange6::Delete(old.clone())]);
-        Some((old, pending))
+        self.leases.orphans().remove(&(ty, addr)).map(LeaseChange6::Delete)
     }
 
     /// Deletes every lease of a subnet, or of all subnets (`lease6-wipe`); returns the count.
-    pub fn admin_wipe(&self, subnet: Option<u32>, now: u64) -> (Vec<LeaseChange6>, Vec<Pending6>) {
+    pub fn admin_wipe(&self, subnet: Option<u32>, now: u64) -> Vec<LeaseChange6> {
         let mut all_changes = Vec::new();
-        let mut pending = Vec::new();
         for id in self.leases.subnet_ids().into_iter().filter(|id| subnet.is_none_or(|s| s == *id)) {
             let Some(mut map) = self.leases.subnet(id) else { continue };
             let all: Vec<Lease6> = map.leases().cloned().collect();
@@ -358,10 +340,9 @@ impl Engine6 {
                 self.account(id, Some(&l), None, now);
                 changes.push(LeaseChange6::Delete(l));
             }
-            pending.extend(self.submit(&changes));
             all_changes.extend(changes);
         }
-        (all_changes, pending)
+        all_changes
     }
 
     /// The server DUID this engine answers with.
@@ -378,23 +359,21 @@ impl Engine6 {
     /// lifetime, or a declined one past its probation, becomes expired-reclaimed and is removed
     /// `hold-reclaimed-time` later (at once when that is 0). At most `max-reclaim-leases` per
     /// run; the rows of each subnet are queued under its lock, like a packet's.
-    pub fn reclaim(&self, now: u64) -> (Vec<LeaseChange6>, Vec<Pending6>) {
+    pub fn reclaim(&self, now: u64) -> Vec<LeaseChange6> {
         let e = self.cfg.expired;
         let limit = if e.max_reclaim_leases == 0 { usize::MAX } else { e.max_reclaim_leases as usize };
         self.reclaim_up_to(now, limit)
     }
 
     /// As [`Self::reclaim`] with an explicit cap (`leases-reclaim` has none, as in Kea).
-    pub fn reclaim_up_to(&self, now: u64, limit: usize) -> (Vec<LeaseChange6>, Vec<Pending6>) {
+    pub fn reclaim_up_to(&self, now: u64, limit: usize) -> Vec<LeaseChange6> {
         let e = self.cfg.expired;
         let mut changes = Vec::new();
-        let mut pending = Vec::new();
         for s in &self.cfg.subnets {
             if changes.len() >= limit {
                 break;
             }
             let Some(mut leases) = self.leases.subnet(s.id) else { continue };
-            let before = changes.len();
             let due: Vec<Lease6> = leases
                 .leases()
                 .filter(|l| match l.state {
@@ -447,14 +426,8 @@ impl Engine6 {
                     }
                 }
             }
-            pending.extend(self.submit(&changes[before..]));
         }
-        (changes, pending)
-    }
-
-    fn submit(&self, changes: &[LeaseChange6]) -> Option<Pending6> {
-        let store = self.store.as_ref()?;
-        (!changes.is_empty()).then(|| Pending6(store.commit(changes.to_vec())))
+        changes
     }
 
     /// Handles one received datagram. `rand` is reserved for a random allocator.
@@ -1007,14 +980,13 @@ impl Engine6 {
             out.encode(&mut buf);
             reply.options.push(code::IA_PD, buf);
         }
-        let durable = self.submit(&changes);
         drop(guards);
         for (subnet, what, delta) in deltas {
             self.count(subnet, what, delta, ctx.now);
         }
         let (i, pool_opts) = used.unwrap_or((0, None));
         self.add_options(ctx, &mut reply, Some(cands[i]), hosts[i], pool_opts);
-        self.reply(ctx, reply, changes, durable)
+        self.reply(ctx, reply, changes)
     }
 
     fn count(&self, subnet: u32, what: &str, delta: i64, now: u64) {
@@ -1219,7 +1191,6 @@ impl Engine6 {
         let pkt = ctx.pkt;
         let mut reply = self.skeleton(ctx, MessageType::Reply);
         let mut changes = Vec::new();
-        let mut pending = Vec::new();
         let mut per_ia: Vec<(u16, u32, bool)> = Vec::new();
         let mut items: Vec<(LeaseType6, u32, Vec<Ipv6Addr>)> = Vec::new();
         for ia in pkt.options.get_all(code::IA_NA).take(MAX_IAS_PER_TYPE) {
@@ -1286,7 +1257,6 @@ impl Engine6 {
                         info!(target: "kea-dhcp6.leases", "{id} {}: binding for {a} and iaid={iaid} was released properly", tid(pkt));
                     }
                 }
-                pending.extend(self.submit(&here));
                 changes.extend(here);
             }
             let code = if ty == LeaseType6::Na { code::IA_NA } else { code::IA_PD };
@@ -1313,22 +1283,7 @@ impl Engine6 {
         StatusCode::new(StatusCode::SUCCESS, if decline { "Decline processed" } else { "All addresses released" })
             .encode(&mut st);
         reply.options.push(code::STATUS_CODE, st);
-        // One store commit per subnet touched; the first is enough to await ordering, but all
-        // of them must be durable: chain them.
-        let durable = match pending.len() {
-            0 => None,
-            1 => pending.pop(),
-            _ => {
-                let futs: Vec<CommitFuture> = pending.into_iter().map(|p| p.0).collect();
-                Some(Pending6(Box::pin(async move {
-                    for f in futs {
-                        f.await?;
-                    }
-                    Ok(())
-                })))
-            }
-        };
-        self.reply(ctx, reply, changes, durable)
+        self.reply(ctx, reply, changes)
     }
 
     // ---- CONFIRM (RFC 8415 18.3.3) ----
@@ -1360,7 +1315,7 @@ impl Engine6 {
         status.encode(&mut st);
         reply.options.push(code::STATUS_CODE, st);
         self.add_options(ctx, &mut reply, Some(subnet), None, None);
-        self.reply(ctx, reply, Vec::new(), None)
+        self.reply(ctx, reply, Vec::new())
     }
 
     // ---- INFORMATION-REQUEST (RFC 8415 18.3.6) ----
@@ -1371,7 +1326,7 @@ impl Engine6 {
         let subnet = self.select_subnet(ctx);
         let host = subnet.and_then(|s| self.find_reservation(ctx, s));
         self.add_options(ctx, &mut reply, subnet, host, None);
-        self.reply(ctx, reply, Vec::new(), None)
+        self.reply(ctx, reply, Vec::new())
     }
 
     // ---- reply assembly ----
@@ -1442,7 +1397,7 @@ impl Engine6 {
     }
 
     /// Wraps the reply for its relays and addresses it (RFC 8415 19.3, RFC 8357 5.2).
-    fn reply(&self, ctx: &Ctx<'_>, pkt: Pkt6, changes: Vec<LeaseChange6>, durable: Option<Pending6>) -> Outcome6 {
+    fn reply(&self, ctx: &Ctx<'_>, pkt: Pkt6, changes: Vec<LeaseChange6>) -> Outcome6 {
         let relays: Vec<RelayMsg> = ctx.relays.iter().map(RelayMsg::reply_layer).collect();
         let dest = match ctx.relays.first() {
             // The relay that sent the RELAY-FORW listens on 547 unless it asked for its own port.
@@ -1451,7 +1406,7 @@ impl Engine6 {
             None => ctx.meta.src,
         };
         debug!(target: "kea-dhcp6.packets", "DHCP6_PACKET_SEND {}: trying to send packet {} to {dest}", tid(&pkt), pkt.msg_type.name());
-        Outcome6::Reply(Reply6 { pkt, relays, dest, changes, durable })
+        Outcome6::Reply(Reply6 { pkt, relays, dest, changes })
     }
 }
 

@@ -7,7 +7,7 @@
 use std::future::Future;
 use std::pin::Pin;
 
-use super::memfile::{Change4, Change6, Memfile4, Memfile6, MemfileError};
+use super::memfile::{Memfile4, Memfile6, MemfileError};
 use super::{LeaseChange4, LeaseChange6};
 
 /// Why a commit or a maintenance run failed.
@@ -42,8 +42,9 @@ pub type CommitFuture = Pin<Box<dyn Future<Output = Result<(), StoreError>> + Se
 
 /// A DHCPv4 lease store.
 pub trait LeaseStore4: Send + Sync + std::fmt::Debug {
-    /// Queues the changes in submission order; the future resolves when they are durable.
-    fn commit(&self, changes: Vec<LeaseChange4>) -> CommitFuture;
+    /// Queues the changes in the order given (the order they were decided); the future
+    /// resolves when they are durable. Callers queue under their ordering lock and await after.
+    fn commit(&self, changes: &mut dyn Iterator<Item = &LeaseChange4>) -> CommitFuture;
     /// Starts the backend's periodic maintenance (memfile: lease file cleanup) in the
     /// background; returns at once.
     fn start_maintenance(&self) -> Result<(), StoreError>;
@@ -56,15 +57,8 @@ pub trait LeaseStore4: Send + Sync + std::fmt::Debug {
 }
 
 impl LeaseStore4 for Memfile4 {
-    fn commit(&self, changes: Vec<LeaseChange4>) -> CommitFuture {
-        let rows = changes
-            .into_iter()
-            .map(|c| match c {
-                LeaseChange4::Upsert(l) => Change4::Upsert(l),
-                LeaseChange4::Delete(l) => Change4::Delete(l),
-            })
-            .collect();
-        let ticket = Memfile4::commit(self, rows);
+    fn commit(&self, changes: &mut dyn Iterator<Item = &LeaseChange4>) -> CommitFuture {
+        let ticket = self.commit_changes(changes);
         Box::pin(async move { ticket.await.map_err(StoreError::from) })
     }
 
@@ -84,8 +78,9 @@ impl LeaseStore4 for Memfile4 {
 
 /// A DHCPv6 lease store (Kea ARM 9.2.2 "Lease Storage"); the same contract as [`LeaseStore4`].
 pub trait LeaseStore6: Send + Sync + std::fmt::Debug {
-    /// Queues the changes in submission order; the future resolves when they are durable.
-    fn commit(&self, changes: Vec<LeaseChange6>) -> CommitFuture;
+    /// Queues the changes in the order given (the order they were decided); the future
+    /// resolves when they are durable. Callers queue under their ordering lock and await after.
+    fn commit(&self, changes: &mut dyn Iterator<Item = &LeaseChange6>) -> CommitFuture;
     /// Starts the backend's periodic maintenance (memfile: lease file cleanup) in the
     /// background; returns at once.
     fn start_maintenance(&self) -> Result<(), StoreError>;
@@ -98,15 +93,8 @@ pub trait LeaseStore6: Send + Sync + std::fmt::Debug {
 }
 
 impl LeaseStore6 for Memfile6 {
-    fn commit(&self, changes: Vec<LeaseChange6>) -> CommitFuture {
-        let rows = changes
-            .into_iter()
-            .map(|c| match c {
-                LeaseChange6::Upsert(l) => Change6::Upsert(l),
-                LeaseChange6::Delete(l) => Change6::Delete(l),
-            })
-            .collect();
-        let ticket = Memfile6::commit(self, rows);
+    fn commit(&self, changes: &mut dyn Iterator<Item = &LeaseChange6>) -> CommitFuture {
+        let ticket = self.commit_changes(changes);
         Box::pin(async move { ticket.await.map_err(StoreError::from) })
     }
 

@@ -29,10 +29,8 @@ pub type BoxFuture<T> = Pin<Box<dyn Future<Output = T> + Send>>;
 pub struct Decision<F: Family> {
     /// The reply to send once the changes are durable (and replicated where required).
     pub reply: Option<F::Reply>,
-    /// The lease changes the reply depends on.
+    /// The lease changes the reply depends on (made durable with the rest of its batch).
     pub changes: Vec<F::Change>,
-    /// The store's promise that `changes` are durable; None when nothing was written.
-    pub durable: Option<CommitFuture>,
 }
 
 /// One address family's side of the pipeline: its sockets, its engine and its replies.
@@ -72,7 +70,8 @@ pub trait Family: Sized + Send + Sync + 'static {
     fn parking_full(svc: &Self::Service, limit: usize, now: u64);
     /// The current `parked-packet-limit` (0: none).
     fn parked_limit(svc: &Self::Service) -> usize;
-    /// Decides a batch in arrival order under one hold of the engine.
+    /// Decides a batch in arrival order under one hold of the engine and submits the batch's
+    /// lease changes to the store as one commit (None when nothing changed).
     fn decide(
         svc: &Self::Service,
         ep: &Self::Endpoint,
@@ -80,7 +79,7 @@ pub trait Family: Sized + Send + Sync + 'static {
         now: u64,
         rand: &mut dyn FnMut() -> u64,
         out: &mut Vec<Decision<Self>>,
-    );
+    ) -> Option<CommitFuture>;
     /// These changes are durable.
     fn durable(svc: &Self::Service, changes: &[Self::Change]);
     /// The commit of these changes failed: they are undone in memory.
@@ -125,26 +124,27 @@ impl<C> Clone for Stages<C> {
     }
 }
 
-/// Settles decisions whose commits completed, in order: undo the failed ones, then run the
-/// post-commit stages over the durable ones. Returns the replies that may be sent.
+/// Settles a batch whose commit completed: undo its changes if the commit failed (nothing is
+/// then answered but replies that changed nothing), else run the post-commit stages over the
+/// durable changes. Returns the replies that may be sent.
 async fn post_commit<F: Family>(
     svc: &F::Service,
     stages: &Stages<F::Change>,
-    decided: Vec<(Decision<F>, Result<(), ()>)>,
+    decided: Vec<Decision<F>>,
+    durable: bool,
     now: u64,
 ) -> Vec<F::Reply> {
     let mut replies = Vec::with_capacity(decided.len());
     let mut kept = Vec::with_capacity(decided.len());
-    for (d, result) in decided {
-        match result {
+    for d in decided {
+        if d.changes.is_empty() {
+            kept.push(d);
+        } else if durable {
+            F::durable(svc, &d.changes);
+            kept.push(d);
+        } else {
             // Not durable, not acknowledged: the client retransmits.
-            Err(()) => F::roll_back(svc, &d.changes, now),
-            Ok(()) => {
-                if !d.changes.is_empty() {
-                    F::durable(svc, &d.changes);
-                }
-                kept.push(d);
-            }
+            F::roll_back(svc, &d.changes, now);
         }
     }
     let changes: Vec<&F::Change> = kept.iter().flat_map(|d| d.changes.iter()).collect();
@@ -181,28 +181,28 @@ struct Parked<F: Family> {
     done: BoxFuture<Vec<F::Reply>>,
 }
 
-/// Waits for every commit of a batch and runs its post-commit stages.
+/// Waits for a batch's commit and runs its post-commit stages.
 fn park<F: Family>(
     svc: Arc<F::Service>,
     stages: Stages<F::Change>,
     clock: Arc<dyn crate::clock::Clock>,
-    mut decided: Vec<Decision<F>>,
+    commit: Option<CommitFuture>,
+    decided: Vec<Decision<F>>,
 ) -> Parked<F> {
-    let packets = decided.iter().filter(|d| d.durable.is_some()).count();
+    let packets = decided.iter().filter(|d| !d.changes.is_empty()).count();
     let done = Box::pin(async move {
-        let mut settled = Vec::with_capacity(decided.len());
-        for mut d in decided.drain(..) {
-            let result = match d.durable.take() {
-                Some(f) => f.await.map_err(|e| {
+        let durable = match commit {
+            Some(f) => f
+                .await
+                .map_err(|e| {
                     // The store logs the failure once; per packet it is debug, so a full disk
                     // does not also flood the logs (which may share that disk).
-                    tracing::debug!(target: "kakapo.server", "lease change not durable, reply withheld: {e}");
-                }),
-                None => Ok(()),
-            };
-            settled.push((d, result));
-        }
-        post_commit::<F>(&svc, &stages, settled, clock.unix_now()).await
+                    tracing::debug!(target: "kakapo.server", "lease changes not durable, replies withheld: {e}");
+                })
+                .is_ok(),
+            None => true,
+        };
+        post_commit::<F>(&svc, &stages, decided, durable, clock.unix_now()).await
     });
     Parked { packets, done }
 }
@@ -275,19 +275,18 @@ pub async fn serve<F: Family>(
         if batch.is_empty() {
             continue;
         }
-        F::decide(&svc, &ep, &batch, now, &mut rand, &mut decided);
+        let commit = F::decide(&svc, &ep, &batch, now, &mut rand, &mut decided);
         drop(batch);
         // Nothing to wait for (OFFERs, ADVERTISEs, NAKs) and nothing parked ahead: answered at
         // once. Behind a parked batch a reply waits its turn, so one client's replies keep
         // their order.
-        if parked.is_empty() && decided.iter().all(|d| d.durable.is_none()) && stages_idle(&stages) {
-            let settled = decided.drain(..).map(|d| (d, Ok(()))).collect();
-            let replies = post_commit::<F>(&svc, &stages, settled, now).await;
+        if parked.is_empty() && commit.is_none() && stages_idle(&stages) {
+            let replies = post_commit::<F>(&svc, &stages, std::mem::take(&mut decided), true, now).await;
             F::transmit(&svc, &ep, replies);
             continue;
         }
         let batch = std::mem::take(&mut decided);
-        let p = park::<F>(svc.clone(), stages.clone(), clock.clone(), batch);
+        let p = park::<F>(svc.clone(), stages.clone(), clock.clone(), commit, batch);
         waiting += p.packets;
         parked.push_back(p);
         decided.reserve(MAX_BATCH);
@@ -394,24 +393,34 @@ mod tests {
             _: u64,
             _: &mut dyn FnMut() -> u64,
             out: &mut Vec<Decision<Fake>>,
-        ) {
+        ) -> Option<CommitFuture> {
+            let mut commits = Vec::new();
             for (bytes, _) in batch {
                 let b = bytes[0];
                 // Even bytes change a lease (a REQUEST), odd ones do not (a DISCOVER).
                 if b % 2 == 1 {
-                    out.push(Decision { reply: Some(b), changes: Vec::new(), durable: None });
+                    out.push(Decision { reply: Some(b), changes: Vec::new() });
                     continue;
                 }
                 let (tx, rx) = oneshot::channel();
                 svc.commits.lock().unwrap().push((b, tx));
-                let durable: CommitFuture = Box::pin(async move {
-                    match rx.await {
-                        Ok(true) => Ok(()),
-                        _ => Err(StoreError::from(MemfileError::Closed)),
-                    }
-                });
-                out.push(Decision { reply: Some(b), changes: vec![b], durable: Some(durable) });
+                commits.push(rx);
+                out.push(Decision { reply: Some(b), changes: vec![b] });
             }
+            // One commit for the batch: durable only if every packet's row is.
+            (!commits.is_empty()).then(|| -> CommitFuture {
+                Box::pin(async move {
+                    let mut ok = true;
+                    for rx in commits {
+                        ok &= rx.await == Ok(true);
+                    }
+                    if ok {
+                        Ok(())
+                    } else {
+                        Err(StoreError::from(MemfileError::Closed))
+                    }
+                })
+            })
         }
         fn durable(svc: &Svc, changes: &[u8]) {
             changes.iter().for_each(|c| svc.push(Ev::Durable(*c)));
@@ -502,7 +511,9 @@ mod tests {
     #[tokio::test]
     async fn a_reply_waits_for_its_commit_and_a_failed_commit_is_undone_unanswered() {
         let lab = lab(256, |_| Stages::default());
+        // Two batches (a batch is one group commit: it is durable or not as a whole).
         lab.client.send(&[10]).unwrap();
+        pause().await;
         lab.client.send(&[12]).unwrap();
         pause().await;
         assert_eq!(replies(&lab.client), Vec::<u8>::new(), "no reply before the commit is durable");

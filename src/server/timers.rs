@@ -180,9 +180,8 @@ mod tests {
             state: LeaseState::Default,
             user_context: None,
         };
-        let change = crate::lease::LeaseChange4::Upsert(lease.clone());
-        let (_, p) = sh.admin(|e| e.admin_put(lease, crate::engine::admin::PutMode::Add, T0)).unwrap();
-        sh.settle(&[change], p.map(|p| p.0)).await.unwrap();
+        let add = |e: &crate::engine::v4::Engine4| e.admin_put(lease, crate::engine::admin::PutMode::Add, T0).unwrap();
+        sh.change(add).await.2.unwrap();
         let assigned = || stats.get("subnet[1].assigned-addresses").map(|s| s.value);
         assert_eq!(assigned(), Some(1));
         let state = || sh.engine().leases().subnet(1).and_then(|s| s.durable_get(addr).map(|l| l.state));

@@ -20,7 +20,7 @@ use crate::engine::counters::Global4;
 use crate::engine::v4::{Dest4, Engine4, Outcome4, RecvMeta4};
 use crate::lease::alloc::LeaseMap4;
 use crate::lease::memfile::{Memfile4, MemfileConfig};
-use crate::lease::store::LeaseStore4;
+use crate::lease::store::{CommitFuture, LeaseStore4};
 use crate::lease::LeaseChange4;
 use crate::net::raw::RawV4Socket;
 use crate::net::udp4::{Udp4Recv, Udp4Socket};
@@ -65,6 +65,10 @@ pub struct Shared {
     state: DhcpState,
     /// `parked-packet-limit` of the configuration serving now.
     parked_limit: AtomicUsize,
+    /// Held while a batch (or a command) is decided and its changes queued in the store, so
+    /// the store receives the rows of one address in the order they were decided, whichever
+    /// thread decided them.
+    order: std::sync::Mutex<()>,
 }
 
 impl std::fmt::Debug for Shared {
@@ -113,7 +117,7 @@ impl Shared {
             &cfg.subnets.iter().map(|s| s.id).collect::<Vec<_>>(),
         );
         self.parked_limit.store(cfg.parked_packet_limit as usize, std::sync::atomic::Ordering::Relaxed);
-        *slot = Arc::new(Engine4::new(cfg, map, self.stats.clone(), now).with_store(self.store.clone()));
+        *slot = Arc::new(Engine4::new(cfg, map, self.stats.clone(), now).track_durability());
         drop(slot);
         // The old engine's handles are gone unless a decision still holds it; statistics of
         // removed subnets that nothing counts in any more leave the map.
@@ -131,33 +135,38 @@ impl Shared {
             lfc_secs: cfg.lease_database.lfc_interval,
             persist: cfg.lease_database.persist,
             reclaim: Box::new(move |now| -> super::pipeline::BoxFuture<_> {
-                let (changes, pending) = sh.admin(|e| e.reclaim(now));
                 let sh = sh.clone();
-                Box::pin(async move { sh.settle(&changes, pending.into_iter().map(|p| p.0)).await })
+                Box::pin(async move { sh.change(|e| ((), e.reclaim(now))).await.2 })
             }),
             lfc: Box::new(move || sh2.store.start_maintenance()),
         }
     }
 
-    /// Waits for commits made outside the packet path (lease commands, reclamation) and
-    /// settles their changes as the pipeline settles a packet's: durable changes become
-    /// visible to reads, failed ones are undone without a trace.
-    pub async fn settle(
+    /// Makes a change of the control channel or of reclamation: `f` decides it on the current
+    /// engine (under the engine lock, so a configuration swap never copies the lease map halfway
+    /// through it) and returns its lease changes, which are committed in decision order with the
+    /// packet path's and settled as the pipeline settles a packet's: visible to reads once
+    /// durable, undone without a trace if the commit fails.
+    pub async fn change<R>(
         &self,
-        changes: &[LeaseChange4],
-        commits: impl IntoIterator<Item = crate::lease::store::CommitFuture>,
-    ) -> Result<(), crate::lease::store::StoreError> {
-        let mut result = Ok(());
-        for c in commits {
-            if let Err(e) = c.await {
-                result = Err(e);
-            }
-        }
+        f: impl FnOnce(&Engine4) -> (R, Vec<LeaseChange4>),
+    ) -> (R, Vec<LeaseChange4>, Result<(), crate::lease::store::StoreError>) {
+        let (r, changes, commit) = {
+            let engine = self.engine.read().unwrap_or_else(|e| e.into_inner());
+            let _order = self.order.lock().unwrap_or_else(|e| e.into_inner());
+            let (r, changes) = f(&engine);
+            let commit = (!changes.is_empty()).then(|| self.store.commit(&mut changes.iter()));
+            (r, changes, commit)
+        };
+        let result = match commit {
+            Some(c) => c.await,
+            None => Ok(()),
+        };
         match &result {
-            Ok(()) => self.engine().synced(changes),
-            Err(_) => self.engine().roll_back(changes, clock::unix_now()),
+            Ok(()) => self.engine().synced(&changes),
+            Err(_) => self.engine().roll_back(&changes, clock::unix_now()),
         }
-        result
+        (r, changes, result)
     }
 
     /// Runs a lease change of the control channel on the current engine, under the engine
@@ -267,8 +276,7 @@ impl Service4 {
         info!(target: "kea-dhcp4.dhcpsrv", "DHCPSRV_MEMFILE_LEASE_FILE_LOAD loading leases from file {} ({count} leases, {} for unknown subnets)", path.display(), orphans.len());
         let memfile = Arc::new(store);
         let store: Arc<dyn LeaseStore4> = memfile.clone();
-        let engine =
-            Engine4::new(cfg.clone(), Arc::new(map), stats.clone(), clock::unix_now()).with_store(store.clone());
+        let engine = Engine4::new(cfg.clone(), Arc::new(map), stats.clone(), clock::unix_now()).track_durability();
         let mut ifaces = Vec::new();
         for (name, addrs) in resolve_interfaces(&cfg.interfaces) {
             let i = open_iface(&name, addrs, cfg.raw_sockets, opts.server_port)?;
@@ -287,6 +295,7 @@ impl Service4 {
             opts,
             state: DhcpState::default(),
             parked_limit: AtomicUsize::new(cfg.parked_packet_limit as usize),
+            order: std::sync::Mutex::new(()),
         };
         let shared = Arc::new(shared);
         // After a write failure the lease file is rewritten from the engine's lease map (the
@@ -391,7 +400,7 @@ impl Family for V4 {
         now: u64,
         rand: &mut dyn FnMut() -> u64,
         out: &mut Vec<Decision<V4>>,
-    ) {
+    ) -> Option<CommitFuture> {
         let mut meta = RecvMeta4 {
             ifindex: ep.ifindex,
             ifname: ep.name.clone(),
@@ -401,21 +410,20 @@ impl Family for V4 {
         };
         // One hold of the engine slot for the batch: a configuration swap waits for it.
         let engine = svc.engine.read().unwrap_or_else(|e| e.into_inner());
+        let _order = svc.order.lock().unwrap_or_else(|e| e.into_inner());
         for (bytes, r) in batch {
             meta.src = r.src;
             meta.dst = r.dst;
             match engine.handle(bytes, &meta, now, rand()) {
-                Outcome4::Reply(r) => out.push(Decision {
-                    reply: Some((r.pkt, r.dest)),
-                    changes: r.changes,
-                    durable: r.durable.map(|p| p.0),
-                }),
-                Outcome4::Silent(changes, durable) => {
-                    out.push(Decision { reply: None, changes, durable: durable.map(|p| p.0) })
-                }
+                Outcome4::Reply(r) => out.push(Decision { reply: Some((r.pkt, r.dest)), changes: r.changes }),
+                Outcome4::Silent(changes) => out.push(Decision { reply: None, changes }),
                 Outcome4::Drop(_) => {}
             }
         }
+        // The batch's rows go to the store as one commit (one write + fdatasync at most).
+        let mut rows = out.iter().flat_map(|d| d.changes.iter()).peekable();
+        rows.peek()?;
+        Some(svc.store.commit(&mut rows))
     }
 
     fn durable(svc: &Shared, changes: &[LeaseChange4]) {

@@ -22,7 +22,7 @@ use crate::engine::server_id::{self, ServerIdError, SERVER_ID_FILE};
 use crate::engine::v6::{Engine6, Outcome6, RecvMeta6, Reply6};
 use crate::lease::alloc6::LeaseMap6;
 use crate::lease::memfile::{Memfile6, MemfileConfig};
-use crate::lease::store::LeaseStore6;
+use crate::lease::store::{CommitFuture, LeaseStore6};
 use crate::lease::LeaseChange6;
 use crate::net::udp6::{Udp6Recv, Udp6Socket};
 use crate::stats::Stats;
@@ -94,6 +94,10 @@ pub struct Shared {
     server_duid: Vec<u8>,
     /// `parked-packet-limit` of the configuration serving now.
     parked_limit: AtomicUsize,
+    /// Held while a batch (or a command) is decided and its changes queued in the store, so
+    /// the store receives the rows of one address in the order they were decided, whichever
+    /// thread decided them.
+    order: std::sync::Mutex<()>,
 }
 
 impl std::fmt::Debug for Shared {
@@ -143,7 +147,7 @@ impl Shared {
         super::forget_removed_subnets(&self.stats, slot.config().subnets.iter().map(|s| s.id), &keep);
         self.parked_limit.store(cfg.parked_packet_limit as usize, std::sync::atomic::Ordering::Relaxed);
         let engine = Engine6::new(cfg, map, self.stats.clone(), self.server_duid.clone(), now);
-        *slot = Arc::new(engine.with_store(self.store.clone()));
+        *slot = Arc::new(engine.track_durability());
         drop(slot);
         // Statistics of removed subnets that nothing counts in any more leave the map.
         self.stats.sweep();
@@ -160,33 +164,38 @@ impl Shared {
             lfc_secs: cfg.lease_database.lfc_interval,
             persist: cfg.lease_database.persist,
             reclaim: Box::new(move |now| -> super::pipeline::BoxFuture<_> {
-                let (changes, pending) = sh.admin(|e| e.reclaim(now));
                 let sh = sh.clone();
-                Box::pin(async move { sh.settle(&changes, pending.into_iter().map(|p| p.0)).await })
+                Box::pin(async move { sh.change(|e| ((), e.reclaim(now))).await.2 })
             }),
             lfc: Box::new(move || sh2.store.start_maintenance()),
         }
     }
 
-    /// Waits for commits made outside the packet path (lease commands, reclamation) and
-    /// settles their changes as the pipeline settles a packet's: durable changes become
-    /// visible to reads, failed ones are undone without a trace.
-    pub async fn settle(
+    /// Makes a change of the control channel or of reclamation: `f` decides it on the current
+    /// engine (under the engine lock, so a configuration swap never copies the lease map halfway
+    /// through it) and returns its lease changes, which are committed in decision order with the
+    /// packet path's and settled as the pipeline settles a packet's: visible to reads once
+    /// durable, undone without a trace if the commit fails.
+    pub async fn change<R>(
         &self,
-        changes: &[LeaseChange6],
-        commits: impl IntoIterator<Item = crate::lease::store::CommitFuture>,
-    ) -> Result<(), crate::lease::store::StoreError> {
-        let mut result = Ok(());
-        for c in commits {
-            if let Err(e) = c.await {
-                result = Err(e);
-            }
-        }
+        f: impl FnOnce(&Engine6) -> (R, Vec<LeaseChange6>),
+    ) -> (R, Vec<LeaseChange6>, Result<(), crate::lease::store::StoreError>) {
+        let (r, changes, commit) = {
+            let engine = self.engine.read().unwrap_or_else(|e| e.into_inner());
+            let _order = self.order.lock().unwrap_or_else(|e| e.into_inner());
+            let (r, changes) = f(&engine);
+            let commit = (!changes.is_empty()).then(|| self.store.commit(&mut changes.iter()));
+            (r, changes, commit)
+        };
+        let result = match commit {
+            Some(c) => c.await,
+            None => Ok(()),
+        };
         match &result {
-            Ok(()) => self.engine().synced(changes),
-            Err(_) => self.engine().roll_back(changes, clock::unix_now()),
+            Ok(()) => self.engine().synced(&changes),
+            Err(_) => self.engine().roll_back(&changes, clock::unix_now()),
         }
-        result
+        (r, changes, result)
     }
 
     /// Runs a lease change of the control channel under the engine lock (see service4).
@@ -276,8 +285,8 @@ impl Service6 {
         info!(target: "kea-dhcp6.dhcpsrv", "DHCPSRV_MEMFILE_LEASE_FILE_LOAD loading leases from file {} ({count} leases, {} for unknown subnets)", path.display(), orphans.len());
         let memfile = Arc::new(store);
         let store: Arc<dyn LeaseStore6> = memfile.clone();
-        let engine = Engine6::new(cfg.clone(), Arc::new(map), stats.clone(), duid.clone(), clock::unix_now())
-            .with_store(store.clone());
+        let engine =
+            Engine6::new(cfg.clone(), Arc::new(map), stats.clone(), duid.clone(), clock::unix_now()).track_durability();
         let port = opts.v6_server_port;
         let mut ifaces = Vec::new();
         for (name, addrs, unicast) in resolve_interfaces(&cfg.interfaces) {
@@ -307,6 +316,7 @@ impl Service6 {
             state: DhcpState::default(),
             server_duid: duid,
             parked_limit: AtomicUsize::new(cfg.parked_packet_limit as usize),
+            order: std::sync::Mutex::new(()),
         };
         let shared = Arc::new(shared);
         // After a write failure the lease file is rewritten from the engine's lease map (the
@@ -394,7 +404,7 @@ impl Family for V6 {
         now: u64,
         rand: &mut dyn FnMut() -> u64,
         out: &mut Vec<Decision<V6>>,
-    ) {
+    ) -> Option<CommitFuture> {
         let mut meta = RecvMeta6 {
             ifindex: ep.ifindex,
             ifname: ep.name.clone(),
@@ -404,15 +414,19 @@ impl Family for V6 {
         };
         // One hold of the engine slot for the batch: a configuration swap waits for it.
         let engine = svc.engine.read().unwrap_or_else(|e| e.into_inner());
+        let _order = svc.order.lock().unwrap_or_else(|e| e.into_inner());
         for (bytes, r) in batch {
             meta.src = r.src;
             meta.dst = r.dst;
             if let Outcome6::Reply(mut reply) = engine.handle(bytes, &meta, now, rand()) {
-                let durable = reply.durable.take().map(|p| p.0);
                 let changes = std::mem::take(&mut reply.changes);
-                out.push(Decision { reply: Some(reply), changes, durable });
+                out.push(Decision { reply: Some(reply), changes });
             }
         }
+        // The batch's rows go to the store as one commit (one write + fdatasync at most).
+        let mut rows = out.iter().flat_map(|d| d.changes.iter()).peekable();
+        rows.peek()?;
+        Some(svc.store.commit(&mut rows))
     }
 
     fn durable(svc: &Shared, changes: &[LeaseChange6]) {

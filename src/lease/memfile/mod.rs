@@ -74,6 +74,28 @@ pub enum Change6 {
     Delete(Lease6),
 }
 
+impl Memfile4 {
+    /// As [`Memfile4::commit`], from the engine's changes without copying them.
+    pub fn commit_changes<'a>(&self, changes: impl Iterator<Item = &'a crate::lease::LeaseChange4>) -> CommitTicket {
+        use crate::lease::LeaseChange4 as C;
+        self.store.commit(changes.map(|c| match c {
+            C::Upsert(l) => (l, false),
+            C::Delete(l) => (l, true),
+        }))
+    }
+}
+
+impl Memfile6 {
+    /// As [`Memfile6::commit`], from the engine's changes without copying them.
+    pub fn commit_changes<'a>(&self, changes: impl Iterator<Item = &'a crate::lease::LeaseChange6>) -> CommitTicket {
+        use crate::lease::LeaseChange6 as C;
+        self.store.commit(changes.map(|c| match c {
+            C::Upsert(l) => (l, false),
+            C::Delete(l) => (l, true),
+        }))
+    }
+}
+
 /// Memfile errors (Kea's `CSVFileError`, `DbOpenError` and kakapo's durability failures).
 #[derive(Debug, thiserror::Error)]
 pub enum MemfileError {
@@ -259,24 +281,25 @@ impl<L: LeaseRow> Store<L> {
     }
 
     /// `changes` are (lease, is a deletion) in submission order.
-    fn commit<'a>(&self, changes: impl ExactSizeIterator<Item = (&'a L, bool)>) -> CommitTicket {
+    fn commit<'a>(&self, changes: impl Iterator<Item = (&'a L, bool)>) -> CommitTicket {
         let Some(shared) = &self.shared else {
             return CommitTicket::ready(Ok(()));
         };
-        let count = changes.len();
-        if count == 0 {
-            return CommitTicket::ready(Ok(()));
-        }
         // Format on the caller's thread so that many cores share the work, not the writer.
-        let mut text = String::with_capacity(count * 160);
+        let mut text = String::with_capacity(changes.size_hint().0.max(1) * 160);
+        let mut count = 0u64;
         for (lease, tombstone) in changes {
             if let Err(e) = lease.check_storable() {
                 return CommitTicket::ready(Err(e));
             }
             lease.write_row(&mut text, tombstone, self.cfg.pool_id_column);
             text.push('\n');
+            count += 1;
         }
-        shared.enqueue(text.as_bytes(), count as u64)
+        if count == 0 {
+            return CommitTicket::ready(Ok(()));
+        }
+        shared.enqueue(text.as_bytes(), count)
     }
 
     fn start_lfc(&self) -> Result<JoinHandle<Result<(), MemfileError>>, MemfileError> {
