@@ -17,6 +17,7 @@ use super::{Response, RESULT_CONFLICT, RESULT_EMPTY, RESULT_SUCCESS};
 use crate::engine::admin::{AdminError, PutMode};
 use crate::engine::v4::Engine4;
 use crate::engine::v6::Engine6;
+use crate::lease::store::ClientId;
 use crate::lease::{Lease4, Lease6, LeaseState, LeaseType6};
 
 /// The lease commands this module answers (Kea ARM 16.x "libdhcp_lease_cmds.so").
@@ -443,52 +444,38 @@ fn stored(r: Result<(), crate::lease::store::StoreError>) -> R<()> {
     r.map_err(|e| fail(format!("unable to store the lease change: {e}")))
 }
 
-/// Every lease (configured subnets and orphans) matching `keep`, by ascending address.
-fn select4(e: &Engine4, keep: impl Fn(&Lease4) -> bool) -> Vec<Lease4> {
-    let map = e.leases();
-    let mut out = Vec::new();
-    for id in map.subnet_ids() {
-        if let Some(s) = map.subnet(id) {
-            out.extend(s.durable_leases().filter(|l| keep(l)).cloned());
-        }
-    }
-    out.extend(map.orphans().values().filter(|l| keep(l)).cloned());
-    out.sort_by_key(|l| l.address);
-    out
+/// A failed read of the lease store: result 1.
+fn unreadable(e: crate::lease::store::StoreError) -> Response {
+    fail(format!("unable to read leases: {e}"))
 }
 
-/// Every lease (configured subnets and orphans) matching `keep`, by ascending address.
-fn select6(e: &Engine6, keep: impl Fn(&Lease6) -> bool) -> Vec<Lease6> {
-    let map = e.leases();
-    let mut out = Vec::new();
-    for id in map.subnet_ids() {
-        if let Some(s) = map.subnet(id) {
-            out.extend(s.durable_leases().filter(|l| keep(l)).cloned());
-        }
-    }
-    out.extend(map.orphans().values().filter(|l| keep(l)).cloned());
-    out.sort_by_key(|l| (l.address, l.lease_type.code()));
-    out
+/// Every durable lease (configured subnets and orphans) matching `keep`, by ascending address,
+/// read through the lease store.
+async fn select4(sh: &Shared4, keep: impl Fn(&Lease4) -> bool) -> R<Vec<Lease4>> {
+    let mut all = sh.store().page(None, None, usize::MAX).await.map_err(unreadable)?;
+    all.retain(|l| keep(l));
+    Ok(all)
 }
 
-fn find4(e: &Engine4, addr: Ipv4Addr) -> Option<Lease4> {
-    let map = e.leases();
-    for id in map.subnet_ids() {
-        if let Some(l) = map.subnet(id).and_then(|s| s.durable_get(addr).cloned()) {
-            return Some(l);
-        }
-    }
-    map.orphans().get(&addr).cloned()
+/// Every durable lease matching `keep`, by ascending address (then type), through the store.
+async fn select6(sh: &Shared6, keep: impl Fn(&Lease6) -> bool) -> R<Vec<Lease6>> {
+    let mut all = sh.store().page(None, None, usize::MAX).await.map_err(unreadable)?;
+    all.retain(|l| keep(l));
+    all.sort_by_key(|l| (l.address, l.lease_type.code()));
+    Ok(all)
 }
 
-fn find6(e: &Engine6, ty: LeaseType6, addr: Ipv6Addr) -> Option<Lease6> {
-    let map = e.leases();
-    for id in map.subnet_ids() {
-        if let Some(l) = map.subnet(id).and_then(|s| s.durable_get(ty, addr).cloned()) {
-            return Some(l);
-        }
-    }
-    map.orphans().get(&(ty, addr)).cloned()
+async fn find4(sh: &Shared4, addr: Ipv4Addr) -> R<Option<Lease4>> {
+    sh.store().get(addr).await.map_err(unreadable)
+}
+
+async fn find6(sh: &Shared6, ty: LeaseType6, addr: Ipv6Addr) -> R<Option<Lease6>> {
+    sh.store().get((ty, addr)).await.map_err(unreadable)
+}
+
+/// The client's durable leases, by ascending address.
+async fn by_client4(sh: &Shared4, id: ClientId) -> R<Vec<Lease4>> {
+    sh.store().by_client(&id).await.map_err(unreadable)
 }
 
 /// `{"leases": [...]}` with "N IPvX lease(s) found.", result 3 when empty.
@@ -542,36 +529,30 @@ fn parse_query(m: Args) -> R<Query> {
 }
 
 /// The v4 lease a query designates: Ok(None) when there is none.
-fn query4(e: &Engine4, m: Args) -> R<Option<Lease4>> {
+async fn query4(sh: &Shared4, m: Args<'_>) -> R<Option<Lease4>> {
     match parse_query(m)? {
-        Query::Addr(IpAddr::V4(a)) => Ok(find4(e, a)),
+        Query::Addr(IpAddr::V4(a)) => find4(sh, a).await,
         Query::Addr(a) => Err(fail(format!("Invalid IPv4 address specified: {a}"))),
         Query::Ident("duid", ..) => Err(fail("Query by duid is not allowed in v4.")),
-        Query::Ident(kind, id, subnet, _) => Ok(select4(e, |l| {
-            l.subnet_id == subnet
-                && match kind {
-                    "hw-address" => l.hwaddr == id,
-                    _ => l.client_id.as_deref() == Some(&id[..]),
-                }
-        })
-        .into_iter()
-        .next()),
+        Query::Ident(kind, id, subnet, _) => {
+            let client = if kind == "hw-address" { ClientId::HwAddr(id) } else { ClientId::ClientId(id) };
+            Ok(by_client4(sh, client).await?.into_iter().find(|l| l.subnet_id == subnet))
+        }
     }
 }
 
 /// The v6 lease a query designates: Ok(None) when there is none.
-fn query6(e: &Engine6, m: Args) -> R<Option<Lease6>> {
+async fn query6(sh: &Shared6, m: Args<'_>) -> R<Option<Lease6>> {
     let ty = match opt_str(m, "type")? {
         Some(t) => lease_type(t)?,
         None => LeaseType6::Na,
     };
     match parse_query(m)? {
-        Query::Addr(IpAddr::V6(a)) => Ok(find6(e, ty, a)),
+        Query::Addr(IpAddr::V6(a)) => find6(sh, ty, a).await,
         Query::Addr(a) => Err(fail(format!("Invalid IPv6 address specified: {a}"))),
         Query::Ident("duid", id, subnet, iaid) => {
-            Ok(select6(e, |l| l.subnet_id == subnet && l.lease_type == ty && l.iaid == iaid && l.duid == id)
-                .into_iter()
-                .next())
+            let mine = sh.store().by_client(&ClientId::Duid(id)).await.map_err(unreadable)?;
+            Ok(mine.into_iter().find(|l| l.subnet_id == subnet && l.lease_type == ty && l.iaid == iaid))
         }
         Query::Ident(kind, ..) => Err(fail(format!("Query by {kind} is not allowed in v6."))),
     }
@@ -738,15 +719,15 @@ async fn lease4(sh: &Shared4, ddns: bool, command: &str, arguments: Option<&Valu
         }
         "lease4-get" => {
             let m = map_of(arguments, "Parameters missing or are not a map.")?;
-            match query4(e, m)? {
+            match query4(sh, m).await? {
                 Some(l) => Response::ok("IPv4 lease found.").with_args(lease4_json(&l)),
                 None => Response::empty("Lease not found."),
             }
         }
         "lease4-get-all" => {
             let leases = match subnets_arg(arguments)? {
-                None => select4(e, |_| true),
-                Some(ids) => ids.iter().flat_map(|id| select4(e, |l| l.subnet_id == *id)).collect(),
+                None => select4(sh, |_| true).await?,
+                Some(ids) => select4(sh, |l| ids.contains(&l.subnet_id)).await?,
             };
             lease_list(FAM, leases.iter().map(lease4_json).collect())
         }
@@ -756,24 +737,24 @@ async fn lease4(sh: &Shared4, ddns: bool, command: &str, arguments: Option<&Valu
                 Some(IpAddr::V4(a)) => Some(a),
                 _ => None,
             };
-            let leases = select4(e, |l| from.is_none_or(|f| l.address > f));
-            page_reply(FAM, leases.iter().take(limit).map(lease4_json).collect())
+            let leases = sh.store().page(None, from, limit).await.map_err(unreadable)?;
+            page_reply(FAM, leases.iter().map(lease4_json).collect())
         }
         "lease4-get-by-hw-address" => {
             let hw = parse_hex(by_param(arguments, "hw-address")?)?;
-            lease_list(FAM, select4(e, |l| l.hwaddr == hw).iter().map(lease4_json).collect())
+            lease_list(FAM, by_client4(sh, ClientId::HwAddr(hw)).await?.iter().map(lease4_json).collect())
         }
         "lease4-get-by-client-id" => {
             let cid = parse_hex(by_param(arguments, "client-id")?)?;
-            lease_list(FAM, select4(e, |l| l.client_id.as_deref() == Some(&cid[..])).iter().map(lease4_json).collect())
+            lease_list(FAM, by_client4(sh, ClientId::ClientId(cid)).await?.iter().map(lease4_json).collect())
         }
         "lease4-get-by-hostname" => {
             let h = hostname_param(arguments)?;
-            lease_list(FAM, select4(e, |l| l.hostname.to_lowercase() == h).iter().map(lease4_json).collect())
+            lease_list(FAM, select4(sh, |l| l.hostname.to_lowercase() == h).await?.iter().map(lease4_json).collect())
         }
         "lease4-del" => {
             let m = map_of(arguments, "Parameters missing or are not a map.")?;
-            let Some(lease) = query4(e, m)? else { return Ok(Response::empty("IPv4 lease not found.")) };
+            let Some(lease) = query4(sh, m).await? else { return Ok(Response::empty("IPv4 lease not found.")) };
             let (_, changes, res) = sh.change(|e| ((), e.admin_delete(lease.address, now).into_iter().collect())).await;
             if changes.is_empty() {
                 return Ok(Response::empty("IPv4 lease not found."));
@@ -790,7 +771,7 @@ async fn lease4(sh: &Shared4, ddns: bool, command: &str, arguments: Option<&Valu
         "lease4-resend-ddns" => {
             let addr = resend_addr(arguments)?;
             let IpAddr::V4(a) = addr else { return Err(fail(format!("'{addr}' is not a valid IPv4 address."))) };
-            resend_reply(ddns, find4(e, a).is_some(), addr)
+            resend_reply(ddns, find4(sh, a).await?.is_some(), addr)
         }
         _ => Response::new(super::RESULT_UNSUPPORTED, format!("'{command}' command not supported.")),
     })
@@ -830,15 +811,15 @@ async fn lease6(sh: &Shared6, ddns: bool, command: &str, arguments: Option<&Valu
         }
         "lease6-get" => {
             let m = map_of(arguments, "Parameters missing or are not a map.")?;
-            match query6(e, m)? {
+            match query6(sh, m).await? {
                 Some(l) => Response::ok("IPv6 lease found.").with_args(lease6_json(&l)),
                 None => Response::empty("Lease not found."),
             }
         }
         "lease6-get-all" => {
             let leases = match subnets_arg(arguments)? {
-                None => select6(e, |_| true),
-                Some(ids) => ids.iter().flat_map(|id| select6(e, |l| l.subnet_id == *id)).collect(),
+                None => select6(sh, |_| true).await?,
+                Some(ids) => select6(sh, |l| ids.contains(&l.subnet_id)).await?,
             };
             lease_list(FAM, leases.iter().map(lease6_json).collect())
         }
@@ -848,20 +829,22 @@ async fn lease6(sh: &Shared6, ddns: bool, command: &str, arguments: Option<&Valu
                 Some(IpAddr::V6(a)) => Some(a),
                 _ => None,
             };
-            let leases = select6(e, |l| from.is_none_or(|f| l.address > f));
+            let leases = select6(sh, |l| from.is_none_or(|f| l.address > f)).await?;
             page_reply(FAM, leases.iter().take(limit).map(lease6_json).collect())
         }
         "lease6-get-by-duid" => {
             let duid = parse_hex(by_param(arguments, "duid")?)?;
-            lease_list(FAM, select6(e, |l| l.duid == duid).iter().map(lease6_json).collect())
+            let mut mine = sh.store().by_client(&ClientId::Duid(duid)).await.map_err(unreadable)?;
+            mine.sort_by_key(|l| (l.address, l.lease_type.code()));
+            lease_list(FAM, mine.iter().map(lease6_json).collect())
         }
         "lease6-get-by-hostname" => {
             let h = hostname_param(arguments)?;
-            lease_list(FAM, select6(e, |l| l.hostname.to_lowercase() == h).iter().map(lease6_json).collect())
+            lease_list(FAM, select6(sh, |l| l.hostname.to_lowercase() == h).await?.iter().map(lease6_json).collect())
         }
         "lease6-del" => {
             let m = map_of(arguments, "Parameters missing or are not a map.")?;
-            let Some(lease) = query6(e, m)? else { return Ok(Response::empty("IPv6 lease not found.")) };
+            let Some(lease) = query6(sh, m).await? else { return Ok(Response::empty("IPv6 lease not found.")) };
             let (_, changes, res) =
                 sh.change(|e| ((), e.admin_delete(lease.lease_type, lease.address, now).into_iter().collect())).await;
             if changes.is_empty() {
@@ -880,7 +863,7 @@ async fn lease6(sh: &Shared6, ddns: bool, command: &str, arguments: Option<&Valu
         "lease6-resend-ddns" => {
             let addr = resend_addr(arguments)?;
             let IpAddr::V6(a) = addr else { return Err(fail(format!("'{addr}' is not a valid IPv6 address."))) };
-            let found = find6(e, LeaseType6::Na, a).or_else(|| find6(e, LeaseType6::Pd, a)).is_some();
+            let found = find6(sh, LeaseType6::Na, a).await?.is_some() || find6(sh, LeaseType6::Pd, a).await?.is_some();
             resend_reply(ddns, found, addr)
         }
         _ => Response::new(super::RESULT_UNSUPPORTED, format!("'{command}' command not supported.")),

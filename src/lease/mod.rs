@@ -12,6 +12,55 @@ pub mod pool;
 pub mod store;
 
 use std::net::{Ipv4Addr, Ipv6Addr};
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use crate::config::model::LeaseDatabase;
+use memfile::{Memfile4, Memfile6, MemfileConfig, MemfileStore};
+use store::{LeaseRecord, LeaseStore, StoreError};
+
+/// A lease store opened from `lease-database` (Kea ARM 8.2.2 "Lease Storage"), with the leases
+/// it holds at start-up (the memfile index is built from them).
+pub struct Opened<L: LeaseRecord, J> {
+    /// The store.
+    pub store: Arc<dyn LeaseStore<L>>,
+    /// The leases found, for the in-memory index.
+    pub loaded: Vec<L>,
+    /// For memfile: the store, to name its index, and its journal, for the failure hooks.
+    pub memfile: Option<(Arc<MemfileStore<L>>, Arc<J>)>,
+}
+
+fn memfile_config(db: &LeaseDatabase, path: PathBuf) -> MemfileConfig {
+    MemfileConfig {
+        path,
+        persist: db.persist,
+        lfc_interval: db.lfc_interval,
+        max_row_errors: db.params.get("max-row-errors").and_then(|v| v.as_u64()).unwrap_or(0) as u32,
+        pool_id_column: false,
+    }
+}
+
+/// Opens the DHCPv4 lease store `lease-database` names; `path` is the memfile lease file.
+pub fn open4(db: &LeaseDatabase, path: PathBuf) -> Result<Opened<Lease4, Memfile4>, StoreError> {
+    if db.kind != "memfile" {
+        return Err(StoreError::Unsupported(db.kind.clone()));
+    }
+    let (journal, loaded) = Memfile4::open(memfile_config(db, path))?;
+    let journal = Arc::new(journal);
+    let store = Arc::new(MemfileStore::new(journal.clone()));
+    Ok(Opened { store: store.clone(), loaded, memfile: Some((store, journal)) })
+}
+
+/// Opens the DHCPv6 lease store `lease-database` names; `path` is the memfile lease file.
+pub fn open6(db: &LeaseDatabase, path: PathBuf) -> Result<Opened<Lease6, Memfile6>, StoreError> {
+    if db.kind != "memfile" {
+        return Err(StoreError::Unsupported(db.kind.clone()));
+    }
+    let (journal, loaded) = Memfile6::open(memfile_config(db, path))?;
+    let journal = Arc::new(journal);
+    let store = Arc::new(MemfileStore::new(journal.clone()));
+    Ok(Opened { store: store.clone(), loaded, memfile: Some((store, journal)) })
+}
 
 /// Kea's `Lease::STATE_*` values, stored as these numbers in CSV and SQL (Kea ARM 8.2.2).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
@@ -96,17 +145,37 @@ impl Lease4 {
 }
 
 /// One change to the lease store, as the engine decides it and the store makes it durable:
-/// a new or updated row, or a deletion (Kea's tombstone row).
+/// a new or updated row, or a deletion (Kea's tombstone row). One shape for both families.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum LeaseChange4 {
+pub enum Change<L> {
     /// Add or update.
-    Upsert(Lease4),
+    Upsert(L),
     /// Delete (release, or reclamation without affinity).
-    Delete(Lease4),
+    Delete(L),
 }
 
+impl<L> Change<L> {
+    /// The lease the change is about (the new value, or the deleted lease).
+    pub fn lease(&self) -> &L {
+        match self {
+            Change::Upsert(l) | Change::Delete(l) => l,
+        }
+    }
+
+    /// The value the store holds after the change (None: no lease).
+    pub fn value(&self) -> Option<&L> {
+        match self {
+            Change::Upsert(l) => Some(l),
+            Change::Delete(_) => None,
+        }
+    }
+}
+
+/// A DHCPv4 lease change.
+pub type LeaseChange4 = Change<Lease4>;
+
 /// Kea's `Lease::Type` of a DHCPv6 lease, stored as `lease_type` 0 / 2 (Kea ARM 9.2.2.1).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, PartialOrd, Ord)]
 pub enum LeaseType6 {
     /// 0: IA_NA, a non-temporary address (`prefix_len` 128).
     #[default]
@@ -187,11 +256,5 @@ impl Lease6 {
     }
 }
 
-/// One change to the DHCPv6 lease store: a new or updated row, or a deletion (tombstone).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum LeaseChange6 {
-    /// Add or update.
-    Upsert(Lease6),
-    /// Delete (release, or reclamation without affinity).
-    Delete(Lease6),
-}
+/// A DHCPv6 lease change.
+pub type LeaseChange6 = Change<Lease6>;

@@ -114,6 +114,15 @@ pub struct ServiceOptions {
     pub data_dir: PathBuf,
 }
 
+impl From<crate::lease::store::StoreError> for ServiceError {
+    fn from(e: crate::lease::store::StoreError) -> Self {
+        match e {
+            crate::lease::store::StoreError::Memfile(m) => ServiceError::Leases(m),
+            crate::lease::store::StoreError::Unsupported(kind) => ServiceError::Backend(kind),
+        }
+    }
+}
+
 impl Default for ServiceOptions {
     fn default() -> Self {
         ServiceOptions {

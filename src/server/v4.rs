@@ -19,8 +19,9 @@ use crate::config::model::Dhcp4;
 use crate::engine::counters::Global4;
 use crate::engine::v4::{Dest4, Engine4, Outcome4, RecvMeta4};
 use crate::lease::alloc::LeaseMap4;
-use crate::lease::memfile::{Memfile4, MemfileConfig};
-use crate::lease::store::{CommitFuture, LeaseStore4};
+use crate::lease::memfile::LeaseIndex;
+use crate::lease::store::{CommitFuture, LeaseStore};
+use crate::lease::Lease4;
 use crate::lease::LeaseChange4;
 use crate::net::raw::RawV4Socket;
 use crate::net::udp4::{Udp4Recv, Udp4Socket};
@@ -56,7 +57,7 @@ pub struct Shared {
     /// Swapped whole by a configuration change; a packet is decided under the read lock, so
     /// a swap waits for decisions in flight and the next packet sees the new configuration.
     engine: RwLock<Arc<Engine4>>,
-    store: Arc<dyn LeaseStore4>,
+    store: Arc<dyn LeaseStore<Lease4>>,
     stats: Arc<Stats>,
     /// The packet counters the socket side keeps (received while disabled, sent), resolved
     /// once: their names do not depend on the configuration.
@@ -84,7 +85,7 @@ impl Shared {
     }
 
     /// The lease store.
-    pub fn store(&self) -> &Arc<dyn LeaseStore4> {
+    pub fn store(&self) -> &Arc<dyn LeaseStore<Lease4>> {
         &self.store
     }
 
@@ -257,25 +258,13 @@ impl std::fmt::Debug for Service4 {
 impl Service4 {
     /// Loads the leases and opens the sockets (Kea does both before DHCP4_STARTED).
     pub fn open(cfg: Arc<Dhcp4>, opts: ServiceOptions, stats: Arc<Stats>) -> Result<Service4, ServiceError> {
-        if cfg.lease_database.kind != "memfile" {
-            return Err(ServiceError::Backend(cfg.lease_database.kind.clone()));
-        }
         let path = lease_file(&cfg, &opts);
-        let mcfg = MemfileConfig {
-            path: path.clone(),
-            persist: cfg.lease_database.persist,
-            lfc_interval: cfg.lease_database.lfc_interval,
-            max_row_errors: cfg.lease_database.params.get("max-row-errors").and_then(|v| v.as_u64()).unwrap_or(0)
-                as u32,
-            pool_id_column: false,
-        };
-        let (store, loaded) = Memfile4::open(mcfg)?;
+        let opened = crate::lease::open4(&cfg.lease_database, path.clone()).map_err(ServiceError::from)?;
+        let (store, loaded) = (opened.store, opened.loaded);
         let map = new_map(&cfg);
         let count = loaded.len();
         let orphans = map.load(loaded);
         info!(target: "kea-dhcp4.dhcpsrv", "DHCPSRV_MEMFILE_LEASE_FILE_LOAD loading leases from file {} ({count} leases, {} for unknown subnets)", path.display(), orphans.len());
-        let memfile = Arc::new(store);
-        let store: Arc<dyn LeaseStore4> = memfile.clone();
         let engine = Engine4::new(cfg.clone(), Arc::new(map), stats.clone(), clock::unix_now()).track_durability();
         let mut ifaces = Vec::new();
         for (name, addrs) in resolve_interfaces(&cfg.interfaces) {
@@ -298,13 +287,19 @@ impl Service4 {
             order: std::sync::Mutex::new(()),
         };
         let shared = Arc::new(shared);
-        // After a write failure the lease file is rewritten from the engine's lease map (the
-        // map a configuration change installs, hence through the engine slot); a weak
-        // reference, since the store lives inside `shared`.
-        let weak = Arc::downgrade(&shared);
-        memfile.set_snapshot(move || weak.upgrade().map(|sh| sh.engine().leases().all_durable()));
-        let stats = shared.stats.clone();
-        memfile.set_observer(move |h| super::publish_store_health(&stats, h, clock::unix_now()));
+        if let Some((memstore, journal)) = opened.memfile {
+            // Reads and the rewrite after a write failure use the engine's lease map (the map a
+            // configuration change installs, hence through the engine slot); weak references,
+            // since the store lives inside `shared`.
+            let weak = Arc::downgrade(&shared);
+            memstore.set_index(Box::new(move || {
+                weak.upgrade().map(|sh| -> Arc<dyn LeaseIndex<Lease4>> { sh.engine().leases().clone() })
+            }));
+            let weak = Arc::downgrade(&shared);
+            journal.set_snapshot(move || weak.upgrade().map(|sh| sh.engine().leases().all_durable()));
+            let stats = shared.stats.clone();
+            journal.set_observer(move |h| super::publish_store_health(&stats, h, clock::unix_now()));
+        }
         Ok(Service4 { shared, ifaces })
     }
 
@@ -318,7 +313,7 @@ impl Service4 {
         let work = self.shared.timer_work();
         let eps = self.ifaces.into_iter().map(Arc::new).collect();
         super::run::<V4>(self.shared.clone(), eps, work, shutdown).await;
-        self.shared.store.close();
+        self.shared.store.close().await;
     }
 }
 

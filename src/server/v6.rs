@@ -21,8 +21,9 @@ use crate::engine::counters::Global6;
 use crate::engine::server_id::{self, ServerIdError, SERVER_ID_FILE};
 use crate::engine::v6::{Engine6, Outcome6, RecvMeta6, Reply6};
 use crate::lease::alloc6::LeaseMap6;
-use crate::lease::memfile::{Memfile6, MemfileConfig};
-use crate::lease::store::{CommitFuture, LeaseStore6};
+use crate::lease::memfile::LeaseIndex;
+use crate::lease::store::{CommitFuture, LeaseStore};
+use crate::lease::Lease6;
 use crate::lease::LeaseChange6;
 use crate::net::udp6::{Udp6Recv, Udp6Socket};
 use crate::stats::Stats;
@@ -86,7 +87,7 @@ pub struct Iface {
 /// What the packet tasks, the timers and the control channel share (as in service4).
 pub struct Shared {
     engine: RwLock<Arc<Engine6>>,
-    store: Arc<dyn LeaseStore6>,
+    store: Arc<dyn LeaseStore<Lease6>>,
     stats: Arc<Stats>,
     /// The packet counters the socket side keeps, resolved once (as in service4).
     counters: Global6,
@@ -113,7 +114,7 @@ impl Shared {
     }
 
     /// The lease store.
-    pub fn store(&self) -> &Arc<dyn LeaseStore6> {
+    pub fn store(&self) -> &Arc<dyn LeaseStore<Lease6>> {
         &self.store
     }
 
@@ -265,26 +266,14 @@ impl Service6 {
         if let Some(d) = &cfg.data_directory {
             opts.data_dir = PathBuf::from(d);
         }
-        if cfg.lease_database.kind != "memfile" {
-            return Err(ServiceError::Backend(cfg.lease_database.kind.clone()));
-        }
         let path = lease_file(&cfg, &opts);
-        let mcfg = MemfileConfig {
-            path: path.clone(),
-            persist: cfg.lease_database.persist,
-            lfc_interval: cfg.lease_database.lfc_interval,
-            max_row_errors: cfg.lease_database.params.get("max-row-errors").and_then(|v| v.as_u64()).unwrap_or(0)
-                as u32,
-            pool_id_column: false,
-        };
         let duid = server_duid(&cfg, &opts.data_dir)?;
-        let (store, loaded) = Memfile6::open(mcfg)?;
+        let opened = crate::lease::open6(&cfg.lease_database, path.clone()).map_err(ServiceError::from)?;
+        let (store, loaded) = (opened.store, opened.loaded);
         let map = LeaseMap6::for_config(&cfg);
         let count = loaded.len();
         let orphans = map.load(loaded);
         info!(target: "kea-dhcp6.dhcpsrv", "DHCPSRV_MEMFILE_LEASE_FILE_LOAD loading leases from file {} ({count} leases, {} for unknown subnets)", path.display(), orphans.len());
-        let memfile = Arc::new(store);
-        let store: Arc<dyn LeaseStore6> = memfile.clone();
         let engine =
             Engine6::new(cfg.clone(), Arc::new(map), stats.clone(), duid.clone(), clock::unix_now()).track_durability();
         let port = opts.v6_server_port;
@@ -319,13 +308,19 @@ impl Service6 {
             order: std::sync::Mutex::new(()),
         };
         let shared = Arc::new(shared);
-        // After a write failure the lease file is rewritten from the engine's lease map (the
-        // map a configuration change installs, hence through the engine slot); a weak
-        // reference, since the store lives inside `shared`.
-        let weak = Arc::downgrade(&shared);
-        memfile.set_snapshot(move || weak.upgrade().map(|sh| sh.engine().leases().all_durable()));
-        let stats = shared.stats.clone();
-        memfile.set_observer(move |h| super::publish_store_health(&stats, h, clock::unix_now()));
+        if let Some((memstore, journal)) = opened.memfile {
+            // Reads and the rewrite after a write failure use the engine's lease map (the map a
+            // configuration change installs, hence through the engine slot); weak references,
+            // since the store lives inside `shared`.
+            let weak = Arc::downgrade(&shared);
+            memstore.set_index(Box::new(move || {
+                weak.upgrade().map(|sh| -> Arc<dyn LeaseIndex<Lease6>> { sh.engine().leases().clone() })
+            }));
+            let weak = Arc::downgrade(&shared);
+            journal.set_snapshot(move || weak.upgrade().map(|sh| sh.engine().leases().all_durable()));
+            let stats = shared.stats.clone();
+            journal.set_observer(move |h| super::publish_store_health(&stats, h, clock::unix_now()));
+        }
         Ok(Service6 { shared, ifaces })
     }
 
@@ -338,7 +333,7 @@ impl Service6 {
     pub async fn serve(self, shutdown: watch::Receiver<bool>) {
         let work = self.shared.timer_work();
         super::run::<V6>(self.shared.clone(), self.ifaces, work, shutdown).await;
-        self.shared.store.close();
+        self.shared.store.close().await;
     }
 }
 

@@ -23,6 +23,7 @@ mod csv6;
 mod files;
 mod lfc;
 pub(crate) mod row;
+pub mod store;
 mod writer;
 
 use std::path::PathBuf;
@@ -31,6 +32,7 @@ use std::thread::JoinHandle;
 
 pub use csv::{format_row4, header4, parse_row4, COLUMNS4};
 pub use csv6::{format_row6, header6, parse_row6, COLUMNS6};
+pub use store::{LeaseIndex, MemfileStore};
 pub use writer::CommitTicket;
 
 use super::store::StoreHealth;

@@ -564,7 +564,8 @@ mod v6 {
     use std::net::Ipv6Addr;
 
     use super::*;
-    use crate::lease::store::LeaseStore6;
+    use crate::lease::memfile::MemfileStore;
+    use crate::lease::store::LeaseStore;
     use crate::lease::{Lease6, LeaseChange6, LeaseType6};
 
     fn h6() -> String {
@@ -760,13 +761,14 @@ mod v6 {
         let p = dir.path().join("kea-leases6.csv");
         let (m, _) = open6(&p);
         let m = Arc::new(m);
+        let store = Arc::new(MemfileStore::<Lease6>::new(m.clone()));
         let threads: Vec<_> = (0..4u32)
             .map(|t| {
-                let m = Arc::clone(&m);
+                let store = Arc::clone(&store);
                 std::thread::spawn(move || {
                     // Each thread keeps many commits in flight through the trait's futures.
                     let futs: Vec<_> = (0..300)
-                        .map(|i| LeaseStore6::commit(&*m, &mut [LeaseChange6::Upsert(lease6(t * 1000 + i))].iter()))
+                        .map(|i| store.commit(&mut [LeaseChange6::Upsert(lease6(t * 1000 + i))].iter()))
                         .collect();
                     for r in join_all(futs) {
                         r.expect("commit");
@@ -780,7 +782,7 @@ mod v6 {
         let (batches, rows) = m.write_stats();
         assert_eq!(rows, 1200);
         assert!(batches < rows, "no batching: {batches} syncs for {rows} rows");
-        LeaseStore6::close(&*m);
+        drop(store.close());
         let (_m, leases) = open6(&p);
         assert_eq!(leases, set6((0..4u32).flat_map(|t| (0..300).map(move |i| t * 1000 + i))));
     }
@@ -809,7 +811,8 @@ mod v6 {
         assert_eq!(open6(&p).1, live);
         // A second round through the store trait merges `.2` with the new journal.
         let (m, _) = open6(&p);
-        LeaseStore6::start_maintenance(&m).expect("maintenance");
+        let m = Arc::new(m);
+        MemfileStore::<Lease6>::new(m.clone()).start_maintenance().expect("maintenance");
         for _ in 0..300 {
             if !ps.pid.exists() && !ps.input.exists() {
                 break;
