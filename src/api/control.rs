@@ -25,8 +25,9 @@ use crate::config::policy::SecurityPolicy;
 use crate::config::render::{config_get, config_hash};
 use crate::config::{self, LoadOptions, Section};
 use crate::lease::LeaseState;
-use crate::server::v4::{self as service4, Service4};
-use crate::server::v6::{self as service6, Service6};
+use crate::server::runtime::Services;
+use crate::server::v4 as service4;
+use crate::server::v6 as service6;
 use crate::server::{ServiceError, ServiceOptions};
 use crate::stats::Stats;
 
@@ -54,17 +55,6 @@ pub struct ControlSettings {
     pub policy: Option<SecurityPolicy>,
 }
 
-/// The running services and the switch that stops them.
-struct Running {
-    stop: watch::Sender<bool>,
-    tasks: Vec<tokio::task::JoinHandle<()>>,
-    v4: Option<Arc<service4::Shared>>,
-    v6: Option<Arc<service6::Shared>>,
-}
-
-/// The running services' shared state, read by the lease and disable/enable commands.
-type Handles = (Option<Arc<service4::Shared>>, Option<Arc<service6::Shared>>);
-
 /// A predicate over a reservation map.
 type HostMatcher = Box<dyn Fn(&Value) -> bool + Send + Sync>;
 
@@ -79,12 +69,14 @@ pub struct Control {
     started: u64,
     reloaded: AtomicU64,
     cfg: RwLock<Arc<Config>>,
-    running: tokio::sync::Mutex<Option<Running>>,
+    /// The DHCP services (server::runtime).
+    services: Services,
+    /// Serialises starting, stopping and applying configurations.
+    applying: tokio::sync::Mutex<()>,
     /// Serialises configuration edits (config-set, reload, reservation and subnet commands) from
     /// reading the configuration to applying the result, so concurrent edits never undo each
     /// other.
     edit: tokio::sync::Mutex<()>,
-    handles: RwLock<Handles>,
     exit: watch::Sender<Option<i32>>,
     generation: watch::Sender<u64>,
     on_config: OnConfig,
@@ -131,18 +123,20 @@ impl Control {
     pub fn new(settings: ControlSettings, cfg: Config, on_config: OnConfig) -> Arc<Control> {
         let now = clock::unix_now();
         let (exit, _) = watch::channel(None);
+        let (stats4, stats6) = (Arc::new(Stats::default()), Arc::new(Stats::default()));
+        let services = Services::new(settings.opts.clone(), stats4.clone(), stats6.clone());
         let c = Arc::new(Control {
             settings,
-            stats4: Arc::default(),
-            stats6: Arc::default(),
+            stats4,
+            stats6,
             stats_other: Arc::default(),
             pid: std::process::id(),
             started: now,
             reloaded: AtomicU64::new(now),
             cfg: RwLock::new(Arc::new(cfg)),
-            running: tokio::sync::Mutex::new(None),
+            services,
+            applying: tokio::sync::Mutex::new(()),
             edit: tokio::sync::Mutex::new(()),
-            handles: RwLock::new((None, None)),
             exit,
             generation: watch::channel(0).0,
             on_config,
@@ -179,12 +173,12 @@ impl Control {
 
     /// The DHCPv4 service's shared state, when it runs.
     pub fn v4(&self) -> Option<Arc<service4::Shared>> {
-        self.handles.read().unwrap_or_else(|e| e.into_inner()).0.clone()
+        self.services.v4()
     }
 
     /// The DHCPv6 service's shared state, when it runs.
     pub fn v6(&self) -> Option<Arc<service6::Shared>> {
-        self.handles.read().unwrap_or_else(|e| e.into_inner()).1.clone()
+        self.services.v6()
     }
 
     /// Makes every later configuration change prepare `listeners` first, so a configuration
@@ -205,56 +199,21 @@ impl Control {
 
     /// Opens and starts the services of the configuration in force.
     pub async fn start(&self) -> Result<(), ServiceError> {
-        let cfg = self.config();
-        let mut running = self.running.lock().await;
-        *running = Some(off_runtime(|| self.open(&cfg))?);
-        self.publish(running.as_ref());
-        Ok(())
+        let _applying = self.applying.lock().await;
+        self.services.start(&self.config()).await
     }
 
     /// Stops the services and flushes the lease files.
     pub async fn stop(&self) {
-        let mut running = self.running.lock().await;
-        if let Some(r) = running.take() {
-            stop_running(r).await;
-        }
-        self.publish(None);
-    }
-
-    fn publish(&self, r: Option<&Running>) {
-        let mut h = self.handles.write().unwrap_or_else(|e| e.into_inner());
-        *h = (r.and_then(|r| r.v4.clone()), r.and_then(|r| r.v6.clone()));
-    }
-
-    fn open(&self, cfg: &Config) -> Result<Running, ServiceError> {
-        let opts = self.settings.opts.clone();
-        let v4 = match cfg.dhcp4.clone() {
-            Some(d4) => Some(Service4::open(Arc::new(d4), opts.clone(), self.stats4.clone())?),
-            None => None,
-        };
-        let v6 = match cfg.dhcp6.clone() {
-            Some(d6) => Some(Service6::open(Arc::new(d6), opts, self.stats6.clone())?),
-            None => None,
-        };
-        let (stop, rx) = watch::channel(false);
-        let mut tasks = Vec::new();
-        let (mut h4, mut h6) = (None, None);
-        if let Some(s) = v4 {
-            h4 = Some(s.shared());
-            tasks.push(tokio::spawn(s.serve(rx.clone())));
-        }
-        if let Some(s) = v6 {
-            h6 = Some(s.shared());
-            tasks.push(tokio::spawn(s.serve(rx)));
-        }
-        Ok(Running { stop, tasks, v4: h4, v6: h6 })
+        let _applying = self.applying.lock().await;
+        self.services.stop().await;
     }
 
     /// Applies a checked configuration (Kea ARM 8.8 config-set): in place when sockets and
     /// lease storage stay the same, else by reopening the services; the old configuration
     /// keeps running if the new one cannot be served.
     pub async fn apply(&self, new: Config) -> Result<(), String> {
-        let mut running = self.running.lock().await;
+        let _applying = self.applying.lock().await;
         // Control channels first: a configuration whose channels cannot be opened is rejected
         // before anything changes. Dropping `prepared` on a later error undoes it.
         let listeners = self.listeners.read().unwrap_or_else(|e| e.into_inner()).upgrade();
@@ -267,69 +226,13 @@ impl Control {
         // Loggers first: one that cannot be opened refuses the configuration before anything
         // else changed.
         (self.on_config)(&new)?;
-        let hot = match running.as_ref() {
-            Some(r) => {
-                let v4_ok = match (&old.dhcp4, &new.dhcp4, &r.v4) {
-                    (Some(a), Some(b), Some(_)) => service4::can_reconfigure(a, b),
-                    (None, None, None) => true,
-                    _ => false,
-                };
-                let v6_ok = match (&old.dhcp6, &new.dhcp6, &r.v6) {
-                    (Some(a), Some(b), Some(_)) => service6::can_reconfigure(a, b),
-                    (None, None, None) => true,
-                    _ => false,
-                };
-                v4_ok && v6_ok
+        if let Err(e) = self.services.apply(&old, &new, now).await {
+            // The new configuration cannot be served and the old one runs again.
+            if let Err(e2) = (self.on_config)(&old) {
+                error!(target: "kea-dhcp4.dhcp4", "DHCP4_INIT_FAIL the previous loggers could not be restored: {e2}");
             }
-            None => false,
-        };
-        if hot {
-            if let Some(r) = running.as_ref() {
-                if let (Some(sh), Some(d4)) = (&r.v4, &new.dhcp4) {
-                    sh.reconfigure(Arc::new(d4.clone()), now);
-                }
-                if let (Some(sh), Some(d6)) = (&r.v6, &new.dhcp6) {
-                    sh.reconfigure(Arc::new(d6.clone()), now);
-                }
-            }
-        } else {
-            if let Some(r) = running.take() {
-                // Commands see no service rather than a stopped one while the new one opens.
-                self.publish(None);
-                stop_running(r).await;
-            }
-            match off_runtime(|| self.open(&new)) {
-                Ok(r) => *running = Some(r),
-                Err(e) => {
-                    // The new configuration cannot be served: go back to the one that ran.
-                    *running = match off_runtime(|| self.open(&old)) {
-                        Ok(r) => Some(r),
-                        Err(e2) => {
-                            error!(target: "kea-dhcp4.dhcp4", "DHCP4_INIT_FAIL the previous configuration could not be restored: {e2}");
-                            None
-                        }
-                    };
-                    // Statistics the rejected configuration's subnets created go with it.
-                    let ids4 =
-                        |c: &Config| c.dhcp4.as_ref().map(|d| d.subnets.iter().map(|s| s.id).collect::<Vec<_>>());
-                    let ids6 =
-                        |c: &Config| c.dhcp6.as_ref().map(|d| d.subnets.iter().map(|s| s.id).collect::<Vec<_>>());
-                    let forget = crate::server::forget_removed_subnets;
-                    forget(&self.stats4, ids4(&new).unwrap_or_default().into_iter(), &ids4(&old).unwrap_or_default());
-                    forget(&self.stats6, ids6(&new).unwrap_or_default().into_iter(), &ids6(&old).unwrap_or_default());
-                    self.publish(running.as_ref());
-                    if let Err(e2) = (self.on_config)(&old) {
-                        error!(target: "kea-dhcp4.dhcp4", "DHCP4_INIT_FAIL the previous loggers could not be restored: {e2}");
-                    }
-                    return Err(e.to_string());
-                }
-            }
+            return Err(e.to_string());
         }
-        self.publish(running.as_ref());
-        // A reopened service dropped the old engines: the statistics of removed subnets
-        // that were only hidden while those engines held them can go now.
-        self.stats4.sweep();
-        self.stats6.sweep();
         if let Some(p) = prepared {
             p.commit().await;
         }
@@ -716,7 +619,7 @@ impl Control {
         }
         .unwrap_or_default();
         let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
-        let sockets = if self.running.try_lock().is_ok_and(|r| r.is_none()) { "failed" } else { "ready" };
+        let sockets = if self.services.is_serving() { "ready" } else { "failed" };
         let health = match section {
             Section::Dhcp4 => self.v4().map(|s| s.store().health()),
             Section::Dhcp6 => self.v6().map(|s| s.store().health()),
@@ -1511,24 +1414,6 @@ impl super::Dispatch for ControlDispatch {
             out.push_str(&super::metrics::render(self.0.stats(s), prefix));
         }
         out
-    }
-}
-
-async fn stop_running(r: Running) {
-    let _ = r.stop.send(true);
-    for t in r.tasks {
-        if let Err(e) = t.await {
-            error!(target: "kea-dhcp4.dhcp4", "DHCP4_SRV_SHUTDOWN_FAIL {e}");
-        }
-    }
-}
-
-/// Runs file-heavy work (loading a lease file, writing the server DUID) without holding up
-/// the runtime: on a multi-threaded runtime the worker hands its other tasks to the pool first.
-fn off_runtime<T>(f: impl FnOnce() -> T) -> T {
-    match tokio::runtime::Handle::try_current() {
-        Ok(h) if h.runtime_flavor() == tokio::runtime::RuntimeFlavor::MultiThread => tokio::task::block_in_place(f),
-        _ => f(),
     }
 }
 

@@ -4,6 +4,7 @@
 //! stops services through this module.
 
 pub mod pipeline;
+pub mod runtime;
 pub mod timers;
 pub mod v4;
 pub mod v6;
