@@ -472,3 +472,46 @@ fn fallback_socket_suppresses_port_unreachable() {
         }
     }
 }
+
+/// (c) sendmmsg batching: 70 replies (more than one call's 64) in order, a broadcast among
+/// them leaving by the interface named, and a datagram the kernel refuses reported on its own
+/// while the ones after it still go.
+#[test]
+fn udp4_batch_send_reports_each_datagram() {
+    use kakapo::net::udp4::Outgoing4;
+    let l = Link::new("bs", true);
+    let server =
+        in_netns(&l.server.0, || Udp4Socket::bind(SocketAddrV4::new(Ipv4Addr::UNSPECIFIED, 67), Some(SERVER_IF)))
+            .expect("bind 0.0.0.0:67 on the server interface");
+    let client = in_netns(&l.client.0, || client_socket(CLIENT_IF, SocketAddrV4::new(Ipv4Addr::UNSPECIFIED, 68)));
+    client.set_read_timeout(Some(TIMEOUT)).unwrap();
+    let payloads: Vec<Vec<u8>> = (0..70u8).map(|i| vec![i; 50 + usize::from(i)]).collect();
+    let to_client = SocketAddrV4::new(CLIENT_IP, 68);
+    // Port 0 is refused by the kernel at once (EINVAL).
+    let refused = SocketAddrV4::new(CLIENT_IP, 0);
+    let msgs: Vec<Outgoing4<'_>> = payloads
+        .iter()
+        .enumerate()
+        .map(|(i, p)| match i {
+            5 => Outgoing4 {
+                payload: p,
+                dst: SocketAddrV4::new(Ipv4Addr::BROADCAST, 68),
+                ifindex: Some(l.server_ifindex),
+            },
+            6 => Outgoing4 { payload: p, dst: refused, ifindex: None },
+            _ => Outgoing4 { payload: p, dst: to_client, ifindex: None },
+        })
+        .collect();
+    let mut sent = Vec::new();
+    server.send_batch(&msgs, &mut sent);
+    assert_eq!(sent.len(), 70);
+    for (i, r) in sent.iter().enumerate() {
+        assert_eq!(r.is_ok(), i != 6, "datagram {i}: {r:?}");
+    }
+    let mut buf = [0u8; 1500];
+    for i in (0..70u8).filter(|i| *i != 6) {
+        let (n, from) = client.recv_from(&mut buf).expect("reply");
+        assert_eq!(&buf[..n], &payloads[usize::from(i)][..], "datagram {i} in order and intact");
+        assert_eq!(from, std::net::SocketAddr::V4(SocketAddrV4::new(SERVER_IP, 67)));
+    }
+}

@@ -286,3 +286,50 @@ fn udp6_unicast_reports_destination() {
     let (r, data) = recv_udp(&bound);
     assert_eq!((data.as_slice(), r.dst, r.ifindex), (&b"again"[..], SERVER_GLOBAL, l.server_ifindex));
 }
+
+/// sendmmsg batching: 70 replies (more than one call's 64) to a link-local and a global
+/// destination arrive in order, and one the kernel refuses (port 0) is reported on its own.
+#[test]
+fn udp6_batch_send_reports_each_datagram() {
+    let l = Link::new("bs");
+    let server = in_netns(&l.server.0, || {
+        Udp6Socket::bind(SocketAddrV6::new(Ipv6Addr::UNSPECIFIED, 547, 0, 0), Some(SERVER_IF), true)
+    })
+    .expect("bind [::]:547");
+    let client_ifindex = l.client_ifindex;
+    let client = in_netns(&l.client.0, move || {
+        client_socket(CLIENT_IF, SocketAddrV6::new(Ipv6Addr::UNSPECIFIED, 546, 0, client_ifindex))
+    });
+    client.set_read_timeout(Some(TIMEOUT)).unwrap();
+    let payloads: Vec<Vec<u8>> = (0..70u8).map(|i| vec![i; 40 + usize::from(i)]).collect();
+    let ll = SocketAddrV6::new(CLIENT_LL, 546, 0, 0);
+    let global = SocketAddrV6::new(CLIENT_GLOBAL, 546, 0, 0);
+    let refused = SocketAddrV6::new(CLIENT_GLOBAL, 0, 0, 0);
+    let msgs: Vec<(&[u8], SocketAddrV6)> = payloads
+        .iter()
+        .enumerate()
+        .map(|(i, p)| {
+            (
+                &p[..],
+                if i == 9 {
+                    refused
+                } else if i % 2 == 0 {
+                    ll
+                } else {
+                    global
+                },
+            )
+        })
+        .collect();
+    let mut sent = Vec::new();
+    server.send_batch(&msgs, l.server_ifindex, &mut sent);
+    assert_eq!(sent.len(), 70);
+    for (i, r) in sent.iter().enumerate() {
+        assert_eq!(r.is_ok(), i != 9, "datagram {i}: {r:?}");
+    }
+    for i in (0..70usize).filter(|i| *i != 9) {
+        let (data, from) = recv_from_server(&client);
+        assert_eq!(data, payloads[i], "datagram {i} in order and intact");
+        assert_eq!(from.port(), 547);
+    }
+}

@@ -39,6 +39,17 @@ pub struct Udp4Recv {
     pub len: usize,
 }
 
+/// One datagram of a [`Udp4Socket::send_batch`].
+#[derive(Debug, Clone, Copy)]
+pub struct Outgoing4<'a> {
+    /// The encoded message.
+    pub payload: &'a [u8],
+    /// Where it goes.
+    pub dst: SocketAddrV4,
+    /// The outgoing interface, for broadcasts.
+    pub ifindex: Option<u32>,
+}
+
 /// A non-blocking UDP/IPv4 socket with `IP_PKTINFO` on, for DHCPv4 (ip(7), udp(7)).
 #[derive(Debug)]
 pub struct Udp4Socket {
@@ -197,6 +208,61 @@ impl Udp4Socket {
             return Err(io::Error::last_os_error());
         }
         Ok(n as usize)
+    }
+
+    /// Sends a batch of datagrams with sendmmsg(2), up to [`MAX_BATCH`] per call; each may
+    /// name its outgoing interface (`IP_PKTINFO`, as in [`Self::send`]). Returns, per datagram,
+    /// whether the kernel took it; one that fails is reported and skipped, the rest still go.
+    pub fn send_batch(&self, msgs: &[Outgoing4<'_>], sent: &mut Vec<io::Result<()>>) {
+        sent.clear();
+        while sent.len() < msgs.len() {
+            let chunk = &msgs[sent.len()..msgs.len().min(sent.len() + MAX_BATCH)];
+            let mut names = [zeroed_sockaddr_in(); MAX_BATCH];
+            let mut cmsgs = [CmsgBuf([0; 64]); MAX_BATCH];
+            // SAFETY: iovec and mmsghdr are plain old data; all-zero is valid, and every entry
+            // used below is filled in first.
+            let mut iovs: [libc::iovec; MAX_BATCH] = unsafe { mem::zeroed() };
+            // SAFETY: as above.
+            let mut hdrs: [libc::mmsghdr; MAX_BATCH] = unsafe { mem::zeroed() };
+            for (i, m) in chunk.iter().enumerate() {
+                names[i] = sockaddr_in(m.dst);
+                iovs[i] = libc::iovec { iov_base: m.payload.as_ptr() as *mut libc::c_void, iov_len: m.payload.len() };
+                let h = &mut hdrs[i].msg_hdr;
+                h.msg_name = ptr::addr_of_mut!(names[i]).cast();
+                h.msg_namelen = mem::size_of::<libc::sockaddr_in>() as libc::socklen_t;
+                h.msg_iov = &mut iovs[i];
+                h.msg_iovlen = 1;
+                if let Some(ifindex) = m.ifindex.and_then(|i| libc::c_int::try_from(i).ok()) {
+                    let info = libc::in_pktinfo {
+                        ipi_ifindex: ifindex,
+                        ipi_spec_dst: in_addr(Ipv4Addr::UNSPECIFIED),
+                        ipi_addr: in_addr(Ipv4Addr::UNSPECIFIED),
+                    };
+                    let size = mem::size_of::<libc::in_pktinfo>() as u32;
+                    h.msg_control = cmsgs[i].0.as_mut_ptr().cast();
+                    // SAFETY: CMSG_SPACE is a pure size computation.
+                    h.msg_controllen = unsafe { libc::CMSG_SPACE(size) } as _;
+                    // SAFETY: msg_control points at 64 aligned bytes of `cmsgs[i]`, more than
+                    // CMSG_SPACE of an in_pktinfo, so the header and data fit in it.
+                    unsafe {
+                        let c = libc::CMSG_FIRSTHDR(h);
+                        (*c).cmsg_level = libc::IPPROTO_IP;
+                        (*c).cmsg_type = libc::IP_PKTINFO;
+                        (*c).cmsg_len = libc::CMSG_LEN(size) as _;
+                        ptr::write_unaligned(libc::CMSG_DATA(c).cast::<libc::in_pktinfo>(), info);
+                    }
+                }
+            }
+            // SAFETY: the first `chunk.len()` headers point at locals of this frame and at the
+            // payloads of `chunk`, all alive for the call; the kernel only reads through them.
+            let n = unsafe { libc::sendmmsg(self.sock.as_raw_fd(), hdrs.as_mut_ptr(), chunk.len() as libc::c_uint, 0) };
+            if n <= 0 {
+                // The first datagram of the chunk failed: report it and go on with the next.
+                sent.push(Err(io::Error::last_os_error()));
+                continue;
+            }
+            sent.extend((0..n).map(|_| Ok(())));
+        }
     }
 
     /// The bound local address (getsockname(2)).

@@ -27,6 +27,9 @@ pub const ALL_DHCP_RELAY_AGENTS_AND_SERVERS: Ipv6Addr = Ipv6Addr::new(0xff02, 0,
 #[repr(C, align(8))]
 struct CmsgBuf([u8; 64]);
 
+/// Most datagrams [`Udp6Socket::send_batch`] hands over in one sendmmsg(2) call.
+pub const BATCH: usize = 64;
+
 /// One received DHCPv6 datagram (ipv6(7) `IPV6_PKTINFO`); the payload is in the caller's buffer at `[..len]`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Udp6Recv {
@@ -167,6 +170,58 @@ impl Udp6Socket {
             return Err(io::Error::last_os_error());
         }
         Ok(n as usize)
+    }
+
+    /// Sends a batch of datagrams with sendmmsg(2), [`BATCH`] per call, each out of
+    /// interface `ifindex` (`IPV6_PKTINFO`, as in [`Self::send`]). `sent` gets, per datagram,
+    /// whether the kernel took it; one that fails is reported and skipped, the rest still go.
+    pub fn send_batch(&self, msgs: &[(&[u8], SocketAddrV6)], ifindex: u32, sent: &mut Vec<io::Result<()>>) {
+        sent.clear();
+        while sent.len() < msgs.len() {
+            let chunk = &msgs[sent.len()..msgs.len().min(sent.len() + BATCH)];
+            let mut names = [zeroed_sockaddr_in6(); BATCH];
+            let mut cmsgs = [CmsgBuf([0; 64]); BATCH];
+            // SAFETY: iovec and mmsghdr are plain old data; all-zero is valid, and every entry
+            // used below is filled in first.
+            let mut iovs: [libc::iovec; BATCH] = unsafe { mem::zeroed() };
+            // SAFETY: as above.
+            let mut hdrs: [libc::mmsghdr; BATCH] = unsafe { mem::zeroed() };
+            let info = libc::in6_pktinfo {
+                ipi6_addr: libc::in6_addr { s6_addr: Ipv6Addr::UNSPECIFIED.octets() },
+                ipi6_ifindex: ifindex,
+            };
+            let size = mem::size_of::<libc::in6_pktinfo>() as u32;
+            for (i, (payload, dst)) in chunk.iter().enumerate() {
+                names[i] = sockaddr_in6(*dst);
+                iovs[i] = libc::iovec { iov_base: payload.as_ptr() as *mut libc::c_void, iov_len: payload.len() };
+                let h = &mut hdrs[i].msg_hdr;
+                h.msg_name = ptr::addr_of_mut!(names[i]).cast();
+                h.msg_namelen = mem::size_of::<libc::sockaddr_in6>() as libc::socklen_t;
+                h.msg_iov = &mut iovs[i];
+                h.msg_iovlen = 1;
+                h.msg_control = cmsgs[i].0.as_mut_ptr().cast();
+                // SAFETY: CMSG_SPACE is a pure size computation.
+                h.msg_controllen = unsafe { libc::CMSG_SPACE(size) } as _;
+                // SAFETY: msg_control points at 64 aligned bytes of `cmsgs[i]`, more than
+                // CMSG_SPACE of an in6_pktinfo (40), so the header and data fit in it.
+                unsafe {
+                    let c = libc::CMSG_FIRSTHDR(h);
+                    (*c).cmsg_level = libc::IPPROTO_IPV6;
+                    (*c).cmsg_type = libc::IPV6_PKTINFO;
+                    (*c).cmsg_len = libc::CMSG_LEN(size) as _;
+                    ptr::write_unaligned(libc::CMSG_DATA(c).cast::<libc::in6_pktinfo>(), info);
+                }
+            }
+            // SAFETY: the first `chunk.len()` headers point at locals of this frame and at the
+            // payloads of `chunk`, all alive for the call; the kernel only reads through them.
+            let n = unsafe { libc::sendmmsg(self.sock.as_raw_fd(), hdrs.as_mut_ptr(), chunk.len() as libc::c_uint, 0) };
+            if n <= 0 {
+                // The first datagram of the chunk failed: report it and go on with the next.
+                sent.push(Err(io::Error::last_os_error()));
+                continue;
+            }
+            sent.extend((0..n).map(|_| Ok(())));
+        }
     }
 
     /// The bound local address (getsockname(2)).

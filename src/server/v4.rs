@@ -24,7 +24,7 @@ use crate::lease::store::{CommitFuture, LeaseStore};
 use crate::lease::Lease4;
 use crate::lease::LeaseChange4;
 use crate::net::raw::RawV4Socket;
-use crate::net::udp4::{Udp4Recv, Udp4Socket};
+use crate::net::udp4::{Outgoing4, Udp4Recv, Udp4Socket};
 use crate::stats::Stats;
 use crate::wire::v4::{MessageType, Pkt4};
 
@@ -431,44 +431,74 @@ impl Family for V4 {
 
     fn transmit(svc: &Shared, ep: &Iface, replies: Vec<(Pkt4, Dest4)>) {
         let now = clock::unix_now();
-        let mut out = Vec::with_capacity(576);
-        for (pkt, dest) in replies {
-            send(svc, ep, &pkt, dest, &mut out, now);
+        match &ep.listener {
+            Listener::Udp { udp } => send_udp(svc, ep, udp, &replies, now),
+            Listener::Raw { .. } => {
+                let mut out = Vec::with_capacity(576);
+                for (pkt, dest) in replies {
+                    send_raw(svc, ep, &pkt, dest, &mut out, now);
+                }
+            }
         }
     }
 }
 
-fn send(sh: &Shared, iface: &Iface, pkt: &Pkt4, dest: Dest4, out: &mut Vec<u8>, now: u64) {
+/// Sends one reply through a raw socket's listener: link-layer frames to clients without an
+/// address, the fallback UDP socket otherwise.
+fn send_raw(sh: &Shared, iface: &Iface, pkt: &Pkt4, dest: Dest4, out: &mut Vec<u8>, now: u64) {
+    let Listener::Raw { raw, fallback } = &iface.listener else { return };
     out.clear();
     pkt.encode(out);
     let out = &out[..];
     let port = sh.opts.client_port;
     let src_ip = iface.addrs.first().copied().unwrap_or(Ipv4Addr::UNSPECIFIED);
-    let res = match (&iface.listener, dest) {
+    let res = match dest {
         // Unicast replies leave from the server port, as Kea's do: stateful firewalls in front
         // of clients (and some relays) only pass replies from port 67.
-        (Listener::Raw { fallback, .. }, Dest4::Relay(to)) => {
-            fallback.send_to(out, SocketAddrV4::new(*to.ip(), sh.opts.server_port)).map(|_| ())
-        }
-        (Listener::Raw { fallback, .. }, Dest4::Unicast(to)) => {
-            fallback.send_to(out, SocketAddrV4::new(*to.ip(), port)).map(|_| ())
-        }
-        (Listener::Udp { udp }, Dest4::Relay(to)) => {
-            udp.send(out, SocketAddrV4::new(*to.ip(), sh.opts.server_port), None, None).map(|_| ())
-        }
-        (Listener::Udp { udp }, Dest4::Unicast(to)) => {
-            udp.send(out, SocketAddrV4::new(*to.ip(), port), None, None).map(|_| ())
-        }
-        (Listener::Raw { raw, .. }, Dest4::LinkUnicast { mac, ip }) => {
-            raw.send(mac, src_ip, sh.opts.server_port, ip, port, out)
-        }
-        (Listener::Raw { raw, .. }, Dest4::Broadcast) => {
-            raw.send([0xff; 6], src_ip, sh.opts.server_port, Ipv4Addr::BROADCAST, port, out)
-        }
-        (Listener::Udp { udp }, Dest4::Broadcast | Dest4::LinkUnicast { .. }) => {
-            udp.send(out, SocketAddrV4::new(Ipv4Addr::BROADCAST, port), None, Some(iface.ifindex)).map(|_| ())
-        }
+        Dest4::Relay(to) => fallback.send_to(out, SocketAddrV4::new(*to.ip(), sh.opts.server_port)).map(|_| ()),
+        Dest4::Unicast(to) => fallback.send_to(out, SocketAddrV4::new(*to.ip(), port)).map(|_| ()),
+        Dest4::LinkUnicast { mac, ip } => raw.send(mac, src_ip, sh.opts.server_port, ip, port, out),
+        Dest4::Broadcast => raw.send([0xff; 6], src_ip, sh.opts.server_port, Ipv4Addr::BROADCAST, port, out),
     };
+    sent(sh, iface, pkt, dest, res, now);
+}
+
+/// Sends a batch of replies through a UDP listener with one sendmmsg(2) per 64 datagrams.
+fn send_udp(sh: &Shared, iface: &Iface, udp: &Udp4Socket, replies: &[(Pkt4, Dest4)], now: u64) {
+    let port = sh.opts.client_port;
+    let encoded: Vec<Vec<u8>> = replies
+        .iter()
+        .map(|(pkt, _)| {
+            let mut b = Vec::with_capacity(576);
+            pkt.encode(&mut b);
+            b
+        })
+        .collect();
+    let msgs: Vec<Outgoing4<'_>> = replies
+        .iter()
+        .zip(&encoded)
+        .map(|((_, dest), payload)| {
+            let (dst, ifindex) = match dest {
+                Dest4::Relay(to) => (SocketAddrV4::new(*to.ip(), sh.opts.server_port), None),
+                Dest4::Unicast(to) => (SocketAddrV4::new(*to.ip(), port), None),
+                // Without a raw socket a client without an address is reached by broadcast.
+                Dest4::Broadcast | Dest4::LinkUnicast { .. } => {
+                    (SocketAddrV4::new(Ipv4Addr::BROADCAST, port), Some(iface.ifindex))
+                }
+            };
+            Outgoing4 { payload, dst, ifindex }
+        })
+        .collect();
+    let mut results = Vec::with_capacity(msgs.len());
+    udp.send_batch(&msgs, &mut results);
+    for ((pkt, dest), res) in replies.iter().zip(results) {
+        sent(sh, iface, pkt, *dest, res, now);
+    }
+}
+
+/// Counts a sent reply under Kea's statistics and logs it, or logs why it was not sent.
+fn sent(sh: &Shared, iface: &Iface, pkt: &Pkt4, dest: Dest4, res: std::io::Result<()>, now: u64) {
+    let port = sh.opts.client_port;
     match res {
         Ok(()) => {
             let c = &sh.counters;
@@ -480,13 +510,16 @@ fn send(sh: &Shared, iface: &Iface, pkt: &Pkt4, dest: Dest4, out: &mut Vec<u8>, 
                 _ => &c.other_sent,
             };
             stat.add(1, now);
-            let (name, num) = pkt.message_type().map_or(("UNKNOWN", 0), |m| (m.name(), m.as_u8()));
-            let to = match dest {
-                Dest4::Relay(a) | Dest4::Unicast(a) => a.to_string(),
-                Dest4::Broadcast => format!("255.255.255.255:{port}"),
-                Dest4::LinkUnicast { ip, .. } => format!("{ip}:{port}"),
-            };
-            tracing::debug!(target: "kea-dhcp4.packets", "DHCP4_PACKET_SEND tid={:#x}: trying to send packet {name} (type {num}) from {src_ip}:{} to {to} on interface {}", pkt.xid, sh.opts.server_port, iface.name);
+            if tracing::enabled!(target: "kea-dhcp4.packets", tracing::Level::DEBUG) {
+                let src_ip = iface.addrs.first().copied().unwrap_or(Ipv4Addr::UNSPECIFIED);
+                let (name, num) = pkt.message_type().map_or(("UNKNOWN", 0), |m| (m.name(), m.as_u8()));
+                let to = match dest {
+                    Dest4::Relay(a) | Dest4::Unicast(a) => a.to_string(),
+                    Dest4::Broadcast => format!("255.255.255.255:{port}"),
+                    Dest4::LinkUnicast { ip, .. } => format!("{ip}:{port}"),
+                };
+                tracing::debug!(target: "kea-dhcp4.packets", "DHCP4_PACKET_SEND tid={:#x}: trying to send packet {name} (type {num}) from {src_ip}:{} to {to} on interface {}", pkt.xid, sh.opts.server_port, iface.name);
+            }
         }
         Err(e) => error!(target: "kea-dhcp4.packets", "DHCP4_PACKET_SEND_FAIL failed to send DHCPv4 packet: {e}"),
     }

@@ -433,32 +433,39 @@ impl Family for V6 {
     }
 
     fn transmit(svc: &Shared, ep: &Iface, replies: Vec<Reply6>) {
-        let now = clock::unix_now();
-        let mut bytes = Vec::with_capacity(1024);
-        for r in replies {
-            send(svc, ep, &r, &mut bytes, now);
-        }
+        send(svc, ep, &replies, clock::unix_now());
     }
 }
 
-fn send(sh: &Shared, iface: &Iface, reply: &Reply6, bytes: &mut Vec<u8>, now: u64) {
-    bytes.clear();
-    crate::wire::v6::encode(&reply.pkt, &reply.relays, bytes);
-    // Link-local destinations need the interface; the socket is bound to it anyway.
-    let res = iface.sock.send(bytes, reply.dest, None, Some(iface.ifindex));
-    match res {
-        Ok(_) => {
-            let c = &sh.counters;
-            c.sent.add(1, now);
-            let stat = match reply.pkt.msg_type {
-                MessageType::Advertise => &c.advertise_sent,
-                MessageType::Reply => &c.reply_sent,
-                _ => &c.other_sent,
-            };
-            stat.add(1, now);
-        }
-        Err(e) => {
-            error!(target: "kea-dhcp6.packets", "DHCP6_PACKET_SEND_FAIL failed to send DHCPv6 packet to {}: {e}", reply.dest)
+/// Sends a batch of replies with one sendmmsg(2) per 64 datagrams, out of the receiving
+/// interface (link-local destinations need it; the socket is bound to it anyway).
+fn send(sh: &Shared, iface: &Iface, replies: &[Reply6], now: u64) {
+    let encoded: Vec<Vec<u8>> = replies
+        .iter()
+        .map(|r| {
+            let mut b = Vec::with_capacity(512);
+            crate::wire::v6::encode(&r.pkt, &r.relays, &mut b);
+            b
+        })
+        .collect();
+    let msgs: Vec<(&[u8], SocketAddrV6)> = encoded.iter().zip(replies).map(|(b, r)| (&b[..], r.dest)).collect();
+    let mut results = Vec::with_capacity(msgs.len());
+    iface.sock.send_batch(&msgs, iface.ifindex, &mut results);
+    for (reply, res) in replies.iter().zip(results) {
+        match res {
+            Ok(()) => {
+                let c = &sh.counters;
+                c.sent.add(1, now);
+                let stat = match reply.pkt.msg_type {
+                    MessageType::Advertise => &c.advertise_sent,
+                    MessageType::Reply => &c.reply_sent,
+                    _ => &c.other_sent,
+                };
+                stat.add(1, now);
+            }
+            Err(e) => {
+                error!(target: "kea-dhcp6.packets", "DHCP6_PACKET_SEND_FAIL failed to send DHCPv6 packet to {}: {e}", reply.dest)
+            }
         }
     }
 }
