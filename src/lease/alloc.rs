@@ -11,6 +11,7 @@ use std::sync::{Mutex, MutexGuard};
 
 use super::pending::PendingChanges;
 use super::pool::{PoolSpace, Strategy};
+use super::FastMap;
 use super::{Lease4, LeaseState};
 
 /// How a client is recognised: by client identifier when it sent one (and `match-client-id`
@@ -54,10 +55,10 @@ struct Offer {
 /// The leases and offers of one subnet.
 #[derive(Debug, Default)]
 pub struct SubnetLeases {
-    by_addr: HashMap<Ipv4Addr, Lease4>,
-    by_client: HashMap<ClientKey, Ipv4Addr>,
-    offers: HashMap<Ipv4Addr, Offer>,
-    offer_by_client: HashMap<ClientKey, Ipv4Addr>,
+    by_addr: FastMap<Ipv4Addr, Lease4>,
+    by_client: FastMap<ClientKey, Ipv4Addr>,
+    offers: FastMap<Ipv4Addr, Offer>,
+    offer_by_client: FastMap<ClientKey, Ipv4Addr>,
     next_offer_purge: u64,
     pools: Vec<PoolState>,
     /// Addresses whose latest change is not yet known to be durable, with the durable state:
@@ -72,8 +73,8 @@ pub const OFFER_HOLD_SECS: u64 = 10;
 
 /// True when `addr` may be given to `client` at `now` (see [`SubnetLeases::is_free_for`]).
 fn free_for(
-    by_addr: &HashMap<Ipv4Addr, Lease4>,
-    offers: &HashMap<Ipv4Addr, Offer>,
+    by_addr: &FastMap<Ipv4Addr, Lease4>,
+    offers: &FastMap<Ipv4Addr, Offer>,
     addr: Ipv4Addr,
     client: &ClientKey,
     now: u64,
@@ -129,6 +130,12 @@ impl SubnetLeases {
             self.pools[i].space.remove_hold(off, o.until);
         }
         Some(o)
+    }
+
+    /// Makes room for `n` more leases.
+    pub fn reserve(&mut self, n: usize) {
+        self.by_addr.reserve(n);
+        self.by_client.reserve(n);
     }
 
     /// Inserts or replaces a lease and its client index entries.
@@ -441,6 +448,16 @@ impl LeaseMap4 {
     /// Loads leases read from the store at start-up; leases of unknown subnets are kept aside
     /// (see [`LeaseMap4::orphans`]) and also returned.
     pub fn load(&self, leases: Vec<Lease4>) -> Vec<Lease4> {
+        // Sized once: growing a million-entry table step by step copies it over and over.
+        let mut per_subnet: std::collections::HashMap<u32, usize> = std::collections::HashMap::new();
+        for l in &leases {
+            *per_subnet.entry(l.subnet_id).or_default() += 1;
+        }
+        for (id, n) in per_subnet {
+            if let Some(mut s) = self.subnet(id) {
+                s.reserve(n);
+            }
+        }
         let mut orphans = Vec::new();
         for l in leases {
             match self.subnet(l.subnet_id) {

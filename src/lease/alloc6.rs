@@ -13,6 +13,7 @@ use ipnet::Ipv6Net;
 
 use super::pending::PendingChanges;
 use super::pool::{PoolSpace, Strategy};
+use super::FastMap;
 use super::{Lease6, LeaseState, LeaseType6};
 use crate::config::model::Dhcp6;
 
@@ -70,10 +71,10 @@ struct Offer {
 /// The leases and offers of one subnet.
 #[derive(Debug, Default)]
 pub struct SubnetLeases6 {
-    by_addr: HashMap<(LeaseType6, Ipv6Addr), Lease6>,
-    by_client: HashMap<IaKey, Vec<Ipv6Addr>>,
-    offers: HashMap<(LeaseType6, Ipv6Addr), Offer>,
-    offer_by_client: HashMap<IaKey, Ipv6Addr>,
+    by_addr: FastMap<(LeaseType6, Ipv6Addr), Lease6>,
+    by_client: FastMap<IaKey, Vec<Ipv6Addr>>,
+    offers: FastMap<(LeaseType6, Ipv6Addr), Offer>,
+    offer_by_client: FastMap<IaKey, Ipv6Addr>,
     next_offer_purge: u64,
     na_pools: Vec<Pool6>,
     pd_pools: Vec<Pool6>,
@@ -83,8 +84,8 @@ pub struct SubnetLeases6 {
 
 /// True when `addr` may be given to the IA at `now` (see [`SubnetLeases6::is_free_for`]).
 fn free_for(
-    by_addr: &HashMap<(LeaseType6, Ipv6Addr), Lease6>,
-    offers: &HashMap<(LeaseType6, Ipv6Addr), Offer>,
+    by_addr: &FastMap<(LeaseType6, Ipv6Addr), Lease6>,
+    offers: &FastMap<(LeaseType6, Ipv6Addr), Offer>,
     ty: LeaseType6,
     addr: Ipv6Addr,
     client: &IaKey,
@@ -150,6 +151,12 @@ impl SubnetLeases6 {
             p.space.remove_hold(off, o.until);
         }
         Some(o)
+    }
+
+    /// Makes room for `n` more leases.
+    pub fn reserve(&mut self, n: usize) {
+        self.by_addr.reserve(n);
+        self.by_client.reserve(n);
     }
 
     /// Inserts or replaces a lease and its client index entry.
@@ -458,6 +465,16 @@ impl LeaseMap6 {
 
     /// Loads leases read from the store at start-up; leases of unknown subnets are returned.
     pub fn load(&self, leases: Vec<Lease6>) -> Vec<Lease6> {
+        // Sized once: growing a million-entry table step by step copies it over and over.
+        let mut per_subnet: std::collections::HashMap<u32, usize> = std::collections::HashMap::new();
+        for l in &leases {
+            *per_subnet.entry(l.subnet_id).or_default() += 1;
+        }
+        for (id, n) in per_subnet {
+            if let Some(mut s) = self.subnet(id) {
+                s.reserve(n);
+            }
+        }
         let mut orphans = Vec::new();
         for l in leases {
             match self.subnet(l.subnet_id) {

@@ -19,6 +19,9 @@ use crate::config::model::LeaseDatabase;
 use memfile::{Memfile4, Memfile6, MemfileConfig, MemfileStore};
 use store::{LeaseRecord, LeaseStore, StoreError};
 
+/// The hash map of the lease index: foldhash, seeded per process.
+pub type FastMap<K, V> = std::collections::HashMap<K, V, foldhash::fast::RandomState>;
+
 /// A lease store opened from `lease-database` (Kea ARM 8.2.2 "Lease Storage"), with the leases
 /// it holds at start-up (the memfile index is built from them).
 pub struct Opened<L: LeaseRecord, J> {

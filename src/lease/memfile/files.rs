@@ -1,7 +1,6 @@
 //! The lease files on disk: Kea's names (`<file>`, `.1`, `.2`, `.output`, `.completed`,
 //! `.pid`), the loader (`LeaseFileLoader::load`), snapshots and directory syncs.
 
-use std::collections::HashMap;
 use std::ffi::OsString;
 use std::fs::{self, File, OpenOptions};
 use std::io::{self, BufWriter, Write};
@@ -12,7 +11,7 @@ use super::row::{mlog, LeaseRow};
 use super::MemfileError;
 
 /// Live leases by address while files are replayed.
-pub(crate) type LeaseMap<L> = HashMap<<L as LeaseRow>::Key, L>;
+pub(crate) type LeaseMap<L> = crate::lease::FastMap<<L as LeaseRow>::Key, L>;
 
 /// Kea's file names around one lease file (`Memfile_LeaseMgr::appendSuffix`).
 #[derive(Debug, Clone)]
@@ -194,7 +193,7 @@ pub(crate) fn rewrite_journal<L: LeaseRow>(
     mut leases: Vec<L>,
     pool_id_column: bool,
 ) -> Result<(File, u64), MemfileError> {
-    let mut older = LeaseMap::<L>::new();
+    let mut older = LeaseMap::<L>::default();
     if paths.completed.exists() {
         load_file(&paths.completed, &mut older, 0, Tail::Parse)?;
     } else {

@@ -17,7 +17,7 @@ use super::MemfileError;
 /// `.completed` is already there (a cleanup interrupted after its merge) only the renames run.
 pub(crate) fn merge<L: LeaseRow>(paths: &Paths, max_row_errors: u32, pool_id_column: bool) -> Result<(), MemfileError> {
     if !paths.completed.exists() {
-        let mut map = LeaseMap::<L>::new();
+        let mut map = LeaseMap::<L>::default();
         // Kea's kea-lfc stops after MAX_LEASE_ERRORS bad rows; we honour the configured limit.
         for input in [&paths.previous, &paths.input] {
             if input.exists() {

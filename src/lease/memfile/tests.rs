@@ -358,7 +358,7 @@ fn expected_set(ns: impl IntoIterator<Item = u32>) -> Vec<Lease4> {
 }
 
 fn load_file_set(path: &Path) -> Vec<Lease4> {
-    let mut map = LeaseMap::new();
+    let mut map = LeaseMap::default();
     files::load_file(path, &mut map, 1, Tail::Parse).expect("loads without errors");
     let mut v: Vec<Lease4> = map.into_values().collect();
     v.sort_by_key(|l| l.address);
@@ -411,7 +411,7 @@ fn journal_accepts_commits_during_lfc() {
     // Crash here: Kea's loader order over .1 + <file> already gives the full live set.
     let live = expected_set(100..1100);
     {
-        let mut map = LeaseMap::new();
+        let mut map = LeaseMap::default();
         files::load_file(&ps.input, &mut map, 0, Tail::Parse).expect(".1");
         files::load_file(&p, &mut map, 0, Tail::Parse).expect("journal");
         let mut v: Vec<Lease4> = map.into_values().collect();
@@ -628,7 +628,7 @@ mod v6 {
     }
 
     fn load_file_set6(path: &Path) -> Vec<Lease6> {
-        let mut map = LeaseMap::<Lease6>::new();
+        let mut map = LeaseMap::<Lease6>::default();
         files::load_file(path, &mut map, 1, Tail::Parse).expect("loads without errors");
         let mut v: Vec<Lease6> = map.into_values().collect();
         v.sort_by_key(|l| l.address);
