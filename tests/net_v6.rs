@@ -333,3 +333,43 @@ fn udp6_batch_send_reports_each_datagram() {
         assert_eq!(from.port(), 547);
     }
 }
+
+/// recvmmsg batching: ten SOLICIT-sized datagrams read in batches of at most four, in order,
+/// each with its interface, sender and destination.
+#[test]
+fn udp6_batch_receive() {
+    let l = Link::new("br");
+    let server = in_netns(&l.server.0, || {
+        Udp6Socket::bind(SocketAddrV6::new(Ipv6Addr::UNSPECIFIED, 547, 0, 0), Some(SERVER_IF), true)
+    })
+    .expect("bind [::]:547");
+    let client = in_netns(&l.client.0, || client_socket(CLIENT_IF, SocketAddrV6::new(CLIENT_GLOBAL, 546, 0, 0)));
+    for i in 0..10u8 {
+        client.send_to(&vec![i; 60 + usize::from(i)], SocketAddrV6::new(SERVER_GLOBAL, 547, 0, 0)).unwrap();
+    }
+    let mut got: Vec<(Udp6Recv, Vec<u8>)> = Vec::new();
+    let mut bufs: Vec<Vec<u8>> = (0..4).map(|_| vec![0u8; 1500]).collect();
+    let mut out = Vec::new();
+    let deadline = kakapo::clock::monotonic_now() + TIMEOUT;
+    while got.len() < 10 {
+        assert!(kakapo::clock::monotonic_now() < deadline, "only {} of 10 datagrams", got.len());
+        match server.recv_batch(&mut bufs, &mut out) {
+            Ok(n) => {
+                assert!((1..=4).contains(&n) && n == out.len());
+                got.extend(out.iter().zip(&bufs).map(|(r, b)| (*r, b[..r.len].to_vec())));
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => std::thread::sleep(Duration::from_millis(2)),
+            Err(e) => panic!("recv_batch: {e}"),
+        }
+    }
+    for (i, (r, data)) in got.iter().enumerate() {
+        assert_eq!(data, &vec![i as u8; 60 + i], "datagram {i} in order and intact");
+        let want = Udp6Recv {
+            ifindex: l.server_ifindex,
+            src: SocketAddrV6::new(CLIENT_GLOBAL, 546, 0, 0),
+            dst: SERVER_GLOBAL,
+            len: 60 + i,
+        };
+        assert_eq!(*r, want);
+    }
+}

@@ -111,17 +111,60 @@ impl Udp6Socket {
                 self.truncated.fetch_add(1, Ordering::Relaxed);
                 continue;
             }
-            let src = SocketAddrV6::new(
-                Ipv6Addr::from(name.sin6_addr.s6_addr),
-                u16::from_be(name.sin6_port),
-                u32::from_be(name.sin6_flowinfo),
-                name.sin6_scope_id,
-            );
-            let (ifindex, dst) = match pktinfo(&msg) {
-                Some(i) => (i.ipi6_ifindex, Ipv6Addr::from(i.ipi6_addr.s6_addr)),
-                None => (0, Ipv6Addr::UNSPECIFIED),
+            return Ok(describe(&msg, &name, n as usize));
+        }
+    }
+
+    /// Receives up to [`BATCH`] datagrams with one recvmmsg(2) (the hot path); `out` is
+    /// cleared and then `out[i]` describes the datagram now in `bufs[i]`. Datagrams longer than
+    /// their buffer are dropped and counted, the kept buffers moved to the front. Returns
+    /// `out.len()`, at least 1; `Err(WouldBlock)` when none is queued.
+    pub fn recv_batch(&self, bufs: &mut [Vec<u8>], out: &mut Vec<Udp6Recv>) -> io::Result<usize> {
+        out.clear();
+        let want = bufs.len().min(BATCH);
+        if want == 0 {
+            return Ok(0);
+        }
+        loop {
+            let mut names = [zeroed_sockaddr_in6(); BATCH];
+            let mut cmsgs = [CmsgBuf([0; 64]); BATCH];
+            // SAFETY: iovec and mmsghdr are plain old data; all-zero is valid, and every entry
+            // used below is filled in first.
+            let mut iovs: [libc::iovec; BATCH] = unsafe { mem::zeroed() };
+            // SAFETY: as above.
+            let mut hdrs: [libc::mmsghdr; BATCH] = unsafe { mem::zeroed() };
+            for i in 0..want {
+                iovs[i] = libc::iovec { iov_base: bufs[i].as_mut_ptr().cast(), iov_len: bufs[i].len() };
+                let h = &mut hdrs[i].msg_hdr;
+                h.msg_name = ptr::addr_of_mut!(names[i]).cast();
+                h.msg_namelen = mem::size_of::<libc::sockaddr_in6>() as libc::socklen_t;
+                h.msg_iov = &mut iovs[i];
+                h.msg_iovlen = 1;
+                h.msg_control = cmsgs[i].0.as_mut_ptr().cast();
+                h.msg_controllen = cmsgs[i].0.len() as _;
+            }
+            // SAFETY: the first `want` headers point at locals of this frame and at the heap
+            // storage of `bufs[..want]` with their lengths; nothing moves or frees them during
+            // the call, and the kernel writes within the given lengths.
+            let n = unsafe {
+                libc::recvmmsg(self.sock.as_raw_fd(), hdrs.as_mut_ptr(), want as libc::c_uint, 0, ptr::null_mut())
             };
-            return Ok(Udp6Recv { ifindex, src, dst, len: n as usize });
+            if n < 0 {
+                return Err(io::Error::last_os_error());
+            }
+            for (j, (hdr, name)) in hdrs.iter().zip(names.iter()).take(n as usize).enumerate() {
+                if hdr.msg_hdr.msg_flags & libc::MSG_TRUNC != 0 {
+                    self.truncated.fetch_add(1, Ordering::Relaxed);
+                    continue;
+                }
+                let k = out.len();
+                out.push(describe(&hdr.msg_hdr, name, hdr.msg_len as usize));
+                // Only the Vec handles move; the bytes already written stay where they are.
+                bufs.swap(k, j);
+            }
+            if !out.is_empty() {
+                return Ok(out.len());
+            }
         }
     }
 
@@ -270,6 +313,21 @@ fn sockaddr_in6(a: SocketAddrV6) -> libc::sockaddr_in6 {
     s.sin6_addr = libc::in6_addr { s6_addr: a.ip().octets() };
     s.sin6_scope_id = a.scope_id();
     s
+}
+
+/// Builds the [`Udp6Recv`] of a datagram from its sender address and `IPV6_PKTINFO`.
+fn describe(msg: &libc::msghdr, name: &libc::sockaddr_in6, len: usize) -> Udp6Recv {
+    let src = SocketAddrV6::new(
+        Ipv6Addr::from(name.sin6_addr.s6_addr),
+        u16::from_be(name.sin6_port),
+        u32::from_be(name.sin6_flowinfo),
+        name.sin6_scope_id,
+    );
+    let (ifindex, dst) = match pktinfo(msg) {
+        Some(i) => (i.ipi6_ifindex, Ipv6Addr::from(i.ipi6_addr.s6_addr)),
+        None => (0, Ipv6Addr::UNSPECIFIED),
+    };
+    Udp6Recv { ifindex, src, dst, len }
 }
 
 /// The `IPV6_PKTINFO` control message of a received datagram (ipv6(7)), if present.

@@ -358,15 +358,7 @@ impl Family for V6 {
     }
 
     fn receive(_svc: &Shared, ep: &Iface, bufs: &mut [Vec<u8>], out: &mut Vec<Udp6Recv>) -> std::io::Result<()> {
-        out.clear();
-        while out.len() < bufs.len() {
-            match ep.sock.recv(&mut bufs[out.len()]) {
-                Ok(r) => out.push(r),
-                Err(e) if e.kind() == std::io::ErrorKind::WouldBlock && !out.is_empty() => break,
-                Err(e) => return Err(e),
-            }
-        }
-        Ok(())
+        ep.sock.recv_batch(bufs, out).map(|_| ())
     }
 
     fn len(r: &Udp6Recv) -> usize {
