@@ -24,6 +24,23 @@ pub enum ClientKey {
     HwAddr(Vec<u8>),
 }
 
+/// A [`ClientKey`] borrowed from a lease or a packet, so the index is kept without copying
+/// identifiers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+enum KeyRef<'a> {
+    ClientId(&'a [u8]),
+    HwAddr(&'a [u8]),
+}
+
+impl ClientKey {
+    fn as_ref(&self) -> KeyRef<'_> {
+        match self {
+            ClientKey::ClientId(c) => KeyRef::ClientId(c),
+            ClientKey::HwAddr(h) => KeyRef::HwAddr(h),
+        }
+    }
+}
+
 pub use crate::config::model::AllocatorKind;
 
 /// One pool's range, its free structure and its free lease queue.
@@ -56,7 +73,11 @@ struct Offer {
 #[derive(Debug, Default)]
 pub struct SubnetLeases {
     by_addr: FastMap<Ipv4Addr, Lease4>,
-    by_client: FastMap<ClientKey, Ipv4Addr>,
+    /// Client identifier digest (keyed by `digests`) to address. A 64-bit digest instead of
+    /// the identifier keeps the index small; every lookup checks the lease it finds, so a
+    /// collision can only make a client look unknown, never hand it another client's lease.
+    by_client: FastMap<u64, Ipv4Addr>,
+    digests: foldhash::fast::RandomState,
     offers: FastMap<Ipv4Addr, Offer>,
     offer_by_client: FastMap<ClientKey, Ipv4Addr>,
     next_offer_purge: u64,
@@ -80,7 +101,7 @@ fn free_for(
     now: u64,
 ) -> bool {
     if let Some(l) = by_addr.get(&addr) {
-        let mine = keys_of(l).any(|k| &k == client);
+        let mine = keys_of(l).any(|k| k == client.as_ref());
         let own_live_lease = mine && l.state == LeaseState::Default;
         if !l.is_expired(now) && !own_live_lease {
             return false;
@@ -100,7 +121,14 @@ impl SubnetLeases {
 
     /// The client's current lease in this subnet, if any.
     pub fn by_client(&self, key: &ClientKey) -> Option<&Lease4> {
-        self.by_client.get(key).and_then(|a| self.by_addr.get(a))
+        let key = key.as_ref();
+        let addr = self.by_client.get(&self.digest(key))?;
+        self.by_addr.get(addr).filter(|l| keys_of(l).any(|k| k == key))
+    }
+
+    fn digest(&self, key: KeyRef<'_>) -> u64 {
+        use std::hash::BuildHasher;
+        self.digests.hash_one(key)
     }
 
     /// The pool holding `addr` and its offset there.
@@ -146,13 +174,15 @@ impl SubnetLeases {
     fn put(&mut self, lease: Lease4, track: bool) {
         if let Some(old) = self.by_addr.get(&lease.address) {
             for k in keys_of(old) {
-                if self.by_client.get(&k) == Some(&old.address) {
-                    self.by_client.remove(&k);
+                let d = self.digest(k);
+                if self.by_client.get(&d) == Some(&old.address) {
+                    self.by_client.remove(&d);
                 }
             }
         }
         for k in keys_of(&lease) {
-            self.by_client.insert(k, lease.address);
+            let d = self.digest(k);
+            self.by_client.insert(d, lease.address);
         }
         self.drop_offer(lease.address);
         if lease.state == LeaseState::ExpiredReclaimed {
@@ -178,8 +208,9 @@ impl SubnetLeases {
         }
         self.requeue(addr);
         for k in keys_of(&old) {
-            if self.by_client.get(&k) == Some(&addr) {
-                self.by_client.remove(&k);
+            let d = self.digest(k);
+            if self.by_client.get(&d) == Some(&addr) {
+                self.by_client.remove(&d);
             }
         }
         self.refresh(addr);
@@ -402,9 +433,9 @@ impl SubnetLeases {
     }
 }
 
-fn keys_of(l: &Lease4) -> impl Iterator<Item = ClientKey> + '_ {
-    let cid = l.client_id.as_ref().filter(|c| !c.is_empty()).map(|c| ClientKey::ClientId(c.clone()));
-    let hw = (!l.hwaddr.is_empty()).then(|| ClientKey::HwAddr(l.hwaddr.clone()));
+fn keys_of(l: &Lease4) -> impl Iterator<Item = KeyRef<'_>> + '_ {
+    let cid = l.client_id.as_deref().filter(|c| !c.is_empty()).map(KeyRef::ClientId);
+    let hw = (!l.hwaddr.is_empty()).then_some(KeyRef::HwAddr(&l.hwaddr));
     cid.into_iter().chain(hw)
 }
 
@@ -561,6 +592,27 @@ mod tests {
     fn map() -> LeaseMap4 {
         let pools = [(Ipv4Addr::new(192, 0, 2, 10), Ipv4Addr::new(192, 0, 2, 12))];
         LeaseMap4::new([(1, &pools[..])])
+    }
+
+    #[test]
+    fn a_digest_collision_never_hands_out_another_clients_lease() {
+        let m = map();
+        let mut s = m.subnet(1).unwrap();
+        let a = lease([192, 0, 2, 10], 1, 100, 3600);
+        let b = lease([192, 0, 2, 11], 2, 100, 3600);
+        s.upsert(a.clone());
+        s.upsert(b.clone());
+        let key_a = ClientKey::HwAddr(a.hwaddr.clone());
+        let key_b = ClientKey::HwAddr(b.hwaddr.clone());
+        assert_eq!(s.by_client(&key_a).map(|l| l.address), Some(a.address));
+        // Force A's digest to point at B's lease, as a 64-bit collision would.
+        let da = s.digest(key_a.as_ref());
+        s.by_client.insert(da, b.address);
+        assert!(s.by_client(&key_a).is_none(), "A must not be given B's lease");
+        assert_eq!(s.by_client(&key_b).map(|l| l.address), Some(b.address));
+        // Client ids and hardware addresses are separate keys even with the same bytes.
+        let cid = ClientKey::ClientId(b.hwaddr.clone());
+        assert!(s.by_client(&cid).is_none());
     }
 
     #[test]
