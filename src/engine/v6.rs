@@ -809,9 +809,10 @@ impl Engine6 {
                         }
                         // Another client's expired lease taken over before reclamation was
                         // still counted: it leaves the statistics here.
-                        if let Some(prev) = guards[i].get(LeaseType6::Na, addr).filter(|l| {
-                            IaKey::of(l) != key && matches!(l.state, LeaseState::Default | LeaseState::Declined)
-                        }) {
+                        if let Some(prev) = guards[i]
+                            .get(LeaseType6::Na, addr)
+                            .filter(|l| !key.owns(l) && matches!(l.state, LeaseState::Default | LeaseState::Declined))
+                        {
                             deltas.push((subnet.id, "nas", -1));
                             if prev.state == LeaseState::Declined {
                                 self.subnet_stats.get(subnet.id).inspect(|c| c.declined.add(-1, ctx.now));
@@ -946,9 +947,10 @@ impl Engine6 {
                         }
                         // Another client's expired lease taken over before reclamation was
                         // still counted: it leaves the statistics here.
-                        if let Some(prev) = guards[i].get(LeaseType6::Pd, prefix).filter(|l| {
-                            IaKey::of(l) != key && matches!(l.state, LeaseState::Default | LeaseState::Declined)
-                        }) {
+                        if let Some(prev) = guards[i]
+                            .get(LeaseType6::Pd, prefix)
+                            .filter(|l| !key.owns(l) && matches!(l.state, LeaseState::Default | LeaseState::Declined))
+                        {
                             deltas.push((subnet.id, "pds", -1));
                             if prev.state == LeaseState::Declined {
                                 self.subnet_stats.get(subnet.id).inspect(|c| c.declined.add(-1, ctx.now));
@@ -1045,7 +1047,7 @@ impl Engine6 {
             if let Some(a) = h.ip_addresses.iter().copied().find(|a| {
                 subnet.prefix.trunc().contains(a)
                     && leases.is_free_for(ty, *a, key, now)
-                    && !leases.get(ty, *a).is_some_and(|l| !l.is_expired(now) && IaKey::of(l) != *key)
+                    && !leases.get(ty, *a).is_some_and(|l| !l.is_expired(now) && !key.owns(l))
             }) {
                 return Some(a);
             }
@@ -1219,7 +1221,7 @@ impl Engine6 {
                 let mut here = Vec::new();
                 for a in &addrs {
                     let Some(l) = leases.get(ty, *a).cloned() else { continue };
-                    if IaKey::of(&l) != key || l.state != LeaseState::Default {
+                    if !key.owns(&l) || l.state != LeaseState::Default {
                         continue;
                     }
                     found = true;

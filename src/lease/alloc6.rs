@@ -36,6 +36,16 @@ impl IaKey {
     pub fn of(l: &Lease6) -> IaKey {
         IaKey { duid: l.duid.clone(), iaid: l.iaid, ty: l.lease_type }
     }
+
+    /// Whether `l` belongs to this IA (without copying its DUID).
+    pub fn owns(&self, l: &Lease6) -> bool {
+        ia_matches(l, self)
+    }
+}
+
+/// Whether `l` belongs to the IA `key`.
+fn ia_matches(l: &Lease6, key: &IaKey) -> bool {
+    l.iaid == key.iaid && l.lease_type == key.ty && l.duid == key.duid
 }
 
 /// One pool of either kind as offsets: an address pool (step 1) or a pd-pool, whose offsets
@@ -72,7 +82,10 @@ struct Offer {
 #[derive(Debug, Default)]
 pub struct SubnetLeases6 {
     by_addr: FastMap<(LeaseType6, Ipv6Addr), Lease6>,
-    by_client: FastMap<IaKey, Vec<Ipv6Addr>>,
+    /// IA digest (DUID, IAID, type; keyed by `digests`) to the IA's addresses or prefixes:
+    /// no DUID copies in the index; lookups check the leases they find (as in the v4 index).
+    by_client: FastMap<u64, Vec<Ipv6Addr>>,
+    digests: foldhash::fast::RandomState,
     offers: FastMap<(LeaseType6, Ipv6Addr), Offer>,
     offer_by_client: FastMap<IaKey, Ipv6Addr>,
     next_offer_purge: u64,
@@ -92,7 +105,7 @@ fn free_for(
     now: u64,
 ) -> bool {
     if let Some(l) = by_addr.get(&(ty, addr)) {
-        let own_live = IaKey::of(l) == *client && l.state == LeaseState::Default;
+        let own_live = ia_matches(l, client) && l.state == LeaseState::Default;
         if !l.is_expired(now) && !own_live {
             return false;
         }
@@ -111,10 +124,16 @@ impl SubnetLeases6 {
 
     /// The leases of one IA in this subnet.
     pub fn by_client(&self, key: &IaKey) -> Vec<&Lease6> {
+        let d = self.digest(&key.duid, key.iaid, key.ty);
         self.by_client
-            .get(key)
-            .map(|v| v.iter().filter_map(|a| self.by_addr.get(&(key.ty, *a))).collect())
+            .get(&d)
+            .map(|v| v.iter().filter_map(|a| self.by_addr.get(&(key.ty, *a))).filter(|l| ia_matches(l, key)).collect())
             .unwrap_or_default()
+    }
+
+    fn digest(&self, duid: &[u8], iaid: u32, ty: LeaseType6) -> u64 {
+        use std::hash::BuildHasher;
+        self.digests.hash_one((duid, iaid, ty))
     }
 
     fn pools_mut(&mut self, ty: LeaseType6) -> &mut Vec<Pool6> {
@@ -167,11 +186,11 @@ impl SubnetLeases6 {
     fn put(&mut self, lease: Lease6, track: bool) {
         let k = (lease.lease_type, lease.address);
         if let Some(old) = self.by_addr.get(&k) {
-            let ok = IaKey::of(old);
-            self.unindex(&ok, lease.address);
+            let d = self.digest(&old.duid, old.iaid, old.lease_type);
+            self.unindex(d, lease.address);
         }
-        let key = IaKey::of(&lease);
-        let v = self.by_client.entry(key).or_default();
+        let d = self.digest(&lease.duid, lease.iaid, lease.lease_type);
+        let v = self.by_client.entry(d).or_default();
         if !v.contains(&lease.address) {
             v.push(lease.address);
         }
@@ -183,11 +202,11 @@ impl SubnetLeases6 {
         self.refresh(k.0, k.1);
     }
 
-    fn unindex(&mut self, key: &IaKey, addr: Ipv6Addr) {
-        if let Some(v) = self.by_client.get_mut(key) {
+    fn unindex(&mut self, digest: u64, addr: Ipv6Addr) {
+        if let Some(v) = self.by_client.get_mut(&digest) {
             v.retain(|a| *a != addr);
             if v.is_empty() {
-                self.by_client.remove(key);
+                self.by_client.remove(&digest);
             }
         }
     }
@@ -202,7 +221,8 @@ impl SubnetLeases6 {
         if track {
             self.pending.before_change((ty, addr), || Some(old.clone()));
         }
-        self.unindex(&IaKey::of(&old), addr);
+        let d = self.digest(&old.duid, old.iaid, old.lease_type);
+        self.unindex(d, addr);
         self.refresh(ty, addr);
         Some(old)
     }
