@@ -243,8 +243,10 @@ pub async fn serve<F: Family>(
         };
         let mut guard = match event {
             Err(replies) => {
-                let p = parked.pop_front().expect("a parked batch completed");
-                waiting -= p.packets;
+                // The head resolved, so it is there to take off the queue.
+                if let Some(p) = parked.pop_front() {
+                    waiting -= p.packets;
+                }
                 if !replies.is_empty() {
                     F::transmit(&svc, &ep, replies);
                 }
