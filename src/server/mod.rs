@@ -9,6 +9,9 @@ pub mod timers;
 pub mod v4;
 pub mod v6;
 
+#[cfg(test)]
+mod swap_tests;
+
 use std::path::PathBuf;
 use std::sync::Arc;
 

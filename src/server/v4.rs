@@ -70,6 +70,10 @@ pub struct Shared {
     /// the store receives the rows of one address in the order they were decided, whichever
     /// thread decided them.
     order: std::sync::Mutex<()>,
+    /// The lease map of the engine serving now, for the store's reads and journal rewrites.
+    /// Apart from the engine slot because the store reads it while a decision holds that
+    /// slot: a second read of a `RwLock` with a configuration swap waiting would deadlock.
+    leases: std::sync::Mutex<Arc<LeaseMap4>>,
 }
 
 impl std::fmt::Debug for Shared {
@@ -82,6 +86,11 @@ impl Shared {
     /// The engine serving now.
     pub fn engine(&self) -> Arc<Engine4> {
         self.engine.read().unwrap_or_else(|e| e.into_inner()).clone()
+    }
+
+    /// The lease map of the engine serving now, without touching the engine slot.
+    fn lease_map(&self) -> Arc<LeaseMap4> {
+        self.leases.lock().unwrap_or_else(|e| e.into_inner()).clone()
     }
 
     /// The lease store.
@@ -118,6 +127,7 @@ impl Shared {
             &cfg.subnets.iter().map(|s| s.id).collect::<Vec<_>>(),
         );
         self.parked_limit.store(cfg.parked_packet_limit as usize, std::sync::atomic::Ordering::Relaxed);
+        *self.leases.lock().unwrap_or_else(|e| e.into_inner()) = map.clone();
         *slot = Arc::new(Engine4::new(cfg, map, self.stats.clone(), now).track_durability());
         drop(slot);
         // The old engine's handles are gone unless a decision still holds it; statistics of
@@ -168,13 +178,6 @@ impl Shared {
             Err(_) => self.engine().roll_back(&changes, clock::unix_now()),
         }
         (r, changes, result)
-    }
-
-    /// Runs a lease change of the control channel on the current engine, under the engine
-    /// lock, so a configuration swap never copies the lease map halfway through it.
-    pub fn admin<R>(&self, f: impl FnOnce(&Engine4) -> R) -> R {
-        let engine = self.engine.read().unwrap_or_else(|e| e.into_inner());
-        f(&engine)
     }
 }
 
@@ -265,7 +268,8 @@ impl Service4 {
         let count = loaded.len();
         let orphans = map.load(loaded);
         info!(target: "kea-dhcp4.dhcpsrv", "DHCPSRV_MEMFILE_LEASE_FILE_LOAD loading leases from file {} ({count} leases, {} for unknown subnets)", path.display(), orphans.len());
-        let engine = Engine4::new(cfg.clone(), Arc::new(map), stats.clone(), clock::unix_now()).track_durability();
+        let map_slot = Arc::new(map);
+        let engine = Engine4::new(cfg.clone(), map_slot.clone(), stats.clone(), clock::unix_now()).track_durability();
         let mut ifaces = Vec::new();
         for (name, addrs) in resolve_interfaces(&cfg.interfaces) {
             let i = open_iface(&name, addrs, cfg.raw_sockets, opts.server_port)?;
@@ -285,6 +289,7 @@ impl Service4 {
             state: DhcpState::default(),
             parked_limit: AtomicUsize::new(cfg.parked_packet_limit as usize),
             order: std::sync::Mutex::new(()),
+            leases: std::sync::Mutex::new(map_slot),
         };
         let shared = Arc::new(shared);
         if let Some((memstore, journal)) = opened.memfile {
@@ -293,10 +298,10 @@ impl Service4 {
             // since the store lives inside `shared`.
             let weak = Arc::downgrade(&shared);
             memstore.set_index(Box::new(move || {
-                weak.upgrade().map(|sh| -> Arc<dyn LeaseIndex<Lease4>> { sh.engine().leases().clone() })
+                weak.upgrade().map(|sh| -> Arc<dyn LeaseIndex<Lease4>> { sh.lease_map() })
             }));
             let weak = Arc::downgrade(&shared);
-            journal.set_snapshot(move || weak.upgrade().map(|sh| sh.engine().leases().all_durable()));
+            journal.set_snapshot(move || weak.upgrade().map(|sh| sh.lease_map().all_durable()));
             let stats = shared.stats.clone();
             journal.set_observer(move |h| super::publish_store_health(&stats, h, clock::unix_now()));
         }

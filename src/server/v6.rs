@@ -99,6 +99,10 @@ pub struct Shared {
     /// the store receives the rows of one address in the order they were decided, whichever
     /// thread decided them.
     order: std::sync::Mutex<()>,
+    /// The lease map of the engine serving now, for the store's reads and journal rewrites.
+    /// Apart from the engine slot because the store reads it while a decision holds that
+    /// slot: a second read of a `RwLock` with a configuration swap waiting would deadlock.
+    leases: std::sync::Mutex<Arc<LeaseMap6>>,
 }
 
 impl std::fmt::Debug for Shared {
@@ -111,6 +115,11 @@ impl Shared {
     /// The engine serving now.
     pub fn engine(&self) -> Arc<Engine6> {
         self.engine.read().unwrap_or_else(|e| e.into_inner()).clone()
+    }
+
+    /// The lease map of the engine serving now, without touching the engine slot.
+    fn lease_map(&self) -> Arc<LeaseMap6> {
+        self.leases.lock().unwrap_or_else(|e| e.into_inner()).clone()
     }
 
     /// The lease store.
@@ -147,6 +156,7 @@ impl Shared {
         let keep: Vec<u32> = cfg.subnets.iter().map(|s| s.id).collect();
         super::forget_removed_subnets(&self.stats, slot.config().subnets.iter().map(|s| s.id), &keep);
         self.parked_limit.store(cfg.parked_packet_limit as usize, std::sync::atomic::Ordering::Relaxed);
+        *self.leases.lock().unwrap_or_else(|e| e.into_inner()) = map.clone();
         let engine = Engine6::new(cfg, map, self.stats.clone(), self.server_duid.clone(), now);
         *slot = Arc::new(engine.track_durability());
         drop(slot);
@@ -197,12 +207,6 @@ impl Shared {
             Err(_) => self.engine().roll_back(&changes, clock::unix_now()),
         }
         (r, changes, result)
-    }
-
-    /// Runs a lease change of the control channel under the engine lock (see service4).
-    pub fn admin<R>(&self, f: impl FnOnce(&Engine6) -> R) -> R {
-        let engine = self.engine.read().unwrap_or_else(|e| e.into_inner());
-        f(&engine)
     }
 }
 
@@ -274,8 +278,9 @@ impl Service6 {
         let count = loaded.len();
         let orphans = map.load(loaded);
         info!(target: "kea-dhcp6.dhcpsrv", "DHCPSRV_MEMFILE_LEASE_FILE_LOAD loading leases from file {} ({count} leases, {} for unknown subnets)", path.display(), orphans.len());
-        let engine =
-            Engine6::new(cfg.clone(), Arc::new(map), stats.clone(), duid.clone(), clock::unix_now()).track_durability();
+        let map_slot = Arc::new(map);
+        let engine = Engine6::new(cfg.clone(), map_slot.clone(), stats.clone(), duid.clone(), clock::unix_now())
+            .track_durability();
         let port = opts.v6_server_port;
         let mut ifaces = Vec::new();
         for (name, addrs, unicast) in resolve_interfaces(&cfg.interfaces) {
@@ -306,6 +311,7 @@ impl Service6 {
             server_duid: duid,
             parked_limit: AtomicUsize::new(cfg.parked_packet_limit as usize),
             order: std::sync::Mutex::new(()),
+            leases: std::sync::Mutex::new(map_slot),
         };
         let shared = Arc::new(shared);
         if let Some((memstore, journal)) = opened.memfile {
@@ -314,10 +320,10 @@ impl Service6 {
             // since the store lives inside `shared`.
             let weak = Arc::downgrade(&shared);
             memstore.set_index(Box::new(move || {
-                weak.upgrade().map(|sh| -> Arc<dyn LeaseIndex<Lease6>> { sh.engine().leases().clone() })
+                weak.upgrade().map(|sh| -> Arc<dyn LeaseIndex<Lease6>> { sh.lease_map() })
             }));
             let weak = Arc::downgrade(&shared);
-            journal.set_snapshot(move || weak.upgrade().map(|sh| sh.engine().leases().all_durable()));
+            journal.set_snapshot(move || weak.upgrade().map(|sh| sh.lease_map().all_durable()));
             let stats = shared.stats.clone();
             journal.set_observer(move |h| super::publish_store_health(&stats, h, clock::unix_now()));
         }
