@@ -3,11 +3,13 @@
 
 use std::net::{Ipv4Addr, Ipv6Addr};
 use std::sync::{mpsc, Arc};
+use std::thread::JoinHandle;
 use std::time::Duration;
 
 use crate::config::{load_str, LoadOptions};
 use crate::engine::admin::PutMode;
-use crate::lease::{Lease4, Lease6, LeaseState, LeaseType6};
+use crate::lease::memfile::{header4, header6, parse_row4, parse_row6};
+use crate::lease::LeaseType6;
 use crate::server::v4::Service4;
 use crate::server::v6::Service6;
 use crate::server::ServiceOptions;
@@ -19,18 +21,33 @@ fn config(text: &str) -> crate::config::model::Config {
     load_str("t", text, &LoadOptions::default()).unwrap().config
 }
 
-/// Runs `commit` (a decision that lets a swap start waiting, then commits) on its own thread
-/// and reports whether it finished: a deadlock shows as a timeout, not as a hung test run.
-fn finishes(commit: impl FnOnce() -> bool + Send + 'static) -> bool {
+fn options(dir: &tempfile::TempDir) -> ServiceOptions {
+    ServiceOptions { data_dir: dir.path().into(), ..ServiceOptions::default() }
+}
+
+/// Called inside a decision: starts `swap` on its own thread and gives it time to block on the
+/// engine slot's write lock.
+fn swap_waiting(swap: impl FnOnce() + Send + 'static) -> JoinHandle<()> {
+    let t = std::thread::spawn(swap);
+    std::thread::sleep(Duration::from_millis(300));
+    t
+}
+
+/// Runs `change` (a decision that lets a swap start waiting, then its commit) on a thread with
+/// its own runtime and reports whether the commit and the swap finished: a deadlock shows as a
+/// timeout, not as a hung test run.
+fn finishes<F>(change: F) -> bool
+where
+    F: std::future::Future<Output = (JoinHandle<()>, bool)> + Send + 'static,
+{
     let (tx, rx) = mpsc::channel();
     std::thread::spawn(move || {
-        let _ = tx.send(commit());
+        let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+        let (swap, committed) = rt.block_on(change);
+        let _ = tx.send(committed && swap.join().is_ok());
     });
     rx.recv_timeout(Duration::from_secs(20)).unwrap_or(false)
 }
-
-/// Long enough for the swap thread to be blocked on the engine slot's write lock.
-const SWAP_WAITS: Duration = Duration::from_millis(300);
 
 #[test]
 fn a_v4_commit_completes_while_a_configuration_swap_waits_for_its_decision() {
@@ -41,43 +58,32 @@ fn a_v4_commit_completes_while_a_configuration_swap_waits_for_its_decision() {
         )
     };
     let dir = tempfile::tempdir().unwrap();
-    let opts = ServiceOptions { data_dir: dir.path().into(), ..ServiceOptions::default() };
-    let d4 = config(&text(3600)).dhcp4.unwrap();
-    let sh = Service4::open(Arc::new(d4), opts, Arc::new(Stats::default())).unwrap().shared();
+    let d4 = Arc::new(config(&text(3600)).dhcp4.unwrap());
+    let sh = Service4::open(d4, options(&dir), Arc::new(Stats::default())).unwrap().shared();
     let next = Arc::new(config(&text(5000)).dhcp4.unwrap());
-    let lease = Lease4 {
-        address: Ipv4Addr::new(192, 0, 2, 20),
-        hwaddr: vec![1, 2, 3, 4, 5, 6],
-        client_id: None,
-        valid_lifetime: 3600,
-        cltt: T0,
-        subnet_id: 1,
-        pool_id: 0,
-        fqdn_fwd: false,
-        fqdn_rev: false,
-        hostname: String::new(),
-        state: LeaseState::Default,
-        user_context: None,
-    };
+    let header = header4(false);
+    let lease =
+        parse_row4("192.0.2.20,01:02:03:04:05:06,,3600,1800003600,1,0,0,,0,", &header.split(',').collect::<Vec<_>>());
     let sh2 = sh.clone();
-    let done = finishes(move || {
-        let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
-        let (swap, _, result) = rt.block_on(sh2.change(|e| {
-            let (sh3, next) = (sh2.clone(), next.clone());
-            let swap = std::thread::spawn(move || sh3.reconfigure(next, T0));
-            std::thread::sleep(SWAP_WAITS);
-            (swap, e.admin_put(lease, PutMode::Add, T0).unwrap().1)
-        }));
-        result.is_ok() && swap.join().is_ok()
+    let done = finishes(async move {
+        let sh3 = sh2.clone();
+        let (swap, _, result) = sh2
+            .change(|e| {
+                (
+                    swap_waiting(move || sh3.reconfigure(next, T0)),
+                    e.admin_put(lease.unwrap(), PutMode::Add, T0).unwrap().1,
+                )
+            })
+            .await;
+        (swap, result.is_ok())
     });
     assert!(done, "the commit and the swap both finished");
     assert_eq!(sh.engine().config().params.valid.default, Some(5000), "the swap took effect");
-    assert!(sh
-        .engine()
-        .leases()
-        .subnet(1)
-        .and_then(|s| s.durable_get(Ipv4Addr::new(192, 0, 2, 20)).cloned())
-        .is_some());
+    let addr = Ipv4Addr::new(192, 0, 2, 20);
+    assert!(
+        sh.engine().leases().subnet(1).and_then(|s| s.durable_get(addr).cloned()).is_some(),
+        "and the lease is there"
+    );
 }
 
 #[test]
@@ -89,43 +95,28 @@ fn a_v6_commit_completes_while_a_configuration_swap_waits_for_its_decision() {
         )
     };
     let dir = tempfile::tempdir().unwrap();
-    let opts = ServiceOptions { data_dir: dir.path().into(), ..ServiceOptions::default() };
-    let d6 = config(&text(3600)).dhcp6.unwrap();
-    let sh = Service6::open(Arc::new(d6), opts, Arc::new(Stats::default())).unwrap().shared();
+    let d6 = Arc::new(config(&text(3600)).dhcp6.unwrap());
+    let sh = Service6::open(d6, options(&dir), Arc::new(Stats::default())).unwrap().shared();
     let next = Arc::new(config(&text(5000)).dhcp6.unwrap());
-    let address = Ipv6Addr::new(0x2001, 0xdb8, 1, 0, 0, 0, 0, 0x120);
-    let lease = Lease6 {
-        address,
-        prefix_len: 128,
-        lease_type: LeaseType6::Na,
-        duid: vec![0, 3, 0, 1, 0xaa, 0xbb, 0xcc, 0xdd, 0, 1],
-        iaid: 1,
-        valid_lifetime: 3600,
-        preferred_lifetime: 1800,
-        cltt: T0,
-        subnet_id: 1,
-        pool_id: 0,
-        fqdn_fwd: false,
-        fqdn_rev: false,
-        hostname: String::new(),
-        hwaddr: Vec::new(),
-        hwtype: 0,
-        hwaddr_source: 0,
-        state: LeaseState::Default,
-        user_context: None,
-    };
+    let header = header6(false);
+    let row = "2001:db8:1::120,00:03:00:01:aa:bb:cc:dd:00:01,3600,1800003600,1,1800,0,1,128,0,0,,,0,,0,0";
+    let lease = parse_row6(row, &header.split(',').collect::<Vec<_>>());
     let sh2 = sh.clone();
-    let done = finishes(move || {
-        let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
-        let (swap, _, result) = rt.block_on(sh2.change(|e| {
-            let (sh3, next) = (sh2.clone(), next.clone());
-            let swap = std::thread::spawn(move || sh3.reconfigure(next, T0));
-            std::thread::sleep(SWAP_WAITS);
-            (swap, e.admin_put(lease, PutMode::Add, T0).unwrap().1)
-        }));
-        result.is_ok() && swap.join().is_ok()
+    let done = finishes(async move {
+        let sh3 = sh2.clone();
+        let (swap, _, result) = sh2
+            .change(|e| {
+                (
+                    swap_waiting(move || sh3.reconfigure(next, T0)),
+                    e.admin_put(lease.unwrap(), PutMode::Add, T0).unwrap().1,
+                )
+            })
+            .await;
+        (swap, result.is_ok())
     });
     assert!(done, "the commit and the swap both finished");
     assert_eq!(sh.engine().config().params.valid.default, Some(5000), "the swap took effect");
-    assert!(sh.engine().leases().subnet(1).and_then(|s| s.durable_get(LeaseType6::Na, address).cloned()).is_some());
+    let addr = Ipv6Addr::new(0x2001, 0xdb8, 1, 0, 0, 0, 0, 0x120);
+    let durable = sh.engine().leases().subnet(1).and_then(|s| s.durable_get(LeaseType6::Na, addr).cloned());
+    assert!(durable.is_some(), "and the lease is there");
 }
