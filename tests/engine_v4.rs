@@ -606,8 +606,8 @@ fn a_pending_change_reserves_its_address_is_invisible_to_reads_and_a_failed_one_
     let now = 1_800_000_000;
     let engine = Engine4::new(d4, map, stats.clone(), now).track_durability();
     let mut lab = Lab { engine, stats, now };
-    let durable = |lab: &Lab, a: Ipv4Addr| lab.engine.leases().subnet(1).unwrap().durable_get(a).cloned();
-    let decided = |lab: &Lab, a: Ipv4Addr| lab.engine.leases().subnet(1).unwrap().get(a).cloned();
+    let durable = |lab: &Lab, a: Ipv4Addr| lab.engine.leases().subnet(1).unwrap().durable_get(a);
+    let decided = |lab: &Lab, a: Ipv4Addr| lab.engine.leases().subnet(1).unwrap().get(a);
 
     // A new lease waiting for the disk: reserved, but not yet visible to reads.
     let ack = lab.dora(1);

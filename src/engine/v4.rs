@@ -248,7 +248,7 @@ impl Engine4 {
         // The address may be leased in another subnet's map only if prefixes overlap, which
         // the configuration checker refuses; one lock suffices.
         let Some(mut map) = self.leases.subnet(subnet.id) else { return Err(AdminError::NoSubnet(subnet.id)) };
-        let old = map.get(lease.address).cloned();
+        let old = map.get(lease.address);
         match (mode, &old) {
             (PutMode::Add, Some(_)) => return Err(AdminError::Conflict(lease.address.to_string())),
             (PutMode::Update, None) => return Err(AdminError::NotFound(lease.address.to_string())),
@@ -278,7 +278,7 @@ impl Engine4 {
         let mut all_changes = Vec::new();
         for id in self.leases.subnet_ids().into_iter().filter(|id| subnet.is_none_or(|s| s == *id)) {
             let Some(mut map) = self.leases.subnet(id) else { continue };
-            let all: Vec<Lease4> = map.leases().cloned().collect();
+            let all: Vec<Lease4> = map.leases().collect();
             let mut changes = Vec::new();
             for l in all {
                 map.remove(l.address);
@@ -400,14 +400,12 @@ impl Engine4 {
         for s in &self.cfg.subnets {
             let Some(mut leases) = self.leases.subnet(s.id) else { continue };
             let due: Vec<Lease4> = leases
-                .leases()
-                .filter(|l| match l.state {
-                    LeaseState::Default | LeaseState::Declined => l.is_expired(now),
-                    LeaseState::ExpiredReclaimed => l.expire() + u64::from(e.hold_reclaimed_time) <= now,
+                .leases_where(|state, expire| match state {
+                    LeaseState::Default | LeaseState::Declined => expire <= now,
+                    LeaseState::ExpiredReclaimed => expire + u64::from(e.hold_reclaimed_time) <= now,
                     _ => false,
                 })
                 .take(limit.saturating_sub(changes.len()))
-                .cloned()
                 .collect();
             for l in due {
                 match l.state {
@@ -719,7 +717,7 @@ impl Engine4 {
             // is its lease. A non-authoritative server stays silent about unknown clients before
             // anything else; then a wrong network or an unknown client is NAKed.
             let known = home.and_then(|s| self.leases.subnet(s.id)).is_some_and(|l| {
-                l.get(requested).is_some_and(|x| x.state == LeaseState::Default && owner_matches(x, ctx))
+                l.get(requested).is_some_and(|x| x.state == LeaseState::Default && owner_matches(&x, ctx))
             });
             if !known && !selected.params.authoritative {
                 debug!(target: "kea-dhcp4.leases", "DHCP4_NO_LEASE_INIT_REBOOT {}: no lease for address {requested}", tid(pkt));
@@ -754,7 +752,7 @@ impl Engine4 {
                 return self.nak(ctx, subnet, "the client has a reservation for another address");
             }
         }
-        let existing = leases.get(requested).cloned();
+        let existing = leases.get(requested);
         let owned = existing.as_ref().is_some_and(|l| l.state == LeaseState::Default && owner_matches(l, ctx));
         if !owned {
             if let Some(l) = &existing {
@@ -811,7 +809,7 @@ impl Engine4 {
         };
         // A client that moves to a new address gives up the old one.
         let mut changes = Vec::new();
-        if let Some(old) = leases.by_client(&ctx.key).filter(|o| o.address != requested).cloned() {
+        if let Some(old) = leases.by_client(&ctx.key).filter(|o| o.address != requested) {
             leases.remove(old.address);
             changes.push(LeaseChange4::Delete(old));
         } else if !owned {
@@ -861,7 +859,7 @@ impl Engine4 {
             return Outcome4::Drop(DropReason::NoSubnet);
         };
         let Some(mut leases) = self.leases.subnet(subnet.id) else { return Outcome4::Drop(DropReason::NoSubnet) };
-        match leases.get(addr).cloned() {
+        match leases.get(addr) {
             Some(l) if owner_matches(&l, ctx) => {
                 leases.remove(addr);
                 let changes = vec![LeaseChange4::Delete(l.clone())];
@@ -888,7 +886,7 @@ impl Engine4 {
             return Outcome4::Drop(DropReason::NoSubnet);
         };
         let Some(mut leases) = self.leases.subnet(subnet.id) else { return Outcome4::Drop(DropReason::NoSubnet) };
-        match leases.get(addr).cloned() {
+        match leases.get(addr) {
             Some(l) if owner_matches(&l, ctx) && l.state == LeaseState::Default => {
                 // Kea's Lease4::decline: the client's identity is wiped and the address rests
                 // for decline-probation-period.

@@ -303,7 +303,7 @@ impl Engine6 {
             return Err(AdminError::OutsideSubnet { addr: lease.address.to_string(), subnet: subnet.id });
         }
         let Some(mut map) = self.leases.subnet(subnet.id) else { return Err(AdminError::NoSubnet(subnet.id)) };
-        let old = map.get(lease.lease_type, lease.address).cloned();
+        let old = map.get(lease.lease_type, lease.address);
         match (mode, &old) {
             (PutMode::Add, Some(_)) => return Err(AdminError::Conflict(lease.address.to_string())),
             (PutMode::Update, None) => return Err(AdminError::NotFound(lease.address.to_string())),
@@ -333,7 +333,7 @@ impl Engine6 {
         let mut all_changes = Vec::new();
         for id in self.leases.subnet_ids().into_iter().filter(|id| subnet.is_none_or(|s| s == *id)) {
             let Some(mut map) = self.leases.subnet(id) else { continue };
-            let all: Vec<Lease6> = map.leases().cloned().collect();
+            let all: Vec<Lease6> = map.leases().collect();
             let mut changes = Vec::new();
             for l in all {
                 map.remove(l.lease_type, l.address);
@@ -375,14 +375,12 @@ impl Engine6 {
             }
             let Some(mut leases) = self.leases.subnet(s.id) else { continue };
             let due: Vec<Lease6> = leases
-                .leases()
-                .filter(|l| match l.state {
-                    LeaseState::Default | LeaseState::Declined => l.is_expired(now),
-                    LeaseState::ExpiredReclaimed => l.expire() + u64::from(e.hold_reclaimed_time) <= now,
+                .leases_where(|state, expire| match state {
+                    LeaseState::Default | LeaseState::Declined => expire <= now,
+                    LeaseState::ExpiredReclaimed => expire + u64::from(e.hold_reclaimed_time) <= now,
                     _ => false,
                 })
                 .take(limit.saturating_sub(changes.len()))
-                .cloned()
                 .collect();
             for l in due {
                 match l.state {
@@ -754,7 +752,7 @@ impl Engine6 {
             let own: Vec<(usize, Lease6)> = guards
                 .iter()
                 .enumerate()
-                .flat_map(|(i, g)| g.by_client(&key).into_iter().cloned().map(move |l| (i, l)))
+                .flat_map(|(i, g)| g.by_client(&key).into_iter().map(move |l| (i, l)))
                 .collect();
             let picked = if extending {
                 own.iter()
@@ -887,7 +885,7 @@ impl Engine6 {
             let own: Vec<(usize, Lease6)> = guards
                 .iter()
                 .enumerate()
-                .flat_map(|(i, g)| g.by_client(&key).into_iter().cloned().map(move |l| (i, l)))
+                .flat_map(|(i, g)| g.by_client(&key).into_iter().map(move |l| (i, l)))
                 .collect();
             let picked = if extending {
                 own.iter()
@@ -1047,7 +1045,7 @@ impl Engine6 {
             if let Some(a) = h.ip_addresses.iter().copied().find(|a| {
                 subnet.prefix.trunc().contains(a)
                     && leases.is_free_for(ty, *a, key, now)
-                    && !leases.get(ty, *a).is_some_and(|l| !l.is_expired(now) && !key.owns(l))
+                    && !leases.get(ty, *a).is_some_and(|l| !l.is_expired(now) && !key.owns(&l))
             }) {
                 return Some(a);
             }
@@ -1220,7 +1218,7 @@ impl Engine6 {
                 let Some(mut leases) = self.leases.subnet(s.id) else { continue };
                 let mut here = Vec::new();
                 for a in &addrs {
-                    let Some(l) = leases.get(ty, *a).cloned() else { continue };
+                    let Some(l) = leases.get(ty, *a) else { continue };
                     if !key.owns(&l) || l.state != LeaseState::Default {
                         continue;
                     }

@@ -11,6 +11,7 @@ use std::sync::{Mutex, MutexGuard};
 
 use super::pending::PendingChanges;
 use super::pool::{PoolSpace, Strategy};
+use super::table::{ClientKeyRef, LeaseTable, Packed, Packed4};
 use super::FastMap;
 use super::{Lease4, LeaseState};
 
@@ -24,19 +25,11 @@ pub enum ClientKey {
     HwAddr(Vec<u8>),
 }
 
-/// A [`ClientKey`] borrowed from a lease or a packet, so the index is kept without copying
-/// identifiers.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-enum KeyRef<'a> {
-    ClientId(&'a [u8]),
-    HwAddr(&'a [u8]),
-}
-
 impl ClientKey {
-    fn as_ref(&self) -> KeyRef<'_> {
+    fn as_ref(&self) -> ClientKeyRef<'_> {
         match self {
-            ClientKey::ClientId(c) => KeyRef::ClientId(c),
-            ClientKey::HwAddr(h) => KeyRef::HwAddr(h),
+            ClientKey::ClientId(c) => ClientKeyRef::ClientId(c),
+            ClientKey::HwAddr(h) => ClientKeyRef::HwAddr(h),
         }
     }
 }
@@ -72,12 +65,8 @@ struct Offer {
 /// The leases and offers of one subnet.
 #[derive(Debug, Default)]
 pub struct SubnetLeases {
-    by_addr: FastMap<Ipv4Addr, Lease4>,
-    /// Client identifier digest (keyed by `digests`) to address. A 64-bit digest instead of
-    /// the identifier keeps the index small; every lookup checks the lease it finds, so a
-    /// collision can only make a client look unknown, never hand it another client's lease.
-    by_client: FastMap<u64, Ipv4Addr>,
-    digests: foldhash::fast::RandomState,
+    /// The leases, packed, by address and by client identifier (the newest lease of each).
+    table: LeaseTable<Packed4>,
     offers: FastMap<Ipv4Addr, Offer>,
     offer_by_client: FastMap<ClientKey, Ipv4Addr>,
     next_offer_purge: u64,
@@ -94,16 +83,16 @@ pub const OFFER_HOLD_SECS: u64 = 10;
 
 /// True when `addr` may be given to `client` at `now` (see [`SubnetLeases::is_free_for`]).
 fn free_for(
-    by_addr: &FastMap<Ipv4Addr, Lease4>,
+    table: &LeaseTable<Packed4>,
     offers: &FastMap<Ipv4Addr, Offer>,
     addr: Ipv4Addr,
     client: &ClientKey,
     now: u64,
 ) -> bool {
-    if let Some(l) = by_addr.get(&addr) {
-        let mine = keys_of(l).any(|k| k == client.as_ref());
-        let own_live_lease = mine && l.state == LeaseState::Default;
-        if !l.is_expired(now) && !own_live_lease {
+    if let Some(l) = table.get(&addr) {
+        let mine = (0..Packed4::CLIENT_KEYS).any(|i| l.client_key(i) == Some(client.as_ref()));
+        let own_live_lease = mine && l.state() == LeaseState::Default;
+        if l.expire() > now && !own_live_lease {
             return false;
         }
     }
@@ -115,20 +104,13 @@ fn free_for(
 
 impl SubnetLeases {
     /// The lease for `addr`, if any (expired ones included).
-    pub fn get(&self, addr: Ipv4Addr) -> Option<&Lease4> {
-        self.by_addr.get(&addr)
+    pub fn get(&self, addr: Ipv4Addr) -> Option<Lease4> {
+        self.table.get(&addr).map(Packed::unpack)
     }
 
     /// The client's current lease in this subnet, if any.
-    pub fn by_client(&self, key: &ClientKey) -> Option<&Lease4> {
-        let key = key.as_ref();
-        let addr = self.by_client.get(&self.digest(key))?;
-        self.by_addr.get(addr).filter(|l| keys_of(l).any(|k| k == key))
-    }
-
-    fn digest(&self, key: KeyRef<'_>) -> u64 {
-        use std::hash::BuildHasher;
-        self.digests.hash_one(key)
+    pub fn by_client(&self, key: &ClientKey) -> Option<Lease4> {
+        self.table.by_client(key.as_ref()).next().map(Packed::unpack)
     }
 
     /// The pool holding `addr` and its offset there.
@@ -141,7 +123,7 @@ impl SubnetLeases {
     /// state default or declined, or an offer hold, exists.
     fn refresh(&mut self, addr: Ipv4Addr) {
         let occupied =
-            self.by_addr.get(&addr).is_some_and(|l| matches!(l.state, LeaseState::Default | LeaseState::Declined))
+            self.table.get(&addr).is_some_and(|l| matches!(l.state(), LeaseState::Default | LeaseState::Declined))
                 || self.offers.contains_key(&addr);
         if let Some((i, off)) = self.pool_of(addr) {
             self.pools[i].space.mark(off, occupied);
@@ -162,8 +144,7 @@ impl SubnetLeases {
 
     /// Makes room for `n` more leases.
     pub fn reserve(&mut self, n: usize) {
-        self.by_addr.reserve(n);
-        self.by_client.reserve(n);
+        self.table.reserve(n);
     }
 
     /// Inserts or replaces a lease and its client index entries.
@@ -172,26 +153,14 @@ impl SubnetLeases {
     }
 
     fn put(&mut self, lease: Lease4, track: bool) {
-        if let Some(old) = self.by_addr.get(&lease.address) {
-            for k in keys_of(old) {
-                let d = self.digest(k);
-                if self.by_client.get(&d) == Some(&old.address) {
-                    self.by_client.remove(&d);
-                }
-            }
-        }
-        for k in keys_of(&lease) {
-            let d = self.digest(k);
-            self.by_client.insert(d, lease.address);
-        }
         self.drop_offer(lease.address);
         if lease.state == LeaseState::ExpiredReclaimed {
             self.requeue(lease.address);
         }
         let addr = lease.address;
-        let old = self.by_addr.insert(addr, lease);
+        let old = self.table.insert(&lease);
         if track {
-            self.pending.before_change(addr, || old);
+            self.pending.before_change(addr, || old.map(|p| p.unpack()));
         }
         self.refresh(addr);
     }
@@ -202,17 +171,11 @@ impl SubnetLeases {
     }
 
     fn take(&mut self, addr: Ipv4Addr, track: bool) -> Option<Lease4> {
-        let old = self.by_addr.remove(&addr)?;
+        let old = self.table.remove(&addr)?.unpack();
         if track {
             self.pending.before_change(addr, || Some(old.clone()));
         }
         self.requeue(addr);
-        for k in keys_of(&old) {
-            let d = self.digest(k);
-            if self.by_client.get(&d) == Some(&addr) {
-                self.by_client.remove(&d);
-            }
-        }
         self.refresh(addr);
         Some(old)
     }
@@ -260,7 +223,7 @@ impl SubnetLeases {
     /// True when `addr` may be given to `client` at `now`: no live lease of another client, no
     /// declined lease in probation, no fresh offer to someone else.
     pub fn is_free_for(&self, addr: Ipv4Addr, client: &ClientKey, now: u64) -> bool {
-        free_for(&self.by_addr, &self.offers, addr, client, now)
+        free_for(&self.table, &self.offers, addr, client, now)
     }
 
     /// Picks a free address from pool `pool` (index into the subnet's pools), skipping the
@@ -284,12 +247,12 @@ impl SubnetLeases {
             AllocatorKind::Random => Strategy::Random(rand),
             AllocatorKind::Iterative | AllocatorKind::Flq => Strategy::Iterative,
         };
-        let SubnetLeases { by_addr, offers, pools, .. } = self;
+        let SubnetLeases { table, offers, pools, .. } = self;
         let p = pools.get_mut(pool)?;
         let first = p.first;
         let off = p.space.find(how, &mut |off| {
             let addr = Ipv4Addr::from(first + off as u32);
-            free_for(by_addr, offers, addr, client, now) && !excluded(addr)
+            free_for(table, offers, addr, client, now) && !excluded(addr)
         })?;
         Some(Ipv4Addr::from(first + off as u32))
     }
@@ -314,7 +277,7 @@ impl SubnetLeases {
         let taken = p.space.oldest_holds().map(|(_, off)| Ipv4Addr::from(first + off as u32)).find(|a| {
             let held_by_other = self.offers.get(a).is_some_and(|o| &o.client != client);
             // A live lease keeps its address; only the hold is given up.
-            let leased = self.by_addr.get(a).is_some_and(|l| !l.is_expired(now));
+            let leased = self.table.get(a).is_some_and(|l| l.expire() > now);
             held_by_other && !leased && !excluded(*a)
         })?;
         self.drop_offer(taken);
@@ -336,9 +299,9 @@ impl SubnetLeases {
         if self.pools.get(pool)?.free.is_none() {
             // Built once per pool; offers are checked when an address is popped, so only live
             // leases keep an address out of the initial queue.
-            let by_addr = &self.by_addr;
+            let table = &self.table;
             let q: std::collections::VecDeque<u32> =
-                (first..=last).filter(|a| by_addr.get(&Ipv4Addr::from(*a)).is_none_or(|l| l.is_expired(now))).collect();
+                (first..=last).filter(|a| table.get(&Ipv4Addr::from(*a)).is_none_or(|l| l.expire() <= now)).collect();
             if let Some(p) = self.pools.get_mut(pool) {
                 p.queued = q.iter().copied().collect();
                 p.free = Some(q);
@@ -348,7 +311,7 @@ impl SubnetLeases {
         for _ in 0..len.min(FLQ_POPS) {
             let a = self.pools.get_mut(pool)?.free.as_mut()?.pop_front()?;
             let addr = Ipv4Addr::from(a);
-            let leased = self.by_addr.get(&addr).is_some_and(|l| !l.is_expired(now));
+            let leased = self.table.get(&addr).is_some_and(|l| l.expire() > now);
             if leased {
                 // Taken: out of the queue until it is freed again.
                 if let Some(p) = self.pools.get_mut(pool) {
@@ -387,13 +350,15 @@ impl SubnetLeases {
 
     /// A change to `addr` (its new value, None for a deletion) is durable.
     pub fn settle(&mut self, addr: Ipv4Addr, value: Option<&Lease4>) {
-        self.pending.settle(addr, self.by_addr.get(&addr), value);
+        let latest = self.holds(addr, value);
+        self.pending.settle(addr, latest, value);
     }
 
     /// A change to `addr` failed: when it is the latest, the durable lease is put back.
     /// Returns the lease it replaced and the one restored, for the statistics.
     pub fn roll_back(&mut self, addr: Ipv4Addr, value: Option<&Lease4>) -> Option<(Option<Lease4>, Option<Lease4>)> {
-        let undo = self.pending.roll_back(addr, self.by_addr.get(&addr), value)?;
+        let latest = self.holds(addr, value);
+        let undo = self.pending.roll_back(addr, latest)?;
         let was = self.take(addr, false);
         if let Some(l) = undo.restore.clone() {
             self.put(l, false);
@@ -401,42 +366,69 @@ impl SubnetLeases {
         Some((was, undo.restore))
     }
 
+    /// Whether the map holds `value` at `addr` (None: no lease).
+    pub fn holds(&self, addr: Ipv4Addr, value: Option<&Lease4>) -> bool {
+        match (self.table.get(&addr), value) {
+            (Some(p), Some(v)) => p.same(v),
+            (None, None) => true,
+            _ => false,
+        }
+    }
+
     /// Every lease of the subnet as decided, changes not yet durable included (what the
     /// allocator and reclamation work on).
-    pub fn leases(&self) -> impl Iterator<Item = &Lease4> {
-        self.by_addr.values()
+    pub fn leases(&self) -> impl Iterator<Item = Lease4> + '_ {
+        self.table.iter().map(Packed::unpack)
+    }
+
+    /// The leases whose state and expiry time (cltt + valid lifetime) `pred` accepts; only
+    /// those are unpacked (reclamation scans the subnet).
+    pub fn leases_where<'a>(
+        &'a self,
+        pred: impl Fn(LeaseState, u64) -> bool + 'a,
+    ) -> impl Iterator<Item = Lease4> + 'a {
+        self.table.iter().filter(move |p| pred(p.state(), p.expire())).map(Packed::unpack)
+    }
+
+    /// The addresses leased in the subnet, changes not yet durable included.
+    pub fn addresses(&self) -> impl Iterator<Item = Ipv4Addr> + '_ {
+        self.table.iter().map(Packed::key)
     }
 
     /// The durable lease of `addr`: what reads such as `lease4-get` see.
-    pub fn durable_get(&self, addr: Ipv4Addr) -> Option<&Lease4> {
+    pub fn durable_get(&self, addr: Ipv4Addr) -> Option<Lease4> {
         match self.pending.durable_state(&addr) {
-            Some(d) => d,
-            None => self.by_addr.get(&addr),
+            Some(d) => d.cloned(),
+            None => self.get(addr),
         }
     }
 
     /// Every durable lease of the subnet.
-    pub fn durable_leases(&self) -> impl Iterator<Item = &Lease4> {
-        let settled = self.by_addr.iter().filter(|(a, _)| !self.pending.contains(a)).map(|(_, l)| l);
-        settled.chain(self.pending.iter().filter_map(|(_, l)| l))
+    pub fn durable_leases(&self) -> impl Iterator<Item = Lease4> + '_ {
+        let settled = self.table.iter().filter(|p| !self.pending.contains(&p.key())).map(Packed::unpack);
+        settled.chain(self.pending.iter().filter_map(|(_, l)| l.cloned()))
+    }
+
+    /// Number of leases (changes not yet durable included).
+    pub fn len(&self) -> usize {
+        self.table.len()
+    }
+
+    /// True when the subnet has no lease.
+    pub fn is_empty(&self) -> bool {
+        self.table.is_empty()
     }
 
     /// Leases counted in `assigned-addresses`: default or declined until reclaimed, expired or
     /// not, since Kea takes them off the statistic when it reclaims them.
     pub fn assigned(&self, _now: u64) -> usize {
-        self.by_addr.values().filter(|l| matches!(l.state, LeaseState::Default | LeaseState::Declined)).count()
+        self.table.iter().filter(|l| matches!(l.state(), LeaseState::Default | LeaseState::Declined)).count()
     }
 
     /// Declined leases (in probation or not yet reclaimed), for statistics.
     pub fn declined(&self) -> usize {
-        self.by_addr.values().filter(|l| l.state == LeaseState::Declined).count()
+        self.table.iter().filter(|l| l.state() == LeaseState::Declined).count()
     }
-}
-
-fn keys_of(l: &Lease4) -> impl Iterator<Item = KeyRef<'_>> + '_ {
-    let cid = l.client_id.as_deref().filter(|c| !c.is_empty()).map(KeyRef::ClientId);
-    let hw = (!l.hwaddr.is_empty()).then_some(KeyRef::HwAddr(&l.hwaddr));
-    cid.into_iter().chain(hw)
 }
 
 /// Lease state for every subnet, one lock per subnet.
@@ -540,7 +532,7 @@ impl LeaseMap4 {
         let mut out = Vec::new();
         for id in self.subnet_ids() {
             if let Some(s) = self.subnet(id) {
-                out.extend(s.durable_leases().cloned());
+                out.extend(s.durable_leases());
             }
         }
         out.extend(self.orphans().values().cloned());
@@ -553,7 +545,7 @@ impl LeaseMap4 {
         let mut out = Vec::new();
         for id in self.subnet_ids() {
             if let Some(s) = self.subnet(id) {
-                out.extend(s.leases().cloned());
+                out.extend(s.leases());
             }
         }
         out.extend(self.orphans().values().cloned());
@@ -595,7 +587,7 @@ mod tests {
     }
 
     #[test]
-    fn a_digest_collision_never_hands_out_another_clients_lease() {
+    fn client_ids_and_hardware_addresses_are_separate_keys() {
         let m = map();
         let mut s = m.subnet(1).unwrap();
         let a = lease([192, 0, 2, 10], 1, 100, 3600);
@@ -605,12 +597,8 @@ mod tests {
         let key_a = ClientKey::HwAddr(a.hwaddr.clone());
         let key_b = ClientKey::HwAddr(b.hwaddr.clone());
         assert_eq!(s.by_client(&key_a).map(|l| l.address), Some(a.address));
-        // Force A's digest to point at B's lease, as a 64-bit collision would.
-        let da = s.digest(key_a.as_ref());
-        s.by_client.insert(da, b.address);
-        assert!(s.by_client(&key_a).is_none(), "A must not be given B's lease");
         assert_eq!(s.by_client(&key_b).map(|l| l.address), Some(b.address));
-        // Client ids and hardware addresses are separate keys even with the same bytes.
+        // The same bytes as a client id name no lease.
         let cid = ClientKey::ClientId(b.hwaddr.clone());
         assert!(s.by_client(&cid).is_none());
     }

@@ -13,6 +13,7 @@ use ipnet::Ipv6Net;
 
 use super::pending::PendingChanges;
 use super::pool::{PoolSpace, Strategy};
+use super::table::{IaKeyRef, LeaseTable, Packed, Packed6};
 use super::FastMap;
 use super::{Lease6, LeaseState, LeaseType6};
 use crate::config::model::Dhcp6;
@@ -32,6 +33,11 @@ pub struct IaKey {
 }
 
 impl IaKey {
+    /// The key borrowed, as the lease table looks IAs up.
+    pub fn as_ref(&self) -> IaKeyRef<'_> {
+        IaKeyRef { duid: &self.duid, iaid: self.iaid, ty: self.ty }
+    }
+
     /// The key of a lease's owner.
     pub fn of(l: &Lease6) -> IaKey {
         IaKey { duid: l.duid.clone(), iaid: l.iaid, ty: l.lease_type }
@@ -81,11 +87,8 @@ struct Offer {
 /// The leases and offers of one subnet.
 #[derive(Debug, Default)]
 pub struct SubnetLeases6 {
-    by_addr: FastMap<(LeaseType6, Ipv6Addr), Lease6>,
-    /// IA digest (DUID, IAID, type; keyed by `digests`) to the IA's addresses or prefixes:
-    /// no DUID copies in the index; lookups check the leases they find (as in the v4 index).
-    by_client: FastMap<u64, Vec<Ipv6Addr>>,
-    digests: foldhash::fast::RandomState,
+    /// The leases, packed, by type and address and by IA.
+    table: LeaseTable<Packed6>,
     offers: FastMap<(LeaseType6, Ipv6Addr), Offer>,
     offer_by_client: FastMap<IaKey, Ipv6Addr>,
     next_offer_purge: u64,
@@ -97,16 +100,16 @@ pub struct SubnetLeases6 {
 
 /// True when `addr` may be given to the IA at `now` (see [`SubnetLeases6::is_free_for`]).
 fn free_for(
-    by_addr: &FastMap<(LeaseType6, Ipv6Addr), Lease6>,
+    table: &LeaseTable<Packed6>,
     offers: &FastMap<(LeaseType6, Ipv6Addr), Offer>,
     ty: LeaseType6,
     addr: Ipv6Addr,
     client: &IaKey,
     now: u64,
 ) -> bool {
-    if let Some(l) = by_addr.get(&(ty, addr)) {
-        let own_live = ia_matches(l, client) && l.state == LeaseState::Default;
-        if !l.is_expired(now) && !own_live {
+    if let Some(l) = table.get(&(ty, addr)) {
+        let own_live = l.client_key(0) == Some(client.as_ref()) && l.state() == LeaseState::Default;
+        if l.expire() > now && !own_live {
             return false;
         }
     }
@@ -118,22 +121,16 @@ fn free_for(
 
 impl SubnetLeases6 {
     /// The lease of this type at `addr` (expired ones included).
-    pub fn get(&self, ty: LeaseType6, addr: Ipv6Addr) -> Option<&Lease6> {
-        self.by_addr.get(&(ty, addr))
+    pub fn get(&self, ty: LeaseType6, addr: Ipv6Addr) -> Option<Lease6> {
+        self.table.get(&(ty, addr)).map(Packed::unpack)
     }
 
     /// The leases of one IA in this subnet.
-    pub fn by_client(&self, key: &IaKey) -> Vec<&Lease6> {
-        let d = self.digest(&key.duid, key.iaid, key.ty);
-        self.by_client
-            .get(&d)
-            .map(|v| v.iter().filter_map(|a| self.by_addr.get(&(key.ty, *a))).filter(|l| ia_matches(l, key)).collect())
-            .unwrap_or_default()
-    }
-
-    fn digest(&self, duid: &[u8], iaid: u32, ty: LeaseType6) -> u64 {
-        use std::hash::BuildHasher;
-        self.digests.hash_one((duid, iaid, ty))
+    /// The leases of one IA in this subnet, by address.
+    pub fn by_client(&self, key: &IaKey) -> Vec<Lease6> {
+        let mut v: Vec<Lease6> = self.table.by_client(key.as_ref()).map(Packed::unpack).collect();
+        v.sort_by_key(|l| l.address);
+        v
     }
 
     fn pools_mut(&mut self, ty: LeaseType6) -> &mut Vec<Pool6> {
@@ -153,7 +150,7 @@ impl SubnetLeases6 {
     fn refresh(&mut self, ty: LeaseType6, addr: Ipv6Addr) {
         let k = (ty, addr);
         let occupied =
-            self.by_addr.get(&k).is_some_and(|l| matches!(l.state, LeaseState::Default | LeaseState::Declined))
+            self.table.get(&k).is_some_and(|l| matches!(l.state(), LeaseState::Default | LeaseState::Declined))
                 || self.offers.contains_key(&k);
         if let Some((p, off)) = self.pool_of(ty, addr) {
             p.space.mark(off, occupied);
@@ -174,8 +171,7 @@ impl SubnetLeases6 {
 
     /// Makes room for `n` more leases.
     pub fn reserve(&mut self, n: usize) {
-        self.by_addr.reserve(n);
-        self.by_client.reserve(n);
+        self.table.reserve(n);
     }
 
     /// Inserts or replaces a lease and its client index entry.
@@ -185,30 +181,12 @@ impl SubnetLeases6 {
 
     fn put(&mut self, lease: Lease6, track: bool) {
         let k = (lease.lease_type, lease.address);
-        if let Some(old) = self.by_addr.get(&k) {
-            let d = self.digest(&old.duid, old.iaid, old.lease_type);
-            self.unindex(d, lease.address);
-        }
-        let d = self.digest(&lease.duid, lease.iaid, lease.lease_type);
-        let v = self.by_client.entry(d).or_default();
-        if !v.contains(&lease.address) {
-            v.push(lease.address);
-        }
         self.drop_offer(k.0, k.1);
-        let old = self.by_addr.insert(k, lease);
+        let old = self.table.insert(&lease);
         if track {
-            self.pending.before_change(k, || old);
+            self.pending.before_change(k, || old.map(|p| p.unpack()));
         }
         self.refresh(k.0, k.1);
-    }
-
-    fn unindex(&mut self, digest: u64, addr: Ipv6Addr) {
-        if let Some(v) = self.by_client.get_mut(&digest) {
-            v.retain(|a| *a != addr);
-            if v.is_empty() {
-                self.by_client.remove(&digest);
-            }
-        }
     }
 
     /// Removes a lease (release, reclamation).
@@ -217,12 +195,10 @@ impl SubnetLeases6 {
     }
 
     fn take(&mut self, ty: LeaseType6, addr: Ipv6Addr, track: bool) -> Option<Lease6> {
-        let old = self.by_addr.remove(&(ty, addr))?;
+        let old = self.table.remove(&(ty, addr))?.unpack();
         if track {
             self.pending.before_change((ty, addr), || Some(old.clone()));
         }
-        let d = self.digest(&old.duid, old.iaid, old.lease_type);
-        self.unindex(d, addr);
         self.refresh(ty, addr);
         Some(old)
     }
@@ -271,7 +247,7 @@ impl SubnetLeases6 {
     /// True when `addr` may be given to the IA at `now`: no live lease of another IA, no
     /// declined lease in probation, no fresh offer to another IA.
     pub fn is_free_for(&self, ty: LeaseType6, addr: Ipv6Addr, client: &IaKey, now: u64) -> bool {
-        free_for(&self.by_addr, &self.offers, ty, addr, client, now)
+        free_for(&self.table, &self.offers, ty, addr, client, now)
     }
 
     /// Picks a free offset of pool `pool` of type `ty` through its free structure.
@@ -284,7 +260,7 @@ impl SubnetLeases6 {
         rand: Option<u64>,
         excluded: &dyn Fn(Ipv6Addr) -> bool,
     ) -> Option<(Ipv6Addr, u8)> {
-        let SubnetLeases6 { by_addr, offers, na_pools, pd_pools, .. } = self;
+        let SubnetLeases6 { table, offers, na_pools, pd_pools, .. } = self;
         let p = match ty {
             LeaseType6::Na => na_pools.get_mut(pool)?,
             LeaseType6::Pd => pd_pools.get_mut(pool)?,
@@ -293,7 +269,7 @@ impl SubnetLeases6 {
         let how = rand.map_or(Strategy::Iterative, Strategy::Random);
         let off = p.space.find(how, &mut |off| {
             let addr = Ipv6Addr::from(first + off * step);
-            free_for(by_addr, offers, ty, addr, client, now) && !excluded(addr)
+            free_for(table, offers, ty, addr, client, now) && !excluded(addr)
         })?;
         Some((p.addr(off), p.len))
     }
@@ -349,7 +325,7 @@ impl SubnetLeases6 {
             // Only another client's hold: the client's other IAs keep theirs, so one message
             // never gets the same address twice.
             let held_by_other = self.offers.get(&(ty, *a)).is_some_and(|o| o.client.duid != client.duid);
-            let leased = self.by_addr.get(&(ty, *a)).is_some_and(|l| !l.is_expired(now));
+            let leased = self.table.get(&(ty, *a)).is_some_and(|l| l.expire() > now);
             held_by_other && !leased && !excluded(*a)
         })?;
         self.drop_offer(ty, taken);
@@ -358,8 +334,35 @@ impl SubnetLeases6 {
     }
 
     /// Every lease of the subnet as decided, changes not yet durable included.
-    pub fn leases(&self) -> impl Iterator<Item = &Lease6> {
-        self.by_addr.values()
+    pub fn leases(&self) -> impl Iterator<Item = Lease6> + '_ {
+        self.table.iter().map(Packed::unpack)
+    }
+
+    /// The leases whose state and expiry time `pred` accepts; only those are unpacked.
+    pub fn leases_where<'a>(
+        &'a self,
+        pred: impl Fn(LeaseState, u64) -> bool + 'a,
+    ) -> impl Iterator<Item = Lease6> + 'a {
+        self.table.iter().filter(move |p| pred(p.state(), p.expire())).map(Packed::unpack)
+    }
+
+    /// Number of leases (changes not yet durable included).
+    pub fn len(&self) -> usize {
+        self.table.len()
+    }
+
+    /// True when the subnet has no lease.
+    pub fn is_empty(&self) -> bool {
+        self.table.is_empty()
+    }
+
+    /// Whether the map holds `value` for this lease (None: no lease).
+    pub fn holds(&self, ty: LeaseType6, addr: Ipv6Addr, value: Option<&Lease6>) -> bool {
+        match (self.table.get(&(ty, addr)), value) {
+            (Some(p), Some(v)) => p.same(v),
+            (None, None) => true,
+            _ => false,
+        }
     }
 
     /// True while the latest change to this lease is not known to be on disk.
@@ -369,7 +372,8 @@ impl SubnetLeases6 {
 
     /// A change to a lease (its new value, None for a deletion) is durable.
     pub fn settle(&mut self, ty: LeaseType6, addr: Ipv6Addr, value: Option<&Lease6>) {
-        self.pending.settle((ty, addr), self.by_addr.get(&(ty, addr)), value);
+        let latest = self.holds(ty, addr, value);
+        self.pending.settle((ty, addr), latest, value);
     }
 
     /// A change failed: when it is the latest, the durable lease is put back. Returns the
@@ -380,7 +384,8 @@ impl SubnetLeases6 {
         addr: Ipv6Addr,
         value: Option<&Lease6>,
     ) -> Option<(Option<Lease6>, Option<Lease6>)> {
-        let undo = self.pending.roll_back((ty, addr), self.by_addr.get(&(ty, addr)), value)?;
+        let latest = self.holds(ty, addr, value);
+        let undo = self.pending.roll_back((ty, addr), latest)?;
         let was = self.take(ty, addr, false);
         if let Some(l) = undo.restore.clone() {
             self.put(l, false);
@@ -389,25 +394,25 @@ impl SubnetLeases6 {
     }
 
     /// The durable lease of this type at `addr`: what reads such as `lease6-get` see.
-    pub fn durable_get(&self, ty: LeaseType6, addr: Ipv6Addr) -> Option<&Lease6> {
+    pub fn durable_get(&self, ty: LeaseType6, addr: Ipv6Addr) -> Option<Lease6> {
         match self.pending.durable_state(&(ty, addr)) {
-            Some(d) => d,
-            None => self.by_addr.get(&(ty, addr)),
+            Some(d) => d.cloned(),
+            None => self.get(ty, addr),
         }
     }
 
     /// Every durable lease of the subnet.
-    pub fn durable_leases(&self) -> impl Iterator<Item = &Lease6> {
-        let settled = self.by_addr.iter().filter(|(k, _)| !self.pending.contains(k)).map(|(_, l)| l);
-        settled.chain(self.pending.iter().filter_map(|(_, l)| l))
+    pub fn durable_leases(&self) -> impl Iterator<Item = Lease6> + '_ {
+        let settled = self.table.iter().filter(|p| !self.pending.contains(&p.key())).map(Packed::unpack);
+        settled.chain(self.pending.iter().filter_map(|(_, l)| l.cloned()))
     }
 
     /// Leases of a type counted as assigned: default or declined until reclaimed (as v4).
     pub fn assigned(&self, ty: LeaseType6, _now: u64) -> usize {
-        self.by_addr
-            .values()
-            .filter(|l| l.lease_type == ty)
-            .filter(|l| matches!(l.state, LeaseState::Default | LeaseState::Declined))
+        self.table
+            .iter()
+            .filter(|l| l.key().0 == ty)
+            .filter(|l| matches!(l.state(), LeaseState::Default | LeaseState::Declined))
             .count()
     }
 }
@@ -545,7 +550,7 @@ impl LeaseMap6 {
         let mut out = Vec::new();
         for id in self.subnet_ids() {
             if let Some(s) = self.subnet(id) {
-                out.extend(s.durable_leases().cloned());
+                out.extend(s.durable_leases());
             }
         }
         out.extend(self.orphans().values().cloned());
@@ -557,7 +562,7 @@ impl LeaseMap6 {
         let mut out = Vec::new();
         for id in self.subnet_ids() {
             if let Some(s) = self.subnet(id) {
-                out.extend(s.leases().cloned());
+                out.extend(s.leases());
             }
         }
         out.extend(self.orphans().values().cloned());

@@ -65,10 +65,11 @@ impl<K: Eq + Hash + Copy, L: Clone + PartialEq> PendingChanges<K, L> {
         self.durable.get(key).map(Option::as_ref)
     }
 
-    /// A change to `key` with value `value` became durable; `current` is the map's value now.
-    pub fn settle(&mut self, key: K, current: Option<&L>, value: Option<&L>) {
+    /// A change to `key` with value `value` became durable; `latest`: the map still holds
+    /// that value.
+    pub fn settle(&mut self, key: K, latest: bool, value: Option<&L>) {
         let Some(slot) = self.durable.get_mut(&key) else { return };
-        if current == value {
+        if latest {
             // The latest change is durable: nothing pending remains.
             self.durable.remove(&key);
         } else {
@@ -76,11 +77,11 @@ impl<K: Eq + Hash + Copy, L: Clone + PartialEq> PendingChanges<K, L> {
         }
     }
 
-    /// A change to `key` with value `value` failed. When it is the latest change (the map still
-    /// holds `value`), the durable state is returned to be put back and `key` stops pending;
+    /// A change to `key` failed. When it is the latest change (`latest`: the map still holds
+    /// its value), the durable state is returned to be put back and `key` stops pending;
     /// otherwise a later change sits on top and settles or rolls back on its own.
-    pub fn roll_back(&mut self, key: K, current: Option<&L>, value: Option<&L>) -> Option<Undo<L>> {
-        if current != value || !self.durable.contains_key(&key) {
+    pub fn roll_back(&mut self, key: K, latest: bool) -> Option<Undo<L>> {
+        if !latest || !self.durable.contains_key(&key) {
             return None;
         }
         self.durable.remove(&key).map(|restore| Undo { restore })
@@ -109,7 +110,7 @@ mod tests {
         p.track(true);
         p.before_change(1, || None);
         assert_eq!(p.durable_state(&1), Some(None));
-        p.settle(1, Some(&7), Some(&7));
+        p.settle(1, true, Some(&7));
         assert!(!p.contains(&1));
     }
 
@@ -120,10 +121,10 @@ mod tests {
         p.before_change(1, || Some(1));
         p.before_change(1, || panic!("the first durable state is kept"));
         // Map holds 3 (second change); the first change (2) settles.
-        p.settle(1, Some(&3), Some(&2));
+        p.settle(1, false, Some(&2));
         assert_eq!(p.durable_state(&1), Some(Some(&2)));
         // The second fails: 2 is restored.
-        assert_eq!(p.roll_back(1, Some(&3), Some(&3)), Some(Undo { restore: Some(2) }));
+        assert_eq!(p.roll_back(1, true), Some(Undo { restore: Some(2) }));
         assert!(!p.contains(&1));
     }
 
@@ -134,9 +135,9 @@ mod tests {
         p.before_change(1, || Some(1));
         p.before_change(1, || None);
         // The first change (2) fails while the map holds the second (3): nothing yet.
-        assert_eq!(p.roll_back(1, Some(&3), Some(&2)), None);
+        assert_eq!(p.roll_back(1, false), None);
         // The second fails too: the original durable state returns.
-        assert_eq!(p.roll_back(1, Some(&3), Some(&3)), Some(Undo { restore: Some(1) }));
+        assert_eq!(p.roll_back(1, true), Some(Undo { restore: Some(1) }));
     }
 
     #[test]
@@ -144,6 +145,6 @@ mod tests {
         let mut p: PendingChanges<u8, u32> = PendingChanges::default();
         p.track(true);
         p.before_change(4, || Some(9));
-        assert_eq!(p.roll_back(4, None, None), Some(Undo { restore: Some(9) }));
+        assert_eq!(p.roll_back(4, true), Some(Undo { restore: Some(9) }));
     }
 }

@@ -80,10 +80,7 @@ fn a_v4_commit_completes_while_a_configuration_swap_waits_for_its_decision() {
     assert!(done, "the commit and the swap both finished");
     assert_eq!(sh.engine().config().params.valid.default, Some(5000), "the swap took effect");
     let addr = Ipv4Addr::new(192, 0, 2, 20);
-    assert!(
-        sh.engine().leases().subnet(1).and_then(|s| s.durable_get(addr).cloned()).is_some(),
-        "and the lease is there"
-    );
+    assert!(sh.engine().leases().subnet(1).and_then(|s| s.durable_get(addr)).is_some(), "and the lease is there");
 }
 
 #[test]
@@ -117,6 +114,6 @@ fn a_v6_commit_completes_while_a_configuration_swap_waits_for_its_decision() {
     assert!(done, "the commit and the swap both finished");
     assert_eq!(sh.engine().config().params.valid.default, Some(5000), "the swap took effect");
     let addr = Ipv6Addr::new(0x2001, 0xdb8, 1, 0, 0, 0, 0, 0x120);
-    let durable = sh.engine().leases().subnet(1).and_then(|s| s.durable_get(LeaseType6::Na, addr).cloned());
+    let durable = sh.engine().leases().subnet(1).and_then(|s| s.durable_get(LeaseType6::Na, addr));
     assert!(durable.is_some(), "and the lease is there");
 }

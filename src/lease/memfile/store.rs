@@ -162,7 +162,7 @@ impl<L: LeaseRecord> LeaseStore<L> for MemfileStore<L> {
 impl LeaseIndex<Lease4> for LeaseMap4 {
     fn durable(&self, key: std::net::Ipv4Addr) -> Option<Lease4> {
         for id in self.subnet_ids() {
-            if let Some(l) = self.subnet(id).and_then(|s| s.durable_get(key).cloned()) {
+            if let Some(l) = self.subnet(id).and_then(|s| s.durable_get(key)) {
                 return Some(l);
             }
         }
@@ -173,7 +173,7 @@ impl LeaseIndex<Lease4> for LeaseMap4 {
         let mut out = Vec::new();
         for id in self.subnet_ids().into_iter().filter(|id| subnet.is_none_or(|s| s == *id)) {
             if let Some(s) = self.subnet(id) {
-                out.extend(s.durable_leases().cloned());
+                out.extend(s.durable_leases());
             }
         }
         out.extend(self.orphans().values().filter(|l| subnet.is_none_or(|s| s == l.subnet_id)).cloned());
@@ -190,7 +190,7 @@ impl LeaseIndex<Lease4> for LeaseMap4 {
             };
             return;
         };
-        if s.get(l.address) == change.value() {
+        if s.holds(l.address, change.value()) {
             return;
         }
         match change {
@@ -215,7 +215,7 @@ impl LeaseIndex<Lease4> for LeaseMap4 {
 impl LeaseIndex<Lease6> for LeaseMap6 {
     fn durable(&self, key: (crate::lease::LeaseType6, std::net::Ipv6Addr)) -> Option<Lease6> {
         for id in self.subnet_ids() {
-            if let Some(l) = self.subnet(id).and_then(|s| s.durable_get(key.0, key.1).cloned()) {
+            if let Some(l) = self.subnet(id).and_then(|s| s.durable_get(key.0, key.1)) {
                 return Some(l);
             }
         }
@@ -226,7 +226,7 @@ impl LeaseIndex<Lease6> for LeaseMap6 {
         let mut out = Vec::new();
         for id in self.subnet_ids().into_iter().filter(|id| subnet.is_none_or(|s| s == *id)) {
             if let Some(s) = self.subnet(id) {
-                out.extend(s.durable_leases().cloned());
+                out.extend(s.durable_leases());
             }
         }
         out.extend(self.orphans().values().filter(|l| subnet.is_none_or(|s| s == l.subnet_id)).cloned());
@@ -243,7 +243,7 @@ impl LeaseIndex<Lease6> for LeaseMap6 {
             };
             return;
         };
-        if s.get(l.lease_type, l.address) == change.value() {
+        if s.holds(l.lease_type, l.address, change.value()) {
             return;
         }
         match change {
