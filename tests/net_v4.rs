@@ -16,7 +16,7 @@ use std::process::{Command, Stdio};
 use std::time::Duration;
 
 use kakapo::clock::monotonic_now;
-use kakapo::net::raw::{fallback_udp, RawDrops, RawRecv, RawV4Socket};
+use kakapo::net::raw::{fallback_udp, RawDrops, RawOutgoing, RawRecv, RawV4Socket};
 use kakapo::net::udp4::{Udp4Recv, Udp4Socket};
 use socket2::{Domain, Protocol, Socket, Type};
 
@@ -366,6 +366,64 @@ fn raw_socket_sends_unicast_frame_to_unaddressed_client() {
     // Above the MTU the kernel refuses the frame.
     let err = raw.send(l.client_mac, SERVER_IP, 67, CLIENT_IP, 68, &[0; 1473]).unwrap_err();
     assert_eq!(err.raw_os_error(), Some(libc::EMSGSIZE), "{err}");
+}
+
+/// Batches on the raw socket: one sendmmsg(2) carries a run of frames (one above the MTU is
+/// refused alone, the rest still go) and recvmmsg(2) hands them over in order, dropping and
+/// counting the one too long for the buffers offered.
+#[test]
+fn raw_socket_sends_and_receives_frames_in_batches() {
+    let l = Link::new("bt", false);
+    let server = in_netns(&l.server.0, || RawV4Socket::open(SERVER_IF, 67)).expect("server raw socket");
+    let client = in_netns(&l.client.0, || RawV4Socket::open(CLIENT_IF, 68)).expect("client raw socket");
+    let mut payloads: Vec<Vec<u8>> = (0..12u8).map(|i| vec![i; 100 + usize::from(i)]).collect();
+    payloads[5] = vec![5; 1473];
+    payloads[8] = vec![8; 400];
+    let frames: Vec<RawOutgoing<'_>> = payloads
+        .iter()
+        .map(|p| RawOutgoing {
+            dst_mac: l.server_mac,
+            src_ip: Ipv4Addr::UNSPECIFIED,
+            src_port: 68,
+            dst_ip: Ipv4Addr::BROADCAST,
+            dst_port: 67,
+            payload: p,
+        })
+        .collect();
+    let mut sent = Vec::new();
+    client.send_batch(&frames, &mut sent);
+    assert_eq!(sent.len(), 12);
+    for (i, r) in sent.iter().enumerate() {
+        match r {
+            Err(e) => assert!(i == 5 && e.raw_os_error() == Some(libc::EMSGSIZE), "frame {i}: {e}"),
+            Ok(()) => assert_ne!(i, 5, "the frame above the MTU was refused"),
+        }
+    }
+    let mut bufs = vec![vec![0u8; 300]; 32];
+    let mut got: Vec<Vec<u8>> = Vec::new();
+    let (mut dropped, mut calls) = (0, 0);
+    let deadline = monotonic_now() + TIMEOUT;
+    while got.len() + dropped < 11 {
+        assert!(monotonic_now() < deadline, "got {} frames and {dropped} drops", got.len());
+        let mut out = Vec::new();
+        match server.recv_batch(&mut bufs, &mut out) {
+            Ok(d) => {
+                calls += 1;
+                dropped += d;
+                for (i, r) in out.iter().enumerate() {
+                    assert_eq!((r.src_mac, r.src_port, r.dst_ip), (l.client_mac, 68, Ipv4Addr::BROADCAST));
+                    got.push(bufs[i][..r.len].to_vec());
+                }
+            }
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => std::thread::sleep(Duration::from_millis(10)),
+            Err(e) => panic!("recv_batch: {e}"),
+        }
+    }
+    let want: Vec<Vec<u8>> =
+        payloads.iter().enumerate().filter(|(i, _)| ![5, 8].contains(i)).map(|(_, p)| p.clone()).collect();
+    assert_eq!(got, want, "the frames that fit, in order");
+    assert_eq!((dropped, server.drops().truncated), (1, 1));
+    assert!(calls < 11, "frames came in batches ({calls} calls for 11 frames)");
 }
 
 /// (c) IP_PKTINFO: the receiving interface and the header destination for unicast, limited

@@ -31,6 +31,8 @@ const MIN_HEADERS: usize = ETH_HLEN + IPV4_MIN_HLEN + UDP_HLEN;
 const MAX_HEADERS: usize = ETH_HLEN + 60 + UDP_HLEN;
 /// Room after the caller's buffer: IP options push the payload up to 40 bytes further out.
 const SPILL: usize = 64;
+/// Frames read or written per recvmmsg(2) / sendmmsg(2) call on a raw socket.
+pub const RAW_BATCH: usize = 32;
 const ETHERTYPE_IPV4: u16 = 0x0800;
 const IPPROTO_UDP: u8 = 17;
 /// Kea's `writeIpUdpHeader`: TOS IPTOS_LOWDELAY, identification 0, DF set, TTL 128.
@@ -60,6 +62,23 @@ pub struct RawRecv {
     pub dst_port: u16,
     /// Length of the UDP payload copied into the caller's buffer.
     pub len: usize,
+}
+
+/// One frame for [`RawV4Socket::send_batch`]: a UDP payload and where it goes.
+#[derive(Debug, Clone, Copy)]
+pub struct RawOutgoing<'a> {
+    /// Ethernet destination (ff:ff:ff:ff:ff:ff for a broadcast).
+    pub dst_mac: [u8; 6],
+    /// IPv4 source address.
+    pub src_ip: Ipv4Addr,
+    /// UDP source port.
+    pub src_port: u16,
+    /// IPv4 destination address.
+    pub dst_ip: Ipv4Addr,
+    /// UDP destination port.
+    pub dst_port: u16,
+    /// The UDP payload.
+    pub payload: &'a [u8],
 }
 
 /// Frames [`RawV4Socket::recv`] dropped, by reason, for Kea's `pkt4-receive-drop` statistics.
@@ -187,11 +206,89 @@ impl RawV4Socket {
         if n < 0 {
             return Err(io::Error::last_os_error());
         }
-        let frame_len = n as usize;
-        let aux = auxdata(&msg);
+        Ok(self.take(&head, buf, &spill, n as usize, &from, auxdata(&msg)))
+    }
+
+    /// Receives up to `bufs.len()` (at most [`RAW_BATCH`]) frames with one recvmmsg(2) and
+    /// handles each as [`RawV4Socket::recv`] does: `out` is cleared and then `out[i]`
+    /// describes the payload now in `bufs[i]` (the buffers are reordered so that accepted
+    /// frames come first). Returns how many frames were dropped (counted in
+    /// [`RawV4Socket::drops`]); `out` may be empty when all were. `Err(WouldBlock)` when none
+    /// is queued.
+    pub fn recv_batch(&self, bufs: &mut [Vec<u8>], out: &mut Vec<RawRecv>) -> io::Result<usize> {
+        out.clear();
+        let want = bufs.len().min(RAW_BATCH);
+        if want == 0 {
+            return Ok(0);
+        }
+        let mut heads = [[0u8; MIN_HEADERS]; RAW_BATCH];
+        let mut spills = [[0u8; SPILL]; RAW_BATCH];
+        // SAFETY: sockaddr_ll, iovec and mmsghdr are plain old data (integers and raw
+        // pointers); all-zero is a valid value, and every entry used below is filled in first.
+        let mut names: [libc::sockaddr_ll; RAW_BATCH] = unsafe { mem::zeroed() };
+        let mut cmsgs = [const { CmsgBuf([0; 64]) }; RAW_BATCH];
+        // SAFETY: as above.
+        let mut iovs: [[libc::iovec; 3]; RAW_BATCH] = unsafe { mem::zeroed() };
+        // SAFETY: as above.
+        let mut hdrs: [libc::mmsghdr; RAW_BATCH] = unsafe { mem::zeroed() };
+        for i in 0..want {
+            iovs[i] = [
+                libc::iovec { iov_base: heads[i].as_mut_ptr().cast(), iov_len: MIN_HEADERS },
+                libc::iovec { iov_base: bufs[i].as_mut_ptr().cast(), iov_len: bufs[i].len() },
+                libc::iovec { iov_base: spills[i].as_mut_ptr().cast(), iov_len: SPILL },
+            ];
+            let m = &mut hdrs[i].msg_hdr;
+            m.msg_name = ptr::addr_of_mut!(names[i]).cast();
+            m.msg_namelen = mem::size_of::<libc::sockaddr_ll>() as libc::socklen_t;
+            m.msg_iov = iovs[i].as_mut_ptr();
+            m.msg_iovlen = 3;
+            m.msg_control = cmsgs[i].0.as_mut_ptr().cast();
+            m.msg_controllen = cmsgs[i].0.len() as _;
+        }
+        // SAFETY: the first `want` headers point at live locals and at the heap storage of
+        // `bufs[..want]` with their lengths; nothing moves or frees them during the call.
+        // MSG_TRUNC makes each msg_len the frame's real length (packet(7)).
+        let n = unsafe {
+            libc::recvmmsg(
+                self.sock.as_raw_fd(),
+                hdrs.as_mut_ptr(),
+                want as libc::c_uint,
+                libc::MSG_TRUNC,
+                ptr::null_mut(),
+            )
+        };
+        if n < 0 {
+            return Err(io::Error::last_os_error());
+        }
+        let mut dropped = 0;
+        for j in 0..n as usize {
+            let (aux, frame_len, from) = (auxdata(&hdrs[j].msg_hdr), hdrs[j].msg_len as usize, names[j]);
+            match self.take(&heads[j], &mut bufs[j], &spills[j], frame_len, &from, aux) {
+                Some(r) => {
+                    let k = out.len();
+                    out.push(r);
+                    // Only the Vec handles move; the bytes already written stay where they are.
+                    bufs.swap(k, j);
+                }
+                None => dropped += 1,
+            }
+        }
+        Ok(dropped)
+    }
+
+    /// A received frame as the caller sees it, or None (counted) when it is dropped.
+    fn take(
+        &self,
+        head: &[u8; MIN_HEADERS],
+        buf: &mut [u8],
+        spill: &[u8; SPILL],
+        frame_len: usize,
+        from: &libc::sockaddr_ll,
+        aux: Option<libc::tpacket_auxdata>,
+    ) -> Option<RawRecv> {
         let ifindex = u32::try_from(from.sll_ifindex).unwrap_or(self.ifindex);
-        match self.accept(&head, buf, &spill, frame_len, from.sll_pkttype, aux) {
-            Ok(h) => Ok(Some(RawRecv {
+        match self.accept(head, buf, spill, frame_len, from.sll_pkttype, aux) {
+            Ok(h) => Some(RawRecv {
                 ifindex,
                 src_mac: h.src_mac,
                 src_ip: h.src_ip,
@@ -199,7 +296,7 @@ impl RawV4Socket {
                 src_port: h.src_port,
                 dst_port: h.dst_port,
                 len: h.payload_len,
-            })),
+            }),
             Err(d) => {
                 let counter = match d {
                     Reject::Malformed => &self.malformed,
@@ -208,7 +305,7 @@ impl RawV4Socket {
                     Reject::Ignored => &self.ignored,
                 };
                 counter.fetch_add(1, Ordering::Relaxed);
-                Ok(None)
+                None
             }
         }
     }
@@ -286,6 +383,59 @@ impl RawV4Socket {
             return Err(io::Error::new(io::ErrorKind::WriteZero, "raw socket: short frame write"));
         }
         Ok(())
+    }
+
+    /// Sends a batch of frames with sendmmsg(2), up to [`RAW_BATCH`] per call, each built as
+    /// [`RawV4Socket::send`] builds one. Returns, per frame, whether the kernel took it; one
+    /// that fails (or cannot be framed) is reported and skipped, the rest still go.
+    pub fn send_batch(&self, frames: &[RawOutgoing<'_>], sent: &mut Vec<io::Result<()>>) {
+        sent.clear();
+        while sent.len() < frames.len() {
+            let f = &frames[sent.len()];
+            let first = build_headers(self.mac, f.dst_mac, f.src_ip, f.src_port, f.dst_ip, f.dst_port, f.payload);
+            let first = match first {
+                Ok(h) => h,
+                Err(e) => {
+                    sent.push(Err(e));
+                    continue;
+                }
+            };
+            // The chunk runs from this frame up to the next one that cannot be framed.
+            let mut heads = [[0u8; MIN_HEADERS]; RAW_BATCH];
+            heads[0] = first;
+            let mut len = 1;
+            for (i, f) in frames[sent.len()..].iter().enumerate().take(RAW_BATCH).skip(1) {
+                match build_headers(self.mac, f.dst_mac, f.src_ip, f.src_port, f.dst_ip, f.dst_port, f.payload) {
+                    Ok(h) => heads[i] = h,
+                    Err(_) => break,
+                }
+                len = i + 1;
+            }
+            let chunk = &frames[sent.len()..sent.len() + len];
+            // SAFETY: iovec and mmsghdr are plain old data; all-zero is valid, and every entry
+            // used below is filled in first.
+            let mut iovs: [[libc::iovec; 2]; RAW_BATCH] = unsafe { mem::zeroed() };
+            // SAFETY: as above.
+            let mut hdrs: [libc::mmsghdr; RAW_BATCH] = unsafe { mem::zeroed() };
+            for (i, f) in chunk.iter().enumerate() {
+                iovs[i] = [
+                    libc::iovec { iov_base: heads[i].as_mut_ptr().cast(), iov_len: MIN_HEADERS },
+                    libc::iovec { iov_base: f.payload.as_ptr() as *mut libc::c_void, iov_len: f.payload.len() },
+                ];
+                // No address: a bound packet socket sends on its interface (packet(7)).
+                hdrs[i].msg_hdr.msg_iov = iovs[i].as_mut_ptr();
+                hdrs[i].msg_hdr.msg_iovlen = 2;
+            }
+            // SAFETY: the first `len` headers point at `heads`, `iovs` and the payloads of
+            // `chunk`, all alive for the call; the kernel only reads through them.
+            let n = unsafe { libc::sendmmsg(self.sock.as_raw_fd(), hdrs.as_mut_ptr(), len as libc::c_uint, 0) };
+            if n <= 0 {
+                // The first frame of the chunk failed: report it and go on with the next.
+                sent.push(Err(io::Error::last_os_error()));
+                continue;
+            }
+            sent.extend((0..n).map(|_| Ok(())));
+        }
     }
 
     /// Counts of frames dropped by [`RawV4Socket::recv`] since open.

@@ -2,7 +2,7 @@
 //! configuration change swaps, and is the DHCPv4 side of the generic packet pipeline (Kea ARM
 //! 8.2.2, 8.2.4, 8.2.14).
 
-use std::net::{Ipv4Addr, SocketAddrV4};
+use std::net::{Ipv4Addr, SocketAddrV4, UdpSocket};
 use std::os::fd::{AsFd, BorrowedFd};
 use std::path::PathBuf;
 use std::sync::atomic::AtomicUsize;
@@ -23,7 +23,7 @@ use crate::lease::memfile::LeaseIndex;
 use crate::lease::store::{CommitFuture, LeaseStore};
 use crate::lease::Lease4;
 use crate::lease::LeaseChange4;
-use crate::net::raw::RawV4Socket;
+use crate::net::raw::{RawOutgoing, RawV4Socket, RAW_BATCH};
 use crate::net::udp4::{Outgoing4, Udp4Recv, Udp4Socket};
 use crate::stats::Stats;
 use crate::wire::v4::{MessageType, Pkt4};
@@ -348,22 +348,19 @@ impl Family for V4 {
         match &ep.listener {
             Listener::Udp { udp } => udp.recv_batch(bufs, out).map(|_| ()),
             Listener::Raw { raw, .. } => {
-                out.clear();
-                // One frame per read: the ring is drained until empty or the batch is full.
-                while out.len() < bufs.len() {
-                    match raw.recv(&mut bufs[out.len()]) {
-                        Ok(Some(r)) => out.push(Udp4Recv {
-                            ifindex: r.ifindex,
-                            src: SocketAddrV4::new(r.src_ip, r.src_port),
-                            dst: r.dst_ip,
-                            len: r.len,
-                        }),
-                        // A frame the socket layer refused (bad checksum, not IPv4/UDP).
-                        Ok(None) => svc.counters.receive_drop.add(1, clock::unix_now()),
-                        Err(e) if e.kind() == std::io::ErrorKind::WouldBlock && !out.is_empty() => break,
-                        Err(e) => return Err(e),
-                    }
+                let mut frames = Vec::with_capacity(bufs.len().min(RAW_BATCH));
+                let dropped = raw.recv_batch(bufs, &mut frames)?;
+                if dropped > 0 {
+                    // Frames the socket layer refused (bad checksum, not IPv4/UDP).
+                    svc.counters.receive_drop.add(dropped as i64, clock::unix_now());
                 }
+                out.clear();
+                out.extend(frames.iter().map(|r| Udp4Recv {
+                    ifindex: r.ifindex,
+                    src: SocketAddrV4::new(r.src_ip, r.src_port),
+                    dst: r.dst_ip,
+                    len: r.len,
+                }));
                 Ok(())
             }
         }
@@ -438,47 +435,64 @@ impl Family for V4 {
         let now = clock::unix_now();
         match &ep.listener {
             Listener::Udp { udp } => send_udp(svc, ep, udp, &replies, now),
-            Listener::Raw { .. } => {
-                let mut out = Vec::with_capacity(576);
-                for (pkt, dest) in replies {
-                    send_raw(svc, ep, &pkt, dest, &mut out, now);
-                }
-            }
+            Listener::Raw { raw, fallback } => send_raw(svc, ep, raw, fallback, &replies, now),
         }
     }
 }
 
-/// Sends one reply through a raw socket's listener: link-layer frames to clients without an
-/// address, the fallback UDP socket otherwise.
-fn send_raw(sh: &Shared, iface: &Iface, pkt: &Pkt4, dest: Dest4, out: &mut Vec<u8>, now: u64) {
-    let Listener::Raw { raw, fallback } = &iface.listener else { return };
-    out.clear();
-    pkt.encode(out);
-    let out = &out[..];
+/// Sends a batch of replies through a raw socket's listener: link-layer frames to clients
+/// without an address in one sendmmsg(2) per 32, the fallback UDP socket otherwise.
+fn send_raw(sh: &Shared, iface: &Iface, raw: &RawV4Socket, fallback: &UdpSocket, replies: &[(Pkt4, Dest4)], now: u64) {
     let port = sh.opts.client_port;
     let src_ip = iface.addrs.first().copied().unwrap_or(Ipv4Addr::UNSPECIFIED);
-    let res = match dest {
-        // Unicast replies leave from the server port, as Kea's do: stateful firewalls in front
-        // of clients (and some relays) only pass replies from port 67.
-        Dest4::Relay(to) => fallback.send_to(out, SocketAddrV4::new(*to.ip(), sh.opts.server_port)).map(|_| ()),
-        Dest4::Unicast(to) => fallback.send_to(out, SocketAddrV4::new(*to.ip(), port)).map(|_| ()),
-        Dest4::LinkUnicast { mac, ip } => raw.send(mac, src_ip, sh.opts.server_port, ip, port, out),
-        Dest4::Broadcast => raw.send([0xff; 6], src_ip, sh.opts.server_port, Ipv4Addr::BROADCAST, port, out),
-    };
-    sent(sh, iface, pkt, dest, res, now);
+    let encoded: Vec<Vec<u8>> = replies.iter().map(|(pkt, _)| encode(pkt)).collect();
+    let mut frames = Vec::with_capacity(replies.len());
+    let mut framed = Vec::with_capacity(replies.len());
+    for (i, ((pkt, dest), out)) in replies.iter().zip(&encoded).enumerate() {
+        let (dst_mac, dst_ip) = match *dest {
+            // Unicast replies leave from the server port, as Kea's do: stateful firewalls in
+            // front of clients (and some relays) only pass replies from port 67.
+            Dest4::Relay(to) => {
+                let res = fallback.send_to(out, SocketAddrV4::new(*to.ip(), sh.opts.server_port)).map(|_| ());
+                sent(sh, iface, pkt, *dest, res, now);
+                continue;
+            }
+            Dest4::Unicast(to) => {
+                let res = fallback.send_to(out, SocketAddrV4::new(*to.ip(), port)).map(|_| ());
+                sent(sh, iface, pkt, *dest, res, now);
+                continue;
+            }
+            Dest4::LinkUnicast { mac, ip } => (mac, ip),
+            Dest4::Broadcast => ([0xff; 6], Ipv4Addr::BROADCAST),
+        };
+        framed.push(i);
+        frames.push(RawOutgoing {
+            dst_mac,
+            src_ip,
+            src_port: sh.opts.server_port,
+            dst_ip,
+            dst_port: port,
+            payload: out,
+        });
+    }
+    let mut results = Vec::with_capacity(frames.len());
+    raw.send_batch(&frames, &mut results);
+    for (i, res) in framed.into_iter().zip(results) {
+        let (pkt, dest) = &replies[i];
+        sent(sh, iface, pkt, *dest, res, now);
+    }
+}
+
+fn encode(pkt: &Pkt4) -> Vec<u8> {
+    let mut b = Vec::with_capacity(576);
+    pkt.encode(&mut b);
+    b
 }
 
 /// Sends a batch of replies through a UDP listener with one sendmmsg(2) per 64 datagrams.
 fn send_udp(sh: &Shared, iface: &Iface, udp: &Udp4Socket, replies: &[(Pkt4, Dest4)], now: u64) {
     let port = sh.opts.client_port;
-    let encoded: Vec<Vec<u8>> = replies
-        .iter()
-        .map(|(pkt, _)| {
-            let mut b = Vec::with_capacity(576);
-            pkt.encode(&mut b);
-            b
-        })
-        .collect();
+    let encoded: Vec<Vec<u8>> = replies.iter().map(|(pkt, _)| encode(pkt)).collect();
     let msgs: Vec<Outgoing4<'_>> = replies
         .iter()
         .zip(&encoded)
