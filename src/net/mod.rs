@@ -2,6 +2,7 @@
 //! service. The only module allowed to use `unsafe`.
 
 pub mod raw;
+pub mod steer;
 pub mod udp4;
 pub mod udp6;
 

@@ -22,6 +22,8 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 use socket2::{Domain, Protocol, SockFilter, Socket, Type};
 
+use super::steer::Steer;
+
 const ETH_HLEN: usize = 14;
 const IPV4_MIN_HLEN: usize = 20;
 const UDP_HLEN: usize = 8;
@@ -127,6 +129,17 @@ impl RawV4Socket {
     /// `ifname`, with a classic BPF filter that passes only unfragmented IPv4/UDP to
     /// `server_port`.
     pub fn open(ifname: &str, server_port: u16) -> io::Result<RawV4Socket> {
+        Self::open_with(ifname, server_port, None)
+    }
+
+    /// [`Self::open`] as socket `steer.index` of `steer.count` on the interface, taking only
+    /// its share of the clients ([`super::steer`]): each packet socket sees every frame and
+    /// its filter keeps one share.
+    pub fn open_steered(ifname: &str, server_port: u16, steer: Steer) -> io::Result<RawV4Socket> {
+        Self::open_with(ifname, server_port, Some(steer))
+    }
+
+    fn open_with(ifname: &str, server_port: u16, steer: Option<Steer>) -> io::Result<RawV4Socket> {
         let ctx = |what: &str, e: io::Error| io::Error::new(e.kind(), format!("raw socket on {ifname}: {what}: {e}"));
         check_ifname(ifname)?;
         let ifindex = nix::net::if_::if_nametoindex(ifname).map_err(|e| ctx("no such interface", e.into()))?;
@@ -144,7 +157,7 @@ impl RawV4Socket {
                 ),
             ));
         }
-        sock.attach_filter(&bpf_program(server_port)).map_err(|e| ctx("SO_ATTACH_FILTER", e))?;
+        sock.attach_filter(&bpf_program(server_port, steer)).map_err(|e| ctx("SO_ATTACH_FILTER", e))?;
         // Auxiliary data tells us whether the UDP checksum is still unfilled (a local sender
         // with checksum offload) or already verified, and whether a VLAN tag was stripped.
         set_int_option(&sock, libc::SOL_PACKET, libc::PACKET_AUXDATA, 1).map_err(|e| ctx("PACKET_AUXDATA", e))?;
@@ -509,28 +522,28 @@ fn check_ifname(ifname: &str) -> io::Result<()> {
 /// The classic BPF program (Documentation/networking/filter.rst) run on every frame: accept
 /// only frames to us or broadcast/multicast, untagged, IPv4, UDP, not a fragment, to `port`.
 /// Kea's LPF filter checks the same protocol fields; the packet-type and VLAN checks are ours.
-fn bpf_program(port: u16) -> [SockFilter; BPF_LEN] {
-    bpf_insns(port).map(|i| SockFilter::new(i.code, i.jt, i.jf, i.k))
+fn bpf_program(port: u16, steer: Option<Steer>) -> Vec<SockFilter> {
+    bpf_insns(port, steer).iter().map(|i| SockFilter::new(i.code, i.jt, i.jf, i.k)).collect()
 }
 
-const BPF_LEN: usize = 15;
-
-fn bpf_insns(port: u16) -> [libc::sock_filter; BPF_LEN] {
+fn bpf_insns(port: u16, steer: Option<Steer>) -> Vec<libc::sock_filter> {
     use libc::{
         BPF_ABS, BPF_B, BPF_H, BPF_IND, BPF_JEQ, BPF_JGT, BPF_JMP, BPF_JSET, BPF_K, BPF_LD, BPF_LDX, BPF_MSH, BPF_RET,
         BPF_W,
     };
-    const DROP: u8 = BPF_LEN as u8 - 1;
+    // The checks (13 instructions), then the steering tail or a plain keep, then DROP.
+    const CHECKS: u8 = 13;
+    let drop_at = CHECKS + if steer.is_some() { 4 } else { 1 };
     let op = |code: u32, k: u32| libc::sock_filter { code: code as u16, jt: 0, jf: 0, k };
     // A conditional jump at index `at` that goes to DROP on `drop_if` and on to the next
     // instruction otherwise; offsets count from the next instruction.
     let jump = |at: u8, test: u32, k: u32, drop_if: bool| {
-        let skip = DROP - at - 1;
+        let skip = drop_at - at - 1;
         let (jt, jf) = if drop_if { (skip, 0) } else { (0, skip) };
         libc::sock_filter { code: (BPF_JMP | test | BPF_K) as u16, jt, jf, k }
     };
     let ancillary = |off: libc::c_int| (libc::SKF_AD_OFF + off) as u32;
-    [
+    let mut p = vec![
         /* 0 */ op(BPF_LD | BPF_W | BPF_ABS, ancillary(libc::SKF_AD_PKTTYPE)),
         /* 1 */ jump(1, BPF_JGT, u32::from(libc::PACKET_MULTICAST), true),
         /* 2 */ op(BPF_LD | BPF_W | BPF_ABS, ancillary(libc::SKF_AD_VLAN_TAG)),
@@ -544,9 +557,16 @@ fn bpf_insns(port: u16) -> [libc::sock_filter; BPF_LEN] {
         /* 10: X = IHL in bytes */ op(BPF_LDX | BPF_B | BPF_MSH, ETH_HLEN as u32),
         /* 11: UDP destination port */ op(BPF_LD | BPF_H | BPF_IND, ETH_HLEN as u32 + 2),
         /* 12 */ jump(12, BPF_JEQ, u32::from(port), false),
-        /* 13: keep the whole frame */ op(BPF_RET | BPF_K, 0x0004_0000),
-        /* 14: DROP */ op(BPF_RET | BPF_K, 0),
-    ]
+    ];
+    match steer {
+        // 13..16: only this socket's share of the clients (net::steer).
+        Some(st) => p.extend(st.raw4_tail(0)),
+        /* 13: keep the whole frame */ None => p.push(op(BPF_RET | BPF_K, 0x0004_0000)),
+    }
+    /* DROP */
+    p.push(op(BPF_RET | BPF_K, 0));
+    debug_assert_eq!(p.len(), usize::from(drop_at) + 1);
+    p
 }
 
 /// Reads the link type (`ARPHRD_*`) and MAC of `ifname` with SIOCGIFHWADDR (netdevice(7)).
@@ -1019,6 +1039,7 @@ mod tests {
                     };
                     pc += usize::from(if taken { i.jt } else { i.jf });
                 }
+                BPF_ALU if code & 0xf0 == BPF_MOD => a %= i.k,
                 BPF_RET => return i.k,
                 other => panic!("class {other:#x}"),
             }
@@ -1026,8 +1047,27 @@ mod tests {
     }
 
     #[test]
+    fn each_frame_passes_exactly_one_steered_filter() {
+        let count = 3;
+        let progs: Vec<_> = (0..count).map(|index| bpf_insns(67, Some(Steer { index, count }))).collect();
+        for n in 0..60u8 {
+            let mut payload = vec![0u8; 300];
+            payload[28..34].copy_from_slice(&[2, 0, n, n.wrapping_mul(7), n ^ 0x5a, n]);
+            let h = build_headers(CLIENT_MAC, [0xff; 6], Ipv4Addr::UNSPECIFIED, 68, Ipv4Addr::BROADCAST, 67, &payload)
+                .unwrap();
+            let mut f = h.to_vec();
+            f.extend_from_slice(&payload);
+            let passed: Vec<u32> = (0..count).filter(|&i| run_bpf(&progs[i as usize], &f, 0, 0) != 0).collect();
+            let want = Steer::index_of([payload[30], payload[31], payload[32], payload[33]], count);
+            assert_eq!(passed, [want], "chaddr {:?}", &payload[28..34]);
+        }
+        // Other ports are still dropped by every share.
+        assert!(progs.iter().all(|p| run_bpf(p, &frame(&[0; 300]), 0, 0) == 0));
+    }
+
+    #[test]
     fn bpf_filter_passes_only_dhcp_server_frames() {
-        let prog = bpf_insns(67);
+        let prog = bpf_insns(67, None);
         let to_server = {
             let h = build_headers(CLIENT_MAC, [0xff; 6], Ipv4Addr::UNSPECIFIED, 68, Ipv4Addr::BROADCAST, 67, &[0; 300])
                 .unwrap();

@@ -14,6 +14,7 @@ use std::os::fd::{AsFd, AsRawFd, BorrowedFd, RawFd};
 use std::ptr;
 use std::sync::atomic::{AtomicU64, Ordering};
 
+use super::steer::Steer;
 use nix::sys::socket::{setsockopt, sockopt};
 use socket2::{Domain, Protocol, Socket, Type};
 
@@ -61,6 +62,16 @@ impl Udp4Socket {
     /// Binds `addr` (usually 0.0.0.0:67) with `SO_REUSEADDR`, `SO_BROADCAST`, `IP_PKTINFO`
     /// and, given `ifname`, `SO_BINDTODEVICE` (socket(7), ip(7)); non-blocking.
     pub fn bind(addr: SocketAddrV4, ifname: Option<&str>) -> io::Result<Udp4Socket> {
+        Self::open(addr, ifname, None)
+    }
+
+    /// [`Self::bind`] as socket `steer.index` of a group of `steer.count` on one interface and
+    /// port, which takes only its share of the clients ([`super::steer`]).
+    pub fn bind_steered(addr: SocketAddrV4, ifname: &str, steer: Steer) -> io::Result<Udp4Socket> {
+        Self::open(addr, Some(ifname), Some(steer))
+    }
+
+    fn open(addr: SocketAddrV4, ifname: Option<&str>, steer: Option<Steer>) -> io::Result<Udp4Socket> {
         let ctx = |what: &str, e: io::Error| {
             let on = ifname.map(|i| format!(" on {i}")).unwrap_or_default();
             io::Error::new(e.kind(), format!("UDP socket {addr}{on}: {what}: {e}"))
@@ -78,7 +89,14 @@ impl Udp4Socket {
             }
             sock.bind_device(Some(name.as_bytes())).map_err(|e| ctx("SO_BINDTODEVICE", e))?;
         }
+        if let Some(st) = steer {
+            super::steer::prepare(&sock, &st.udp4_filter()).map_err(|e| ctx("steering filter", e))?;
+        }
         sock.bind(&addr.into()).map_err(|e| ctx("bind", e))?;
+        if let Some(st) = steer.filter(|st| st.index == 0) {
+            super::steer::attach_group(&sock, &Steer::udp4_group(st.count))
+                .map_err(|e| ctx("SO_ATTACH_REUSEPORT_CBPF", e))?;
+        }
         Ok(Udp4Socket { sock, truncated: AtomicU64::new(0) })
     }
 

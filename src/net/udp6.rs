@@ -16,6 +16,7 @@ use std::os::fd::{AsFd, AsRawFd, BorrowedFd, RawFd};
 use std::ptr;
 use std::sync::atomic::{AtomicU64, Ordering};
 
+use super::steer::Steer;
 use nix::sys::socket::{setsockopt, sockopt};
 use socket2::{Domain, Protocol, Socket, Type};
 
@@ -56,6 +57,26 @@ impl Udp6Socket {
     ///
     /// With `join_all_servers` and an interface, joins ff02::1:2 there (RFC 8415 section 7.1).
     pub fn bind(addr: SocketAddrV6, ifname: Option<&str>, join_all_servers: bool) -> io::Result<Udp6Socket> {
+        Self::open(addr, ifname, join_all_servers, None)
+    }
+
+    /// [`Self::bind`] as socket `steer.index` of a group of `steer.count` on one interface and
+    /// port, which takes only its share of the clients ([`super::steer`]).
+    pub fn bind_steered(
+        addr: SocketAddrV6,
+        ifname: &str,
+        join_all_servers: bool,
+        steer: Steer,
+    ) -> io::Result<Udp6Socket> {
+        Self::open(addr, Some(ifname), join_all_servers, Some(steer))
+    }
+
+    fn open(
+        addr: SocketAddrV6,
+        ifname: Option<&str>,
+        join_all_servers: bool,
+        steer: Option<Steer>,
+    ) -> io::Result<Udp6Socket> {
         let ctx = |what: &str, e: io::Error| {
             let on = ifname.map(|i| format!(" on {i}")).unwrap_or_default();
             io::Error::new(e.kind(), format!("UDP socket {addr}{on}: {what}: {e}"))
@@ -73,7 +94,14 @@ impl Udp6Socket {
             }
             sock.bind_device(Some(name.as_bytes())).map_err(|e| ctx("SO_BINDTODEVICE", e))?;
         }
+        if let Some(st) = steer {
+            super::steer::prepare(&sock, &st.udp6_filter()).map_err(|e| ctx("steering filter", e))?;
+        }
         sock.bind(&addr.into()).map_err(|e| ctx("bind", e))?;
+        if let Some(st) = steer.filter(|st| st.index == 0) {
+            super::steer::attach_group(&sock, &Steer::udp6_group(st.count))
+                .map_err(|e| ctx("SO_ATTACH_REUSEPORT_CBPF", e))?;
+        }
         if let (true, Some(name)) = (join_all_servers, ifname) {
             // Multicast membership is per interface: the group is link-scoped.
             let index = nix::net::if_::if_nametoindex(name).map_err(|e| ctx("if_nametoindex", e.into()))?;

@@ -217,3 +217,21 @@ impl DhcpState {
         Disabled { by_user: g.contains_key(&None), by_remote: g.keys().flatten().copied().collect() }
     }
 }
+
+/// Threads (and sockets) per interface for the configured `multi-threading` value: 0 means
+/// one per core (Kea ARM 8.2.37).
+pub fn packet_threads(configured: u32) -> u32 {
+    match configured {
+        0 => std::thread::available_parallelism().map_or(1, |n| n.get() as u32),
+        n => n,
+    }
+}
+
+/// The steering shares of `threads` sockets on one interface: a single unsteered socket, or
+/// one share each ([`crate::net::steer`]).
+pub fn shares(threads: u32) -> Vec<Option<crate::net::steer::Steer>> {
+    match threads {
+        0 | 1 => vec![None],
+        count => (0..count).map(|index| Some(crate::net::steer::Steer { index, count })).collect(),
+    }
+}

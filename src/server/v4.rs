@@ -24,6 +24,7 @@ use crate::lease::store::{CommitFuture, LeaseStore};
 use crate::lease::Lease4;
 use crate::lease::LeaseChange4;
 use crate::net::raw::{RawOutgoing, RawV4Socket, RAW_BATCH};
+use crate::net::steer::Steer;
 use crate::net::udp4::{Outgoing4, Udp4Recv, Udp4Socket};
 use crate::stats::Stats;
 use crate::wire::v4::{MessageType, Pkt4};
@@ -182,12 +183,14 @@ impl Shared {
 }
 
 /// Whether a new configuration can be applied to running sockets and lease file, or needs the
-/// service reopened (interfaces, socket type, lease database or the reclamation timers changed).
+/// service reopened (interfaces, socket type, threads, lease database or the reclamation timers
+/// changed).
 pub fn can_reconfigure(old: &Dhcp4, new: &Dhcp4) -> bool {
     old.interfaces == new.interfaces
         && old.raw_sockets == new.raw_sockets
         && old.lease_database == new.lease_database
         && old.expired == new.expired
+        && old.packet_threads == new.packet_threads
 }
 
 fn new_map(cfg: &Dhcp4) -> LeaseMap4 {
@@ -225,11 +228,22 @@ fn resolve_interfaces(specs: &[String]) -> Vec<(String, Vec<Ipv4Addr>)> {
     out
 }
 
-fn open_iface(name: &str, addrs: Vec<Ipv4Addr>, raw: bool, port: u16) -> Result<Iface, ServiceError> {
+/// Opens the listener of `name`; `steer`: one of several sharing it ([`crate::net::steer`]).
+fn open_iface(
+    name: &str,
+    addrs: Vec<Ipv4Addr>,
+    raw: bool,
+    port: u16,
+    steer: Option<Steer>,
+) -> Result<Iface, ServiceError> {
     let err = |e: std::io::Error| ServiceError::Socket { iface: name.to_string(), err: e };
     let ifindex = nix::net::if_::if_nametoindex(name).map_err(|e| err(std::io::Error::from(e)))?;
     let listener = if raw {
-        let raw = RawV4Socket::open(name, port).map_err(err)?;
+        let raw = match steer {
+            Some(st) => RawV4Socket::open_steered(name, port, st),
+            None => RawV4Socket::open(name, port),
+        }
+        .map_err(err)?;
         // Bursts from many clients queue rather than drop while a batch is decided (SO_RCVBUF
         // is capped by net.core.rmem_max; the default ~208 KiB holds only ~200 frames).
         let _ = raw.set_recv_buffer_size(4 << 20);
@@ -239,7 +253,12 @@ fn open_iface(name: &str, addrs: Vec<Ipv4Addr>, raw: bool, port: u16) -> Result<
         let fallback = crate::net::raw::fallback_udp(name, port).map_err(err)?;
         Listener::Raw { raw, fallback }
     } else {
-        let udp = Udp4Socket::bind(SocketAddrV4::new(Ipv4Addr::UNSPECIFIED, port), Some(name)).map_err(err)?;
+        let any = SocketAddrV4::new(Ipv4Addr::UNSPECIFIED, port);
+        let udp = match steer {
+            Some(st) => Udp4Socket::bind_steered(any, name, st),
+            None => Udp4Socket::bind(any, Some(name)),
+        }
+        .map_err(err)?;
         let _ = udp.set_recv_buffer_size(4 << 20);
         Listener::Udp { udp }
     };
@@ -271,10 +290,12 @@ impl Service4 {
         let map_slot = Arc::new(map);
         let engine = Engine4::new(cfg.clone(), map_slot.clone(), stats.clone(), clock::unix_now()).track_durability();
         let mut ifaces = Vec::new();
+        let threads = super::packet_threads(cfg.packet_threads);
         for (name, addrs) in resolve_interfaces(&cfg.interfaces) {
-            let i = open_iface(&name, addrs, cfg.raw_sockets, opts.server_port)?;
+            for steer in super::shares(threads) {
+                ifaces.push(open_iface(&name, addrs.clone(), cfg.raw_sockets, opts.server_port, steer)?);
+            }
             info!(target: "kea-dhcp4.dhcp4", "DHCP4_OPEN_SOCKET opened {} socket on interface {name}, port {}", if cfg.raw_sockets { "raw" } else { "UDP" }, opts.server_port);
-            ifaces.push(i);
         }
         if ifaces.is_empty() {
             warn!(target: "kea-dhcp4.dhcp4", "DHCP4_NO_SOCKETS_OPEN no interface configured to listen to DHCP traffic");

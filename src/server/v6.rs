@@ -221,6 +221,7 @@ pub fn can_reconfigure(old: &Dhcp6, new: &Dhcp6) -> bool {
         && old.expired == new.expired
         && old.server_id == new.server_id
         && old.data_directory == new.data_directory
+        && old.packet_threads == new.packet_threads
 }
 
 /// Resolves `interfaces-config.interfaces` ("eth0", "eth0/2001:db8::1", "*") against the host:
@@ -283,15 +284,22 @@ impl Service6 {
             .track_durability();
         let port = opts.v6_server_port;
         let mut ifaces = Vec::new();
+        let threads = super::packet_threads(cfg.packet_threads);
         for (name, addrs, unicast) in resolve_interfaces(&cfg.interfaces) {
             let err = |e: std::io::Error| ServiceError::Socket { iface: name.clone(), err: e };
             let ifindex = nix::net::if_::if_nametoindex(name.as_str()).map_err(|e| err(e.into()))?;
             let any = SocketAddrV6::new(Ipv6Addr::UNSPECIFIED, port, 0, 0);
-            let sock = Udp6Socket::bind(any, Some(&name), true).map_err(err)?;
-            // Bursts from many clients queue rather than drop while a batch is decided.
-            let _ = sock.set_recv_buffer_size(4 << 20);
+            for steer in super::shares(threads) {
+                let sock = match steer {
+                    Some(st) => Udp6Socket::bind_steered(any, &name, true, st),
+                    None => Udp6Socket::bind(any, Some(&name), true),
+                }
+                .map_err(err)?;
+                // Bursts from many clients queue rather than drop while a batch is decided.
+                let _ = sock.set_recv_buffer_size(4 << 20);
+                ifaces.push(Arc::new(Iface { name: name.clone(), ifindex, addrs: addrs.clone(), sock }));
+            }
             info!(target: "kea-dhcp6.dhcp6", "DHCP6_OPEN_SOCKET opened UDP socket on interface {name}, port {port}, joined ff02::1:2");
-            ifaces.push(Arc::new(Iface { name: name.clone(), ifindex, addrs: addrs.clone(), sock }));
             for u in unicast {
                 let sock = Udp6Socket::bind(SocketAddrV6::new(u, port, 0, 0), Some(&name), false).map_err(err)?;
                 info!(target: "kea-dhcp6.dhcp6", "DHCP6_OPEN_SOCKET opened UDP socket on interface {name}, address {u}, port {port}");

@@ -222,6 +222,17 @@ pub(crate) fn u32_of(c: &mut Checker, parent: &V<'_>, key: &str) -> Option<u32> 
     int_in(c, parent, key, 0, u32::MAX as i64).map(|i| i as u32)
 }
 
+/// `multi-threading` (Kea ARM 8.2.37 "Multi-Threading Settings"): how many threads receive
+/// and decide packets per interface. 1 unless `enable-multi-threading` is true (Kea 2.2's
+/// default is false); then `thread-pool-size`, whose 0 (the default) means one per core.
+pub(crate) fn packet_threads(c: &mut Checker, d: &V<'_>) -> u32 {
+    let Some(mt) = d.get("multi-threading") else { return 1 };
+    if !mt.bool("enable-multi-threading").unwrap_or(false) {
+        return 1;
+    }
+    int_in(c, &mt, "thread-pool-size", 0, 256).map_or(0, |n| n as u32)
+}
+
 /// `min-X`, `X`, `max-X` of one scope, range-checked.
 pub(crate) fn triplet(c: &mut Checker, scope: &V<'_>, name: &str) -> Triplet {
     Triplet {

@@ -55,6 +55,9 @@ pub struct Dhcp4 {
     /// `parked-packet-limit` (default 256; 0 means no limit): packets waiting at once for
     /// their commit and post-commit stages (Kea ARM 16.12.16 "Parked-Packet Limit").
     pub parked_packet_limit: u32,
+    /// Threads (and sockets) per interface, from `multi-threading`: 1 when it is off, 0 for
+    /// one per core (see `common::packet_threads`).
+    pub packet_threads: u32,
     /// `host-reservation-identifiers` in lookup order.
     pub host_reservation_identifiers: Vec<String>,
     /// `interfaces-config.dhcp-socket-type` is `raw` (the default) rather than `udp`.
@@ -683,6 +686,7 @@ pub(crate) fn build(c: &mut Checker, d: &V<'_>) -> Option<Dhcp4> {
         echo_client_id: d.bool("echo-client-id").unwrap_or(true),
         decline_probation_period: common::u32_of(c, d, "decline-probation-period").unwrap_or(86400),
         parked_packet_limit: common::u32_of(c, d, "parked-packet-limit").unwrap_or(256),
+        packet_threads: common::packet_threads(c, d),
         host_reservation_identifiers: {
             let ids = d.strings("host-reservation-identifiers");
             if ids.is_empty() {

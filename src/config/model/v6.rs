@@ -48,6 +48,9 @@ pub struct Dhcp6 {
     /// `parked-packet-limit` (default 256; 0 means no limit), as in [`super::v4::Dhcp4`]
     /// (Kea ARM 16.12.16).
     pub parked_packet_limit: u32,
+    /// Threads (and sockets) per interface, from `multi-threading`: 1 when it is off, 0 for
+    /// one per core (see `common::packet_threads`).
+    pub packet_threads: u32,
     /// `expired-leases-processing`.
     pub expired: ExpiredLeases,
     /// `mac-sources`, in order (Kea ARM 9.2.20 "MAC/Hardware Addresses in DHCPv6").
@@ -726,6 +729,7 @@ pub(crate) fn build(c: &mut Checker, d: &V<'_>) -> Option<Dhcp6> {
         server_id,
         decline_probation_period,
         parked_packet_limit: common::u32_of(c, d, "parked-packet-limit").unwrap_or(256),
+        packet_threads: common::packet_threads(c, d),
         expired,
         mac_sources,
         data_directory: d.str("data-directory").map(str::to_string),
