@@ -307,6 +307,9 @@ echo "Both memfile with persistence: kakapo fdatasyncs every lease before it rep
 echo "Kea: the better of single-threaded (ST) and multi-threaded (MT, 2 threads, queue 64) per row;"
 echo "at a fixed rate a mode that lost >= 1 % counts only if both did (marked 'N%lost')."
 echo "Ratio: kakapo's advantage (Kea/kakapo for costs and times, kakapo/Kea for the rate)."
+read -r floor_sync floor_wake < <(python3 "$helper" floor "$work" 4000)
+echo "Durability floor here (compare_helper.py floor): one write + fdatasync of a lease row costs"
+echo "$floor_sync us of CPU, one sleep/wake-up $floor_wake us; at 2,000/s each lease gets its own fdatasync."
 for f in "${families[@]}"; do
     what=DORA; [ "$f" = 6 ] && what="SARR, IA_NA + IA_PD"
     echo

@@ -3,6 +3,7 @@
 //! clock ([`timers`]) (design.md "How a packet flows"). The control API opens, reconfigures and
 //! stops services through this module.
 
+pub mod core;
 pub mod pipeline;
 pub mod runtime;
 pub mod timers;

@@ -5,12 +5,12 @@
 use std::net::{Ipv4Addr, SocketAddrV4, UdpSocket};
 use std::os::fd::{AsFd, BorrowedFd};
 use std::path::PathBuf;
-use std::sync::atomic::AtomicUsize;
-use std::sync::{Arc, RwLock};
+use std::sync::Arc;
 
 use tokio::sync::watch;
 use tracing::{error, info, warn};
 
+use super::core::{Core, ServedEngine};
 use super::pipeline::{Decision, Family};
 use super::timers::TimerWork;
 use super::{DhcpState, ServiceError, ServiceOptions};
@@ -20,7 +20,7 @@ use crate::engine::counters::Global4;
 use crate::engine::v4::{Dest4, Engine4, Outcome4, RecvMeta4};
 use crate::lease::alloc::LeaseMap4;
 use crate::lease::memfile::LeaseIndex;
-use crate::lease::store::{CommitFuture, LeaseStore};
+use crate::lease::store::CommitFuture;
 use crate::lease::Lease4;
 use crate::lease::LeaseChange4;
 use crate::net::raw::{RawOutgoing, RawV4Socket, RAW_BATCH};
@@ -53,28 +53,40 @@ pub struct Iface {
     listener: Listener,
 }
 
-/// What the packet tasks, the timers and the control channel share.
+/// What the packet tasks, the timers and the control channel share: the family-independent
+/// core (engine slot, store, ordering lock) and the DHCPv4 socket side.
 pub struct Shared {
-    /// Swapped whole by a configuration change; a packet is decided under the read lock, so
-    /// a swap waits for decisions in flight and the next packet sees the new configuration.
-    engine: RwLock<Arc<Engine4>>,
-    store: Arc<dyn LeaseStore<Lease4>>,
-    stats: Arc<Stats>,
+    core: Core<Engine4, LeaseMap4>,
     /// The packet counters the socket side keeps (received while disabled, sent), resolved
     /// once: their names do not depend on the configuration.
     counters: Global4,
     opts: ServiceOptions,
     state: DhcpState,
-    /// `parked-packet-limit` of the configuration serving now.
-    parked_limit: AtomicUsize,
-    /// Held while a batch (or a command) is decided and its changes queued in the store, so
-    /// the store receives the rows of one address in the order they were decided, whichever
-    /// thread decided them.
-    order: std::sync::Mutex<()>,
-    /// The lease map of the engine serving now, for the store's reads and journal rewrites.
-    /// Apart from the engine slot because the store reads it while a decision holds that
-    /// slot: a second read of a `RwLock` with a configuration swap waiting would deadlock.
-    leases: std::sync::Mutex<Arc<LeaseMap4>>,
+}
+
+impl std::ops::Deref for Shared {
+    type Target = Core<Engine4, LeaseMap4>;
+    fn deref(&self) -> &Self::Target {
+        &self.core
+    }
+}
+
+impl ServedEngine for Engine4 {
+    type Lease = Lease4;
+    const FAMILY: u8 = 4;
+    fn timers(&self) -> (u32, u32, bool) {
+        let c = self.config();
+        (c.expired.reclaim_timer_wait_time, c.lease_database.lfc_interval, c.lease_database.persist)
+    }
+    fn reclaim(&self, now: u64) -> Vec<LeaseChange4> {
+        Engine4::reclaim(self, now)
+    }
+    fn synced(&self, changes: &[LeaseChange4]) {
+        Engine4::synced(self, changes)
+    }
+    fn roll_back(&self, changes: &[LeaseChange4], now: u64) {
+        Engine4::roll_back(self, changes, now)
+    }
 }
 
 impl std::fmt::Debug for Shared {
@@ -84,21 +96,6 @@ impl std::fmt::Debug for Shared {
 }
 
 impl Shared {
-    /// The engine serving now.
-    pub fn engine(&self) -> Arc<Engine4> {
-        self.engine.read().unwrap_or_else(|e| e.into_inner()).clone()
-    }
-
-    /// The lease map of the engine serving now, without touching the engine slot.
-    fn lease_map(&self) -> Arc<LeaseMap4> {
-        self.leases.lock().unwrap_or_else(|e| e.into_inner()).clone()
-    }
-
-    /// The lease store.
-    pub fn store(&self) -> &Arc<dyn LeaseStore<Lease4>> {
-        &self.store
-    }
-
     /// Whether the service is enabled (`dhcp-disable` / `dhcp-enable`).
     pub fn state(&self) -> &DhcpState {
         &self.state
@@ -108,77 +105,32 @@ impl Shared {
     /// to a lease map built for the new subnets (leases of removed subnets are kept aside) and
     /// the next packet is decided by the new engine (Kea ARM 8.8 `config-set`).
     pub fn reconfigure(&self, cfg: Arc<Dhcp4>, now: u64) {
-        let mut slot = self.engine.write().unwrap_or_else(|e| e.into_inner());
         let layout = |c: &Dhcp4| -> Vec<(u32, Vec<(Ipv4Addr, Ipv4Addr)>)> {
             c.subnets.iter().map(|s| (s.id, s.pools.iter().map(|p| (p.first, p.last)).collect())).collect()
         };
-        // Same subnets and pools (reservation-add, option or lifetime changes): the lease map
-        // is shared as it is, with its offers, cursors and durability markers.
-        let map = if layout(slot.config()) == layout(&cfg) {
-            slot.leases().clone()
-        } else {
-            let map = new_map(&cfg);
-            map.load(slot.leases().all());
-            map.carry_from(slot.leases());
-            Arc::new(map)
-        };
-        super::forget_removed_subnets(
-            &self.stats,
-            slot.config().subnets.iter().map(|s| s.id),
-            &cfg.subnets.iter().map(|s| s.id).collect::<Vec<_>>(),
-        );
-        self.parked_limit.store(cfg.parked_packet_limit as usize, std::sync::atomic::Ordering::Relaxed);
-        *self.leases.lock().unwrap_or_else(|e| e.into_inner()) = map.clone();
-        *slot = Arc::new(Engine4::new(cfg, map, self.stats.clone(), now).track_durability());
-        drop(slot);
+        self.swap(cfg.parked_packet_limit, |old| {
+            // Same subnets and pools (reservation-add, option or lifetime changes): the lease
+            // map is shared as it is, with its offers, cursors and durability markers.
+            let map = if layout(old.config()) == layout(&cfg) {
+                old.leases().clone()
+            } else {
+                let map = new_map(&cfg);
+                map.load(old.leases().all());
+                map.carry_from(old.leases());
+                Arc::new(map)
+            };
+            let keep: Vec<u32> = cfg.subnets.iter().map(|s| s.id).collect();
+            super::forget_removed_subnets(self.stats(), old.config().subnets.iter().map(|s| s.id), &keep);
+            (Engine4::new(cfg, map.clone(), self.stats().clone(), now).track_durability(), map)
+        });
         // The old engine's handles are gone unless a decision still holds it; statistics of
         // removed subnets that nothing counts in any more leave the map.
-        self.stats.sweep();
+        self.stats().sweep();
     }
 
-    /// The reclamation and cleanup timers of the configuration serving now, settling their
-    /// commits like every other commit.
+    /// The reclamation and cleanup timers of the configuration serving now.
     pub fn timer_work(self: &Arc<Self>) -> TimerWork {
-        let cfg = self.engine().config().clone();
-        let (sh, sh2) = (self.clone(), self.clone());
-        TimerWork {
-            family: 4,
-            reclaim_secs: cfg.expired.reclaim_timer_wait_time,
-            lfc_secs: cfg.lease_database.lfc_interval,
-            persist: cfg.lease_database.persist,
-            reclaim: Box::new(move |now| -> super::pipeline::BoxFuture<_> {
-                let sh = sh.clone();
-                Box::pin(async move { sh.change(|e| ((), e.reclaim(now))).await.2 })
-            }),
-            lfc: Box::new(move || sh2.store.start_maintenance()),
-        }
-    }
-
-    /// Makes a change of the control channel or of reclamation: `f` decides it on the current
-    /// engine (under the engine lock, so a configuration swap never copies the lease map halfway
-    /// through it) and returns its lease changes, which are committed in decision order with the
-    /// packet path's and settled as the pipeline settles a packet's: visible to reads once
-    /// durable, undone without a trace if the commit fails.
-    pub async fn change<R>(
-        &self,
-        f: impl FnOnce(&Engine4) -> (R, Vec<LeaseChange4>),
-    ) -> (R, Vec<LeaseChange4>, Result<(), crate::lease::store::StoreError>) {
-        let (r, changes, commit) = {
-            let engine = self.engine.read().unwrap_or_else(|e| e.into_inner());
-            let _order = self.order.lock().unwrap_or_else(|e| e.into_inner());
-            let (r, changes) = f(&engine);
-            let commit = (!changes.is_empty()).then(|| self.store.commit(&mut changes.iter()));
-            (r, changes, commit)
-        };
-        let result = match commit {
-            Some(c) => c.await,
-            None => Ok(()),
-        };
-        match &result {
-            Ok(()) => self.engine().synced(&changes),
-            Err(_) => self.engine().roll_back(&changes, clock::unix_now()),
-        }
-        (r, changes, result)
+        super::core::timer_work(self)
     }
 }
 
@@ -301,17 +253,8 @@ impl Service4 {
             warn!(target: "kea-dhcp4.dhcp4", "DHCP4_NO_SOCKETS_OPEN no interface configured to listen to DHCP traffic");
         }
         let counters = Global4::resolve(&stats, clock::unix_now());
-        let shared = Shared {
-            engine: RwLock::new(Arc::new(engine)),
-            store,
-            stats,
-            counters,
-            opts,
-            state: DhcpState::default(),
-            parked_limit: AtomicUsize::new(cfg.parked_packet_limit as usize),
-            order: std::sync::Mutex::new(()),
-            leases: std::sync::Mutex::new(map_slot),
-        };
+        let core = Core::new(engine, map_slot, store, stats, cfg.parked_packet_limit);
+        let shared = Shared { core, counters, opts, state: DhcpState::default() };
         let shared = Arc::new(shared);
         if let Some((memstore, journal)) = opened.memfile {
             // Reads and the rewrite after a write failure use the engine's lease map (the map a
@@ -323,7 +266,7 @@ impl Service4 {
             }));
             let weak = Arc::downgrade(&shared);
             journal.set_snapshot(move || weak.upgrade().map(|sh| sh.lease_map().all_durable()));
-            let stats = shared.stats.clone();
+            let stats = shared.stats().clone();
             journal.set_observer(move |h| super::publish_store_health(&stats, h, clock::unix_now()));
         }
         Ok(Service4 { shared, ifaces })
@@ -339,7 +282,7 @@ impl Service4 {
         let work = self.shared.timer_work();
         let eps = self.ifaces.into_iter().map(Arc::new).collect();
         super::run::<V4>(self.shared.clone(), eps, work, shutdown).await;
-        self.shared.store.close().await;
+        self.shared.store().close().await;
     }
 }
 
@@ -402,7 +345,7 @@ impl Family for V4 {
     }
 
     fn parked_limit(svc: &Shared) -> usize {
-        svc.parked_limit.load(std::sync::atomic::Ordering::Relaxed)
+        svc.parked_limit()
     }
 
     fn parking_full(svc: &Shared, limit: usize, now: u64) {
@@ -427,21 +370,21 @@ impl Family for V4 {
             dst: Ipv4Addr::UNSPECIFIED,
         };
         // One hold of the engine slot for the batch: a configuration swap waits for it.
-        let engine = svc.engine.read().unwrap_or_else(|e| e.into_inner());
-        let _order = svc.order.lock().unwrap_or_else(|e| e.into_inner());
-        for (bytes, r) in batch {
-            meta.src = r.src;
-            meta.dst = r.dst;
-            match engine.handle(bytes, &meta, now, rand()) {
-                Outcome4::Reply(r) => out.push(Decision { reply: Some((r.pkt, r.dest)), changes: r.changes }),
-                Outcome4::Silent(changes) => out.push(Decision { reply: None, changes }),
-                Outcome4::Drop(_) => {}
+        svc.decide(|engine, store| {
+            for (bytes, r) in batch {
+                meta.src = r.src;
+                meta.dst = r.dst;
+                match engine.handle(bytes, &meta, now, rand()) {
+                    Outcome4::Reply(r) => out.push(Decision { reply: Some((r.pkt, r.dest)), changes: r.changes }),
+                    Outcome4::Silent(changes) => out.push(Decision { reply: None, changes }),
+                    Outcome4::Drop(_) => {}
+                }
             }
-        }
-        // The batch's rows go to the store as one commit (one write + fdatasync at most).
-        let mut rows = out.iter().flat_map(|d| d.changes.iter()).peekable();
-        rows.peek()?;
-        Some(svc.store.commit(&mut rows))
+            // The batch's rows go to the store as one commit (one write + fdatasync at most).
+            let mut rows = out.iter().flat_map(|d| d.changes.iter()).peekable();
+            rows.peek()?;
+            Some(store.commit(&mut rows))
+        })
     }
 
     fn durable(svc: &Shared, changes: &[LeaseChange4]) {

@@ -6,12 +6,12 @@
 use std::net::{Ipv6Addr, SocketAddrV6};
 use std::os::fd::{AsFd, BorrowedFd};
 use std::path::{Path, PathBuf};
-use std::sync::atomic::AtomicUsize;
-use std::sync::{Arc, RwLock};
+use std::sync::Arc;
 
 use tokio::sync::watch;
 use tracing::{error, info, warn};
 
+use super::core::{Core, ServedEngine};
 use super::pipeline::{Decision, Family};
 use super::timers::TimerWork;
 use super::{DhcpState, ServiceError, ServiceOptions};
@@ -22,7 +22,7 @@ use crate::engine::server_id::{self, ServerIdError, SERVER_ID_FILE};
 use crate::engine::v6::{Engine6, Outcome6, RecvMeta6, Reply6};
 use crate::lease::alloc6::LeaseMap6;
 use crate::lease::memfile::LeaseIndex;
-use crate::lease::store::{CommitFuture, LeaseStore};
+use crate::lease::store::CommitFuture;
 use crate::lease::Lease6;
 use crate::lease::LeaseChange6;
 use crate::net::udp6::{Udp6Recv, Udp6Socket};
@@ -84,25 +84,39 @@ pub struct Iface {
     sock: Udp6Socket,
 }
 
-/// What the packet tasks, the timers and the control channel share (as in service4).
+/// What the packet tasks, the timers and the control channel share: the family-independent
+/// core and the DHCPv6 socket side.
 pub struct Shared {
-    engine: RwLock<Arc<Engine6>>,
-    store: Arc<dyn LeaseStore<Lease6>>,
-    stats: Arc<Stats>,
-    /// The packet counters the socket side keeps, resolved once (as in service4).
+    core: Core<Engine6, LeaseMap6>,
+    /// The packet counters the socket side keeps, resolved once (as in DHCPv4).
     counters: Global6,
     state: DhcpState,
     server_duid: Vec<u8>,
-    /// `parked-packet-limit` of the configuration serving now.
-    parked_limit: AtomicUsize,
-    /// Held while a batch (or a command) is decided and its changes queued in the store, so
-    /// the store receives the rows of one address in the order they were decided, whichever
-    /// thread decided them.
-    order: std::sync::Mutex<()>,
-    /// The lease map of the engine serving now, for the store's reads and journal rewrites.
-    /// Apart from the engine slot because the store reads it while a decision holds that
-    /// slot: a second read of a `RwLock` with a configuration swap waiting would deadlock.
-    leases: std::sync::Mutex<Arc<LeaseMap6>>,
+}
+
+impl std::ops::Deref for Shared {
+    type Target = Core<Engine6, LeaseMap6>;
+    fn deref(&self) -> &Self::Target {
+        &self.core
+    }
+}
+
+impl ServedEngine for Engine6 {
+    type Lease = Lease6;
+    const FAMILY: u8 = 6;
+    fn timers(&self) -> (u32, u32, bool) {
+        let c = self.config();
+        (c.expired.reclaim_timer_wait_time, c.lease_database.lfc_interval, c.lease_database.persist)
+    }
+    fn reclaim(&self, now: u64) -> Vec<LeaseChange6> {
+        Engine6::reclaim(self, now)
+    }
+    fn synced(&self, changes: &[LeaseChange6]) {
+        Engine6::synced(self, changes)
+    }
+    fn roll_back(&self, changes: &[LeaseChange6], now: u64) {
+        Engine6::roll_back(self, changes, now)
+    }
 }
 
 impl std::fmt::Debug for Shared {
@@ -112,21 +126,6 @@ impl std::fmt::Debug for Shared {
 }
 
 impl Shared {
-    /// The engine serving now.
-    pub fn engine(&self) -> Arc<Engine6> {
-        self.engine.read().unwrap_or_else(|e| e.into_inner()).clone()
-    }
-
-    /// The lease map of the engine serving now, without touching the engine slot.
-    fn lease_map(&self) -> Arc<LeaseMap6> {
-        self.leases.lock().unwrap_or_else(|e| e.into_inner()).clone()
-    }
-
-    /// The lease store.
-    pub fn store(&self) -> &Arc<dyn LeaseStore<Lease6>> {
-        &self.store
-    }
-
     /// Whether the service is enabled (`dhcp-disable` / `dhcp-enable`).
     pub fn state(&self) -> &DhcpState {
         &self.state
@@ -135,7 +134,6 @@ impl Shared {
     /// Applies a new configuration to the running sockets and lease file (see service4); the
     /// server DUID stays the one the service opened with.
     pub fn reconfigure(&self, cfg: Arc<Dhcp6>, now: u64) {
-        let mut slot = self.engine.write().unwrap_or_else(|e| e.into_inner());
         let layout = |c: &Dhcp6| -> Vec<Layout6> {
             c.subnets
                 .iter()
@@ -145,68 +143,27 @@ impl Shared {
                 })
                 .collect()
         };
-        let map = if layout(slot.config()) == layout(&cfg) {
-            slot.leases().clone()
-        } else {
-            let map = LeaseMap6::for_config(&cfg);
-            map.load(slot.leases().all());
-            map.carry_from(slot.leases());
-            Arc::new(map)
-        };
-        let keep: Vec<u32> = cfg.subnets.iter().map(|s| s.id).collect();
-        super::forget_removed_subnets(&self.stats, slot.config().subnets.iter().map(|s| s.id), &keep);
-        self.parked_limit.store(cfg.parked_packet_limit as usize, std::sync::atomic::Ordering::Relaxed);
-        *self.leases.lock().unwrap_or_else(|e| e.into_inner()) = map.clone();
-        let engine = Engine6::new(cfg, map, self.stats.clone(), self.server_duid.clone(), now);
-        *slot = Arc::new(engine.track_durability());
-        drop(slot);
+        self.swap(cfg.parked_packet_limit, |old| {
+            let map = if layout(old.config()) == layout(&cfg) {
+                old.leases().clone()
+            } else {
+                let map = LeaseMap6::for_config(&cfg);
+                map.load(old.leases().all());
+                map.carry_from(old.leases());
+                Arc::new(map)
+            };
+            let keep: Vec<u32> = cfg.subnets.iter().map(|s| s.id).collect();
+            super::forget_removed_subnets(self.stats(), old.config().subnets.iter().map(|s| s.id), &keep);
+            let engine = Engine6::new(cfg, map.clone(), self.stats().clone(), self.server_duid.clone(), now);
+            (engine.track_durability(), map)
+        });
         // Statistics of removed subnets that nothing counts in any more leave the map.
-        self.stats.sweep();
+        self.stats().sweep();
     }
 
-    /// The reclamation and cleanup timers of the configuration serving now, settling their
-    /// commits like every other commit.
+    /// The reclamation and cleanup timers of the configuration serving now.
     pub fn timer_work(self: &Arc<Self>) -> TimerWork {
-        let cfg = self.engine().config().clone();
-        let (sh, sh2) = (self.clone(), self.clone());
-        TimerWork {
-            family: 6,
-            reclaim_secs: cfg.expired.reclaim_timer_wait_time,
-            lfc_secs: cfg.lease_database.lfc_interval,
-            persist: cfg.lease_database.persist,
-            reclaim: Box::new(move |now| -> super::pipeline::BoxFuture<_> {
-                let sh = sh.clone();
-                Box::pin(async move { sh.change(|e| ((), e.reclaim(now))).await.2 })
-            }),
-            lfc: Box::new(move || sh2.store.start_maintenance()),
-        }
-    }
-
-    /// Makes a change of the control channel or of reclamation: `f` decides it on the current
-    /// engine (under the engine lock, so a configuration swap never copies the lease map halfway
-    /// through it) and returns its lease changes, which are committed in decision order with the
-    /// packet path's and settled as the pipeline settles a packet's: visible to reads once
-    /// durable, undone without a trace if the commit fails.
-    pub async fn change<R>(
-        &self,
-        f: impl FnOnce(&Engine6) -> (R, Vec<LeaseChange6>),
-    ) -> (R, Vec<LeaseChange6>, Result<(), crate::lease::store::StoreError>) {
-        let (r, changes, commit) = {
-            let engine = self.engine.read().unwrap_or_else(|e| e.into_inner());
-            let _order = self.order.lock().unwrap_or_else(|e| e.into_inner());
-            let (r, changes) = f(&engine);
-            let commit = (!changes.is_empty()).then(|| self.store.commit(&mut changes.iter()));
-            (r, changes, commit)
-        };
-        let result = match commit {
-            Some(c) => c.await,
-            None => Ok(()),
-        };
-        match &result {
-            Ok(()) => self.engine().synced(&changes),
-            Err(_) => self.engine().roll_back(&changes, clock::unix_now()),
-        }
-        (r, changes, result)
+        super::core::timer_work(self)
     }
 }
 
@@ -310,17 +267,8 @@ impl Service6 {
             warn!(target: "kea-dhcp6.dhcp6", "DHCP6_NO_SOCKETS_OPEN no interface configured to listen to DHCP traffic");
         }
         let counters = Global6::resolve(&stats, clock::unix_now());
-        let shared = Shared {
-            engine: RwLock::new(Arc::new(engine)),
-            store,
-            stats,
-            counters,
-            state: DhcpState::default(),
-            server_duid: duid,
-            parked_limit: AtomicUsize::new(cfg.parked_packet_limit as usize),
-            order: std::sync::Mutex::new(()),
-            leases: std::sync::Mutex::new(map_slot),
-        };
+        let core = Core::new(engine, map_slot, store, stats, cfg.parked_packet_limit);
+        let shared = Shared { core, counters, state: DhcpState::default(), server_duid: duid };
         let shared = Arc::new(shared);
         if let Some((memstore, journal)) = opened.memfile {
             // Reads and the rewrite after a write failure use the engine's lease map (the map a
@@ -332,7 +280,7 @@ impl Service6 {
             }));
             let weak = Arc::downgrade(&shared);
             journal.set_snapshot(move || weak.upgrade().map(|sh| sh.lease_map().all_durable()));
-            let stats = shared.stats.clone();
+            let stats = shared.stats().clone();
             journal.set_observer(move |h| super::publish_store_health(&stats, h, clock::unix_now()));
         }
         Ok(Service6 { shared, ifaces })
@@ -347,7 +295,7 @@ impl Service6 {
     pub async fn serve(self, shutdown: watch::Receiver<bool>) {
         let work = self.shared.timer_work();
         super::run::<V6>(self.shared.clone(), self.ifaces, work, shutdown).await;
-        self.shared.store.close().await;
+        self.shared.store().close().await;
     }
 }
 
@@ -389,7 +337,7 @@ impl Family for V6 {
     }
 
     fn parked_limit(svc: &Shared) -> usize {
-        svc.parked_limit.load(std::sync::atomic::Ordering::Relaxed)
+        svc.parked_limit()
     }
 
     fn parking_full(svc: &Shared, limit: usize, now: u64) {
@@ -414,20 +362,20 @@ impl Family for V6 {
             dst: Ipv6Addr::UNSPECIFIED,
         };
         // One hold of the engine slot for the batch: a configuration swap waits for it.
-        let engine = svc.engine.read().unwrap_or_else(|e| e.into_inner());
-        let _order = svc.order.lock().unwrap_or_else(|e| e.into_inner());
-        for (bytes, r) in batch {
-            meta.src = r.src;
-            meta.dst = r.dst;
-            if let Outcome6::Reply(mut reply) = engine.handle(bytes, &meta, now, rand()) {
-                let changes = std::mem::take(&mut reply.changes);
-                out.push(Decision { reply: Some(reply), changes });
+        svc.decide(|engine, store| {
+            for (bytes, r) in batch {
+                meta.src = r.src;
+                meta.dst = r.dst;
+                if let Outcome6::Reply(mut reply) = engine.handle(bytes, &meta, now, rand()) {
+                    let changes = std::mem::take(&mut reply.changes);
+                    out.push(Decision { reply: Some(reply), changes });
+                }
             }
-        }
-        // The batch's rows go to the store as one commit (one write + fdatasync at most).
-        let mut rows = out.iter().flat_map(|d| d.changes.iter()).peekable();
-        rows.peek()?;
-        Some(svc.store.commit(&mut rows))
+            // The batch's rows go to the store as one commit (one write + fdatasync at most).
+            let mut rows = out.iter().flat_map(|d| d.changes.iter()).peekable();
+            rows.peek()?;
+            Some(store.commit(&mut rows))
+        })
     }
 
     fn durable(svc: &Shared, changes: &[LeaseChange6]) {
