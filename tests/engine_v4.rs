@@ -651,3 +651,47 @@ fn a_pending_change_reserves_its_address_is_invisible_to_reads_and_a_failed_one_
     lab.engine.roll_back(&changes, lab.now);
     assert_eq!(decided(&lab, a), Some(before));
 }
+
+/// The engine decides over the leases it is handed (a view a store prefetched) and leaves its
+/// own map alone: the seam an asynchronous store (PostgreSQL) plugs into.
+#[test]
+fn the_engine_decides_over_the_view_it_is_given() {
+    let lab = lab(CFG);
+    let own = lab.dora(1).pkt.yiaddr;
+    let view = LeaseMap4::new([(1u32, &[(Ipv4Addr::new(192, 0, 2, 10), Ipv4Addr::new(192, 0, 2, 12))][..])]);
+    let theirs = Ipv4Addr::new(192, 0, 2, 12);
+    let lease = kakapo::lease::Lease4 {
+        address: theirs,
+        hwaddr: vec![2, 0, 0, 0, 0, 2],
+        client_id: None,
+        valid_lifetime: 3600,
+        cltt: lab.now - 100,
+        subnet_id: 1,
+        pool_id: 0,
+        fqdn_fwd: false,
+        fqdn_rev: false,
+        hostname: String::new(),
+        state: LeaseState::Default,
+        user_context: None,
+    };
+    view.load(vec![lease]);
+    let over = |p: &Pkt4| match lab.engine.handle_over(&view, &bytes(p), &meta(), lab.now, 7) {
+        Outcome4::Reply(r) => r,
+        other => panic!("expected a reply, got {other:?}"),
+    };
+    // Client 2 is known only to the view: it gets its lease back from there.
+    let offer = over(&client(2, MessageType::Discover));
+    assert_eq!(offer.pkt.yiaddr, theirs);
+    let mut req = client(2, MessageType::Request);
+    req.options.insert(code::REQUESTED_IP, theirs.octets().to_vec());
+    req.options.insert(code::SERVER_ID, offer.pkt.server_id().unwrap().octets().to_vec());
+    let ack = over(&req);
+    assert_eq!(ack.pkt.message_type(), Some(MessageType::Ack));
+    assert!(matches!(&ack.changes[..], [LeaseChange4::Upsert(l)] if l.address == theirs));
+    // The view holds the new lease; the engine's own map never saw client 2.
+    assert_eq!(view.subnet(1).unwrap().get(theirs).map(|l| l.cltt), Some(lab.now));
+    assert!(lab.engine.leases().subnet(1).unwrap().get(theirs).is_none());
+    // Nor does the view know the engine's own lease: what it holds is all the engine goes by
+    // (a shared store's commit is what catches a clash).
+    assert!(view.subnet(1).unwrap().get(own).is_none());
+}

@@ -660,3 +660,45 @@ fn at_most_sixteen_ias_of_each_kind_are_served_per_message() {
     assert!(pd.iter().all(|ia| ia.status.is_none() && ia.prefixes.len() == 1), "each served IA_PD has a prefix");
     assert_eq!(nas(&adv.pkt).len(), kakapo::engine::v6::MAX_IAS_PER_TYPE);
 }
+
+/// The engine decides over the leases it is handed (a view a store prefetched) and leaves its
+/// own map alone (as in DHCPv4).
+#[test]
+fn the_engine_decides_over_the_view_it_is_given() {
+    let lab = lab(CFG);
+    let d6 = load_str("t", CFG, &LoadOptions::default()).unwrap().config.dhcp6.unwrap();
+    let view = LeaseMap6::for_config(&d6);
+    let theirs: Ipv6Addr = "2001:db8:1::12".parse().unwrap();
+    let lease = kakapo::lease::Lease6 {
+        address: theirs,
+        prefix_len: 128,
+        lease_type: LeaseType6::Na,
+        duid: duid(5),
+        iaid: 1,
+        valid_lifetime: 4000,
+        preferred_lifetime: 3000,
+        cltt: lab.now - 100,
+        subnet_id: 1,
+        pool_id: 0,
+        fqdn_fwd: false,
+        fqdn_rev: false,
+        hostname: String::new(),
+        hwaddr: Vec::new(),
+        hwtype: 0,
+        hwaddr_source: 0,
+        state: LeaseState::Default,
+        user_context: None,
+    };
+    view.load(vec![lease]);
+    let over = |p: &Pkt6| match lab.engine.handle_over(&view, &bytes(p, &[]), &meta(), lab.now, 7) {
+        Outcome6::Reply(r) => r,
+        other => panic!("expected a reply, got {other:?}"),
+    };
+    let mut req = with_server(msg(MessageType::Renew, 5));
+    req.options.push(code::IA_NA, ia_na(1, &[theirs]));
+    let reply = over(&req);
+    assert_eq!(nas(&reply.pkt)[0].addrs[0].addr, theirs, "renewed from the view");
+    assert!(matches!(&reply.changes[..], [LeaseChange6::Upsert(l)] if l.address == theirs && l.cltt == lab.now));
+    assert_eq!(view.subnet(1).unwrap().get(LeaseType6::Na, theirs).map(|l| l.cltt), Some(lab.now));
+    assert!(lab.engine.leases().subnet(1).unwrap().get(LeaseType6::Na, theirs).is_none(), "own map untouched");
+}

@@ -124,6 +124,8 @@ pub struct Engine4 {
 
 /// Everything decided about one client while handling its packet.
 struct Ctx<'a> {
+    /// The leases decided over: the engine's own map, or a view prefetched from the store.
+    leases: &'a LeaseMap4,
     pkt: &'a Pkt4,
     meta: &'a RecvMeta4,
     key: ClientKey,
@@ -297,6 +299,12 @@ impl Engine4 {
 
     /// Handles one received datagram. `rand` feeds the random allocator.
     pub fn handle(&self, bytes: &[u8], meta: &RecvMeta4, now: u64, rand: u64) -> Outcome4 {
+        self.handle_over(&self.leases, bytes, meta, now, rand)
+    }
+
+    /// [`Self::handle`] over the leases of `view` instead of the engine's own map: a view
+    /// prefetched from a store whose reads are asynchronous (design.md "How a packet flows").
+    pub fn handle_over(&self, view: &LeaseMap4, bytes: &[u8], meta: &RecvMeta4, now: u64, rand: u64) -> Outcome4 {
         self.global.received.add(1, now);
         let pkt = match Pkt4::decode(bytes) {
             Ok(p) => p,
@@ -305,7 +313,7 @@ impl Engine4 {
                 return self.dropped(DropReason::ParseFailed(e), now);
             }
         };
-        let outcome = self.handle_pkt(&pkt, meta, now, rand);
+        let outcome = self.handle_pkt(view, &pkt, meta, now, rand);
         if let Outcome4::Drop(r) = &outcome {
             return self.dropped(*r, now);
         }
@@ -326,8 +334,8 @@ impl Engine4 {
         Outcome4::Drop(r)
     }
 
-    /// Handles a decoded packet.
-    pub fn handle_pkt(&self, pkt: &Pkt4, meta: &RecvMeta4, now: u64, rand: u64) -> Outcome4 {
+    /// Handles a decoded packet over `leases`.
+    fn handle_pkt(&self, leases: &LeaseMap4, pkt: &Pkt4, meta: &RecvMeta4, now: u64, rand: u64) -> Outcome4 {
         if pkt.op != 1 {
             return Outcome4::Drop(DropReason::Unsupported);
         }
@@ -373,7 +381,8 @@ impl Engine4 {
             }
             _ => {}
         }
-        let mut ctx = Ctx { pkt, meta, key, classes: Classes::initial(pkt.options.get(code::VENDOR_CLASS)), now };
+        let classes = Classes::initial(pkt.options.get(code::VENDOR_CLASS));
+        let mut ctx = Ctx { leases, pkt, meta, key, classes, now };
         match mt {
             MessageType::Discover => self.discover(&mut ctx, rand),
             MessageType::Request => self.request(&mut ctx),
@@ -652,7 +661,7 @@ impl Engine4 {
                     h.client_classes.iter().for_each(|c| classes.add(c));
                 }
                 ctx.classes = classes;
-                let Some(mut leases) = self.leases.subnet(subnet.id) else { continue };
+                let Some(mut leases) = ctx.leases.subnet(subnet.id) else { continue };
                 let picked = if steal {
                     self.oldest_hold(ctx, subnet, host, &mut leases)
                 } else {
@@ -716,7 +725,7 @@ impl Engine4 {
             // Kea's assignLease for INIT-REBOOT: a client is known when the requested address
             // is its lease. A non-authoritative server stays silent about unknown clients before
             // anything else; then a wrong network or an unknown client is NAKed.
-            let known = home.and_then(|s| self.leases.subnet(s.id)).is_some_and(|l| {
+            let known = home.and_then(|s| ctx.leases.subnet(s.id)).is_some_and(|l| {
                 l.get(requested).is_some_and(|x| x.state == LeaseState::Default && owner_matches(&x, ctx))
             });
             if !known && !selected.params.authoritative {
@@ -739,7 +748,7 @@ impl Engine4 {
         if let Some(h) = host {
             h.client_classes.iter().for_each(|c| ctx.classes.add(c));
         }
-        let Some(mut leases) = self.leases.subnet(subnet.id) else {
+        let Some(mut leases) = ctx.leases.subnet(subnet.id) else {
             return Outcome4::Drop(DropReason::NoSubnet);
         };
         // A reservation for another address moves the client there.
@@ -858,7 +867,7 @@ impl Engine4 {
         let Some(subnet) = self.cfg.subnets.iter().find(|s| s.prefix.trunc().contains(&addr)) else {
             return Outcome4::Drop(DropReason::NoSubnet);
         };
-        let Some(mut leases) = self.leases.subnet(subnet.id) else { return Outcome4::Drop(DropReason::NoSubnet) };
+        let Some(mut leases) = ctx.leases.subnet(subnet.id) else { return Outcome4::Drop(DropReason::NoSubnet) };
         match leases.get(addr) {
             Some(l) if owner_matches(&l, ctx) => {
                 leases.remove(addr);
@@ -885,7 +894,7 @@ impl Engine4 {
         let Some(subnet) = self.cfg.subnets.iter().find(|s| s.prefix.trunc().contains(&addr)) else {
             return Outcome4::Drop(DropReason::NoSubnet);
         };
-        let Some(mut leases) = self.leases.subnet(subnet.id) else { return Outcome4::Drop(DropReason::NoSubnet) };
+        let Some(mut leases) = ctx.leases.subnet(subnet.id) else { return Outcome4::Drop(DropReason::NoSubnet) };
         match leases.get(addr) {
             Some(l) if owner_matches(&l, ctx) && l.state == LeaseState::Default => {
                 // Kea's Lease4::decline: the client's identity is wiped and the address rests

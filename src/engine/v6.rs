@@ -116,6 +116,8 @@ pub struct Engine6 {
 
 /// Everything known about the packet being handled.
 struct Ctx<'a> {
+    /// The leases decided over: the engine's own map, or a view prefetched from the store.
+    leases: &'a LeaseMap6,
     pkt: &'a Pkt6,
     relays: &'a [RelayMsg],
     meta: &'a RecvMeta6,
@@ -430,6 +432,12 @@ impl Engine6 {
 
     /// Handles one received datagram. `rand` is reserved for a random allocator.
     pub fn handle(&self, bytes: &[u8], meta: &RecvMeta6, now: u64, rand: u64) -> Outcome6 {
+        self.handle_over(&self.leases, bytes, meta, now, rand)
+    }
+
+    /// [`Self::handle`] over the leases of `view` instead of the engine's own map: a view
+    /// prefetched from a store whose reads are asynchronous (design.md "How a packet flows").
+    pub fn handle_over(&self, view: &LeaseMap6, bytes: &[u8], meta: &RecvMeta6, now: u64, rand: u64) -> Outcome6 {
         let _ = rand;
         self.global.received.add(1, now);
         let decoded = match decode(bytes) {
@@ -439,7 +447,7 @@ impl Engine6 {
                 return self.dropped(DropReason6::ParseFailed(e), now);
             }
         };
-        let outcome = self.handle_pkt(&decoded.inner, &decoded.relays, meta, now);
+        let outcome = self.handle_pkt(view, &decoded.inner, &decoded.relays, meta, now);
         if let Outcome6::Drop(r) = &outcome {
             return self.dropped(*r, now);
         }
@@ -461,7 +469,7 @@ impl Engine6 {
     }
 
     /// Handles a decoded message and its relay levels (outermost first).
-    pub fn handle_pkt(&self, pkt: &Pkt6, relays: &[RelayMsg], meta: &RecvMeta6, now: u64) -> Outcome6 {
+    fn handle_pkt(&self, leases: &LeaseMap6, pkt: &Pkt6, relays: &[RelayMsg], meta: &RecvMeta6, now: u64) -> Outcome6 {
         let mt = pkt.msg_type;
         let g = &self.global;
         let stat = match mt {
@@ -499,7 +507,7 @@ impl Engine6 {
         }
         let duid = pkt.client_id().unwrap_or_default().to_vec();
         let hw = self.client_hwaddr(&duid, relays, meta);
-        let ctx = Ctx { pkt, relays, meta, duid, hw, now };
+        let ctx = Ctx { leases, pkt, relays, meta, duid, hw, now };
         match mt {
             MessageType::Solicit => {
                 // RFC 8415 18.3.1: rapid commit only when both the client and the subnet want it.
@@ -730,7 +738,7 @@ impl Engine6 {
         order.sort_by_key(|&i| cands[i].id);
         let mut slots: Vec<Option<MutexGuard<'_, SubnetLeases6>>> = (0..cands.len()).map(|_| None).collect();
         for i in order {
-            match self.leases.subnet(cands[i].id) {
+            match ctx.leases.subnet(cands[i].id) {
                 Some(g) => slots[i] = Some(g),
                 None => return Outcome6::Drop(DropReason6::NoSubnet),
             }
@@ -1215,7 +1223,7 @@ impl Engine6 {
             let mut found = false;
             // The lease may live in any subnet: RELEASE needs no subnet selection.
             for s in &self.cfg.subnets {
-                let Some(mut leases) = self.leases.subnet(s.id) else { continue };
+                let Some(mut leases) = ctx.leases.subnet(s.id) else { continue };
                 let mut here = Vec::new();
                 for a in &addrs {
                     let Some(l) = leases.get(ty, *a) else { continue };
