@@ -122,7 +122,7 @@ fn dora_gives_a_pool_address_with_options_and_durable_row() {
     assert_eq!(ack.pkt.message_type(), Some(MessageType::Ack));
     assert_eq!(ack.pkt.yiaddr, Ipv4Addr::new(192, 0, 2, 10));
     match &ack.changes[..] {
-        [LeaseChange4::Upsert(l)] => {
+        [LeaseChange4::Upsert(l, _)] => {
             assert_eq!(l.address, Ipv4Addr::new(192, 0, 2, 10));
             assert_eq!(l.hwaddr, vec![2, 0, 0, 0, 0, 1]);
             assert_eq!((l.valid_lifetime, l.cltt, l.subnet_id), (3600, lab.now, 1));
@@ -205,7 +205,7 @@ fn release_frees_and_decline_quarantines() {
     dec.options.insert(code::SERVER_ID, vec![192, 0, 2, 1]);
     match lab.send(&dec) {
         Outcome4::Silent(c) => match &c[..] {
-            [LeaseChange4::Upsert(l)] => {
+            [LeaseChange4::Upsert(l, _)] => {
                 assert_eq!(l.state, LeaseState::Declined);
                 assert_eq!(l.valid_lifetime, 86400);
                 assert!(l.hwaddr.is_empty());
@@ -240,7 +240,7 @@ fn hw_address_reservation_is_honoured() {
     let ack = lab.dora(0x99);
     assert_eq!(ack.pkt.yiaddr, Ipv4Addr::new(192, 0, 2, 200));
     match &ack.changes[..] {
-        [LeaseChange4::Upsert(l)] => assert_eq!(l.hostname, "printer"),
+        [LeaseChange4::Upsert(l, _)] => assert_eq!(l.hostname, "printer"),
         other => panic!("{other:?}"),
     }
 }
@@ -290,7 +290,7 @@ fn expired_leases_are_reclaimed() {
     lab.now += 3601;
     let changes = lab.engine.reclaim(lab.now);
     assert!(
-        matches!(&changes[..], [LeaseChange4::Upsert(l)] if l.address == a && l.state == LeaseState::ExpiredReclaimed)
+        matches!(&changes[..], [LeaseChange4::Upsert(l, _)] if l.address == a && l.state == LeaseState::ExpiredReclaimed)
     );
     assert_eq!(lab.stat("subnet[1].assigned-addresses"), 0);
     assert_eq!(lab.stat("reclaimed-leases"), 1);
@@ -310,7 +310,7 @@ fn fqdn_name_is_recorded_and_cached_renewals_write_nothing() {
     req.options.insert(code::CLIENT_FQDN, [&[0x05u8, 0, 0][..], b"\x04host\x07example\x03org\x00"].concat());
     let ack = lab.reply(&req);
     match &ack.changes[..] {
-        [LeaseChange4::Upsert(l)] => assert_eq!(l.hostname, "host.example.org"),
+        [LeaseChange4::Upsert(l, _)] => assert_eq!(l.hostname, "host.example.org"),
         other => panic!("{other:?}"),
     }
     // A renewal 100 s later is within 25% of 3600 s: same lease, remaining lifetime, no row.
@@ -687,11 +687,33 @@ fn the_engine_decides_over_the_view_it_is_given() {
     req.options.insert(code::SERVER_ID, offer.pkt.server_id().unwrap().octets().to_vec());
     let ack = over(&req);
     assert_eq!(ack.pkt.message_type(), Some(MessageType::Ack));
-    assert!(matches!(&ack.changes[..], [LeaseChange4::Upsert(l)] if l.address == theirs));
+    assert!(matches!(&ack.changes[..], [LeaseChange4::Upsert(l, _)] if l.address == theirs));
     // The view holds the new lease; the engine's own map never saw client 2.
     assert_eq!(view.subnet(1).unwrap().get(theirs).map(|l| l.cltt), Some(lab.now));
     assert!(lab.engine.leases().subnet(1).unwrap().get(theirs).is_none());
     // Nor does the view know the engine's own lease: what it holds is all the engine goes by
     // (a shared store's commit is what catches a clash).
     assert!(view.subnet(1).unwrap().get(own).is_none());
+}
+
+/// Each change carries the lease it replaces (what DNS removal, an HA partner and a shared
+/// database's conflict check need): none for a new lease, the old one for a renewal.
+#[test]
+fn changes_carry_the_lease_they_replace() {
+    let mut lab = lab(CFG);
+    let first = lab.dora(4);
+    let LeaseChange4::Upsert(new, None) = &first.changes[0] else { panic!("{:?}", first.changes) };
+    let addr = new.address;
+    lab.now += 600;
+    let mut renew = client(4, MessageType::Request);
+    renew.ciaddr = addr;
+    let again = lab.reply(&renew);
+    match &again.changes[..] {
+        [LeaseChange4::Upsert(l, Some(prev))] => {
+            assert_eq!((l.address, l.cltt), (addr, lab.now));
+            assert_eq!((prev.address, prev.cltt), (addr, lab.now - 600), "the lease before the renewal");
+            assert_eq!(again.changes[0].previous(), Some(prev));
+        }
+        other => panic!("{other:?}"),
+    }
 }

@@ -176,7 +176,7 @@ fn solicit_advertise_request_reply_gives_address_and_prefix() {
     assert_eq!(pds(&rep.pkt)[0].prefixes[0].prefix, pd.prefixes[0].prefix);
     assert_eq!(rep.changes.len(), 2);
     for c in &rep.changes {
-        let LeaseChange6::Upsert(l) = c else { panic!("expected upserts") };
+        let LeaseChange6::Upsert(l, _) = c else { panic!("expected upserts") };
         assert_eq!(l.duid, duid(1));
         assert_eq!(l.subnet_id, 1);
         assert_eq!(l.valid_lifetime, 4000);
@@ -213,7 +213,7 @@ fn renew_keeps_the_binding_and_unknown_ia_gets_nobinding() {
     assert_eq!(ias[0].addrs[0].addr, addr);
     assert_eq!(ias[0].addrs[0].valid, 4000);
     assert_eq!(ias[1].status.as_ref().map(|s| s.code), Some(StatusCode::NO_BINDING), "RFC 8415 18.3.4");
-    let LeaseChange6::Upsert(l) = &r.changes[0] else { panic!() };
+    let LeaseChange6::Upsert(l, _) = &r.changes[0] else { panic!() };
     assert_eq!(l.cltt, lab.now, "the lease is extended from now");
     assert_eq!(lab.stat("subnet[1].assigned-nas"), 1, "a renewal is not a new assignment");
 }
@@ -360,7 +360,7 @@ fn decline_puts_the_address_in_probation() {
     let mut dec = with_server(msg(MessageType::Decline, 1));
     dec.options.push(code::IA_NA, ia_na(1, &[addr]));
     let r = lab.reply(&dec);
-    let LeaseChange6::Upsert(l) = &r.changes[0] else { panic!() };
+    let LeaseChange6::Upsert(l, _) = &r.changes[0] else { panic!() };
     assert_eq!(l.state, LeaseState::Declined);
     assert_eq!(l.duid, vec![0]);
     let mut sol = msg(MessageType::Solicit, 2);
@@ -478,7 +478,7 @@ fn shared_network_overflows_into_its_next_subnet_and_renews_there() {
     let na = &nas(&r.pkt)[0];
     assert_eq!(na.addrs[0].addr, a2);
     assert!(na.addrs[0].valid > 0);
-    let LeaseChange6::Upsert(l) = &r.changes[0] else { panic!() };
+    let LeaseChange6::Upsert(l, _) = &r.changes[0] else { panic!() };
     assert_eq!(l.subnet_id, 11);
 }
 
@@ -517,7 +517,7 @@ fn hw_address_reservation_by_link_local_mac_makes_the_client_known() {
     let mut req = with_server(msg(MessageType::Request, 6));
     req.options.push(code::IA_NA, ia_na(1, &[na.addrs[0].addr]));
     let rep = relayed(&lab, &req, r);
-    let LeaseChange6::Upsert(l) = &rep.changes[0] else { panic!() };
+    let LeaseChange6::Upsert(l, _) = &rep.changes[0] else { panic!() };
     assert_eq!(l.hwaddr, vec![2, 0, 0, 0, 0, 0x42]);
     assert_eq!((l.hwtype, l.hwaddr_source), (1, 4), "HWADDR_SOURCE_IPV6_LINK_LOCAL");
     assert_eq!(l.hostname, "by-mac");
@@ -569,7 +569,7 @@ fn reclamation_expires_then_removes_and_decline_probation_follows_the_config() {
     let mut dec = with_server(msg(MessageType::Decline, 2));
     dec.options.push(code::IA_NA, ia_na(1, &[b]));
     let r = lab.reply(&dec);
-    let LeaseChange6::Upsert(d) = &r.changes[0] else { panic!() };
+    let LeaseChange6::Upsert(d, _) = &r.changes[0] else { panic!() };
     assert_eq!((d.state, d.valid_lifetime), (LeaseState::Declined, 600));
 
     let changes = lab.engine.reclaim(lab.now + 601);
@@ -578,9 +578,9 @@ fn reclamation_expires_then_removes_and_decline_probation_follows_the_config() {
     lab.now += 5000;
     let changes = lab.engine.reclaim(lab.now);
     assert!(
-        changes
-            .iter()
-            .any(|c| matches!(c, LeaseChange6::Upsert(l) if l.address == a && l.state == LeaseState::ExpiredReclaimed)),
+        changes.iter().any(
+            |c| matches!(c, LeaseChange6::Upsert(l, _) if l.address == a && l.state == LeaseState::ExpiredReclaimed)
+        ),
         "the expired lease becomes expired-reclaimed: {changes:?}"
     );
     assert!(
@@ -698,7 +698,7 @@ fn the_engine_decides_over_the_view_it_is_given() {
     req.options.push(code::IA_NA, ia_na(1, &[theirs]));
     let reply = over(&req);
     assert_eq!(nas(&reply.pkt)[0].addrs[0].addr, theirs, "renewed from the view");
-    assert!(matches!(&reply.changes[..], [LeaseChange6::Upsert(l)] if l.address == theirs && l.cltt == lab.now));
+    assert!(matches!(&reply.changes[..], [LeaseChange6::Upsert(l, _)] if l.address == theirs && l.cltt == lab.now));
     assert_eq!(view.subnet(1).unwrap().get(LeaseType6::Na, theirs).map(|l| l.cltt), Some(lab.now));
     assert!(lab.engine.leases().subnet(1).unwrap().get(LeaseType6::Na, theirs).is_none(), "own map untouched");
 }

@@ -115,7 +115,7 @@ async fn suite<L: Sample>(backend: &dyn Backend<L>, dir: &Path) {
 
     // Commit, then read by key, by client, by page.
     let leases: Vec<L> = (0..6).map(|n| L::sample(n, 1 + n % 2)).collect();
-    assert!(commit(&*store, leases.iter().cloned().map(Change::Upsert).collect()).await);
+    assert!(commit(&*store, leases.iter().cloned().map(|l| Change::Upsert(l, None)).collect()).await);
     for l in &leases {
         assert_eq!(store.get(l.key()).await.unwrap().as_ref(), Some(l));
     }
@@ -135,13 +135,16 @@ async fn suite<L: Sample>(backend: &dyn Backend<L>, dir: &Path) {
     // Update and delete in one commit, in order.
     let renewed = leases[0].renewed(T0 + 60);
     let gone = leases[1].clone();
-    assert!(commit(&*store, vec![Change::Upsert(renewed.clone()), Change::Delete(gone.clone())]).await);
+    assert!(
+        commit(&*store, vec![Change::Upsert(renewed.clone(), Some(leases[0].clone())), Change::Delete(gone.clone())])
+            .await
+    );
     assert_eq!(store.get(renewed.key()).await.unwrap(), Some(renewed.clone()));
     assert_eq!(store.get(gone.key()).await.unwrap(), None);
 
     // A change is invisible to reads until its commit is settled.
     let later = leases[2].renewed(T0 + 120);
-    let changes = vec![Change::Upsert(later.clone())];
+    let changes = vec![Change::Upsert(later.clone(), Some(leases[2].clone()))];
     let pending = store.commit(&mut changes.iter());
     assert_eq!(store.get(later.key()).await.unwrap(), Some(leases[2].clone()), "read before settling");
     let ok = pending.await.is_ok();
@@ -160,7 +163,11 @@ async fn suite<L: Sample>(backend: &dyn Backend<L>, dir: &Path) {
     store.close().await;
     let fresh = L::sample(40, 1);
     let changed = leases[3].renewed(T0 + 999);
-    let ok = commit(&*store, vec![Change::Upsert(fresh.clone()), Change::Upsert(changed.clone())]).await;
+    let ok = commit(
+        &*store,
+        vec![Change::Upsert(fresh.clone(), None), Change::Upsert(changed.clone(), Some(leases[3].clone()))],
+    )
+    .await;
     assert!(!ok, "a commit to a closed store fails");
     assert_eq!(store.get(fresh.key()).await.unwrap(), None);
     assert_eq!(store.get(changed.key()).await.unwrap(), Some(leases[3].clone()));

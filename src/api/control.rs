@@ -572,7 +572,7 @@ impl Control {
                         res.map_err(|e| e.to_string())?;
                         if remove {
                             for c in changes {
-                                let crate::lease::LeaseChange4::Upsert(l) = c else { continue };
+                                let crate::lease::LeaseChange4::Upsert(l, _) = c else { continue };
                                 if l.state == LeaseState::ExpiredReclaimed {
                                     let del = |e: &crate::engine::v4::Engine4| {
                                         ((), e.admin_delete(l.address, now).into_iter().collect())
@@ -589,7 +589,7 @@ impl Control {
                         res.map_err(|e| e.to_string())?;
                         if remove {
                             for c in changes {
-                                let crate::lease::LeaseChange6::Upsert(l) = c else { continue };
+                                let crate::lease::LeaseChange6::Upsert(l, _) = c else { continue };
                                 if l.state == LeaseState::ExpiredReclaimed {
                                     let del = |e: &crate::engine::v6::Engine6| {
                                         ((), e.admin_delete(l.lease_type, l.address, now).into_iter().collect())

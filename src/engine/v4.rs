@@ -176,7 +176,7 @@ impl Engine4 {
     pub fn synced(&self, changes: &[LeaseChange4]) {
         for c in changes {
             let (l, value) = match c {
-                LeaseChange4::Upsert(l) => (l, Some(l)),
+                LeaseChange4::Upsert(l, _) => (l, Some(l)),
                 LeaseChange4::Delete(l) => (l, None),
             };
             if let Some(mut s) = self.leases.subnet(l.subnet_id) {
@@ -190,7 +190,7 @@ impl Engine4 {
     pub fn roll_back(&self, changes: &[LeaseChange4], now: u64) {
         for c in changes.iter().rev() {
             let (l, value) = match c {
-                LeaseChange4::Upsert(l) => (l, Some(l)),
+                LeaseChange4::Upsert(l, _) => (l, Some(l)),
                 LeaseChange4::Delete(l) => (l, None),
             };
             let Some(mut s) = self.leases.subnet(l.subnet_id) else { continue };
@@ -259,7 +259,8 @@ impl Engine4 {
         map.upsert(lease.clone());
         drop(map);
         self.account(subnet.id, old.as_ref(), Some(&lease), now);
-        Ok((old.is_some(), vec![LeaseChange4::Upsert(lease)]))
+        let existed = old.is_some();
+        Ok((existed, vec![LeaseChange4::Upsert(lease, old)]))
     }
 
     /// Deletes the lease of `addr` (`lease4-del`); None when there is none.
@@ -446,10 +447,10 @@ impl Engine4 {
                                 hostname: String::new(),
                                 fqdn_fwd: false,
                                 fqdn_rev: false,
-                                ..l
+                                ..l.clone()
                             };
                             leases.upsert(r.clone());
-                            changes.push(LeaseChange4::Upsert(r));
+                            changes.push(LeaseChange4::Upsert(r, Some(l)));
                         }
                     }
                 }
@@ -840,7 +841,7 @@ impl Engine4 {
             self.global.cumulative_assigned.add(1, ctx.now);
         }
         leases.upsert(lease.clone());
-        changes.push(LeaseChange4::Upsert(lease));
+        changes.push(LeaseChange4::Upsert(lease, existing));
         drop(leases);
         info!(target: "kea-dhcp4.leases", "DHCP4_LEASE_ALLOC {}: lease {requested} has been allocated for {valid} seconds", tid(pkt));
         let reply = self.build_reply(ctx, MessageType::Ack, subnet, host, Some((requested, valid)));
@@ -908,10 +909,10 @@ impl Engine4 {
                     fqdn_rev: false,
                     hostname: String::new(),
                     state: LeaseState::Declined,
-                    ..l
+                    ..l.clone()
                 };
                 leases.upsert(declined.clone());
-                let changes = vec![LeaseChange4::Upsert(declined)];
+                let changes = vec![LeaseChange4::Upsert(declined, Some(l))];
                 drop(leases);
                 self.subnet_stats.get(subnet.id).inspect(|c| c.declined.add(1, ctx.now));
                 self.global.declined.add(1, ctx.now);

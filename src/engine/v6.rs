@@ -228,7 +228,7 @@ impl Engine6 {
     pub fn synced(&self, changes: &[LeaseChange6]) {
         for c in changes {
             let (l, value) = match c {
-                LeaseChange6::Upsert(l) => (l, Some(l)),
+                LeaseChange6::Upsert(l, _) => (l, Some(l)),
                 LeaseChange6::Delete(l) => (l, None),
             };
             if let Some(mut s) = self.leases.subnet(l.subnet_id) {
@@ -241,7 +241,7 @@ impl Engine6 {
     pub fn roll_back(&self, changes: &[LeaseChange6], now: u64) {
         for c in changes.iter().rev() {
             let (l, value) = match c {
-                LeaseChange6::Upsert(l) => (l, Some(l)),
+                LeaseChange6::Upsert(l, _) => (l, Some(l)),
                 LeaseChange6::Delete(l) => (l, None),
             };
             let Some(mut s) = self.leases.subnet(l.subnet_id) else { continue };
@@ -314,7 +314,8 @@ impl Engine6 {
         map.upsert(lease.clone());
         drop(map);
         self.account(subnet.id, old.as_ref(), Some(&lease), now);
-        Ok((old.is_some(), vec![LeaseChange6::Upsert(lease)]))
+        let existed = old.is_some();
+        Ok((existed, vec![LeaseChange6::Upsert(lease, old)]))
     }
 
     /// Deletes the lease of this type at `addr` (`lease6-del`); None when there is none.
@@ -418,10 +419,10 @@ impl Engine6 {
                                 hostname: String::new(),
                                 fqdn_fwd: false,
                                 fqdn_rev: false,
-                                ..l
+                                ..l.clone()
                             };
                             leases.upsert(r.clone());
-                            changes.push(LeaseChange6::Upsert(r));
+                            changes.push(LeaseChange6::Upsert(r, Some(l)));
                         }
                     }
                 }
@@ -815,8 +816,9 @@ impl Engine6 {
                         }
                         // Another client's expired lease taken over before reclamation was
                         // still counted: it leaves the statistics here.
-                        if let Some(prev) = guards[i]
-                            .get(LeaseType6::Na, addr)
+                        let replaced = guards[i].get(LeaseType6::Na, addr);
+                        if let Some(prev) = replaced
+                            .as_ref()
                             .filter(|l| !key.owns(l) && matches!(l.state, LeaseState::Default | LeaseState::Declined))
                         {
                             deltas.push((subnet.id, "nas", -1));
@@ -827,7 +829,7 @@ impl Engine6 {
                         }
                         let lease = self.lease(ctx, subnet, hosts[i], &key, addr, 128, times);
                         guards[i].upsert(lease.clone());
-                        changes.push(LeaseChange6::Upsert(lease));
+                        changes.push(LeaseChange6::Upsert(lease, replaced));
                         let (id, verb) = if extending {
                             ("DHCP6_LEASE_RENEW", "renewed")
                         } else {
@@ -953,8 +955,9 @@ impl Engine6 {
                         }
                         // Another client's expired lease taken over before reclamation was
                         // still counted: it leaves the statistics here.
-                        if let Some(prev) = guards[i]
-                            .get(LeaseType6::Pd, prefix)
+                        let replaced = guards[i].get(LeaseType6::Pd, prefix);
+                        if let Some(prev) = replaced
+                            .as_ref()
                             .filter(|l| !key.owns(l) && matches!(l.state, LeaseState::Default | LeaseState::Declined))
                         {
                             deltas.push((subnet.id, "pds", -1));
@@ -965,7 +968,7 @@ impl Engine6 {
                         }
                         let lease = self.lease(ctx, subnet, hosts[i], &key, prefix, len, times);
                         guards[i].upsert(lease.clone());
-                        changes.push(LeaseChange6::Upsert(lease));
+                        changes.push(LeaseChange6::Upsert(lease, replaced));
                         let (id, verb) = if extending {
                             ("DHCP6_PD_LEASE_RENEW", "renewed")
                         } else {
@@ -1247,11 +1250,11 @@ impl Engine6 {
                             fqdn_fwd: false,
                             fqdn_rev: false,
                             state: LeaseState::Declined,
-                            ..l
+                            ..l.clone()
                         };
                         leases.remove(ty, *a);
                         leases.upsert(d.clone());
-                        here.push(LeaseChange6::Upsert(d));
+                        here.push(LeaseChange6::Upsert(d, Some(l)));
                         self.subnet_stats.get(s.id).inspect(|c| c.declined.add(1, ctx.now));
                         self.global.declined.add(1, ctx.now);
                         info!(target: "kea-dhcp6.leases", "DHCP6_DECLINE_LEASE {}: client declined address {a} for iaid={iaid}, probation {} seconds", tid(pkt), self.cfg.decline_probation_period);

@@ -149,12 +149,14 @@ impl Lease4 {
 }
 
 /// One change to the lease store, as the engine decides it and the store makes it durable:
-/// a new or updated row, or a deletion (Kea's tombstone row). One shape for both families.
+/// a new or updated row, or a deletion (Kea's tombstone row), each with the lease it replaces,
+/// which later stages need (a DNS removal for an old name, an HA partner's or a shared
+/// database's check that nothing changed in between). One shape for both families.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Change<L> {
-    /// Add or update.
-    Upsert(L),
-    /// Delete (release, or reclamation without affinity).
+    /// Add or update: the new lease, and the lease it replaces (None: the address was free).
+    Upsert(L, Option<L>),
+    /// Delete (release, or reclamation without affinity): the lease deleted.
     Delete(L),
 }
 
@@ -162,14 +164,22 @@ impl<L> Change<L> {
     /// The lease the change is about (the new value, or the deleted lease).
     pub fn lease(&self) -> &L {
         match self {
-            Change::Upsert(l) | Change::Delete(l) => l,
+            Change::Upsert(l, _) | Change::Delete(l) => l,
+        }
+    }
+
+    /// The lease the change replaces (None: the address was free).
+    pub fn previous(&self) -> Option<&L> {
+        match self {
+            Change::Upsert(_, prev) => prev.as_ref(),
+            Change::Delete(l) => Some(l),
         }
     }
 
     /// The value the store holds after the change (None: no lease).
     pub fn value(&self) -> Option<&L> {
         match self {
-            Change::Upsert(l) => Some(l),
+            Change::Upsert(l, _) => Some(l),
             Change::Delete(_) => None,
         }
     }

@@ -81,7 +81,7 @@ impl Memfile4 {
     pub fn commit_changes<'a>(&self, changes: impl Iterator<Item = &'a crate::lease::LeaseChange4>) -> CommitTicket {
         use crate::lease::LeaseChange4 as C;
         self.store.commit(changes.map(|c| match c {
-            C::Upsert(l) => (l, false),
+            C::Upsert(l, _) => (l, false),
             C::Delete(l) => (l, true),
         }))
     }
@@ -92,7 +92,7 @@ impl Memfile6 {
     pub fn commit_changes<'a>(&self, changes: impl Iterator<Item = &'a crate::lease::LeaseChange6>) -> CommitTicket {
         use crate::lease::LeaseChange6 as C;
         self.store.commit(changes.map(|c| match c {
-            C::Upsert(l) => (l, false),
+            C::Upsert(l, _) => (l, false),
             C::Delete(l) => (l, true),
         }))
     }

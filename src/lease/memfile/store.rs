@@ -185,7 +185,7 @@ impl LeaseIndex<Lease4> for LeaseMap4 {
         let Some(mut s) = self.subnet(l.subnet_id) else {
             let mut o = self.orphans();
             match change {
-                Change::Upsert(l) => o.insert(l.address, l.clone()),
+                Change::Upsert(l, _) => o.insert(l.address, l.clone()),
                 Change::Delete(l) => o.remove(&l.address),
             };
             return;
@@ -194,7 +194,7 @@ impl LeaseIndex<Lease4> for LeaseMap4 {
             return;
         }
         match change {
-            Change::Upsert(l) => s.upsert(l.clone()),
+            Change::Upsert(l, _) => s.upsert(l.clone()),
             Change::Delete(l) => {
                 s.remove(l.address);
             }
@@ -238,7 +238,7 @@ impl LeaseIndex<Lease6> for LeaseMap6 {
         let Some(mut s) = self.subnet(l.subnet_id) else {
             let mut o = self.orphans();
             match change {
-                Change::Upsert(l) => o.insert((l.lease_type, l.address), l.clone()),
+                Change::Upsert(l, _) => o.insert((l.lease_type, l.address), l.clone()),
                 Change::Delete(l) => o.remove(&(l.lease_type, l.address)),
             };
             return;
@@ -247,7 +247,7 @@ impl LeaseIndex<Lease6> for LeaseMap6 {
             return;
         }
         match change {
-            Change::Upsert(l) => s.upsert(l.clone()),
+            Change::Upsert(l, _) => s.upsert(l.clone()),
             Change::Delete(l) => {
                 s.remove(l.lease_type, l.address);
             }

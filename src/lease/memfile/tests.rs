@@ -768,7 +768,7 @@ mod v6 {
                 std::thread::spawn(move || {
                     // Each thread keeps many commits in flight through the trait's futures.
                     let futs: Vec<_> = (0..300)
-                        .map(|i| store.commit(&mut [LeaseChange6::Upsert(lease6(t * 1000 + i))].iter()))
+                        .map(|i| store.commit(&mut [LeaseChange6::Upsert(lease6(t * 1000 + i), None)].iter()))
                         .collect();
                     for r in join_all(futs) {
                         r.expect("commit");
