@@ -5,12 +5,11 @@
 //! never contend, and a subnet's lock is held only for the few map operations of one decision.
 //! The store (memfile, PostgreSQL) is the durable copy; this map is what decisions read.
 
-use std::collections::HashMap;
 use std::net::Ipv4Addr;
-use std::sync::{Mutex, MutexGuard};
 
 use super::pending::PendingChanges;
 use super::pool::{PoolSpace, Strategy};
+use super::subnets::{LeaseMap, SubnetState};
 use super::table::{ClientKeyRef, LeaseTable, Packed, Packed4};
 use super::FastMap;
 use super::{Lease4, LeaseState};
@@ -431,19 +430,13 @@ impl SubnetLeases {
     }
 }
 
-/// Lease state for every subnet, one lock per subnet.
-#[derive(Debug, Default)]
-pub struct LeaseMap4 {
-    subnets: HashMap<u32, Mutex<SubnetLeases>>,
-    /// Leases of subnets the configuration does not have (any more): kept, like Kea keeps
-    /// them in its lease database, so a later configuration with the subnet finds them.
-    orphans: Mutex<HashMap<Ipv4Addr, Lease4>>,
-}
+/// Lease state for every DHCPv4 subnet, one lock per subnet.
+pub type LeaseMap4 = LeaseMap<SubnetLeases>;
 
-impl LeaseMap4 {
+impl LeaseMap<SubnetLeases> {
     /// Creates empty state for the given subnets and their pools (first, last).
     pub fn new<'a>(subnets: impl IntoIterator<Item = (u32, &'a [(Ipv4Addr, Ipv4Addr)])>) -> LeaseMap4 {
-        let mut map = HashMap::new();
+        let mut map = Vec::new();
         for (id, pools) in subnets {
             let pools = pools
                 .iter()
@@ -457,106 +450,63 @@ impl LeaseMap4 {
                     queued: Default::default(),
                 })
                 .collect();
-            map.insert(id, Mutex::new(SubnetLeases { pools, ..SubnetLeases::default() }));
+            map.push((id, SubnetLeases { pools, ..SubnetLeases::default() }));
         }
-        LeaseMap4 { subnets: map, orphans: Mutex::default() }
+        LeaseMap4::from_subnets(map)
+    }
+}
+
+impl SubnetState for SubnetLeases {
+    type Lease = Lease4;
+
+    fn reserve(&mut self, n: usize) {
+        SubnetLeases::reserve(self, n)
     }
 
-    /// Locks one subnet's state; `None` for an unknown subnet id.
-    pub fn subnet(&self, id: u32) -> Option<MutexGuard<'_, SubnetLeases>> {
-        // A poisoned lock means a panic mid-update elsewhere; the data is still a valid map.
-        self.subnets.get(&id).map(|m| m.lock().unwrap_or_else(|e| e.into_inner()))
+    fn upsert(&mut self, lease: Lease4) {
+        SubnetLeases::upsert(self, lease)
     }
 
-    /// Loads leases read from the store at start-up; leases of unknown subnets are kept aside
-    /// (see [`LeaseMap4::orphans`]) and also returned.
-    pub fn load(&self, leases: Vec<Lease4>) -> Vec<Lease4> {
-        // Sized once: growing a million-entry table step by step copies it over and over.
-        let mut per_subnet: std::collections::HashMap<u32, usize> = std::collections::HashMap::new();
-        for l in &leases {
-            *per_subnet.entry(l.subnet_id).or_default() += 1;
-        }
-        for (id, n) in per_subnet {
-            if let Some(mut s) = self.subnet(id) {
-                s.reserve(n);
-            }
-        }
-        let mut orphans = Vec::new();
-        for l in leases {
-            match self.subnet(l.subnet_id) {
-                Some(mut s) => s.upsert(l),
-                None => orphans.push(l),
-            }
-        }
-        let mut o = self.orphans.lock().unwrap_or_else(|e| e.into_inner());
-        for l in &orphans {
-            o.insert(l.address, l.clone());
-        }
-        orphans
+    fn remove_key(&mut self, key: Ipv4Addr) -> Option<Lease4> {
+        self.remove(key)
     }
 
-    /// Takes over the offer holds and the not-yet-durable markers of `old` for the subnets
-    /// both maps have, so a configuration swap neither re-offers a held address nor serves an
-    /// unsynced lease from cache.
-    pub fn carry_from(&self, old: &LeaseMap4) {
-        for id in self.subnet_ids() {
-            let (Some(mut new), Some(old)) = (self.subnet(id), old.subnet(id)) else { continue };
-            new.pending.clone_from(&old.pending);
-            let mut held: Vec<(Ipv4Addr, Offer)> = old.offers.iter().map(|(a, o)| (*a, o.clone())).collect();
-            // Oldest first, so each client keeps its latest hold.
-            held.sort_by_key(|(a, o)| (o.until, u32::from(*a)));
-            drop(old);
-            for (a, o) in held {
-                new.hold_offer(a, &o.client, o.until.saturating_sub(OFFER_HOLD_SECS));
-            }
+    fn holds_key(&self, key: Ipv4Addr, value: Option<&Lease4>) -> bool {
+        self.holds(key, value)
+    }
+
+    fn settle_key(&mut self, key: Ipv4Addr, value: Option<&Lease4>) {
+        self.settle(key, value)
+    }
+
+    fn roll_back_key(&mut self, key: Ipv4Addr, value: Option<&Lease4>) -> Option<(Option<Lease4>, Option<Lease4>)> {
+        self.roll_back(key, value)
+    }
+
+    fn durable_key(&self, key: Ipv4Addr) -> Option<Lease4> {
+        self.durable_get(key)
+    }
+
+    fn durable_all(&self) -> Vec<Lease4> {
+        self.durable_leases().collect()
+    }
+
+    fn all(&self) -> Vec<Lease4> {
+        self.leases().collect()
+    }
+
+    fn track_pending(&mut self) {
+        self.pending.track(true);
+    }
+
+    fn carry_from(&mut self, old: &SubnetLeases) {
+        self.pending.clone_from(&old.pending);
+        let mut held: Vec<(Ipv4Addr, Offer)> = old.offers.iter().map(|(a, o)| (*a, o.clone())).collect();
+        // Oldest first, so each client keeps its latest hold.
+        held.sort_by_key(|(a, o)| (o.until, u32::from(*a)));
+        for (a, o) in held {
+            self.hold_offer(a, &o.client, o.until.saturating_sub(OFFER_HOLD_SECS));
         }
-    }
-
-    /// Leases whose subnet is not configured.
-    pub fn orphans(&self) -> MutexGuard<'_, HashMap<Ipv4Addr, Lease4>> {
-        self.orphans.lock().unwrap_or_else(|e| e.into_inner())
-    }
-
-    /// Starts tracking changes until they are durable (a store is attached).
-    pub fn track_pending(&self) {
-        for id in self.subnet_ids() {
-            if let Some(mut s) = self.subnet(id) {
-                s.pending.track(true);
-            }
-        }
-    }
-
-    /// Every durable lease, configured subnets first (by id), then orphans: what a rewritten
-    /// lease file must hold.
-    pub fn all_durable(&self) -> Vec<Lease4> {
-        let mut out = Vec::new();
-        for id in self.subnet_ids() {
-            if let Some(s) = self.subnet(id) {
-                out.extend(s.durable_leases());
-            }
-        }
-        out.extend(self.orphans().values().cloned());
-        out
-    }
-
-    /// Every lease held, configured subnets first (by id), then orphans; for a configuration
-    /// change.
-    pub fn all(&self) -> Vec<Lease4> {
-        let mut out = Vec::new();
-        for id in self.subnet_ids() {
-            if let Some(s) = self.subnet(id) {
-                out.extend(s.leases());
-            }
-        }
-        out.extend(self.orphans().values().cloned());
-        out
-    }
-
-    /// The subnet ids known.
-    pub fn subnet_ids(&self) -> Vec<u32> {
-        let mut v: Vec<u32> = self.subnets.keys().copied().collect();
-        v.sort_unstable();
-        v
     }
 }
 

@@ -5,14 +5,13 @@
 //! map operations of one decision. Pools are walked with u128 arithmetic over the per-pool free
 //! structures of [`super::pool`], so an allocation costs a bounded amount in any pool.
 
-use std::collections::HashMap;
 use std::net::Ipv6Addr;
-use std::sync::{Mutex, MutexGuard};
 
 use ipnet::Ipv6Net;
 
 use super::pending::PendingChanges;
 use super::pool::{PoolSpace, Strategy};
+use super::subnets::{LeaseMap, SubnetState};
 use super::table::{IaKeyRef, LeaseTable, Packed, Packed6};
 use super::FastMap;
 use super::{Lease6, LeaseState, LeaseType6};
@@ -424,18 +423,13 @@ pub type PdRange = (Ipv6Net, u8);
 type SubnetRanges = (u32, Vec<(Ipv6Addr, Ipv6Addr)>, Vec<PdRange>);
 
 /// Lease state for every DHCPv6 subnet, one lock per subnet.
-#[derive(Debug, Default)]
-pub struct LeaseMap6 {
-    subnets: HashMap<u32, Mutex<SubnetLeases6>>,
-    /// Leases of subnets the configuration does not have (any more), as in LeaseMap4.
-    orphans: Mutex<HashMap<(LeaseType6, Ipv6Addr), Lease6>>,
-}
+pub type LeaseMap6 = LeaseMap<SubnetLeases6>;
 
-impl LeaseMap6 {
+impl LeaseMap<SubnetLeases6> {
     /// Creates empty state for the given subnets: id, address pools (first, last) and
     /// pd-pools (prefix, delegated length).
     pub fn new<'a>(subnets: impl IntoIterator<Item = (u32, &'a [(Ipv6Addr, Ipv6Addr)], &'a [PdRange])>) -> LeaseMap6 {
-        let mut map = HashMap::new();
+        let mut map = Vec::new();
         for (id, pools, pd) in subnets {
             let na_pools = pools
                 .iter()
@@ -461,9 +455,9 @@ impl LeaseMap6 {
                     Pool6 { first, last, step, len: *dlen, space: PoolSpace::new(count) }
                 })
                 .collect();
-            map.insert(id, Mutex::new(SubnetLeases6 { na_pools, pd_pools, ..SubnetLeases6::default() }));
+            map.push((id, SubnetLeases6 { na_pools, pd_pools, ..SubnetLeases6::default() }));
         }
-        LeaseMap6 { subnets: map, orphans: Mutex::default() }
+        LeaseMap6::from_subnets(map)
     }
 
     /// State for every subnet of a configuration, pools in configuration order.
@@ -481,99 +475,63 @@ impl LeaseMap6 {
             .collect();
         LeaseMap6::new(ranges.iter().map(|(id, na, pd)| (*id, na.as_slice(), pd.as_slice())))
     }
+}
 
-    /// Locks one subnet's state; `None` for an unknown subnet id.
-    pub fn subnet(&self, id: u32) -> Option<MutexGuard<'_, SubnetLeases6>> {
-        // A poisoned lock means a panic mid-update elsewhere; the data is still a valid map.
-        self.subnets.get(&id).map(|m| m.lock().unwrap_or_else(|e| e.into_inner()))
+impl SubnetState for SubnetLeases6 {
+    type Lease = Lease6;
+
+    fn reserve(&mut self, n: usize) {
+        SubnetLeases6::reserve(self, n)
     }
 
-    /// Loads leases read from the store at start-up; leases of unknown subnets are returned.
-    pub fn load(&self, leases: Vec<Lease6>) -> Vec<Lease6> {
-        // Sized once: growing a million-entry table step by step copies it over and over.
-        let mut per_subnet: std::collections::HashMap<u32, usize> = std::collections::HashMap::new();
-        for l in &leases {
-            *per_subnet.entry(l.subnet_id).or_default() += 1;
-        }
-        for (id, n) in per_subnet {
-            if let Some(mut s) = self.subnet(id) {
-                s.reserve(n);
-            }
-        }
-        let mut orphans = Vec::new();
-        for l in leases {
-            match self.subnet(l.subnet_id) {
-                Some(mut s) => s.upsert(l),
-                None => orphans.push(l),
-            }
-        }
-        let mut o = self.orphans();
-        for l in &orphans {
-            o.insert((l.lease_type, l.address), l.clone());
-        }
-        orphans
+    fn upsert(&mut self, lease: Lease6) {
+        SubnetLeases6::upsert(self, lease)
     }
 
-    /// Takes over the offer holds and the pending changes of `old` for the subnets both maps
-    /// have (see LeaseMap4).
-    pub fn carry_from(&self, old: &LeaseMap6) {
-        for id in self.subnet_ids() {
-            let (Some(mut new), Some(old)) = (self.subnet(id), old.subnet(id)) else { continue };
-            new.pending.clone_from(&old.pending);
-            let mut held: Vec<(Ipv6Addr, Offer)> = old.offers.iter().map(|((_, a), o)| (*a, o.clone())).collect();
-            // Oldest first, so each IA keeps its latest hold.
-            held.sort_by_key(|(a, o)| (o.until, u128::from(*a)));
-            drop(old);
-            for (a, o) in held {
-                new.hold_offer(a, &o.client, o.until.saturating_sub(OFFER_HOLD_SECS));
-            }
+    fn remove_key(&mut self, (ty, addr): (LeaseType6, Ipv6Addr)) -> Option<Lease6> {
+        self.remove(ty, addr)
+    }
+
+    fn holds_key(&self, (ty, addr): (LeaseType6, Ipv6Addr), value: Option<&Lease6>) -> bool {
+        self.holds(ty, addr, value)
+    }
+
+    fn settle_key(&mut self, (ty, addr): (LeaseType6, Ipv6Addr), value: Option<&Lease6>) {
+        self.settle(ty, addr, value)
+    }
+
+    fn roll_back_key(
+        &mut self,
+        (ty, addr): (LeaseType6, Ipv6Addr),
+        value: Option<&Lease6>,
+    ) -> Option<(Option<Lease6>, Option<Lease6>)> {
+        self.roll_back(ty, addr, value)
+    }
+
+    fn durable_key(&self, (ty, addr): (LeaseType6, Ipv6Addr)) -> Option<Lease6> {
+        self.durable_get(ty, addr)
+    }
+
+    fn durable_all(&self) -> Vec<Lease6> {
+        self.durable_leases().collect()
+    }
+
+    fn all(&self) -> Vec<Lease6> {
+        self.leases().collect()
+    }
+
+    fn track_pending(&mut self) {
+        self.pending.track(true);
+    }
+
+    fn carry_from(&mut self, old: &SubnetLeases6) {
+        self.pending.clone_from(&old.pending);
+        let mut held: Vec<(Ipv6Addr, Offer)> = old.offers.iter().map(|((_, a), o)| (*a, o.clone())).collect();
+        // Oldest first, so each IA keeps its latest hold.
+        held.sort_by_key(|(a, o)| (o.until, u128::from(*a)));
+        for (a, o) in held {
+            self.hold_offer(a, &o.client, o.until.saturating_sub(OFFER_HOLD_SECS));
         }
-    }
-
-    /// Leases whose subnet is not configured.
-    pub fn orphans(&self) -> MutexGuard<'_, HashMap<(LeaseType6, Ipv6Addr), Lease6>> {
-        self.orphans.lock().unwrap_or_else(|e| e.into_inner())
-    }
-
-    /// Starts tracking changes until they are durable (a store is attached).
-    pub fn track_pending(&self) {
-        for id in self.subnet_ids() {
-            if let Some(mut s) = self.subnet(id) {
-                s.pending.track(true);
-            }
-        }
-    }
-
-    /// Every durable lease, configured subnets first (by id), then orphans: what a rewritten
-    /// lease file must hold.
-    pub fn all_durable(&self) -> Vec<Lease6> {
-        let mut out = Vec::new();
-        for id in self.subnet_ids() {
-            if let Some(s) = self.subnet(id) {
-                out.extend(s.durable_leases());
-            }
-        }
-        out.extend(self.orphans().values().cloned());
-        out
-    }
-
-    /// Every lease held, configured subnets first (by id), then orphans.
-    pub fn all(&self) -> Vec<Lease6> {
-        let mut out = Vec::new();
-        for id in self.subnet_ids() {
-            if let Some(s) = self.subnet(id) {
-                out.extend(s.leases());
-            }
-        }
-        out.extend(self.orphans().values().cloned());
-        out
-    }
-
-    /// The subnet ids known.
-    pub fn subnet_ids(&self) -> Vec<u32> {
-        let mut v: Vec<u32> = self.subnets.keys().copied().collect();
-        v.sort_unstable();
-        v
     }
 }
 

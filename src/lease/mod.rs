@@ -10,6 +10,7 @@ pub mod memfile;
 pub mod pending;
 pub mod pool;
 pub mod store;
+pub mod subnets;
 pub mod table;
 
 use std::net::{Ipv4Addr, Ipv6Addr};

@@ -7,9 +7,8 @@ use std::pin::Pin;
 use std::sync::{Arc, OnceLock};
 
 use super::{CommitTicket, Memfile4, Memfile6, MemfileError};
-use crate::lease::alloc::LeaseMap4;
-use crate::lease::alloc6::LeaseMap6;
 use crate::lease::store::{ClientId, CommitFuture, LeaseRecord, LeaseStore, ReadFuture, StoreError, StoreHealth};
+use crate::lease::subnets::{LeaseMap, SubnetState};
 use crate::lease::{Change, Lease4, Lease6};
 
 /// The in-memory index of a memfile store.
@@ -159,108 +158,52 @@ impl<L: LeaseRecord> LeaseStore<L> for MemfileStore<L> {
     }
 }
 
-impl LeaseIndex<Lease4> for LeaseMap4 {
-    fn durable(&self, key: std::net::Ipv4Addr) -> Option<Lease4> {
+/// Memfile's index is the engine's lease map, in one shape for both families.
+impl<S: SubnetState> LeaseIndex<S::Lease> for LeaseMap<S>
+where
+    S::Lease: LeaseRecord,
+{
+    fn durable(&self, key: <S::Lease as LeaseRecord>::Key) -> Option<S::Lease> {
         for id in self.subnet_ids() {
-            if let Some(l) = self.subnet(id).and_then(|s| s.durable_get(key)) {
+            if let Some(l) = self.subnet(id).and_then(|s| s.durable_key(key)) {
                 return Some(l);
             }
         }
         self.orphans().get(&key).cloned()
     }
 
-    fn durable_all(&self, subnet: Option<u32>) -> Vec<Lease4> {
-        let mut out = Vec::new();
-        for id in self.subnet_ids().into_iter().filter(|id| subnet.is_none_or(|s| s == *id)) {
-            if let Some(s) = self.subnet(id) {
-                out.extend(s.durable_leases());
-            }
-        }
-        out.extend(self.orphans().values().filter(|l| subnet.is_none_or(|s| s == l.subnet_id)).cloned());
-        out
+    fn durable_all(&self, subnet: Option<u32>) -> Vec<S::Lease> {
+        self.collect(subnet, SubnetState::durable_all)
     }
 
-    fn apply(&self, change: &Change<Lease4>) {
+    fn apply(&self, change: &Change<S::Lease>) {
         let l = change.lease();
-        let Some(mut s) = self.subnet(l.subnet_id) else {
+        let Some(mut s) = self.subnet(l.subnet_id()) else {
             let mut o = self.orphans();
             match change {
-                Change::Upsert(l, _) => o.insert(l.address, l.clone()),
-                Change::Delete(l) => o.remove(&l.address),
+                Change::Upsert(l, _) => o.insert(l.key(), l.clone()),
+                Change::Delete(l) => o.remove(&l.key()),
             };
             return;
         };
-        if s.holds(l.address, change.value()) {
+        if s.holds_key(l.key(), change.value()) {
             return;
         }
         match change {
             Change::Upsert(l, _) => s.upsert(l.clone()),
             Change::Delete(l) => {
-                s.remove(l.address);
+                s.remove_key(l.key());
             }
         }
     }
 
-    fn settle(&self, change: &Change<Lease4>, durable: bool) {
+    fn settle(&self, change: &Change<S::Lease>, durable: bool) {
         let l = change.lease();
-        let Some(mut s) = self.subnet(l.subnet_id) else { return };
+        let Some(mut s) = self.subnet(l.subnet_id()) else { return };
         if durable {
-            s.settle(l.address, change.value());
+            s.settle_key(l.key(), change.value());
         } else {
-            s.roll_back(l.address, change.value());
-        }
-    }
-}
-
-impl LeaseIndex<Lease6> for LeaseMap6 {
-    fn durable(&self, key: (crate::lease::LeaseType6, std::net::Ipv6Addr)) -> Option<Lease6> {
-        for id in self.subnet_ids() {
-            if let Some(l) = self.subnet(id).and_then(|s| s.durable_get(key.0, key.1)) {
-                return Some(l);
-            }
-        }
-        self.orphans().get(&key).cloned()
-    }
-
-    fn durable_all(&self, subnet: Option<u32>) -> Vec<Lease6> {
-        let mut out = Vec::new();
-        for id in self.subnet_ids().into_iter().filter(|id| subnet.is_none_or(|s| s == *id)) {
-            if let Some(s) = self.subnet(id) {
-                out.extend(s.durable_leases());
-            }
-        }
-        out.extend(self.orphans().values().filter(|l| subnet.is_none_or(|s| s == l.subnet_id)).cloned());
-        out
-    }
-
-    fn apply(&self, change: &Change<Lease6>) {
-        let l = change.lease();
-        let Some(mut s) = self.subnet(l.subnet_id) else {
-            let mut o = self.orphans();
-            match change {
-                Change::Upsert(l, _) => o.insert((l.lease_type, l.address), l.clone()),
-                Change::Delete(l) => o.remove(&(l.lease_type, l.address)),
-            };
-            return;
-        };
-        if s.holds(l.lease_type, l.address, change.value()) {
-            return;
-        }
-        match change {
-            Change::Upsert(l, _) => s.upsert(l.clone()),
-            Change::Delete(l) => {
-                s.remove(l.lease_type, l.address);
-            }
-        }
-    }
-
-    fn settle(&self, change: &Change<Lease6>, durable: bool) {
-        let l = change.lease();
-        let Some(mut s) = self.subnet(l.subnet_id) else { return };
-        if durable {
-            s.settle(l.lease_type, l.address, change.value());
-        } else {
-            s.roll_back(l.lease_type, l.address, change.value());
+            s.roll_back_key(l.key(), change.value());
         }
     }
 }
