@@ -127,6 +127,15 @@ struct Ctx<'a> {
     now: u64,
 }
 
+/// The state one message's IAs are bound in: the locked candidate subnets, the IA's current
+/// leases (candidate index, lease) and the statistics deltas collected.
+struct Binding<'g, 'm, 's> {
+    guards: &'g mut [MutexGuard<'m, SubnetLeases6>],
+    cands: &'g [&'s Subnet6],
+    own: &'g [(usize, Lease6)],
+    deltas: &'g mut Vec<(u32, &'static str, i64)>,
+}
+
 /// How the IAs of a message are answered.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Mode {
@@ -804,32 +813,9 @@ impl Engine6 {
                         guards[i].hold_offer(addr, &key, ctx.now);
                         info!(target: "kea-dhcp6.leases", "DHCP6_LEASE_ADVERT {}: lease for address {addr} and iaid={} will be advertised", tid(pkt), ia.iaid);
                     } else {
-                        let fresh = !own.iter().any(|(_, l)| l.address == addr && l.state == LeaseState::Default);
-                        deltas.push((subnet.id, "nas", i64::from(fresh)));
-                        // A client that moves to another address gives up the old ones.
-                        for (j, old) in own.iter().filter(|(_, l)| l.address != addr) {
-                            if let Some(l) = guards[*j].remove(LeaseType6::Na, old.address) {
-                                let live = l.state == LeaseState::Default;
-                                deltas.push((cands[*j].id, "nas", -i64::from(live)));
-                                changes.push(LeaseChange6::Delete(l));
-                            }
-                        }
-                        // Another client's expired lease taken over before reclamation was
-                        // still counted: it leaves the statistics here.
-                        let replaced = guards[i].get(LeaseType6::Na, addr);
-                        if let Some(prev) = replaced
-                            .as_ref()
-                            .filter(|l| !key.owns(l) && matches!(l.state, LeaseState::Default | LeaseState::Declined))
-                        {
-                            deltas.push((subnet.id, "nas", -1));
-                            if prev.state == LeaseState::Declined {
-                                self.subnet_stats.get(subnet.id).inspect(|c| c.declined.add(-1, ctx.now));
-                                self.global.declined.add(-1, ctx.now);
-                            }
-                        }
+                        let mut b = Binding { guards: &mut guards, cands: &cands, own: &own, deltas: &mut deltas };
                         let lease = self.lease(ctx, subnet, hosts[i], &key, addr, 128, times);
-                        guards[i].upsert(lease.clone());
-                        changes.push(LeaseChange6::Upsert(lease, replaced));
+                        self.bind(ctx, &mut b, i, &key, lease, &mut changes);
                         let (id, verb) = if extending {
                             ("DHCP6_LEASE_RENEW", "renewed")
                         } else {
@@ -944,31 +930,9 @@ impl Engine6 {
                         guards[i].hold_offer(prefix, &key, ctx.now);
                         info!(target: "kea-dhcp6.leases", "DHCP6_PD_LEASE_ADVERT {}: lease for prefix {prefix}/{len} and iaid={} will be advertised", tid(pkt), ia.iaid);
                     } else {
-                        let fresh = !own.iter().any(|(_, l)| l.address == prefix && l.state == LeaseState::Default);
-                        deltas.push((subnet.id, "pds", i64::from(fresh)));
-                        for (j, old) in own.iter().filter(|(_, l)| l.address != prefix) {
-                            if let Some(l) = guards[*j].remove(LeaseType6::Pd, old.address) {
-                                let live = l.state == LeaseState::Default;
-                                deltas.push((cands[*j].id, "pds", -i64::from(live)));
-                                changes.push(LeaseChange6::Delete(l));
-                            }
-                        }
-                        // Another client's expired lease taken over before reclamation was
-                        // still counted: it leaves the statistics here.
-                        let replaced = guards[i].get(LeaseType6::Pd, prefix);
-                        if let Some(prev) = replaced
-                            .as_ref()
-                            .filter(|l| !key.owns(l) && matches!(l.state, LeaseState::Default | LeaseState::Declined))
-                        {
-                            deltas.push((subnet.id, "pds", -1));
-                            if prev.state == LeaseState::Declined {
-                                self.subnet_stats.get(subnet.id).inspect(|c| c.declined.add(-1, ctx.now));
-                                self.global.declined.add(-1, ctx.now);
-                            }
-                        }
+                        let mut b = Binding { guards: &mut guards, cands: &cands, own: &own, deltas: &mut deltas };
                         let lease = self.lease(ctx, subnet, hosts[i], &key, prefix, len, times);
-                        guards[i].upsert(lease.clone());
-                        changes.push(LeaseChange6::Upsert(lease, replaced));
+                        self.bind(ctx, &mut b, i, &key, lease, &mut changes);
                         let (id, verb) = if extending {
                             ("DHCP6_PD_LEASE_RENEW", "renewed")
                         } else {
@@ -1150,6 +1114,46 @@ impl Engine6 {
             }
         }
         None
+    }
+
+    /// Gives `lease` to its IA in candidate subnet `i` (REQUEST, RENEW, REBIND, rapid commit):
+    /// the IA gives up its other leases of that type, another client's expired lease at the
+    /// address is taken over, and the statistics deltas follow (RFC 8415 18.3.2, 18.3.4).
+    fn bind(
+        &self,
+        ctx: &Ctx<'_>,
+        b: &mut Binding<'_, '_, '_>,
+        i: usize,
+        key: &IaKey,
+        lease: Lease6,
+        changes: &mut Vec<LeaseChange6>,
+    ) {
+        let (ty, addr, subnet) = (lease.lease_type, lease.address, b.cands[i].id);
+        let what = if ty == LeaseType6::Na { "nas" } else { "pds" };
+        let fresh = !b.own.iter().any(|(_, l)| l.address == addr && l.state == LeaseState::Default);
+        b.deltas.push((subnet, what, i64::from(fresh)));
+        // A client that moves to another address gives up the old ones.
+        for (j, old) in b.own.iter().filter(|(_, l)| l.address != addr) {
+            if let Some(l) = b.guards[*j].remove(ty, old.address) {
+                let live = l.state == LeaseState::Default;
+                b.deltas.push((b.cands[*j].id, what, -i64::from(live)));
+                changes.push(LeaseChange6::Delete(l));
+            }
+        }
+        // Another client's expired lease taken over before reclamation was still counted: it
+        // leaves the statistics here.
+        let replaced = b.guards[i].get(ty, addr);
+        if let Some(prev) =
+            replaced.as_ref().filter(|l| !key.owns(l) && matches!(l.state, LeaseState::Default | LeaseState::Declined))
+        {
+            b.deltas.push((subnet, what, -1));
+            if prev.state == LeaseState::Declined {
+                self.subnet_stats.get(subnet).inspect(|c| c.declined.add(-1, ctx.now));
+                self.global.declined.add(-1, ctx.now);
+            }
+        }
+        b.guards[i].upsert(lease.clone());
+        changes.push(LeaseChange6::Upsert(lease, replaced));
     }
 
     #[allow(clippy::too_many_arguments)]
