@@ -24,6 +24,10 @@ pub enum StoreError {
     /// The `lease-database` names a backend this build cannot open.
     #[error("lease database type {0} is not available in this build")]
     Unsupported(String),
+    /// A lease changed in the store since it was read (another server sharing the store
+    /// wrote it): the commit was refused as a whole, and the batch is read and decided again.
+    #[error("lease changed in the store since it was read: {0}")]
+    Conflict(String),
 }
 
 /// Why the store stopped acknowledging (kakapo's `lease-store` part of Kea ARM 8.8 `status-get`).

@@ -100,6 +100,9 @@ pub enum ServiceError {
     /// The configuration names a lease backend this build cannot open yet.
     #[error("lease database type {0} is not available in this build")]
     Backend(String),
+    /// The lease store refused an operation (a conflicting write of another server).
+    #[error("lease store: {0}")]
+    Store(String),
     /// The DHCPv6 server identifier cannot be built or stored (Kea ARM 9.2.31).
     #[error("unable to configure server identifier: {0}")]
     ServerId(String),
@@ -124,6 +127,7 @@ impl From<crate::lease::store::StoreError> for ServiceError {
         match e {
             crate::lease::store::StoreError::Memfile(m) => ServiceError::Leases(m),
             crate::lease::store::StoreError::Unsupported(kind) => ServiceError::Backend(kind),
+            crate::lease::store::StoreError::Conflict(why) => ServiceError::Store(why),
         }
     }
 }

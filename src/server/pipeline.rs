@@ -17,10 +17,14 @@ use std::pin::Pin;
 use std::sync::Arc;
 use std::task::Poll;
 
-use crate::lease::store::CommitFuture;
+use crate::lease::store::{CommitFuture, StoreError};
 
 /// Most datagrams read and decided as one batch (one recvmmsg, one commit wait, one send round).
 pub const MAX_BATCH: usize = 64;
+
+/// Most times a batch whose commit conflicts (another server sharing the store changed one of
+/// its leases) is read and decided again before it is given up unanswered.
+pub const MAX_RERUNS: usize = 3;
 
 /// A future the pipeline awaits, boxed so stages of any backend fit.
 pub type BoxFuture<T> = Pin<Box<dyn Future<Output = T> + Send>>;
@@ -40,7 +44,7 @@ pub trait Family: Sized + Send + Sync + 'static {
     /// One listening socket with what the engine needs to know about its interface.
     type Endpoint: Send + Sync + 'static;
     /// What the socket layer reports for one received datagram.
-    type Recv: Send + Sync + 'static;
+    type Recv: Clone + Send + Sync + 'static;
     /// An encoded reply with its destination.
     type Reply: Send + 'static;
     /// One lease change (the store's row).
@@ -80,6 +84,14 @@ pub trait Family: Sized + Send + Sync + 'static {
         rand: &mut dyn FnMut() -> u64,
         out: &mut Vec<Decision<Self>>,
     ) -> Option<CommitFuture>;
+    /// Reads what a batch's decisions need from a store other servers also write (their
+    /// clients' leases, the addresses they ask for) into the view the engine decides over.
+    /// None when the engine's view is the store's own index (memfile): nothing to read, and
+    /// commits never conflict.
+    fn prefetch(svc: &Self::Service, batch: &[(&[u8], &Self::Recv)]) -> Option<BoxFuture<()>> {
+        let _ = (svc, batch);
+        None
+    }
     /// These changes are durable.
     fn durable(svc: &Self::Service, changes: &[Self::Change]);
     /// The commit of these changes failed: they are undone in memory.
@@ -181,30 +193,76 @@ struct Parked<F: Family> {
     done: BoxFuture<Vec<F::Reply>>,
 }
 
-/// Waits for a batch's commit and runs its post-commit stages.
+/// What a batch needs to be decided again when its commit conflicts: its packets (copied,
+/// since the receive buffers are reused) and the socket they came from.
+struct Rerun<F: Family> {
+    ep: Arc<F::Endpoint>,
+    packets: Vec<(Vec<u8>, F::Recv)>,
+    seed: u64,
+}
+
+/// Waits for a batch's commit and runs its post-commit stages. A commit that conflicts is
+/// undone, and the batch read and decided again, at most [`MAX_RERUNS`] times.
 fn park<F: Family>(
     svc: Arc<F::Service>,
     stages: Stages<F::Change>,
     clock: Arc<dyn crate::clock::Clock>,
     commit: Option<CommitFuture>,
     decided: Vec<Decision<F>>,
+    rerun: Option<Rerun<F>>,
 ) -> Parked<F> {
     let packets = decided.iter().filter(|d| !d.changes.is_empty()).count();
     let done = Box::pin(async move {
-        let durable = match commit {
-            Some(f) => f
-                .await
-                .map_err(|e| {
+        let (mut commit, mut decided, mut reruns) = (commit, decided, 0);
+        let durable = loop {
+            let Some(f) = commit.take() else { break true };
+            match f.await {
+                Ok(()) => break true,
+                Err(StoreError::Conflict(why)) if reruns < MAX_RERUNS && rerun.is_some() => {
+                    reruns += 1;
+                    tracing::debug!(target: "kakapo.server", "commit conflicted ({why}), deciding the batch again ({reruns})");
+                    let now = clock.unix_now();
+                    for d in decided.iter().filter(|d| !d.changes.is_empty()) {
+                        F::roll_back(&svc, &d.changes, now);
+                    }
+                    if let Some(r) = &rerun {
+                        (commit, decided) = decide_again::<F>(&svc, r, reruns, now).await;
+                    }
+                }
+                Err(e) => {
                     // The store logs the failure once; per packet it is debug, so a full disk
                     // does not also flood the logs (which may share that disk).
                     tracing::debug!(target: "kakapo.server", "lease changes not durable, replies withheld: {e}");
-                })
-                .is_ok(),
-            None => true,
+                    break false;
+                }
+            }
         };
         post_commit::<F>(&svc, &stages, decided, durable, clock.unix_now()).await
     });
     Parked { packets, done }
+}
+
+/// Reads the batch of `r` again and decides it again: a new commit and new decisions.
+async fn decide_again<F: Family>(
+    svc: &F::Service,
+    r: &Rerun<F>,
+    round: usize,
+    now: u64,
+) -> (Option<CommitFuture>, Vec<Decision<F>>) {
+    let batch: Vec<(&[u8], &F::Recv)> = r.packets.iter().map(|(b, m)| (&b[..], m)).collect();
+    if let Some(read) = F::prefetch(svc, &batch) {
+        read.await;
+    }
+    let mut seed = (r.seed ^ round as u64) | 1;
+    let mut rand = move || {
+        seed ^= seed << 13;
+        seed ^= seed >> 7;
+        seed ^= seed << 17;
+        seed
+    };
+    let mut decided = Vec::with_capacity(batch.len());
+    let commit = F::decide(svc, &r.ep, &batch, now, &mut rand, &mut decided);
+    (commit, decided)
 }
 
 /// Serves one socket until an I/O error ends it: the pipeline above, run to completion.
@@ -277,6 +335,14 @@ pub async fn serve<F: Family>(
         if batch.is_empty() {
             continue;
         }
+        // A store shared with other servers is read first; its batches keep their packets in
+        // case the commit conflicts and they must be decided again.
+        let mut rerun = None;
+        if let Some(read) = F::prefetch(&svc, &batch) {
+            read.await;
+            let packets = batch.iter().map(|(b, m)| (b.to_vec(), (*m).clone())).collect();
+            rerun = Some(Rerun { ep: ep.clone(), packets, seed: rand() });
+        }
         let commit = F::decide(&svc, &ep, &batch, now, &mut rand, &mut decided);
         drop(batch);
         // Nothing to wait for (OFFERs, ADVERTISEs, NAKs) and nothing parked ahead: answered at
@@ -288,7 +354,7 @@ pub async fn serve<F: Family>(
             continue;
         }
         let batch = std::mem::take(&mut decided);
-        let p = park::<F>(svc.clone(), stages.clone(), clock.clone(), commit, batch);
+        let p = park::<F>(svc.clone(), stages.clone(), clock.clone(), commit, batch, rerun);
         waiting += p.packets;
         parked.push_back(p);
         decided.reserve(MAX_BATCH);
@@ -323,6 +389,7 @@ mod tests {
         Dns(Vec<u8>),
         Sent(Vec<u8>),
         ParkingFull,
+        Prefetched(Vec<u8>),
     }
 
     #[derive(Default)]
@@ -331,6 +398,10 @@ mod tests {
         /// The commits the test completes, by packet byte.
         commits: Mutex<Vec<(u8, oneshot::Sender<bool>)>>,
         limit: usize,
+        /// A store shared with other servers: batches are read first.
+        shared: bool,
+        /// How many of the next commits that would succeed conflict instead.
+        conflicts: Arc<std::sync::atomic::AtomicUsize>,
     }
 
     impl Svc {
@@ -410,11 +481,17 @@ mod tests {
                 out.push(Decision { reply: Some(b), changes: vec![b] });
             }
             // One commit for the batch: durable only if every packet's row is.
+            let conflicts = svc.conflicts.clone();
             (!commits.is_empty()).then(|| -> CommitFuture {
                 Box::pin(async move {
                     let mut ok = true;
                     for rx in commits {
                         ok &= rx.await == Ok(true);
+                    }
+                    let dec = |n: usize| n.checked_sub(1);
+                    let ordering = std::sync::atomic::Ordering::SeqCst;
+                    if ok && conflicts.fetch_update(ordering, ordering, dec).is_ok() {
+                        return Err(StoreError::Conflict("another server wrote it".into()));
                     }
                     if ok {
                         Ok(())
@@ -422,6 +499,12 @@ mod tests {
                         Err(StoreError::from(MemfileError::Closed))
                     }
                 })
+            })
+        }
+        fn prefetch(svc: &Svc, batch: &[(&[u8], &usize)]) -> Option<BoxFuture<()>> {
+            svc.shared.then(|| -> BoxFuture<()> {
+                svc.push(Ev::Prefetched(batch.iter().map(|(b, _)| b[0]).collect()));
+                Box::pin(async {})
             })
         }
         fn durable(svc: &Svc, changes: &[u8]) {
@@ -486,10 +569,14 @@ mod tests {
     }
 
     fn lab(limit: usize, stages: impl FnOnce(&Arc<Svc>) -> Stages<u8>) -> Lab {
+        lab_with(Svc { limit, ..Svc::default() }, stages)
+    }
+
+    fn lab_with(svc: Svc, stages: impl FnOnce(&Arc<Svc>) -> Stages<u8>) -> Lab {
         let (server, client) = UnixDatagram::pair().unwrap();
         server.set_nonblocking(true).unwrap();
         client.set_nonblocking(true).unwrap();
-        let svc = Arc::new(Svc { limit, ..Svc::default() });
+        let svc = Arc::new(svc);
         let st = stages(&svc);
         let clock: Arc<dyn crate::clock::Clock> = Arc::new(crate::clock::SystemClock);
         let task = tokio::spawn(serve::<Fake>(svc.clone(), Arc::new(server), st, clock, 7));
@@ -600,5 +687,60 @@ mod tests {
         lab.client.send(&[56]).unwrap();
         pause().await;
         assert_eq!(lab.svc.commits.lock().unwrap().len(), 1, "room again once the parked batches left");
+    }
+
+    #[tokio::test]
+    async fn a_conflicting_commit_is_read_and_decided_again_then_answered() {
+        let conflicts = Arc::new(std::sync::atomic::AtomicUsize::new(1));
+        let lab = lab_with(Svc { limit: 256, shared: true, conflicts, ..Svc::default() }, |_| Stages::default());
+        lab.client.send(&[20]).unwrap();
+        pause().await;
+        lab.svc.complete(20, true);
+        pause().await;
+        assert_eq!(replies(&lab.client), Vec::<u8>::new(), "no reply while the batch is decided again");
+        // The second decision holds a new commit; it goes through.
+        lab.svc.complete(20, true);
+        pause().await;
+        assert_eq!(replies(&lab.client), vec![20]);
+        assert_eq!(
+            lab.svc.log(),
+            vec![
+                Ev::Prefetched(vec![20]),
+                Ev::RolledBack(20),
+                Ev::Prefetched(vec![20]),
+                Ev::Durable(20),
+                Ev::Sent(vec![20])
+            ]
+        );
+    }
+
+    #[tokio::test]
+    async fn a_batch_that_keeps_conflicting_is_given_up_unanswered() {
+        let conflicts = Arc::new(std::sync::atomic::AtomicUsize::new(usize::MAX));
+        let lab = lab_with(Svc { limit: 256, shared: true, conflicts, ..Svc::default() }, |_| Stages::default());
+        lab.client.send(&[22]).unwrap();
+        for _ in 0..=MAX_RERUNS {
+            pause().await;
+            lab.svc.complete(22, true);
+        }
+        pause().await;
+        assert!(lab.svc.commits.lock().unwrap().is_empty(), "no further attempt");
+        assert_eq!(replies(&lab.client), Vec::<u8>::new());
+        let log = lab.svc.log();
+        let reads = log.iter().filter(|e| **e == Ev::Prefetched(vec![22])).count();
+        let undone = log.iter().filter(|e| **e == Ev::RolledBack(22)).count();
+        assert_eq!((reads, undone), (MAX_RERUNS + 1, MAX_RERUNS + 1), "{log:?}");
+        assert!(!log.iter().any(|e| matches!(e, Ev::Durable(_) | Ev::Sent(_))), "{log:?}");
+    }
+
+    #[tokio::test]
+    async fn a_store_of_its_own_is_not_read_before_deciding() {
+        let lab = lab(256, |_| Stages::default());
+        lab.client.send(&[24]).unwrap();
+        pause().await;
+        lab.svc.complete(24, true);
+        pause().await;
+        assert_eq!(replies(&lab.client), vec![24]);
+        assert!(!lab.svc.log().iter().any(|e| matches!(e, Ev::Prefetched(_))));
     }
 }
