@@ -41,6 +41,13 @@ fn discover(n: u32, relayed: bool) -> Vec<u8> {
     out
 }
 
+/// A client-side socket whose receive buffer holds a burst of replies even when this test
+/// thread is slow to read them (the default buffer holds about a hundred).
+fn roomy(sock: std::net::UdpSocket) -> std::net::UdpSocket {
+    nix::sys::socket::setsockopt(&sock, nix::sys::socket::sockopt::RcvBufForce, &(4 << 20)).unwrap();
+    sock
+}
+
 /// Sends the DISCOVERs and counts the OFFERs per xid: until every client has one (bounded by
 /// 20 s), then for another half second, so a second OFFER to anyone would be seen.
 fn offers(sock: &std::net::UdpSocket, to: &str, relayed: bool) -> BTreeMap<u32, usize> {
@@ -74,11 +81,11 @@ fn three_threads_answer_each_client_once_raw_udp_and_relayed() {
         let pair = Pair::new("ma", "mb", "198.51.100.1/24", relayed.then_some("198.51.100.2/24"));
         let cfg = CFG4.replace("@IFACE@", &pair.srv_if).replace("@TYPE@", ty);
         let server = Server::start(&pair.srv, dir.path(), &cfg);
-        let sock = if relayed {
+        let sock = roomy(if relayed {
             socket_in(&pair.cli, "198.51.100.2:67".parse().unwrap())
         } else {
             broadcast_socket_in(&pair.cli, &pair.cli_if, "0.0.0.0:68".parse().unwrap())
-        };
+        });
         let to = if relayed { "198.51.100.1:67" } else { "255.255.255.255:67" };
         let seen = offers(&sock, to, relayed);
         let case = format!("{ty} relayed={relayed}");
@@ -151,7 +158,7 @@ fn three_threads_answer_each_dhcpv6_client_once_relayed_or_multicast() {
     }
     let server = Server::start_v6(&pair.srv, dir.path(), &CFG6.replace("@IFACE@", &pair.srv_if));
     // Relayed: one relay (one 4-tuple) forwarding 120 clients, each its own peer-address.
-    let relay = socket6_in(&pair.cli, &pair.cli_if, "[2001:db8:1::2]:547".parse().unwrap());
+    let relay = roomy(socket6_in(&pair.cli, &pair.cli_if, "[2001:db8:1::2]:547".parse().unwrap()));
     for n in 0..120u32 {
         let fwd = RelayMsg {
             msg_type: Msg6::RelayForw,
