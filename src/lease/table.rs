@@ -81,7 +81,8 @@ pub trait Packed: Sized {
     type ClientKey<'a>: Eq + Hash + Copy
     where
         Self: 'a;
-    /// How many client keys a lease may have (each gets an entry in the client index).
+    /// How many client keys a lease may have (each gets an entry in the client index; at
+    /// most 4).
     const CLIENT_KEYS: u32;
     /// Whether one client key names one lease (the newest): DHCPv4's client-to-lease index;
     /// DHCPv6 IAs hold several.
@@ -126,19 +127,14 @@ impl<P> Default for LeaseTable<P> {
 }
 
 impl<P: Packed> LeaseTable<P> {
-    fn at(&self, slot: u32) -> &P {
-        // Index entries always name occupied slots (kept so by insert and remove).
-        self.slots[slot as usize].as_ref().expect("an indexed slot is occupied")
-    }
-
     fn slot_of(&self, key: &P::Key) -> Option<u32> {
         let h = self.hasher.hash_one(key);
-        self.by_key.find(h, |&s| self.at(s).key() == *key).copied()
+        self.by_key.find(h, |&s| occupied(&self.slots, s).is_some_and(|p| p.key() == *key)).copied()
     }
 
     /// The packed lease with this key.
     pub fn get(&self, key: &P::Key) -> Option<&P> {
-        self.slot_of(key).map(|s| self.at(s))
+        self.slot_of(key).and_then(|s| occupied(&self.slots, s))
     }
 
     /// Number of leases.
@@ -162,7 +158,7 @@ impl<P: Packed> LeaseTable<P> {
         let n = P::CLIENT_KEYS;
         self.by_client
             .iter_hash(h)
-            .map(move |&e| (self.at(e / n), e % n))
+            .filter_map(move |&e| occupied(&self.slots, e / n).map(|p| (p, e % n)))
             .filter(move |(p, i)| p.client_key(*i) == Some(key))
             .map(|(p, _)| p)
     }
@@ -171,7 +167,7 @@ impl<P: Packed> LeaseTable<P> {
     pub fn reserve(&mut self, n: usize) {
         let LeaseTable { slots, by_key, by_client, hasher, .. } = self;
         slots.reserve(n);
-        by_key.reserve(n, |&s| hasher.hash_one(occupied(slots, s).key()));
+        by_key.reserve(n, |&s| key_hash(hasher, slots, s));
         by_client.reserve(n, |&e| client_hash(hasher, slots, e));
     }
 
@@ -179,33 +175,34 @@ impl<P: Packed> LeaseTable<P> {
     pub fn insert(&mut self, lease: &P::Lease) -> Option<P> {
         let p = P::pack(lease);
         let old = self.remove(&p.key());
-        let slot = match self.free.pop() {
-            Some(s) => {
-                self.slots[s as usize] = Some(p);
-                s
-            }
-            None => {
-                self.slots.push(Some(p));
-                (self.slots.len() - 1) as u32
-            }
-        };
-        let LeaseTable { slots, by_key, by_client, hasher, .. } = self;
-        let h = hasher.hash_one(occupied(slots, slot).key());
-        by_key.insert_unique(h, slot, |&s| hasher.hash_one(occupied(slots, s).key()));
-        for i in 0..P::CLIENT_KEYS {
-            let Some(k) = occupied(slots, slot).client_key(i) else { continue };
+        let LeaseTable { slots, by_key, by_client, hasher, free } = self;
+        let slot = free.last().copied().unwrap_or(slots.len() as u32);
+        // The index entries are made from `p` before it moves into its slot.
+        let key_h = hasher.hash_one(p.key());
+        let mut client_h = [None; 4];
+        for i in 0..P::CLIENT_KEYS.min(4) {
+            let Some(k) = p.client_key(i) else { continue };
             let h = hasher.hash_one(k);
             if P::UNIQUE_CLIENT {
                 // The newest lease of a client key is the one the index names.
-                while let Ok(e) = by_client.find_entry(h, |&e| {
-                    let n = P::CLIENT_KEYS;
-                    occupied(slots, e / n).client_key(e % n) == Some(k)
-                }) {
+                let n = P::CLIENT_KEYS;
+                let same = |e: &u32| occupied(slots, *e / n).is_some_and(|q| q.client_key(*e % n) == Some(k));
+                while let Ok(e) = by_client.find_entry(h, same) {
                     e.remove();
                 }
             }
-            let e = slot * P::CLIENT_KEYS + i;
-            by_client.insert_unique(h, e, |&e| client_hash(hasher, slots, e));
+            client_h[i as usize] = Some(h);
+        }
+        match free.pop() {
+            Some(s) => slots[s as usize] = Some(p),
+            None => slots.push(Some(p)),
+        }
+        by_key.insert_unique(key_h, slot, |&s| key_hash(hasher, slots, s));
+        for (i, h) in client_h.iter().enumerate() {
+            if let Some(h) = h {
+                let e = slot * P::CLIENT_KEYS + i as u32;
+                by_client.insert_unique(*h, e, |&e| client_hash(hasher, slots, e));
+            }
         }
         old
     }
@@ -214,26 +211,34 @@ impl<P: Packed> LeaseTable<P> {
     pub fn remove(&mut self, key: &P::Key) -> Option<P> {
         let h = self.hasher.hash_one(key);
         let LeaseTable { slots, by_key, by_client, hasher, free } = self;
-        let slot = by_key.find_entry(h, |&s| occupied(slots, s).key() == *key).ok()?.remove().0;
+        let hit = |s: &u32| occupied(slots, *s).is_some_and(|p| p.key() == *key);
+        let slot = by_key.find_entry(h, hit).ok()?.remove().0;
+        let p = slots.get_mut(slot as usize)?.take()?;
         for i in 0..P::CLIENT_KEYS {
-            let Some(k) = occupied(slots, slot).client_key(i) else { continue };
+            let Some(k) = p.client_key(i) else { continue };
             let e = slot * P::CLIENT_KEYS + i;
             if let Ok(entry) = by_client.find_entry(hasher.hash_one(k), |&x| x == e) {
                 entry.remove();
             }
         }
         free.push(slot);
-        slots[slot as usize].take()
+        Some(p)
     }
 }
 
-fn occupied<P>(slots: &[Option<P>], slot: u32) -> &P {
-    slots[slot as usize].as_ref().expect("an indexed slot is occupied")
+/// The lease in `slot`; every index entry names an occupied slot, so None only ever answers
+/// a lookup that matches nothing.
+fn occupied<P>(slots: &[Option<P>], slot: u32) -> Option<&P> {
+    slots.get(slot as usize).and_then(Option::as_ref)
+}
+
+fn key_hash<P: Packed>(hasher: &foldhash::fast::RandomState, slots: &[Option<P>], s: u32) -> u64 {
+    occupied(slots, s).map_or(0, |p| hasher.hash_one(p.key()))
 }
 
 fn client_hash<P: Packed>(hasher: &foldhash::fast::RandomState, slots: &[Option<P>], e: u32) -> u64 {
     let n = P::CLIENT_KEYS;
-    occupied(slots, e / n).client_key(e % n).map_or(0, |k| hasher.hash_one(k))
+    occupied(slots, e / n).and_then(|p| p.client_key(e % n)).map_or(0, |k| hasher.hash_one(k))
 }
 
 /// A DHCPv4 client key borrowed from a lease or a packet.

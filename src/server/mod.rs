@@ -11,7 +11,7 @@ pub mod v4;
 pub mod v6;
 
 #[cfg(test)]
-mod swap_tests;
+mod tests;
 
 use std::path::PathBuf;
 use std::sync::Arc;
