@@ -131,8 +131,8 @@ impl Shared {
         &self.state
     }
 
-    /// Applies a new configuration to the running sockets and lease file (see service4); the
-    /// server DUID stays the one the service opened with.
+    /// Applies a new configuration to the running sockets and lease file, as the DHCPv4
+    /// service does; the server DUID stays the one the service opened with.
     pub fn reconfigure(&self, cfg: Arc<Dhcp6>, now: u64) {
         let layout = |c: &Dhcp6| -> Vec<Layout6> {
             c.subnets
