@@ -149,8 +149,23 @@ impl<L: LeaseRecord> LeaseStore<L> for MemfileStore<L> {
     }
 
     fn close(&self) -> Pin<Box<dyn Future<Output = ()> + Send>> {
-        self.journal.close();
-        Box::pin(std::future::ready(()))
+        // The last batch's write and fdatasync and the writer's exit are waited for on a
+        // thread of their own, never on the caller's (an async runtime thread).
+        let journal = Arc::clone(&self.journal);
+        let (done, closed) = tokio::sync::oneshot::channel();
+        let spawned = std::thread::Builder::new().name("kakapo-close".into()).spawn(move || {
+            journal.close();
+            let _ = done.send(());
+        });
+        match spawned {
+            Ok(_) => Box::pin(async move {
+                let _ = closed.await;
+            }),
+            Err(_) => {
+                self.journal.close();
+                Box::pin(std::future::ready(()))
+            }
+        }
     }
 
     fn health(&self) -> StoreHealth {
