@@ -660,20 +660,11 @@ fn the_engine_decides_over_the_view_it_is_given() {
     let own = lab.dora(1).pkt.yiaddr;
     let view = LeaseMap4::new([(1u32, &[(Ipv4Addr::new(192, 0, 2, 10), Ipv4Addr::new(192, 0, 2, 12))][..])]);
     let theirs = Ipv4Addr::new(192, 0, 2, 12);
-    let lease = kakapo::lease::Lease4 {
-        address: theirs,
-        hwaddr: vec![2, 0, 0, 0, 0, 2],
-        client_id: None,
-        valid_lifetime: 3600,
-        cltt: lab.now - 100,
-        subnet_id: 1,
-        pool_id: 0,
-        fqdn_fwd: false,
-        fqdn_rev: false,
-        hostname: String::new(),
-        state: LeaseState::Default,
-        user_context: None,
-    };
+    // A lease another server wrote, as a Kea CSV row: renewed 100 s ago, valid 3600 s.
+    let row = format!("{theirs},02:00:00:00:00:02,,3600,{},1,0,0,,0,", lab.now + 3500);
+    let header = kakapo::lease::memfile::header4(false);
+    let lease = kakapo::lease::memfile::parse_row4(&row, &header.split(',').collect::<Vec<_>>()).unwrap();
+    assert_eq!(lease.cltt, lab.now - 100);
     view.load(vec![lease]);
     let over = |p: &Pkt4| match lab.engine.handle_over(&view, &bytes(p), &meta(), lab.now, 7) {
         Outcome4::Reply(r) => r,

@@ -669,26 +669,11 @@ fn the_engine_decides_over_the_view_it_is_given() {
     let d6 = load_str("t", CFG, &LoadOptions::default()).unwrap().config.dhcp6.unwrap();
     let view = LeaseMap6::for_config(&d6);
     let theirs: Ipv6Addr = "2001:db8:1::12".parse().unwrap();
-    let lease = kakapo::lease::Lease6 {
-        address: theirs,
-        prefix_len: 128,
-        lease_type: LeaseType6::Na,
-        duid: duid(5),
-        iaid: 1,
-        valid_lifetime: 4000,
-        preferred_lifetime: 3000,
-        cltt: lab.now - 100,
-        subnet_id: 1,
-        pool_id: 0,
-        fqdn_fwd: false,
-        fqdn_rev: false,
-        hostname: String::new(),
-        hwaddr: Vec::new(),
-        hwtype: 0,
-        hwaddr_source: 0,
-        state: LeaseState::Default,
-        user_context: None,
-    };
+    // A lease another server wrote, as a Kea CSV row: renewed 100 s ago, valid 4000 s.
+    let row = format!("{theirs},00:03:00:01:02:00:00:00:00:05,4000,{},1,3000,0,1,128,0,0,,,0,,0,0", lab.now + 3900);
+    let header = kakapo::lease::memfile::header6(false);
+    let lease = kakapo::lease::memfile::parse_row6(&row, &header.split(',').collect::<Vec<_>>()).unwrap();
+    assert_eq!((lease.duid.clone(), lease.cltt), (duid(5), lab.now - 100));
     view.load(vec![lease]);
     let over = |p: &Pkt6| match lab.engine.handle_over(&view, &bytes(p, &[]), &meta(), lab.now, 7) {
         Outcome6::Reply(r) => r,
