@@ -7,6 +7,12 @@ pub fn unix_now() -> u64 {
     std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_secs())
 }
 
+/// Microseconds since the Unix epoch, for statistic samples (Kea ARM 8.9 timestamps).
+#[allow(clippy::disallowed_methods)]
+pub fn unix_now_us() -> u64 {
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_micros() as u64)
+}
+
 /// A monotonic instant, for timers.
 #[allow(clippy::disallowed_methods)]
 pub fn monotonic_now() -> std::time::Instant {
@@ -24,6 +30,11 @@ pub fn local_timestamp() -> String {
 pub trait Clock: Send + Sync + std::fmt::Debug {
     /// Seconds since the Unix epoch.
     fn unix_now(&self) -> u64;
+    /// Microseconds since the Unix epoch (statistic samples); whole seconds unless the clock
+    /// knows better.
+    fn unix_now_us(&self) -> u64 {
+        self.unix_now().saturating_mul(1_000_000)
+    }
 }
 
 /// The system's wall clock.
@@ -33,5 +44,9 @@ pub struct SystemClock;
 impl Clock for SystemClock {
     fn unix_now(&self) -> u64 {
         unix_now()
+    }
+
+    fn unix_now_us(&self) -> u64 {
+        unix_now_us()
     }
 }

@@ -1009,7 +1009,7 @@ async fn reservation_add_makes_the_engine_offer_the_reserved_address() {
     // is still held for this client (a pool address now, no longer a reserved one).
     let again = offer(&lab);
     assert!((10..=100).contains(&again.octets()[3]), "a pool address after reservation-del: {again}");
-    let changes = lab.control.v4().unwrap().engine().reclaim(now());
+    let changes = lab.control.v4().unwrap().engine().reclaim(now(), &mut kakapo::stats::Tally::default());
     assert!(changes.is_empty());
 }
 

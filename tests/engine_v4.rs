@@ -8,7 +8,7 @@ use kakapo::config::{load_str, LoadOptions};
 use kakapo::engine::v4::{Dest4, DropReason, Engine4, Outcome4, RecvMeta4, Reply4};
 use kakapo::lease::alloc::LeaseMap4;
 use kakapo::lease::{LeaseChange4, LeaseState};
-use kakapo::stats::Stats;
+use kakapo::stats::{Stats, Tally};
 use kakapo::wire::v4::{code, MessageType, Pkt4};
 
 const CFG: &str = r#"{"Dhcp4": {
@@ -83,6 +83,18 @@ fn bytes(p: &Pkt4) -> Vec<u8> {
 impl Lab {
     fn send(&self, p: &Pkt4) -> Outcome4 {
         self.engine.handle(&bytes(p), &meta(), self.now, 7)
+    }
+    /// What the pipeline does once changes are durable: settle them and count the tally.
+    fn settle(&self, changes: &[LeaseChange4], mut tally: Tally) {
+        self.engine.synced(changes, &mut tally);
+        tally.count(self.now * 1_000_000);
+    }
+    /// One reclamation run whose changes are durable at once.
+    fn reclaim(&self) -> Vec<LeaseChange4> {
+        let mut tally = Tally::default();
+        let changes = self.engine.reclaim(self.now, &mut tally);
+        self.settle(&changes, tally);
+        changes
     }
     fn reply(&self, p: &Pkt4) -> Reply4 {
         match self.send(p) {
@@ -288,14 +300,14 @@ fn expired_leases_are_reclaimed() {
     let mut lab = lab(CFG);
     let a = lab.dora(1).pkt.yiaddr;
     lab.now += 3601;
-    let changes = lab.engine.reclaim(lab.now);
+    let changes = lab.reclaim();
     assert!(
         matches!(&changes[..], [LeaseChange4::Upsert(l, _)] if l.address == a && l.state == LeaseState::ExpiredReclaimed)
     );
     assert_eq!(lab.stat("subnet[1].assigned-addresses"), 0);
     assert_eq!(lab.stat("reclaimed-leases"), 1);
     lab.now += 3600;
-    let changes = lab.engine.reclaim(lab.now);
+    let changes = lab.reclaim();
     assert!(matches!(&changes[..], [LeaseChange4::Delete(l)] if l.address == a));
 }
 
@@ -494,7 +506,7 @@ fn review_regressions() {
     dec.options.insert(code::SERVER_ID, vec![192, 0, 2, 1]);
     lab.send(&dec);
     lab.now += 86_401;
-    lab.engine.reclaim(lab.now);
+    lab.reclaim();
     assert_eq!(lab.stat("subnet[1].assigned-addresses"), 0);
     assert_eq!(lab.stat("subnet[1].declined-addresses"), 0);
     assert_eq!(lab.stat("reclaimed-declined-addresses"), 1);
@@ -550,7 +562,7 @@ fn a_lease_not_yet_durable_is_not_served_from_cache() {
     let r = lab.reply(&again);
     assert_eq!(r.changes.len(), 1, "written again, not served from memory");
     // Once the shell reports the rows durable, caching applies.
-    lab.engine.synced(&r.changes);
+    lab.settle(&r.changes, Tally::default());
     let r = lab.reply(&again);
     assert!(r.changes.is_empty());
 }
@@ -616,10 +628,13 @@ fn a_pending_change_reserves_its_address_is_invisible_to_reads_and_a_failed_one_
     assert_eq!(durable(&lab, a), None, "lease4-get must not see a lease that is not durable");
     let other = lab.reply(&client(2, MessageType::Discover));
     assert_ne!(other.pkt.yiaddr, a, "another client is never offered a pending address");
-    assert_eq!(lab.stat("subnet[1].assigned-addresses"), 1);
+    // The statistics count what was received, and durable leases only.
+    assert_eq!(lab.stat("pkt4-received"), 3);
+    assert_eq!(lab.stat("subnet[1].assigned-addresses"), 0);
+    assert_eq!(lab.stat("cumulative-assigned-addresses"), 0);
 
     // Its commit fails: nothing of it remains, statistics included.
-    lab.engine.roll_back(&ack.changes, lab.now);
+    lab.engine.roll_back(&ack.changes);
     assert_eq!(decided(&lab, a), None);
     assert_eq!(durable(&lab, a), None);
     assert_eq!(lab.stat("subnet[1].assigned-addresses"), 0);
@@ -627,8 +642,9 @@ fn a_pending_change_reserves_its_address_is_invisible_to_reads_and_a_failed_one_
     // A durable lease whose renewal fails keeps its durable version.
     let ack = lab.dora(3);
     let a = ack.pkt.yiaddr;
-    lab.engine.synced(&ack.changes);
+    lab.settle(&ack.changes, Tally::default());
     let before = durable(&lab, a).expect("durable after settling");
+    assert_eq!(lab.stat("subnet[1].assigned-addresses"), 1);
     lab.now += 100;
     let mut renew = client(3, MessageType::Request);
     renew.ciaddr = a;
@@ -636,7 +652,7 @@ fn a_pending_change_reserves_its_address_is_invisible_to_reads_and_a_failed_one_
     assert_eq!(renewed.changes.len(), 1);
     assert_eq!(decided(&lab, a).map(|l| l.cltt), Some(lab.now));
     assert_eq!(durable(&lab, a), Some(before.clone()), "reads still see the durable lease");
-    lab.engine.roll_back(&renewed.changes, lab.now);
+    lab.engine.roll_back(&renewed.changes);
     assert_eq!(decided(&lab, a), Some(before.clone()));
     assert_eq!(lab.stat("subnet[1].assigned-addresses"), 1);
 
@@ -648,8 +664,24 @@ fn a_pending_change_reserves_its_address_is_invisible_to_reads_and_a_failed_one_
     assert_eq!(changes.len(), 1, "a release writes a row");
     assert_eq!(decided(&lab, a), None);
     assert_eq!(durable(&lab, a), Some(before.clone()));
-    lab.engine.roll_back(&changes, lab.now);
+    lab.engine.roll_back(&changes);
     assert_eq!(decided(&lab, a), Some(before));
+    assert_eq!(lab.stat("subnet[1].assigned-addresses"), 1);
+
+    // Two changes stacked on one address: the first fails under the second, which then
+    // settles. The statistic follows the durable state: one more lease.
+    let first = lab.dora(4);
+    let b = first.pkt.yiaddr;
+    lab.now += 1;
+    let mut renew = client(4, MessageType::Request);
+    renew.ciaddr = b;
+    let second = lab.reply(&renew);
+    assert_eq!(second.changes.len(), 1, "a pending lease is written again, not served from cache");
+    lab.engine.roll_back(&first.changes);
+    lab.settle(&second.changes, Tally::default());
+    assert_eq!(durable(&lab, b).map(|l| l.cltt), Some(lab.now));
+    assert_eq!(lab.stat("subnet[1].assigned-addresses"), 2);
+    assert_eq!(lab.stat("assigned-addresses"), 2);
 }
 
 /// The engine decides over the leases it is handed (a view a store prefetched) and leaves its
@@ -666,7 +698,7 @@ fn the_engine_decides_over_the_view_it_is_given() {
     let lease = kakapo::lease::memfile::parse_row4(&row, &header.split(',').collect::<Vec<_>>()).unwrap();
     assert_eq!(lease.cltt, lab.now - 100);
     view.load(vec![lease]);
-    let over = |p: &Pkt4| match lab.engine.handle_over(&view, &bytes(p), &meta(), lab.now, 7) {
+    let over = |p: &Pkt4| match lab.engine.decide(&view, &bytes(p), &meta(), lab.now, 7, &mut Tally::default()) {
         Outcome4::Reply(r) => r,
         other => panic!("expected a reply, got {other:?}"),
     };
@@ -707,4 +739,37 @@ fn changes_carry_the_lease_they_replace() {
         }
         other => panic!("{other:?}"),
     }
+}
+
+/// The engine counts nothing itself: what a decision counts waits in its tally for the
+/// pipeline's statistics stage, and lease statistics wait for the changes to be durable.
+#[test]
+fn deciding_counts_nothing_until_the_statistics_stage() {
+    let lab = lab(CFG);
+    let before = lab.stats.all();
+    let decide = |p: &[u8], t: &mut Tally| lab.engine.decide(lab.engine.leases(), p, &meta(), lab.now, 7, t);
+    let (mut offered, mut broken, mut acked) = (Tally::default(), Tally::default(), Tally::default());
+    let Outcome4::Reply(offer) = decide(&bytes(&client(1, MessageType::Discover)), &mut offered) else {
+        panic!("an offer")
+    };
+    assert!(matches!(decide(&[1, 2, 3], &mut broken), Outcome4::Drop(DropReason::ParseFailed(_))));
+    let mut req = client(1, MessageType::Request);
+    req.options.insert(code::REQUESTED_IP, offer.pkt.yiaddr.octets().to_vec());
+    req.options.insert(code::SERVER_ID, vec![192, 0, 2, 1]);
+    let Outcome4::Reply(ack) = decide(&bytes(&req), &mut acked) else { panic!("an ack") };
+    assert_eq!(ack.changes.len(), 1);
+    assert_eq!(lab.stats.all(), before, "deciding changed no statistic");
+    assert!(!offered.is_empty() && !broken.is_empty() && !acked.is_empty());
+
+    offered.count(1);
+    broken.count(1);
+    assert_eq!(lab.stat("pkt4-received"), 2);
+    assert_eq!(lab.stat("pkt4-discover-received"), 1);
+    assert_eq!(lab.stat("pkt4-parse-failed"), 1);
+    // The ACK's commit is durable: its lease statistics come with the settled change.
+    lab.settle(&ack.changes, acked);
+    assert_eq!(lab.stat("pkt4-received"), 3);
+    assert_eq!(lab.stat("pkt4-request-received"), 1);
+    assert_eq!(lab.stat("subnet[1].assigned-addresses"), 1);
+    assert_eq!(lab.stat("cumulative-assigned-addresses"), 1);
 }

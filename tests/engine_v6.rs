@@ -8,7 +8,7 @@ use kakapo::config::{load_str, LoadOptions};
 use kakapo::engine::v6::{DropReason6, Engine6, Outcome6, RecvMeta6, Reply6};
 use kakapo::lease::alloc6::LeaseMap6;
 use kakapo::lease::{LeaseChange6, LeaseState, LeaseType6};
-use kakapo::stats::Stats;
+use kakapo::stats::{Stats, Tally};
 use kakapo::wire::v6::{code, decode, encode, IaAddr, IaNa, IaPd, IaPrefix, MessageType, Pkt6, RelayMsg, StatusCode};
 
 const SERVER_DUID: [u8; 10] = [0, 1, 0, 1, 0x2c, 0, 0, 1, 0xaa, 0xbb];
@@ -130,6 +130,15 @@ impl Lab {
     }
     fn stat(&self, name: &str) -> i64 {
         self.stats.get(name).map_or(0, |s| s.value)
+    }
+    /// One reclamation run at `now` whose changes are durable at once, counted as the
+    /// pipeline counts them.
+    fn reclaim_at(&self, now: u64) -> Vec<LeaseChange6> {
+        let mut tally = Tally::default();
+        let changes = self.engine.reclaim(now, &mut tally);
+        self.engine.synced(&changes, &mut tally);
+        tally.count(now * 1_000_000);
+        changes
     }
     /// SOLICIT then REQUEST for one IA_NA (iaid 1) and one IA_PD (iaid 2).
     fn sarr(&self, n: u8) -> Reply6 {
@@ -572,11 +581,11 @@ fn reclamation_expires_then_removes_and_decline_probation_follows_the_config() {
     let LeaseChange6::Upsert(d, _) = &r.changes[0] else { panic!() };
     assert_eq!((d.state, d.valid_lifetime), (LeaseState::Declined, 600));
 
-    let changes = lab.engine.reclaim(lab.now + 601);
+    let changes = lab.reclaim_at(lab.now + 601);
     assert_eq!(changes.len(), 1, "only the declined lease is due at +601 s");
     assert_eq!(lab.stat("reclaimed-declined-addresses"), 1);
     lab.now += 5000;
-    let changes = lab.engine.reclaim(lab.now);
+    let changes = lab.reclaim_at(lab.now);
     assert!(
         changes.iter().any(
             |c| matches!(c, LeaseChange6::Upsert(l, _) if l.address == a && l.state == LeaseState::ExpiredReclaimed)
@@ -590,7 +599,7 @@ fn reclamation_expires_then_removes_and_decline_probation_follows_the_config() {
     assert_eq!(lab.stat("assigned-nas"), 0);
     assert_eq!(lab.stat("reclaimed-leases"), 1);
     // hold-reclaimed-time (100 s) later its row goes too.
-    let changes = lab.engine.reclaim(lab.now + 200);
+    let changes = lab.reclaim_at(lab.now + 200);
     assert!(matches!(&changes[..], [LeaseChange6::Delete(l)] if l.address == a), "{changes:?}");
     // The client comes back and gets its old address again.
     assert_eq!(nas(&request_na(&lab, 1).pkt)[0].addrs[0].addr, a);
@@ -675,7 +684,7 @@ fn the_engine_decides_over_the_view_it_is_given() {
     let lease = kakapo::lease::memfile::parse_row6(&row, &header.split(',').collect::<Vec<_>>()).unwrap();
     assert_eq!((lease.duid.clone(), lease.cltt), (duid(5), lab.now - 100));
     view.load(vec![lease]);
-    let over = |p: &Pkt6| match lab.engine.handle_over(&view, &bytes(p, &[]), &meta(), lab.now, 7) {
+    let over = |p: &Pkt6| match lab.engine.decide(&view, &bytes(p, &[]), &meta(), lab.now, 7, &mut Tally::default()) {
         Outcome6::Reply(r) => r,
         other => panic!("expected a reply, got {other:?}"),
     };
@@ -686,4 +695,31 @@ fn the_engine_decides_over_the_view_it_is_given() {
     assert!(matches!(&reply.changes[..], [LeaseChange6::Upsert(l, _)] if l.address == theirs && l.cltt == lab.now));
     assert_eq!(view.subnet(1).unwrap().get(LeaseType6::Na, theirs).map(|l| l.cltt), Some(lab.now));
     assert!(lab.engine.leases().subnet(1).unwrap().get(LeaseType6::Na, theirs).is_none(), "own map untouched");
+}
+
+/// The engine counts nothing itself (see the v4 test of the same name); a decision whose
+/// changes never become durable counts what was received and nothing leased.
+#[test]
+fn deciding_counts_nothing_until_the_statistics_stage() {
+    let lab = lab(CFG);
+    let before = lab.stats.all();
+    let mut sol = msg(MessageType::Solicit, 1);
+    sol.options.push(code::IA_NA, ia_na(1, &[]));
+    sol.options.push(code::RAPID_COMMIT, Vec::new());
+    // Through a relay to subnet 2, which allows rapid commit: a REPLY with a lease.
+    let relay = relay_forw("2001:db8:2::1");
+    let mut t = Tally::default();
+    let datagram = bytes(&sol, std::slice::from_ref(&relay));
+    let out = lab.engine.decide(lab.engine.leases(), &datagram, &relay_meta(), lab.now, 7, &mut t);
+    let Outcome6::Reply(r) = out else { panic!("a reply") };
+    assert_eq!(lab.stats.all(), before, "deciding changed no statistic");
+    // Its commit fails.
+    assert_eq!(r.changes.len(), 1, "{:?}", r.pkt.msg_type);
+    lab.engine.roll_back(&r.changes);
+    t.not_durable();
+    t.count(1);
+    assert_eq!(lab.stat("pkt6-received"), 1);
+    assert_eq!(lab.stat("pkt6-solicit-received"), 1);
+    assert_eq!(lab.stat("assigned-nas"), 0);
+    assert_eq!(lab.stat("cumulative-assigned-nas"), 0);
 }

@@ -22,7 +22,7 @@ use kakapo::config::model::Dhcp4;
 use kakapo::config::{load_str, LoadOptions};
 use kakapo::engine::v4::{Engine4, Outcome4, RecvMeta4};
 use kakapo::lease::alloc::LeaseMap4;
-use kakapo::stats::Stats;
+use kakapo::stats::{Stats, Tally};
 use kakapo::wire::v4::{code, MessageType, Pkt4};
 
 const CFG: &str = r#"{"Dhcp4": {"valid-lifetime": 600, "renew-timer": 150, "rebind-timer": 300,
@@ -153,7 +153,7 @@ libfuzzer_sys::fuzz_target!(|data: &[u8]| {
             }
             6 => now + 5,
             7 => {
-                let _ = e.reclaim(now + 700);
+                reclaim(&e, now + 700);
                 next.set_message_type(MessageType::Discover);
                 now + 700
             }
@@ -165,7 +165,15 @@ libfuzzer_sys::fuzz_target!(|data: &[u8]| {
     }
     if flags & 0x10 != 0 {
         let later = now + 100_000;
-        let _ = e.reclaim(later);
+        reclaim(&e, later);
         let _ = e.handle(&bytes, &meta_for(&bytes, false), later, 7);
     }
 });
+
+/// One reclamation run whose changes are durable at once, counted as the pipeline counts them.
+fn reclaim(e: &Engine4, now: u64) {
+    let mut tally = Tally::default();
+    let changes = e.reclaim(now, &mut tally);
+    e.synced(&changes, &mut tally);
+    tally.count(now * 1_000_000);
+}

@@ -20,7 +20,7 @@ use kakapo::config::model::Dhcp6;
 use kakapo::config::{load_str, LoadOptions};
 use kakapo::engine::v6::{Engine6, Outcome6, RecvMeta6};
 use kakapo::lease::alloc6::LeaseMap6;
-use kakapo::stats::Stats;
+use kakapo::stats::{Stats, Tally};
 use kakapo::wire::v6::{code, decode, encode, Decoded6, MessageType, Pkt6};
 
 const CFG: &str = r#"{"Dhcp6": {"preferred-lifetime": 300, "valid-lifetime": 600, "renew-timer": 100, "rebind-timer": 200,
@@ -125,7 +125,7 @@ libfuzzer_sys::fuzz_target!(|data: &[u8]| {
             5 => (MessageType::Confirm, false, now + 10),
             6 => (d.inner.msg_type, false, now + 5),
             7 => {
-                let _ = e.reclaim(now + 700);
+                reclaim(&e, now + 700);
                 (MessageType::Solicit, false, now + 700)
             }
             _ => (MessageType::Renew, true, now),
@@ -137,7 +137,15 @@ libfuzzer_sys::fuzz_target!(|data: &[u8]| {
     }
     if flags & 0x10 != 0 {
         let later = now + 100_000;
-        let _ = e.reclaim(later);
+        reclaim(&e, later);
         let _ = e.handle(datagram, &meta_for(datagram, false), later, 7);
     }
 });
+
+/// One reclamation run whose changes are durable at once, counted as the pipeline counts them.
+fn reclaim(e: &Engine6, now: u64) {
+    let mut tally = Tally::default();
+    let changes = e.reclaim(now, &mut tally);
+    e.synced(&changes, &mut tally);
+    tally.count(now * 1_000_000);
+}

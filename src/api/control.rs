@@ -30,6 +30,7 @@ use crate::server::v4 as service4;
 use crate::server::v6 as service6;
 use crate::server::{ServiceError, ServiceOptions};
 use crate::stats::Stats;
+use crate::stats::Tally;
 
 /// Kea's build report (`-V`, `build-report`).
 pub fn build_report() -> String {
@@ -568,14 +569,14 @@ impl Control {
             match section {
                 Section::Dhcp4 => {
                     if let Some(sh) = self.v4() {
-                        let (_, changes, res) = sh.change(|e| ((), e.reclaim_up_to(now, usize::MAX))).await;
+                        let (_, changes, res) = sh.change(|e, t| ((), e.reclaim_up_to(now, usize::MAX, t))).await;
                         res.map_err(|e| e.to_string())?;
                         if remove {
                             for c in changes {
                                 let crate::lease::LeaseChange4::Upsert(l, _) = c else { continue };
                                 if l.state == LeaseState::ExpiredReclaimed {
-                                    let del = |e: &crate::engine::v4::Engine4| {
-                                        ((), e.admin_delete(l.address, now).into_iter().collect())
+                                    let del = |e: &crate::engine::v4::Engine4, _: &mut Tally| {
+                                        ((), e.admin_delete(l.address).into_iter().collect())
                                     };
                                     sh.change(del).await.2.map_err(|e| e.to_string())?;
                                 }
@@ -585,14 +586,14 @@ impl Control {
                 }
                 Section::Dhcp6 => {
                     if let Some(sh) = self.v6() {
-                        let (_, changes, res) = sh.change(|e| ((), e.reclaim_up_to(now, usize::MAX))).await;
+                        let (_, changes, res) = sh.change(|e, t| ((), e.reclaim_up_to(now, usize::MAX, t))).await;
                         res.map_err(|e| e.to_string())?;
                         if remove {
                             for c in changes {
                                 let crate::lease::LeaseChange6::Upsert(l, _) = c else { continue };
                                 if l.state == LeaseState::ExpiredReclaimed {
-                                    let del = |e: &crate::engine::v6::Engine6| {
-                                        ((), e.admin_delete(l.lease_type, l.address, now).into_iter().collect())
+                                    let del = |e: &crate::engine::v6::Engine6, _: &mut Tally| {
+                                        ((), e.admin_delete(l.lease_type, l.address).into_iter().collect())
                                     };
                                     sh.change(del).await.2.map_err(|e| e.to_string())?;
                                 }

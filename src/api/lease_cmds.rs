@@ -704,7 +704,7 @@ async fn lease4(sh: &Shared4, ddns: bool, command: &str, arguments: Option<&Valu
             let (addr, subnet) = (lease.address, lease.subnet_id);
             let mode = put_mode(add, force);
             let (put, _, res) = sh
-                .change(|e| match e.admin_put(lease, mode, now) {
+                .change(|e, _| match e.admin_put(lease, mode) {
                     Ok((existed, changes)) => (Ok(existed), changes),
                     Err(err) => (Err(err), Vec::new()),
                 })
@@ -755,7 +755,7 @@ async fn lease4(sh: &Shared4, ddns: bool, command: &str, arguments: Option<&Valu
         "lease4-del" => {
             let m = map_of(arguments, "Parameters missing or are not a map.")?;
             let Some(lease) = query4(sh, m).await? else { return Ok(Response::empty("IPv4 lease not found.")) };
-            let (_, changes, res) = sh.change(|e| ((), e.admin_delete(lease.address, now).into_iter().collect())).await;
+            let (_, changes, res) = sh.change(|e, _| ((), e.admin_delete(lease.address).into_iter().collect())).await;
             if changes.is_empty() {
                 return Ok(Response::empty("IPv4 lease not found."));
             }
@@ -764,7 +764,7 @@ async fn lease4(sh: &Shared4, ddns: bool, command: &str, arguments: Option<&Valu
         }
         "lease4-wipe" => {
             let subnet = wipe_arg(arguments)?;
-            let (_, changes, res) = sh.change(|e| ((), e.admin_wipe(subnet, now))).await;
+            let (_, changes, res) = sh.change(|e, _| ((), e.admin_wipe(subnet))).await;
             stored(res)?;
             wipe_reply(FAM, changes.len(), subnet, e.config().subnets.iter().map(|s| s.id))
         }
@@ -794,7 +794,7 @@ async fn lease6(sh: &Shared6, ddns: bool, command: &str, arguments: Option<&Valu
             let (addr, subnet, ty, len) = (lease.address, lease.subnet_id, lease.lease_type, lease.prefix_len);
             let mode = put_mode(add, force);
             let (put, _, res) = sh
-                .change(|e| match e.admin_put(lease, mode, now) {
+                .change(|e, _| match e.admin_put(lease, mode) {
                     Ok((existed, changes)) => (Ok(existed), changes),
                     Err(err) => (Err(err), Vec::new()),
                 })
@@ -846,7 +846,7 @@ async fn lease6(sh: &Shared6, ddns: bool, command: &str, arguments: Option<&Valu
             let m = map_of(arguments, "Parameters missing or are not a map.")?;
             let Some(lease) = query6(sh, m).await? else { return Ok(Response::empty("IPv6 lease not found.")) };
             let (_, changes, res) =
-                sh.change(|e| ((), e.admin_delete(lease.lease_type, lease.address, now).into_iter().collect())).await;
+                sh.change(|e, _| ((), e.admin_delete(lease.lease_type, lease.address).into_iter().collect())).await;
             if changes.is_empty() {
                 return Ok(Response::empty("IPv6 lease not found."));
             }
@@ -855,7 +855,7 @@ async fn lease6(sh: &Shared6, ddns: bool, command: &str, arguments: Option<&Valu
         }
         "lease6-wipe" => {
             let subnet = wipe_arg(arguments)?;
-            let (_, changes, res) = sh.change(|e| ((), e.admin_wipe(subnet, now))).await;
+            let (_, changes, res) = sh.change(|e, _| ((), e.admin_wipe(subnet))).await;
             stored(res)?;
             wipe_reply(FAM, changes.len(), subnet, e.config().subnets.iter().map(|s| s.id))
         }
@@ -929,7 +929,7 @@ async fn bulk_apply(sh: &Shared6, arguments: Option<&Value>, now: u64) -> R<Resp
     // for exactly the entries it hit.
     let mut results: Vec<(bool, LeaseType6, Ipv6Addr, R<()>)> = Vec::new();
     for (ty, addr) in to_delete {
-        let (_, changes, res) = sh.change(|e| ((), e.admin_delete(ty, addr, now).into_iter().collect())).await;
+        let (_, changes, res) = sh.change(|e, _| ((), e.admin_delete(ty, addr).into_iter().collect())).await;
         if changes.is_empty() {
             failed_deleted.push(failed(addr, ty, RESULT_EMPTY, "lease not found"));
         } else {
@@ -939,7 +939,7 @@ async fn bulk_apply(sh: &Shared6, arguments: Option<&Value>, now: u64) -> R<Resp
     for lease in to_put {
         let (ty, addr) = (lease.lease_type, lease.address);
         let (put, _, res) = sh
-            .change(|e| match e.admin_put(lease, PutMode::Upsert, now) {
+            .change(|e, _| match e.admin_put(lease, PutMode::Upsert) {
                 Ok((_, changes)) => (Ok(()), changes),
                 Err(err) => (Err(err), Vec::new()),
             })

@@ -15,7 +15,7 @@ use super::ident::{check_v4, BadIdentifier};
 use crate::config::model::{Dhcp4, HostIdentifier, OptionValue, Reservation4, Subnet4, Triplet};
 use crate::lease::alloc::{ClientKey, LeaseMap4, SubnetLeases};
 use crate::lease::{Lease4, LeaseChange4, LeaseState};
-use crate::stats::Stats;
+use crate::stats::{Stats, Tally};
 use crate::wire::v4::{code, ClientFqdn, DecodeError, MessageType, Pkt4, RelayAgentInfo, CLIENT_PORT, SERVER_PORT};
 
 /// What the socket layer knows about a received packet.
@@ -131,6 +131,8 @@ struct Ctx<'a> {
     key: ClientKey,
     classes: Classes,
     now: u64,
+    /// What this packet counts, once the pipeline knows its fate.
+    tally: &'a mut Tally,
 }
 
 impl Engine4 {
@@ -145,17 +147,20 @@ impl Engine4 {
             let total: i64 = s.pools.iter().map(|p| i64::from(u32::from(p.last) - u32::from(p.first)) + 1).sum();
             c.total.set(total, now);
             if let Some(l) = leases.subnet(s.id) {
-                c.assigned.set(l.assigned(now) as i64, now);
-                c.declined.set(l.declined() as i64, now);
+                let (assigned, declined) = l.durable_counts();
+                c.assigned.set(assigned as i64, now);
+                c.declined.set(declined as i64, now);
             }
         }
-        // The global counters are the sums over the subnets, recounted from the lease map
-        // (Kea's recountLeaseStats4), so they agree after a restart or a reconfiguration.
+        // The global counters are the sums over the subnets, recounted from the durable leases
+        // of the lease map (Kea's recountLeaseStats4), so they agree after a restart or a
+        // reconfiguration; pending changes count when they settle.
         let (mut assigned, mut declined) = (0i64, 0i64);
         for s in &cfg.subnets {
             if let Some(l) = leases.subnet(s.id) {
-                assigned += l.assigned(now) as i64;
-                declined += l.declined() as i64;
+                let (a, d) = l.durable_counts();
+                assigned += a as i64;
+                declined += d as i64;
             }
         }
         global.assigned.set(assigned, now);
@@ -172,31 +177,34 @@ impl Engine4 {
     }
 
     /// Tells the engine that these changes are durable (the pipeline calls this once their
-    /// commit completed): reads see them and lease caching may hand them out again.
-    pub fn synced(&self, changes: &[LeaseChange4]) {
+    /// commit completed): reads see them, lease caching may hand them out again, and `tally`
+    /// gets the lease statistics of the durable state's change, so `assigned-addresses` and
+    /// `declined-addresses` count durable leases only.
+    pub fn synced(&self, changes: &[LeaseChange4], tally: &mut Tally) {
         for c in changes {
             let (l, value) = match c {
                 LeaseChange4::Upsert(l, _) => (l, Some(l)),
                 LeaseChange4::Delete(l) => (l, None),
             };
-            if let Some(mut s) = self.leases.subnet(l.subnet_id) {
-                s.settle(l.address, value);
-            }
+            let Some(mut s) = self.leases.subnet(l.subnet_id) else { continue };
+            // Untracked (no store): the change was durable as decided, over its previous lease.
+            let before = s.settle(l.address, value).unwrap_or_else(|| c.previous().cloned());
+            drop(s);
+            self.account(before.as_ref(), value, tally);
         }
     }
 
     /// Undoes changes whose commit failed: each address whose latest change this is gets its
-    /// durable lease back, and the lease statistics follow. Nothing of the change remains.
-    pub fn roll_back(&self, changes: &[LeaseChange4], now: u64) {
+    /// durable lease back. Nothing of the change remains; the statistics never counted it.
+    pub fn roll_back(&self, changes: &[LeaseChange4]) {
         for c in changes.iter().rev() {
             let (l, value) = match c {
                 LeaseChange4::Upsert(l, _) => (l, Some(l)),
                 LeaseChange4::Delete(l) => (l, None),
             };
-            let Some(mut s) = self.leases.subnet(l.subnet_id) else { continue };
-            let Some((was, restored)) = s.roll_back(l.address, value) else { continue };
-            drop(s);
-            self.account(l.subnet_id, was.as_ref(), restored.as_ref(), now);
+            if let Some(mut s) = self.leases.subnet(l.subnet_id) {
+                s.roll_back(l.address, value);
+            }
         }
     }
 
@@ -215,21 +223,21 @@ impl Engine4 {
         self.cfg.subnets.iter().find(|s| s.prefix.contains(&addr)).map(|s| s.id)
     }
 
-    fn account(&self, subnet: u32, old: Option<&Lease4>, new: Option<&Lease4>, now: u64) {
-        // Counted until reclaimed, expired or not: reclamation takes a lease off the statistic.
-        let weight = |l: Option<&Lease4>, st: LeaseState| i64::from(l.is_some_and(|l| l.state == st));
-        // A declined lease counts as assigned too, as it does on the packet path.
-        let assigned = |l: Option<&Lease4>| weight(l, LeaseState::Default) + weight(l, LeaseState::Declined);
-        let d = assigned(new) - assigned(old);
-        let sub = self.subnet_stats.get(subnet);
-        if d != 0 {
-            sub.inspect(|c| c.assigned.add(d, now));
-            self.global.assigned.add(d, now);
-        }
-        let d = weight(new, LeaseState::Declined) - weight(old, LeaseState::Declined);
-        if d != 0 {
-            sub.inspect(|c| c.declined.add(d, now));
-            self.global.declined.add(d, now);
+    /// The lease statistics of a durable lease going from `old` to `new` (Kea ARM 8.8
+    /// `assigned-addresses`, `declined-addresses`).
+    fn account(&self, old: Option<&Lease4>, new: Option<&Lease4>, tally: &mut Tally) {
+        // Counted until reclaimed, expired or not, and a declined lease counts as assigned
+        // too, as in Kea: reclamation takes a lease off the statistic.
+        let assigned = |l: &Lease4| i64::from(matches!(l.state, LeaseState::Default | LeaseState::Declined));
+        let declined = |l: &Lease4| i64::from(l.state == LeaseState::Declined);
+        for (l, sign) in [(old, -1), (new, 1)] {
+            let Some(l) = l else { continue };
+            let sub = self.subnet_stats.get(l.subnet_id);
+            let (a, d) = (sign * assigned(l), sign * declined(l));
+            sub.inspect(|c| tally.leased(&c.assigned, a));
+            tally.leased(&self.global.assigned, a);
+            sub.inspect(|c| tally.leased(&c.declined, d));
+            tally.leased(&self.global.declined, d);
         }
     }
 
@@ -239,7 +247,6 @@ impl Engine4 {
         &self,
         lease: Lease4,
         mode: super::admin::PutMode,
-        now: u64,
     ) -> Result<(bool, Vec<LeaseChange4>), super::admin::AdminError> {
         use super::admin::{AdminError, PutMode};
         let subnet = self.cfg.subnets.iter().find(|s| s.id == lease.subnet_id);
@@ -258,18 +265,15 @@ impl Engine4 {
         }
         map.upsert(lease.clone());
         drop(map);
-        self.account(subnet.id, old.as_ref(), Some(&lease), now);
         let existed = old.is_some();
         Ok((existed, vec![LeaseChange4::Upsert(lease, old)]))
     }
 
     /// Deletes the lease of `addr` (`lease4-del`); None when there is none.
-    pub fn admin_delete(&self, addr: Ipv4Addr, now: u64) -> Option<LeaseChange4> {
+    pub fn admin_delete(&self, addr: Ipv4Addr) -> Option<LeaseChange4> {
         for id in self.leases.subnet_ids() {
             let Some(mut map) = self.leases.subnet(id) else { continue };
             if let Some(old) = map.remove(addr) {
-                drop(map);
-                self.account(id, Some(&old), None, now);
                 return Some(LeaseChange4::Delete(old));
             }
         }
@@ -277,7 +281,7 @@ impl Engine4 {
     }
 
     /// Deletes every lease of a subnet, or of all subnets (`lease4-wipe`); returns the deletions.
-    pub fn admin_wipe(&self, subnet: Option<u32>, now: u64) -> Vec<LeaseChange4> {
+    pub fn admin_wipe(&self, subnet: Option<u32>) -> Vec<LeaseChange4> {
         let mut all_changes = Vec::new();
         for id in self.leases.subnet_ids().into_iter().filter(|id| subnet.is_none_or(|s| s == *id)) {
             let Some(mut map) = self.leases.subnet(id) else { continue };
@@ -285,7 +289,6 @@ impl Engine4 {
             let mut changes = Vec::new();
             for l in all {
                 map.remove(l.address);
-                self.account(id, Some(&l), None, now);
                 changes.push(LeaseChange4::Delete(l));
             }
             all_changes.extend(changes);
@@ -298,31 +301,57 @@ impl Engine4 {
         &self.cfg
     }
 
-    /// Handles one received datagram. `rand` feeds the random allocator.
+    /// Handles one received datagram as a server without a lease store would: its changes
+    /// are durable as decided and its statistics counted at once (scenario tests, fuzzing).
+    /// With [`Self::track_durability`] the changes stay pending and only what the packet
+    /// counts whatever its fate is counted. `rand` feeds the random allocator.
     pub fn handle(&self, bytes: &[u8], meta: &RecvMeta4, now: u64, rand: u64) -> Outcome4 {
-        self.handle_over(&self.leases, bytes, meta, now, rand)
+        let mut tally = Tally::default();
+        let out = self.decide(&self.leases, bytes, meta, now, rand, &mut tally);
+        let changes = match &out {
+            Outcome4::Reply(r) => &r.changes[..],
+            Outcome4::Silent(c) => &c[..],
+            Outcome4::Drop(_) => &[],
+        };
+        if self.leases.tracking() {
+            tally.not_durable();
+        } else {
+            self.synced(changes, &mut tally);
+        }
+        tally.count(now.saturating_mul(1_000_000));
+        out
     }
 
-    /// [`Self::handle`] over the leases of `view` instead of the engine's own map: a view
-    /// prefetched from a store whose reads are asynchronous (design.md "How a packet flows").
-    pub fn handle_over(&self, view: &LeaseMap4, bytes: &[u8], meta: &RecvMeta4, now: u64, rand: u64) -> Outcome4 {
-        self.global.received.add(1, now);
+    /// Decides one received datagram over the leases of `view` (the engine's own map, or a
+    /// view prefetched from a store whose reads are asynchronous) without counting anything:
+    /// what it counts goes to `tally`, for the pipeline's statistics stage (design.md "How a
+    /// packet flows"). `rand` feeds the random allocator.
+    pub fn decide(
+        &self,
+        view: &LeaseMap4,
+        bytes: &[u8],
+        meta: &RecvMeta4,
+        now: u64,
+        rand: u64,
+        tally: &mut Tally,
+    ) -> Outcome4 {
+        tally.seen(&self.global.received, 1);
         let pkt = match Pkt4::decode(bytes) {
             Ok(p) => p,
             Err(e) => {
                 debug!(target: "kea-dhcp4.bad-packets", "DHCP4_PACKET_DROP_0001 failed to parse packet from {} to {}, received over interface {}, reason: {e}", meta.src, meta.dst, meta.ifname);
-                return self.dropped(DropReason::ParseFailed(e), now);
+                return self.dropped(DropReason::ParseFailed(e), tally);
             }
         };
-        let outcome = self.handle_pkt(view, &pkt, meta, now, rand);
+        let outcome = self.handle_pkt(view, &pkt, meta, now, rand, tally);
         if let Outcome4::Drop(r) = &outcome {
-            return self.dropped(*r, now);
+            return self.dropped(*r, tally);
         }
         outcome
     }
 
-    fn dropped(&self, r: DropReason, now: u64) -> Outcome4 {
-        self.global.drop_reason(r.statistic()).add(1, now);
+    fn dropped(&self, r: DropReason, tally: &mut Tally) -> Outcome4 {
+        tally.seen(self.global.drop_reason(r.statistic()), 1);
         if matches!(
             r,
             DropReason::ParseFailed(_)
@@ -330,13 +359,21 @@ impl Engine4 {
                 | DropReason::RfcViolation(_)
                 | DropReason::BadIdentifier(_)
         ) {
-            self.global.receive_drop.add(1, now);
+            tally.seen(&self.global.receive_drop, 1);
         }
         Outcome4::Drop(r)
     }
 
     /// Handles a decoded packet over `leases`.
-    fn handle_pkt(&self, leases: &LeaseMap4, pkt: &Pkt4, meta: &RecvMeta4, now: u64, rand: u64) -> Outcome4 {
+    fn handle_pkt(
+        &self,
+        leases: &LeaseMap4,
+        pkt: &Pkt4,
+        meta: &RecvMeta4,
+        now: u64,
+        rand: u64,
+        tally: &mut Tally,
+    ) -> Outcome4 {
         if pkt.op != 1 {
             return Outcome4::Drop(DropReason::Unsupported);
         }
@@ -352,7 +389,7 @@ impl Engine4 {
             MessageType::Inform => &g.inform_received,
             _ => &g.unknown_received,
         };
-        stat.add(1, now);
+        tally.seen(stat, 1);
         debug!(target: "kea-dhcp4.packets", "DHCP4_PACKET_RECEIVED {}: {mt:?} (type {}) received from {} to {} on interface {}", tid(pkt), mt as u8, meta.src, meta.dst, meta.ifname);
         // Kea cannot build a client identifier or hardware address outside its limits and
         // drops the packet; checked before anything is keyed on them.
@@ -383,7 +420,7 @@ impl Engine4 {
             _ => {}
         }
         let classes = Classes::initial(pkt.options.get(code::VENDOR_CLASS));
-        let mut ctx = Ctx { leases, pkt, meta, key, classes, now };
+        let mut ctx = Ctx { leases, pkt, meta, key, classes, now, tally };
         match mt {
             MessageType::Discover => self.discover(&mut ctx, rand),
             MessageType::Request => self.request(&mut ctx),
@@ -397,14 +434,15 @@ impl Engine4 {
     /// One run of expired-lease reclamation (Kea ARM 8.2.14): expired leases become
     /// expired-reclaimed (kept `hold-reclaimed-time` for affinity), declined leases whose
     /// probation ended are freed, and reclaimed leases past the hold time are deleted.
-    pub fn reclaim(&self, now: u64) -> Vec<LeaseChange4> {
+    /// Its statistics go to `tally`, counted once the changes are durable.
+    pub fn reclaim(&self, now: u64, tally: &mut Tally) -> Vec<LeaseChange4> {
         let e = self.cfg.expired;
         let limit = if e.max_reclaim_leases == 0 { usize::MAX } else { e.max_reclaim_leases as usize };
-        self.reclaim_up_to(now, limit)
+        self.reclaim_up_to(now, limit, tally)
     }
 
     /// As [`Self::reclaim`] with an explicit cap (`leases-reclaim` has none, as in Kea).
-    pub fn reclaim_up_to(&self, now: u64, limit: usize) -> Vec<LeaseChange4> {
+    pub fn reclaim_up_to(&self, now: u64, limit: usize, tally: &mut Tally) -> Vec<LeaseChange4> {
         let e = self.cfg.expired;
         let mut changes = Vec::new();
         for s in &self.cfg.subnets {
@@ -424,18 +462,14 @@ impl Engine4 {
                         changes.push(LeaseChange4::Delete(l));
                     }
                     state => {
+                        // assigned / declined follow when the change settles (Self::account).
                         let (g, sub) = (&self.global, self.subnet_stats.get(s.id));
-                        // A declined lease stays counted as assigned (as in Kea) until reclaimed.
-                        sub.inspect(|c| c.assigned.add(-1, now));
-                        g.assigned.add(-1, now);
                         if state == LeaseState::Declined {
-                            sub.inspect(|c| c.declined.add(-1, now));
-                            g.declined.add(-1, now);
-                            sub.inspect(|c| c.reclaimed_declined.add(1, now));
-                            g.reclaimed_declined.add(1, now);
+                            sub.inspect(|c| tally.leased(&c.reclaimed_declined, 1));
+                            tally.leased(&g.reclaimed_declined, 1);
                         } else {
-                            sub.inspect(|c| c.reclaimed_leases.add(1, now));
-                            g.reclaimed_leases.add(1, now);
+                            sub.inspect(|c| tally.leased(&c.reclaimed_leases, 1));
+                            tally.leased(&g.reclaimed_leases, 1);
                         }
                         debug!(target: "kea-dhcp4.alloc-engine", "ALLOC_ENGINE_V4_LEASE_RECLAIM lease {} reclaimed", l.address);
                         if e.hold_reclaimed_time == 0 {
@@ -681,12 +715,12 @@ impl Engine4 {
                     });
                 }
                 if steal {
-                    self.subnet_stats.get(subnet.id).inspect(|c| c.alloc_fail.add(1, ctx.now));
+                    self.subnet_stats.get(subnet.id).inspect(|c| ctx.tally.seen(&c.alloc_fail, 1));
                 }
             }
         }
         info!(target: "kea-dhcp4.alloc-engine", "ALLOC_ENGINE_V4_ALLOC_FAIL {}: failed to allocate an IPv4 address after trying every pool of subnet {}", tid(ctx.pkt), selected.id);
-        self.global.alloc_fail_subnet.add(1, ctx.now);
+        ctx.tally.seen(&self.global.alloc_fail_subnet, 1);
         Outcome4::Drop(DropReason::NoAddress)
     }
 
@@ -796,8 +830,8 @@ impl Engine4 {
             {
                 drop(leases);
                 let remaining = (old.expire() - ctx.now) as u32;
-                self.subnet_stats.get(subnet.id).inspect(|c| c.lease_reuses.add(1, ctx.now));
-                self.global.lease_reuses.add(1, ctx.now);
+                self.subnet_stats.get(subnet.id).inspect(|c| ctx.tally.seen(&c.lease_reuses, 1));
+                ctx.tally.seen(&self.global.lease_reuses, 1);
                 debug!(target: "kea-dhcp4.leases", "DHCP4_LEASE_REUSE {}: lease {requested} has been reused for {remaining} seconds", tid(pkt));
                 let reply = self.build_reply(ctx, MessageType::Ack, subnet, host, Some((requested, remaining)));
                 return Outcome4::Reply(Reply4 { dest: self.dest(pkt, &reply), pkt: reply, changes: Vec::new() });
@@ -822,23 +856,10 @@ impl Engine4 {
         if let Some(old) = leases.by_client(&ctx.key).filter(|o| o.address != requested) {
             leases.remove(old.address);
             changes.push(LeaseChange4::Delete(old));
-        } else if !owned {
-            // Another client's expired lease that was not reclaimed yet is still counted; it
-            // is taken over here, so only a declined one changes the declined statistic.
-            let counted =
-                existing.as_ref().is_some_and(|l| matches!(l.state, LeaseState::Default | LeaseState::Declined));
-            if !counted {
-                self.subnet_stats.get(subnet.id).inspect(|c| c.assigned.add(1, ctx.now));
-                self.global.assigned.add(1, ctx.now);
-            }
-            if existing.as_ref().is_some_and(|l| l.state == LeaseState::Declined) {
-                self.subnet_stats.get(subnet.id).inspect(|c| c.declined.add(-1, ctx.now));
-                self.global.declined.add(-1, ctx.now);
-            }
         }
         if !owned {
-            self.subnet_stats.get(subnet.id).inspect(|c| c.cumulative_assigned.add(1, ctx.now));
-            self.global.cumulative_assigned.add(1, ctx.now);
+            self.subnet_stats.get(subnet.id).inspect(|c| ctx.tally.leased(&c.cumulative_assigned, 1));
+            ctx.tally.leased(&self.global.cumulative_assigned, 1);
         }
         leases.upsert(lease.clone());
         changes.push(LeaseChange4::Upsert(lease, existing));
@@ -874,10 +895,6 @@ impl Engine4 {
                 leases.remove(addr);
                 let changes = vec![LeaseChange4::Delete(l.clone())];
                 drop(leases);
-                if l.state == LeaseState::Default {
-                    self.subnet_stats.get(subnet.id).inspect(|c| c.assigned.add(-1, ctx.now));
-                    self.global.assigned.add(-1, ctx.now);
-                }
                 info!(target: "kea-dhcp4.leases", "DHCP4_RELEASE {}: address {addr} was released properly", tid(ctx.pkt));
                 Outcome4::Silent(changes)
             }
@@ -914,8 +931,6 @@ impl Engine4 {
                 leases.upsert(declined.clone());
                 let changes = vec![LeaseChange4::Upsert(declined, Some(l))];
                 drop(leases);
-                self.subnet_stats.get(subnet.id).inspect(|c| c.declined.add(1, ctx.now));
-                self.global.declined.add(1, ctx.now);
                 info!(target: "kea-dhcp4.leases", "DHCP4_DECLINE_LEASE {}: Received DHCPDECLINE for addr {addr}, declined for {} seconds", tid(ctx.pkt), self.cfg.decline_probation_period);
                 Outcome4::Silent(changes)
             }

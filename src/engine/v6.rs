@@ -4,6 +4,7 @@
 //! apart from the in-memory lease map it updates; the caller makes the returned changes
 //! durable before it sends the reply.
 
+use std::cell::RefCell;
 use std::net::{Ipv6Addr, SocketAddrV6};
 use std::sync::{Arc, MutexGuard};
 
@@ -15,7 +16,7 @@ use crate::engine::counters::{BySubnet, Global6, Subnet6 as Subnet6Stats};
 use crate::engine::ident::{check_v6, BadIdentifier, HWADDR_MAX_LEN};
 use crate::lease::alloc6::{IaKey, LeaseMap6, SubnetLeases6};
 use crate::lease::{Lease6, LeaseChange6, LeaseState, LeaseType6};
-use crate::stats::Stats;
+use crate::stats::{Stats, Tally};
 use crate::wire::v6::{
     code, decode, DecodeError, Duid, IaAddr, IaNa, IaPd, IaPrefix, MessageType, Pkt6, RelayMsg, StatusCode, SERVER_PORT,
 };
@@ -125,15 +126,18 @@ struct Ctx<'a> {
     /// The client's hardware address by `mac-sources`: type, address, Kea's source bit.
     hw: Option<(u16, Vec<u8>, u32)>,
     now: u64,
+    /// What this packet counts, once the pipeline knows its fate (shared by the helpers,
+    /// which take the context by reference).
+    tally: RefCell<&'a mut Tally>,
 }
 
 /// The state one message's IAs are bound in: the locked candidate subnets, the IA's current
-/// leases (candidate index, lease) and the statistics deltas collected.
+/// leases (candidate index, lease) and the new bindings counted (subnet, lease type).
 struct Binding<'g, 'm, 's> {
     guards: &'g mut [MutexGuard<'m, SubnetLeases6>],
     cands: &'g [&'s Subnet6],
     own: &'g [(usize, Lease6)],
-    deltas: &'g mut Vec<(u32, &'static str, i64)>,
+    fresh: &'g mut Vec<(u32, LeaseType6)>,
 }
 
 /// How the IAs of a message are answered.
@@ -212,8 +216,9 @@ impl Engine6 {
             c.total.na.set(i64::try_from(nas).unwrap_or(i64::MAX), now);
             c.total.pd.set(i64::try_from(pds).unwrap_or(i64::MAX), now);
             if let Some(l) = leases.subnet(s.id) {
-                let (na, pd) = (l.assigned(LeaseType6::Na, now) as i64, l.assigned(LeaseType6::Pd, now) as i64);
-                let declined = l.leases().filter(|l| l.state == LeaseState::Declined).count() as i64;
+                // Durable leases only: pending changes count when they settle.
+                let (na, pd, declined) = l.durable_counts();
+                let (na, pd, declined) = (na as i64, pd as i64, declined as i64);
                 c.assigned.na.set(na, now);
                 c.assigned.pd.set(pd, now);
                 c.declined.set(declined, now);
@@ -233,30 +238,31 @@ impl Engine6 {
         self
     }
 
-    /// Tells the engine that these changes are durable (see Engine4::synced).
-    pub fn synced(&self, changes: &[LeaseChange6]) {
+    /// Tells the engine that these changes are durable, with the lease statistics of the
+    /// durable state's change going to `tally` (see Engine4::synced).
+    pub fn synced(&self, changes: &[LeaseChange6], tally: &mut Tally) {
         for c in changes {
             let (l, value) = match c {
                 LeaseChange6::Upsert(l, _) => (l, Some(l)),
                 LeaseChange6::Delete(l) => (l, None),
             };
-            if let Some(mut s) = self.leases.subnet(l.subnet_id) {
-                s.settle(l.lease_type, l.address, value);
-            }
+            let Some(mut s) = self.leases.subnet(l.subnet_id) else { continue };
+            let before = s.settle(l.lease_type, l.address, value).unwrap_or_else(|| c.previous().cloned());
+            drop(s);
+            self.account(before.as_ref(), value, tally);
         }
     }
 
     /// Undoes changes whose commit failed (see Engine4::roll_back).
-    pub fn roll_back(&self, changes: &[LeaseChange6], now: u64) {
+    pub fn roll_back(&self, changes: &[LeaseChange6]) {
         for c in changes.iter().rev() {
             let (l, value) = match c {
                 LeaseChange6::Upsert(l, _) => (l, Some(l)),
                 LeaseChange6::Delete(l) => (l, None),
             };
-            let Some(mut s) = self.leases.subnet(l.subnet_id) else { continue };
-            let Some((was, restored)) = s.roll_back(l.lease_type, l.address, value) else { continue };
-            drop(s);
-            self.account(l.subnet_id, was.as_ref(), restored.as_ref(), now);
+            if let Some(mut s) = self.leases.subnet(l.subnet_id) {
+                s.roll_back(l.lease_type, l.address, value);
+            }
         }
     }
 
@@ -275,26 +281,20 @@ impl Engine6 {
         self.cfg.subnets.iter().find(|s| s.prefix.trunc().contains(&addr)).map(|s| s.id)
     }
 
-    fn account(&self, subnet: u32, old: Option<&Lease6>, new: Option<&Lease6>, now: u64) {
-        let sub = self.subnet_stats.get(subnet);
-        for ty in [LeaseType6::Na, LeaseType6::Pd] {
-            // Counted until reclaimed, expired or not (as v4).
-            let live = |l: Option<&Lease6>| {
-                i64::from(l.is_some_and(|l| {
-                    l.lease_type == ty && matches!(l.state, LeaseState::Declined | LeaseState::Default)
-                }))
-            };
-            let d = live(new) - live(old);
-            if d != 0 {
-                sub.inspect(|c| c.assigned(ty).add(d, now));
-                self.global.assigned(ty).add(d, now);
-            }
-        }
-        let declined = |l: Option<&Lease6>| i64::from(l.is_some_and(|l| l.state == LeaseState::Declined));
-        let d = declined(new) - declined(old);
-        if d != 0 {
-            sub.inspect(|c| c.declined.add(d, now));
-            self.global.declined.add(d, now);
+    /// The lease statistics of a durable lease going from `old` to `new` (Kea ARM 9.13
+    /// `assigned-nas`, `assigned-pds`, `declined-addresses`).
+    fn account(&self, old: Option<&Lease6>, new: Option<&Lease6>, tally: &mut Tally) {
+        // Counted until reclaimed, expired or not (as v4).
+        let live = |l: &Lease6| i64::from(matches!(l.state, LeaseState::Declined | LeaseState::Default));
+        let declined = |l: &Lease6| i64::from(l.state == LeaseState::Declined);
+        for (l, sign) in [(old, -1), (new, 1)] {
+            let Some(l) = l else { continue };
+            let sub = self.subnet_stats.get(l.subnet_id);
+            let (a, d) = (sign * live(l), sign * declined(l));
+            sub.inspect(|c| tally.leased(c.assigned(l.lease_type), a));
+            tally.leased(self.global.assigned(l.lease_type), a);
+            sub.inspect(|c| tally.leased(&c.declined, d));
+            tally.leased(&self.global.declined, d);
         }
     }
 
@@ -304,7 +304,6 @@ impl Engine6 {
         &self,
         lease: Lease6,
         mode: super::admin::PutMode,
-        now: u64,
     ) -> Result<(bool, Vec<LeaseChange6>), super::admin::AdminError> {
         use super::admin::{AdminError, PutMode};
         let subnet = self.cfg.subnets.iter().find(|s| s.id == lease.subnet_id);
@@ -322,18 +321,15 @@ impl Engine6 {
         }
         map.upsert(lease.clone());
         drop(map);
-        self.account(subnet.id, old.as_ref(), Some(&lease), now);
         let existed = old.is_some();
         Ok((existed, vec![LeaseChange6::Upsert(lease, old)]))
     }
 
     /// Deletes the lease of this type at `addr` (`lease6-del`); None when there is none.
-    pub fn admin_delete(&self, ty: LeaseType6, addr: Ipv6Addr, now: u64) -> Option<LeaseChange6> {
+    pub fn admin_delete(&self, ty: LeaseType6, addr: Ipv6Addr) -> Option<LeaseChange6> {
         for id in self.leases.subnet_ids() {
             let Some(mut map) = self.leases.subnet(id) else { continue };
             if let Some(old) = map.remove(ty, addr) {
-                drop(map);
-                self.account(id, Some(&old), None, now);
                 return Some(LeaseChange6::Delete(old));
             }
         }
@@ -341,7 +337,7 @@ impl Engine6 {
     }
 
     /// Deletes every lease of a subnet, or of all subnets (`lease6-wipe`); returns the count.
-    pub fn admin_wipe(&self, subnet: Option<u32>, now: u64) -> Vec<LeaseChange6> {
+    pub fn admin_wipe(&self, subnet: Option<u32>) -> Vec<LeaseChange6> {
         let mut all_changes = Vec::new();
         for id in self.leases.subnet_ids().into_iter().filter(|id| subnet.is_none_or(|s| s == *id)) {
             let Some(mut map) = self.leases.subnet(id) else { continue };
@@ -349,7 +345,6 @@ impl Engine6 {
             let mut changes = Vec::new();
             for l in all {
                 map.remove(l.lease_type, l.address);
-                self.account(id, Some(&l), None, now);
                 changes.push(LeaseChange6::Delete(l));
             }
             all_changes.extend(changes);
@@ -371,14 +366,15 @@ impl Engine6 {
     /// lifetime, or a declined one past its probation, becomes expired-reclaimed and is removed
     /// `hold-reclaimed-time` later (at once when that is 0). At most `max-reclaim-leases` per
     /// run; the rows of each subnet are queued under its lock, like a packet's.
-    pub fn reclaim(&self, now: u64) -> Vec<LeaseChange6> {
+    /// Its statistics go to `tally`, counted once the changes are durable.
+    pub fn reclaim(&self, now: u64, tally: &mut Tally) -> Vec<LeaseChange6> {
         let e = self.cfg.expired;
         let limit = if e.max_reclaim_leases == 0 { usize::MAX } else { e.max_reclaim_leases as usize };
-        self.reclaim_up_to(now, limit)
+        self.reclaim_up_to(now, limit, tally)
     }
 
     /// As [`Self::reclaim`] with an explicit cap (`leases-reclaim` has none, as in Kea).
-    pub fn reclaim_up_to(&self, now: u64, limit: usize) -> Vec<LeaseChange6> {
+    pub fn reclaim_up_to(&self, now: u64, limit: usize, tally: &mut Tally) -> Vec<LeaseChange6> {
         let e = self.cfg.expired;
         let mut changes = Vec::new();
         for s in &self.cfg.subnets {
@@ -401,17 +397,14 @@ impl Engine6 {
                         changes.push(LeaseChange6::Delete(l));
                     }
                     state => {
+                        // assigned / declined follow when the change settles (Self::account).
                         let (g, sub) = (&self.global, self.subnet_stats.get(s.id));
-                        sub.inspect(|c| c.assigned(l.lease_type).add(-1, now));
-                        g.assigned(l.lease_type).add(-1, now);
                         if state == LeaseState::Declined {
-                            sub.inspect(|c| c.declined.add(-1, now));
-                            g.declined.add(-1, now);
-                            sub.inspect(|c| c.reclaimed_declined.add(1, now));
-                            g.reclaimed_declined.add(1, now);
+                            sub.inspect(|c| tally.leased(&c.reclaimed_declined, 1));
+                            tally.leased(&g.reclaimed_declined, 1);
                         } else {
-                            sub.inspect(|c| c.reclaimed_leases.add(1, now));
-                            g.reclaimed_leases.add(1, now);
+                            sub.inspect(|c| tally.leased(&c.reclaimed_leases, 1));
+                            tally.leased(&g.reclaimed_leases, 1);
                         }
                         let id = if l.lease_type == LeaseType6::Na {
                             "ALLOC_ENGINE_V6_LEASE_RECLAIM"
@@ -440,32 +433,53 @@ impl Engine6 {
         changes
     }
 
-    /// Handles one received datagram. `rand` is reserved for a random allocator.
+    /// Handles one received datagram as a server without a lease store would (see
+    /// Engine4::handle). `rand` is reserved for a random allocator.
     pub fn handle(&self, bytes: &[u8], meta: &RecvMeta6, now: u64, rand: u64) -> Outcome6 {
-        self.handle_over(&self.leases, bytes, meta, now, rand)
+        let mut tally = Tally::default();
+        let out = self.decide(&self.leases, bytes, meta, now, rand, &mut tally);
+        let changes = match &out {
+            Outcome6::Reply(r) => &r.changes[..],
+            Outcome6::Drop(_) => &[],
+        };
+        if self.leases.tracking() {
+            tally.not_durable();
+        } else {
+            self.synced(changes, &mut tally);
+        }
+        tally.count(now.saturating_mul(1_000_000));
+        out
     }
 
-    /// [`Self::handle`] over the leases of `view` instead of the engine's own map: a view
-    /// prefetched from a store whose reads are asynchronous (design.md "How a packet flows").
-    pub fn handle_over(&self, view: &LeaseMap6, bytes: &[u8], meta: &RecvMeta6, now: u64, rand: u64) -> Outcome6 {
+    /// Decides one received datagram over the leases of `view` without counting anything:
+    /// what it counts goes to `tally` (see Engine4::decide).
+    pub fn decide(
+        &self,
+        view: &LeaseMap6,
+        bytes: &[u8],
+        meta: &RecvMeta6,
+        now: u64,
+        rand: u64,
+        tally: &mut Tally,
+    ) -> Outcome6 {
         let _ = rand;
-        self.global.received.add(1, now);
+        tally.seen(&self.global.received, 1);
         let decoded = match decode(bytes) {
             Ok(d) => d,
             Err(e) => {
                 debug!(target: "kea-dhcp6.bad-packets", "DHCP6_PACKET_DROP_PARSE_FAIL failed to parse packet from {} to {}, received over interface {}, reason: {e}", meta.src, meta.dst, meta.ifname);
-                return self.dropped(DropReason6::ParseFailed(e), now);
+                return self.dropped(DropReason6::ParseFailed(e), tally);
             }
         };
-        let outcome = self.handle_pkt(view, &decoded.inner, &decoded.relays, meta, now);
+        let outcome = self.handle_pkt(view, &decoded.inner, &decoded.relays, meta, now, tally);
         if let Outcome6::Drop(r) = &outcome {
-            return self.dropped(*r, now);
+            return self.dropped(*r, tally);
         }
         outcome
     }
 
-    fn dropped(&self, r: DropReason6, now: u64) -> Outcome6 {
-        self.global.drop_reason(r.statistic()).add(1, now);
+    fn dropped(&self, r: DropReason6, tally: &mut Tally) -> Outcome6 {
+        tally.seen(self.global.drop_reason(r.statistic()), 1);
         if matches!(
             r,
             DropReason6::ParseFailed(_)
@@ -473,13 +487,21 @@ impl Engine6 {
                 | DropReason6::RfcViolation(_)
                 | DropReason6::BadIdentifier(_)
         ) {
-            self.global.receive_drop.add(1, now);
+            tally.seen(&self.global.receive_drop, 1);
         }
         Outcome6::Drop(r)
     }
 
     /// Handles a decoded message and its relay levels (outermost first).
-    fn handle_pkt(&self, leases: &LeaseMap6, pkt: &Pkt6, relays: &[RelayMsg], meta: &RecvMeta6, now: u64) -> Outcome6 {
+    fn handle_pkt(
+        &self,
+        leases: &LeaseMap6,
+        pkt: &Pkt6,
+        relays: &[RelayMsg],
+        meta: &RecvMeta6,
+        now: u64,
+        tally: &mut Tally,
+    ) -> Outcome6 {
         let mt = pkt.msg_type;
         let g = &self.global;
         let stat = match mt {
@@ -493,7 +515,7 @@ impl Engine6 {
             MessageType::Confirm => &g.confirm_received,
             _ => &g.unknown_received,
         };
-        stat.add(1, now);
+        tally.seen(stat, 1);
         debug!(target: "kea-dhcp6.packets", "DHCP6_PACKET_RECEIVED {}: {} (type {}) received from {} to {} on interface {}", tid(pkt), mt.name(), mt.as_u8(), meta.src, meta.dst, meta.ifname);
         // Kea cannot build a DUID outside its limits and drops the packet; checked before
         // anything is keyed on it.
@@ -517,7 +539,7 @@ impl Engine6 {
         }
         let duid = pkt.client_id().unwrap_or_default().to_vec();
         let hw = self.client_hwaddr(&duid, relays, meta);
-        let ctx = Ctx { leases, pkt, relays, meta, duid, hw, now };
+        let ctx = Ctx { leases, pkt, relays, meta, duid, hw, now, tally: RefCell::new(tally) };
         match mt {
             MessageType::Solicit => {
                 // RFC 8415 18.3.1: rapid commit only when both the client and the subnet want it.
@@ -755,7 +777,7 @@ impl Engine6 {
         }
         let mut guards: Vec<MutexGuard<'_, SubnetLeases6>> = slots.into_iter().flatten().collect();
         let mut changes = Vec::new();
-        let mut deltas: Vec<(u32, &'static str, i64)> = Vec::new();
+        let mut fresh: Vec<(u32, LeaseType6)> = Vec::new();
         // The subnet and pool that supply the reply's options: those of the first lease given.
         let mut used: Option<(usize, Option<&[OptionValue]>)> = None;
         let wants_exclude = pkt.oro().contains(&code::PD_EXCLUDE);
@@ -813,9 +835,9 @@ impl Engine6 {
                         guards[i].hold_offer(addr, &key, ctx.now);
                         info!(target: "kea-dhcp6.leases", "DHCP6_LEASE_ADVERT {}: lease for address {addr} and iaid={} will be advertised", tid(pkt), ia.iaid);
                     } else {
-                        let mut b = Binding { guards: &mut guards, cands: &cands, own: &own, deltas: &mut deltas };
+                        let mut b = Binding { guards: &mut guards, cands: &cands, own: &own, fresh: &mut fresh };
                         let lease = self.lease(ctx, subnet, hosts[i], &key, addr, 128, times);
-                        self.bind(ctx, &mut b, i, &key, lease, &mut changes);
+                        Self::bind(&mut b, i, lease, &mut changes);
                         let (id, verb) = if extending {
                             ("DHCP6_LEASE_RENEW", "renewed")
                         } else {
@@ -848,7 +870,7 @@ impl Engine6 {
                 }
                 None => {
                     out.status = Some(StatusCode::new(StatusCode::NO_ADDRS_AVAIL, "no addresses available"));
-                    self.subnet_stats.get(selected.id).inspect(|c| c.alloc_fail.add(1, ctx.now));
+                    self.subnet_stats.get(selected.id).inspect(|c| ctx.tally.borrow_mut().seen(&c.alloc_fail, 1));
                     info!(target: "kea-dhcp6.alloc-engine", "ALLOC_ENGINE_V6_ALLOC_FAIL {}: failed to allocate an IPv6 address for iaid={} in subnet {}", tid(pkt), ia.iaid, selected.id);
                 }
             }
@@ -930,9 +952,9 @@ impl Engine6 {
                         guards[i].hold_offer(prefix, &key, ctx.now);
                         info!(target: "kea-dhcp6.leases", "DHCP6_PD_LEASE_ADVERT {}: lease for prefix {prefix}/{len} and iaid={} will be advertised", tid(pkt), ia.iaid);
                     } else {
-                        let mut b = Binding { guards: &mut guards, cands: &cands, own: &own, deltas: &mut deltas };
+                        let mut b = Binding { guards: &mut guards, cands: &cands, own: &own, fresh: &mut fresh };
                         let lease = self.lease(ctx, subnet, hosts[i], &key, prefix, len, times);
-                        self.bind(ctx, &mut b, i, &key, lease, &mut changes);
+                        Self::bind(&mut b, i, lease, &mut changes);
                         let (id, verb) = if extending {
                             ("DHCP6_PD_LEASE_RENEW", "renewed")
                         } else {
@@ -947,7 +969,7 @@ impl Engine6 {
                 }
                 None => {
                     out.status = Some(StatusCode::new(StatusCode::NO_PREFIX_AVAIL, "no prefixes available"));
-                    self.subnet_stats.get(selected.id).inspect(|c| c.alloc_fail.add(1, ctx.now));
+                    self.subnet_stats.get(selected.id).inspect(|c| ctx.tally.borrow_mut().seen(&c.alloc_fail, 1));
                     info!(target: "kea-dhcp6.alloc-engine", "ALLOC_ENGINE_V6_ALLOC_FAIL {}: failed to allocate a prefix for iaid={} in subnet {}", tid(pkt), ia.iaid, selected.id);
                 }
             }
@@ -956,26 +978,20 @@ impl Engine6 {
             reply.options.push(code::IA_PD, buf);
         }
         drop(guards);
-        for (subnet, what, delta) in deltas {
-            self.count(subnet, what, delta, ctx.now);
+        for (subnet, ty) in fresh {
+            self.count_new_binding(ctx, subnet, ty);
         }
         let (i, pool_opts) = used.unwrap_or((0, None));
         self.add_options(ctx, &mut reply, Some(cands[i]), hosts[i], pool_opts);
         self.reply(ctx, reply, changes)
     }
 
-    fn count(&self, subnet: u32, what: &str, delta: i64, now: u64) {
-        if delta == 0 {
-            return;
-        }
-        let ty = if what == "pds" { LeaseType6::Pd } else { LeaseType6::Na };
-        let sub = self.subnet_stats.get(subnet);
-        sub.inspect(|c| c.assigned(ty).add(delta, now));
-        self.global.assigned(ty).add(delta, now);
-        if delta > 0 {
-            sub.inspect(|c| c.cumulative(ty).add(delta, now));
-            self.global.cumulative(ty).add(delta, now);
-        }
+    /// A binding the client did not hold (Kea ARM 9.13 `cumulative-assigned-nas` / `-pds`),
+    /// counted once the lease is durable.
+    fn count_new_binding(&self, ctx: &Ctx<'_>, subnet: u32, ty: LeaseType6) {
+        let mut tally = ctx.tally.borrow_mut();
+        self.subnet_stats.get(subnet).inspect(|c| tally.leased(c.cumulative(ty), 1));
+        tally.leased(self.global.cumulative(ty), 1);
     }
 
     fn na_usable(subnet: &Subnet6, a: Ipv6Addr, host: Option<&Reservation6>, classes: &Classes) -> bool {
@@ -1118,40 +1134,22 @@ impl Engine6 {
 
     /// Gives `lease` to its IA in candidate subnet `i` (REQUEST, RENEW, REBIND, rapid commit):
     /// the IA gives up its other leases of that type, another client's expired lease at the
-    /// address is taken over, and the statistics deltas follow (RFC 8415 18.3.2, 18.3.4).
-    fn bind(
-        &self,
-        ctx: &Ctx<'_>,
-        b: &mut Binding<'_, '_, '_>,
-        i: usize,
-        key: &IaKey,
-        lease: Lease6,
-        changes: &mut Vec<LeaseChange6>,
-    ) {
+    /// address is taken over, and a binding new to the client is noted for the cumulative
+    /// statistics (RFC 8415 18.3.2, 18.3.4).
+    fn bind(b: &mut Binding<'_, '_, '_>, i: usize, lease: Lease6, changes: &mut Vec<LeaseChange6>) {
         let (ty, addr, subnet) = (lease.lease_type, lease.address, b.cands[i].id);
-        let what = if ty == LeaseType6::Na { "nas" } else { "pds" };
-        let fresh = !b.own.iter().any(|(_, l)| l.address == addr && l.state == LeaseState::Default);
-        b.deltas.push((subnet, what, i64::from(fresh)));
+        if !b.own.iter().any(|(_, l)| l.address == addr && l.state == LeaseState::Default) {
+            b.fresh.push((subnet, ty));
+        }
         // A client that moves to another address gives up the old ones.
         for (j, old) in b.own.iter().filter(|(_, l)| l.address != addr) {
             if let Some(l) = b.guards[*j].remove(ty, old.address) {
-                let live = l.state == LeaseState::Default;
-                b.deltas.push((b.cands[*j].id, what, -i64::from(live)));
                 changes.push(LeaseChange6::Delete(l));
             }
         }
-        // Another client's expired lease taken over before reclamation was still counted: it
-        // leaves the statistics here.
+        // Another client's expired lease may be taken over before reclamation; the change
+        // carries it, so the statistics move from it when the change settles.
         let replaced = b.guards[i].get(ty, addr);
-        if let Some(prev) =
-            replaced.as_ref().filter(|l| !key.owns(l) && matches!(l.state, LeaseState::Default | LeaseState::Declined))
-        {
-            b.deltas.push((subnet, what, -1));
-            if prev.state == LeaseState::Declined {
-                self.subnet_stats.get(subnet).inspect(|c| c.declined.add(-1, ctx.now));
-                self.global.declined.add(-1, ctx.now);
-            }
-        }
         b.guards[i].upsert(lease.clone());
         changes.push(LeaseChange6::Upsert(lease, replaced));
     }
@@ -1238,7 +1236,6 @@ impl Engine6 {
                         continue;
                     }
                     found = true;
-                    let live = true;
                     if decline {
                         // Kea's Lease6::decline: the identity is wiped and the address rests.
                         let d = Lease6 {
@@ -1259,15 +1256,10 @@ impl Engine6 {
                         leases.remove(ty, *a);
                         leases.upsert(d.clone());
                         here.push(LeaseChange6::Upsert(d, Some(l)));
-                        self.subnet_stats.get(s.id).inspect(|c| c.declined.add(1, ctx.now));
-                        self.global.declined.add(1, ctx.now);
                         info!(target: "kea-dhcp6.leases", "DHCP6_DECLINE_LEASE {}: client declined address {a} for iaid={iaid}, probation {} seconds", tid(pkt), self.cfg.decline_probation_period);
                     } else {
                         leases.remove(ty, *a);
                         here.push(LeaseChange6::Delete(l));
-                        if live {
-                            self.count(s.id, if ty == LeaseType6::Na { "nas" } else { "pds" }, -1, ctx.now);
-                        }
                         let id = if ty == LeaseType6::Na { "DHCP6_RELEASE_NA" } else { "DHCP6_RELEASE_PD" };
                         info!(target: "kea-dhcp6.leases", "{id} {}: binding for {a} and iaid={iaid} was released properly", tid(pkt));
                     }

@@ -348,9 +348,10 @@ impl SubnetLeases {
     }
 
     /// A change to `addr` (its new value, None for a deletion) is durable.
-    pub fn settle(&mut self, addr: Ipv4Addr, value: Option<&Lease4>) {
+    /// Returns the durable lease it replaced (None: untracked, nothing was pending).
+    pub fn settle(&mut self, addr: Ipv4Addr, value: Option<&Lease4>) -> Option<Option<Lease4>> {
         let latest = self.holds(addr, value);
-        self.pending.settle(addr, latest, value);
+        self.pending.settle(addr, latest, value)
     }
 
     /// A change to `addr` failed: when it is the latest, the durable lease is put back.
@@ -428,6 +429,25 @@ impl SubnetLeases {
     pub fn declined(&self) -> usize {
         self.table.iter().filter(|l| l.state() == LeaseState::Declined).count()
     }
+
+    /// Durable leases counted as assigned (default or declined) and as declined: what the
+    /// statistics count (Kea ARM 8.8 `assigned-addresses`, `declined-addresses`); a pending
+    /// change counts when it settles.
+    pub fn durable_counts(&self) -> (usize, usize) {
+        let weights = |st: Option<LeaseState>| match st {
+            Some(LeaseState::Default) => (1, 0),
+            Some(LeaseState::Declined) => (1, 1),
+            _ => (0, 0),
+        };
+        let (mut a, mut d) = (self.assigned(0) as i64, self.declined() as i64);
+        for (addr, durable) in self.pending.iter() {
+            let (da, dd) = weights(durable.map(|l| l.state));
+            let (ca, cd) = weights(self.table.get(addr).map(|p| p.state()));
+            a += da - ca;
+            d += dd - cd;
+        }
+        (a.max(0) as usize, d.max(0) as usize)
+    }
 }
 
 /// Lease state for every DHCPv4 subnet, one lock per subnet.
@@ -476,7 +496,7 @@ impl SubnetState for SubnetLeases {
     }
 
     fn settle_key(&mut self, key: Ipv4Addr, value: Option<&Lease4>) {
-        self.settle(key, value)
+        self.settle(key, value);
     }
 
     fn roll_back_key(&mut self, key: Ipv4Addr, value: Option<&Lease4>) -> Option<(Option<Lease4>, Option<Lease4>)> {

@@ -369,10 +369,11 @@ impl SubnetLeases6 {
         self.pending.contains(&(ty, addr))
     }
 
-    /// A change to a lease (its new value, None for a deletion) is durable.
-    pub fn settle(&mut self, ty: LeaseType6, addr: Ipv6Addr, value: Option<&Lease6>) {
+    /// A change to a lease (its new value, None for a deletion) is durable. Returns the
+    /// durable lease it replaced (None: untracked, nothing was pending).
+    pub fn settle(&mut self, ty: LeaseType6, addr: Ipv6Addr, value: Option<&Lease6>) -> Option<Option<Lease6>> {
         let latest = self.holds(ty, addr, value);
-        self.pending.settle((ty, addr), latest, value);
+        self.pending.settle((ty, addr), latest, value)
     }
 
     /// A change failed: when it is the latest, the durable lease is put back. Returns the
@@ -413,6 +414,31 @@ impl SubnetLeases6 {
             .filter(|l| l.key().0 == ty)
             .filter(|l| matches!(l.state(), LeaseState::Default | LeaseState::Declined))
             .count()
+    }
+
+    /// Durable leases counted as assigned addresses, assigned prefixes (default or declined)
+    /// and declined: what the statistics count (Kea ARM 9.13 `assigned-nas`, `assigned-pds`,
+    /// `declined-addresses`); a pending change counts when it settles.
+    pub fn durable_counts(&self) -> (usize, usize, usize) {
+        let weights = |l: Option<(LeaseType6, LeaseState)>| match l {
+            Some((ty, st @ (LeaseState::Default | LeaseState::Declined))) => {
+                let na = i64::from(ty != LeaseType6::Pd);
+                (na, 1 - na, i64::from(st == LeaseState::Declined))
+            }
+            _ => (0, 0, 0),
+        };
+        let mut n = (0i64, 0i64, 0i64);
+        let mut add = |w: (i64, i64, i64), sign: i64| {
+            n = (n.0 + sign * w.0, n.1 + sign * w.1, n.2 + sign * w.2);
+        };
+        for p in self.table.iter() {
+            add(weights(Some((p.key().0, p.state()))), 1);
+        }
+        for (key, durable) in self.pending.iter() {
+            add(weights(durable.map(|l| (l.lease_type, l.state))), 1);
+            add(weights(self.table.get(key).map(|p| (p.key().0, p.state()))), -1);
+        }
+        (n.0.max(0) as usize, n.1.max(0) as usize, n.2.max(0) as usize)
     }
 }
 
@@ -497,7 +523,7 @@ impl SubnetState for SubnetLeases6 {
     }
 
     fn settle_key(&mut self, (ty, addr): (LeaseType6, Ipv6Addr), value: Option<&Lease6>) {
-        self.settle(ty, addr, value)
+        self.settle(ty, addr, value);
     }
 
     fn roll_back_key(

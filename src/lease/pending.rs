@@ -66,14 +66,14 @@ impl<K: Eq + Hash + Copy, L: Clone + PartialEq> PendingChanges<K, L> {
     }
 
     /// A change to `key` with value `value` became durable; `latest`: the map still holds
-    /// that value.
-    pub fn settle(&mut self, key: K, latest: bool, value: Option<&L>) {
-        let Some(slot) = self.durable.get_mut(&key) else { return };
+    /// that value. Returns the durable state it replaces (None when `key` was not pending).
+    pub fn settle(&mut self, key: K, latest: bool, value: Option<&L>) -> Option<Option<L>> {
+        let slot = self.durable.get_mut(&key)?;
         if latest {
             // The latest change is durable: nothing pending remains.
-            self.durable.remove(&key);
+            self.durable.remove(&key)
         } else {
-            *slot = value.cloned();
+            Some(std::mem::replace(slot, value.cloned()))
         }
     }
 

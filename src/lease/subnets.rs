@@ -3,6 +3,7 @@
 //! family's): what the engine decides over and what memfile's store reads (its index).
 
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Mutex, MutexGuard};
 
 use super::store::LeaseRecord;
@@ -52,11 +53,13 @@ pub trait SubnetState: Send + 'static {
 pub struct LeaseMap<S: SubnetState> {
     subnets: HashMap<u32, Mutex<S>>,
     orphans: Mutex<HashMap<<S::Lease as LeaseRecord>::Key, S::Lease>>,
+    /// Changes stay pending until reported durable (a store is attached).
+    tracking: AtomicBool,
 }
 
 impl<S: SubnetState> Default for LeaseMap<S> {
     fn default() -> Self {
-        LeaseMap { subnets: HashMap::new(), orphans: Mutex::default() }
+        LeaseMap { subnets: HashMap::new(), orphans: Mutex::default(), tracking: AtomicBool::new(false) }
     }
 }
 
@@ -66,6 +69,7 @@ impl<S: SubnetState> LeaseMap<S> {
         LeaseMap {
             subnets: subnets.into_iter().map(|(id, s)| (id, Mutex::new(s))).collect(),
             orphans: Mutex::default(),
+            tracking: AtomicBool::new(false),
         }
     }
 
@@ -126,11 +130,17 @@ impl<S: SubnetState> LeaseMap<S> {
 
     /// Starts tracking changes until they are durable (a store is attached).
     pub fn track_pending(&self) {
+        self.tracking.store(true, Ordering::Relaxed);
         for id in self.subnet_ids() {
             if let Some(mut s) = self.subnet(id) {
                 s.track_pending();
             }
         }
+    }
+
+    /// Whether changes stay pending until reported durable ([`Self::track_pending`]).
+    pub fn tracking(&self) -> bool {
+        self.tracking.load(Ordering::Relaxed)
     }
 
     /// Every durable lease, configured subnets first (by id), then orphans: what a rewritten

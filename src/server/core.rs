@@ -10,7 +10,7 @@ use super::timers::TimerWork;
 use crate::clock;
 use crate::lease::store::{LeaseRecord, LeaseStore, StoreError};
 use crate::lease::Change;
-use crate::stats::Stats;
+use crate::stats::{Stats, Tally};
 
 /// What the service core needs of a family's engine (Kea ARM 8.2.14 reclamation, 8.2.2.1
 /// lease file cleanup).
@@ -21,12 +21,12 @@ pub trait ServedEngine: Send + Sync + 'static {
     const FAMILY: u8;
     /// `reclaim-timer-wait-time`, `lfc-interval` (seconds) and `persist` of its configuration.
     fn timers(&self) -> (u32, u32, bool);
-    /// One run of expired-lease reclamation.
-    fn reclaim(&self, now: u64) -> Vec<Change<Self::Lease>>;
-    /// These changes are durable.
-    fn synced(&self, changes: &[Change<Self::Lease>]);
+    /// One run of expired-lease reclamation; what it counts goes to `tally`.
+    fn reclaim(&self, now: u64, tally: &mut Tally) -> Vec<Change<Self::Lease>>;
+    /// These changes are durable; their lease statistics go to `tally`.
+    fn synced(&self, changes: &[Change<Self::Lease>], tally: &mut Tally);
     /// These changes failed: undo them.
-    fn roll_back(&self, changes: &[Change<Self::Lease>], now: u64);
+    fn roll_back(&self, changes: &[Change<Self::Lease>]);
 }
 
 /// The shared core of one service; `M` is the lease map the engine decides over.
@@ -114,13 +114,15 @@ impl<E: ServedEngine, M> Core<E, M> {
     /// engine (under the engine lock, so a configuration swap never copies the lease map halfway
     /// through it) and returns its lease changes, which are committed in decision order with the
     /// packet path's and settled as the pipeline settles a packet's: visible to reads once
-    /// durable, undone without a trace if the commit fails.
+    /// durable, undone without a trace if the commit fails. What `f` counts in its tally, and
+    /// the lease statistics of the durable changes, are counted once the outcome is known.
     pub async fn change<R>(
         &self,
-        f: impl FnOnce(&E) -> (R, Vec<Change<E::Lease>>),
+        f: impl FnOnce(&E, &mut Tally) -> (R, Vec<Change<E::Lease>>),
     ) -> (R, Vec<Change<E::Lease>>, Result<(), StoreError>) {
+        let mut tally = Tally::default();
         let (r, changes, commit) = self.decide(|engine, store| {
-            let (r, changes) = f(engine);
+            let (r, changes) = f(engine, &mut tally);
             let commit = (!changes.is_empty()).then(|| store.commit(&mut changes.iter()));
             (r, changes, commit)
         });
@@ -129,9 +131,13 @@ impl<E: ServedEngine, M> Core<E, M> {
             None => Ok(()),
         };
         match &result {
-            Ok(()) => self.engine().synced(&changes),
-            Err(_) => self.engine().roll_back(&changes, clock::unix_now()),
+            Ok(()) => self.engine().synced(&changes, &mut tally),
+            Err(_) => {
+                self.engine().roll_back(&changes);
+                tally.not_durable();
+            }
         }
+        tally.count(clock::unix_now_us());
         (r, changes, result)
     }
 }
@@ -153,7 +159,7 @@ where
         persist,
         reclaim: Box::new(move |now| -> BoxFuture<_> {
             let sh = sh.clone();
-            Box::pin(async move { sh.change(|e| ((), e.reclaim(now))).await.2 })
+            Box::pin(async move { sh.change(|e, t| ((), e.reclaim(now, t))).await.2 })
         }),
         lfc: Box::new(move || sh2.store.start_maintenance()),
     }

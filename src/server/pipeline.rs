@@ -1,7 +1,10 @@
 //! The packet pipeline both services run, generic over the address family (design.md "How a
 //! packet flows"): receive a batch -> admission -> engine decisions -> the batch's commit ->
 //! post-commit stages in a fixed order: replication to an HA partner (awaited before the reply
-//! where the mode requires it), reply transmission (one batch), DNS update intents, statistics.
+//! where the mode requires it), DNS update intents, reply transmission (one batch), statistics.
+//! The engine counts nothing itself: each decision carries a [`Tally`] that the statistics
+//! stage counts once the packet's fate is known, so a batch decided again after a conflict
+//! counts once, and lease statistics follow only changes that became durable.
 //!
 //! Run to completion: the task that received a batch decides it, waits once for the batch's
 //! durability and answers it; there is no task per packet. While a batch waits, the task keeps
@@ -18,6 +21,7 @@ use std::sync::Arc;
 use std::task::Poll;
 
 use crate::lease::store::{CommitFuture, StoreError};
+use crate::stats::Tally;
 
 /// Most datagrams read and decided as one batch (one recvmmsg, one commit wait, one send round).
 pub const MAX_BATCH: usize = 64;
@@ -35,6 +39,8 @@ pub struct Decision<F: Family> {
     pub reply: Option<F::Reply>,
     /// The lease changes the reply depends on (made durable with the rest of its batch).
     pub changes: Vec<F::Change>,
+    /// What the packet counts, counted by the statistics stage.
+    pub tally: Tally,
 }
 
 /// One address family's side of the pipeline: its sockets, its engine and its replies.
@@ -92,10 +98,10 @@ pub trait Family: Sized + Send + Sync + 'static {
         let _ = (svc, batch);
         None
     }
-    /// These changes are durable.
-    fn durable(svc: &Self::Service, changes: &[Self::Change]);
+    /// These changes are durable; their lease statistics go to `tally`.
+    fn durable(svc: &Self::Service, changes: &[Self::Change], tally: &mut Tally);
     /// The commit of these changes failed: they are undone in memory.
-    fn roll_back(svc: &Self::Service, changes: &[Self::Change], now: u64);
+    fn roll_back(svc: &Self::Service, changes: &[Self::Change]);
     /// Sends the replies of one batch and counts them.
     fn transmit(svc: &Self::Service, ep: &Self::Endpoint, replies: Vec<Self::Reply>);
 }
@@ -136,27 +142,46 @@ impl<C> Clone for Stages<C> {
     }
 }
 
+/// A settled batch: the replies that may be sent, then what it counts.
+struct Settled<F: Family> {
+    replies: Vec<F::Reply>,
+    tally: Tally,
+}
+
+impl<F: Family> Settled<F> {
+    /// The last two stages: transmission, then statistics.
+    fn finish(mut self, svc: &F::Service, ep: &F::Endpoint, now_us: u64) {
+        if !self.replies.is_empty() {
+            F::transmit(svc, ep, self.replies);
+        }
+        self.tally.count(now_us);
+    }
+}
+
 /// Settles a batch whose commit completed: undo its changes if the commit failed (nothing is
 /// then answered but replies that changed nothing), else run the post-commit stages over the
-/// durable changes. Returns the replies that may be sent.
+/// durable changes. Returns the replies that may be sent with what the batch counts.
 async fn post_commit<F: Family>(
     svc: &F::Service,
     stages: &Stages<F::Change>,
     decided: Vec<Decision<F>>,
     durable: bool,
-    now: u64,
-) -> Vec<F::Reply> {
+) -> Settled<F> {
     let mut replies = Vec::with_capacity(decided.len());
     let mut kept = Vec::with_capacity(decided.len());
-    for d in decided {
+    let mut tally = Tally::default();
+    for mut d in decided {
         if d.changes.is_empty() {
             kept.push(d);
         } else if durable {
-            F::durable(svc, &d.changes);
+            F::durable(svc, &d.changes, &mut d.tally);
             kept.push(d);
         } else {
-            // Not durable, not acknowledged: the client retransmits.
-            F::roll_back(svc, &d.changes, now);
+            // Not durable, not acknowledged: the client retransmits. What the packet counts
+            // on receipt still counts; what depended on its changes does not.
+            F::roll_back(svc, &d.changes);
+            d.tally.not_durable();
+            tally.absorb(d.tally);
         }
     }
     let changes: Vec<&F::Change> = kept.iter().flat_map(|d| d.changes.iter()).collect();
@@ -176,6 +201,7 @@ async fn post_commit<F: Family>(
     }
     drop(changes);
     for d in kept {
+        tally.absorb(d.tally);
         if let Some(r) = d.reply {
             // Replies that changed nothing never wait for the partner.
             if replicated || d.changes.is_empty() {
@@ -183,14 +209,14 @@ async fn post_commit<F: Family>(
             }
         }
     }
-    replies
+    Settled { replies, tally }
 }
 
 /// A batch waiting for its commit and post-commit stages.
 struct Parked<F: Family> {
     /// Packets of the batch that wait for a commit (Kea parks only those).
     packets: usize,
-    done: BoxFuture<Vec<F::Reply>>,
+    done: BoxFuture<Settled<F>>,
 }
 
 /// What a batch needs to be decided again when its commit conflicts: its packets (copied,
@@ -222,8 +248,9 @@ fn park<F: Family>(
                     reruns += 1;
                     tracing::debug!(target: "kakapo.server", "commit conflicted ({why}), deciding the batch again ({reruns})");
                     let now = clock.unix_now();
+                    // The decisions are dropped uncounted; the batch counts as decided again.
                     for d in decided.iter().filter(|d| !d.changes.is_empty()) {
-                        F::roll_back(&svc, &d.changes, now);
+                        F::roll_back(&svc, &d.changes);
                     }
                     if let Some(r) = &rerun {
                         (commit, decided) = decide_again::<F>(&svc, r, reruns, now).await;
@@ -237,7 +264,7 @@ fn park<F: Family>(
                 }
             }
         };
-        post_commit::<F>(&svc, &stages, decided, durable, clock.unix_now()).await
+        post_commit::<F>(&svc, &stages, decided, durable).await
     });
     Parked { packets, done }
 }
@@ -300,14 +327,12 @@ pub async fn serve<F: Family>(
             }
         };
         let mut guard = match event {
-            Err(replies) => {
+            Err(settled) => {
                 // The head resolved, so it is there to take off the queue.
                 if let Some(p) = parked.pop_front() {
                     waiting -= p.packets;
                 }
-                if !replies.is_empty() {
-                    F::transmit(&svc, &ep, replies);
-                }
+                settled.finish(&svc, &ep, clock.unix_now_us());
                 continue;
             }
             Ok(g) => g,
@@ -349,8 +374,8 @@ pub async fn serve<F: Family>(
         // once. Behind a parked batch a reply waits its turn, so one client's replies keep
         // their order.
         if parked.is_empty() && commit.is_none() && stages_idle(&stages) {
-            let replies = post_commit::<F>(&svc, &stages, std::mem::take(&mut decided), true, now).await;
-            F::transmit(&svc, &ep, replies);
+            let settled = post_commit::<F>(&svc, &stages, std::mem::take(&mut decided), true).await;
+            settled.finish(&svc, &ep, clock.unix_now_us());
             continue;
         }
         let batch = std::mem::take(&mut decided);
@@ -402,6 +427,9 @@ mod tests {
         shared: bool,
         /// How many of the next commits that would succeed conflict instead.
         conflicts: Arc<std::sync::atomic::AtomicUsize>,
+        /// What the statistics stage counted: `received` per packet decided, `leased` per
+        /// lease change decided, `assigned` per change made durable.
+        stats: crate::stats::Stats,
     }
 
     impl Svc {
@@ -410,6 +438,14 @@ mod tests {
         }
         fn log(&self) -> Vec<Ev> {
             self.log.lock().unwrap().clone()
+        }
+        fn counter(&self, name: &str) -> crate::stats::Counter {
+            self.stats.lazy_counter(name)
+        }
+        /// (received, leased, assigned) as counted.
+        fn counted(&self) -> (i64, i64, i64) {
+            let v = |n: &str| self.counter(n).value().unwrap_or(0);
+            (v("received"), v("leased"), v("assigned"))
         }
         fn pos(&self, e: &Ev) -> usize {
             self.log().iter().position(|x| x == e).unwrap_or_else(|| panic!("{e:?} missing from {:?}", self.log()))
@@ -470,15 +506,18 @@ mod tests {
             let mut commits = Vec::new();
             for (bytes, _) in batch {
                 let b = bytes[0];
+                let mut tally = Tally::default();
+                tally.seen(&svc.counter("received"), 1);
                 // Even bytes change a lease (a REQUEST), odd ones do not (a DISCOVER).
                 if b % 2 == 1 {
-                    out.push(Decision { reply: Some(b), changes: Vec::new() });
+                    out.push(Decision { reply: Some(b), changes: Vec::new(), tally });
                     continue;
                 }
+                tally.leased(&svc.counter("leased"), 1);
                 let (tx, rx) = oneshot::channel();
                 svc.commits.lock().unwrap().push((b, tx));
                 commits.push(rx);
-                out.push(Decision { reply: Some(b), changes: vec![b] });
+                out.push(Decision { reply: Some(b), changes: vec![b], tally });
             }
             // One commit for the batch: durable only if every packet's row is.
             let conflicts = svc.conflicts.clone();
@@ -507,10 +546,11 @@ mod tests {
                 Box::pin(async {})
             })
         }
-        fn durable(svc: &Svc, changes: &[u8]) {
+        fn durable(svc: &Svc, changes: &[u8], tally: &mut Tally) {
             changes.iter().for_each(|c| svc.push(Ev::Durable(*c)));
+            tally.leased(&svc.counter("assigned"), changes.len() as i64);
         }
-        fn roll_back(svc: &Svc, changes: &[u8], _: u64) {
+        fn roll_back(svc: &Svc, changes: &[u8]) {
             changes.iter().for_each(|c| svc.push(Ev::RolledBack(*c)));
         }
         fn transmit(svc: &Svc, ep: &UnixDatagram, replies: Vec<u8>) {
@@ -613,6 +653,8 @@ mod tests {
         assert!(lab.svc.log().contains(&Ev::RolledBack(12)));
         assert!(!lab.svc.log().contains(&Ev::Durable(12)));
         assert!(lab.svc.pos(&Ev::Durable(10)) < lab.svc.pos(&Ev::Sent(vec![10])));
+        // Both packets count as received; only the durable one's lease statistics count.
+        assert_eq!(lab.svc.counted(), (2, 1, 1));
     }
 
     #[tokio::test]
@@ -712,6 +754,8 @@ mod tests {
                 Ev::Sent(vec![20])
             ]
         );
+        // Decided twice, counted once: the first decision's tally went with its commit.
+        assert_eq!(lab.svc.counted(), (1, 1, 1));
     }
 
     #[tokio::test]
@@ -731,6 +775,7 @@ mod tests {
         let undone = log.iter().filter(|e| **e == Ev::RolledBack(22)).count();
         assert_eq!((reads, undone), (MAX_RERUNS + 1, MAX_RERUNS + 1), "{log:?}");
         assert!(!log.iter().any(|e| matches!(e, Ev::Durable(_) | Ev::Sent(_))), "{log:?}");
+        assert_eq!(lab.svc.counted(), (1, 0, 0), "received once, nothing leased");
     }
 
     #[tokio::test]

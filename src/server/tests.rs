@@ -68,11 +68,8 @@ fn a_v4_commit_completes_while_a_configuration_swap_waits_for_its_decision() {
     let done = finishes(async move {
         let sh3 = sh2.clone();
         let (swap, _, result) = sh2
-            .change(|e| {
-                (
-                    swap_waiting(move || sh3.reconfigure(next, T0)),
-                    e.admin_put(lease.unwrap(), PutMode::Add, T0).unwrap().1,
-                )
+            .change(|e, _| {
+                (swap_waiting(move || sh3.reconfigure(next, T0)), e.admin_put(lease.unwrap(), PutMode::Add).unwrap().1)
             })
             .await;
         (swap, result.is_ok())
@@ -102,11 +99,8 @@ fn a_v6_commit_completes_while_a_configuration_swap_waits_for_its_decision() {
     let done = finishes(async move {
         let sh3 = sh2.clone();
         let (swap, _, result) = sh2
-            .change(|e| {
-                (
-                    swap_waiting(move || sh3.reconfigure(next, T0)),
-                    e.admin_put(lease.unwrap(), PutMode::Add, T0).unwrap().1,
-                )
+            .change(|e, _| {
+                (swap_waiting(move || sh3.reconfigure(next, T0)), e.admin_put(lease.unwrap(), PutMode::Add).unwrap().1)
             })
             .await;
         (swap, result.is_ok())

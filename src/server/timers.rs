@@ -180,7 +180,9 @@ mod tests {
             state: LeaseState::Default,
             user_context: None,
         };
-        let add = |e: &crate::engine::v4::Engine4| e.admin_put(lease, crate::engine::admin::PutMode::Add, T0).unwrap();
+        let add = |e: &crate::engine::v4::Engine4, _: &mut crate::stats::Tally| {
+            e.admin_put(lease, crate::engine::admin::PutMode::Add).unwrap()
+        };
         sh.change(add).await.2.unwrap();
         let assigned = || stats.get("subnet[1].assigned-addresses").map(|s| s.value);
         assert_eq!(assigned(), Some(1));

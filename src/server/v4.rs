@@ -27,6 +27,7 @@ use crate::net::raw::{RawOutgoing, RawV4Socket, RAW_BATCH};
 use crate::net::steer::Steer;
 use crate::net::udp4::{Outgoing4, Udp4Recv, Udp4Socket};
 use crate::stats::Stats;
+use crate::stats::Tally;
 use crate::wire::v4::{MessageType, Pkt4};
 
 /// The lease file a configuration uses: `name`, relative names under the data directory, and
@@ -78,14 +79,14 @@ impl ServedEngine for Engine4 {
         let c = self.config();
         (c.expired.reclaim_timer_wait_time, c.lease_database.lfc_interval, c.lease_database.persist)
     }
-    fn reclaim(&self, now: u64) -> Vec<LeaseChange4> {
-        Engine4::reclaim(self, now)
+    fn reclaim(&self, now: u64, tally: &mut Tally) -> Vec<LeaseChange4> {
+        Engine4::reclaim(self, now, tally)
     }
-    fn synced(&self, changes: &[LeaseChange4]) {
-        Engine4::synced(self, changes)
+    fn synced(&self, changes: &[LeaseChange4], tally: &mut Tally) {
+        Engine4::synced(self, changes, tally)
     }
-    fn roll_back(&self, changes: &[LeaseChange4], now: u64) {
-        Engine4::roll_back(self, changes, now)
+    fn roll_back(&self, changes: &[LeaseChange4]) {
+        Engine4::roll_back(self, changes)
     }
 }
 
@@ -374,11 +375,13 @@ impl Family for V4 {
             for (bytes, r) in batch {
                 meta.src = r.src;
                 meta.dst = r.dst;
-                match engine.handle(bytes, &meta, now, rand()) {
-                    Outcome4::Reply(r) => out.push(Decision { reply: Some((r.pkt, r.dest)), changes: r.changes }),
-                    Outcome4::Silent(changes) => out.push(Decision { reply: None, changes }),
-                    Outcome4::Drop(_) => {}
-                }
+                let mut tally = Tally::default();
+                let (reply, changes) = match engine.decide(engine.leases(), bytes, &meta, now, rand(), &mut tally) {
+                    Outcome4::Reply(r) => (Some((r.pkt, r.dest)), r.changes),
+                    Outcome4::Silent(changes) => (None, changes),
+                    Outcome4::Drop(_) => (None, Vec::new()),
+                };
+                out.push(Decision { reply, changes, tally });
             }
             // The batch's rows go to the store as one commit (one write + fdatasync at most).
             let mut rows = out.iter().flat_map(|d| d.changes.iter()).peekable();
@@ -387,12 +390,12 @@ impl Family for V4 {
         })
     }
 
-    fn durable(svc: &Shared, changes: &[LeaseChange4]) {
-        svc.engine().synced(changes);
+    fn durable(svc: &Shared, changes: &[LeaseChange4], tally: &mut Tally) {
+        svc.engine().synced(changes, tally);
     }
 
-    fn roll_back(svc: &Shared, changes: &[LeaseChange4], now: u64) {
-        svc.engine().roll_back(changes, now);
+    fn roll_back(svc: &Shared, changes: &[LeaseChange4]) {
+        svc.engine().roll_back(changes);
     }
 
     fn transmit(svc: &Shared, ep: &Iface, replies: Vec<(Pkt4, Dest4)>) {

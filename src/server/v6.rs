@@ -27,6 +27,7 @@ use crate::lease::Lease6;
 use crate::lease::LeaseChange6;
 use crate::net::udp6::{Udp6Recv, Udp6Socket};
 use crate::stats::Stats;
+use crate::stats::Tally;
 use crate::wire::v6::MessageType;
 
 /// The DHCPv6 server port (RFC 8415 section 7.2).
@@ -108,14 +109,14 @@ impl ServedEngine for Engine6 {
         let c = self.config();
         (c.expired.reclaim_timer_wait_time, c.lease_database.lfc_interval, c.lease_database.persist)
     }
-    fn reclaim(&self, now: u64) -> Vec<LeaseChange6> {
-        Engine6::reclaim(self, now)
+    fn reclaim(&self, now: u64, tally: &mut Tally) -> Vec<LeaseChange6> {
+        Engine6::reclaim(self, now, tally)
     }
-    fn synced(&self, changes: &[LeaseChange6]) {
-        Engine6::synced(self, changes)
+    fn synced(&self, changes: &[LeaseChange6], tally: &mut Tally) {
+        Engine6::synced(self, changes, tally)
     }
-    fn roll_back(&self, changes: &[LeaseChange6], now: u64) {
-        Engine6::roll_back(self, changes, now)
+    fn roll_back(&self, changes: &[LeaseChange6]) {
+        Engine6::roll_back(self, changes)
     }
 }
 
@@ -366,10 +367,15 @@ impl Family for V6 {
             for (bytes, r) in batch {
                 meta.src = r.src;
                 meta.dst = r.dst;
-                if let Outcome6::Reply(mut reply) = engine.handle(bytes, &meta, now, rand()) {
-                    let changes = std::mem::take(&mut reply.changes);
-                    out.push(Decision { reply: Some(reply), changes });
-                }
+                let mut tally = Tally::default();
+                let (reply, changes) = match engine.decide(engine.leases(), bytes, &meta, now, rand(), &mut tally) {
+                    Outcome6::Reply(mut reply) => {
+                        let changes = std::mem::take(&mut reply.changes);
+                        (Some(reply), changes)
+                    }
+                    Outcome6::Drop(_) => (None, Vec::new()),
+                };
+                out.push(Decision { reply, changes, tally });
             }
             // The batch's rows go to the store as one commit (one write + fdatasync at most).
             let mut rows = out.iter().flat_map(|d| d.changes.iter()).peekable();
@@ -378,12 +384,12 @@ impl Family for V6 {
         })
     }
 
-    fn durable(svc: &Shared, changes: &[LeaseChange6]) {
-        svc.engine().synced(changes);
+    fn durable(svc: &Shared, changes: &[LeaseChange6], tally: &mut Tally) {
+        svc.engine().synced(changes, tally);
     }
 
-    fn roll_back(svc: &Shared, changes: &[LeaseChange6], now: u64) {
-        svc.engine().roll_back(changes, now);
+    fn roll_back(svc: &Shared, changes: &[LeaseChange6]) {
+        svc.engine().roll_back(changes);
     }
 
     fn transmit(svc: &Shared, ep: &Iface, replies: Vec<Reply6>) {
