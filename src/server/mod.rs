@@ -240,3 +240,29 @@ pub fn shares(threads: u32) -> Vec<Option<crate::net::steer::Steer>> {
         count => (0..count).map(|index| Some(crate::net::steer::Steer { index, count })).collect(),
     }
 }
+
+/// Room a reply buffer starts with: a DHCPv4 reply fits the 576 octets every client accepts
+/// (RFC 2131 2), and most DHCPv6 replies do too.
+const REPLY_CAPACITY: usize = 576;
+
+/// The encode buffers of one socket's replies, reused batch after batch so a steady stream of
+/// replies allocates nothing to be encoded (the socket has one sending thread, so the lock is
+/// never contended).
+#[derive(Debug, Default)]
+pub struct ReplyBuffers(std::sync::Mutex<Vec<Vec<u8>>>);
+
+impl ReplyBuffers {
+    /// Runs `f` over `n` cleared buffers taken from the pool, then keeps them for the next batch.
+    pub fn with<R>(&self, n: usize, f: impl FnOnce(&mut [Vec<u8>]) -> R) -> R {
+        let lock = || self.0.lock().unwrap_or_else(|e| e.into_inner());
+        let mut bufs = std::mem::take(&mut *lock());
+        if bufs.len() < n {
+            bufs.resize_with(n, || Vec::with_capacity(REPLY_CAPACITY));
+        }
+        let used = &mut bufs[..n];
+        used.iter_mut().for_each(Vec::clear);
+        let r = f(used);
+        *lock() = bufs;
+        r
+    }
+}

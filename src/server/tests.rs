@@ -111,3 +111,20 @@ fn a_v6_commit_completes_while_a_configuration_swap_waits_for_its_decision() {
     let durable = sh.engine().leases().subnet(1).and_then(|s| s.durable_get(LeaseType6::Na, addr));
     assert!(durable.is_some(), "and the lease is there");
 }
+
+#[test]
+fn reply_buffers_are_reused_from_batch_to_batch() {
+    let pool = super::ReplyBuffers::default();
+    let first: Vec<*const u8> = pool.with(3, |bufs| {
+        bufs.iter_mut().for_each(|b| b.extend_from_slice(&[1; 300]));
+        bufs.iter().map(|b| b.as_ptr()).collect()
+    });
+    // The next batch gets the same buffers back, emptied, with their room kept.
+    let again: Vec<(*const u8, usize, usize)> =
+        pool.with(2, |bufs| bufs.iter().map(|b| (b.as_ptr(), b.len(), b.capacity())).collect());
+    assert_eq!(again.iter().map(|x| x.0).collect::<Vec<_>>(), first[..2]);
+    assert!(again.iter().all(|&(_, len, cap)| len == 0 && cap >= 576));
+    // A larger batch keeps the old buffers and adds what it lacks.
+    let grown = pool.with(5, |bufs| bufs.iter().map(|b| b.as_ptr()).collect::<Vec<_>>());
+    assert_eq!(grown[..3], first[..]);
+}

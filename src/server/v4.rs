@@ -52,6 +52,7 @@ pub struct Iface {
     ifindex: u32,
     addrs: Vec<Ipv4Addr>,
     listener: Listener,
+    buffers: super::ReplyBuffers,
 }
 
 /// What the packet tasks, the timers and the control channel share: the family-independent
@@ -215,7 +216,7 @@ fn open_iface(
         let _ = udp.set_recv_buffer_size(4 << 20);
         Listener::Udp { udp }
     };
-    Ok(Iface { name: name.to_string(), ifindex, addrs, listener })
+    Ok(Iface { name: name.to_string(), ifindex, addrs, listener, buffers: Default::default() })
 }
 
 /// An opened DHCPv4 service: lease file loaded, sockets bound, not yet serving.
@@ -410,12 +411,34 @@ impl Family for V4 {
 /// Sends a batch of replies through a raw socket's listener: link-layer frames to clients
 /// without an address in one sendmmsg(2) per 32, the fallback UDP socket otherwise.
 fn send_raw(sh: &Shared, iface: &Iface, raw: &RawV4Socket, fallback: &UdpSocket, replies: &[(Pkt4, Dest4)], now: u64) {
+    iface.buffers.with(replies.len(), |bufs| {
+        let encoded = encode_into(replies, bufs);
+        send_raw_encoded(sh, iface, raw, fallback, replies, encoded, now)
+    })
+}
+
+/// Encodes each reply into its buffer.
+fn encode_into<'b>(replies: &[(Pkt4, Dest4)], bufs: &'b mut [Vec<u8>]) -> &'b [Vec<u8>] {
+    for ((pkt, _), b) in replies.iter().zip(bufs.iter_mut()) {
+        pkt.encode(b);
+    }
+    bufs
+}
+
+fn send_raw_encoded(
+    sh: &Shared,
+    iface: &Iface,
+    raw: &RawV4Socket,
+    fallback: &UdpSocket,
+    replies: &[(Pkt4, Dest4)],
+    encoded: &[Vec<u8>],
+    now: u64,
+) {
     let port = sh.opts.client_port;
     let src_ip = iface.addrs.first().copied().unwrap_or(Ipv4Addr::UNSPECIFIED);
-    let encoded: Vec<Vec<u8>> = replies.iter().map(|(pkt, _)| encode(pkt)).collect();
     let mut frames = Vec::with_capacity(replies.len());
     let mut framed = Vec::with_capacity(replies.len());
-    for (i, ((pkt, dest), out)) in replies.iter().zip(&encoded).enumerate() {
+    for (i, ((pkt, dest), out)) in replies.iter().zip(encoded).enumerate() {
         let (dst_mac, dst_ip) = match *dest {
             // Unicast replies leave from the server port, as Kea's do: stateful firewalls in
             // front of clients (and some relays) only pass replies from port 67.
@@ -450,19 +473,26 @@ fn send_raw(sh: &Shared, iface: &Iface, raw: &RawV4Socket, fallback: &UdpSocket,
     }
 }
 
-fn encode(pkt: &Pkt4) -> Vec<u8> {
-    let mut b = Vec::with_capacity(576);
-    pkt.encode(&mut b);
-    b
-}
-
 /// Sends a batch of replies through a UDP listener with one sendmmsg(2) per 64 datagrams.
 fn send_udp(sh: &Shared, iface: &Iface, udp: &Udp4Socket, replies: &[(Pkt4, Dest4)], now: u64) {
+    iface.buffers.with(replies.len(), |bufs| {
+        let encoded = encode_into(replies, bufs);
+        send_udp_encoded(sh, iface, udp, replies, encoded, now)
+    })
+}
+
+fn send_udp_encoded(
+    sh: &Shared,
+    iface: &Iface,
+    udp: &Udp4Socket,
+    replies: &[(Pkt4, Dest4)],
+    encoded: &[Vec<u8>],
+    now: u64,
+) {
     let port = sh.opts.client_port;
-    let encoded: Vec<Vec<u8>> = replies.iter().map(|(pkt, _)| encode(pkt)).collect();
     let msgs: Vec<Outgoing4<'_>> = replies
         .iter()
-        .zip(&encoded)
+        .zip(encoded)
         .map(|((_, dest), payload)| {
             let (dst, ifindex) = match dest {
                 Dest4::Relay(to) => (SocketAddrV4::new(*to.ip(), sh.opts.server_port), None),

@@ -83,6 +83,7 @@ pub struct Iface {
     ifindex: u32,
     addrs: Vec<Ipv6Addr>,
     sock: Udp6Socket,
+    buffers: super::ReplyBuffers,
 }
 
 /// What the packet tasks, the timers and the control channel share: the family-independent
@@ -255,13 +256,25 @@ impl Service6 {
                 .map_err(err)?;
                 // Bursts from many clients queue rather than drop while a batch is decided.
                 let _ = sock.set_recv_buffer_size(4 << 20);
-                ifaces.push(Arc::new(Iface { name: name.clone(), ifindex, addrs: addrs.clone(), sock }));
+                ifaces.push(Arc::new(Iface {
+                    name: name.clone(),
+                    ifindex,
+                    addrs: addrs.clone(),
+                    sock,
+                    buffers: Default::default(),
+                }));
             }
             info!(target: "kea-dhcp6.dhcp6", "DHCP6_OPEN_SOCKET opened UDP socket on interface {name}, port {port}, joined ff02::1:2");
             for u in unicast {
                 let sock = Udp6Socket::bind(SocketAddrV6::new(u, port, 0, 0), Some(&name), false).map_err(err)?;
                 info!(target: "kea-dhcp6.dhcp6", "DHCP6_OPEN_SOCKET opened UDP socket on interface {name}, address {u}, port {port}");
-                ifaces.push(Arc::new(Iface { name: name.clone(), ifindex, addrs: addrs.clone(), sock }));
+                ifaces.push(Arc::new(Iface {
+                    name: name.clone(),
+                    ifindex,
+                    addrs: addrs.clone(),
+                    sock,
+                    buffers: Default::default(),
+                }));
             }
         }
         if ifaces.is_empty() {
@@ -400,14 +413,15 @@ impl Family for V6 {
 /// Sends a batch of replies with one sendmmsg(2) per 64 datagrams, out of the receiving
 /// interface (link-local destinations need it; the socket is bound to it anyway).
 fn send(sh: &Shared, iface: &Iface, replies: &[Reply6], now: u64) {
-    let encoded: Vec<Vec<u8>> = replies
-        .iter()
-        .map(|r| {
-            let mut b = Vec::with_capacity(512);
-            crate::wire::v6::encode(&r.pkt, &r.relays, &mut b);
-            b
-        })
-        .collect();
+    iface.buffers.with(replies.len(), |bufs| {
+        for (r, b) in replies.iter().zip(bufs.iter_mut()) {
+            crate::wire::v6::encode(&r.pkt, &r.relays, b);
+        }
+        send_encoded(sh, iface, replies, bufs, now)
+    })
+}
+
+fn send_encoded(sh: &Shared, iface: &Iface, replies: &[Reply6], encoded: &[Vec<u8>], now: u64) {
     let msgs: Vec<(&[u8], SocketAddrV6)> = encoded.iter().zip(replies).map(|(b, r)| (&b[..], r.dest)).collect();
     let mut results = Vec::with_capacity(msgs.len());
     iface.sock.send_batch(&msgs, iface.ifindex, &mut results);
