@@ -234,7 +234,7 @@ measure_lfc() { # FAMILY
             grep -q LFC_FAIL "$work/server.log" && break
             sleep 0.5
         done
-        a=$(grep -m1 'DHCPSRV_MEMFILE_LFC_START starting Lease File Cleanup of' "$work/server.log" | hms_s)
+        a=$(grep -m1 'DHCPSRV_MEMFILE_LFC_EXECUTE executing Lease File Cleanup using: in-process cleanup of' "$work/server.log" | hms_s)
         b=$(grep -m1 'LFC_TERMINATE' "$work/server.log" | hms_s)
         if [ -n "$a" ] && [ -n "$b" ]; then
             R[kakapo,$f,lfc]=$(awk -v a="$a" -v b="$b" 'BEGIN { d = b - a; if (d < 0) d += 86400; printf "%.2f", d }')

@@ -319,7 +319,7 @@ async fn serve(settings: Settings, cfg: Arc<Config>, loggers: KeaLoggers) -> any
         }
     }
     if settings.server_port.is_some() || settings.client_port.is_some() || !settings.restrictions {
-        info!(target: "kea-dhcp4.dhcp4", "DHCP4_PORTS server port {:?}, client port {:?}, path restrictions {}", settings.server_port, settings.client_port, settings.restrictions);
+        info!(target: "kea-dhcp4.dhcp4", "KAKAPO_PORTS server port {:?}, client port {:?}, path restrictions {}", settings.server_port, settings.client_port, settings.restrictions);
     }
     let _ = sd_notify::notify(false, &[sd_notify::NotifyState::Ready]);
 

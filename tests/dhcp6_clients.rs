@@ -168,7 +168,7 @@ fn dhclient_gets_address_prefix_and_dns_and_keeps_them_across_a_server_restart()
     assert_eq!(server.stop(), Some(0));
     let server = Server::start_v6(&l.srv, dir.path(), &server6_cfg(&l.si, false));
     assert_eq!(std::fs::read_to_string(&sid_file).unwrap(), sid, "the server DUID survives a restart");
-    assert!(server.log().contains(&format!("DHCP6_USING_SERVERID server is using server-id {sid}")));
+    assert!(server.log().contains(&format!("KAKAPO_USING_SERVERID server is using server-id {sid}")));
     dhclient6(&l.cli, &l.ci, dir.path(), &["-N", "-P"], DNS_CONF, &["BOUND6", "RENEW6", "REBIND6", "REBOOT6"]);
     let ev2 = events(dir.path());
     let (addrs2, prefixes2) = bound(&ev2);

@@ -230,7 +230,7 @@ impl Control {
         if let Err(e) = self.services.apply(&old, &new, now).await {
             // The new configuration cannot be served and the old one runs again.
             if let Err(e2) = (self.on_config)(&old) {
-                error!(target: "kea-dhcp4.dhcp4", "DHCP4_INIT_FAIL the previous loggers could not be restored: {e2}");
+                error!(target: "kea-dhcp4.dhcp4", "DHCP4_INIT_FAIL failed to initialize Kea server: the previous loggers could not be restored: {e2}");
             }
             return Err(e.to_string());
         }
@@ -368,7 +368,7 @@ impl Control {
                 };
                 match self.apply(new).await {
                     Ok(()) => {
-                        info!(target: "kea-dhcp4.commands", "DHCP4_CONFIG_COMPLETE configuration applied by config-set");
+                        info!(target: "kea-dhcp4.commands", "DHCP4_CONFIG_COMPLETE DHCPv4 server has completed configuration: applied by config-set");
                         let hash = config_hash(&config_get(&self.config(), section));
                         Response::ok("Configuration successful.").with_args(json!({ "hash": hash }))
                     }

@@ -221,7 +221,7 @@ impl Listeners {
 async fn stop_endpoint(key: &Key, ep: Endpoint) {
     let _ = ep.stop.send(true);
     let _ = ep.task.await;
-    info!(target: "kea-dhcp4.commands", "COMMAND_ACCEPTOR_STOP {key} closed");
+    info!(target: "kea-dhcp4.commands", "KAKAPO_CONTROL_CHANNEL_CLOSED {key} closed");
 }
 
 fn spawn(bound: Bound, listener: Listener, dispatch: Arc<dyn Dispatch>) -> Endpoint {
@@ -230,9 +230,10 @@ fn spawn(bound: Bound, listener: Listener, dispatch: Arc<dyn Dispatch>) -> Endpo
         Bound::Unix(b) => {
             info!(target: "kea-dhcp4.commands", "COMMAND_ACCEPTOR_START Starting to accept connections via unix domain socket bound to {}", b.path().display());
             let handle = Handle::Unix(b.handle());
+            let path = b.path().display().to_string();
             let task = tokio::spawn(async move {
                 if let Err(e) = b.serve(dispatch, listener, rx).await {
-                    error!(target: "kea-dhcp4.commands", "COMMAND_SOCKET_ACCEPT_FAIL control socket stopped: {e}");
+                    error!(target: "kea-dhcp4.commands", "COMMAND_SOCKET_ACCEPT_FAIL Failed to accept incoming connection on command socket {path}: {e}");
                 }
             });
             (handle, task)
@@ -242,7 +243,7 @@ fn spawn(bound: Bound, listener: Listener, dispatch: Arc<dyn Dispatch>) -> Endpo
             let handle = Handle::Http(b.handle());
             let task = tokio::spawn(async move {
                 if let Err(e) = b.serve(dispatch, listener, rx).await {
-                    error!(target: "kea-dhcp4.commands", "HTTP_COMMAND_MGR_SERVICE_STOPPED control listener stopped: {e}");
+                    error!(target: "kea-dhcp4.commands", "KAKAPO_CONTROL_LISTENER_STOPPED control listener stopped: {e}");
                 }
             });
             (handle, task)

@@ -471,7 +471,7 @@ impl Engine4 {
                             sub.inspect(|c| tally.leased(&c.reclaimed_leases, 1));
                             tally.leased(&g.reclaimed_leases, 1);
                         }
-                        debug!(target: "kea-dhcp4.alloc-engine", "ALLOC_ENGINE_V4_LEASE_RECLAIM lease {} reclaimed", l.address);
+                        debug!(target: "kea-dhcp4.alloc-engine", "ALLOC_ENGINE_V4_LEASE_RECLAIM {}: reclaiming expired lease for address {}", lease_label(&l), l.address);
                         if e.hold_reclaimed_time == 0 {
                             leases.remove(l.address);
                             changes.push(LeaseChange4::Delete(l));
@@ -684,6 +684,7 @@ impl Engine4 {
         };
         let hint = ctx.pkt.requested_ip();
         let initial = ctx.classes.clone();
+        let mut attempts = 0u32;
         // Second pass, only when every candidate pool had nothing free: an offer hold never
         // refuses a client (Kea holds none), so the oldest hold of another client is given up.
         for steal in [false, true] {
@@ -697,6 +698,7 @@ impl Engine4 {
                 }
                 ctx.classes = classes;
                 let Some(mut leases) = ctx.leases.subnet(subnet.id) else { continue };
+                attempts += 1;
                 let picked = if steal {
                     self.oldest_hold(ctx, subnet, host, &mut leases)
                 } else {
@@ -719,7 +721,7 @@ impl Engine4 {
                 }
             }
         }
-        info!(target: "kea-dhcp4.alloc-engine", "ALLOC_ENGINE_V4_ALLOC_FAIL {}: failed to allocate an IPv4 address after trying every pool of subnet {}", tid(ctx.pkt), selected.id);
+        info!(target: "kea-dhcp4.alloc-engine", "ALLOC_ENGINE_V4_ALLOC_FAIL {}: failed to allocate an IPv4 address after {attempts} attempt(s)", tid(ctx.pkt));
         ctx.tally.seen(&self.global.alloc_fail_subnet, 1);
         Outcome4::Drop(DropReason::NoAddress)
     }
@@ -750,28 +752,28 @@ impl Engine4 {
             let sid = pkt.server_id();
             let accepted = sid.is_some_and(|s| s == ours || ctx.meta.iface_addrs.contains(&s) || s == ctx.meta.dst);
             if !accepted {
-                debug!(target: "kea-dhcp4.bad-packets", "DHCP4_PACKET_NOT_FOR_US {}: server identifier {:?} is not ours ({ours})", tid(pkt), pkt.server_id());
+                debug!(target: "kea-dhcp4.bad-packets", "DHCP4_PACKET_DROP_0003 {}, from interface {}: it contains a foreign server identifier", tid(pkt), ctx.meta.ifname);
                 return Outcome4::Drop(DropReason::NotForUs);
             }
         }
         let candidates = self.candidates(selected, &ctx.classes);
         let home = candidates.iter().copied().find(|s| s.prefix.trunc().contains(&requested));
         if init_reboot {
-            // Kea's assignLease for INIT-REBOOT: a client is known when the requested address
-            // is its lease. A non-authoritative server stays silent about unknown clients before
-            // anything else; then a wrong network or an unknown client is NAKed.
-            let known = home.and_then(|s| ctx.leases.subnet(s.id)).is_some_and(|l| {
-                l.get(requested).is_some_and(|x| x.state == LeaseState::Default && owner_matches(&x, ctx))
-            });
+            info!(target: "kea-dhcp4.leases", "DHCP4_INIT_REBOOT {}: client is in INIT-REBOOT state and requests address {requested}", tid(pkt));
+            // Kea's assignLease for INIT-REBOOT (RFC 2131 4.3.2): the client is known when it
+            // has a lease in the selected subnet's network, whatever the address it asks for.
+            // A non-authoritative server stays silent about unknown clients; a known client
+            // asking for another address than its lease (another network, say) is NAKed, and
+            // so is an unknown one by an authoritative server.
+            let lease = self.client_lease(ctx, &candidates);
+            let known = lease.as_ref().is_some_and(|l| owner_matches(l, ctx));
             if !known && !selected.params.authoritative {
-                debug!(target: "kea-dhcp4.leases", "DHCP4_NO_LEASE_INIT_REBOOT {}: no lease for address {requested}", tid(pkt));
+                debug!(target: "kea-dhcp4.bad-packets", "DHCP4_NO_LEASE_INIT_REBOOT {}: no lease for address {requested} requested by INIT-REBOOT client", tid(pkt));
                 return Outcome4::Drop(DropReason::UnknownClientInitReboot);
             }
-            if home.is_none() {
-                return self.nak(ctx, selected, "requested address is not in the client's network");
-            }
-            if !known {
-                return self.nak(ctx, selected, "no lease for the requested address");
+            if !known || lease.is_some_and(|l| l.address != requested) {
+                debug!(target: "kea-dhcp4.bad-packets", "DHCP4_PACKET_NAK_0002 {}: invalid address {requested} requested by INIT-REBOOT", tid(pkt));
+                return self.nak_packet(ctx, selected);
             }
         }
         let Some(subnet) = home else {
@@ -869,8 +871,27 @@ impl Engine4 {
         Outcome4::Reply(Reply4 { dest: self.dest(pkt, &reply), pkt: reply, changes })
     }
 
+    /// The client's lease in the candidate subnets (by client identifier, then by hardware
+    /// address, as Kea's INIT-REBOOT lookup).
+    fn client_lease(&self, ctx: &Ctx<'_>, candidates: &[&Subnet4]) -> Option<Lease4> {
+        let hw = ClientKey::HwAddr(ctx.pkt.hwaddr().to_vec());
+        let keys = [Some(&ctx.key), (ctx.key != hw && !ctx.pkt.hwaddr().is_empty()).then_some(&hw)];
+        let found = keys.into_iter().flatten().find_map(|key| {
+            candidates.iter().find_map(|s| ctx.leases.subnet(s.id).and_then(|m| m.by_client(key)))
+        });
+        found
+    }
+
+    /// A NAK for a REQUEST that cannot be granted (Kea's DHCP4_PACKET_NAK_0004); `why` says
+    /// which of Kea's reasons it is.
     fn nak(&self, ctx: &Ctx<'_>, subnet: &Subnet4, why: &str) -> Outcome4 {
-        info!(target: "kea-dhcp4.leases", "DHCP4_PACKET_NAK_0001 {}: failed to grant a lease: {why}", tid(ctx.pkt));
+        let requested = ctx.pkt.requested_ip().map_or_else(|| "(no address)".to_string(), |a| a.to_string());
+        debug!(target: "kea-dhcp4.bad-packets", "DHCP4_PACKET_NAK_0004 {}: failed to grant a lease, client sent ciaddr {}, requested-ip-address {requested}", tid(ctx.pkt), ctx.pkt.ciaddr);
+        debug!(target: "kea-dhcp4.leases", "KAKAPO_NAK_REASON {}: {why}", tid(ctx.pkt));
+        self.nak_packet(ctx, subnet)
+    }
+
+    fn nak_packet(&self, ctx: &Ctx<'_>, subnet: &Subnet4) -> Outcome4 {
         let mut reply = ctx.pkt.reply_to(MessageType::Nak);
         reply.options.insert(code::SERVER_ID, self.server_id(ctx, Some(subnet)).octets().to_vec());
         if self.cfg.echo_client_id {
@@ -895,7 +916,7 @@ impl Engine4 {
                 leases.remove(addr);
                 let changes = vec![LeaseChange4::Delete(l.clone())];
                 drop(leases);
-                info!(target: "kea-dhcp4.leases", "DHCP4_RELEASE {}: address {addr} was released properly", tid(ctx.pkt));
+                info!(target: "kea-dhcp4.leases", "DHCP4_RELEASE {}: address {addr} was released properly.", tid(ctx.pkt));
                 Outcome4::Silent(changes)
             }
             _ => {
@@ -931,11 +952,11 @@ impl Engine4 {
                 leases.upsert(declined.clone());
                 let changes = vec![LeaseChange4::Upsert(declined, Some(l))];
                 drop(leases);
-                info!(target: "kea-dhcp4.leases", "DHCP4_DECLINE_LEASE {}: Received DHCPDECLINE for addr {addr}, declined for {} seconds", tid(ctx.pkt), self.cfg.decline_probation_period);
+                info!(target: "kea-dhcp4.leases", "DHCP4_DECLINE_LEASE Received DHCPDECLINE for addr {addr} from client {}. The lease will be unavailable for {} seconds.", tid(ctx.pkt), self.cfg.decline_probation_period);
                 Outcome4::Silent(changes)
             }
             _ => {
-                info!(target: "kea-dhcp4.leases", "DHCP4_DECLINE_LEASE_NOT_FOUND {}: DHCPDECLINE for address {addr} that has no lease of this client", tid(ctx.pkt));
+                info!(target: "kea-dhcp4.leases", "DHCP4_DECLINE_LEASE_NOT_FOUND Received DHCPDECLINE for addr {addr} from client {}, but no such lease found.", tid(ctx.pkt));
                 Outcome4::Silent(Vec::new())
             }
         }
@@ -1176,10 +1197,13 @@ fn copy_field(dst: &mut [u8], src: &[u8]) {
 }
 
 /// Kea's packet identification in log lines: `[hwtype=1 aa:bb:..], cid=[..], tid=0x..`.
+/// A lease's client as Kea labels it in reclamation messages (`Pkt4::makeLabel`).
+fn lease_label(l: &Lease4) -> String {
+    let hex = |b: &[u8]| b.iter().map(|x| format!("{x:02x}")).collect::<Vec<_>>().join(":");
+    let cid = l.client_id.as_deref().map_or_else(|| "no info".to_string(), hex);
+    format!("[hwtype=1 {}], cid=[{cid}]", hex(&l.hwaddr))
+}
+
 fn tid(pkt: &Pkt4) -> String {
-    let hw: Vec<String> = pkt.hwaddr().iter().map(|b| format!("{b:02x}")).collect();
-    let cid = pkt
-        .client_id()
-        .map_or_else(|| "no info".to_string(), |c| c.iter().map(|b| format!("{b:02x}")).collect::<Vec<_>>().join(":"));
-    format!("[hwtype={} {}], cid=[{}], tid={:#x}", pkt.htype, hw.join(":"), cid, pkt.xid)
+    pkt.label()
 }

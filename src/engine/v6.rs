@@ -534,7 +534,7 @@ impl Engine6 {
                 MessageType::Solicit | MessageType::Confirm | MessageType::Rebind | MessageType::InformationRequest
             )
         {
-            debug!(target: "kea-dhcp6.bad-packets", "DHCP6_PACKET_DROP_UNICAST {}: dropping unicast {} packet", tid(pkt), mt.name());
+            debug!(target: "kea-dhcp6.bad-packets", "DHCP6_PACKET_DROP_UNICAST {}: dropping unicast {} packet as this packet should be sent to multicast", tid(pkt), mt.name());
             return Outcome6::Drop(DropReason6::Unicast);
         }
         let duid = pkt.client_id().unwrap_or_default().to_vec();
@@ -866,12 +866,12 @@ impl Engine6 {
                     if out.addrs.is_empty() {
                         out.status = Some(StatusCode::new(StatusCode::NO_BINDING, "no binding for this IA"));
                     }
-                    info!(target: "kea-dhcp6.leases", "DHCP6_EXTEND_NA_UNKNOWN {}: client sent {} for unknown IA_NA iaid={}", tid(pkt), pkt.msg_type.name(), ia.iaid);
+                    info!(target: "kea-dhcp6.leases", "KAKAPO_EXTEND_NA_UNKNOWN {}: client sent {} for unknown IA_NA iaid={}", tid(pkt), pkt.msg_type.name(), ia.iaid);
                 }
                 None => {
                     out.status = Some(StatusCode::new(StatusCode::NO_ADDRS_AVAIL, "no addresses available"));
                     self.subnet_stats.get(selected.id).inspect(|c| ctx.tally.borrow_mut().seen(&c.alloc_fail, 1));
-                    info!(target: "kea-dhcp6.alloc-engine", "ALLOC_ENGINE_V6_ALLOC_FAIL {}: failed to allocate an IPv6 address for iaid={} in subnet {}", tid(pkt), ia.iaid, selected.id);
+                    info!(target: "kea-dhcp6.alloc-engine", "ALLOC_ENGINE_V6_ALLOC_FAIL {}: failed to allocate an IPv6 lease after {} attempt(s)", tid(pkt), cands.len());
                 }
             }
             // RFC 8415 18.3.4: addresses the client listed but does not own here are withdrawn.
@@ -965,12 +965,12 @@ impl Engine6 {
                 }
                 None if extending && own.is_empty() => {
                     out.status = Some(StatusCode::new(StatusCode::NO_BINDING, "no binding for this IA"));
-                    info!(target: "kea-dhcp6.leases", "DHCP6_EXTEND_PD_UNKNOWN {}: client sent {} for unknown IA_PD iaid={}", tid(pkt), pkt.msg_type.name(), ia.iaid);
+                    info!(target: "kea-dhcp6.leases", "KAKAPO_EXTEND_PD_UNKNOWN {}: client sent {} for unknown IA_PD iaid={}", tid(pkt), pkt.msg_type.name(), ia.iaid);
                 }
                 None => {
                     out.status = Some(StatusCode::new(StatusCode::NO_PREFIX_AVAIL, "no prefixes available"));
                     self.subnet_stats.get(selected.id).inspect(|c| ctx.tally.borrow_mut().seen(&c.alloc_fail, 1));
-                    info!(target: "kea-dhcp6.alloc-engine", "ALLOC_ENGINE_V6_ALLOC_FAIL {}: failed to allocate a prefix for iaid={} in subnet {}", tid(pkt), ia.iaid, selected.id);
+                    info!(target: "kea-dhcp6.alloc-engine", "ALLOC_ENGINE_V6_ALLOC_FAIL {}: failed to allocate an IPv6 lease after {} attempt(s)", tid(pkt), cands.len());
                 }
             }
             let mut buf = Vec::new();
@@ -1256,7 +1256,7 @@ impl Engine6 {
                         leases.remove(ty, *a);
                         leases.upsert(d.clone());
                         here.push(LeaseChange6::Upsert(d, Some(l)));
-                        info!(target: "kea-dhcp6.leases", "DHCP6_DECLINE_LEASE {}: client declined address {a} for iaid={iaid}, probation {} seconds", tid(pkt), self.cfg.decline_probation_period);
+                        info!(target: "kea-dhcp6.leases", "DHCP6_DECLINE_LEASE Client {} sent DECLINE for address {a} and the server marked it as declined. The lease will be recovered in {} seconds.", tid(pkt), self.cfg.decline_probation_period);
                     } else {
                         leases.remove(ty, *a);
                         here.push(LeaseChange6::Delete(l));
@@ -1274,7 +1274,7 @@ impl Engine6 {
                 StatusCode::new(StatusCode::SUCCESS, if decline { "declined" } else { "released" })
             } else {
                 if !decline {
-                    info!(target: "kea-dhcp6.leases", "DHCP6_RELEASE_NA_FAIL {}: no binding for iaid={iaid}", tid(pkt));
+                    info!(target: "kea-dhcp6.leases", "KAKAPO_RELEASE_NO_BINDING {}: no binding for iaid={iaid}", tid(pkt));
                 }
                 StatusCode::new(StatusCode::NO_BINDING, "no binding for this IA")
             };
@@ -1412,7 +1412,6 @@ impl Engine6 {
             Some(_) => SocketAddrV6::new(*ctx.meta.src.ip(), SERVER_PORT, 0, ctx.meta.src.scope_id()),
             None => ctx.meta.src,
         };
-        debug!(target: "kea-dhcp6.packets", "DHCP6_PACKET_SEND {}: trying to send packet {} to {dest}", tid(&pkt), pkt.msg_type.name());
         Outcome6::Reply(Reply6 { pkt, relays, dest, changes })
     }
 }
@@ -1429,6 +1428,5 @@ fn is_global(a: Ipv6Addr) -> bool {
 
 /// Kea's packet identification in log lines: `duid=[..], tid=0x..`.
 fn tid(pkt: &Pkt6) -> String {
-    let duid = pkt.client_id().map_or_else(|| "no info".to_string(), |c| Duid(c.to_vec()).to_string());
-    format!("duid=[{duid}], tid={:#x}", pkt.xid)
+    pkt.label()
 }

@@ -77,9 +77,9 @@ async fn run<F: Family>(
 
 fn log_receive_failure<F: Family>(e: &std::io::Error) {
     if F::FAMILY == 4 {
-        tracing::error!(target: "kea-dhcp4.dhcp4", "DHCP4_PACKET_RECEIVE_FAIL receive loop ended: {e}");
+        tracing::error!(target: "kea-dhcp4.dhcp4", "DHCP4_BUFFER_RECEIVE_FAIL error on attempt to receive packet: {e}");
     } else {
-        tracing::error!(target: "kea-dhcp6.dhcp6", "DHCP6_PACKET_RECEIVE_FAIL receive loop ended: {e}");
+        tracing::error!(target: "kea-dhcp6.dhcp6", "DHCP6_PACKET_RECEIVE_FAIL error on attempt to receive packet: {e}");
     }
 }
 

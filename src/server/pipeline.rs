@@ -76,8 +76,9 @@ pub trait Family: Sized + Send + Sync + 'static {
     /// Admission before the engine (`dhcp-disable`; later the HA scope filter): false drops the
     /// packet, counted by the family.
     fn admit(svc: &Self::Service, now: u64) -> bool;
-    /// Counts a packet dropped because `parked-packet-limit` packets are already waiting.
-    fn parking_full(svc: &Self::Service, limit: usize, now: u64);
+    /// Counts a packet (`bytes`) dropped because `parked-packet-limit` packets are already
+    /// waiting.
+    fn parking_full(svc: &Self::Service, limit: usize, bytes: &[u8], now: u64);
     /// The current `parked-packet-limit` (0: none).
     fn parked_limit(svc: &Self::Service) -> usize;
     /// Decides a batch in arrival order under one hold of the engine and submits the batch's
@@ -352,7 +353,7 @@ pub async fn serve<F: Family>(
                 continue;
             }
             if limit > 0 && waiting + batch.len() >= limit {
-                F::parking_full(&svc, limit, now);
+                F::parking_full(&svc, limit, &buf[..F::len(r)], now);
                 continue;
             }
             batch.push((&buf[..F::len(r)], r));
@@ -489,7 +490,7 @@ mod tests {
         fn admit(_: &Svc, _: u64) -> bool {
             true
         }
-        fn parking_full(svc: &Svc, _: usize, _: u64) {
+        fn parking_full(svc: &Svc, _: usize, _: &[u8], _: u64) {
             svc.push(Ev::ParkingFull);
         }
         fn parked_limit(svc: &Svc) -> usize {

@@ -147,7 +147,7 @@ impl Services {
                     *running = match off_runtime(|| self.open(old)) {
                         Ok(r) => Some(r),
                         Err(e2) => {
-                            error!(target: "kea-dhcp4.dhcp4", "DHCP4_INIT_FAIL the previous configuration could not be restored: {e2}");
+                            error!(target: "kea-dhcp4.dhcp4", "DHCP4_INIT_FAIL failed to initialize Kea server: the previous configuration could not be restored: {e2}");
                             None
                         }
                     };
@@ -177,7 +177,7 @@ async fn stop_running(r: Running) {
     let _ = r.stop.send(true);
     for t in r.tasks {
         if let Err(e) = t.await {
-            error!(target: "kea-dhcp4.dhcp4", "DHCP4_SRV_SHUTDOWN_FAIL {e}");
+            error!(target: "kea-dhcp4.dhcp4", "KAKAPO_SERVICE_STOP_FAIL {e}");
         }
     }
 }

@@ -46,9 +46,9 @@ pub async fn run(work: TimerWork, clock: Arc<dyn Clock>) {
             _ = reclaim_tick.tick(), if work.reclaim_secs > 0 => {
                 if let Err(e) = (work.reclaim)(clock.unix_now()).await {
                     if v4 {
-                        error!(target: "kea-dhcp4.alloc-engine", "ALLOC_ENGINE_V4_LEASE_RECLAMATION_FAILED failed to reclaim the lease: {e}");
+                        error!(target: "kea-dhcp4.alloc-engine", "ALLOC_ENGINE_V4_LEASE_RECLAMATION_FAILED failed to reclaim the lease (this run's expired leases): {e}");
                     } else {
-                        error!(target: "kea-dhcp6.alloc-engine", "ALLOC_ENGINE_V6_LEASE_RECLAMATION_FAILED failed to reclaim the lease: {e}");
+                        error!(target: "kea-dhcp6.alloc-engine", "ALLOC_ENGINE_V6_LEASE_RECLAMATION_FAILED failed to reclaim the lease (this run's expired leases): {e}");
                     }
                 }
             }
@@ -57,8 +57,14 @@ pub async fn run(work: TimerWork, clock: Arc<dyn Clock>) {
                 match (started, v4) {
                     (Ok(()), true) => info!(target: "kea-dhcp4.dhcpsrv", "DHCPSRV_MEMFILE_LFC_START starting Lease File Cleanup"),
                     (Ok(()), false) => info!(target: "kea-dhcp6.dhcpsrv", "DHCPSRV_MEMFILE_LFC_START starting Lease File Cleanup"),
-                    (Err(e), true) => error!(target: "kea-dhcp4.dhcpsrv", "DHCPSRV_MEMFILE_LFC_SPAWN_FAIL lease file cleanup failed to start: {e}"),
-                    (Err(e), false) => error!(target: "kea-dhcp6.dhcpsrv", "DHCPSRV_MEMFILE_LFC_SPAWN_FAIL lease file cleanup failed to start: {e}"),
+                    (Err(e), true) => {
+                        error!(target: "kea-dhcp4.dhcpsrv", "DHCPSRV_MEMFILE_LFC_SPAWN_FAIL lease file cleanup failed to run because kea-lfc process couldn't be spawned");
+                        error!(target: "kea-dhcp4.dhcpsrv", "KAKAPO_LFC_START_FAIL {e}");
+                    }
+                    (Err(e), false) => {
+                        error!(target: "kea-dhcp6.dhcpsrv", "DHCPSRV_MEMFILE_LFC_SPAWN_FAIL lease file cleanup failed to run because kea-lfc process couldn't be spawned");
+                        error!(target: "kea-dhcp6.dhcpsrv", "KAKAPO_LFC_START_FAIL {e}");
+                    }
                 }
             }
         }

@@ -249,10 +249,12 @@ impl Service4 {
             for steer in super::shares(threads) {
                 ifaces.push(open_iface(&name, addrs.clone(), cfg.raw_sockets, opts.server_port, steer)?);
             }
-            info!(target: "kea-dhcp4.dhcp4", "DHCP4_OPEN_SOCKET opened {} socket on interface {name}, port {}", if cfg.raw_sockets { "raw" } else { "UDP" }, opts.server_port);
+            info!(target: "kea-dhcp4.dhcp4", "KAKAPO_SOCKET_OPENED {} socket on interface {name}, port {}", if cfg.raw_sockets { "raw" } else { "UDP" }, opts.server_port);
         }
         if ifaces.is_empty() {
             warn!(target: "kea-dhcp4.dhcp4", "DHCP4_NO_SOCKETS_OPEN no interface configured to listen to DHCP traffic");
+        } else {
+            info!(target: "kea-dhcp4.dhcp4", "DHCP4_OPEN_SOCKET opening service sockets on port {}", opts.server_port);
         }
         let counters = Global4::resolve(&stats, clock::unix_now());
         let core = Core::new(engine, map_slot, store, stats, cfg.parked_packet_limit);
@@ -350,10 +352,10 @@ impl Family for V4 {
         svc.parked_limit()
     }
 
-    fn parking_full(svc: &Shared, limit: usize, now: u64) {
+    fn parking_full(svc: &Shared, limit: usize, bytes: &[u8], now: u64) {
         svc.counters.received.add(1, now);
         svc.counters.receive_drop.add(1, now);
-        tracing::debug!(target: "kea-dhcp4.hooks", "DHCP4_HOOK_LEASES4_PARKING_LOT_FULL The parked-packet-limit {limit}, has been reached, dropping query");
+        tracing::debug!(target: "kea-dhcp4.hooks", "DHCP4_HOOK_LEASES4_PARKING_LOT_FULL The parked-packet-limit {limit}, has been reached, dropping query: {}", query_label4(bytes));
     }
 
     fn decide(
@@ -512,6 +514,15 @@ fn send_udp_encoded(
     }
 }
 
+/// A dropped query as Kea's parking-lot message names it: the decoded packet's label, or its
+/// transaction id when it does not decode.
+fn query_label4(bytes: &[u8]) -> String {
+    match Pkt4::decode(bytes) {
+        Ok(p) => p.label(),
+        Err(_) => format!("tid={:#x}", bytes.get(4..8).map_or(0, |b| u32::from_be_bytes([b[0], b[1], b[2], b[3]]))),
+    }
+}
+
 /// Counts a sent reply under Kea's statistics and logs it, or logs why it was not sent.
 fn sent(sh: &Shared, iface: &Iface, pkt: &Pkt4, dest: Dest4, res: std::io::Result<()>, now: u64) {
     let port = sh.opts.client_port;
@@ -529,14 +540,14 @@ fn sent(sh: &Shared, iface: &Iface, pkt: &Pkt4, dest: Dest4, res: std::io::Resul
             if tracing::enabled!(target: "kea-dhcp4.packets", tracing::Level::DEBUG) {
                 let src_ip = iface.addrs.first().copied().unwrap_or(Ipv4Addr::UNSPECIFIED);
                 let (name, num) = pkt.message_type().map_or(("UNKNOWN", 0), |m| (m.name(), m.as_u8()));
-                let to = match dest {
-                    Dest4::Relay(a) | Dest4::Unicast(a) => a.to_string(),
-                    Dest4::Broadcast => format!("255.255.255.255:{port}"),
-                    Dest4::LinkUnicast { ip, .. } => format!("{ip}:{port}"),
+                let (to, to_port) = match dest {
+                    Dest4::Relay(a) | Dest4::Unicast(a) => (*a.ip(), a.port()),
+                    Dest4::Broadcast => (Ipv4Addr::BROADCAST, port),
+                    Dest4::LinkUnicast { ip, .. } => (ip, port),
                 };
-                tracing::debug!(target: "kea-dhcp4.packets", "DHCP4_PACKET_SEND tid={:#x}: trying to send packet {name} (type {num}) from {src_ip}:{} to {to} on interface {}", pkt.xid, sh.opts.server_port, iface.name);
+                tracing::debug!(target: "kea-dhcp4.packets", "DHCP4_PACKET_SEND {}: trying to send packet {name} (type {num}) from {src_ip}:{} to {to}:{to_port} on interface {}", pkt.label(), sh.opts.server_port, iface.name);
             }
         }
-        Err(e) => error!(target: "kea-dhcp4.packets", "DHCP4_PACKET_SEND_FAIL failed to send DHCPv4 packet: {e}"),
+        Err(e) => error!(target: "kea-dhcp4.packets", "DHCP4_PACKET_SEND_FAIL {}: failed to send DHCPv4 packet: {e}", pkt.label()),
     }
 }

@@ -73,7 +73,7 @@ pub fn server_duid(cfg: &Dhcp6, data_dir: &Path) -> Result<Vec<u8>, ServiceError
             ServiceError::ServerId(format!("unable to open DUID file {} for writing: {e}", path.display()))
         })?;
     }
-    info!(target: "kea-dhcp6.dhcp6", "DHCP6_USING_SERVERID server is using server-id {} and stores in the file {}", server_id::to_text(&duid), path.display());
+    info!(target: "kea-dhcp6.dhcp6", "KAKAPO_USING_SERVERID server is using server-id {} and stores in the file {}", server_id::to_text(&duid), path.display());
     Ok(duid)
 }
 
@@ -264,10 +264,10 @@ impl Service6 {
                     buffers: Default::default(),
                 }));
             }
-            info!(target: "kea-dhcp6.dhcp6", "DHCP6_OPEN_SOCKET opened UDP socket on interface {name}, port {port}, joined ff02::1:2");
+            info!(target: "kea-dhcp6.dhcp6", "KAKAPO_SOCKET_OPENED UDP socket on interface {name}, port {port}, joined ff02::1:2");
             for u in unicast {
                 let sock = Udp6Socket::bind(SocketAddrV6::new(u, port, 0, 0), Some(&name), false).map_err(err)?;
-                info!(target: "kea-dhcp6.dhcp6", "DHCP6_OPEN_SOCKET opened UDP socket on interface {name}, address {u}, port {port}");
+                info!(target: "kea-dhcp6.dhcp6", "KAKAPO_SOCKET_OPENED UDP socket on interface {name}, address {u}, port {port}");
                 ifaces.push(Arc::new(Iface {
                     name: name.clone(),
                     ifindex,
@@ -279,6 +279,8 @@ impl Service6 {
         }
         if ifaces.is_empty() {
             warn!(target: "kea-dhcp6.dhcp6", "DHCP6_NO_SOCKETS_OPEN no interface configured to listen to DHCP traffic");
+        } else {
+            info!(target: "kea-dhcp6.dhcp6", "DHCP6_OPEN_SOCKET opening service sockets on port {port}");
         }
         let counters = Global6::resolve(&stats, clock::unix_now());
         let core = Core::new(engine, map_slot, store, stats, cfg.parked_packet_limit);
@@ -354,10 +356,10 @@ impl Family for V6 {
         svc.parked_limit()
     }
 
-    fn parking_full(svc: &Shared, limit: usize, now: u64) {
+    fn parking_full(svc: &Shared, limit: usize, bytes: &[u8], now: u64) {
         svc.counters.received.add(1, now);
         svc.counters.receive_drop.add(1, now);
-        tracing::debug!(target: "kea-dhcp6.hooks", "DHCP6_HOOK_LEASES6_PARKING_LOT_FULL The parked-packet-limit {limit}, has been reached, dropping query");
+        tracing::debug!(target: "kea-dhcp6.hooks", "DHCP6_HOOK_LEASES6_PARKING_LOT_FULL The parked-packet-limit {limit}, has been reached, dropping query: {}", query_label6(bytes));
     }
 
     fn decide(
@@ -410,6 +412,15 @@ impl Family for V6 {
     }
 }
 
+/// A dropped query as Kea's parking-lot message names it: the decoded message's label, or its
+/// transaction id when it does not decode.
+fn query_label6(bytes: &[u8]) -> String {
+    match crate::wire::v6::decode(bytes) {
+        Ok(d) => d.inner.label(),
+        Err(_) => format!("tid={:#x}", bytes.get(1..4).map_or(0, |b| u32::from_be_bytes([0, b[0], b[1], b[2]]))),
+    }
+}
+
 /// Sends a batch of replies with one sendmmsg(2) per 64 datagrams, out of the receiving
 /// interface (link-local destinations need it; the socket is bound to it anyway).
 fn send(sh: &Shared, iface: &Iface, replies: &[Reply6], now: u64) {
@@ -436,9 +447,14 @@ fn send_encoded(sh: &Shared, iface: &Iface, replies: &[Reply6], encoded: &[Vec<u
                     _ => &c.other_sent,
                 };
                 stat.add(1, now);
+                if tracing::enabled!(target: "kea-dhcp6.packets", tracing::Level::DEBUG) {
+                    let src = iface.addrs.first().copied().unwrap_or(Ipv6Addr::UNSPECIFIED);
+                    let (pkt, to) = (&reply.pkt, reply.dest);
+                    tracing::debug!(target: "kea-dhcp6.packets", "DHCP6_PACKET_SEND {}: trying to send packet {} (type {}) from [{src}]:{} to [{}]:{} on interface {}", pkt.label(), pkt.msg_type.name(), pkt.msg_type.as_u8(), crate::wire::v6::SERVER_PORT, to.ip(), to.port(), iface.name);
+                }
             }
             Err(e) => {
-                error!(target: "kea-dhcp6.packets", "DHCP6_PACKET_SEND_FAIL failed to send DHCPv6 packet to {}: {e}", reply.dest)
+                error!(target: "kea-dhcp6.packets", "DHCP6_PACKET_SEND_FAIL failed to send DHCPv6 packet: {e} (to {})", reply.dest)
             }
         }
     }

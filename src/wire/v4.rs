@@ -640,6 +640,14 @@ fn encodable(code: u8) -> bool {
 }
 
 impl Pkt4 {
+    /// The client and transaction as Kea's log messages name them (`Pkt4::getLabel`):
+    /// `[hwtype=1 02:00:00:00:00:01], cid=[no info], tid=0x1234`.
+    pub fn label(&self) -> String {
+        let hex = |b: &[u8]| b.iter().map(|x| format!("{x:02x}")).collect::<Vec<_>>().join(":");
+        let cid = self.client_id().map_or_else(|| "no info".to_string(), hex);
+        format!("[hwtype={} {}], cid=[{cid}], tid={:#x}", self.htype, hex(self.hwaddr()), self.xid)
+    }
+
     /// Parses a message received on the wire (RFC 2131 §2, §3; RFC 2132 §9.3; RFC 3396 §5).
     pub fn decode(buf: &[u8]) -> Result<Pkt4, DecodeError> {
         let hdr: &[u8; OPTIONS_AT] =

@@ -757,6 +757,13 @@ pub fn parse_oro(payload: &[u8]) -> Vec<u16> {
 }
 
 impl Pkt6 {
+    /// The client and transaction as Kea's log messages name them (`Pkt6::getLabel`):
+    /// `duid=[00:03:00:01:...], tid=0x1234`.
+    pub fn label(&self) -> String {
+        let duid = self.client_id().map_or_else(|| "no info".to_string(), |c| Duid(c.to_vec()).to_string());
+        format!("duid=[{duid}], tid={:#x}", self.xid)
+    }
+
     /// A message with no options (RFC 8415 §8).
     pub fn new(msg_type: MessageType, xid: u32) -> Pkt6 {
         Pkt6 { msg_type, xid: xid & 0x00ff_ffff, options: Options6::with_capacity(8, 128) }

@@ -96,9 +96,9 @@ pub(crate) fn load_file<L: LeaseRow>(
         mlog!(
             L::FAMILY,
             warn,
-            "DHCPSRV_MEMFILE_LEASE_LOAD_ROW_ERROR discarding {} bytes of an unfinished last row in {}",
-            data.len() - complete_len,
-            path.display()
+            "DHCPSRV_MEMFILE_LEASE_LOAD_ROW_ERROR discarding row {}, error: unfinished last row ({} bytes, no end of line)",
+            path.display(),
+            data.len() - complete_len
         );
     }
     let body = if tail == Tail::Torn { &data[..complete_len] } else { &data[..] };

@@ -27,7 +27,7 @@ pub(crate) fn merge<L: LeaseRow>(paths: &Paths, max_row_errors: u32, pool_id_col
         let written = files::write_snapshot(&paths.output, &map, pool_id_column)?;
         fs::rename(&paths.output, &paths.completed).map_err(files::at(&paths.output))?;
         files::sync_dir(&paths.file)?;
-        mlog!(L::FAMILY, info, "LFC_WRITE_STATS wrote {written} leases to {}", paths.completed.display());
+        mlog!(L::FAMILY, info, "KAKAPO_LFC_WRITE_STATS wrote {written} leases to {}", paths.completed.display());
     }
     // While `.completed` exists the loader ignores `.2` and `.1`, so these may go in any order.
     files::remove_if_exists(&paths.previous)?;

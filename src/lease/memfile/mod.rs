@@ -321,8 +321,10 @@ impl<L: LeaseRow> Store<L> {
             .name(format!("kakapo-lfc{}", fam.digit()))
             .spawn(move || {
                 let _claim = claim;
-                mlog!(fam, info, "DHCPSRV_MEMFILE_LFC_START starting Lease File Cleanup of {}", paths.file.display());
+                mlog!(fam, info, "DHCPSRV_MEMFILE_LFC_EXECUTE executing Lease File Cleanup using: in-process cleanup of {}", paths.file.display());
                 let rotation = shared.rotate()?;
+                mlog!(fam, debug, "LFC_ROTATING LFC rotating files");
+                mlog!(fam, debug, "KAKAPO_LFC_ROTATION {rotation:?}");
                 #[cfg(test)]
                 if let Some((reached, release)) = pause {
                     let _ = reached.send(());
@@ -333,11 +335,10 @@ impl<L: LeaseRow> Store<L> {
                     Ok(()) => mlog!(
                         fam,
                         info,
-                        "LFC_TERMINATE lease file cleanup of {} done ({rotation:?})",
-                        paths.file.display()
+                        "LFC_TERMINATE LFC finished processing"
                     ),
                     Err(e) => {
-                        mlog!(fam, warn, "LFC_FAIL_PROCESS lease file cleanup of {} failed: {e}", paths.file.display())
+                        mlog!(fam, warn, "LFC_FAIL_PROCESS : lease file cleanup of {} failed: {e}", paths.file.display())
                     }
                 }
                 result
@@ -541,8 +542,9 @@ fn compact<L: LeaseRow>(paths: &Paths, map: &LeaseMap<L>, pool_id_column: bool) 
     mlog!(
         L::FAMILY,
         info,
-        "DHCPSRV_MEMFILE_CONVERTING_LEASE_FILES running LFC now to convert lease files to the current schema: {}",
-        paths.file.display()
+        "DHCPSRV_MEMFILE_CONVERTING_LEASE_FILES running LFC now to convert lease files to the current schema: {}.{}",
+        L::schema(pool_id_column).0,
+        L::schema(pool_id_column).1
     );
     files::write_snapshot(&paths.output, map, pool_id_column)?;
     std::fs::rename(&paths.output, &paths.completed).map_err(files::at(&paths.output))?;

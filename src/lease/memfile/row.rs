@@ -56,6 +56,9 @@ pub(crate) trait LeaseRow: Clone + Send + Sync + 'static {
     fn valid_lifetime(&self) -> u32;
     /// The header line we write.
     fn header(pool_id_column: bool) -> String;
+    /// Kea's memfile schema version (major, minor) of that header: v4 2.1 / 3.0 with
+    /// `pool_id`, v6 4.0 / 5.0 with `pool_id` (Kea's Memfile_LeaseMgr versions).
+    fn schema(pool_id_column: bool) -> (u32, u32);
     /// Validates a file's header line.
     fn layout(line: &str) -> Result<Self::Layout, String>;
     /// True when rows under `layout` look exactly like the ones we write.
@@ -83,6 +86,13 @@ impl LeaseRow for Lease4 {
 
     fn header(pool_id_column: bool) -> String {
         csv::header4(pool_id_column)
+    }
+    fn schema(pool_id_column: bool) -> (u32, u32) {
+        if pool_id_column {
+            (3, 0)
+        } else {
+            (2, 1)
+        }
     }
 
     fn layout(line: &str) -> Result<Layout, String> {
@@ -121,6 +131,13 @@ impl LeaseRow for Lease6 {
 
     fn header(pool_id_column: bool) -> String {
         csv6::header6(pool_id_column)
+    }
+    fn schema(pool_id_column: bool) -> (u32, u32) {
+        if pool_id_column {
+            (5, 0)
+        } else {
+            (4, 0)
+        }
     }
 
     fn layout(line: &str) -> Result<Layout6, String> {

@@ -503,7 +503,7 @@ pub(crate) fn run(shared: Arc<Shared>, mut journal: Journal) {
         }
     }
     // Commits refused after `closing` never joined a batch, so nobody is left waiting.
-    mlog!(journal.family, info, "DHCPSRV_MEMFILE_CLOSED lease file {} closed", journal.paths.file.display());
+    mlog!(journal.family, info, "DHCPSRV_CLOSE_DB closing currently open memfile database");
 }
 
 /// One attempt to leave the failed state: the store writes a fresh journal from the in-memory
@@ -525,10 +525,16 @@ fn recover(shared: &Shared, journal: &mut Journal) -> bool {
             let detail = format!("lease file {} rewritten from memory after {down} s", journal.paths.file.display());
             match journal.family {
                 Family::V4 => {
-                    tracing::info!(target: "kea-dhcp4.dhcp4", "DHCP4_DB_RECONNECT_SUCCEEDED database connection recovered. {detail}")
+                    {
+                    tracing::info!(target: "kea-dhcp4.dhcp4", "KAKAPO_LEASE_FILE_REWRITTEN {detail}");
+                    tracing::info!(target: "kea-dhcp4.dhcp4", "DHCP4_DB_RECONNECT_SUCCEEDED database connection recovered.")
+                }
                 }
                 Family::V6 => {
-                    tracing::info!(target: "kea-dhcp6.dhcp6", "DHCP6_DB_RECONNECT_SUCCEEDED database connection recovered. {detail}")
+                    {
+                    tracing::info!(target: "kea-dhcp6.dhcp6", "KAKAPO_LEASE_FILE_REWRITTEN {detail}");
+                    tracing::info!(target: "kea-dhcp6.dhcp6", "DHCP6_DB_RECONNECT_SUCCEEDED database connection recovered.")
+                }
                 }
             }
             shared.observe();
@@ -548,18 +554,22 @@ fn recover(shared: &Shared, journal: &mut Journal) -> bool {
 /// Logs Kea's "database connection lost" (the lease backend is unusable and the service
 /// answers nothing that needs it): an error when it happens, a warning per failed retry.
 fn lost(family: Family, first: bool, detail: &str) {
+    match family {
+        Family::V4 => tracing::warn!(target: "kea-dhcp4.dhcp4", "KAKAPO_LEASE_FILE_UNAVAILABLE {detail}"),
+        Family::V6 => tracing::warn!(target: "kea-dhcp6.dhcp6", "KAKAPO_LEASE_FILE_UNAVAILABLE {detail}"),
+    }
     match (family, first) {
         (Family::V4, true) => {
-            tracing::error!(target: "kea-dhcp4.dhcp4", "DHCP4_DB_RECONNECT_LOST_CONNECTION database connection lost. {detail}")
+            tracing::error!(target: "kea-dhcp4.dhcp4", "DHCP4_DB_RECONNECT_LOST_CONNECTION database connection lost.")
         }
         (Family::V4, false) => {
-            tracing::warn!(target: "kea-dhcp4.dhcp4", "DHCP4_DB_RECONNECT_LOST_CONNECTION database connection lost. {detail}")
+            tracing::warn!(target: "kea-dhcp4.dhcp4", "DHCP4_DB_RECONNECT_LOST_CONNECTION database connection lost.")
         }
         (Family::V6, true) => {
-            tracing::error!(target: "kea-dhcp6.dhcp6", "DHCP6_DB_RECONNECT_LOST_CONNECTION database connection lost. {detail}")
+            tracing::error!(target: "kea-dhcp6.dhcp6", "DHCP6_DB_RECONNECT_LOST_CONNECTION database connection lost.")
         }
         (Family::V6, false) => {
-            tracing::warn!(target: "kea-dhcp6.dhcp6", "DHCP6_DB_RECONNECT_LOST_CONNECTION database connection lost. {detail}")
+            tracing::warn!(target: "kea-dhcp6.dhcp6", "DHCP6_DB_RECONNECT_LOST_CONNECTION database connection lost.")
         }
     }
 }
