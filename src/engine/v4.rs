@@ -7,7 +7,7 @@
 use std::net::{Ipv4Addr, SocketAddrV4};
 use std::sync::Arc;
 
-use tracing::{debug, info};
+use tracing::{debug, info, warn};
 
 use super::classify::Classes;
 use super::counters::{BySubnet, Global4, Subnet4 as Subnet4Stats};
@@ -409,12 +409,10 @@ impl Engine4 {
             (MessageType::Discover, Some(_)) => {
                 return Outcome4::Drop(DropReason::RfcViolation("DHCPDISCOVER with a server identifier"))
             }
-            (MessageType::Release | MessageType::Decline, None) => {
-                return Outcome4::Drop(DropReason::RfcViolation("DHCPRELEASE/DHCPDECLINE without a server identifier"))
-            }
-            (MessageType::Release | MessageType::Decline, Some(sid))
-                if !meta.iface_addrs.contains(&sid) && sid != meta.dst =>
-            {
+            // RFC 2131 wants a server identifier in RELEASE and DECLINE; Kea does not insist
+            // (its sanity check there is commented out), but one naming another server drops.
+            (MessageType::Release | MessageType::Decline, Some(sid)) if !accept_server_id(pkt, meta, sid, None) => {
+                debug!(target: "kea-dhcp4.bad-packets", "DHCP4_PACKET_DROP_0003 {}, from interface {}: it contains a foreign server identifier", tid(pkt), meta.ifname);
                 return Outcome4::Drop(DropReason::NotForUs);
             }
             _ => {}
@@ -522,9 +520,12 @@ impl Engine4 {
             let addr = selector.unwrap_or(pkt.giaddr);
             return subnets.iter().find(|s| s.prefix.trunc().contains(&addr) && ctx.classes.admits(&s.client_classes));
         }
-        if !pkt.ciaddr.is_unspecified() {
-            if let Some(s) = subnets.iter().find(|s| s.prefix.trunc().contains(&pkt.ciaddr)) {
-                return Some(s);
+        // Kea's CfgSubnets4::selectSubnet: a unicast packet is placed by ciaddr, else by its
+        // source address; a broadcast one by the interface it arrived on.
+        if !ctx.meta.dst.is_broadcast() {
+            let by = Some(pkt.ciaddr).filter(|a| !a.is_unspecified()).or(Some(*ctx.meta.src.ip()).filter(|a| !a.is_unspecified()));
+            if let Some(addr) = by {
+                return subnets.iter().find(|s| s.prefix.trunc().contains(&addr) && ctx.classes.admits(&s.client_classes));
             }
         }
         if let Some(s) = subnets
@@ -682,7 +683,8 @@ impl Engine4 {
             info!(target: "kea-dhcp4.dhcpsrv", "DHCP4_SUBNET_SELECTION_FAILED {}: failed to select subnet for the client", tid(ctx.pkt));
             return Outcome4::Drop(DropReason::NoSubnet);
         };
-        let hint = ctx.pkt.requested_ip();
+        // Without option 50 a client's ciaddr is its wish (Kea's assignLease hint).
+        let hint = ctx.pkt.requested_ip().or_else(|| Some(ctx.pkt.ciaddr).filter(|a| !a.is_unspecified()));
         let initial = ctx.classes.clone();
         let mut attempts = 0u32;
         // Second pass, only when every candidate pool had nothing free: an offer hold never
@@ -711,7 +713,7 @@ impl Engine4 {
                     info!(target: "kea-dhcp4.leases", "DHCP4_LEASE_ADVERT {}: lease {ip} will be advertised", tid(ctx.pkt));
                     let reply = self.build_reply(ctx, MessageType::Offer, subnet, host, Some((ip, valid)));
                     return Outcome4::Reply(Reply4 {
-                        dest: self.dest(ctx.pkt, &reply),
+                        dest: self.dest(ctx, &reply),
                         pkt: reply,
                         changes: Vec::new(),
                     });
@@ -749,8 +751,7 @@ impl Engine4 {
             // Like Kea's acceptServerId: any address of the receiving interface, or the address
             // the packet was sent to, is ours (a shared network may have offered from any).
             let ours = self.server_id(ctx, Some(selected));
-            let sid = pkt.server_id();
-            let accepted = sid.is_some_and(|s| s == ours || ctx.meta.iface_addrs.contains(&s) || s == ctx.meta.dst);
+            let accepted = pkt.server_id().is_some_and(|s| accept_server_id(pkt, ctx.meta, s, Some(ours)));
             if !accepted {
                 debug!(target: "kea-dhcp4.bad-packets", "DHCP4_PACKET_DROP_0003 {}, from interface {}: it contains a foreign server identifier", tid(pkt), ctx.meta.ifname);
                 return Outcome4::Drop(DropReason::NotForUs);
@@ -836,7 +837,7 @@ impl Engine4 {
                 ctx.tally.seen(&self.global.lease_reuses, 1);
                 debug!(target: "kea-dhcp4.leases", "DHCP4_LEASE_REUSE {}: lease {requested} has been reused for {remaining} seconds", tid(pkt));
                 let reply = self.build_reply(ctx, MessageType::Ack, subnet, host, Some((requested, remaining)));
-                return Outcome4::Reply(Reply4 { dest: self.dest(pkt, &reply), pkt: reply, changes: Vec::new() });
+                return Outcome4::Reply(Reply4 { dest: self.dest(ctx, &reply), pkt: reply, changes: Vec::new() });
             }
         }
         let lease = Lease4 {
@@ -868,7 +869,7 @@ impl Engine4 {
         drop(leases);
         info!(target: "kea-dhcp4.leases", "DHCP4_LEASE_ALLOC {}: lease {requested} has been allocated for {valid} seconds", tid(pkt));
         let reply = self.build_reply(ctx, MessageType::Ack, subnet, host, Some((requested, valid)));
-        Outcome4::Reply(Reply4 { dest: self.dest(pkt, &reply), pkt: reply, changes })
+        Outcome4::Reply(Reply4 { dest: self.dest(ctx, &reply), pkt: reply, changes })
     }
 
     /// The client's lease in the candidate subnets (by client identifier, then by hardware
@@ -902,7 +903,7 @@ impl Engine4 {
         if let Some(rai) = ctx.pkt.options.get(code::RAI) {
             reply.options.insert(code::RAI, rai.to_vec());
         }
-        Outcome4::Reply(Reply4 { dest: self.dest(ctx.pkt, &reply), pkt: reply, changes: Vec::new() })
+        Outcome4::Reply(Reply4 { dest: self.dest(ctx, &reply), pkt: reply, changes: Vec::new() })
     }
 
     fn release(&self, ctx: &mut Ctx<'_>) -> Outcome4 {
@@ -911,16 +912,21 @@ impl Engine4 {
             return Outcome4::Drop(DropReason::NoSubnet);
         };
         let Some(mut leases) = ctx.leases.subnet(subnet.id) else { return Outcome4::Drop(DropReason::NoSubnet) };
+        // Kea 2.2 deletes a released lease: the address is free for any client at once.
         match leases.get(addr) {
-            Some(l) if owner_matches(&l, ctx) => {
+            Some(l) if belongs_to_client(&l, ctx.pkt) => {
                 leases.remove(addr);
                 let changes = vec![LeaseChange4::Delete(l.clone())];
                 drop(leases);
                 info!(target: "kea-dhcp4.leases", "DHCP4_RELEASE {}: address {addr} was released properly.", tid(ctx.pkt));
                 Outcome4::Silent(changes)
             }
-            _ => {
-                info!(target: "kea-dhcp4.leases", "DHCP4_RELEASE_FAIL_NO_LEASE {}: client is trying to release non-existing lease {addr}", tid(ctx.pkt));
+            Some(_) => {
+                debug!(target: "kea-dhcp4.leases", "DHCP4_RELEASE_FAIL_WRONG_CLIENT {}: client is trying to release the lease {addr} which belongs to a different client", tid(ctx.pkt));
+                Outcome4::Silent(Vec::new())
+            }
+            None => {
+                debug!(target: "kea-dhcp4.leases", "DHCP4_RELEASE_FAIL_NO_LEASE {}: client is trying to release non-existing lease {addr}", tid(ctx.pkt));
                 Outcome4::Silent(Vec::new())
             }
         }
@@ -928,6 +934,8 @@ impl Engine4 {
 
     fn decline(&self, ctx: &mut Ctx<'_>) -> Outcome4 {
         let Some(addr) = ctx.pkt.requested_ip() else {
+            let label = tid(ctx.pkt);
+            debug!(target: "kea-dhcp4.bad-packets", "DHCP4_PACKET_DROP_0007 {label}: failed to process packet: Mandatory 'Requested IP address' option missing in DHCPDECLINE sent from {label}");
             return Outcome4::Drop(DropReason::RfcViolation("DECLINE without requested address"));
         };
         let Some(subnet) = self.cfg.subnets.iter().find(|s| s.prefix.trunc().contains(&addr)) else {
@@ -935,7 +943,7 @@ impl Engine4 {
         };
         let Some(mut leases) = ctx.leases.subnet(subnet.id) else { return Outcome4::Drop(DropReason::NoSubnet) };
         match leases.get(addr) {
-            Some(l) if owner_matches(&l, ctx) && l.state == LeaseState::Default => {
+            Some(l) if belongs_to_client(&l, ctx.pkt) && l.state == LeaseState::Default => {
                 // Kea's Lease4::decline: the client's identity is wiped and the address rests
                 // for decline-probation-period.
                 let declined = Lease4 {
@@ -955,21 +963,34 @@ impl Engine4 {
                 info!(target: "kea-dhcp4.leases", "DHCP4_DECLINE_LEASE Received DHCPDECLINE for addr {addr} from client {}. The lease will be unavailable for {} seconds.", tid(ctx.pkt), self.cfg.decline_probation_period);
                 Outcome4::Silent(changes)
             }
-            _ => {
-                info!(target: "kea-dhcp4.leases", "DHCP4_DECLINE_LEASE_NOT_FOUND Received DHCPDECLINE for addr {addr} from client {}, but no such lease found.", tid(ctx.pkt));
+            Some(l) => {
+                let hex = |b: &[u8]| b.iter().map(|x| format!("{x:02x}")).collect::<Vec<_>>().join(":");
+                let cid = |c: Option<&[u8]>| c.map_or_else(|| "(none)".to_string(), hex);
+                warn!(target: "kea-dhcp4.leases", "DHCP4_DECLINE_LEASE_MISMATCH Received DHCPDECLINE for addr {addr} from client {}, but the data doesn't match: received hwaddr: {}, lease hwaddr: {}, received client-id: {}, lease client-id: {}", tid(ctx.pkt), hex(ctx.pkt.hwaddr()), hex(&l.hwaddr), cid(ctx.pkt.client_id()), cid(l.client_id.as_deref()));
+                Outcome4::Silent(Vec::new())
+            }
+            None => {
+                warn!(target: "kea-dhcp4.leases", "DHCP4_DECLINE_LEASE_NOT_FOUND Received DHCPDECLINE for addr {addr} from client {}, but no such lease found.", tid(ctx.pkt));
                 Outcome4::Silent(Vec::new())
             }
         }
     }
 
     fn inform(&self, ctx: &mut Ctx<'_>) -> Outcome4 {
+        // Kea's acceptDirectRequest: a direct INFORM from 0.0.0.0 without ciaddr has nowhere
+        // to be answered.
+        let pkt = ctx.pkt;
+        if pkt.giaddr.is_unspecified() && pkt.ciaddr.is_unspecified() && ctx.meta.src.ip().is_unspecified() {
+            debug!(target: "kea-dhcp4.bad-packets", "DHCP4_PACKET_DROP_0002 {}, from interface {}: no suitable subnet configured for a direct client", tid(pkt), ctx.meta.ifname);
+            return Outcome4::Drop(DropReason::NoSubnet);
+        }
         let Some(subnet) = self.select_subnet(ctx) else {
             return Outcome4::Drop(DropReason::NoSubnet);
         };
         let host = self.find_reservation(ctx, subnet);
         ctx.classes.set_known(host.is_some());
         let reply = self.build_reply(ctx, MessageType::Ack, subnet, host, None);
-        Outcome4::Reply(Reply4 { dest: self.dest(ctx.pkt, &reply), pkt: reply, changes: Vec::new() })
+        Outcome4::Reply(Reply4 { dest: self.dest(ctx, &reply), pkt: reply, changes: Vec::new() })
     }
 
     // ---- reply assembly ----
@@ -1159,13 +1180,21 @@ impl Engine4 {
     }
 
     /// RFC 2131 section 4.1 reply addressing, as Kea's `adjustRemoteAddr`.
-    fn dest(&self, pkt: &Pkt4, reply: &Pkt4) -> Dest4 {
+    /// Kea's adjustRemoteAddr: the relay; else ciaddr (a NAK too); else broadcast for a NAK
+    /// or when the client asks for it; else the offered address at the client's MAC.
+    fn dest(&self, ctx: &Ctx<'_>, reply: &Pkt4) -> Dest4 {
+        let pkt = ctx.pkt;
         if !pkt.giaddr.is_unspecified() {
             return Dest4::Relay(SocketAddrV4::new(pkt.giaddr, SERVER_PORT));
         }
-        let nak = reply.message_type() == Some(MessageType::Nak);
-        if !nak && !pkt.ciaddr.is_unspecified() {
+        if !pkt.ciaddr.is_unspecified() {
             return Dest4::Unicast(SocketAddrV4::new(pkt.ciaddr, CLIENT_PORT));
+        }
+        let nak = reply.message_type() == Some(MessageType::Nak);
+        let src = *ctx.meta.src.ip();
+        // An INFORM from a configured address without ciaddr is answered at that address.
+        if !nak && reply.yiaddr.is_unspecified() && !src.is_unspecified() {
+            return Dest4::Unicast(SocketAddrV4::new(src, CLIENT_PORT));
         }
         if nak || pkt.is_broadcast() || reply.yiaddr.is_unspecified() {
             return Dest4::Broadcast;
@@ -1175,6 +1204,28 @@ impl Engine4 {
             _ => Dest4::Broadcast,
         }
     }
+}
+
+/// Kea's `Lease4::belongsToClient` as RELEASE and DECLINE apply it: client identifiers decide
+/// when both the lease and the packet have one; otherwise the hardware addresses must match.
+fn belongs_to_client(l: &Lease4, pkt: &Pkt4) -> bool {
+    match (l.client_id.as_deref(), pkt.client_id()) {
+        (Some(ours), Some(theirs)) => ours == theirs,
+        _ => !l.hwaddr.is_empty() && l.hwaddr == pkt.hwaddr(),
+    }
+}
+
+/// Kea's acceptServerId: a server identifier is ours when it is the one this server would
+/// send (`ours`), an address of the receiving interface, the address the packet was sent to,
+/// or the relay's server identifier override (RFC 5107, RAI sub-option 11).
+fn accept_server_id(pkt: &Pkt4, meta: &RecvMeta4, sid: Ipv4Addr, ours: Option<Ipv4Addr>) -> bool {
+    let overridden = || {
+        pkt.options
+            .get(code::RAI)
+            .and_then(|r| RelayAgentInfo::parse(r).ok())
+            .is_some_and(|r| r.server_id_override == Some(sid))
+    };
+    ours == Some(sid) || meta.iface_addrs.contains(&sid) || sid == meta.dst || overridden()
 }
 
 /// Whether a lease belongs to the client: by client id when the lease has one, else by
