@@ -126,3 +126,41 @@ fn reservation_exhaustion_decline_and_inform_on_the_wire() {
     assert_eq!(ack.options.get(code::ROUTERS), Some(&[198, 18, 0, 1][..]));
     assert_eq!(std::fs::read_to_string(&server.leases).unwrap().lines().count(), rows_before);
 }
+
+/// A reply to ciaddr (a RENEWING client) on a raw-socket interface leaves as a frame to the
+/// request's Ethernet source, as Kea's packet filter sends it, so it does not depend on the
+/// kernel's ARP table: with a wrong permanent neighbour entry for the client on the server,
+/// the client still gets its ACK.
+#[test]
+fn a_renewing_ack_leaves_at_layer_two_whatever_the_arp_table_says() {
+    require_root_and(&["ip"]);
+    let dir = tempfile::tempdir().unwrap();
+    let client_ip = Ipv4Addr::new(198, 18, 1, 11);
+    let pair = Pair::new("r", "q", "198.18.0.1/15", Some("198.18.1.11/15"));
+    let wrong = ["ip", "-n", &pair.srv, "neigh", "replace", "198.18.1.11", "lladdr", "02:00:00:00:00:ee"];
+    common::run(&[&wrong[..], &["dev", &pair.srv_if, "nud", "permanent"]].concat());
+    let server = Server::start(&pair.srv, dir.path(), &CFG.replace("@IFACE@", &pair.srv_if));
+    let link = common::run(&["ip", "-n", &pair.cli, "-o", "link", "show", "dev", &pair.cli_if]);
+    let text = String::from_utf8_lossy(&link.stdout).to_string();
+    let mac_text = text.split("link/ether ").nth(1).and_then(|t| t.split_whitespace().next()).expect("a MAC");
+    let mac: Vec<u8> = mac_text.split(':').map(|h| u8::from_str_radix(h, 16).unwrap()).collect();
+
+    let sock = socket_in(&pair.cli, SocketAddrV4::new(client_ip, 68));
+    sock.set_read_timeout(Some(Duration::from_millis(700))).unwrap();
+    let mut req = Pkt4 { htype: 1, hlen: 6, xid: 0x7e57, ciaddr: client_ip, ..Pkt4::default() };
+    req.chaddr[..6].copy_from_slice(&mac);
+    req.set_message_type(MessageType::Request);
+    let mut out = Vec::new();
+    req.encode(&mut out);
+    let mut got = None;
+    let mut buf = [0u8; 1500];
+    for _ in 0..3 {
+        sock.send_to(&out, SocketAddrV4::new(Ipv4Addr::new(198, 18, 0, 1), 67)).unwrap();
+        if let Ok((n, _)) = sock.recv_from(&mut buf) {
+            got = Pkt4::decode(&buf[..n]).ok();
+            break;
+        }
+    }
+    let ack = got.unwrap_or_else(|| panic!("no ACK reached the client:\n{}", server.log()));
+    assert_eq!((ack.message_type(), ack.yiaddr, ack.ciaddr), (Some(MessageType::Ack), client_ip, client_ip));
+}

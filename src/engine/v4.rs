@@ -1081,7 +1081,9 @@ impl Engine4 {
         if let Some((ip, _)) = lease {
             r.yiaddr = ip;
         }
-        if mt == MessageType::Ack && lease.is_none() {
+        // Kea echoes the client's ciaddr in every ACK (a renewal's, an INFORM's); an OFFER and
+        // a NAK carry none.
+        if mt == MessageType::Ack {
             r.ciaddr = pkt.ciaddr;
         }
         // Boot fields: reservation, then class, then subnet (Kea ARM 8.2.18).

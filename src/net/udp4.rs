@@ -38,6 +38,9 @@ pub struct Udp4Recv {
     pub dst: Ipv4Addr,
     /// Payload length.
     pub len: usize,
+    /// Ethernet source of the frame, when a packet socket received it (Kea's remote hardware
+    /// address: where its raw-socket replies go at layer 2).
+    pub src_mac: Option<[u8; 6]>,
 }
 
 /// One datagram of a [`Udp4Socket::send_batch`].
@@ -353,7 +356,7 @@ fn describe(msg: &libc::msghdr, name: &libc::sockaddr_in, len: usize) -> Udp4Rec
         Some(i) => (u32::try_from(i.ipi_ifindex).unwrap_or(0), Ipv4Addr::from(u32::from_be(i.ipi_addr.s_addr))),
         None => (0, Ipv4Addr::UNSPECIFIED),
     };
-    Udp4Recv { ifindex, src, dst, len }
+    Udp4Recv { ifindex, src, dst, len, src_mac: None }
 }
 
 /// The `IP_PKTINFO` control message of a received datagram (ip(7)), if present.

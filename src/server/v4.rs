@@ -328,6 +328,7 @@ impl Family for V4 {
                     src: SocketAddrV4::new(r.src_ip, r.src_port),
                     dst: r.dst_ip,
                     len: r.len,
+                    src_mac: Some(r.src_mac),
                 }));
                 Ok(())
             }
@@ -380,7 +381,7 @@ impl Family for V4 {
                 meta.dst = r.dst;
                 let mut tally = Tally::default();
                 let (reply, changes) = match engine.decide(engine.leases(), bytes, &meta, now, rand(), &mut tally) {
-                    Outcome4::Reply(r) => (Some((r.pkt, r.dest)), r.changes),
+                    Outcome4::Reply(reply) => (Some((reply.pkt, link_dest(reply.dest, r.src_mac))), reply.changes),
                     Outcome4::Silent(changes) => (None, changes),
                     Outcome4::Drop(_) => (None, Vec::new()),
                 };
@@ -511,6 +512,16 @@ fn send_udp_encoded(
     udp.send_batch(&msgs, &mut results);
     for ((pkt, dest), res) in replies.iter().zip(results) {
         sent(sh, iface, pkt, *dest, res, now);
+    }
+}
+
+/// Where a reply goes at layer 2 on a packet socket: a reply to ciaddr goes to the Ethernet
+/// source of the request (Kea's remote hardware address), so it does not depend on the
+/// kernel's ARP table; anything else as the engine decided.
+fn link_dest(dest: Dest4, src_mac: Option<[u8; 6]>) -> Dest4 {
+    match (dest, src_mac) {
+        (Dest4::Unicast(to), Some(mac)) => Dest4::LinkUnicast { mac, ip: *to.ip() },
+        (d, _) => d,
     }
 }
 
