@@ -47,7 +47,9 @@ fn catalog(html: &str) -> BTreeMap<String, String> {
         let Some(end) = rest.find("</strong></p>") else { break };
         let id = rest[..end].to_string();
         let after = rest[end + 13..].trim_start();
-        if let (Some(body), true) = (after.strip_prefix("<p>"), id.chars().all(|c| c.is_ascii_uppercase() || c.is_ascii_digit() || c == '_')) {
+        if let (Some(body), true) =
+            (after.strip_prefix("<p>"), id.chars().all(|c| c.is_ascii_uppercase() || c.is_ascii_digit() || c == '_'))
+        {
             if let Some(close) = body.find("</p>") {
                 let mut text = String::new();
                 let mut in_tag = false;

@@ -440,7 +440,13 @@ fn udp4_pktinfo_reports_interface_and_destination() {
         client.send_to(label.as_bytes(), SocketAddrV4::new(dst, 67)).unwrap();
         let (r, data) = recv_udp(&server);
         assert_eq!(data, label.as_bytes());
-        let want = Udp4Recv { ifindex: l.server_ifindex, src: SocketAddrV4::new(CLIENT_IP, 68), dst, len: label.len(), src_mac: None };
+        let want = Udp4Recv {
+            ifindex: l.server_ifindex,
+            src: SocketAddrV4::new(CLIENT_IP, 68),
+            dst,
+            len: label.len(),
+            src_mac: None,
+        };
         assert_eq!(r, want, "{label}");
     }
 }

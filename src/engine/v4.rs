@@ -523,9 +523,13 @@ impl Engine4 {
         // Kea's CfgSubnets4::selectSubnet: a unicast packet is placed by ciaddr, else by its
         // source address; a broadcast one by the interface it arrived on.
         if !ctx.meta.dst.is_broadcast() {
-            let by = Some(pkt.ciaddr).filter(|a| !a.is_unspecified()).or(Some(*ctx.meta.src.ip()).filter(|a| !a.is_unspecified()));
+            let by = Some(pkt.ciaddr)
+                .filter(|a| !a.is_unspecified())
+                .or(Some(*ctx.meta.src.ip()).filter(|a| !a.is_unspecified()));
             if let Some(addr) = by {
-                return subnets.iter().find(|s| s.prefix.trunc().contains(&addr) && ctx.classes.admits(&s.client_classes));
+                return subnets
+                    .iter()
+                    .find(|s| s.prefix.trunc().contains(&addr) && ctx.classes.admits(&s.client_classes));
             }
         }
         if let Some(s) = subnets
@@ -712,11 +716,7 @@ impl Engine4 {
                     let valid = self.lifetime(ctx, subnet);
                     info!(target: "kea-dhcp4.leases", "DHCP4_LEASE_ADVERT {}: lease {ip} will be advertised", tid(ctx.pkt));
                     let reply = self.build_reply(ctx, MessageType::Offer, subnet, host, Some((ip, valid)));
-                    return Outcome4::Reply(Reply4 {
-                        dest: self.dest(ctx, &reply),
-                        pkt: reply,
-                        changes: Vec::new(),
-                    });
+                    return Outcome4::Reply(Reply4 { dest: self.dest(ctx, &reply), pkt: reply, changes: Vec::new() });
                 }
                 if steal {
                     self.subnet_stats.get(subnet.id).inspect(|c| ctx.tally.seen(&c.alloc_fail, 1));
@@ -877,9 +877,10 @@ impl Engine4 {
     fn client_lease(&self, ctx: &Ctx<'_>, candidates: &[&Subnet4]) -> Option<Lease4> {
         let hw = ClientKey::HwAddr(ctx.pkt.hwaddr().to_vec());
         let keys = [Some(&ctx.key), (ctx.key != hw && !ctx.pkt.hwaddr().is_empty()).then_some(&hw)];
-        let found = keys.into_iter().flatten().find_map(|key| {
-            candidates.iter().find_map(|s| ctx.leases.subnet(s.id).and_then(|m| m.by_client(key)))
-        });
+        let found = keys
+            .into_iter()
+            .flatten()
+            .find_map(|key| candidates.iter().find_map(|s| ctx.leases.subnet(s.id).and_then(|m| m.by_client(key))));
         found
     }
 

@@ -559,6 +559,8 @@ fn sent(sh: &Shared, iface: &Iface, pkt: &Pkt4, dest: Dest4, res: std::io::Resul
                 tracing::debug!(target: "kea-dhcp4.packets", "DHCP4_PACKET_SEND {}: trying to send packet {name} (type {num}) from {src_ip}:{} to {to}:{to_port} on interface {}", pkt.label(), sh.opts.server_port, iface.name);
             }
         }
-        Err(e) => error!(target: "kea-dhcp4.packets", "DHCP4_PACKET_SEND_FAIL {}: failed to send DHCPv4 packet: {e}", pkt.label()),
+        Err(e) => {
+            error!(target: "kea-dhcp4.packets", "DHCP4_PACKET_SEND_FAIL {}: failed to send DHCPv4 packet: {e}", pkt.label())
+        }
     }
 }

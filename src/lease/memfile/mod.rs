@@ -321,7 +321,12 @@ impl<L: LeaseRow> Store<L> {
             .name(format!("kakapo-lfc{}", fam.digit()))
             .spawn(move || {
                 let _claim = claim;
-                mlog!(fam, info, "DHCPSRV_MEMFILE_LFC_EXECUTE executing Lease File Cleanup using: in-process cleanup of {}", paths.file.display());
+                mlog!(
+                    fam,
+                    info,
+                    "DHCPSRV_MEMFILE_LFC_EXECUTE executing Lease File Cleanup using: in-process cleanup of {}",
+                    paths.file.display()
+                );
                 let rotation = shared.rotate()?;
                 mlog!(fam, debug, "LFC_ROTATING LFC rotating files");
                 mlog!(fam, debug, "KAKAPO_LFC_ROTATION {rotation:?}");
@@ -332,13 +337,14 @@ impl<L: LeaseRow> Store<L> {
                 }
                 let result = lfc::merge::<L>(&paths, max, pool_id_column);
                 match &result {
-                    Ok(()) => mlog!(
-                        fam,
-                        info,
-                        "LFC_TERMINATE LFC finished processing"
-                    ),
+                    Ok(()) => mlog!(fam, info, "LFC_TERMINATE LFC finished processing"),
                     Err(e) => {
-                        mlog!(fam, warn, "LFC_FAIL_PROCESS : lease file cleanup of {} failed: {e}", paths.file.display())
+                        mlog!(
+                            fam,
+                            warn,
+                            "LFC_FAIL_PROCESS : lease file cleanup of {} failed: {e}",
+                            paths.file.display()
+                        )
                     }
                 }
                 result

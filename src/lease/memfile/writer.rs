@@ -525,16 +525,12 @@ fn recover(shared: &Shared, journal: &mut Journal) -> bool {
             let detail = format!("lease file {} rewritten from memory after {down} s", journal.paths.file.display());
             match journal.family {
                 Family::V4 => {
-                    {
                     tracing::info!(target: "kea-dhcp4.dhcp4", "KAKAPO_LEASE_FILE_REWRITTEN {detail}");
                     tracing::info!(target: "kea-dhcp4.dhcp4", "DHCP4_DB_RECONNECT_SUCCEEDED database connection recovered.")
                 }
-                }
                 Family::V6 => {
-                    {
                     tracing::info!(target: "kea-dhcp6.dhcp6", "KAKAPO_LEASE_FILE_REWRITTEN {detail}");
                     tracing::info!(target: "kea-dhcp6.dhcp6", "DHCP6_DB_RECONNECT_SUCCEEDED database connection recovered.")
-                }
                 }
             }
             shared.observe();
