@@ -208,8 +208,10 @@ fn solicit_advertise_request_reply_gives_address_and_prefix() {
     assert_eq!(pds(&rep2.pkt)[0].prefixes[0].prefix, "2001:db8:100:100::".parse::<Ipv6Addr>().unwrap());
 }
 
+/// A RENEW extends the client's binding; an IA the server has no binding for gets a new one,
+/// as Kea's renewLeases6 allocates (ALLOC_ENGINE_V6_EXTEND_ALLOC_UNRESERVED).
 #[test]
-fn renew_keeps_the_binding_and_unknown_ia_gets_nobinding() {
+fn renew_keeps_the_binding_and_an_unknown_ia_gets_a_new_one() {
     let mut lab = lab(CFG);
     let rep = lab.sarr(1);
     let addr = nas(&rep.pkt)[0].addrs[0].addr;
@@ -221,10 +223,13 @@ fn renew_keeps_the_binding_and_unknown_ia_gets_nobinding() {
     let ias = nas(&r.pkt);
     assert_eq!(ias[0].addrs[0].addr, addr);
     assert_eq!(ias[0].addrs[0].valid, 4000);
-    assert_eq!(ias[1].status.as_ref().map(|s| s.code), Some(StatusCode::NO_BINDING), "RFC 8415 18.3.4");
+    assert_eq!(ias[1].status, None);
+    assert_eq!(ias[1].addrs.len(), 1, "a new binding for the unknown IA");
+    assert_ne!(ias[1].addrs[0].addr, addr);
     let LeaseChange6::Upsert(l, _) = &r.changes[0] else { panic!() };
     assert_eq!(l.cltt, lab.now, "the lease is extended from now");
-    assert_eq!(lab.stat("subnet[1].assigned-nas"), 1, "a renewal is not a new assignment");
+    assert_eq!(lab.stat("subnet[1].assigned-nas"), 2);
+    assert_eq!(lab.stat("subnet[1].cumulative-assigned-nas"), 2, "the renewal itself is not a new assignment");
 }
 
 #[test]
@@ -310,12 +315,15 @@ fn relayed_solicit_selects_by_link_address_and_replies_to_the_relay() {
     assert_eq!(d.relays.len(), 1);
     assert_eq!(d.inner, r.pkt);
     assert!(d.inner.options.get(code::DOMAIN_LIST).is_some());
-    // A link-address in no subnet gets no reply.
+    // A link-address in no subnet is answered as Kea answers it: each IA empty, with a status.
     let stray = relay_forw("2001:db8:99::1");
-    assert!(matches!(
-        lab.send_with(&sol, std::slice::from_ref(&stray), &relay_meta()),
-        Outcome6::Drop(DropReason6::NoSubnet)
-    ));
+    let Outcome6::Reply(r) = lab.send_with(&sol, std::slice::from_ref(&stray), &relay_meta()) else { panic!() };
+    assert_eq!(r.pkt.msg_type, MessageType::Advertise);
+    let ia = &nas(&r.pkt)[0];
+    assert!(ia.addrs.is_empty());
+    let st = ia.status.as_ref().expect("a status");
+    assert_eq!((st.code, st.message.as_str()), (StatusCode::NO_ADDRS_AVAIL, "Server could not select subnet for this client"));
+    assert!(r.changes.is_empty());
 }
 
 #[test]
@@ -722,4 +730,112 @@ fn deciding_counts_nothing_until_the_statistics_stage() {
     assert_eq!(lab.stat("pkt6-solicit-received"), 1);
     assert_eq!(lab.stat("assigned-nas"), 0);
     assert_eq!(lab.stat("cumulative-assigned-nas"), 0);
+}
+
+// ---- Kea 2.2 conformance (issue "Kea, exactly"): each behaviour as Kea 2.2 showed it live ----
+
+fn status_of(st: Option<&StatusCode>) -> Option<(u16, &str)> {
+    st.map(|s| (s.code, s.message.as_str()))
+}
+
+/// No subnet for the client's link: Kea answers rather than dropping. SOLICIT and REQUEST get
+/// their IAs back empty with NoAddrsAvail / NoPrefixAvail; RENEW gets NoBinding; the global
+/// options asked for are there.
+#[test]
+fn without_a_subnet_every_ia_is_answered_with_kea_s_status() {
+    let lab = lab(CFG);
+    let stray = relay_forw("2001:db8:99::1");
+    let mut req = with_server(msg(MessageType::Request, 1));
+    req.options.push(code::IA_NA, ia_na(1, &[]));
+    req.options.push(code::IA_PD, ia_pd(2, &[]));
+    let Outcome6::Reply(r) = lab.send_with(&req, std::slice::from_ref(&stray), &relay_meta()) else { panic!() };
+    assert_eq!(r.pkt.msg_type, MessageType::Reply);
+    let (na, pd) = (&nas(&r.pkt)[0], &pds(&r.pkt)[0]);
+    assert_eq!(
+        status_of(na.status.as_ref()),
+        Some((StatusCode::NO_ADDRS_AVAIL, "Server could not select subnet for this client"))
+    );
+    assert_eq!(status_of(pd.status.as_ref()), Some((StatusCode::NO_PREFIX_AVAIL, "Sorry, no subnet available.")));
+    assert_eq!((na.t1, na.t2), (0, 0));
+    assert!(r.pkt.options.get(code::DNS_SERVERS).is_some(), "global options asked for in ORO");
+    assert!(r.pkt.options.get(code::STATUS_CODE).is_none(), "no top-level status");
+    let mut renew = with_server(msg(MessageType::Renew, 1));
+    renew.options.push(code::IA_NA, ia_na(1, &["2001:db8:99::5".parse().unwrap()]));
+    let Outcome6::Reply(r) = lab.send_with(&renew, std::slice::from_ref(&stray), &relay_meta()) else { panic!() };
+    assert_eq!(
+        status_of(nas(&r.pkt)[0].status.as_ref()),
+        Some((StatusCode::NO_BINDING, "Sorry, no known leases for this duid/iaid."))
+    );
+}
+
+/// RFC 8415 18.3.5: a REBIND listing an address not appropriate for the link gets it back with
+/// zero lifetimes, beside the client's lease renewed.
+#[test]
+fn rebind_returns_an_address_of_another_link_with_zero_lifetimes() {
+    let mut lab = lab(CFG);
+    let addr = nas(&request_na(&lab, 1).pkt)[0].addrs[0].addr;
+    lab.now += 2000;
+    let off_link: Ipv6Addr = "2001:db8:99::5".parse().unwrap();
+    let mut rebind = msg(MessageType::Rebind, 1);
+    rebind.options.push(code::IA_NA, ia_na(1, &[addr, off_link]));
+    let r = lab.reply(&rebind);
+    let ia = &nas(&r.pkt)[0];
+    assert_eq!(ia.status, None);
+    let got: Vec<(Ipv6Addr, u32, u32)> = ia.addrs.iter().map(|a| (a.addr, a.preferred, a.valid)).collect();
+    assert_eq!(got, vec![(addr, 3000, 4000), (off_link, 0, 0)]);
+    // A client without a binding that rebinds with an address of another link gets a new
+    // address, and the old one with zero lifetimes.
+    let mut lost = msg(MessageType::Rebind, 7);
+    lost.options.push(code::IA_NA, ia_na(1, &[off_link]));
+    let r = lab.reply(&lost);
+    let ia = &nas(&r.pkt)[0];
+    assert_eq!(ia.addrs.len(), 2, "{ia:?}");
+    assert!(ia.addrs[0].valid > 0 && ia.addrs[0].addr != off_link);
+    assert_eq!((ia.addrs[1].addr, ia.addrs[1].valid), (off_link, 0));
+}
+
+/// RELEASE as Kea's releaseIA_NA answers it: NoBinding with Kea's text for an address the
+/// client does not hold, and a summary status at the top.
+#[test]
+fn release_of_an_address_not_held_gets_nobinding_with_kea_s_texts() {
+    let lab = lab(CFG);
+    let a = nas(&request_na(&lab, 1).pkt)[0].addrs[0].addr;
+    let release = |n: u8, iaid: u32, addrs: &[Ipv6Addr]| {
+        let mut rel = with_server(msg(MessageType::Release, n));
+        rel.options.push(code::IA_NA, ia_na(iaid, addrs));
+        lab.reply(&rel)
+    };
+    let top = |r: &Reply6| StatusCode::parse(r.pkt.options.get(code::STATUS_CODE).unwrap()).unwrap();
+    let cases: [(u8, u32, Vec<Ipv6Addr>, &str); 4] = [
+        (1, 1, vec!["2001:db8:1::12".parse().unwrap()], "Sorry, no known leases for this duid/iaid, can't release."),
+        (2, 1, vec![a], "This address does not belong to you, you can't release it"),
+        (1, 5, vec![a], "This is your address, but you used wrong IAID"),
+        (1, 1, vec![], "You did not include an address in your RELEASE"),
+    ];
+    for (n, iaid, addrs, text) in cases {
+        let r = release(n, iaid, &addrs);
+        assert_eq!(status_of(nas(&r.pkt)[0].status.as_ref()), Some((StatusCode::NO_BINDING, text)));
+        assert!(r.changes.is_empty(), "{text}");
+        let t = top(&r);
+        assert_eq!((t.code, t.message.as_str()), (StatusCode::NO_BINDING, "Summary status for all processed IA_NAs"));
+    }
+    let r = release(1, 1, &[a]);
+    assert_eq!(
+        status_of(nas(&r.pkt)[0].status.as_ref()),
+        Some((StatusCode::SUCCESS, "Lease released. Thank you, please come again."))
+    );
+    assert_eq!(r.changes.len(), 1);
+    assert_eq!(top(&r).code, StatusCode::SUCCESS);
+}
+
+/// An INFORMATION-REQUEST from a link without a subnet still gets the global options.
+#[test]
+fn information_request_without_a_subnet_gets_the_global_options() {
+    let lab = lab(CFG);
+    let stray = relay_forw("2001:db8:99::1");
+    let inf = msg(MessageType::InformationRequest, 1);
+    let Outcome6::Reply(r) = lab.send_with(&inf, std::slice::from_ref(&stray), &relay_meta()) else { panic!() };
+    assert_eq!(r.pkt.msg_type, MessageType::Reply);
+    assert_eq!(r.pkt.options.get(code::DNS_SERVERS), Some(&"2001:db8::53".parse::<Ipv6Addr>().unwrap().octets()[..]));
+    assert_eq!(r.pkt.client_id(), Some(&duid(1)[..]));
 }

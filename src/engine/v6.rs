@@ -8,7 +8,7 @@ use std::cell::RefCell;
 use std::net::{Ipv6Addr, SocketAddrV6};
 use std::sync::{Arc, MutexGuard};
 
-use tracing::{debug, info};
+use tracing::{debug, info, warn};
 
 use crate::config::model::{Dhcp6, HostIdentifier, OptionValue, Reservation6, Subnet6, Triplet};
 use crate::engine::classify::Classes;
@@ -753,8 +753,8 @@ impl Engine6 {
     fn assign(&self, ctx: &Ctx<'_>, mode: Mode) -> Outcome6 {
         let pkt = ctx.pkt;
         let Some(selected) = self.select_subnet(ctx) else {
-            info!(target: "kea-dhcp6.dhcp6", "DHCP6_SUBNET_SELECTION_FAILED {}: failed to select subnet for the client", tid(pkt));
-            return Outcome6::Drop(DropReason6::NoSubnet);
+            debug!(target: "kea-dhcp6.dhcp6", "DHCP6_SUBNET_SELECTION_FAILED {}: failed to select subnet for the client", tid(pkt));
+            return self.no_subnet(ctx, mode);
         };
         let cands = self.candidates(selected);
         let hosts: Vec<Option<&Reservation6>> = cands.iter().map(|s| self.find_reservation(ctx, s)).collect();
@@ -794,12 +794,13 @@ impl Engine6 {
                 .enumerate()
                 .flat_map(|(i, g)| g.by_client(&key).into_iter().map(move |l| (i, l)))
                 .collect();
-            let picked = if extending {
-                own.iter()
-                    .find(|(i, l)| {
-                        l.state == LeaseState::Default && Self::na_usable(cands[*i], l.address, hosts[*i], &classes)
-                    })
-                    .map(|(i, l)| (*i, l.address))
+            // Renewing: the client's usable lease, else (as Kea's renewLeases6) a new one.
+            let usable = own
+                .iter()
+                .find(|(i, l)| l.state == LeaseState::Default && Self::na_usable(cands[*i], l.address, hosts[*i], &classes))
+                .map(|(i, l)| (*i, l.address));
+            let picked = if let Some(p) = usable.filter(|_| extending) {
+                Some(p)
             } else {
                 let mut found = None;
                 'passes: for pass in [Pass::Known, Pass::Pools, Pass::OldestHold] {
@@ -846,40 +847,22 @@ impl Engine6 {
                         info!(target: "kea-dhcp6.leases", "{id} {}: lease for address {addr} and iaid={} has been {verb} for {} seconds", tid(pkt), ia.iaid, times.valid);
                     }
                 }
-                None if extending && own.is_empty() => {
-                    // RFC 8415 18.3.4/18.3.5: no binding for the IA. Addresses the client
-                    // still holds that are not on this link get zero lifetimes.
-                    for a in ia
-                        .addrs
-                        .iter()
-                        .take(MAX_ADDRS_PER_IA)
-                        .filter(|a| !cands.iter().any(|s| s.prefix.trunc().contains(&a.addr)))
-                    {
-                        out.addrs.push(IaAddr {
-                            addr: a.addr,
-                            preferred: 0,
-                            valid: 0,
-                            status: None,
-                            other: Vec::new(),
-                        });
-                    }
-                    if out.addrs.is_empty() {
-                        out.status = Some(StatusCode::new(StatusCode::NO_BINDING, "no binding for this IA"));
-                    }
-                    info!(target: "kea-dhcp6.leases", "KAKAPO_EXTEND_NA_UNKNOWN {}: client sent {} for unknown IA_NA iaid={}", tid(pkt), pkt.msg_type.name(), ia.iaid);
-                }
                 None => {
-                    out.status = Some(StatusCode::new(StatusCode::NO_ADDRS_AVAIL, "no addresses available"));
+                    let text = if extending {
+                        "Sorry, no addresses could be assigned at this time."
+                    } else {
+                        "Sorry, no address could be allocated."
+                    };
+                    out.status = Some(StatusCode::new(StatusCode::NO_ADDRS_AVAIL, text));
                     self.subnet_stats.get(selected.id).inspect(|c| ctx.tally.borrow_mut().seen(&c.alloc_fail, 1));
                     info!(target: "kea-dhcp6.alloc-engine", "ALLOC_ENGINE_V6_ALLOC_FAIL {}: failed to allocate an IPv6 lease after {} attempt(s)", tid(pkt), cands.len());
                 }
             }
-            // RFC 8415 18.3.4: addresses the client listed but does not own here are withdrawn.
-            if extending && out.status.is_none() {
+            // RFC 8415 18.3.4/18.3.5: addresses the client listed but is not given here (another
+            // client's, or not appropriate for the link) come back with zero lifetimes.
+            if extending {
                 for a in ia.addrs.iter().take(MAX_ADDRS_PER_IA) {
-                    if !out.addrs.iter().any(|x| x.addr == a.addr)
-                        && cands.iter().any(|s| s.prefix.trunc().contains(&a.addr))
-                    {
+                    if !out.addrs.iter().any(|x| x.addr == a.addr) {
                         out.addrs.push(IaAddr {
                             addr: a.addr,
                             preferred: 0,
@@ -905,13 +888,14 @@ impl Engine6 {
                 .enumerate()
                 .flat_map(|(i, g)| g.by_client(&key).into_iter().map(move |l| (i, l)))
                 .collect();
-            let picked = if extending {
-                own.iter()
-                    .find(|(i, l)| {
-                        l.state == LeaseState::Default
-                            && Self::pd_usable(cands[*i], l.address, l.prefix_len, hosts[*i], &classes)
-                    })
-                    .map(|(i, l)| (*i, l.address, l.prefix_len))
+            let usable = own
+                .iter()
+                .find(|(i, l)| {
+                    l.state == LeaseState::Default && Self::pd_usable(cands[*i], l.address, l.prefix_len, hosts[*i], &classes)
+                })
+                .map(|(i, l)| (*i, l.address, l.prefix_len));
+            let picked = if let Some(p) = usable.filter(|_| extending) {
+                Some(p)
             } else {
                 let mut found = None;
                 'pd_passes: for pass in [Pass::Known, Pass::Pools, Pass::OldestHold] {
@@ -963,14 +947,23 @@ impl Engine6 {
                         info!(target: "kea-dhcp6.leases", "{id} {}: lease for prefix {prefix}/{len} and iaid={} has been {verb} for {} seconds", tid(pkt), ia.iaid, times.valid);
                     }
                 }
-                None if extending && own.is_empty() => {
-                    out.status = Some(StatusCode::new(StatusCode::NO_BINDING, "no binding for this IA"));
-                    info!(target: "kea-dhcp6.leases", "KAKAPO_EXTEND_PD_UNKNOWN {}: client sent {} for unknown IA_PD iaid={}", tid(pkt), pkt.msg_type.name(), ia.iaid);
-                }
                 None => {
-                    out.status = Some(StatusCode::new(StatusCode::NO_PREFIX_AVAIL, "no prefixes available"));
+                    let text = if extending {
+                        "Sorry, no prefixes could be assigned at this time."
+                    } else {
+                        "Sorry, no prefixes could be allocated."
+                    };
+                    out.status = Some(StatusCode::new(StatusCode::NO_PREFIX_AVAIL, text));
                     self.subnet_stats.get(selected.id).inspect(|c| ctx.tally.borrow_mut().seen(&c.alloc_fail, 1));
                     info!(target: "kea-dhcp6.alloc-engine", "ALLOC_ENGINE_V6_ALLOC_FAIL {}: failed to allocate an IPv6 lease after {} attempt(s)", tid(pkt), cands.len());
+                }
+            }
+            // As for addresses: listed prefixes not given here come back with zero lifetimes.
+            if extending {
+                for p in ia.prefixes.iter().take(MAX_ADDRS_PER_IA) {
+                    if !out.prefixes.iter().any(|x| x.prefix == p.prefix && x.prefix_len == p.prefix_len) {
+                        out.prefixes.push(IaPrefix { preferred: 0, valid: 0, ..p.clone() });
+                    }
                 }
             }
             let mut buf = Vec::new();
@@ -984,6 +977,37 @@ impl Engine6 {
         let (i, pool_opts) = used.unwrap_or((0, None));
         self.add_options(ctx, &mut reply, Some(cands[i]), hosts[i], pool_opts);
         self.reply(ctx, reply, changes)
+    }
+
+    /// The reply when no subnet fits the client (Kea's assignIA_NA / assignIA_PD / extendIA_*
+    /// without a subnet): every IA comes back empty with a status, and the global options
+    /// the client asked for are sent.
+    fn no_subnet(&self, ctx: &Ctx<'_>, mode: Mode) -> Outcome6 {
+        let pkt = ctx.pkt;
+        let extending = matches!(mode, Mode::Renew | Mode::Rebind);
+        let mut reply = self.skeleton(ctx, if mode == Mode::Advertise { MessageType::Advertise } else { MessageType::Reply });
+        let na = if extending {
+            StatusCode::new(StatusCode::NO_BINDING, "Sorry, no known leases for this duid/iaid.")
+        } else {
+            StatusCode::new(StatusCode::NO_ADDRS_AVAIL, "Server could not select subnet for this client")
+        };
+        let pd = if extending {
+            StatusCode::new(StatusCode::NO_BINDING, "Sorry, no known PD leases for this duid/iaid.")
+        } else {
+            StatusCode::new(StatusCode::NO_PREFIX_AVAIL, "Sorry, no subnet available.")
+        };
+        for ia in pkt.options.get_all(code::IA_NA).take(MAX_IAS_PER_TYPE).filter_map(|b| IaNa::parse(b).ok()) {
+            let mut buf = Vec::new();
+            IaNa { status: Some(na.clone()), ..IaNa::new(ia.iaid, 0, 0) }.encode(&mut buf);
+            reply.options.push(code::IA_NA, buf);
+        }
+        for ia in pkt.options.get_all(code::IA_PD).take(MAX_IAS_PER_TYPE).filter_map(|b| IaPd::parse(b).ok()) {
+            let mut buf = Vec::new();
+            IaPd { status: Some(pd.clone()), ..IaPd::new(ia.iaid, 0, 0) }.encode(&mut buf);
+            reply.options.push(code::IA_PD, buf);
+        }
+        self.add_options(ctx, &mut reply, None, None, None);
+        self.reply(ctx, reply, Vec::new())
     }
 
     /// A binding the client did not hold (Kea ARM 9.13 `cumulative-assigned-nas` / `-pds`),
@@ -1198,13 +1222,14 @@ impl Engine6 {
         self.give_back(ctx, true)
     }
 
-    /// Releases or declines every listed address and prefix the client owns; IAs without a
-    /// binding come back with NoBinding, and the message carries Success.
+    /// Releases or declines the listed addresses and prefixes, IA by IA, with Kea's checks and
+    /// status texts (its releaseIA_NA / releaseIA_PD take the IA's first address; declineIA
+    /// takes them all): NoBinding for an address the server does not know, one of another
+    /// DUID, or the client's own under another IAID.
     fn give_back(&self, ctx: &Ctx<'_>, decline: bool) -> Outcome6 {
         let pkt = ctx.pkt;
         let mut reply = self.skeleton(ctx, MessageType::Reply);
         let mut changes = Vec::new();
-        let mut per_ia: Vec<(u16, u32, bool)> = Vec::new();
         let mut items: Vec<(LeaseType6, u32, Vec<Ipv6Addr>)> = Vec::new();
         for ia in pkt.options.get_all(code::IA_NA).take(MAX_IAS_PER_TYPE) {
             if let Ok(ia) = IaNa::parse(ia) {
@@ -1215,82 +1240,129 @@ impl Engine6 {
         if !decline {
             for ia in pkt.options.get_all(code::IA_PD).take(MAX_IAS_PER_TYPE) {
                 if let Ok(ia) = IaPd::parse(ia) {
-                    items.push((
-                        LeaseType6::Pd,
-                        ia.iaid,
-                        ia.prefixes.iter().take(MAX_ADDRS_PER_IA).map(|p| p.prefix).collect(),
-                    ));
+                    let prefixes = ia.prefixes.iter().take(MAX_ADDRS_PER_IA).map(|p| p.prefix).collect();
+                    items.push((LeaseType6::Pd, ia.iaid, prefixes));
                 }
             }
         }
+        let mut all_ok = true;
         for (ty, iaid, addrs) in items {
-            let key = IaKey { duid: ctx.duid.clone(), iaid, ty };
-            let mut found = false;
-            // The lease may live in any subnet: RELEASE needs no subnet selection.
-            for s in &self.cfg.subnets {
-                let Some(mut leases) = ctx.leases.subnet(s.id) else { continue };
-                let mut here = Vec::new();
-                for a in &addrs {
-                    let Some(l) = leases.get(ty, *a) else { continue };
-                    if !key.owns(&l) || l.state != LeaseState::Default {
-                        continue;
-                    }
-                    found = true;
-                    if decline {
-                        // Kea's Lease6::decline: the identity is wiped and the address rests.
-                        let d = Lease6 {
-                            duid: vec![0],
-                            iaid: 0,
-                            cltt: ctx.now,
-                            valid_lifetime: self.cfg.decline_probation_period,
-                            preferred_lifetime: 0,
-                            hostname: String::new(),
-                            hwaddr: Vec::new(),
-                            hwtype: 0,
-                            hwaddr_source: 0,
-                            fqdn_fwd: false,
-                            fqdn_rev: false,
-                            state: LeaseState::Declined,
-                            ..l.clone()
-                        };
-                        leases.remove(ty, *a);
-                        leases.upsert(d.clone());
-                        here.push(LeaseChange6::Upsert(d, Some(l)));
-                        info!(target: "kea-dhcp6.leases", "DHCP6_DECLINE_LEASE Client {} sent DECLINE for address {a} and the server marked it as declined. The lease will be recovered in {} seconds.", tid(pkt), self.cfg.decline_probation_period);
-                    } else {
-                        leases.remove(ty, *a);
-                        here.push(LeaseChange6::Delete(l));
-                        let id = if ty == LeaseType6::Na { "DHCP6_RELEASE_NA" } else { "DHCP6_RELEASE_PD" };
-                        info!(target: "kea-dhcp6.leases", "{id} {}: binding for {a} and iaid={iaid} was released properly", tid(pkt));
-                    }
-                }
-                changes.extend(here);
-            }
-            let code = if ty == LeaseType6::Na { code::IA_NA } else { code::IA_PD };
-            per_ia.push((code, iaid, found));
-        }
-        for (code, iaid, found) in per_ia {
-            let status = if found {
-                StatusCode::new(StatusCode::SUCCESS, if decline { "declined" } else { "released" })
-            } else {
-                if !decline {
-                    info!(target: "kea-dhcp6.leases", "KAKAPO_RELEASE_NO_BINDING {}: no binding for iaid={iaid}", tid(pkt));
-                }
-                StatusCode::new(StatusCode::NO_BINDING, "no binding for this IA")
-            };
+            // Kea releases only the first address of an IA.
+            let addrs = if decline { &addrs[..] } else { &addrs[..addrs.len().min(1)] };
+            let status = self.give_back_ia(ctx, decline, ty, iaid, addrs, &mut changes);
+            all_ok &= status.code == StatusCode::SUCCESS;
             let mut buf = Vec::new();
-            if code == code::IA_NA {
+            if ty == LeaseType6::Na {
                 IaNa { status: Some(status), ..IaNa::new(iaid, 0, 0) }.encode(&mut buf);
+                reply.options.push(code::IA_NA, buf);
             } else {
                 IaPd { status: Some(status), ..IaPd::new(iaid, 0, 0) }.encode(&mut buf);
+                reply.options.push(code::IA_PD, buf);
             }
-            reply.options.push(code, buf);
         }
         let mut st = Vec::new();
-        StatusCode::new(StatusCode::SUCCESS, if decline { "Decline processed" } else { "All addresses released" })
-            .encode(&mut st);
+        if decline {
+            StatusCode::new(StatusCode::SUCCESS, "Decline processed").encode(&mut st);
+        } else {
+            let code = if all_ok { StatusCode::SUCCESS } else { StatusCode::NO_BINDING };
+            StatusCode::new(code, "Summary status for all processed IA_NAs").encode(&mut st);
+        }
         reply.options.push(code::STATUS_CODE, st);
         self.reply(ctx, reply, changes)
+    }
+
+    /// One IA of a RELEASE or DECLINE: its status, with the changes it makes added to `changes`.
+    fn give_back_ia(
+        &self,
+        ctx: &Ctx<'_>,
+        decline: bool,
+        ty: LeaseType6,
+        iaid: u32,
+        addrs: &[Ipv6Addr],
+        changes: &mut Vec<LeaseChange6>,
+    ) -> StatusCode {
+        let pkt = ctx.pkt;
+        let no = |text: &str| StatusCode::new(StatusCode::NO_BINDING, text);
+        if addrs.is_empty() {
+            return no(if ty == LeaseType6::Pd {
+                "You did not include a prefix in your RELEASE"
+            } else if decline {
+                "Server does not know about such an address."
+            } else {
+                "You did not include an address in your RELEASE"
+            });
+        }
+        for a in addrs {
+            // The lease may live in any subnet: RELEASE and DECLINE need no subnet selection.
+            let found = self.cfg.subnets.iter().find_map(|s| {
+                let leases = ctx.leases.subnet(s.id)?;
+                leases.get(ty, *a).map(|l| (s.id, l))
+            });
+            let Some((subnet, l)) = found else {
+                return no(if decline {
+                    "Server does not know about such an address."
+                } else {
+                    "Sorry, no known leases for this duid/iaid, can't release."
+                });
+            };
+            if l.duid != ctx.duid {
+                if decline {
+                    info!(target: "kea-dhcp6.leases", "DHCP6_DECLINE_FAIL_DUID_MISMATCH Client {} sent DECLINE for address {a}, but it belongs to client with DUID {}", tid(pkt), Duid(l.duid.clone()));
+                    return no("This address does not belong to you, you can't decline it");
+                }
+                if ty == LeaseType6::Na {
+                    info!(target: "kea-dhcp6.leases", "DHCP6_RELEASE_NA_FAIL_WRONG_DUID {}: client tried to release address {a}, but it belongs to another client using duid={}", tid(pkt), Duid(l.duid.clone()));
+                } else {
+                    info!(target: "kea-dhcp6.leases", "DHCP6_RELEASE_PD_FAIL_WRONG_DUID {}: client tried to release prefix {a}/{}, but it belongs to another client (duid={})", tid(pkt), l.prefix_len, Duid(l.duid.clone()));
+                }
+                return no("This address does not belong to you, you can't release it");
+            }
+            if l.iaid != iaid {
+                if decline {
+                    warn!(target: "kea-dhcp6.leases", "DHCP6_DECLINE_FAIL_IAID_MISMATCH Client {} sent DECLINE for address {a}, but used a wrong IAID ({iaid}), instead of expected {}", tid(pkt), l.iaid);
+                } else if ty == LeaseType6::Na {
+                    warn!(target: "kea-dhcp6.leases", "DHCP6_RELEASE_NA_FAIL_WRONG_IAID {}: client tried to release address {a}, but it used wrong IAID (expected {}, but got {iaid})", tid(pkt), l.iaid);
+                } else {
+                    warn!(target: "kea-dhcp6.leases", "DHCP6_RELEASE_PD_FAIL_WRONG_IAID {}: client tried to release prefix {a}/{}, but it used wrong IAID (expected {}, but got {iaid})", tid(pkt), l.prefix_len, l.iaid);
+                }
+                return no("This is your address, but you used wrong IAID");
+            }
+            let Some(mut leases) = ctx.leases.subnet(subnet) else { continue };
+            if decline {
+                // Kea's Lease6::decline: the identity is wiped and the address rests.
+                let d = Lease6 {
+                    duid: vec![0],
+                    iaid: 0,
+                    cltt: ctx.now,
+                    valid_lifetime: self.cfg.decline_probation_period,
+                    preferred_lifetime: 0,
+                    hostname: String::new(),
+                    hwaddr: Vec::new(),
+                    hwtype: 0,
+                    hwaddr_source: 0,
+                    fqdn_fwd: false,
+                    fqdn_rev: false,
+                    state: LeaseState::Declined,
+                    ..l.clone()
+                };
+                leases.remove(ty, *a);
+                leases.upsert(d.clone());
+                changes.push(LeaseChange6::Upsert(d, Some(l)));
+                info!(target: "kea-dhcp6.leases", "DHCP6_DECLINE_LEASE Client {} sent DECLINE for address {a} and the server marked it as declined. The lease will be recovered in {} seconds.", tid(pkt), self.cfg.decline_probation_period);
+            } else {
+                leases.remove(ty, *a);
+                if ty == LeaseType6::Na {
+                    info!(target: "kea-dhcp6.leases", "DHCP6_RELEASE_NA {}: binding for address {a} and iaid={iaid} was released properly", tid(pkt));
+                } else {
+                    info!(target: "kea-dhcp6.leases", "DHCP6_RELEASE_PD {}: prefix {a}/{} for iaid={iaid} was released properly", tid(pkt), l.prefix_len);
+                }
+                changes.push(LeaseChange6::Delete(l));
+            }
+        }
+        StatusCode::new(
+            StatusCode::SUCCESS,
+            if decline { "Lease declined. Hopefully the next one will be better." } else { "Lease released. Thank you, please come again." },
+        )
     }
 
     // ---- CONFIRM (RFC 8415 18.3.3) ----
