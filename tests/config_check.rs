@@ -319,3 +319,38 @@ fn config_get_rendering_of_every_accepted_example_passes_the_checker() {
     }
     assert!(rendered_count >= 45, "only {rendered_count} sections rendered");
 }
+
+/// Kea refuses a DHCPv6 subnet (or shared network) with both `interface` and `interface-id`
+/// (one is for local links, the other for relayed ones); kakapo refuses it with Kea's words.
+#[test]
+fn interface_and_interface_id_together_are_refused_like_kea() {
+    let tmp = tempfile::tempdir().unwrap();
+    let cases = [
+        (
+            r#"{"Dhcp6": {"subnet6": [{"id": 1, "subnet": "2001:db8:1::/64", "interface": "lo", "interface-id": "port7"}]}}"#,
+            "cannot be defined at the same time for subnet 2001:db8:1::/64",
+        ),
+        (
+            r#"{"Dhcp6": {"shared-networks": [{"name": "n", "interface": "lo", "interface-id": "port7",
+                "subnet6": [{"id": 1, "subnet": "2001:db8:1::/64"}]}]}}"#,
+            "cannot be defined at the same time for shared network n",
+        ),
+    ];
+    for (i, (cfg, words)) in cases.iter().enumerate() {
+        let f = tmp.path().join(format!("c{i}.json"));
+        std::fs::write(&f, cfg).unwrap();
+        let o = run(&kakapo(), &["-t", f.to_str().unwrap()]);
+        assert_eq!(o.status.code(), Some(1), "kakapo accepted {cfg}");
+        assert!(text(&o).contains(words), "kakapo: {}", text(&o));
+        assert!(
+            text(&o).contains("interface (defined for locally reachable subnets) and interface-id"),
+            "{}",
+            text(&o)
+        );
+        if std::path::Path::new("/usr/sbin/kea-dhcp6").exists() {
+            let k = run(std::path::Path::new("/usr/sbin/kea-dhcp6"), &["-t", f.to_str().unwrap()]);
+            assert_eq!(k.status.code(), Some(1), "Kea 2.2 accepted {cfg}");
+            assert!(text(&k).contains(words), "Kea 2.2 says: {}", text(&k));
+        }
+    }
+}

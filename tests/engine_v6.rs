@@ -322,7 +322,10 @@ fn relayed_solicit_selects_by_link_address_and_replies_to_the_relay() {
     let ia = &nas(&r.pkt)[0];
     assert!(ia.addrs.is_empty());
     let st = ia.status.as_ref().expect("a status");
-    assert_eq!((st.code, st.message.as_str()), (StatusCode::NO_ADDRS_AVAIL, "Server could not select subnet for this client"));
+    assert_eq!(
+        (st.code, st.message.as_str()),
+        (StatusCode::NO_ADDRS_AVAIL, "Server could not select subnet for this client")
+    );
     assert!(r.changes.is_empty());
 }
 

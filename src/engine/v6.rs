@@ -797,7 +797,9 @@ impl Engine6 {
             // Renewing: the client's usable lease, else (as Kea's renewLeases6) a new one.
             let usable = own
                 .iter()
-                .find(|(i, l)| l.state == LeaseState::Default && Self::na_usable(cands[*i], l.address, hosts[*i], &classes))
+                .find(|(i, l)| {
+                    l.state == LeaseState::Default && Self::na_usable(cands[*i], l.address, hosts[*i], &classes)
+                })
                 .map(|(i, l)| (*i, l.address));
             let picked = if let Some(p) = usable.filter(|_| extending) {
                 Some(p)
@@ -891,7 +893,8 @@ impl Engine6 {
             let usable = own
                 .iter()
                 .find(|(i, l)| {
-                    l.state == LeaseState::Default && Self::pd_usable(cands[*i], l.address, l.prefix_len, hosts[*i], &classes)
+                    l.state == LeaseState::Default
+                        && Self::pd_usable(cands[*i], l.address, l.prefix_len, hosts[*i], &classes)
                 })
                 .map(|(i, l)| (*i, l.address, l.prefix_len));
             let picked = if let Some(p) = usable.filter(|_| extending) {
@@ -985,7 +988,8 @@ impl Engine6 {
     fn no_subnet(&self, ctx: &Ctx<'_>, mode: Mode) -> Outcome6 {
         let pkt = ctx.pkt;
         let extending = matches!(mode, Mode::Renew | Mode::Rebind);
-        let mut reply = self.skeleton(ctx, if mode == Mode::Advertise { MessageType::Advertise } else { MessageType::Reply });
+        let mut reply =
+            self.skeleton(ctx, if mode == Mode::Advertise { MessageType::Advertise } else { MessageType::Reply });
         let na = if extending {
             StatusCode::new(StatusCode::NO_BINDING, "Sorry, no known leases for this duid/iaid.")
         } else {
@@ -1361,7 +1365,11 @@ impl Engine6 {
         }
         StatusCode::new(
             StatusCode::SUCCESS,
-            if decline { "Lease declined. Hopefully the next one will be better." } else { "Lease released. Thank you, please come again." },
+            if decline {
+                "Lease declined. Hopefully the next one will be better."
+            } else {
+                "Lease released. Thank you, please come again."
+            },
         )
     }
 

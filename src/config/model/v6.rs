@@ -538,6 +538,9 @@ fn subnet(
             }
         }
     }
+    if v.get("interface").is_some() && v.get("interface-id").is_some() {
+        c.err(v, format!("subnet configuration failed: parser error: interface (defined for locally reachable subnets) and interface-id (defined for subnets reachable via relays) cannot be defined at the same time for subnet {prefix}"));
+    }
     let options = common::option_data(c, v, &ctx.reg, "dhcp6");
     ctx.subnets.push(Subnet6 {
         id,
@@ -671,6 +674,9 @@ pub(crate) fn build(c: &mut Checker, d: &V<'_>) -> Option<Dhcp6> {
         if !names.first(name.to_string()) {
             c.err(&n, format!("duplicate network '{name}' found in the configuration"));
             continue;
+        }
+        if n.get("interface").is_some() && n.get("interface-id").is_some() {
+            c.err(&n, format!("interface (defined for locally reachable subnets) and interface-id (defined for subnets reachable via relays) cannot be defined at the same time for shared network {name}"));
         }
         let scope = scope_values(c, &n, &global);
         let net_options = common::option_data(c, &n, &ctx.reg, "dhcp6");
