@@ -538,7 +538,9 @@ fn subnet(
             }
         }
     }
-    if v.get("interface").is_some() && v.get("interface-id").is_some() {
+    // An empty interface-id is no interface-id (Kea's all-keys example has one).
+    let set = |n: &V<'_>, k: &str| n.str(k).is_some_and(|s| !s.is_empty());
+    if set(v, "interface") && set(v, "interface-id") {
         c.err(v, format!("subnet configuration failed: parser error: interface (defined for locally reachable subnets) and interface-id (defined for subnets reachable via relays) cannot be defined at the same time for subnet {prefix}"));
     }
     let options = common::option_data(c, v, &ctx.reg, "dhcp6");
@@ -675,7 +677,8 @@ pub(crate) fn build(c: &mut Checker, d: &V<'_>) -> Option<Dhcp6> {
             c.err(&n, format!("duplicate network '{name}' found in the configuration"));
             continue;
         }
-        if n.get("interface").is_some() && n.get("interface-id").is_some() {
+        let set = |k: &str| n.str(k).is_some_and(|s| !s.is_empty());
+        if set("interface") && set("interface-id") {
             c.err(&n, format!("interface (defined for locally reachable subnets) and interface-id (defined for subnets reachable via relays) cannot be defined at the same time for shared network {name}"));
         }
         let scope = scope_values(c, &n, &global);
