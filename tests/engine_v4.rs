@@ -973,3 +973,59 @@ fn configured_standard_options_are_sent_when_requested() {
     let offer = lab.reply(&client(2, MessageType::Discover));
     assert_eq!(offer.pkt.options.get(52), None);
 }
+
+/// `vendor-encapsulated-options` (43) configured without data carries the sub-options of
+/// `vendor-encapsulated-options-space` of its scope (Kea's CfgOption::encapsulate), as does
+/// an option defined to encapsulate a space of its own; sent when asked for.
+#[test]
+fn option_43_and_other_encapsulating_options_carry_their_sub_options() {
+    let cfg = r#"{"Dhcp4": {
+      "option-def": [{"name": "tftp", "code": 1, "space": "vendor-encapsulated-options-space", "type": "string"},
+                     {"name": "boot", "code": 224, "space": "dhcp4", "type": "empty", "encapsulate": "boot-space"},
+                     {"name": "path", "code": 7, "space": "boot-space", "type": "string"}],
+      "option-data": [{"name": "vendor-encapsulated-options"},
+                      {"name": "tftp", "space": "vendor-encapsulated-options-space", "data": "hello"},
+                      {"name": "boot"},
+                      {"name": "path", "space": "boot-space", "data": "/pxe"}],
+      "subnet4": [{"id": 1, "subnet": "192.0.2.0/24", "pools": [{"pool": "192.0.2.10 - 192.0.2.12"}],
+                   "option-data": [{"name": "vendor-encapsulated-options"},
+                                   {"name": "tftp", "space": "vendor-encapsulated-options-space", "data": "subnet"}]}]}}"#;
+    let lab = lab(cfg);
+    let mut d = client(1, MessageType::Discover);
+    d.options.insert(code::PRL, vec![1, 3, 43, 224]);
+    let offer = lab.reply(&d);
+    // The subnet's 43 wins, with the subnet's sub-option.
+    assert_eq!(offer.pkt.options.get(43), Some(&b"\x01\x06subnet"[..]));
+    assert_eq!(offer.pkt.options.get(224), Some(&b"\x07\x04/pxe"[..]));
+    // Not asked for: not sent.
+    assert_eq!(lab.reply(&client(2, MessageType::Discover)).pkt.options.get(43), None);
+}
+
+/// Vendor-identifying options (RFC 3925) as Kea 2.2 sends them: option 125 for the client's
+/// enterprise carries the always-send sub-options of `vendor-<enterprise>`; a configured 125
+/// asked for in the PRL names the vendor; without anything to send there is no 125.
+#[test]
+fn option_125_carries_the_vendor_space_sub_options() {
+    let cfg = r#"{"Dhcp4": {
+      "option-def": [{"name": "tftp-server", "code": 2, "space": "vendor-1234", "type": "string"}],
+      "option-data": [{"name": "tftp-server", "space": "vendor-1234", "data": "tftp.example.org", "always-send": true}],
+      "subnet4": [{"id": 1, "subnet": "192.0.2.0/24", "pools": [{"pool": "192.0.2.10 - 192.0.2.12"}]}]}}"#;
+    let one = lab(cfg);
+    let mut d = client(1, MessageType::Discover);
+    // The client's 125: enterprise 1234, no data.
+    d.options.insert(code::VIVSO, vec![0, 0, 4, 0xd2, 0]);
+    let offer = one.reply(&d);
+    let mut want = vec![0, 0, 4, 0xd2, 18, 2, 16];
+    want.extend_from_slice(b"tftp.example.org");
+    assert_eq!(offer.pkt.options.get(code::VIVSO), Some(&want[..]));
+    // Another vendor's client gets none.
+    let mut other = client(2, MessageType::Discover);
+    other.options.insert(code::VIVSO, vec![0, 0, 0, 9, 0]);
+    assert_eq!(one.reply(&other).pkt.options.get(code::VIVSO), None);
+    // A configured 125 asked for in the PRL names the vendor and gets its wire form.
+    let cfg = cfg.replace(r#""option-data": ["#, r#""option-data": [{"name": "vivso-suboptions", "data": "1234"},"#);
+    let two = lab(&cfg);
+    let mut asks = client(3, MessageType::Discover);
+    asks.options.insert(code::PRL, vec![1, 3, 125]);
+    assert_eq!(two.reply(&asks).pkt.options.get(code::VIVSO), Some(&want[..]));
+}

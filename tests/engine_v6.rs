@@ -842,3 +842,34 @@ fn information_request_without_a_subnet_gets_the_global_options() {
     assert_eq!(r.pkt.options.get(code::DNS_SERVERS), Some(&"2001:db8::53".parse::<Ipv6Addr>().unwrap().octets()[..]));
     assert_eq!(r.pkt.client_id(), Some(&duid(1)[..]));
 }
+
+/// Vendor-specific information (RFC 8415 21.17) as Kea 2.2 sends it: option 17 for the
+/// client's enterprise (from its 17, or its vendor class 16) carries the always-send
+/// sub-options of `vendor-<enterprise>`.
+#[test]
+fn option_17_carries_the_vendor_space_sub_options() {
+    let cfg = CFG.replace(
+        r#""option-data": [{"name": "dns-servers", "data": "2001:db8::53"}],"#,
+        r#""option-def": [{"name": "tftp-server", "code": 2, "space": "vendor-1234", "type": "string"}],
+           "option-data": [{"name": "dns-servers", "data": "2001:db8::53"},
+                           {"name": "tftp-server", "space": "vendor-1234", "data": "tftp.example.org", "always-send": true}],"#,
+    );
+    let lab = lab(&cfg);
+    let mut want = vec![0, 0, 4, 0xd2, 0, 2, 0, 16];
+    want.extend_from_slice(b"tftp.example.org");
+    // From the client's vendor-opts.
+    let mut sol = msg(MessageType::Solicit, 1);
+    sol.options.push(code::IA_NA, ia_na(1, &[]));
+    sol.options.push(code::VENDOR_OPTS, vec![0, 0, 4, 0xd2]);
+    assert_eq!(lab.reply(&sol).pkt.options.get(code::VENDOR_OPTS), Some(&want[..]));
+    // From its vendor class alone.
+    let mut sol = msg(MessageType::Solicit, 2);
+    sol.options.push(code::IA_NA, ia_na(1, &[]));
+    sol.options.push(code::VENDOR_CLASS, vec![0, 0, 4, 0xd2, 0, 3, b'a', b'b', b'c']);
+    assert_eq!(lab.reply(&sol).pkt.options.get(code::VENDOR_OPTS), Some(&want[..]));
+    // Another vendor: nothing.
+    let mut sol = msg(MessageType::Solicit, 3);
+    sol.options.push(code::IA_NA, ia_na(1, &[]));
+    sol.options.push(code::VENDOR_OPTS, vec![0, 0, 0, 9]);
+    assert_eq!(lab.reply(&sol).pkt.options.get(code::VENDOR_OPTS), None);
+}

@@ -1163,6 +1163,7 @@ impl Engine4 {
                 }
             }
         }
+        add_vendor_options(pkt, &mut r, &scopes);
         if mt != MessageType::Nak {
             if let Some(h) = host.and_then(|h| h.hostname.as_ref()).filter(|h| !h.is_empty()) {
                 if pkt.options.get(code::HOST_NAME).is_some() || pkt.prl().contains(&code::HOST_NAME) {
@@ -1251,6 +1252,66 @@ fn copy_field(dst: &mut [u8], src: &[u8]) {
 }
 
 /// Kea's packet identification in log lines: `[hwtype=1 aa:bb:..], cid=[..], tid=0x..`.
+/// Kea 2.2's appendRequestedVendorOptions (RFC 3925 4): the vendor is that of a
+/// `vivso-suboptions` (125) already in the reply (configured, asked for in the PRL), else of
+/// the client's 125; the reply's 125 carries that vendor's sub-options from the
+/// `vendor-<enterprise>` space that are marked always-send, or that a DOCSIS client lists in
+/// its sub-option 1 (ORO).
+fn add_vendor_options(pkt: &Pkt4, r: &mut Pkt4, scopes: &[&[OptionValue]]) {
+    let id_of = |b: &[u8]| b.get(..4).map(|x| u32::from_be_bytes([x[0], x[1], x[2], x[3]]));
+    let in_reply = r.options.get(code::VIVSO).and_then(id_of);
+    let Some(id) = in_reply.or_else(|| pkt.options.get(code::VIVSO).and_then(id_of)).filter(|id| *id != 0) else {
+        return;
+    };
+    let space = format!("vendor-{id}");
+    let mut codes: Vec<u16> = Vec::new();
+    if id == DOCSIS_ENTERPRISE {
+        // The client's 125: enterprise (4), data length (1), sub-options (code, length, data).
+        let subs = pkt.options.get(code::VIVSO).and_then(|v| v.get(5..)).unwrap_or_default();
+        codes.extend(sub_option4(subs, 1).iter().map(|c| u16::from(*c)));
+    }
+    for s in scopes {
+        codes.extend(s.iter().filter(|o| o.space == space && o.always_send).map(|o| o.code));
+    }
+    let mut body = Vec::new();
+    let mut done: Vec<u16> = Vec::new();
+    for c in codes {
+        if done.contains(&c) {
+            continue;
+        }
+        done.push(c);
+        let found = scopes.iter().flat_map(|s| s.iter()).find(|o| o.space == space && o.code == c);
+        let Some(o) = found.filter(|o| !o.never_send) else { continue };
+        let data = o.payload.as_deref().unwrap_or_default();
+        let (Ok(code), Ok(len)) = (u8::try_from(c), u8::try_from(data.len())) else { continue };
+        body.extend_from_slice(&[code, len]);
+        body.extend_from_slice(data);
+    }
+    if body.is_empty() && in_reply.is_none() {
+        return;
+    }
+    // A configured 125 holds the enterprise number only; the wire form adds the data length.
+    let mut out = id.to_be_bytes().to_vec();
+    out.push(u8::try_from(body.len()).unwrap_or(u8::MAX));
+    out.extend_from_slice(&body[..body.len().min(255)]);
+    r.options.insert(code::VIVSO, out);
+}
+
+/// CableLabs' enterprise number (DOCSIS), whose vendor options carry an ORO as sub-option 1.
+const DOCSIS_ENTERPRISE: u32 = 4491;
+
+/// The data of sub-option `want` in a DHCPv4 sub-option list (code, length, data).
+fn sub_option4(mut b: &[u8], want: u8) -> &[u8] {
+    while let [c, len, rest @ ..] = b {
+        let n = usize::from(*len).min(rest.len());
+        if *c == want {
+            return &rest[..n];
+        }
+        b = &rest[n..];
+    }
+    &[]
+}
+
 /// A lease's client as Kea labels it in reclamation messages (`Pkt4::makeLabel`).
 fn lease_label(l: &Lease4) -> String {
     let hex = |b: &[u8]| b.iter().map(|x| format!("{x:02x}")).collect::<Vec<_>>().join(":");

@@ -1481,6 +1481,10 @@ impl Engine6 {
                 }
             }
         }
+        // Kea adds vendor options only for a client with a subnet.
+        if subnet.is_some() {
+            add_vendor_options(ctx.pkt, r, &scopes);
+        }
     }
 
     /// Wraps the reply for its relays and addresses it (RFC 8415 19.3, RFC 8357 5.2).
@@ -1507,6 +1511,65 @@ fn is_global(a: Ipv6Addr) -> bool {
 }
 
 /// Kea's packet identification in log lines: `duid=[..], tid=0x..`.
+/// Kea 2.2's appendRequestedVendorOptions (RFC 8415 21.17): the vendor is that of a
+/// `vendor-opts` (17) already in the reply (configured, asked for in the ORO), else of the
+/// client's 17, else of its vendor class (16); the reply's 17 carries that vendor's
+/// sub-options from the `vendor-<enterprise>` space marked always-send, or listed by a DOCSIS
+/// client in its sub-option 1 (ORO).
+fn add_vendor_options(pkt: &Pkt6, r: &mut Pkt6, scopes: &[&[OptionValue]]) {
+    let id_of = |b: &[u8]| b.get(..4).map(|x| u32::from_be_bytes([x[0], x[1], x[2], x[3]]));
+    let in_reply = r.options.get(code::VENDOR_OPTS).and_then(id_of);
+    let from_client = || {
+        pkt.options
+            .get(code::VENDOR_OPTS)
+            .and_then(id_of)
+            .or_else(|| pkt.options.get(code::VENDOR_CLASS).and_then(id_of))
+    };
+    let Some(id) = in_reply.or_else(from_client).filter(|id| *id != 0) else { return };
+    let space = format!("vendor-{id}");
+    let mut codes: Vec<u16> = Vec::new();
+    if id == 4491 {
+        let subs = pkt.options.get(code::VENDOR_OPTS).and_then(|v| v.get(4..)).unwrap_or_default();
+        codes.extend(sub_option6(subs, 1).chunks_exact(2).map(|c| u16::from_be_bytes([c[0], c[1]])));
+    }
+    for s in scopes {
+        codes.extend(s.iter().filter(|o| o.space == space && o.always_send).map(|o| o.code));
+    }
+    let mut body = Vec::new();
+    let mut done: Vec<u16> = Vec::new();
+    for c in codes {
+        if done.contains(&c) {
+            continue;
+        }
+        done.push(c);
+        let found = scopes.iter().flat_map(|s| s.iter()).find(|o| o.space == space && o.code == c);
+        let Some(o) = found.filter(|o| !o.never_send) else { continue };
+        let data = o.payload.as_deref().unwrap_or_default();
+        let Ok(len) = u16::try_from(data.len()) else { continue };
+        body.extend_from_slice(&c.to_be_bytes());
+        body.extend_from_slice(&len.to_be_bytes());
+        body.extend_from_slice(data);
+    }
+    if body.is_empty() {
+        return;
+    }
+    let mut out = r.options.get(code::VENDOR_OPTS).map_or_else(|| id.to_be_bytes().to_vec(), <[u8]>::to_vec);
+    out.extend_from_slice(&body);
+    r.options.set(code::VENDOR_OPTS, &out);
+}
+
+/// The data of sub-option `want` in a DHCPv6 sub-option list (code, length: 16 bits each).
+fn sub_option6(mut b: &[u8], want: u16) -> &[u8] {
+    while let [c0, c1, l0, l1, rest @ ..] = b {
+        let n = usize::from(u16::from_be_bytes([*l0, *l1])).min(rest.len());
+        if u16::from_be_bytes([*c0, *c1]) == want {
+            return &rest[..n];
+        }
+        b = &rest[n..];
+    }
+    &[]
+}
+
 fn tid(pkt: &Pkt6) -> String {
     pkt.label()
 }

@@ -670,7 +670,38 @@ pub(crate) fn option_data(
             client_classes: o.strings("client-classes"),
         });
     }
+    encapsulate(&mut out, reg, default_space);
     out
+}
+
+/// Kea's CfgOption::encapsulate for one scope: an option whose definition encapsulates a space
+/// carries, after its own data, the options of that space configured in the same scope (e.g.
+/// `vendor-encapsulated-options` (43) with the sub-options of
+/// `vendor-encapsulated-options-space`; Kea ARM 8.2.12 / 9.2.14 "Nested DHCP Options").
+fn encapsulate(out: &mut [OptionValue], reg: &OptionDefRegistry, default_space: &str) {
+    let v4 = default_space == "dhcp4";
+    for i in 0..out.len() {
+        let Some(def) = reg.by_code(&out[i].space, out[i].code) else { continue };
+        if def.encapsulate.is_empty() {
+            continue;
+        }
+        let mut packed = Vec::new();
+        for sub in out.iter().filter(|o| o.space == def.encapsulate) {
+            let data = sub.payload.as_deref().unwrap_or_default();
+            if v4 {
+                let (Ok(code), Ok(len)) = (u8::try_from(sub.code), u8::try_from(data.len())) else { continue };
+                packed.extend_from_slice(&[code, len]);
+            } else {
+                let Ok(len) = u16::try_from(data.len()) else { continue };
+                packed.extend_from_slice(&sub.code.to_be_bytes());
+                packed.extend_from_slice(&len.to_be_bytes());
+            }
+            packed.extend_from_slice(data);
+        }
+        if !packed.is_empty() {
+            out[i].payload.get_or_insert_with(Vec::new).extend_from_slice(&packed);
+        }
+    }
 }
 
 /// Client class names must be present and unique (Kea ARM 14 "Client Classification");
