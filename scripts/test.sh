@@ -8,7 +8,8 @@ cd "$(dirname "$0")/.."
 
 export DEBIAN_FRONTEND=noninteractive
 packages=(kea-doc kea-dhcp4-server kea-dhcp6-server kea-dhcp-ddns-server kea-ctrl-agent kea-admin
-          postgresql iproute2 isc-dhcp-client isc-dhcp-relay busybox dhcpcd-base curl openssl python3)
+          postgresql iproute2 isc-dhcp-client isc-dhcp-relay busybox dhcpcd-base curl openssl python3
+          prometheus)
 missing=()
 for p in "${packages[@]}"; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -1314,8 +1314,8 @@ async fn metrics_are_prometheus_exposition() {
     for line in m.lines() {
         assert!(prometheus_line(line), "not a Prometheus exposition line: {line:?}");
     }
-    assert!(m.lines().any(|l| l.starts_with("kea_dhcp4_pkt4_received ")), "{m}");
-    assert!(m.lines().any(|l| l.starts_with("kea_dhcp6_pkt6_received ")), "{m}");
+    assert!(m.lines().any(|l| l.starts_with("kea_dhcp4_pkt4_received_total ")), "{m}");
+    assert!(m.lines().any(|l| l.starts_with("kea_dhcp6_pkt6_received_total ")), "{m}");
     assert!(m.lines().any(|l| l.contains("{subnet_id=\"1\"}")), "{m}");
     // Every series has a TYPE line before it.
     let mut typed = std::collections::HashSet::new();

@@ -80,6 +80,21 @@ fn start4(pair: &Pair, dir: &Path) -> Server {
 
 /// Prometheus text exposition 0.0.4: comments, then `name{labels} value` samples.
 fn check_prometheus(text: &str) {
+    // Prometheus' own linter: format, naming (counters end in `_total`), help and types. It
+    // prints one line per problem and exits non-zero on any.
+    use std::io::Write as _;
+    let mut child = std::process::Command::new("promtool")
+        .args(["check", "metrics"])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("promtool is installed (scripts/test.sh installs prometheus)");
+    child.stdin.take().unwrap().write_all(text.as_bytes()).unwrap();
+    let out = child.wait_with_output().unwrap();
+    let said = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    assert!(out.status.success() && said.trim().is_empty(), "promtool check metrics: {said}\n{text}");
+    assert!(text.contains("_total "), "counters are there to check: {text}");
     for line in text.lines().filter(|l| !l.is_empty()) {
         if let Some(rest) = line.strip_prefix("# ") {
             assert!(rest.starts_with("HELP ") || rest.starts_with("TYPE "), "{line}");
@@ -104,7 +119,7 @@ fn check_prometheus(text: &str) {
 
 #[test]
 fn http_and_unix_api_like_kea_with_kea_shell() {
-    require_root_and(&["curl", "ip", "kea-shell"]);
+    require_root_and(&["curl", "ip", "kea-shell", "promtool"]);
     let dir = tempfile::tempdir().unwrap();
     let pair = Pair::new("ha", "hb", "198.18.0.1/15", Some("198.18.0.2/15"));
     let server = start4(&pair, dir.path());

@@ -1,7 +1,8 @@
 //! Prometheus text exposition (format 0.0.4) of the statistics (Kea ARM 8.9 "Statistics"):
 //! the newest value of every statistic, served on `GET /metrics`.
 //!
-//! Naming: `kea_<prefix>_<name>` with every character outside `[a-zA-Z0-9_]` mapped to `_`.
+//! Naming: `kea_<prefix>_<name>` with every character outside `[a-zA-Z0-9_]` mapped to `_`,
+//! and `_total` after the name of a counter (Prometheus naming; `promtool check metrics`).
 //! Bracketed scopes become labels and their word stays in the metric name:
 //! `subnet[1].assigned-addresses` -> `kea_dhcp4_subnet_assigned_addresses{subnet_id="1"}`,
 //! `subnet[1].pool[0].assigned-addresses` ->
@@ -163,9 +164,14 @@ fn cmp_labels(a: &[(String, String)], b: &[(String, String)]) -> Ordering {
 pub fn render(stats: &Stats, prefix: &str) -> String {
     let mut families: BTreeMap<String, Family> = BTreeMap::new();
     for (name, sample) in stats.all() {
-        let (family, labels, help) = describe(prefix, &name);
+        let (mut family, labels, help) = describe(prefix, &name);
+        let kind = metric_type(&name);
+        // Prometheus naming: a counter's name ends in `_total`.
+        if kind == MetricType::Counter {
+            family.push_str("_total");
+        }
         let f = families.entry(family).or_insert_with(|| Family {
-            kind: metric_type(&name),
+            kind,
             help: format!("Kea statistic '{help}'"),
             series: Vec::new(),
         });
@@ -305,18 +311,18 @@ mod tests {
 # HELP kea_dhcp4_declined_addresses Kea statistic 'declined-addresses'
 # TYPE kea_dhcp4_declined_addresses gauge
 kea_dhcp4_declined_addresses -1
-# HELP kea_dhcp4_pkt4_ack_sent Kea statistic 'pkt4-ack-sent'
-# TYPE kea_dhcp4_pkt4_ack_sent counter
-kea_dhcp4_pkt4_ack_sent 2
-# HELP kea_dhcp4_pkt4_received Kea statistic 'pkt4-received'
-# TYPE kea_dhcp4_pkt4_received counter
-kea_dhcp4_pkt4_received 5
+# HELP kea_dhcp4_pkt4_ack_sent_total Kea statistic 'pkt4-ack-sent'
+# TYPE kea_dhcp4_pkt4_ack_sent_total counter
+kea_dhcp4_pkt4_ack_sent_total 2
+# HELP kea_dhcp4_pkt4_received_total Kea statistic 'pkt4-received'
+# TYPE kea_dhcp4_pkt4_received_total counter
+kea_dhcp4_pkt4_received_total 5
 # HELP kea_dhcp4_subnet_assigned_addresses Kea statistic 'subnet[*].assigned-addresses'
 # TYPE kea_dhcp4_subnet_assigned_addresses gauge
 kea_dhcp4_subnet_assigned_addresses{subnet_id=\"2\"} 3
-# HELP kea_dhcp4_subnet_cumulative_assigned_addresses Kea statistic 'subnet[*].cumulative-assigned-addresses'
-# TYPE kea_dhcp4_subnet_cumulative_assigned_addresses counter
-kea_dhcp4_subnet_cumulative_assigned_addresses{subnet_id=\"2\"} 7
+# HELP kea_dhcp4_subnet_cumulative_assigned_addresses_total Kea statistic 'subnet[*].cumulative-assigned-addresses'
+# TYPE kea_dhcp4_subnet_cumulative_assigned_addresses_total counter
+kea_dhcp4_subnet_cumulative_assigned_addresses_total{subnet_id=\"2\"} 7
 # HELP kea_dhcp4_subnet_pool_assigned_addresses Kea statistic 'subnet[*].pool[*].assigned-addresses'
 # TYPE kea_dhcp4_subnet_pool_assigned_addresses gauge
 kea_dhcp4_subnet_pool_assigned_addresses{subnet_id=\"2\",pool_id=\"0\"} 1
@@ -325,9 +331,9 @@ kea_dhcp4_subnet_pool_assigned_addresses{subnet_id=\"2\",pool_id=\"1\"} 2
 # TYPE kea_dhcp4_subnet_total_addresses gauge
 kea_dhcp4_subnet_total_addresses{subnet_id=\"2\"} 200
 kea_dhcp4_subnet_total_addresses{subnet_id=\"10\"} 100
-# HELP kea_dhcp4_v4_allocation_fail_subnet Kea statistic 'v4-allocation-fail-subnet'
-# TYPE kea_dhcp4_v4_allocation_fail_subnet counter
-kea_dhcp4_v4_allocation_fail_subnet 1
+# HELP kea_dhcp4_v4_allocation_fail_subnet_total Kea statistic 'v4-allocation-fail-subnet'
+# TYPE kea_dhcp4_v4_allocation_fail_subnet_total counter
+kea_dhcp4_v4_allocation_fail_subnet_total 1
 ";
         assert_eq!(text, expected);
         // Stable: same input, same output.
@@ -340,7 +346,7 @@ kea_dhcp4_v4_allocation_fail_subnet 1
         s.add("pkt6-received", 1, 1);
         s.add("pkt6-received", 1, 2);
         let text = render(&s, "dhcp6");
-        assert!(text.ends_with("\nkea_dhcp6_pkt6_received 2\n"), "{text}");
+        assert!(text.ends_with("\nkea_dhcp6_pkt6_received_total 2\n"), "{text}");
         validate(&text).unwrap();
     }
 
@@ -363,8 +369,8 @@ kea_dhcp4_v4_allocation_fail_subnet 1
         let text = render(&s, "d2");
         validate(&text).unwrap_or_else(|e| panic!("{e}\n{text}"));
         assert!(text.contains("kea_d2_subnet_pd_pool_assigned_pds{subnet_id=\"1\",pd_pool_id=\"0\"} 4\n"), "{text}");
-        assert!(text.contains("# TYPE kea_d2_key_update_sent counter\n"), "{text}");
-        assert!(text.contains("kea_d2_key_update_sent{key_id=\"foo.bar.\"} 1\n"), "{text}");
+        assert!(text.contains("# TYPE kea_d2_key_update_sent_total counter\n"), "{text}");
+        assert!(text.contains("kea_d2_key_update_sent_total{key_id=\"foo.bar.\"} 1\n"), "{text}");
         assert!(text.contains("kea_d2_broken_1_x 1\n"), "{text}");
         assert!(text.contains("kea_d2_subnet_x{subnet_id=\"a\\\"b\\\\c\\nd\"} 1\n"), "{text}");
         assert_eq!(text.lines().filter(|l| l.starts_with("kea_d2_a_b ")).count(), 1, "{text}");
