@@ -379,3 +379,62 @@ fn a_discover_flood_does_not_stop_dhclient_from_being_served() {
     let log = String::from_utf8_lossy(&out.stderr);
     assert!(log.matches("DHCPDISCOVER on").count() <= 2, "dhclient had to retry:\n{log}");
 }
+
+/// Pool-level statistics (Kea 2.4+ `subnet[id].pool[pid].*`) follow real clients and agree
+/// with `stat-lease4-get` (Kea's stat_cmds, counted from the leases themselves).
+#[test]
+fn pool_statistics_follow_dhclient_and_agree_with_stat_lease4_get() {
+    require_root_and(&["dhclient", "ip"]);
+    let dir = tempfile::tempdir().unwrap();
+    let mut net = Net::new();
+    let srv = net.ns("ps");
+    let cli = net.ns("pc");
+    let (si, ci) = (format!("kps{}", std::process::id()), format!("kpc{}", std::process::id()));
+    net.link(&srv, &si, &cli, &ci);
+    run(&["ip", "-n", &srv, "addr", "add", "192.0.2.1/24", "dev", &si]);
+    let sock = dir.path().join("kakapo4.sock");
+    let cfg = SERVER_CFG.replace("@IFACE@", &si).replace(
+        r#""pools": [{"pool": "192.0.2.100 - 192.0.2.109"}],"#,
+        r#""pools": [{"pool": "192.0.2.100 - 192.0.2.104"}, {"pool": "192.0.2.105 - 192.0.2.114"}],"#,
+    );
+    let cfg = cfg.replace(
+        r#""valid-lifetime": 600,"#,
+        &format!(
+            r#""valid-lifetime": 600, "control-socket": {{"socket-type": "unix", "socket-name": "{}"}},"#,
+            sock.display()
+        ),
+    );
+    let server = Server::start(&srv, dir.path(), &cfg);
+    let stat = |name: &str| common::statistic(&sock, name);
+    assert_eq!((stat("subnet[1].pool[0].total-addresses"), stat("subnet[1].pool[1].total-addresses")), (5, 10));
+    assert_eq!(stat("subnet[1].pool[0].assigned-addresses"), 0);
+
+    let out = dhclient(&cli, &ci, dir.path(), false);
+    assert!(
+        events(dir.path()).contains("BOUND ip=192.0.2.100 "),
+        "{}\n{}",
+        String::from_utf8_lossy(&out.stderr),
+        server.log()
+    );
+    let by_lease = |field: &str| -> i64 {
+        let v =
+            common::control(&sock, &serde_json::json!({"command": "stat-lease4-get", "arguments": {"subnet-id": 1}}));
+        let r = &v["arguments"]["result-set"];
+        let col = r["columns"].as_array().unwrap().iter().position(|c| c == field).unwrap();
+        r["rows"][0][col].as_i64().unwrap()
+    };
+    let pools_sum =
+        |leaf: &str| stat(&format!("subnet[1].pool[0].{leaf}")) + stat(&format!("subnet[1].pool[1].{leaf}"));
+    assert_eq!(stat("subnet[1].pool[0].assigned-addresses"), 1, "192.0.2.100 is in the first pool");
+    assert_eq!(stat("subnet[1].pool[0].cumulative-assigned-addresses"), 1);
+    assert_eq!(pools_sum("assigned-addresses"), by_lease("assigned-addresses"));
+    assert_eq!(pools_sum("total-addresses"), by_lease("total-addresses"));
+
+    // Release: the lease goes, and so does the count.
+    let out = dhclient(&cli, &ci, dir.path(), true);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    server.wait_log("DHCP4_RELEASE");
+    std::thread::sleep(Duration::from_millis(200));
+    assert_eq!(stat("subnet[1].pool[0].assigned-addresses"), 0);
+    assert_eq!(pools_sum("assigned-addresses"), by_lease("assigned-addresses"));
+}

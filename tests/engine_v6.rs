@@ -873,3 +873,25 @@ fn option_17_carries_the_vendor_space_sub_options() {
     sol.options.push(code::VENDOR_OPTS, vec![0, 0, 0, 9]);
     assert_eq!(lab.reply(&sol).pkt.options.get(code::VENDOR_OPTS), None);
 }
+
+/// Pool-level statistics (Kea 2.4+): `subnet[id].pool[pid].*` for address pools and
+/// `subnet[id].pd-pool[pid].*` for prefix pools, from start-up and as leases come and go.
+#[test]
+fn pool_and_pd_pool_statistics_follow_the_leases() {
+    let lab = lab(CFG);
+    assert_eq!(lab.stat("subnet[1].pool[0].total-nas"), 3);
+    assert_eq!(lab.stat("subnet[1].pd-pool[0].total-pds"), 256);
+    assert_eq!(lab.stat("subnet[1].pool[0].assigned-nas"), 0);
+    assert!(lab.stats.get("subnet[1].pd-pool[0].declined-addresses").is_none(), "prefixes are not declined");
+    let rep = lab.sarr(1);
+    assert_eq!(lab.stat("subnet[1].pool[0].assigned-nas"), 1);
+    assert_eq!(lab.stat("subnet[1].pool[0].cumulative-assigned-nas"), 1);
+    assert_eq!(lab.stat("subnet[1].pd-pool[0].assigned-pds"), 1);
+    assert_eq!(lab.stat("subnet[1].pd-pool[0].cumulative-assigned-pds"), 1);
+    let addr = nas(&rep.pkt)[0].addrs[0].addr;
+    let mut rel = with_server(msg(MessageType::Release, 1));
+    rel.options.push(code::IA_NA, ia_na(1, &[addr]));
+    lab.reply(&rel);
+    assert_eq!(lab.stat("subnet[1].pool[0].assigned-nas"), 0);
+    assert_eq!(lab.stat("subnet[1].pd-pool[0].assigned-pds"), 1);
+}

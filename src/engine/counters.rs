@@ -230,11 +230,14 @@ pub struct Subnet4 {
     pub alloc_fail: Counter,
     /// `v4-lease-reuses` (created at the first reuse).
     pub lease_reuses: Counter,
+    /// `pool[N].*`, one per pool in configuration order.
+    pub pools: Vec<PoolStats>,
 }
 
 impl Subnet4 {
-    /// Resolves subnet `id`'s handles, creating Kea's start-up statistics at 0 (Kea ARM 8.8).
-    pub fn resolve(stats: &Stats, id: u32, now: u64) -> Subnet4 {
+    /// Resolves subnet `id`'s handles and those of its pools (first and last address each),
+    /// creating Kea's start-up statistics at 0 (Kea ARM 8.8).
+    pub fn resolve(stats: &Stats, id: u32, pools: &[(u128, u128)], now: u64) -> Subnet4 {
         for n in SUBNET_STARTUP4 {
             stats.counter(&subnet_name(id, n), now);
         }
@@ -249,7 +252,107 @@ impl Subnet4 {
             reclaimed_declined: c("reclaimed-declined-addresses"),
             alloc_fail: lazy("v4-allocation-fail"),
             lease_reuses: lazy("v4-lease-reuses"),
+            pools: pools.iter().enumerate().map(|(i, r)| PoolStats::resolve(stats, id, i, &POOL4, *r, now)).collect(),
         }
+    }
+
+    /// The statistics of the pool holding `addr` (Kea 2.4+ pool statistics).
+    pub fn pool_of(&self, addr: u128) -> Option<&PoolStats> {
+        self.pools.iter().find(|p| p.contains(addr))
+    }
+}
+
+/// The statistic names of one kind of pool (Kea 2.4+ ARM "Statistics": `subnet[id].pool[pid]`
+/// and, for delegated prefixes, `subnet[id].pd-pool[pid]`).
+#[derive(Debug)]
+pub struct PoolNames {
+    /// `pool` or `pd-pool`.
+    pub scope: &'static str,
+    /// The total, assigned and cumulative-assigned statistics.
+    pub total: &'static str,
+    /// `assigned-addresses`, `assigned-nas` or `assigned-pds`.
+    pub assigned: &'static str,
+    /// `cumulative-assigned-*`.
+    pub cumulative: &'static str,
+    /// Whether addresses of this pool can be declined (not prefixes).
+    pub declines: bool,
+}
+
+/// DHCPv4 pools.
+pub const POOL4: PoolNames = PoolNames {
+    scope: "pool",
+    total: "total-addresses",
+    assigned: "assigned-addresses",
+    cumulative: "cumulative-assigned-addresses",
+    declines: true,
+};
+
+/// DHCPv6 address pools.
+pub const POOL6: PoolNames = PoolNames {
+    scope: "pool",
+    total: "total-nas",
+    assigned: "assigned-nas",
+    cumulative: "cumulative-assigned-nas",
+    declines: true,
+};
+
+/// DHCPv6 prefix delegation pools.
+pub const PD_POOL6: PoolNames = PoolNames {
+    scope: "pd-pool",
+    total: "total-pds",
+    assigned: "assigned-pds",
+    cumulative: "cumulative-assigned-pds",
+    declines: false,
+};
+
+/// One pool's statistics (Kea 2.4+ pool statistics): `subnet[ID].pool[N].*` or
+/// `subnet[ID].pd-pool[N].*`, N being the pool's index in its subnet's list, as Kea numbers
+/// pools that have no `pool-id`.
+#[derive(Debug, Clone)]
+pub struct PoolStats {
+    first: u128,
+    last: u128,
+    /// `total-*`.
+    pub total: Counter,
+    /// `assigned-*`.
+    pub assigned: Counter,
+    /// `cumulative-assigned-*`.
+    pub cumulative_assigned: Counter,
+    /// `declined-addresses` (address pools only).
+    pub declined: Option<Counter>,
+    /// `reclaimed-leases`.
+    pub reclaimed_leases: Counter,
+    /// `reclaimed-declined-addresses` (address pools only).
+    pub reclaimed_declined: Option<Counter>,
+}
+
+impl PoolStats {
+    /// Resolves pool `index` of subnet `id` covering `range` (first, last), creating its
+    /// statistics at 0.
+    pub fn resolve(
+        stats: &Stats,
+        id: u32,
+        index: usize,
+        names: &PoolNames,
+        range: (u128, u128),
+        now: u64,
+    ) -> PoolStats {
+        let c = |n: &str| stats.counter(&format!("subnet[{id}].{}[{index}].{n}", names.scope), now);
+        PoolStats {
+            first: range.0,
+            last: range.1,
+            total: c(names.total),
+            assigned: c(names.assigned),
+            cumulative_assigned: c(names.cumulative),
+            declined: names.declines.then(|| c("declined-addresses")),
+            reclaimed_leases: c("reclaimed-leases"),
+            reclaimed_declined: names.declines.then(|| c("reclaimed-declined-addresses")),
+        }
+    }
+
+    /// Whether the pool holds `addr`.
+    pub fn contains(&self, addr: u128) -> bool {
+        self.first <= addr && addr <= self.last
     }
 }
 
@@ -403,11 +506,16 @@ pub struct Subnet6 {
     pub reclaimed_declined: Counter,
     /// `v6-allocation-fail` (created at the first failure, as in Kea).
     pub alloc_fail: Counter,
+    /// `pool[N].*`, one per address pool in configuration order.
+    pub pools: Vec<PoolStats>,
+    /// `pd-pool[N].*`, one per prefix delegation pool in configuration order.
+    pub pd_pools: Vec<PoolStats>,
 }
 
 impl Subnet6 {
-    /// Resolves subnet `id`'s handles, creating Kea's start-up statistics at 0 (Kea ARM 9.13).
-    pub fn resolve(stats: &Stats, id: u32, now: u64) -> Subnet6 {
+    /// Resolves subnet `id`'s handles and those of its address and prefix pools (first and
+    /// last address each), creating Kea's start-up statistics at 0 (Kea ARM 9.13).
+    pub fn resolve(stats: &Stats, id: u32, pools: &[(u128, u128)], pd_pools: &[(u128, u128)], now: u64) -> Subnet6 {
         for n in SUBNET_STARTUP6 {
             stats.counter(&subnet_name(id, n), now);
         }
@@ -420,7 +528,19 @@ impl Subnet6 {
             reclaimed_leases: c("reclaimed-leases"),
             reclaimed_declined: c("reclaimed-declined-addresses"),
             alloc_fail: stats.lazy_counter(&subnet_name(id, "v6-allocation-fail")),
+            pools: pools.iter().enumerate().map(|(i, r)| PoolStats::resolve(stats, id, i, &POOL6, *r, now)).collect(),
+            pd_pools: pd_pools
+                .iter()
+                .enumerate()
+                .map(|(i, r)| PoolStats::resolve(stats, id, i, &PD_POOL6, *r, now))
+                .collect(),
         }
+    }
+
+    /// The statistics of the pool of this lease type holding `addr` (Kea 2.4+ pool statistics).
+    pub fn pool_of(&self, ty: LeaseType6, addr: u128) -> Option<&PoolStats> {
+        let pools = if ty == LeaseType6::Pd { &self.pd_pools } else { &self.pools };
+        pools.iter().find(|p| p.contains(addr))
     }
 }
 

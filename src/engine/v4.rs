@@ -140,16 +140,29 @@ impl Engine4 {
     /// at 0, and sets each subnet's `total-addresses` and lease counts.
     pub fn new(cfg: Arc<Dhcp4>, leases: Arc<LeaseMap4>, stats: Arc<Stats>, now: u64) -> Engine4 {
         let global = Global4::resolve(&stats, now);
-        let subnet_stats =
-            BySubnet::resolve(cfg.subnets.iter().map(|s| s.id), |id| Subnet4Stats::resolve(&stats, id, now));
+        let ranges = |s: &Subnet4| -> Vec<(u128, u128)> {
+            s.pools.iter().map(|p| (u128::from(u32::from(p.first)), u128::from(u32::from(p.last)))).collect()
+        };
+        let subnet_stats = BySubnet::resolve(cfg.subnets.iter().map(|s| s.id), |id| {
+            let pools = cfg.subnets.iter().find(|s| s.id == id).map(ranges).unwrap_or_default();
+            Subnet4Stats::resolve(&stats, id, &pools, now)
+        });
         for s in &cfg.subnets {
             let Some(c) = subnet_stats.get(s.id) else { continue };
-            let total: i64 = s.pools.iter().map(|p| i64::from(u32::from(p.last) - u32::from(p.first)) + 1).sum();
-            c.total.set(total, now);
+            let size = |p: &crate::config::model::Pool4| i64::from(u32::from(p.last) - u32::from(p.first)) + 1;
+            c.total.set(s.pools.iter().map(size).sum(), now);
+            for (p, st) in s.pools.iter().zip(&c.pools) {
+                st.total.set(size(p), now);
+            }
             if let Some(l) = leases.subnet(s.id) {
                 let (assigned, declined) = l.durable_counts();
                 c.assigned.set(assigned as i64, now);
                 c.declined.set(declined as i64, now);
+                let by_pool = l.durable_counts_by(c.pools.len(), |a| c.pools.iter().position(|p| p.contains(ip4(a))));
+                for ((assigned, declined), st) in by_pool.into_iter().zip(&c.pools) {
+                    st.assigned.set(assigned as i64, now);
+                    st.declined.iter().for_each(|d| d.set(declined as i64, now));
+                }
             }
         }
         // The global counters are the sums over the subnets, recounted from the durable leases
@@ -238,6 +251,10 @@ impl Engine4 {
             tally.leased(&self.global.assigned, a);
             sub.inspect(|c| tally.leased(&c.declined, d));
             tally.leased(&self.global.declined, d);
+            if let Some(p) = sub.and_then(|c| c.pool_of(ip4(l.address))) {
+                tally.leased(&p.assigned, a);
+                p.declined.iter().for_each(|x| tally.leased(x, d));
+            }
         }
     }
 
@@ -462,12 +479,15 @@ impl Engine4 {
                     state => {
                         // assigned / declined follow when the change settles (Self::account).
                         let (g, sub) = (&self.global, self.subnet_stats.get(s.id));
+                        let pool = sub.and_then(|c| c.pool_of(ip4(l.address)));
                         if state == LeaseState::Declined {
                             sub.inspect(|c| tally.leased(&c.reclaimed_declined, 1));
                             tally.leased(&g.reclaimed_declined, 1);
+                            pool.and_then(|p| p.reclaimed_declined.as_ref()).inspect(|x| tally.leased(x, 1));
                         } else {
                             sub.inspect(|c| tally.leased(&c.reclaimed_leases, 1));
                             tally.leased(&g.reclaimed_leases, 1);
+                            pool.inspect(|p| tally.leased(&p.reclaimed_leases, 1));
                         }
                         debug!(target: "kea-dhcp4.alloc-engine", "ALLOC_ENGINE_V4_LEASE_RECLAIM {}: reclaiming expired lease for address {}", lease_label(&l), l.address);
                         if e.hold_reclaimed_time == 0 {
@@ -861,8 +881,12 @@ impl Engine4 {
             changes.push(LeaseChange4::Delete(old));
         }
         if !owned {
-            self.subnet_stats.get(subnet.id).inspect(|c| ctx.tally.leased(&c.cumulative_assigned, 1));
+            let sub = self.subnet_stats.get(subnet.id);
+            sub.inspect(|c| ctx.tally.leased(&c.cumulative_assigned, 1));
             ctx.tally.leased(&self.global.cumulative_assigned, 1);
+            if let Some(p) = sub.and_then(|c| c.pool_of(ip4(requested))) {
+                ctx.tally.leased(&p.cumulative_assigned, 1);
+            }
         }
         leases.upsert(lease.clone());
         changes.push(LeaseChange4::Upsert(lease, existing));
@@ -1310,6 +1334,11 @@ fn sub_option4(mut b: &[u8], want: u8) -> &[u8] {
         b = &rest[n..];
     }
     &[]
+}
+
+/// An address as the pool statistics key it.
+fn ip4(a: Ipv4Addr) -> u128 {
+    u128::from(u32::from(a))
 }
 
 /// A lease's client as Kea labels it in reclamation messages (`Pkt4::makeLabel`).

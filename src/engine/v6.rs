@@ -137,7 +137,7 @@ struct Binding<'g, 'm, 's> {
     guards: &'g mut [MutexGuard<'m, SubnetLeases6>],
     cands: &'g [&'s Subnet6],
     own: &'g [(usize, Lease6)],
-    fresh: &'g mut Vec<(u32, LeaseType6)>,
+    fresh: &'g mut Vec<(u32, LeaseType6, Ipv6Addr)>,
 }
 
 /// How the IAs of a message are answered.
@@ -195,8 +195,21 @@ impl Engine6 {
     /// at 0, and sets each subnet's `total-nas` / `total-pds` and lease counts.
     pub fn new(cfg: Arc<Dhcp6>, leases: Arc<LeaseMap6>, stats: Arc<Stats>, server_duid: Vec<u8>, now: u64) -> Engine6 {
         let global = Global6::resolve(&stats, now);
-        let subnet_stats =
-            BySubnet::resolve(cfg.subnets.iter().map(|s| s.id), |id| Subnet6Stats::resolve(&stats, id, now));
+        let subnet_stats = BySubnet::resolve(cfg.subnets.iter().map(|s| s.id), |id| {
+            let s = cfg.subnets.iter().find(|s| s.id == id);
+            let pools: Vec<(u128, u128)> = s
+                .map(|s| s.pools.iter().map(|p| (u128::from(p.first), u128::from(p.last))).collect())
+                .unwrap_or_default();
+            let pd: Vec<(u128, u128)> = s
+                .map(|s| {
+                    s.pd_pools
+                        .iter()
+                        .map(|p| (u128::from(p.prefix.network()), u128::from(p.prefix.broadcast())))
+                        .collect()
+                })
+                .unwrap_or_default();
+            Subnet6Stats::resolve(&stats, id, &pools, &pd, now)
+        });
         let mut totals = (0i64, 0i64, 0i64);
         for s in &cfg.subnets {
             let Some(c) = subnet_stats.get(s.id) else { continue };
@@ -213,8 +226,17 @@ impl Engine6 {
                 })
                 .sum();
             // Kea keeps these as big integers; an i64 saturates for the largest pools.
-            c.total.na.set(i64::try_from(nas).unwrap_or(i64::MAX), now);
-            c.total.pd.set(i64::try_from(pds).unwrap_or(i64::MAX), now);
+            let big = |n: u128| i64::try_from(n).unwrap_or(i64::MAX);
+            c.total.na.set(big(nas), now);
+            c.total.pd.set(big(pds), now);
+            for (p, st) in s.pools.iter().zip(&c.pools) {
+                st.total.set(big((u128::from(p.last).saturating_sub(u128::from(p.first))).saturating_add(1)), now);
+            }
+            for (p, st) in s.pd_pools.iter().zip(&c.pd_pools) {
+                let n =
+                    1u128.checked_shl(u32::from(p.delegated_len.saturating_sub(p.prefix.prefix_len()))).unwrap_or(0);
+                st.total.set(big(n), now);
+            }
             if let Some(l) = leases.subnet(s.id) {
                 // Durable leases only: pending changes count when they settle.
                 let (na, pd, declined) = l.durable_counts();
@@ -223,6 +245,17 @@ impl Engine6 {
                 c.assigned.pd.set(pd, now);
                 c.declined.set(declined, now);
                 totals = (totals.0 + na, totals.1 + pd, totals.2 + declined);
+                // Address pools first, then prefix pools, in one pass over the leases.
+                let k = c.pools.len();
+                let group = |ty: LeaseType6, a: Ipv6Addr| match ty {
+                    LeaseType6::Pd => c.pd_pools.iter().position(|p| p.contains(u128::from(a))).map(|i| k + i),
+                    _ => c.pools.iter().position(|p| p.contains(u128::from(a))),
+                };
+                let counts = l.durable_counts_by(k + c.pd_pools.len(), group);
+                for (st, (na, pd, declined)) in c.pools.iter().chain(&c.pd_pools).zip(counts) {
+                    st.assigned.set((na + pd) as i64, now);
+                    st.declined.iter().for_each(|d| d.set(declined as i64, now));
+                }
             }
         }
         // Global counters are recounted as the sums over the subnets (see Engine4::new).
@@ -295,6 +328,10 @@ impl Engine6 {
             tally.leased(self.global.assigned(l.lease_type), a);
             sub.inspect(|c| tally.leased(&c.declined, d));
             tally.leased(&self.global.declined, d);
+            if let Some(p) = sub.and_then(|c| c.pool_of(l.lease_type, u128::from(l.address))) {
+                tally.leased(&p.assigned, a);
+                p.declined.iter().for_each(|x| tally.leased(x, d));
+            }
         }
     }
 
@@ -399,12 +436,15 @@ impl Engine6 {
                     state => {
                         // assigned / declined follow when the change settles (Self::account).
                         let (g, sub) = (&self.global, self.subnet_stats.get(s.id));
+                        let pool = sub.and_then(|c| c.pool_of(l.lease_type, u128::from(l.address)));
                         if state == LeaseState::Declined {
                             sub.inspect(|c| tally.leased(&c.reclaimed_declined, 1));
                             tally.leased(&g.reclaimed_declined, 1);
+                            pool.and_then(|p| p.reclaimed_declined.as_ref()).inspect(|x| tally.leased(x, 1));
                         } else {
                             sub.inspect(|c| tally.leased(&c.reclaimed_leases, 1));
                             tally.leased(&g.reclaimed_leases, 1);
+                            pool.inspect(|p| tally.leased(&p.reclaimed_leases, 1));
                         }
                         let id = if l.lease_type == LeaseType6::Na {
                             "ALLOC_ENGINE_V6_LEASE_RECLAIM"
@@ -777,7 +817,7 @@ impl Engine6 {
         }
         let mut guards: Vec<MutexGuard<'_, SubnetLeases6>> = slots.into_iter().flatten().collect();
         let mut changes = Vec::new();
-        let mut fresh: Vec<(u32, LeaseType6)> = Vec::new();
+        let mut fresh: Vec<(u32, LeaseType6, Ipv6Addr)> = Vec::new();
         // The subnet and pool that supply the reply's options: those of the first lease given.
         let mut used: Option<(usize, Option<&[OptionValue]>)> = None;
         let wants_exclude = pkt.oro().contains(&code::PD_EXCLUDE);
@@ -974,8 +1014,8 @@ impl Engine6 {
             reply.options.push(code::IA_PD, buf);
         }
         drop(guards);
-        for (subnet, ty) in fresh {
-            self.count_new_binding(ctx, subnet, ty);
+        for (subnet, ty, addr) in fresh {
+            self.count_new_binding(ctx, subnet, ty, addr);
         }
         let (i, pool_opts) = used.unwrap_or((0, None));
         self.add_options(ctx, &mut reply, Some(cands[i]), hosts[i], pool_opts);
@@ -1016,10 +1056,14 @@ impl Engine6 {
 
     /// A binding the client did not hold (Kea ARM 9.13 `cumulative-assigned-nas` / `-pds`),
     /// counted once the lease is durable.
-    fn count_new_binding(&self, ctx: &Ctx<'_>, subnet: u32, ty: LeaseType6) {
+    fn count_new_binding(&self, ctx: &Ctx<'_>, subnet: u32, ty: LeaseType6, addr: Ipv6Addr) {
         let mut tally = ctx.tally.borrow_mut();
-        self.subnet_stats.get(subnet).inspect(|c| tally.leased(c.cumulative(ty), 1));
+        let sub = self.subnet_stats.get(subnet);
+        sub.inspect(|c| tally.leased(c.cumulative(ty), 1));
         tally.leased(self.global.cumulative(ty), 1);
+        if let Some(p) = sub.and_then(|c| c.pool_of(ty, u128::from(addr))) {
+            tally.leased(&p.cumulative_assigned, 1);
+        }
     }
 
     fn na_usable(subnet: &Subnet6, a: Ipv6Addr, host: Option<&Reservation6>, classes: &Classes) -> bool {
@@ -1167,7 +1211,7 @@ impl Engine6 {
     fn bind(b: &mut Binding<'_, '_, '_>, i: usize, lease: Lease6, changes: &mut Vec<LeaseChange6>) {
         let (ty, addr, subnet) = (lease.lease_type, lease.address, b.cands[i].id);
         if !b.own.iter().any(|(_, l)| l.address == addr && l.state == LeaseState::Default) {
-            b.fresh.push((subnet, ty));
+            b.fresh.push((subnet, ty, addr));
         }
         // A client that moves to another address gives up the old ones.
         for (j, old) in b.own.iter().filter(|(_, l)| l.address != addr) {

@@ -434,19 +434,33 @@ impl SubnetLeases {
     /// statistics count (Kea ARM 8.8 `assigned-addresses`, `declined-addresses`); a pending
     /// change counts when it settles.
     pub fn durable_counts(&self) -> (usize, usize) {
+        self.durable_counts_by(1, |_| Some(0))[0]
+    }
+
+    /// [`Self::durable_counts`] for `n` groups of addresses (pools, say): `group` says which
+    /// group an address is in (None: none).
+    pub fn durable_counts_by(&self, n: usize, group: impl Fn(Ipv4Addr) -> Option<usize>) -> Vec<(usize, usize)> {
         let weights = |st: Option<LeaseState>| match st {
             Some(LeaseState::Default) => (1, 0),
             Some(LeaseState::Declined) => (1, 1),
             _ => (0, 0),
         };
-        let (mut a, mut d) = (self.assigned(0) as i64, self.declined() as i64);
-        for (addr, durable) in self.pending.iter() {
-            let (da, dd) = weights(durable.map(|l| l.state));
-            let (ca, cd) = weights(self.table.get(addr).map(|p| p.state()));
-            a += da - ca;
-            d += dd - cd;
+        let mut acc = vec![(0i64, 0i64); n];
+        let mut add = |addr: Ipv4Addr, st: Option<LeaseState>, sign: i64| {
+            if let Some(slot) = group(addr).and_then(|g| acc.get_mut(g)) {
+                let (a, d) = weights(st);
+                slot.0 += sign * a;
+                slot.1 += sign * d;
+            }
+        };
+        for p in self.table.iter() {
+            add(p.key(), Some(p.state()), 1);
         }
-        (a.max(0) as usize, d.max(0) as usize)
+        for (addr, durable) in self.pending.iter() {
+            add(*addr, durable.map(|l| l.state), 1);
+            add(*addr, self.table.get(addr).map(|p| p.state()), -1);
+        }
+        acc.into_iter().map(|(a, d)| (a.max(0) as usize, d.max(0) as usize)).collect()
     }
 }
 

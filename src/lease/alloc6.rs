@@ -420,6 +420,16 @@ impl SubnetLeases6 {
     /// and declined: what the statistics count (Kea ARM 9.13 `assigned-nas`, `assigned-pds`,
     /// `declined-addresses`); a pending change counts when it settles.
     pub fn durable_counts(&self) -> (usize, usize, usize) {
+        self.durable_counts_by(1, |_, _| Some(0))[0]
+    }
+
+    /// [`Self::durable_counts`] for `n` groups of leases (pools, say): `group` says which group
+    /// a lease of a type at an address is in (None: none).
+    pub fn durable_counts_by(
+        &self,
+        n: usize,
+        group: impl Fn(LeaseType6, Ipv6Addr) -> Option<usize>,
+    ) -> Vec<(usize, usize, usize)> {
         let weights = |l: Option<(LeaseType6, LeaseState)>| match l {
             Some((ty, st @ (LeaseState::Default | LeaseState::Declined))) => {
                 let na = i64::from(ty != LeaseType6::Pd);
@@ -427,18 +437,21 @@ impl SubnetLeases6 {
             }
             _ => (0, 0, 0),
         };
-        let mut n = (0i64, 0i64, 0i64);
-        let mut add = |w: (i64, i64, i64), sign: i64| {
-            n = (n.0 + sign * w.0, n.1 + sign * w.1, n.2 + sign * w.2);
+        let mut acc = vec![(0i64, 0i64, 0i64); n];
+        let mut add = |key: (LeaseType6, Ipv6Addr), st: Option<LeaseState>, sign: i64| {
+            if let Some(slot) = group(key.0, key.1).and_then(|g| acc.get_mut(g)) {
+                let w = weights(st.map(|s| (key.0, s)));
+                *slot = (slot.0 + sign * w.0, slot.1 + sign * w.1, slot.2 + sign * w.2);
+            }
         };
         for p in self.table.iter() {
-            add(weights(Some((p.key().0, p.state()))), 1);
+            add(p.key(), Some(p.state()), 1);
         }
         for (key, durable) in self.pending.iter() {
-            add(weights(durable.map(|l| (l.lease_type, l.state))), 1);
-            add(weights(self.table.get(key).map(|p| (p.key().0, p.state()))), -1);
+            add(*key, durable.map(|l| l.state), 1);
+            add(*key, self.table.get(key).map(|p| p.state()), -1);
         }
-        (n.0.max(0) as usize, n.1.max(0) as usize, n.2.max(0) as usize)
+        acc.into_iter().map(|(a, b, c)| (a.max(0) as usize, b.max(0) as usize, c.max(0) as usize)).collect()
     }
 }
 
