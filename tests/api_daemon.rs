@@ -130,7 +130,7 @@ fn http_and_unix_api_like_kea_with_kea_shell() {
     assert_eq!(code, 401, "{body}");
     // Header names are case-insensitive (hyper sends them in lower case).
     assert!(body.to_lowercase().contains("www-authenticate: basic realm=\"kea-dhcpv4-server\""), "{body}");
-    assert!(body.contains(r#"{"result":401,"text":"Unauthorized"}"#), "{body}");
+    assert!(body.contains(r#"{ "result": 401, "text": "Unauthorized" }"#), "{body}");
 
     let v = post(ns, 8000, &json!({"command": "version-get"}));
     assert_eq!((result(&v), v["text"].as_str()), (0, Some(env!("CARGO_PKG_VERSION"))));

@@ -240,7 +240,7 @@ async fn http_slow_clients_are_cut_off() {
     read_until_closed(&mut idle, Duration::from_secs(4)).await;
     let answer = read_until_closed(&mut partial, Duration::from_secs(4)).await;
     assert!(answer.starts_with("HTTP/1.1 408"), "{answer}");
-    assert!(answer.contains(r#"{"result":408,"text":"Request Timeout"}"#), "{answer}");
+    assert!(answer.contains(r#"{ "result": 408, "text": "Request Timeout" }"#), "{answer}");
 
     let r = curl(&["-d", r#"{"command": "status-get"}"#, &url(server.addr, "http", "/")]).await;
     assert_eq!(r.status, 200, "{r:?}");

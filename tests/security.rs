@@ -130,7 +130,7 @@ fn includes_in_commands_are_refused_and_never_read() {
     let v = unix(&sock, &json!({"command": "version-get"}));
     assert_eq!(v["result"], 0);
     let out = unix_raw(&sock, b"// c\n/* d */ {\"command\": \"version-get\" # e\n}");
-    assert!(out.contains("\"result\":0"), "{out}");
+    assert!(out.contains("\"result\": 0"), "{out}");
 }
 
 /// kakapo started in `ns` on `cfg` with Kea's directory variables at `dir`; bounded, its exit
@@ -429,7 +429,7 @@ fn x_turns_refusals_into_warnings_and_secrets_stay_out_of_config_get_and_logs() 
         .arg("http://127.0.0.1:8001/")
         .output()
         .unwrap();
-    assert!(String::from_utf8_lossy(&o.stdout).contains("\"result\":0"), "{o:?}");
+    assert!(String::from_utf8_lossy(&o.stdout).contains("\"result\": 0"), "{o:?}");
 }
 
 /// `n` TCP connections to `addr` opened inside `ns`, left idle.
@@ -457,7 +457,7 @@ fn idle_connections_and_huge_bodies_do_not_stop_the_control_channel() {
     let (code, text) = post(&pair.srv, br#"{"command": "version-get"}"#);
     let took = t.elapsed();
     assert_eq!(code, 200, "{text}");
-    assert!(text.contains("\"result\":0"), "{text}");
+    assert!(text.contains("\"result\": 0"), "{text}");
     assert!(took < Duration::from_secs(2), "answered after {took:?}");
     // The same through the unix socket, and DHCP, while the idle connections are open.
     let v = unix(&dir.path().join("kea4.sock"), &json!({"command": "status-get"}));
@@ -469,7 +469,7 @@ fn idle_connections_and_huge_bodies_do_not_stop_the_control_channel() {
     let body = vec![b' '; 20 << 20];
     let (code, text) = post(&pair.srv, &body);
     assert_eq!(code, 413, "{text}");
-    assert!(text.contains("\"result\":413"), "{text}");
+    assert!(text.contains("\"result\": 413"), "{text}");
     let (code, text) = post(&pair.srv, br#"{"command": "version-get"}"#);
     assert_eq!(code, 200, "{text}");
 }

@@ -619,7 +619,13 @@ impl Control {
             _ => None,
         }
         .unwrap_or_default();
-        let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
+        // Kea reports multi-threading and its queue only when `enable-multi-threading` is on.
+        let configured = match section {
+            Section::Dhcp4 => self.v4().map(|s| s.engine().config().packet_threads),
+            Section::Dhcp6 => self.v6().map(|s| s.engine().config().packet_threads),
+            _ => None,
+        }
+        .unwrap_or(1);
         let sockets = if self.services.is_serving() { "ready" } else { "failed" };
         let health = match section {
             Section::Dhcp4 => self.v4().map(|s| s.store().health()),
@@ -630,10 +636,7 @@ impl Control {
             "pid": self.pid,
             "uptime": now.saturating_sub(self.started),
             "reload": now.saturating_sub(self.reloaded.load(Ordering::Relaxed)),
-            "multi-threading-enabled": true,
-            "thread-pool-size": threads,
-            "packet-queue-size": 0,
-            "packet-queue-statistics": [0.0, 0.0, 0.0],
+            "multi-threading-enabled": configured != 1,
             "sockets": { "status": sockets },
             "dhcp-state": {
                 "disabled-by-db-connection": [],
@@ -643,6 +646,11 @@ impl Control {
                 "globally-disabled": state.by_user || !state.by_remote.is_empty(),
             },
         });
+        if configured != 1 {
+            args["thread-pool-size"] = json!(crate::server::packet_threads(configured));
+            args["packet-queue-size"] = json!(0);
+            args["packet-queue-statistics"] = json!([0.0, 0.0, 0.0]);
+        }
         // kakapo's own key (Kea's are unchanged): whether leases are being made durable.
         if let Some(h) = health {
             let mut store = json!({

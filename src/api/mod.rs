@@ -14,6 +14,7 @@
 pub mod auth;
 pub mod command;
 pub mod control;
+pub mod kea_json;
 pub mod lease_cmds;
 pub mod listeners;
 pub mod metrics;

@@ -806,7 +806,8 @@ async fn handle_unix<S>(
             }
         }
     };
-    let body = serde_json::to_vec(&response).unwrap_or_default();
+    // Printed as Kea prints it: a bare object on the unix socket.
+    let body = super::kea_json::to_string(&serde_json::to_value(&response).unwrap_or_default()).into_bytes();
     // The stream fails a write that makes no progress for the write timeout, so a client that
     // stops reading cannot pin the task.
     let write = async {
@@ -1222,7 +1223,7 @@ fn error_response(status: StatusCode) -> HttpResponse {
         "result": status.as_u16(),
         "text": status.canonical_reason().unwrap_or("Error"),
     });
-    let mut response = hyper::Response::new(Full::new(Bytes::from(body.to_string())));
+    let mut response = hyper::Response::new(Full::new(Bytes::from(super::kea_json::to_string(&body))));
     *response.status_mut() = status;
     response.headers_mut().insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
     response
@@ -1289,7 +1290,8 @@ async fn route(req: hyper::Request<Incoming>, ctx: &Ctx, state: &HttpState) -> H
         Ok(Ok(collected)) => collected,
     };
     let responses = ctx.dispatch.dispatch(&body, &state.listener).await;
-    let body = serde_json::to_vec(&responses).unwrap_or_else(|_| b"[]".to_vec());
+    // Printed as Kea's control agent prints it: a list of answers.
+    let body = super::kea_json::to_string(&serde_json::to_value(&responses).unwrap_or_default()).into_bytes();
     let mut response = hyper::Response::new(Full::new(Bytes::from(body)));
     response.headers_mut().insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
     response
