@@ -195,15 +195,17 @@ pub fn run(settings: Settings) -> anyhow::Result<u8> {
             Section::Dhcp4 | Section::Dhcp6 => kea_log!(
                 info,
                 s,
-                "{id}_STARTING Kea {} server version {} (kakapo) starting",
+                "{id}_STARTING Kea {} server version {} (kakapo {}) starting",
                 if s == Section::Dhcp4 { "DHCPv4" } else { "DHCPv6" },
+                kakapo::KEA_API_LEVEL,
                 env!("CARGO_PKG_VERSION")
             ),
             _ => kea_log!(
                 info,
                 s,
-                "DCTL_STARTING {name} starting, pid: {}, version: {} (kakapo)",
+                "DCTL_STARTING {name} starting, pid: {}, version: {} (kakapo {})",
                 std::process::id(),
+                kakapo::KEA_API_LEVEL,
                 env!("CARGO_PKG_VERSION")
             ),
         }
@@ -312,10 +314,10 @@ async fn serve(settings: Settings, cfg: Arc<Config>, loggers: KeaLoggers) -> any
                     s,
                     "{id}_STARTED Kea {} server version {} started",
                     if s == Section::Dhcp4 { "DHCPv4" } else { "DHCPv6" },
-                    env!("CARGO_PKG_VERSION")
+                    kakapo::KEA_API_LEVEL
                 );
             }
-            _ => kea_log!(info, s, "{id}_STARTED Kea {name} server version {} started", env!("CARGO_PKG_VERSION")),
+            _ => kea_log!(info, s, "{id}_STARTED Kea {name} server version {} started", kakapo::KEA_API_LEVEL),
         }
     }
     if settings.server_port.is_some() || settings.client_port.is_some() || !settings.restrictions {
@@ -377,7 +379,7 @@ async fn serve(settings: Settings, cfg: Arc<Config>, loggers: KeaLoggers) -> any
                 s,
                 "DCTL_SHUTDOWN {name} has shut down, pid: {}, version: {}",
                 std::process::id(),
-                env!("CARGO_PKG_VERSION")
+                kakapo::KEA_API_LEVEL
             ),
         }
     }

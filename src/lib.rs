@@ -24,4 +24,9 @@ pub mod net;
 pub mod safefs;
 pub mod server;
 pub mod stats;
+
+/// The Kea version whose interfaces kakapo implements, printed by `-v` and answered by
+/// `version-get` so that tools keyed on Kea's version (Stork polls a daemon directly from
+/// 3.0.0 on) treat kakapo as that Kea; kakapo's own version is in `-V` and `extended`.
+pub const KEA_API_LEVEL: &str = "3.0.0";
 pub mod wire;

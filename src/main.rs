@@ -88,7 +88,7 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     let personality = personality();
     if cli.version {
-        println!("{}", env!("CARGO_PKG_VERSION"));
+        println!("{}", kakapo::KEA_API_LEVEL);
         return ExitCode::SUCCESS;
     }
     if cli.build_report {

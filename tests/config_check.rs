@@ -269,9 +269,15 @@ fn every_error_of_a_file_is_reported() {
 fn version_flags() {
     let o = run(&kakapo(), &["-v"]);
     assert!(o.status.success());
-    assert_eq!(String::from_utf8_lossy(&o.stdout).trim(), env!("CARGO_PKG_VERSION"));
+    // Stork's contract: `-v` is the Kea version (API level) as a plain semantic version.
+    let v = String::from_utf8_lossy(&o.stdout).trim().to_string();
+    assert_eq!(v, kakapo::KEA_API_LEVEL);
+    assert_eq!(v.split('.').filter(|p| p.parse::<u32>().is_ok()).count(), 3, "{v}");
     let o = run(&kakapo(), &["-V"]);
-    assert!(String::from_utf8_lossy(&o.stdout).contains("libdhcp_ha.so"));
+    let ext = String::from_utf8_lossy(&o.stdout).to_string();
+    assert!(ext.starts_with(&format!("{}\n", kakapo::KEA_API_LEVEL)), "{ext}");
+    assert!(ext.contains(&format!("kakapo {}", env!("CARGO_PKG_VERSION"))), "{ext}");
+    assert!(ext.contains("libdhcp_ha.so"));
     assert!(run(&kakapo(), &["-W"]).status.success());
 }
 

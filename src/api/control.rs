@@ -32,11 +32,12 @@ use crate::server::{ServiceError, ServiceOptions};
 use crate::stats::Stats;
 use crate::stats::Tally;
 
-/// Kea's build report (`-V`, `build-report`).
+/// Kea's build report (`-V`, `build-report`, `version-get`'s `extended`): the Kea API level
+/// first, as Kea prints its version first, then kakapo's own version.
 pub fn build_report() -> String {
     format!(
         "{}\nkakapo {} (Rust, tokio)\nhooks built in: {}\n",
-        env!("CARGO_PKG_VERSION"),
+        crate::KEA_API_LEVEL,
         env!("CARGO_PKG_VERSION"),
         crate::config::model::BUILTIN_HOOKS.join(" ")
     )
@@ -318,9 +319,7 @@ impl Control {
         let cfg = self.config();
         match cmd {
             Command::BuildReport => Response::ok(build_report()),
-            Command::VersionGet => {
-                Response::ok(env!("CARGO_PKG_VERSION")).with_args(json!({ "extended": build_report() }))
-            }
+            Command::VersionGet => Response::ok(crate::KEA_API_LEVEL).with_args(json!({ "extended": build_report() })),
             Command::ConfigGet => {
                 let mut r = config_get(&cfg, section);
                 let hash = config_hash(&r);
