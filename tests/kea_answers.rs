@@ -4,9 +4,7 @@
 
 mod common;
 
-use std::io::{Read, Write};
 use std::path::Path;
-use std::time::Duration;
 
 use common::{require_root_and, Net, Server};
 
@@ -19,21 +17,8 @@ const CFG: &str = r#"{"Dhcp4": {
   "subnet4": [{"id": 1, "subnet": "192.0.2.0/24", "pools": [{"pool": "192.0.2.100 - 192.0.2.109"}]}]
 }}"#;
 
-/// One command's raw answer over a unix control socket.
 fn raw(sock: &Path, cmd: &str) -> String {
-    for _ in 0..100 {
-        if sock.exists() {
-            break;
-        }
-        std::thread::sleep(Duration::from_millis(50));
-    }
-    let mut s = std::os::unix::net::UnixStream::connect(sock).unwrap_or_else(|e| panic!("{}: {e}", sock.display()));
-    s.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
-    s.write_all(cmd.as_bytes()).unwrap();
-    s.shutdown(std::net::Shutdown::Write).unwrap();
-    let mut out = String::new();
-    let _ = s.read_to_string(&mut out);
-    out
+    common::control_text(sock, cmd)
 }
 
 /// The answer's shape: every string that is not a key becomes `"*"` and every number `0`,

@@ -9,3 +9,24 @@ pub mod ident;
 pub mod server_id;
 pub mod v4;
 pub mod v6;
+
+use crate::lease::Change;
+use crate::stats::Tally;
+
+/// What a server without a lease store does once a packet is decided (scenario tests,
+/// fuzzing): its changes are durable at once, unless the lease map keeps them pending for a
+/// store, and its tally is counted (design.md "How a packet flows").
+fn settle_at_once<L>(
+    tracking: bool,
+    changes: &[Change<L>],
+    mut tally: Tally,
+    synced: impl FnOnce(&[Change<L>], &mut Tally),
+    now: u64,
+) {
+    if tracking {
+        tally.not_durable();
+    } else {
+        synced(changes, &mut tally);
+    }
+    tally.count(now.saturating_mul(1_000_000));
+}

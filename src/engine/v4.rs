@@ -330,12 +330,7 @@ impl Engine4 {
             Outcome4::Silent(c) => &c[..],
             Outcome4::Drop(_) => &[],
         };
-        if self.leases.tracking() {
-            tally.not_durable();
-        } else {
-            self.synced(changes, &mut tally);
-        }
-        tally.count(now.saturating_mul(1_000_000));
+        super::settle_at_once(self.leases.tracking(), changes, tally, |c, t| self.synced(c, t), now);
         out
     }
 

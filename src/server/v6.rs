@@ -86,6 +86,13 @@ pub struct Iface {
     buffers: super::ReplyBuffers,
 }
 
+impl Iface {
+    fn new(name: &str, ifindex: u32, addrs: &[Ipv6Addr], sock: Udp6Socket) -> Arc<Iface> {
+        let (name, addrs, buffers) = (name.to_string(), addrs.to_vec(), Default::default());
+        Arc::new(Iface { name, ifindex, addrs, sock, buffers })
+    }
+}
+
 /// What the packet tasks, the timers and the control channel share: the family-independent
 /// core and the DHCPv6 socket side.
 pub struct Shared {
@@ -256,25 +263,13 @@ impl Service6 {
                 .map_err(err)?;
                 // Bursts from many clients queue rather than drop while a batch is decided.
                 let _ = sock.set_recv_buffer_size(4 << 20);
-                ifaces.push(Arc::new(Iface {
-                    name: name.clone(),
-                    ifindex,
-                    addrs: addrs.clone(),
-                    sock,
-                    buffers: Default::default(),
-                }));
+                ifaces.push(Iface::new(&name, ifindex, &addrs, sock));
             }
             info!(target: "kea-dhcp6.dhcp6", "KAKAPO_SOCKET_OPENED UDP socket on interface {name}, port {port}, joined ff02::1:2");
             for u in unicast {
                 let sock = Udp6Socket::bind(SocketAddrV6::new(u, port, 0, 0), Some(&name), false).map_err(err)?;
                 info!(target: "kea-dhcp6.dhcp6", "KAKAPO_SOCKET_OPENED UDP socket on interface {name}, address {u}, port {port}");
-                ifaces.push(Arc::new(Iface {
-                    name: name.clone(),
-                    ifindex,
-                    addrs: addrs.clone(),
-                    sock,
-                    buffers: Default::default(),
-                }));
+                ifaces.push(Iface::new(&name, ifindex, &addrs, sock));
             }
         }
         if ifaces.is_empty() {

@@ -468,6 +468,12 @@ pub fn broadcast_socket_in(ns: &str, dev: &str, bind: std::net::SocketAddrV4) ->
 /// One command over a unix control socket (waiting, bounded, for the socket to appear); the
 /// parsed answer.
 pub fn control(sock: &Path, cmd: &serde_json::Value) -> serde_json::Value {
+    let out = control_text(sock, &cmd.to_string());
+    serde_json::from_str(&out).unwrap_or_else(|e| panic!("{cmd}: {e}: {out}"))
+}
+
+/// One command's raw answer over a unix control socket (waiting up to 5 s for the socket).
+pub fn control_text(sock: &Path, cmd: &str) -> String {
     use std::io::{Read, Write};
     for _ in 0..100 {
         if sock.exists() {
@@ -477,11 +483,11 @@ pub fn control(sock: &Path, cmd: &serde_json::Value) -> serde_json::Value {
     }
     let mut s = std::os::unix::net::UnixStream::connect(sock).unwrap_or_else(|e| panic!("{}: {e}", sock.display()));
     s.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
-    s.write_all(cmd.to_string().as_bytes()).unwrap();
+    s.write_all(cmd.as_bytes()).unwrap();
     s.shutdown(std::net::Shutdown::Write).unwrap();
     let mut out = String::new();
     let _ = s.read_to_string(&mut out);
-    serde_json::from_str(&out).unwrap_or_else(|e| panic!("{cmd}: {e}: {out}"))
+    out
 }
 
 /// The newest value of the statistic `name`, read with `statistic-get` (Kea ARM 8.9).
