@@ -1029,3 +1029,32 @@ fn option_125_carries_the_vendor_space_sub_options() {
     asks.options.insert(code::PRL, vec![1, 3, 125]);
     assert_eq!(two.reply(&asks).pkt.options.get(code::VIVSO), Some(&want[..]));
 }
+
+/// `store-extended-info` (Kea ARM 8.2.23): the relay agent information of the query is kept
+/// in the lease's user context as Kea 3.0 keeps it; off, nothing is added.
+#[test]
+fn store_extended_info_keeps_the_relay_agent_information() {
+    let cfg = CFG.replace(r#""valid-lifetime": 3600,"#, r#""valid-lifetime": 3600, "store-extended-info": true,"#);
+    let relayed = |lab: &Lab| {
+        let mut d = client(1, MessageType::Discover);
+        d.giaddr = Ipv4Addr::new(192, 0, 2, 254);
+        // circuit-id "c1", remote-id 01:02:03
+        d.options.insert(code::RAI, vec![1, 2, b'c', b'1', 2, 3, 1, 2, 3]);
+        let offer = lab.reply(&d);
+        let mut req = d.clone();
+        req.options.insert(code::MESSAGE_TYPE, vec![MessageType::Request as u8]);
+        req.options.insert(code::REQUESTED_IP, offer.pkt.yiaddr.octets().to_vec());
+        req.options.insert(code::SERVER_ID, vec![192, 0, 2, 1]);
+        lab.reply(&req)
+    };
+    let ack = relayed(&lab(&cfg));
+    let LeaseChange4::Upsert(l, _) = &ack.changes[0] else { panic!("{:?}", ack.changes) };
+    let ctx: serde_json::Value = serde_json::from_str(l.user_context.as_deref().expect("a user context")).unwrap();
+    assert_eq!(
+        ctx,
+        serde_json::json!({"ISC": {"relay-agent-info": {"sub-options": "0x010263310203010203", "remote-id": "010203"}}})
+    );
+    let ack = relayed(&lab(CFG));
+    let LeaseChange4::Upsert(l, _) = &ack.changes[0] else { panic!() };
+    assert_eq!(l.user_context, None, "off by default");
+}

@@ -895,3 +895,41 @@ fn pool_and_pd_pool_statistics_follow_the_leases() {
     assert_eq!(lab.stat("subnet[1].pool[0].assigned-nas"), 0);
     assert_eq!(lab.stat("subnet[1].pd-pool[0].assigned-pds"), 1);
 }
+
+/// `store-extended-info` (Kea ARM 9.2.28): each relay of the query is kept in the lease's user
+/// context as Kea 3.0 keeps it.
+#[test]
+fn store_extended_info_keeps_the_relay_information() {
+    let cfg =
+        CFG.replace(r#""preferred-lifetime": 3000,"#, r#""preferred-lifetime": 3000, "store-extended-info": true,"#);
+    let lab = lab(&cfg);
+    let mut relay = relay_forw("2001:db8:2::1");
+    relay.options.push(code::REMOTE_ID, vec![0, 0, 0, 9, 0xaa, 0xbb]);
+    let mut req = with_server(msg(MessageType::Request, 1));
+    req.options.push(code::IA_NA, ia_na(1, &[]));
+    let Outcome6::Reply(r) = lab.send_with(&req, std::slice::from_ref(&relay), &relay_meta()) else { panic!() };
+    let LeaseChange6::Upsert(l, _) = &r.changes[0] else { panic!("{:?}", r.changes) };
+    let ctx: serde_json::Value = serde_json::from_str(l.user_context.as_deref().expect("a user context")).unwrap();
+    let info = &ctx["ISC"]["relay-info"][0];
+    assert_eq!(info["hop"], 0);
+    assert_eq!(info["link"], "2001:db8:2::1");
+    assert_eq!(info["peer"], "fe80::200:ff:fe00:1");
+    assert_eq!(info["remote-id"], "AABB");
+    // interface-id "port7" then the remote-id, in Kea's hex.
+    assert_eq!(info["options"], "0x00120005706F7274370025000600000009AABB");
+    // Off by default.
+    let plain = lab_default_relayed();
+    assert_eq!(plain, None);
+}
+
+fn lab_default_relayed() -> Option<String> {
+    let lab = lab(CFG);
+    let mut req = with_server(msg(MessageType::Request, 1));
+    req.options.push(code::IA_NA, ia_na(1, &[]));
+    let Outcome6::Reply(r) = lab.send_with(&req, std::slice::from_ref(&relay_forw("2001:db8:2::1")), &relay_meta())
+    else {
+        panic!()
+    };
+    let LeaseChange6::Upsert(l, _) = &r.changes[0] else { panic!() };
+    l.user_context.clone()
+}

@@ -867,7 +867,10 @@ impl Engine4 {
             fqdn_rev: false,
             hostname,
             state: LeaseState::Default,
-            user_context: existing.as_ref().and_then(|l| l.user_context.clone()),
+            user_context: extended_info(
+                existing.as_ref().and_then(|l| l.user_context.as_deref()),
+                pkt.options.get(code::RAI).filter(|_| subnet.params.store_extended_info),
+            ),
         };
         // A client that moves to a new address gives up the old one.
         let mut changes = Vec::new();
@@ -1329,6 +1332,33 @@ fn sub_option4(mut b: &[u8], want: u8) -> &[u8] {
         b = &rest[n..];
     }
     &[]
+}
+
+/// The lease's user context with the relay agent information of the query (`rai`, the data
+/// of option 82) stored as Kea 2.4+/3.0 stores it under `ISC.relay-agent-info`:
+/// `sub-options` (the option data in Kea's `0x` hex), `remote-id` (sub-option 2) and
+/// `relay-id` (sub-option 12) in plain hex (Kea ARM 8.2.23). Without `rai` the context is
+/// kept as it was.
+fn extended_info(context: Option<&str>, rai: Option<&[u8]>) -> Option<String> {
+    let Some(rai) = rai else { return context.map(str::to_string) };
+    let hex = |b: &[u8]| b.iter().map(|x| format!("{x:02X}")).collect::<String>();
+    let mut info = serde_json::Map::new();
+    info.insert("sub-options".into(), format!("0x{}", hex(rai)).into());
+    for (sub, key) in [(2u8, "remote-id"), (12, "relay-id")] {
+        let data = sub_option4(rai, sub);
+        if !data.is_empty() {
+            info.insert(key.into(), hex(data).into());
+        }
+    }
+    let mut ctx = context
+        .and_then(|c| serde_json::from_str::<serde_json::Value>(c).ok())
+        .filter(serde_json::Value::is_object)
+        .unwrap_or_else(|| serde_json::json!({}));
+    if !ctx["ISC"].is_object() {
+        ctx["ISC"] = serde_json::json!({});
+    }
+    ctx["ISC"]["relay-agent-info"] = serde_json::Value::Object(info);
+    Some(ctx.to_string())
 }
 
 /// An address as the pool statistics key it.

@@ -1217,6 +1217,11 @@ impl Engine6 {
         // Another client's expired lease may be taken over before reclamation; the change
         // carries it, so the statistics move from it when the change settles.
         let replaced = b.guards[i].get(ty, addr);
+        // The client's own lease keeps its user context; new relay information replaces the old.
+        let mut lease = lease;
+        if let Some(prev) = replaced.as_ref().filter(|p| p.duid == lease.duid && p.iaid == lease.iaid) {
+            lease.user_context = merge_relay_info(prev.user_context.as_deref(), lease.user_context.take());
+        }
         b.guards[i].upsert(lease.clone());
         changes.push(LeaseChange6::Upsert(lease, replaced));
     }
@@ -1251,7 +1256,8 @@ impl Engine6 {
             hwtype,
             hwaddr,
             state: LeaseState::Default,
-            user_context: None,
+            user_context: (subnet.params.store_extended_info && !ctx.relays.is_empty())
+                .then(|| relay_info(ctx.relays).to_string()),
         }
     }
 
@@ -1550,6 +1556,46 @@ fn is_global(a: Ipv6Addr) -> bool {
 }
 
 /// Kea's packet identification in log lines: `duid=[..], tid=0x..`.
+/// The relay information of a query as Kea 2.4+/3.0 stores it with `store-extended-info`
+/// (Kea ARM 9.2.28): `{"ISC": {"relay-info": [...]}}`, one entry per relay, outermost first,
+/// with its hop count, link and peer addresses, its options in Kea's `0x` hex, and the
+/// remote-id (37, without its enterprise number) and relay-id (53) in plain hex.
+fn relay_info(relays: &[RelayMsg]) -> serde_json::Value {
+    let hex = |b: &[u8]| b.iter().map(|x| format!("{x:02X}")).collect::<String>();
+    let list: Vec<serde_json::Value> = relays
+        .iter()
+        .map(|r| {
+            let mut e = serde_json::json!({"hop": r.hop_count, "link": r.link_addr.to_string(), "peer": r.peer_addr.to_string()});
+            let mut opts = Vec::new();
+            r.options.encode(&mut opts);
+            if !opts.is_empty() {
+                e["options"] = format!("0x{}", hex(&opts)).into();
+            }
+            if let Some(remote) = r.options.get(code::REMOTE_ID).and_then(|v| v.get(4..)) {
+                e["remote-id"] = hex(remote).into();
+            }
+            if let Some(relay_id) = r.options.get(code::RELAY_ID) {
+                e["relay-id"] = hex(relay_id).into();
+            }
+            e
+        })
+        .collect();
+    serde_json::json!({"ISC": {"relay-info": list}})
+}
+
+/// A renewed lease's user context: the old one, with the new relay information if any.
+fn merge_relay_info(prev: Option<&str>, new: Option<String>) -> Option<String> {
+    let Some(new) = new else { return prev.map(str::to_string) };
+    let parse = |t: &str| serde_json::from_str::<serde_json::Value>(t).ok().filter(serde_json::Value::is_object);
+    let Some(mut ctx) = prev.and_then(parse) else { return Some(new) };
+    let info = parse(&new).map(|n| n["ISC"]["relay-info"].clone()).unwrap_or_default();
+    if !ctx["ISC"].is_object() {
+        ctx["ISC"] = serde_json::json!({});
+    }
+    ctx["ISC"]["relay-info"] = info;
+    Some(ctx.to_string())
+}
+
 /// Kea 2.2's appendRequestedVendorOptions (RFC 8415 21.17): the vendor is that of a
 /// `vendor-opts` (17) already in the reply (configured, asked for in the ORO), else of the
 /// client's 17, else of its vendor class (16); the reply's 17 carries that vendor's

@@ -233,6 +233,33 @@ pub(crate) fn packet_threads(c: &mut Checker, d: &V<'_>) -> u32 {
     int_in(c, &mt, "thread-pool-size", 0, 256).map_or(0, |n| n as u32)
 }
 
+/// Keys kakapo accepts but does not act on, and why: set to anything but their default, each
+/// is named in a warning (`-t` prints them; the daemon logs them), so an operator is never
+/// misled into thinking a setting took effect (issue "Kea, exactly").
+const IGNORED: &[(&str, &str)] = &[
+    ("stash-agent-options", "relay agent options are not stashed for renewals yet"),
+    ("early-global-reservations-lookup", "global reservations are looked up after subnet selection"),
+    ("reservations-lookup-first", "reservations are looked up after leases, as Kea does by default"),
+    ("adaptive-lease-time-threshold", "lease lifetimes do not adapt to pool occupancy yet"),
+];
+
+/// Warns about the [`IGNORED`] keys set in scope `v`, and about an enabled
+/// `dhcp-queue-control` (kakapo has no packet queue: each batch runs to completion).
+pub(crate) fn warn_ignored(c: &mut Checker, v: &V<'_>) {
+    for (key, why) in IGNORED {
+        let Some(x) = v.get(key) else { continue };
+        let default = x.as_bool() == Some(false) || x.as_float() == Some(1.0);
+        if !default {
+            c.warn(&x, format!("KAKAPO_CONFIG_KEY_IGNORED '{key}' is accepted and has no effect: {why}"));
+        }
+    }
+    if let Some(q) = v.get("dhcp-queue-control") {
+        if q.bool("enable-queue") == Some(true) {
+            c.warn(&q, "KAKAPO_CONFIG_KEY_IGNORED 'dhcp-queue-control' is accepted and has no effect: kakapo has no packet queue, each received batch runs to completion");
+        }
+    }
+}
+
 /// `min-X`, `X`, `max-X` of one scope, range-checked.
 pub(crate) fn triplet(c: &mut Checker, scope: &V<'_>, name: &str) -> Triplet {
     Triplet {

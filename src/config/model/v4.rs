@@ -244,6 +244,9 @@ pub struct Params4 {
     pub cache_threshold: Option<f64>,
     /// `cache-max-age`: upper bound in seconds of a reused lease's age.
     pub cache_max_age: Option<u32>,
+    /// `store-extended-info`: keep the relay agent information of the last query in the
+    /// lease's user context (Kea ARM 8.2.23 "Storing Extended Lease Information").
+    pub store_extended_info: bool,
 }
 
 impl Params4 {
@@ -267,12 +270,14 @@ impl Params4 {
             reservations_out_of_pool: false,
             cache_threshold: None,
             cache_max_age: None,
+            store_extended_info: false,
         }
     }
 }
 
 /// Reads one scope's scalars over the inherited ones, checking them on the way.
 fn scope_values(c: &mut Checker, v: &V<'_>, outer: &Params4) -> Params4 {
+    common::warn_ignored(c, v);
     let t = common::triplet(c, v, "valid-lifetime");
     // Checked against the inherited values, but only where this scope sets one of the three,
     // so that a bad global triplet is reported once and not again for every subnet.
@@ -362,6 +367,7 @@ fn scope_values(c: &mut Checker, v: &V<'_>, outer: &Params4) -> Params4 {
             None => outer.cache_threshold,
         },
         cache_max_age: common::u32_of(c, v, "cache-max-age").or(outer.cache_max_age),
+        store_extended_info: v.bool("store-extended-info").unwrap_or(outer.store_extended_info),
     }
 }
 

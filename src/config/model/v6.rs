@@ -290,6 +290,9 @@ pub struct Params6 {
     pub reservations_in_subnet: bool,
     /// `reservations-out-of-pool` (default false).
     pub reservations_out_of_pool: bool,
+    /// `store-extended-info`: keep the relay information of the last query in the lease's
+    /// user context (Kea ARM 9.2.28 "Storing Extended Lease Information").
+    pub store_extended_info: bool,
 }
 
 impl Params6 {
@@ -307,11 +310,13 @@ impl Params6 {
             reservations_global: false,
             reservations_in_subnet: true,
             reservations_out_of_pool: false,
+            store_extended_info: false,
         }
     }
 }
 
 fn scope_values(c: &mut Checker, v: &V<'_>, outer: &Params6) -> Params6 {
+    common::warn_ignored(c, v);
     let valid = common::triplet(c, v, "valid-lifetime");
     let preferred = common::triplet(c, v, "preferred-lifetime");
     if valid != Triplet::default() {
@@ -331,6 +336,7 @@ fn scope_values(c: &mut Checker, v: &V<'_>, outer: &Params6) -> Params6 {
         t1_percent: v.get("t1-percent").and_then(|x| x.as_float()).unwrap_or(outer.t1_percent),
         t2_percent: v.get("t2-percent").and_then(|x| x.as_float()).unwrap_or(outer.t2_percent),
         rapid_commit: v.bool("rapid-commit").unwrap_or(outer.rapid_commit),
+        store_extended_info: v.bool("store-extended-info").unwrap_or(outer.store_extended_info),
         reservations_global: v.bool("reservations-global").unwrap_or(outer.reservations_global),
         reservations_in_subnet: v.bool("reservations-in-subnet").unwrap_or(outer.reservations_in_subnet),
         reservations_out_of_pool: v.bool("reservations-out-of-pool").unwrap_or(outer.reservations_out_of_pool),
