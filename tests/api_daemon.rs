@@ -501,6 +501,12 @@ fn config_set_applies_while_packets_keep_flowing() {
     let got = unix(&sock, &json!({"command": "config-get"}));
     let mut d4 = got["arguments"]["Dhcp4"].clone();
     d4["valid-lifetime"] = json!(5000);
+    // config-get shows each subnet's derived lifetime, as Kea's does, so the edit goes there too.
+    for s in d4["subnet4"].as_array_mut().unwrap() {
+        for k in ["valid-lifetime", "min-valid-lifetime", "max-valid-lifetime"] {
+            s[k] = json!(5000);
+        }
+    }
     d4["subnet4"].as_array_mut().unwrap().push(json!({"id": 2, "subnet": "203.0.113.0/24",
         "pools": [{"pool": "203.0.113.10 - 203.0.113.20"}]}));
     let r = unix(&sock, &json!({"command": "config-set", "arguments": {"Dhcp4": d4}}));

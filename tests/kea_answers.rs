@@ -122,3 +122,59 @@ fn answers_read_like_kea_2_2_answers() {
     assert_eq!(o["arguments"]["multi-threading-enabled"], k["arguments"]["multi-threading-enabled"]);
     assert_eq!(o["arguments"]["sockets"], k["arguments"]["sockets"]);
 }
+
+/// `config-get` shows the running configuration with every default Kea fills in, globally and
+/// derived into each subnet: the same JSON as Kea 2.2's for the same file, apart from the
+/// paths each server was given.
+#[test]
+fn config_get_fills_in_what_kea_2_2_fills_in() {
+    require_root_and(&["ip", "/usr/sbin/kea-dhcp4", "/usr/sbin/kea-dhcp6"]);
+    let v6 = r#"{"Dhcp6": {
+      "interfaces-config": {"interfaces": []}, "data-directory": "@DIR@",
+      "server-id": {"type": "EN", "enterprise-id": 2495, "identifier": "0a0b0c"},
+      "lease-database": {"type": "memfile", "name": "@LEASES@", "lfc-interval": 0},
+      "control-socket": {"socket-type": "unix", "socket-name": "@SOCKET@"},
+      "valid-lifetime": 4000,
+      "subnet6": [{"id": 1, "subnet": "2001:db8:1::/64", "pools": [{"pool": "2001:db8:1::10 - 2001:db8:1::20"}],
+                   "pd-pools": [{"prefix": "2001:db8:100::", "prefix-len": 48, "delegated-len": 56}]}],
+      "shared-networks": [{"name": "n", "preferred-lifetime": 2000,
+                           "subnet6": [{"id": 2, "subnet": "2001:db8:2::/64"}]}]}}"#;
+    let v4 = CFG.replace(
+        r#""valid-lifetime": 600,"#,
+        r#""valid-lifetime": 600, "expired-leases-processing": {"reclaim-timer-wait-time": 5},
+           "shared-networks": [{"name": "n", "valid-lifetime": 900, "subnet4": [{"id": 2, "subnet": "198.51.100.0/24"}]}],"#,
+    );
+    for (v, cfg) in [(4u8, v4.as_str()), (6, v6)] {
+        let dir = tempfile::tempdir().unwrap();
+        let (kea_dir, our_dir) = (dir.path().join("kea"), dir.path().join("kakapo"));
+        std::fs::create_dir_all(&kea_dir).unwrap();
+        std::fs::create_dir_all(&our_dir).unwrap();
+        let mut net = Net::new();
+        let (kns, ons) = (net.ns("ga"), net.ns("gk"));
+        let kea_cfg = cfg
+            .replace("@LEASES@", kea_dir.join("leases.csv").to_str().unwrap())
+            .replace("@DIR@", kea_dir.to_str().unwrap());
+        let kea = common::Kea::start(&kns, &kea_dir, v, &kea_cfg);
+        let our_sock = our_dir.join("kakapo.sock");
+        let ours = cfg.replace("@SOCKET@", our_sock.to_str().unwrap()).replace("@DIR@", our_dir.to_str().unwrap());
+        let _server = Server::start_with(&ons, &our_dir, &ours, v, &[]);
+        let get = |sock: &Path| {
+            let mut a: serde_json::Value = serde_json::from_str(&raw(sock, r#"{"command": "config-get"}"#)).unwrap();
+            let mut d = a["arguments"][format!("Dhcp{v}")].take();
+            // The paths each server was given.
+            for (map, key) in [("control-socket", "socket-name"), ("lease-database", "name")] {
+                d[map][key] = serde_json::Value::Null;
+            }
+            d["data-directory"] = serde_json::Value::Null;
+            d
+        };
+        let (k, o) = (get(&kea.socket), get(&our_sock));
+        let (km, om) = (k.as_object().unwrap(), o.as_object().unwrap());
+        let missing: Vec<&String> = km.keys().filter(|x| !om.contains_key(*x)).collect();
+        let extra: Vec<&String> = om.keys().filter(|x| !km.contains_key(*x)).collect();
+        assert!(missing.is_empty() && extra.is_empty(), "v{v}: missing {missing:?}, extra {extra:?}");
+        for key in km.keys() {
+            assert_eq!(km[key], om[key], "v{v} config-get {key}");
+        }
+    }
+}

@@ -63,7 +63,9 @@ fn global_defaults(section: Section) -> Vec<(&'static str, J)> {
         ("reservations-in-subnet", json!(true)),
         ("reservations-out-of-pool", json!(false)),
         ("parked-packet-limit", json!(256)),
-        ("cache-threshold", json!(0.25)),
+        ("ddns-use-conflict-resolution", json!(true)),
+        ("dhcp4o6-port", json!(0)),
+        ("server-tag", json!("")),
     ];
     match section {
         Section::Dhcp4 => v.extend([
@@ -86,6 +88,145 @@ fn global_defaults(section: Section) -> Vec<(&'static str, J)> {
         _ => v.clear(),
     }
     v
+}
+
+/// Kea's defaults for the structured global parameters `config-get` shows (maps are completed
+/// key by key, so a partly given map shows Kea's values for the rest), as Kea 2.2 prints them
+/// for a configuration that does not set them.
+fn structural_defaults(section: Section) -> Vec<(&'static str, J)> {
+    let v4 = section == Section::Dhcp4;
+    let mut v = vec![
+        (
+            "dhcp-ddns",
+            json!({"enable-updates": false, "max-queue-size": 1024, "ncr-format": "JSON", "ncr-protocol": "UDP",
+                   "sender-ip": "0.0.0.0", "sender-port": 0, "server-ip": "127.0.0.1", "server-port": 53001}),
+        ),
+        (
+            "dhcp-queue-control",
+            json!({"capacity": 64, "enable-queue": false, "queue-type": if v4 { "kea-ring4" } else { "kea-ring6" }}),
+        ),
+        (
+            "expired-leases-processing",
+            json!({"flush-reclaimed-timer-wait-time": 25, "hold-reclaimed-time": 3600, "max-reclaim-leases": 100,
+                   "max-reclaim-time": 250, "reclaim-timer-wait-time": 10, "unwarned-reclaim-cycles": 5}),
+        ),
+        ("multi-threading", json!({"enable-multi-threading": false, "packet-queue-size": 64, "thread-pool-size": 0})),
+        ("sanity-checks", json!({"lease-checks": "warn"})),
+        ("interfaces-config", json!({"re-detect": true})),
+        ("hooks-libraries", json!([])),
+        ("option-data", json!([])),
+        ("option-def", json!([])),
+        ("shared-networks", json!([])),
+    ];
+    if v4 {
+        v.push(("host-reservation-identifiers", json!(["hw-address", "duid", "circuit-id", "client-id"])));
+    } else {
+        v.extend([
+            ("host-reservation-identifiers", json!(["hw-address", "duid"])),
+            ("mac-sources", json!(["any"])),
+            ("relay-supplied-options", json!(["65"])),
+            (
+                "server-id",
+                json!({"enterprise-id": 0, "htype": 0, "identifier": "", "persist": true, "time": 0, "type": "LLT"}),
+            ),
+        ]);
+    }
+    v
+}
+
+/// Puts `default` at `key` when absent, or completes the map there key by key.
+fn fill(body: &mut Map<String, J>, key: &str, default: J) {
+    match (body.get_mut(key), default) {
+        (None, d) => {
+            body.insert(key.to_string(), d);
+        }
+        (Some(J::Object(have)), J::Object(d)) => {
+            for (k, v) in d {
+                have.entry(k).or_insert(v);
+            }
+        }
+        _ => {}
+    }
+}
+
+/// The parameters Kea derives into every subnet from its shared network and the globals
+/// (Kea's SimpleParser deriveParameters), and the empty lists it prints there, as Kea 2.2's
+/// `config-get` shows them.
+fn derive_subnets(body: &mut Map<String, J>, section: Section) {
+    let v4 = section == Section::Dhcp4;
+    let list_key = if v4 { "subnet4" } else { "subnet6" };
+    let mut inherited =
+        vec!["valid-lifetime", "calculate-tee-times", "t1-percent", "t2-percent", "store-extended-info"];
+    if !v4 {
+        inherited.push("preferred-lifetime");
+    }
+    let global: Map<String, J> = body.clone();
+    // Inherited values and lifetime bounds, into a subnet or a shared network.
+    let inherit = |scope: &mut Map<String, J>, network: Option<&Map<String, J>>| {
+        let from = |k: &str| network.and_then(|n| n.get(k)).or_else(|| global.get(k)).cloned();
+        for k in &inherited {
+            if !scope.contains_key(*k) {
+                if let Some(v) = from(k) {
+                    scope.insert((*k).to_string(), v);
+                }
+            }
+        }
+        let mut bounds = vec!["valid-lifetime"];
+        if !v4 {
+            bounds.push("preferred-lifetime");
+        }
+        for b in bounds {
+            let value = scope.get(b).cloned();
+            for side in ["min", "max"] {
+                let key = format!("{side}-{b}");
+                if !scope.contains_key(&key) {
+                    if let Some(v) = from(&key).or_else(|| value.clone()) {
+                        scope.insert(key, v);
+                    }
+                }
+            }
+        }
+        scope.entry("option-data".to_string()).or_insert(json!([]));
+        scope.entry("relay".to_string()).or_insert(json!({"ip-addresses": []}));
+    };
+    let derive = |subnet: &mut Map<String, J>, network: Option<&Map<String, J>>| {
+        inherit(subnet, network);
+        let mut empty = vec![("reservations", json!([])), ("pools", json!([]))];
+        if v4 {
+            empty.extend([("4o6-interface", json!("")), ("4o6-interface-id", json!("")), ("4o6-subnet", json!(""))]);
+        } else {
+            empty.push(("pd-pools", json!([])));
+            // Kea prints it at the shared network, not again in its subnets.
+            if network.is_none() {
+                empty.push(("rapid-commit", json!(false)));
+            }
+        }
+        for (k, v) in empty {
+            subnet.entry(k.to_string()).or_insert(v);
+        }
+        for pools in ["pools", "pd-pools"] {
+            if let Some(J::Array(items)) = subnet.get_mut(pools) {
+                for p in items.iter_mut().filter_map(J::as_object_mut) {
+                    p.entry("option-data".to_string()).or_insert(json!([]));
+                }
+            }
+        }
+    };
+    if let Some(J::Array(nets)) = body.get_mut("shared-networks") {
+        for n in nets.iter_mut().filter_map(J::as_object_mut) {
+            inherit(n, None);
+            if !v4 {
+                n.entry("rapid-commit".to_string()).or_insert(json!(false));
+            }
+            let net = n.clone();
+            if let Some(J::Array(subs)) = n.get_mut(list_key) {
+                subs.iter_mut().filter_map(J::as_object_mut).for_each(|s| derive(s, Some(&net)));
+            }
+        }
+    }
+    if let Some(J::Array(subs)) = body.get_mut(list_key) {
+        subs.iter_mut().filter_map(J::as_object_mut).for_each(|s| derive(s, None));
+    }
 }
 
 /// Kea 2.2 numbers subnets without an `id` in parse order: shared networks first.
@@ -139,6 +280,16 @@ pub fn config_get(cfg: &Config, section: Section) -> J {
         Section::Dhcp4 => assign_ids(&mut body, "subnet4"),
         Section::Dhcp6 => assign_ids(&mut body, "subnet6"),
         _ => {}
+    }
+    if matches!(section, Section::Dhcp4 | Section::Dhcp6) {
+        for (k, v) in structural_defaults(section) {
+            fill(&mut body, k, v);
+        }
+        derive_subnets(&mut body, section);
+        // Kea prints the server DUID's identifier in upper-case hex.
+        if let Some(J::String(id)) = body.get_mut("server-id").and_then(|s| s.get_mut("identifier")) {
+            *id = id.to_uppercase();
+        }
     }
     let mut top = Map::new();
     top.insert(section.key().to_string(), J::Object(body));
