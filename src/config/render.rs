@@ -164,6 +164,10 @@ fn derive_subnets(body: &mut Map<String, J>, section: Section) {
     // Inherited values and lifetime bounds, into a subnet or a shared network.
     let inherit = |scope: &mut Map<String, J>, network: Option<&Map<String, J>>| {
         let from = |k: &str| network.and_then(|n| n.get(k)).or_else(|| global.get(k)).cloned();
+        // Kea's triplets: a lifetime set here without bounds is its own bounds; one inherited
+        // comes with the parent's bounds.
+        let own: Vec<&str> =
+            ["valid-lifetime", "preferred-lifetime"].into_iter().filter(|b| scope.contains_key(*b)).collect();
         for k in &inherited {
             if !scope.contains_key(*k) {
                 if let Some(v) = from(k) {
@@ -180,7 +184,8 @@ fn derive_subnets(body: &mut Map<String, J>, section: Section) {
             for side in ["min", "max"] {
                 let key = format!("{side}-{b}");
                 if !scope.contains_key(&key) {
-                    if let Some(v) = from(&key).or_else(|| value.clone()) {
+                    let parent = if own.contains(&b) { None } else { from(&key) };
+                    if let Some(v) = parent.or_else(|| value.clone()) {
                         scope.insert(key, v);
                     }
                 }
