@@ -438,3 +438,58 @@ fn pool_statistics_follow_dhclient_and_agree_with_stat_lease4_get() {
     assert_eq!(stat("subnet[1].pool[0].assigned-addresses"), 0);
     assert_eq!(pools_sum("assigned-addresses"), by_lease("assigned-addresses"));
 }
+
+/// Kea's packet queue (`dhcp-queue-control`, Kea ARM 18): a server that falls behind answers
+/// the newest queries. The server is stopped (SIGSTOP) while 40 relayed DISCOVERs wait in its
+/// socket; resumed, with a ring of 8 it processes exactly the newest 8 (`pkt4-received`), and
+/// without a queue all 40. A dhclient is served afterwards either way.
+#[test]
+fn a_packet_queue_keeps_the_newest_queries_of_a_backlog() {
+    use kakapo::wire::v4::{MessageType, Pkt4};
+    use nix::sys::signal::{kill, Signal};
+    require_root_and(&["dhclient", "ip"]);
+    for (queue, expected) in [(Some(8), 8), (None, 40)] {
+        let dir = tempfile::tempdir().unwrap();
+        let mut net = Net::new();
+        let srv = net.ns("qs");
+        let cli = net.ns("qc");
+        let (si, ci) = (format!("kqs{}", std::process::id()), format!("kqc{}", std::process::id()));
+        net.link(&srv, &si, &cli, &ci);
+        run(&["ip", "-n", &srv, "addr", "add", "192.0.2.1/24", "dev", &si]);
+        let sock = dir.path().join("kakapo4.sock");
+        let control = format!(r#""control-socket": {{"socket-type": "unix", "socket-name": "{}"}}"#, sock.display());
+        let queue_cfg = queue.map_or(String::new(), |n| {
+            format!(r#""dhcp-queue-control": {{"enable-queue": true, "queue-type": "kea-ring4", "capacity": {n}}},"#)
+        });
+        let cfg = SERVER_CFG
+            .replace("@IFACE@", &si)
+            .replace(r#""valid-lifetime": 600,"#, &format!(r#""valid-lifetime": 600, {queue_cfg} {control},"#));
+        let server = Server::start(&srv, dir.path(), &cfg);
+        let pid = nix::unistd::Pid::from_raw(server.child.id() as i32);
+        run(&["ip", "-n", &cli, "addr", "add", "192.0.2.2/24", "dev", &ci]);
+        let out = common::socket_in(&cli, "192.0.2.2:67".parse().unwrap());
+        kill(pid, Signal::SIGSTOP).unwrap();
+        for n in 0..40u8 {
+            let mut p = Pkt4 { htype: 1, hlen: 6, hops: 1, xid: 0x5100 + u32::from(n), ..Pkt4::default() };
+            p.giaddr = "192.0.2.2".parse().unwrap();
+            p.chaddr[..6].copy_from_slice(&[0x02, 0, 0, 0, 0x51, n]);
+            p.set_message_type(MessageType::Discover);
+            let mut bytes = Vec::new();
+            p.encode(&mut bytes);
+            out.send_to(&bytes, "192.0.2.1:67").unwrap();
+        }
+        std::thread::sleep(Duration::from_millis(300));
+        kill(pid, Signal::SIGCONT).unwrap();
+        std::thread::sleep(Duration::from_millis(800));
+        assert_eq!(common::statistic(&sock, "pkt4-received"), expected, "queue {queue:?}\n{}", server.log());
+        drop(out);
+        run(&["ip", "-n", &cli, "addr", "flush", "dev", &ci]);
+        let o = dhclient(&cli, &ci, dir.path(), false);
+        assert!(
+            events(dir.path()).contains("BOUND ip=192.0.2.1"),
+            "queue {queue:?}: {}\n{}",
+            String::from_utf8_lossy(&o.stderr),
+            server.log()
+        );
+    }
+}

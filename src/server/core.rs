@@ -29,6 +29,16 @@ pub trait ServedEngine: Send + Sync + 'static {
     fn roll_back(&self, changes: &[Change<Self::Lease>]);
 }
 
+/// How many packets may wait in front of the engine and behind it (Kea ARM 16.12.16
+/// `parked-packet-limit`; Kea ARM 18 `dhcp-queue-control`, 8.2.37 `packet-queue-size`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Limits {
+    /// Packets waiting for their commit and post-commit stages at most (0: no limit).
+    pub parked: u32,
+    /// Received packets waiting for the engine at most, the oldest dropped (0: no queue).
+    pub queue: u32,
+}
+
 /// The shared core of one service; `M` is the lease map the engine decides over.
 pub struct Core<E: ServedEngine, M> {
     /// Swapped whole by a configuration change; a packet is decided under the read lock, so
@@ -38,6 +48,8 @@ pub struct Core<E: ServedEngine, M> {
     stats: Arc<Stats>,
     /// `parked-packet-limit` of the configuration serving now.
     parked_limit: AtomicUsize,
+    /// The packet queue's capacity of the configuration serving now (0: none).
+    queue: AtomicUsize,
     /// Held while a batch (or a command) is decided and its changes queued in the store, so
     /// the store receives the rows of one address in the order they were decided, whichever
     /// thread decided them.
@@ -55,13 +67,14 @@ impl<E: ServedEngine, M> Core<E, M> {
         map: Arc<M>,
         store: Arc<dyn LeaseStore<E::Lease>>,
         stats: Arc<Stats>,
-        parked_limit: u32,
+        limits: Limits,
     ) -> Self {
         Core {
             engine: RwLock::new(Arc::new(engine)),
             store,
             stats,
-            parked_limit: AtomicUsize::new(parked_limit as usize),
+            parked_limit: AtomicUsize::new(limits.parked as usize),
+            queue: AtomicUsize::new(limits.queue as usize),
             order: Mutex::new(()),
             leases: Mutex::new(map),
         }
@@ -87,6 +100,11 @@ impl<E: ServedEngine, M> Core<E, M> {
         self.parked_limit.load(Ordering::Relaxed)
     }
 
+    /// The packet queue's capacity now (0: packets go from the socket to the engine).
+    pub fn queue_capacity(&self) -> usize {
+        self.queue.load(Ordering::Relaxed)
+    }
+
     /// The lease map of the engine serving now, without touching the engine slot.
     pub fn lease_map(&self) -> Arc<M> {
         self.leases.lock().unwrap_or_else(|e| e.into_inner()).clone()
@@ -102,10 +120,11 @@ impl<E: ServedEngine, M> Core<E, M> {
 
     /// Installs a new engine over `map` (a configuration change); `build` sees the engine
     /// serving until now, with nothing deciding.
-    pub fn swap(&self, parked_limit: u32, build: impl FnOnce(&E) -> (E, Arc<M>)) {
+    pub fn swap(&self, limits: Limits, build: impl FnOnce(&E) -> (E, Arc<M>)) {
         let mut slot = self.engine.write().unwrap_or_else(|e| e.into_inner());
         let (engine, map) = build(&**slot);
-        self.parked_limit.store(parked_limit as usize, Ordering::Relaxed);
+        self.parked_limit.store(limits.parked as usize, Ordering::Relaxed);
+        self.queue.store(limits.queue as usize, Ordering::Relaxed);
         *self.leases.lock().unwrap_or_else(|e| e.into_inner()) = map;
         *slot = Arc::new(engine);
     }

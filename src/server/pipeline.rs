@@ -11,6 +11,11 @@
 //! receiving and deciding later batches, up to `parked-packet-limit` packets waiting at once
 //! (Kea ARM 16.12.16); beyond it new packets are dropped and counted. Batches complete in the
 //! order they were received.
+//!
+//! With a packet queue configured (`dhcp-queue-control`, or `packet-queue-size` under
+//! multi-threading), a readable socket is drained into a ring of that many packets that
+//! keeps the newest, as Kea's `kea-ring4`/`kea-ring6` does, and the ring is decided batch by
+//! batch: under a flood the server answers recent queries, not ones their clients gave up on.
 
 use std::collections::VecDeque;
 use std::future::Future;
@@ -29,6 +34,61 @@ pub const MAX_BATCH: usize = 64;
 /// Most times a batch whose commit conflicts (another server sharing the store changed one of
 /// its leases) is read and decided again before it is given up unanswered.
 pub const MAX_RERUNS: usize = 3;
+
+/// Most receive calls one drain of a readable socket into the packet queue makes, so a
+/// socket that never runs dry still lets the ring be decided.
+const QUEUE_DRAIN_ROUNDS: usize = 16;
+
+/// Kea's ring packet queue (Kea ARM 18.2): at most `capacity` received packets wait for the
+/// engine; a packet arriving at a full ring pushes the oldest out. Buffers move between the
+/// receive buffers and the ring by swapping, never copying.
+struct RecvQueue<R> {
+    ring: VecDeque<(Vec<u8>, R)>,
+    spare: Vec<Vec<u8>>,
+}
+
+impl<R: Clone> RecvQueue<R> {
+    fn new() -> Self {
+        RecvQueue { ring: VecDeque::new(), spare: Vec::new() }
+    }
+
+    /// Moves the datagrams `recvd` describes from `bufs` into the ring; `full` sees each
+    /// packet pushed out (its bytes).
+    fn absorb(
+        &mut self,
+        bufs: &mut [Vec<u8>],
+        recvd: &[R],
+        len: impl Fn(&R) -> usize,
+        capacity: usize,
+        full: impl Fn(&[u8]),
+    ) {
+        for (buf, r) in bufs.iter_mut().zip(recvd) {
+            let fresh = self.spare.pop().unwrap_or_else(|| vec![0u8; buf.len()]);
+            let got = std::mem::replace(buf, fresh);
+            while self.ring.len() >= capacity.max(1) {
+                if let Some((old, r)) = self.ring.pop_front() {
+                    full(&old[..len(&r)]);
+                    self.spare.push(old);
+                }
+            }
+            self.ring.push_back((got, r.clone()));
+        }
+    }
+
+    /// Moves the oldest waiting packets, as many as `bufs` holds, back into `bufs`/`recvd`.
+    fn take_into(&mut self, bufs: &mut [Vec<u8>], recvd: &mut Vec<R>) {
+        recvd.clear();
+        for buf in bufs.iter_mut() {
+            let Some((b, r)) = self.ring.pop_front() else { break };
+            self.spare.push(std::mem::replace(buf, b));
+            recvd.push(r);
+        }
+    }
+
+    fn is_empty(&self) -> bool {
+        self.ring.is_empty()
+    }
+}
 
 /// A future the pipeline awaits, boxed so stages of any backend fit.
 pub type BoxFuture<T> = Pin<Box<dyn Future<Output = T> + Send>>;
@@ -81,6 +141,16 @@ pub trait Family: Sized + Send + Sync + 'static {
     fn parking_full(svc: &Self::Service, limit: usize, bytes: &[u8], now: u64);
     /// The current `parked-packet-limit` (0: none).
     fn parked_limit(svc: &Self::Service) -> usize;
+    /// The current packet queue capacity (0: no queue; see [`RecvQueue`]).
+    fn queue_capacity(svc: &Self::Service) -> usize {
+        let _ = svc;
+        0
+    }
+    /// Logs a packet (`bytes`) dropped from a full packet queue to make room for a newer one
+    /// (not counted: Kea counts a packet when its processing starts).
+    fn queue_full(svc: &Self::Service, bytes: &[u8]) {
+        let _ = (svc, bytes);
+    }
     /// Decides a batch in arrival order under one hold of the engine and submits the batch's
     /// lease changes to the store as one commit (None when nothing changed).
     fn decide(
@@ -314,37 +384,57 @@ pub async fn serve<F: Family>(
         seed ^= seed << 17;
         seed
     };
+    let mut queue = RecvQueue::new();
     loop {
         let limit = F::parked_limit(&svc);
-        let event = {
-            let head = std::future::poll_fn(|cx| match parked.front_mut() {
-                Some(p) => p.done.as_mut().poll(cx),
-                None => Poll::Pending,
-            });
-            tokio::select! {
-                biased;
-                replies = head => Err(replies),
-                ready = afd.readable() => Ok(ready?),
-            }
-        };
-        let mut guard = match event {
-            Err(settled) => {
-                // The head resolved, so it is there to take off the queue.
-                if let Some(p) = parked.pop_front() {
-                    waiting -= p.packets;
+        let capacity = F::queue_capacity(&svc);
+        if queue.is_empty() {
+            let event = {
+                let head = std::future::poll_fn(|cx| match parked.front_mut() {
+                    Some(p) => p.done.as_mut().poll(cx),
+                    None => Poll::Pending,
+                });
+                tokio::select! {
+                    biased;
+                    replies = head => Err(replies),
+                    ready = afd.readable() => Ok(ready?),
                 }
-                settled.finish(&svc, &ep, clock.unix_now_us());
-                continue;
+            };
+            let mut guard = match event {
+                Err(settled) => {
+                    // The head resolved, so it is there to take off the queue.
+                    if let Some(p) = parked.pop_front() {
+                        waiting -= p.packets;
+                    }
+                    settled.finish(&svc, &ep, clock.unix_now_us());
+                    continue;
+                }
+                Ok(g) => g,
+            };
+            match F::receive(&svc, &ep, &mut bufs, &mut recvd) {
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
+                    guard.clear_ready();
+                    continue;
+                }
+                Err(e) => return Err(e),
+                Ok(()) => {}
             }
-            Ok(g) => g,
-        };
-        match F::receive(&svc, &ep, &mut bufs, &mut recvd) {
-            Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
-                guard.clear_ready();
-                continue;
+            if capacity > 0 {
+                queue.absorb(&mut bufs, &recvd, F::len, capacity, |b| F::queue_full(&svc, b));
+                for _ in 1..QUEUE_DRAIN_ROUNDS {
+                    match F::receive(&svc, &ep, &mut bufs, &mut recvd) {
+                        Ok(()) => queue.absorb(&mut bufs, &recvd, F::len, capacity, |b| F::queue_full(&svc, b)),
+                        Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
+                            guard.clear_ready();
+                            break;
+                        }
+                        Err(e) => return Err(e),
+                    }
+                }
+                queue.take_into(&mut bufs, &mut recvd);
             }
-            Err(e) => return Err(e),
-            Ok(()) => {}
+        } else {
+            queue.take_into(&mut bufs, &mut recvd);
         }
         let now = clock.unix_now();
         let mut batch: Vec<(&[u8], &F::Recv)> = Vec::with_capacity(recvd.len());
@@ -415,6 +505,7 @@ mod tests {
         Dns(Vec<u8>),
         Sent(Vec<u8>),
         ParkingFull,
+        QueueFull(u8),
         Prefetched(Vec<u8>),
     }
 
@@ -424,6 +515,8 @@ mod tests {
         /// The commits the test completes, by packet byte.
         commits: Mutex<Vec<(u8, oneshot::Sender<bool>)>>,
         limit: usize,
+        /// The packet queue's capacity (0: none).
+        queue: usize,
         /// A store shared with other servers: batches are read first.
         shared: bool,
         /// How many of the next commits that would succeed conflict instead.
@@ -495,6 +588,12 @@ mod tests {
         }
         fn parked_limit(svc: &Svc) -> usize {
             svc.limit
+        }
+        fn queue_capacity(svc: &Svc) -> usize {
+            svc.queue
+        }
+        fn queue_full(svc: &Svc, bytes: &[u8]) {
+            svc.push(Ev::QueueFull(bytes[0]));
         }
         fn decide(
             svc: &Svc,
@@ -730,6 +829,34 @@ mod tests {
         lab.client.send(&[56]).unwrap();
         pause().await;
         assert_eq!(lab.svc.commits.lock().unwrap().len(), 1, "room again once the parked batches left");
+    }
+
+    /// 100 queries wait when the server gets to them: with a queue of 3 the newest 3 are
+    /// answered and the 97 before them pushed out in arrival order; without one all are.
+    #[tokio::test]
+    async fn a_full_packet_queue_pushes_out_the_oldest_packets() {
+        let sent: Vec<u8> = (0..100).map(|i| 2 * i + 1).collect();
+        let lab = lab_with(Svc { limit: 256, queue: 3, ..Svc::default() }, |_| Stages::default());
+        for b in &sent {
+            lab.client.send(&[*b]).unwrap();
+        }
+        pause().await;
+        assert_eq!(replies(&lab.client), vec![195, 197, 199]);
+        let pushed_out: Vec<Ev> = sent[..97].iter().map(|b| Ev::QueueFull(*b)).collect();
+        let log = lab.svc.log();
+        assert_eq!(log.iter().filter(|e| matches!(e, Ev::QueueFull(_))).cloned().collect::<Vec<_>>(), pushed_out);
+        // A later query finds an empty ring and is answered.
+        lab.client.send(&[201]).unwrap();
+        pause().await;
+        assert_eq!(replies(&lab.client), vec![201]);
+
+        let lab = lab_with(Svc { limit: 256, ..Svc::default() }, |_| Stages::default());
+        for b in &sent {
+            lab.client.send(&[*b]).unwrap();
+        }
+        pause().await;
+        assert_eq!(replies(&lab.client), sent);
+        assert!(!lab.svc.log().iter().any(|e| matches!(e, Ev::QueueFull(_))));
     }
 
     #[tokio::test]

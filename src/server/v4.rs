@@ -10,7 +10,7 @@ use std::sync::Arc;
 use tokio::sync::watch;
 use tracing::{error, info, warn};
 
-use super::core::{Core, ServedEngine};
+use super::core::{Core, Limits, ServedEngine};
 use super::pipeline::{Decision, Family};
 use super::timers::TimerWork;
 use super::{DhcpState, ServiceError, ServiceOptions};
@@ -110,7 +110,7 @@ impl Shared {
         let layout = |c: &Dhcp4| -> Vec<(u32, Vec<(Ipv4Addr, Ipv4Addr)>)> {
             c.subnets.iter().map(|s| (s.id, s.pools.iter().map(|p| (p.first, p.last)).collect())).collect()
         };
-        self.swap(cfg.parked_packet_limit, |old| {
+        self.swap(Limits { parked: cfg.parked_packet_limit, queue: cfg.packet_queue }, |old| {
             // Same subnets and pools (reservation-add, option or lifetime changes): the lease
             // map is shared as it is, with its offers, cursors and durability markers.
             let map = if layout(old.config()) == layout(&cfg) {
@@ -257,7 +257,13 @@ impl Service4 {
             info!(target: "kea-dhcp4.dhcp4", "DHCP4_OPEN_SOCKET opening service sockets on port {}", opts.server_port);
         }
         let counters = Global4::resolve(&stats, clock::unix_now());
-        let core = Core::new(engine, map_slot, store, stats, cfg.parked_packet_limit);
+        let core = Core::new(
+            engine,
+            map_slot,
+            store,
+            stats,
+            Limits { parked: cfg.parked_packet_limit, queue: cfg.packet_queue },
+        );
         let shared = Shared { core, counters, opts, state: DhcpState::default() };
         let shared = Arc::new(shared);
         if let Some((memstore, journal)) = opened.memfile {
@@ -351,6 +357,14 @@ impl Family for V4 {
 
     fn parked_limit(svc: &Shared) -> usize {
         svc.parked_limit()
+    }
+
+    fn queue_capacity(svc: &Shared) -> usize {
+        svc.queue_capacity()
+    }
+
+    fn queue_full(_: &Shared, _: &[u8]) {
+        tracing::debug!(target: "kea-dhcp4.dhcp4", "DHCP4_PACKET_QUEUE_FULL multi-threading packet queue is full");
     }
 
     fn parking_full(svc: &Shared, limit: usize, bytes: &[u8], now: u64) {

@@ -11,7 +11,7 @@ use std::sync::Arc;
 use tokio::sync::watch;
 use tracing::{error, info, warn};
 
-use super::core::{Core, ServedEngine};
+use super::core::{Core, Limits, ServedEngine};
 use super::pipeline::{Decision, Family};
 use super::timers::TimerWork;
 use super::{DhcpState, ServiceError, ServiceOptions};
@@ -152,7 +152,7 @@ impl Shared {
                 })
                 .collect()
         };
-        self.swap(cfg.parked_packet_limit, |old| {
+        self.swap(Limits { parked: cfg.parked_packet_limit, queue: cfg.packet_queue }, |old| {
             let map = if layout(old.config()) == layout(&cfg) {
                 old.leases().clone()
             } else {
@@ -278,7 +278,13 @@ impl Service6 {
             info!(target: "kea-dhcp6.dhcp6", "DHCP6_OPEN_SOCKET opening service sockets on port {port}");
         }
         let counters = Global6::resolve(&stats, clock::unix_now());
-        let core = Core::new(engine, map_slot, store, stats, cfg.parked_packet_limit);
+        let core = Core::new(
+            engine,
+            map_slot,
+            store,
+            stats,
+            Limits { parked: cfg.parked_packet_limit, queue: cfg.packet_queue },
+        );
         let shared = Shared { core, counters, state: DhcpState::default(), server_duid: duid };
         let shared = Arc::new(shared);
         if let Some((memstore, journal)) = opened.memfile {
@@ -349,6 +355,14 @@ impl Family for V6 {
 
     fn parked_limit(svc: &Shared) -> usize {
         svc.parked_limit()
+    }
+
+    fn queue_capacity(svc: &Shared) -> usize {
+        svc.queue_capacity()
+    }
+
+    fn queue_full(_: &Shared, _: &[u8]) {
+        tracing::debug!(target: "kea-dhcp6.dhcp6", "DHCP6_PACKET_QUEUE_FULL multi-threading packet queue is full");
     }
 
     fn parking_full(svc: &Shared, limit: usize, bytes: &[u8], now: u64) {

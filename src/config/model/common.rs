@@ -233,6 +233,34 @@ pub(crate) fn packet_threads(c: &mut Checker, d: &V<'_>) -> u32 {
     int_in(c, &mt, "thread-pool-size", 0, 256).map_or(0, |n| n as u32)
 }
 
+/// The packet queue in front of the engine, in packets (0: none). Under multi-threading it
+/// is `packet-queue-size` (Kea ARM 8.2.37, default 64, 0 unbounded); otherwise
+/// `dhcp-queue-control` (Kea ARM 18 "Congestion Handling"): `capacity` (default 64) when
+/// `enable-queue` is true, since Kea silently disables that queue under multi-threading.
+pub(crate) fn packet_queue(c: &mut Checker, d: &V<'_>, ring: &str) -> u32 {
+    if let Some(mt) = d.get("multi-threading").filter(|mt| mt.bool("enable-multi-threading") == Some(true)) {
+        return int_in(c, &mt, "packet-queue-size", 0, u32::MAX as i64).map_or(64, |n| n as u32);
+    }
+    let Some(q) = d.get("dhcp-queue-control").filter(|q| q.bool("enable-queue") == Some(true)) else {
+        return 0;
+    };
+    // Kea's -t does not look into the queue (it is built when the server starts), so what
+    // it would refuse then is a warning here and the default ring is used.
+    if let Some(t) = q.get("queue-type").filter(|t| t.as_str() != Some(ring)) {
+        c.warn(&t, format!("packet queue type {} is not supported, {ring} is used", t.as_str().unwrap_or("?")));
+    }
+    match q.get("capacity") {
+        Some(n) => match n.as_int().filter(|n| (1..=i64::from(u32::MAX)).contains(n)) {
+            Some(n) => n as u32,
+            None => {
+                c.warn(&n, "the packet queue capacity must be a positive number, 64 is used");
+                64
+            }
+        },
+        None => 64,
+    }
+}
+
 /// Keys kakapo accepts but does not act on, and why: set to anything but their default, each
 /// is named in a warning (`-t` prints them; the daemon logs them), so an operator is never
 /// misled into thinking a setting took effect (issue "Kea, exactly").
@@ -243,19 +271,13 @@ const IGNORED: &[(&str, &str)] = &[
     ("adaptive-lease-time-threshold", "lease lifetimes do not adapt to pool occupancy yet"),
 ];
 
-/// Warns about the [`IGNORED`] keys set in scope `v`, and about an enabled
-/// `dhcp-queue-control` (kakapo has no packet queue: each batch runs to completion).
+/// Warns about the [`IGNORED`] keys set in scope `v`.
 pub(crate) fn warn_ignored(c: &mut Checker, v: &V<'_>) {
     for (key, why) in IGNORED {
         let Some(x) = v.get(key) else { continue };
         let default = x.as_bool() == Some(false) || x.as_float() == Some(1.0);
         if !default {
             c.warn(&x, format!("KAKAPO_CONFIG_KEY_IGNORED '{key}' is accepted and has no effect: {why}"));
-        }
-    }
-    if let Some(q) = v.get("dhcp-queue-control") {
-        if q.bool("enable-queue") == Some(true) {
-            c.warn(&q, "KAKAPO_CONFIG_KEY_IGNORED 'dhcp-queue-control' is accepted and has no effect: kakapo has no packet queue, each received batch runs to completion");
         }
     }
 }

@@ -394,4 +394,30 @@ mod tests {
         ));
         assert!(has(&s(r#"{"server-id":{"type":"XYZ"}}"#), "invalid"));
     }
+
+    /// The packet queue: `dhcp-queue-control` without threads, `packet-queue-size` with them
+    /// (Kea disables the first under multi-threading), none by default; a queue type or
+    /// capacity Kea's `-t` does not check is a warning, not an error.
+    #[test]
+    fn packet_queue_follows_kea() {
+        let q = |body: &str| {
+            let l = load_str("t.json", &format!("{{\"Dhcp4\": {body}}}"), &LoadOptions::default()).unwrap();
+            (l.config.dhcp4.unwrap().packet_queue, l.warnings.len())
+        };
+        assert_eq!(q("{}"), (0, 0));
+        assert_eq!(q(r#"{"dhcp-queue-control": {"enable-queue": false, "capacity": 9}}"#), (0, 0));
+        assert_eq!(
+            q(r#"{"dhcp-queue-control": {"enable-queue": true, "queue-type": "kea-ring4", "capacity": 250}}"#),
+            (250, 0)
+        );
+        assert_eq!(q(r#"{"dhcp-queue-control": {"enable-queue": true}}"#), (64, 0));
+        assert_eq!(q(r#"{"dhcp-queue-control": {"enable-queue": true, "queue-type": "other"}}"#), (64, 1));
+        assert_eq!(q(r#"{"dhcp-queue-control": {"enable-queue": true, "capacity": 0}}"#), (64, 1));
+        let mt = r#""multi-threading": {"enable-multi-threading": true, "packet-queue-size": 10}"#;
+        assert_eq!(
+            q(&format!(r#"{{{mt}, "dhcp-queue-control": {{"enable-queue": true, "capacity": 250}}}}"#)),
+            (10, 0)
+        );
+        assert_eq!(q(r#"{"multi-threading": {"enable-multi-threading": true}}"#), (64, 0));
+    }
 }

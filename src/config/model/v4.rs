@@ -58,6 +58,9 @@ pub struct Dhcp4 {
     /// Threads (and sockets) per interface, from `multi-threading`: 1 when it is off, 0 for
     /// one per core (see `common::packet_threads`).
     pub packet_threads: u32,
+    /// Received packets waiting for the engine at most, the oldest dropped beyond it
+    /// (0: none); see `common::packet_queue`.
+    pub packet_queue: u32,
     /// `host-reservation-identifiers` in lookup order.
     pub host_reservation_identifiers: Vec<String>,
     /// `interfaces-config.dhcp-socket-type` is `raw` (the default) rather than `udp`.
@@ -693,6 +696,7 @@ pub(crate) fn build(c: &mut Checker, d: &V<'_>) -> Option<Dhcp4> {
         decline_probation_period: common::u32_of(c, d, "decline-probation-period").unwrap_or(86400),
         parked_packet_limit: common::u32_of(c, d, "parked-packet-limit").unwrap_or(256),
         packet_threads: common::packet_threads(c, d),
+        packet_queue: common::packet_queue(c, d, "kea-ring4"),
         host_reservation_identifiers: {
             let ids = d.strings("host-reservation-identifiers");
             if ids.is_empty() {

@@ -51,6 +51,9 @@ pub struct Dhcp6 {
     /// Threads (and sockets) per interface, from `multi-threading`: 1 when it is off, 0 for
     /// one per core (see `common::packet_threads`).
     pub packet_threads: u32,
+    /// Received packets waiting for the engine at most, the oldest dropped beyond it
+    /// (0: none); see `common::packet_queue`.
+    pub packet_queue: u32,
     /// `expired-leases-processing`.
     pub expired: ExpiredLeases,
     /// `mac-sources`, in order (Kea ARM 9.2.20 "MAC/Hardware Addresses in DHCPv6").
@@ -745,6 +748,7 @@ pub(crate) fn build(c: &mut Checker, d: &V<'_>) -> Option<Dhcp6> {
         decline_probation_period,
         parked_packet_limit: common::u32_of(c, d, "parked-packet-limit").unwrap_or(256),
         packet_threads: common::packet_threads(c, d),
+        packet_queue: common::packet_queue(c, d, "kea-ring6"),
         expired,
         mac_sources,
         data_directory: d.str("data-directory").map(str::to_string),
