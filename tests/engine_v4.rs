@@ -1058,3 +1058,49 @@ fn store_extended_info_keeps_the_relay_agent_information() {
     let LeaseChange4::Upsert(l, _) = &ack.changes[0] else { panic!() };
     assert_eq!(l.user_context, None, "off by default");
 }
+
+/// Kea 3.1's `adaptive-lease-time-threshold` with the flq allocator: once the pools the client
+/// may use are fuller than the threshold (counting the address being given), a new lease gets
+/// `min-valid-lifetime`, and a renewing client keeps at least what its lease had left. With
+/// another allocator the key has no effect, as in Kea, and loading the configuration warns.
+#[test]
+fn adaptive_lease_time_shortens_new_leases_in_a_full_pool() {
+    let cfg = |alloc: &str| {
+        CFG.replace(
+            r#""valid-lifetime": 3600,"#,
+            &format!(
+                r#""valid-lifetime": 3600, "min-valid-lifetime": 600, "allocator": "{alloc}", "adaptive-lease-time-threshold": 0.5,"#
+            ),
+        )
+    };
+    let valid = |r: &Reply4| r.pkt.options.get(code::LEASE_TIME).map(|b| u32::from_be_bytes(b.try_into().unwrap()));
+    let lab_of = lab;
+    let mut lab = lab_of(&cfg("flq"));
+    // 1 of 3 addresses, counting its own: not above one half.
+    assert_eq!(valid(&lab.dora(1)), Some(3600));
+    // 2 of 3: above; the OFFER and the ACK both carry the minimum.
+    assert_eq!(valid(&lab.reply(&client(2, MessageType::Discover))), Some(600));
+    let ack = lab.dora(2);
+    assert_eq!(valid(&ack), Some(600));
+    assert!(matches!(&ack.changes[..], [LeaseChange4::Upsert(l, _)] if l.valid_lifetime == 600));
+    // A renewal 100 s on keeps the 3500 s its lease still had, never more than the default.
+    lab.now += 100;
+    let mut renew = client(1, MessageType::Request);
+    renew.ciaddr = Ipv4Addr::new(192, 0, 2, 10);
+    assert_eq!(valid(&lab.reply(&renew)), Some(3500));
+    // The other subnet's pool is nearly empty: its clients are not affected.
+    let mut relayed = client(3, MessageType::Discover);
+    relayed.giaddr = Ipv4Addr::new(198, 51, 100, 1);
+    assert_eq!(valid(&lab.reply(&relayed)), Some(3600));
+
+    let other = lab_of(&cfg("iterative"));
+    other.dora(1);
+    assert_eq!(valid(&other.dora(2)), Some(3600), "no effect without flq");
+    let warned = load_str("t", &cfg("iterative"), &LoadOptions::default()).unwrap().warnings;
+    assert!(
+        warned.iter().any(|w| w.to_string().contains("'adaptive-lease-time-threshold' has effect only")),
+        "{warned:?}"
+    );
+    let quiet = load_str("t", &cfg("flq"), &LoadOptions::default()).unwrap().warnings;
+    assert!(quiet.is_empty(), "{quiet:?}");
+}

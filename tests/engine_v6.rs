@@ -933,3 +933,52 @@ fn lab_default_relayed() -> Option<String> {
     let LeaseChange6::Upsert(l, _) = &r.changes[0] else { panic!() };
     l.user_context.clone()
 }
+
+/// Kea 3.1's `adaptive-lease-time-threshold` for DHCPv6, per lease type: the address pools
+/// (flq) are fuller than one half once a second client takes one of three addresses, so its
+/// address gets `min-valid-lifetime` (and the preferred lifetime and T1/T2 follow); the
+/// prefix pool, with the iterative `pd-allocator` and nearly empty, is not affected.
+#[test]
+fn adaptive_lease_time_caps_addresses_of_a_full_flq_pool() {
+    let cfg = CFG.replace(
+        r#""preferred-lifetime": 3000, "valid-lifetime": 4000,"#,
+        r#""preferred-lifetime": 3000, "valid-lifetime": 4000, "min-valid-lifetime": 1000,
+           "allocator": "flq", "adaptive-lease-time-threshold": 0.5,"#,
+    );
+    let lab = lab(&cfg);
+    let first = lab.sarr(1);
+    assert_eq!(nas(&first.pkt)[0].addrs[0].valid, 4000);
+    let second = lab.sarr(2);
+    let na = &nas(&second.pkt)[0];
+    assert_eq!((na.addrs[0].valid, na.addrs[0].preferred), (1000, 1000));
+    assert_eq!((na.t1, na.t2), (500, 800), "calculated from the capped preferred lifetime");
+    assert_eq!(pds(&second.pkt)[0].prefixes[0].valid, 4000);
+}
+
+/// `allocator: random` starts each search at a random point of the pool (here the engine's
+/// random input modulo the pool size); the iterative default hands out addresses in order.
+#[test]
+fn the_random_allocator_starts_where_the_random_input_says() {
+    let one_subnet = |alloc: &str| {
+        format!(
+            r#"{{"Dhcp6": {{"interfaces-config": {{"interfaces": ["eth0"]}}, "allocator": "{alloc}",
+              "subnet6": [{{"id": 1, "subnet": "2001:db8:1::/64", "interface": "eth0",
+                           "pools": [{{"pool": "2001:db8:1::10 - 2001:db8:1::20"}}]}}]}}}}"#
+        )
+    };
+    let given = |lab: &Lab, n: u8, rand: u64| {
+        let mut sol = msg(MessageType::Solicit, n);
+        sol.options.push(code::IA_NA, ia_na(1, &[]));
+        match lab.engine.handle(&bytes(&sol, &[]), &meta(), lab.now, rand) {
+            Outcome6::Reply(r) => nas(&r.pkt)[0].addrs[0].addr,
+            other => panic!("{other:?}"),
+        }
+    };
+    let a = |s: &str| s.parse::<Ipv6Addr>().unwrap();
+    let random = lab(&one_subnet("random"));
+    assert_eq!(given(&random, 1, 3), a("2001:db8:1::13"));
+    assert_eq!(given(&random, 2, 17 + 11), a("2001:db8:1::1b"));
+    let iterative = lab(&one_subnet("iterative"));
+    assert_eq!(given(&iterative, 1, 3), a("2001:db8:1::10"));
+    assert_eq!(given(&iterative, 2, 17 + 11), a("2001:db8:1::11"));
+}

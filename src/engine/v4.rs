@@ -12,7 +12,7 @@ use tracing::{debug, info, warn};
 use super::classify::Classes;
 use super::counters::{BySubnet, Global4, Subnet4 as Subnet4Stats};
 use super::ident::{check_v4, BadIdentifier};
-use crate::config::model::{Dhcp4, HostIdentifier, OptionValue, Reservation4, Subnet4, Triplet};
+use crate::config::model::{AllocatorKind, Dhcp4, HostIdentifier, OptionValue, Reservation4, Subnet4, Triplet};
 use crate::lease::alloc::{ClientKey, LeaseMap4, SubnetLeases};
 use crate::lease::{Lease4, LeaseChange4, LeaseState};
 use crate::stats::{Stats, Tally};
@@ -727,8 +727,9 @@ impl Engine4 {
                 };
                 if let Some((ip, _pool)) = picked {
                     leases.hold_offer(ip, &ctx.key, ctx.now);
+                    let current = leases.get(ip).filter(|l| owner_matches(l, ctx));
                     drop(leases);
-                    let valid = self.lifetime(ctx, subnet);
+                    let valid = self.lifetime(ctx, subnet, current.as_ref());
                     info!(target: "kea-dhcp4.leases", "DHCP4_LEASE_ADVERT {}: lease {ip} will be advertised", tid(ctx.pkt));
                     let reply = self.build_reply(ctx, MessageType::Offer, subnet, host, Some((ip, valid)));
                     return Outcome4::Reply(Reply4 { dest: self.dest(ctx, &reply), pkt: reply, changes: Vec::new() });
@@ -833,7 +834,7 @@ impl Engine4 {
                 return self.nak(ctx, subnet, "the requested address is not available");
             }
         }
-        let valid = self.lifetime(ctx, subnet);
+        let valid = self.lifetime(ctx, subnet, existing.as_ref().filter(|_| owned));
         let pool_id = Self::in_pool(subnet, requested, &ctx.classes).unwrap_or(0);
         let hostname = self.hostname(ctx, host);
         // Lease caching (Kea ARM 8.2.22): a young, unchanged lease is handed back as it is,
@@ -1020,7 +1021,7 @@ impl Engine4 {
 
     /// Lease lifetime: the client's hint (option 51) clamped to min/max, else the default
     /// (Kea ARM 8.2.4).
-    fn lifetime(&self, ctx: &Ctx<'_>, subnet: &Subnet4) -> u32 {
+    fn lifetime(&self, ctx: &Ctx<'_>, subnet: &Subnet4, current: Option<&Lease4>) -> u32 {
         // Kea's getValidLft: the first class that sets a lifetime wins as a whole, else the
         // subnet's (inherited) triplet.
         let t = self
@@ -1040,10 +1041,37 @@ impl Engine4 {
         }
         let lo = t.min.unwrap_or(default).min(default);
         let hi = t.max.unwrap_or(default).max(default);
-        match ctx.pkt.options.get(code::LEASE_TIME).and_then(|b| <[u8; 4]>::try_from(b).ok()).map(u32::from_be_bytes) {
-            Some(hint) if hint > 0 => hint.max(lo).min(hi),
+        let valid = match ctx.pkt.options.get(code::LEASE_TIME).and_then(|b| <[u8; 4]>::try_from(b).ok()) {
+            Some(hint) if u32::from_be_bytes(hint) > 0 => u32::from_be_bytes(hint).max(lo).min(hi),
             _ => default,
+        };
+        match subnet.params.adaptive_threshold {
+            Some(th) if subnet.params.allocator == AllocatorKind::Flq && self.pools_fuller_than(ctx, subnet, th) => {
+                // Kea 3.1: the minimum lifetime, but a renewing client keeps what its lease
+                // still had.
+                let left = current
+                    .filter(|l| l.state == LeaseState::Default)
+                    .map_or(0, |l| l.expire().saturating_sub(ctx.now));
+                lo.max(u32::try_from(left).unwrap_or(u32::MAX)).min(valid)
+            }
+            _ => valid,
         }
+    }
+
+    /// Kea 3.1's occupancy test for `adaptive-lease-time-threshold`: the addresses assigned in
+    /// the pools this client may use, plus the one being assigned, over their size, is above
+    /// `threshold`. Counted from the pools' `assigned-addresses` statistics, which follow the
+    /// durable leases (an operator's `statistic-reset` of them lowers the occupancy seen).
+    fn pools_fuller_than(&self, ctx: &Ctx<'_>, subnet: &Subnet4, threshold: f64) -> bool {
+        let Some(st) = self.subnet_stats.get(subnet.id) else { return false };
+        let (mut used, mut size) = (1.0f64, 0.0f64);
+        for (pool, ps) in subnet.pools.iter().zip(&st.pools) {
+            if ctx.classes.admits(&pool.client_classes) {
+                used += ps.assigned.value().unwrap_or(0) as f64;
+                size += ps.total.value().unwrap_or(0) as f64;
+            }
+        }
+        size > 0.0 && used / size > threshold
     }
 
     fn hostname(&self, ctx: &Ctx<'_>, host: Option<&Reservation4>) -> String {

@@ -10,7 +10,7 @@ use std::sync::{Arc, MutexGuard};
 
 use tracing::{debug, info, warn};
 
-use crate::config::model::{Dhcp6, HostIdentifier, OptionValue, Reservation6, Subnet6, Triplet};
+use crate::config::model::{AllocatorKind, Dhcp6, HostIdentifier, OptionValue, Reservation6, Subnet6, Triplet};
 use crate::engine::classify::Classes;
 use crate::engine::counters::{BySubnet, Global6, Subnet6 as Subnet6Stats};
 use crate::engine::ident::{check_v6, BadIdentifier, HWADDR_MAX_LEN};
@@ -126,6 +126,8 @@ struct Ctx<'a> {
     /// The client's hardware address by `mac-sources`: type, address, Kea's source bit.
     hw: Option<(u16, Vec<u8>, u32)>,
     now: u64,
+    /// Where the `random` allocator starts looking.
+    rand: u64,
     /// What this packet counts, once the pipeline knows its fate (shared by the helpers,
     /// which take the context by reference).
     tally: RefCell<&'a mut Tally>,
@@ -474,7 +476,7 @@ impl Engine6 {
     }
 
     /// Handles one received datagram as a server without a lease store would (see
-    /// Engine4::handle). `rand` is reserved for a random allocator.
+    /// Engine4::handle). `rand` seeds the `random` allocator.
     pub fn handle(&self, bytes: &[u8], meta: &RecvMeta6, now: u64, rand: u64) -> Outcome6 {
         let mut tally = Tally::default();
         let out = self.decide(&self.leases, bytes, meta, now, rand, &mut tally);
@@ -497,7 +499,6 @@ impl Engine6 {
         rand: u64,
         tally: &mut Tally,
     ) -> Outcome6 {
-        let _ = rand;
         tally.seen(&self.global.received, 1);
         let decoded = match decode(bytes) {
             Ok(d) => d,
@@ -506,7 +507,7 @@ impl Engine6 {
                 return self.dropped(DropReason6::ParseFailed(e), tally);
             }
         };
-        let outcome = self.handle_pkt(view, &decoded.inner, &decoded.relays, meta, now, tally);
+        let outcome = self.handle_pkt(view, &decoded.inner, &decoded.relays, meta, (now, rand), tally);
         if let Outcome6::Drop(r) = &outcome {
             return self.dropped(*r, tally);
         }
@@ -534,7 +535,7 @@ impl Engine6 {
         pkt: &Pkt6,
         relays: &[RelayMsg],
         meta: &RecvMeta6,
-        now: u64,
+        (now, rand): (u64, u64),
         tally: &mut Tally,
     ) -> Outcome6 {
         let mt = pkt.msg_type;
@@ -574,7 +575,7 @@ impl Engine6 {
         }
         let duid = pkt.client_id().unwrap_or_default().to_vec();
         let hw = self.client_hwaddr(&duid, relays, meta);
-        let ctx = Ctx { leases, pkt, relays, meta, duid, hw, now, tally: RefCell::new(tally) };
+        let ctx = Ctx { leases, pkt, relays, meta, duid, hw, now, rand, tally: RefCell::new(tally) };
         match mt {
             MessageType::Solicit => {
                 // RFC 8415 18.3.1: rapid commit only when both the client and the subnet want it.
@@ -736,7 +737,8 @@ impl Engine6 {
 
     /// Lifetimes for an IA in `subnet`: the client's hint (preferred, valid) when it sent one,
     /// else the default, then bounded by min/max; T1/T2 configured or calculated.
-    fn times(subnet: &Subnet6, hint: Option<(u32, u32)>) -> Times {
+    /// `cap` bounds the valid lifetime (see [`Self::adaptive_cap`]).
+    fn times(subnet: &Subnet6, hint: Option<(u32, u32)>, cap: Option<u32>) -> Times {
         let p = &subnet.params;
         // Kea's rule: an unset bound equals the default, so without min/max a hint cannot move
         // the lifetime; with them, a non-zero hint is clamped into [min, max].
@@ -748,7 +750,7 @@ impl Engine6 {
         };
         let (hp, hv) = hint.unwrap_or((0, 0));
         // Kea's GLOBAL6_DEFAULTS when no scope sets a default.
-        let valid = pick(p.valid, 7200, hv);
+        let valid = pick(p.valid, 7200, hv).min(cap.unwrap_or(u32::MAX));
         // RFC 8415 21.6: the preferred lifetime never exceeds the valid one.
         let preferred = pick(p.preferred, 3600, hp).min(valid);
         // Kea's setTeeTimes: configured timers first, calculated ones from the preferred lifetime.
@@ -758,6 +760,48 @@ impl Engine6 {
         // RFC 8415 21.4: T1 must not exceed T2; a bad pair is left to the client (zeros).
         let (t1, t2) = if t2 > 0 && t1 > t2 { (0, 0) } else { (t1, t2) };
         Times { preferred, valid, t1, t2 }
+    }
+
+    /// Where an allocator starts its search: a random point for `random`, the pool's cursor
+    /// otherwise (flq's point, no pool scan, is what the bounded bitmap search gives).
+    fn start(kind: AllocatorKind, ctx: &Ctx<'_>) -> Option<u64> {
+        (kind == AllocatorKind::Random).then_some(ctx.rand)
+    }
+
+    /// Kea 3.1's `adaptive-lease-time-threshold` with the flq allocator: when the pools of
+    /// this lease type the client may use are fuller than the threshold (counting the lease
+    /// being given; from the pools' `assigned-*` statistics), the valid lifetime is capped at
+    /// the minimum valid lifetime, or what the client's current lease has left if longer.
+    fn adaptive_cap(
+        &self,
+        subnet: &Subnet6,
+        ty: LeaseType6,
+        classes: &Classes,
+        current: Option<&Lease6>,
+        now: u64,
+    ) -> Option<u32> {
+        let p = &subnet.params;
+        let alloc = if ty == LeaseType6::Pd { p.pd_allocator } else { p.allocator };
+        let threshold = p.adaptive_threshold.filter(|_| alloc == AllocatorKind::Flq)?;
+        let st = self.subnet_stats.get(subnet.id)?;
+        let guards: Vec<&[String]> = match ty {
+            LeaseType6::Pd => subnet.pd_pools.iter().map(|p| p.client_classes.as_slice()).collect(),
+            _ => subnet.pools.iter().map(|p| p.client_classes.as_slice()).collect(),
+        };
+        let stats = if ty == LeaseType6::Pd { &st.pd_pools } else { &st.pools };
+        let (mut used, mut size) = (1.0f64, 0.0f64);
+        for (guard, ps) in guards.iter().zip(stats) {
+            if Self::pool_admits(guard, classes) {
+                used += ps.assigned.value().unwrap_or(0) as f64;
+                size += ps.total.value().unwrap_or(0) as f64;
+            }
+        }
+        if size == 0.0 || used / size <= threshold {
+            return None;
+        }
+        let min = p.valid.min.or(p.valid.default).unwrap_or(7200);
+        let left = current.filter(|l| l.state == LeaseState::Default).map_or(0, |l| l.expire().saturating_sub(now));
+        Some(min.max(u32::try_from(left).unwrap_or(u32::MAX)))
     }
 
     // ---- SOLICIT, REQUEST, RENEW, REBIND ----
@@ -855,7 +899,9 @@ impl Engine6 {
             match picked {
                 Some((i, addr)) => {
                     let subnet = cands[i];
-                    let times = Self::times(subnet, life_hint);
+                    let current = own.iter().find(|(j, l)| *j == i && l.address == addr).map(|(_, l)| l);
+                    let cap = self.adaptive_cap(subnet, LeaseType6::Na, &classes, current, ctx.now);
+                    let times = Self::times(subnet, life_hint, cap);
                     out.t1 = times.t1;
                     out.t2 = times.t2;
                     out.addrs.push(IaAddr {
@@ -951,7 +997,9 @@ impl Engine6 {
             match picked {
                 Some((i, prefix, len)) => {
                     let subnet = cands[i];
-                    let times = Self::times(subnet, life_hint);
+                    let current = own.iter().find(|(j, l)| *j == i && l.address == prefix).map(|(_, l)| l);
+                    let cap = self.adaptive_cap(subnet, LeaseType6::Pd, &classes, current, ctx.now);
+                    let times = Self::times(subnet, life_hint, cap);
                     out.t1 = times.t1;
                     out.t2 = times.t2;
                     let pool = Self::pd_pool_of(subnet, prefix, len, &classes).and_then(|k| subnet.pd_pools.get(k));
@@ -1131,7 +1179,7 @@ impl Engine6 {
             if !Self::pool_admits(&p.client_classes, classes) {
                 continue;
             }
-            if let Some(a) = leases.allocate_na(i, key, now, None, &excluded) {
+            if let Some(a) = leases.allocate_na(i, key, now, Self::start(subnet.params.allocator, ctx), &excluded) {
                 return Some(a);
             }
         }
@@ -1192,7 +1240,7 @@ impl Engine6 {
             if !Self::pool_admits(&p.client_classes, classes) {
                 continue;
             }
-            if let Some(p) = leases.allocate_pd(i, key, now, None, &excluded) {
+            if let Some(p) = leases.allocate_pd(i, key, now, Self::start(subnet.params.pd_allocator, ctx), &excluded) {
                 return Some(p);
             }
         }

@@ -5,7 +5,7 @@ use std::collections::HashSet;
 use std::net::IpAddr;
 use std::path::{Path, PathBuf};
 
-use super::{Checker, BUILTIN_HOOKS, V};
+use super::{AllocatorKind, Checker, BUILTIN_HOOKS, V};
 use crate::config::Section;
 use crate::logging::{self, LoggerSpec, OutputSpec};
 use crate::wire::optdata;
@@ -261,6 +261,43 @@ pub(crate) fn packet_queue(c: &mut Checker, d: &V<'_>, ring: &str) -> u32 {
     }
 }
 
+/// `allocator` / `pd-allocator` of one scope over the inherited kind (Kea ARM 8.2.12
+/// "Allocation Strategies").
+pub(crate) fn allocator(c: &mut Checker, v: &V<'_>, key: &str, outer: AllocatorKind) -> AllocatorKind {
+    match v.str(key) {
+        Some("random") => AllocatorKind::Random,
+        Some("flq") => AllocatorKind::Flq,
+        Some("sflq") => {
+            c.warn(v, format!("{key} sflq (shared free lease queue, Kea 3.1 experimental) is served as flq: kakapo keeps its queue in memory"));
+            AllocatorKind::Flq
+        }
+        Some(_) => AllocatorKind::Iterative,
+        None => outer,
+    }
+}
+
+/// `adaptive-lease-time-threshold` of one scope over the inherited value (Kea 3.1 ARM
+/// "Adaptive Lease Time Threshold"): a pool occupancy in (0, 1) above which new leases get
+/// the minimum valid lifetime; 1 (the default) turns it off. Like Kea, it acts only where
+/// the `flq` allocator hands out addresses, and `-t` says so where another one does.
+pub(crate) fn adaptive_threshold(c: &mut Checker, v: &V<'_>, outer: Option<f64>, flq: bool) -> Option<f64> {
+    const KEY: &str = "adaptive-lease-time-threshold";
+    let Some(x) = v.get(KEY) else { return outer };
+    let t = match x.as_float() {
+        Some(f) if f > 0.0 && f < 1.0 => Some(f),
+        Some(1.0) => None,
+        f => {
+            let shown = f.map_or_else(|| "a non-number".to_string(), |f| f.to_string());
+            c.err(&x, format!("{KEY}: {shown} is invalid, it must be greater than 0.0 and at most 1.0"));
+            return outer;
+        }
+    };
+    if t.is_some() && !flq {
+        c.warn(&x, format!("KAKAPO_CONFIG_KEY_IGNORED '{KEY}' has effect only where the allocator is flq, as in Kea"));
+    }
+    t
+}
+
 /// Keys kakapo accepts but does not act on, and why: set to anything but their default, each
 /// is named in a warning (`-t` prints them; the daemon logs them), so an operator is never
 /// misled into thinking a setting took effect (issue "Kea, exactly").
@@ -268,7 +305,6 @@ const IGNORED: &[(&str, &str)] = &[
     ("stash-agent-options", "relay agent options are not stashed for renewals yet"),
     ("early-global-reservations-lookup", "global reservations are looked up after subnet selection"),
     ("reservations-lookup-first", "reservations are looked up after leases, as Kea does by default"),
-    ("adaptive-lease-time-threshold", "lease lifetimes do not adapt to pool occupancy yet"),
 ];
 
 /// Warns about the [`IGNORED`] keys set in scope `v`.

@@ -250,6 +250,8 @@ pub struct Params4 {
     /// `store-extended-info`: keep the relay agent information of the last query in the
     /// lease's user context (Kea ARM 8.2.23 "Storing Extended Lease Information").
     pub store_extended_info: bool,
+    /// `adaptive-lease-time-threshold` below 1 (see `common::adaptive_threshold`).
+    pub adaptive_threshold: Option<f64>,
 }
 
 impl Params4 {
@@ -274,6 +276,7 @@ impl Params4 {
             cache_threshold: None,
             cache_max_age: None,
             store_extended_info: false,
+            adaptive_threshold: None,
         }
     }
 }
@@ -319,16 +322,7 @@ fn scope_values(c: &mut Checker, v: &V<'_>, outer: &Params4) -> Params4 {
         },
         None => outer.next_server,
     };
-    let allocator = match v.str("allocator") {
-        Some("random") => AllocatorKind::Random,
-        Some("flq") => AllocatorKind::Flq,
-        Some("sflq") => {
-            c.warn(v, "allocator sflq (shared free lease queue, Kea 3.1 experimental) is served as flq: kakapo keeps its queue in memory");
-            AllocatorKind::Flq
-        }
-        Some(_) => AllocatorKind::Iterative,
-        None => outer.allocator,
-    };
+    let allocator = common::allocator(c, v, "allocator", outer.allocator);
     // Kea 2.2's reservation-mode maps onto the three 2.x/3.0 flags.
     let (mut rg, mut rs, mut ro) =
         (outer.reservations_global, outer.reservations_in_subnet, outer.reservations_out_of_pool);
@@ -351,7 +345,6 @@ fn scope_values(c: &mut Checker, v: &V<'_>, outer: &Params4) -> Params4 {
         next_server,
         server_hostname: v.str("server-hostname").map_or_else(|| outer.server_hostname.clone(), str::to_string),
         boot_file_name: v.str("boot-file-name").map_or_else(|| outer.boot_file_name.clone(), str::to_string),
-        allocator,
         reservations_global: v.bool("reservations-global").unwrap_or(rg),
         reservations_in_subnet: v.bool("reservations-in-subnet").unwrap_or(rs),
         reservations_out_of_pool: v.bool("reservations-out-of-pool").unwrap_or(ro),
@@ -371,6 +364,8 @@ fn scope_values(c: &mut Checker, v: &V<'_>, outer: &Params4) -> Params4 {
         },
         cache_max_age: common::u32_of(c, v, "cache-max-age").or(outer.cache_max_age),
         store_extended_info: v.bool("store-extended-info").unwrap_or(outer.store_extended_info),
+        adaptive_threshold: common::adaptive_threshold(c, v, outer.adaptive_threshold, allocator == AllocatorKind::Flq),
+        allocator,
     }
 }
 

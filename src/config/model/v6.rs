@@ -6,7 +6,7 @@ use std::net::Ipv6Addr;
 use ipnet::Ipv6Net;
 
 use super::common::{self, HookLibrary, HostIdentifier, LeaseDatabase, OptionValue, Seen, Triplet};
-use super::{Checker, ControlSocket, ExpiredLeases, V};
+use super::{AllocatorKind, Checker, ControlSocket, ExpiredLeases, V};
 use crate::wire::optdef::OptionDefRegistry;
 
 /// Kea's default `valid-lifetime` for DHCPv6 (GLOBAL6_DEFAULTS).
@@ -296,6 +296,13 @@ pub struct Params6 {
     /// `store-extended-info`: keep the relay information of the last query in the lease's
     /// user context (Kea ARM 9.2.28 "Storing Extended Lease Information").
     pub store_extended_info: bool,
+    /// `allocator` for addresses: iterative (default), random, or flq (served by the same
+    /// bounded bitmap search as iterative, which is what flq buys in Kea: no pool scans).
+    pub allocator: AllocatorKind,
+    /// `pd-allocator` for delegated prefixes, as `allocator`.
+    pub pd_allocator: AllocatorKind,
+    /// `adaptive-lease-time-threshold` below 1 (see `common::adaptive_threshold`).
+    pub adaptive_threshold: Option<f64>,
 }
 
 impl Params6 {
@@ -314,6 +321,9 @@ impl Params6 {
             reservations_in_subnet: true,
             reservations_out_of_pool: false,
             store_extended_info: false,
+            allocator: AllocatorKind::Iterative,
+            pd_allocator: AllocatorKind::Iterative,
+            adaptive_threshold: None,
         }
     }
 }
@@ -330,7 +340,13 @@ fn scope_values(c: &mut Checker, v: &V<'_>, outer: &Params6) -> Params6 {
     }
     let renew = common::u32_of(c, v, "renew-timer");
     let rebind = common::u32_of(c, v, "rebind-timer");
+    let allocator = common::allocator(c, v, "allocator", outer.allocator);
+    let pd_allocator = common::allocator(c, v, "pd-allocator", outer.pd_allocator);
+    let flq = allocator == AllocatorKind::Flq || pd_allocator == AllocatorKind::Flq;
     Params6 {
+        adaptive_threshold: common::adaptive_threshold(c, v, outer.adaptive_threshold, flq),
+        allocator,
+        pd_allocator,
         valid: valid.inherit(outer.valid),
         preferred: preferred.inherit(outer.preferred),
         renew_timer: renew.or(outer.renew_timer),

@@ -142,6 +142,9 @@ pub struct Dhcp4 {
     /// `cache-threshold`: fraction of the lifetime under which a lease is reused as is (lease caching).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub cache_threshold: Option<f64>,
+    /// `adaptive-lease-time-threshold`: pool occupancy above which new leases get the minimum valid lifetime (Kea 3.1, flq allocator).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub adaptive_lease_time_threshold: Option<f64>,
     /// `cache-max-age`: maximum age in seconds of a lease reused by lease caching.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub cache_max_age: Option<i64>,
@@ -337,6 +340,9 @@ pub struct Subnet4 {
     /// `cache-threshold`: fraction of the lifetime under which a lease is reused as is (lease caching).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub cache_threshold: Option<f64>,
+    /// `adaptive-lease-time-threshold`: pool occupancy above which new leases get the minimum valid lifetime (Kea 3.1, flq allocator).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub adaptive_lease_time_threshold: Option<f64>,
     /// `cache-max-age`: maximum age in seconds of a lease reused by lease caching.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub cache_max_age: Option<i64>,
@@ -487,6 +493,9 @@ pub struct SharedNetwork4 {
     /// `cache-threshold`: fraction of the lifetime under which a lease is reused as is (lease caching).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub cache_threshold: Option<f64>,
+    /// `adaptive-lease-time-threshold`: pool occupancy above which new leases get the minimum valid lifetime (Kea 3.1, flq allocator).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub adaptive_lease_time_threshold: Option<f64>,
     /// `cache-max-age`: maximum age in seconds of a lease reused by lease caching.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub cache_max_age: Option<i64>,

@@ -145,6 +145,9 @@ pub struct Dhcp6 {
     /// `cache-threshold`: fraction of the lifetime under which a lease is reused as is (lease caching).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub cache_threshold: Option<f64>,
+    /// `adaptive-lease-time-threshold`: pool occupancy above which new leases get the minimum valid lifetime (Kea 3.1, flq allocator).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub adaptive_lease_time_threshold: Option<f64>,
     /// `cache-max-age`: maximum age in seconds of a lease reused by lease caching.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub cache_max_age: Option<i64>,
@@ -331,6 +334,9 @@ pub struct Subnet6 {
     /// `cache-threshold`: fraction of the lifetime under which a lease is reused as is (lease caching).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub cache_threshold: Option<f64>,
+    /// `adaptive-lease-time-threshold`: pool occupancy above which new leases get the minimum valid lifetime (Kea 3.1, flq allocator).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub adaptive_lease_time_threshold: Option<f64>,
     /// `cache-max-age`: maximum age in seconds of a lease reused by lease caching.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub cache_max_age: Option<i64>,
@@ -481,6 +487,9 @@ pub struct SharedNetwork6 {
     /// `cache-threshold`: fraction of the lifetime under which a lease is reused as is (lease caching).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub cache_threshold: Option<f64>,
+    /// `adaptive-lease-time-threshold`: pool occupancy above which new leases get the minimum valid lifetime (Kea 3.1, flq allocator).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub adaptive_lease_time_threshold: Option<f64>,
     /// `cache-max-age`: maximum age in seconds of a lease reused by lease caching.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub cache_max_age: Option<i64>,
