@@ -1104,3 +1104,43 @@ fn adaptive_lease_time_shortens_new_leases_in_a_full_pool() {
     let quiet = load_str("t", &cfg("flq"), &LoadOptions::default()).unwrap().warnings;
     assert!(quiet.is_empty(), "{quiet:?}");
 }
+
+/// Kea 3.0's `stash-agent-options`: a client that got its lease through a relay (circuit-id
+/// `port-7`, which has a reservation with its own boot file) renews straight to the server
+/// without option 82. With the relay's options stashed in the lease (`store-extended-info`)
+/// the renewal still matches the circuit-id reservation and the recovered option is not sent
+/// back; without stashing the reservation is not found and the subnet's boot file is given.
+#[test]
+fn stashed_agent_options_serve_a_direct_renewal_like_the_relayed_request() {
+    let renew_file = |stash: bool| {
+        let lab = lab(&CFG2.replace(
+            r#""valid-lifetime": 1000,"#,
+            &format!(r#""valid-lifetime": 1000, "store-extended-info": true, "stash-agent-options": {stash},"#),
+        ));
+        let mut d = client(4, MessageType::Discover);
+        d.giaddr = Ipv4Addr::new(203, 0, 113, 1);
+        d.options.insert(code::RAI, rai(b"port-7"));
+        let offer = lab.reply(&d);
+        let mut req = client(4, MessageType::Request);
+        req.giaddr = d.giaddr;
+        req.options.insert(code::RAI, rai(b"port-7"));
+        req.options.insert(code::REQUESTED_IP, offer.pkt.yiaddr.octets().to_vec());
+        req.options.insert(code::SERVER_ID, offer.pkt.server_id().unwrap().octets().to_vec());
+        let ack = lab.reply(&req);
+        assert!(ack.pkt.file.starts_with(b"desk.efi\0"));
+        // RENEWING: unicast from the client's address, no relay.
+        let mut renew = client(4, MessageType::Request);
+        renew.ciaddr = ack.pkt.yiaddr;
+        let m = RecvMeta4 { src: SocketAddrV4::new(ack.pkt.yiaddr, 68), dst: Ipv4Addr::new(192, 0, 2, 1), ..meta() };
+        let r = match lab.engine.handle(&bytes(&renew), &m, lab.now + 10, 7) {
+            Outcome4::Reply(r) => r,
+            other => panic!("{other:?}"),
+        };
+        assert_eq!(r.pkt.options.get(code::RAI), None, "no option 82 goes back to a client");
+        let file = r.pkt.file.split(|b| *b == 0).next().unwrap().to_vec();
+        (r.pkt.message_type(), r.pkt.yiaddr, String::from_utf8(file).unwrap())
+    };
+    assert_eq!(renew_file(true), (Some(MessageType::Ack), Ipv4Addr::new(203, 0, 113, 10), "desk.efi".to_string()));
+    let (_, _, file) = renew_file(false);
+    assert_eq!(file, "pxelinux.0", "without stashing the circuit-id reservation is not found");
+}

@@ -429,7 +429,12 @@ impl Engine4 {
             }
             _ => {}
         }
-        let classes = Classes::initial(pkt.options.get(code::VENDOR_CLASS));
+        let mut classes = Classes::initial(pkt.options.get(code::VENDOR_CLASS));
+        let stashed = self.recover_stashed_rai(leases, pkt, mt, now);
+        if stashed.is_some() {
+            classes.add(STASH_AGENT_OPTIONS);
+        }
+        let pkt = stashed.as_ref().unwrap_or(pkt);
         let mut ctx = Ctx { leases, pkt, meta, key, classes, now, tally };
         match mt {
             MessageType::Discover => self.discover(&mut ctx, rand),
@@ -508,6 +513,36 @@ impl Engine4 {
             }
         }
         changes
+    }
+
+    /// Kea 3.0's `stash-agent-options` (ARM 8.2.23 "Stash Agent Options"): a REQUEST a client
+    /// sends straight to the server (ciaddr set, no giaddr, no or an empty relay agent
+    /// option) for its unexpired lease gets the relay agent information stored with that lease
+    /// (`store-extended-info`) back, so that what a relay said (circuit-id reservations, link
+    /// selection) still applies when the client renews without the relay. The packet joins
+    /// the `STASH_AGENT_OPTIONS` class, and the option recovered is not echoed in the reply.
+    fn recover_stashed_rai(&self, leases: &LeaseMap4, pkt: &Pkt4, mt: MessageType, now: u64) -> Option<Pkt4> {
+        let direct = !pkt.ciaddr.is_unspecified() && pkt.giaddr.is_unspecified();
+        if !self.cfg.stash_agent_options || mt != MessageType::Request || !direct {
+            return None;
+        }
+        if pkt.options.get(code::RAI).is_some_and(|r| !r.is_empty()) {
+            return None;
+        }
+        let subnet = self.cfg.subnets.iter().find(|s| s.prefix.trunc().contains(&pkt.ciaddr))?;
+        let lease = leases.subnet(subnet.id)?.get(pkt.ciaddr)?;
+        if lease.is_expired(now) || !belongs_to_client(&lease, pkt) {
+            return None;
+        }
+        let context: serde_json::Value = serde_json::from_str(lease.user_context.as_deref()?).ok()?;
+        let info = &context["ISC"]["relay-agent-info"];
+        // Kea 2.2 stored the bare string; later versions a map holding it.
+        let hex = info["sub-options"].as_str().or_else(|| info.as_str())?;
+        let rai = decode_hex(hex).filter(|r| RelayAgentInfo::parse(r).is_ok_and(|_| !r.is_empty()))?;
+        let mut recovered = pkt.clone();
+        recovered.options.insert(code::RAI, rai);
+        debug!(target: "kea-dhcp4.dhcp4", "KAKAPO_STASH_AGENT_OPTIONS {}: relay agent options of the lease of {} recovered for a direct renewal", tid(pkt), pkt.ciaddr);
+        Some(recovered)
     }
 
     // ---- subnet selection (Kea ARM 8.2.5, 8.2.17; RFC 3011, RFC 3527) ----
@@ -924,7 +959,7 @@ impl Engine4 {
                 reply.options.insert(code::CLIENT_ID, cid.to_vec());
             }
         }
-        if let Some(rai) = ctx.pkt.options.get(code::RAI) {
+        if let Some(rai) = ctx.pkt.options.get(code::RAI).filter(|_| !ctx.classes.contains(STASH_AGENT_OPTIONS)) {
             reply.options.insert(code::RAI, rai.to_vec());
         }
         Outcome4::Reply(Reply4 { dest: self.dest(ctx, &reply), pkt: reply, changes: Vec::new() })
@@ -1226,8 +1261,9 @@ impl Engine4 {
                 r.options.insert(code::CLIENT_ID, cid.to_vec());
             }
         }
-        // RFC 3046 2.2: the relay agent information goes back to the relay unchanged.
-        if let Some(rai) = pkt.options.get(code::RAI) {
+        // RFC 3046 2.2: the relay agent information goes back to the relay unchanged (one
+        // recovered from a lease came from no relay, so it goes nowhere).
+        if let Some(rai) = pkt.options.get(code::RAI).filter(|_| !ctx.classes.contains(STASH_AGENT_OPTIONS)) {
             r.options.insert(code::RAI, rai.to_vec());
         }
         r
@@ -1367,6 +1403,18 @@ fn sub_option4(mut b: &[u8], want: u8) -> &[u8] {
 /// `sub-options` (the option data in Kea's `0x` hex), `remote-id` (sub-option 2) and
 /// `relay-id` (sub-option 12) in plain hex (Kea ARM 8.2.23). Without `rai` the context is
 /// kept as it was.
+/// The built-in class of a query whose relay agent options were recovered from its lease.
+const STASH_AGENT_OPTIONS: &str = "STASH_AGENT_OPTIONS";
+
+/// Bytes of a hex string as Kea writes them in user contexts (`0x` prefix optional).
+fn decode_hex(s: &str) -> Option<Vec<u8>> {
+    let s = s.strip_prefix("0x").or_else(|| s.strip_prefix("0X")).unwrap_or(s);
+    if s.len() % 2 != 0 {
+        return None;
+    }
+    (0..s.len()).step_by(2).map(|i| u8::from_str_radix(s.get(i..i + 2)?, 16).ok()).collect()
+}
+
 fn extended_info(context: Option<&str>, rai: Option<&[u8]>) -> Option<String> {
     let Some(rai) = rai else { return context.map(str::to_string) };
     let hex = |b: &[u8]| b.iter().map(|x| format!("{x:02X}")).collect::<String>();

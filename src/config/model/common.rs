@@ -302,7 +302,6 @@ pub(crate) fn adaptive_threshold(c: &mut Checker, v: &V<'_>, outer: Option<f64>,
 /// is named in a warning (`-t` prints them; the daemon logs them), so an operator is never
 /// misled into thinking a setting took effect (issue "Kea, exactly").
 const IGNORED: &[(&str, &str)] = &[
-    ("stash-agent-options", "relay agent options are not stashed for renewals yet"),
     ("early-global-reservations-lookup", "global reservations are looked up after subnet selection"),
     ("reservations-lookup-first", "reservations are looked up after leases, as Kea does by default"),
 ];

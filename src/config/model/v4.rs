@@ -61,6 +61,9 @@ pub struct Dhcp4 {
     /// Received packets waiting for the engine at most, the oldest dropped beyond it
     /// (0: none); see `common::packet_queue`.
     pub packet_queue: u32,
+    /// `stash-agent-options` (Kea 3.0, global): direct renewals get the relay agent
+    /// information stored with their lease back (see the engine's `recover_stashed_rai`).
+    pub stash_agent_options: bool,
     /// `host-reservation-identifiers` in lookup order.
     pub host_reservation_identifiers: Vec<String>,
     /// `interfaces-config.dhcp-socket-type` is `raw` (the default) rather than `udp`.
@@ -692,6 +695,7 @@ pub(crate) fn build(c: &mut Checker, d: &V<'_>) -> Option<Dhcp4> {
         parked_packet_limit: common::u32_of(c, d, "parked-packet-limit").unwrap_or(256),
         packet_threads: common::packet_threads(c, d),
         packet_queue: common::packet_queue(c, d, "kea-ring4"),
+        stash_agent_options: d.bool("stash-agent-options").unwrap_or(false),
         host_reservation_identifiers: {
             let ids = d.strings("host-reservation-identifiers");
             if ids.is_empty() {
