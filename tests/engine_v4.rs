@@ -1144,3 +1144,35 @@ fn stashed_agent_options_serve_a_direct_renewal_like_the_relayed_request() {
     let (_, _, file) = renew_file(false);
     assert_eq!(file, "pxelinux.0", "without stashing the circuit-id reservation is not found");
 }
+
+/// `early-global-reservations-lookup` (Kea ARM 14.1 step 6): two subnets behind one relay,
+/// the first guarded by class `gold`. A client whose global reservation puts it in `gold` is
+/// placed in the guarded subnet only when global reservations are looked up before subnet
+/// selection; other clients, and every client without the early lookup, get the other one.
+#[test]
+fn an_early_global_reservation_lookup_lets_its_classes_select_the_subnet() {
+    let cfg = |early: bool| {
+        format!(
+            r#"{{"Dhcp4": {{
+              "early-global-reservations-lookup": {early},
+              "reservations": [{{"hw-address": "02:00:00:00:00:07", "client-classes": ["gold"]}}],
+              "client-classes": [{{"name": "gold"}}],
+              "subnet4": [
+                {{"id": 1, "subnet": "198.51.100.0/24", "client-class": "gold", "relay": {{"ip-addresses": ["192.0.2.2"]}},
+                  "pools": [{{"pool": "198.51.100.10 - 198.51.100.20"}}]}},
+                {{"id": 2, "subnet": "203.0.113.0/24", "relay": {{"ip-addresses": ["192.0.2.2"]}},
+                  "pools": [{{"pool": "203.0.113.10 - 203.0.113.20"}}]}}]}}}}"#
+        )
+    };
+    let offered = |lab: &Lab, mac: u8| {
+        let mut d = client(mac, MessageType::Discover);
+        d.giaddr = Ipv4Addr::new(192, 0, 2, 2);
+        lab.reply(&d).pkt.yiaddr
+    };
+    let early = lab(&cfg(true));
+    assert_eq!(offered(&early, 7), Ipv4Addr::new(198, 51, 100, 10));
+    assert_eq!(offered(&early, 8), Ipv4Addr::new(203, 0, 113, 10));
+    assert!(load_str("t", &cfg(true), &LoadOptions::default()).unwrap().warnings.is_empty());
+    let late = lab(&cfg(false));
+    assert_eq!(offered(&late, 7), Ipv4Addr::new(203, 0, 113, 10));
+}

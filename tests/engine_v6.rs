@@ -982,3 +982,38 @@ fn the_random_allocator_starts_where_the_random_input_says() {
     assert_eq!(given(&iterative, 1, 3), a("2001:db8:1::10"));
     assert_eq!(given(&iterative, 2, 17 + 11), a("2001:db8:1::11"));
 }
+
+/// `early-global-reservations-lookup` for DHCPv6 (Kea ARM 14.1 steps 6-7): two subnets behind
+/// one relay, the first guarded by class `gold`. The client whose global reservation (by
+/// DUID) names `gold` gets the guarded subnet only with the early lookup; others never do.
+#[test]
+fn an_early_global_reservation_lookup_lets_its_classes_select_the_subnet() {
+    let cfg = |early: bool| {
+        format!(
+            r#"{{"Dhcp6": {{
+              "early-global-reservations-lookup": {early},
+              "reservations": [{{"duid": "{}", "client-classes": ["gold"]}}],
+              "client-classes": [{{"name": "gold"}}],
+              "subnet6": [
+                {{"id": 1, "subnet": "2001:db8:1::/64", "client-class": "gold", "relay": {{"ip-addresses": ["2001:db8:ffff::1"]}},
+                  "pools": [{{"pool": "2001:db8:1::10 - 2001:db8:1::20"}}]}},
+                {{"id": 2, "subnet": "2001:db8:2::/64", "relay": {{"ip-addresses": ["2001:db8:ffff::1"]}},
+                  "pools": [{{"pool": "2001:db8:2::10 - 2001:db8:2::20"}}]}}]}}}}"#,
+            duid(7).iter().map(|b| format!("{b:02x}")).collect::<Vec<_>>().join(":")
+        )
+    };
+    let advertised = |lab: &Lab, n: u8| {
+        let mut sol = msg(MessageType::Solicit, n);
+        sol.options.push(code::IA_NA, ia_na(1, &[]));
+        match lab.send_with(&sol, &[relay_forw("2001:db8:ffff::1")], &meta()) {
+            Outcome6::Reply(r) => nas(&r.pkt)[0].addrs[0].addr,
+            other => panic!("{other:?}"),
+        }
+    };
+    let a = |s: &str| s.parse::<Ipv6Addr>().unwrap();
+    let early = lab(&cfg(true));
+    assert_eq!(advertised(&early, 7), a("2001:db8:1::10"));
+    assert_eq!(advertised(&early, 8), a("2001:db8:2::10"));
+    let late = lab(&cfg(false));
+    assert_eq!(advertised(&late, 7), a("2001:db8:2::10"));
+}

@@ -13,7 +13,7 @@ use super::classify::Classes;
 use super::counters::{BySubnet, Global4, Subnet4 as Subnet4Stats};
 use super::ident::{check_v4, BadIdentifier};
 use crate::config::model::{AllocatorKind, Dhcp4, HostIdentifier, OptionValue, Reservation4, Subnet4, Triplet};
-use crate::lease::alloc::{ClientKey, LeaseMap4, SubnetLeases};
+use crate::lease::alloc::{ClientKey, Exclusion, LeaseMap4, SubnetLeases};
 use crate::lease::{Lease4, LeaseChange4, LeaseState};
 use crate::stats::{Stats, Tally};
 use crate::wire::v4::{code, ClientFqdn, DecodeError, MessageType, Pkt4, RelayAgentInfo, CLIENT_PORT, SERVER_PORT};
@@ -131,6 +131,8 @@ struct Ctx<'a> {
     key: ClientKey,
     classes: Classes,
     now: u64,
+    /// A global reservation was found before subnet selection: the packet stays `KNOWN`.
+    early_known: bool,
     /// What this packet counts, once the pipeline knows its fate.
     tally: &'a mut Tally,
 }
@@ -435,7 +437,8 @@ impl Engine4 {
             classes.add(STASH_AGENT_OPTIONS);
         }
         let pkt = stashed.as_ref().unwrap_or(pkt);
-        let mut ctx = Ctx { leases, pkt, meta, key, classes, now, tally };
+        let early_known = self.early_global_classes(pkt, &mut classes);
+        let mut ctx = Ctx { leases, pkt, meta, key, classes, now, early_known, tally };
         match mt {
             MessageType::Discover => self.discover(&mut ctx, rand),
             MessageType::Request => self.request(&mut ctx),
@@ -616,23 +619,25 @@ impl Engine4 {
 
     // ---- host reservations (Kea ARM 8.3) ----
 
-    fn find_reservation<'s>(&'s self, ctx: &Ctx<'_>, subnet: &'s Subnet4) -> Option<&'s Reservation4> {
-        let pkt = ctx.pkt;
+    /// The packet's host identifiers in `host-reservation-identifiers` order.
+    fn host_identifiers(&self, pkt: &Pkt4) -> Vec<HostIdentifier> {
         let rai = pkt.options.get(code::RAI).and_then(|p| RelayAgentInfo::parse(p).ok());
+        let of = |kind: &str| match kind {
+            "hw-address" if !pkt.hwaddr().is_empty() => Some(HostIdentifier::HwAddress(pkt.hwaddr().to_vec())),
+            "client-id" => pkt.client_id().map(|c| HostIdentifier::ClientId(c.to_vec())),
+            "circuit-id" => rai.as_ref().and_then(|r| r.circuit_id.clone()).map(HostIdentifier::CircuitId),
+            // RFC 4361: client id = 0xff, IAID (4 bytes), DUID.
+            "duid" => {
+                pkt.client_id().filter(|c| c.len() > 5 && c[0] == 0xff).map(|c| HostIdentifier::Duid(c[5..].to_vec()))
+            }
+            _ => None,
+        };
+        self.cfg.host_reservation_identifiers.iter().filter_map(|k| of(k)).collect()
+    }
+
+    fn find_reservation<'s>(&'s self, ctx: &Ctx<'_>, subnet: &'s Subnet4) -> Option<&'s Reservation4> {
         let p = &subnet.params;
-        for kind in &self.cfg.host_reservation_identifiers {
-            let ident = match kind.as_str() {
-                "hw-address" if !pkt.hwaddr().is_empty() => Some(HostIdentifier::HwAddress(pkt.hwaddr().to_vec())),
-                "client-id" => pkt.client_id().map(|c| HostIdentifier::ClientId(c.to_vec())),
-                "circuit-id" => rai.as_ref().and_then(|r| r.circuit_id.clone()).map(HostIdentifier::CircuitId),
-                // RFC 4361: client id = 0xff, IAID (4 bytes), DUID.
-                "duid" => pkt
-                    .client_id()
-                    .filter(|c| c.len() > 5 && c[0] == 0xff)
-                    .map(|c| HostIdentifier::Duid(c[5..].to_vec())),
-                _ => None,
-            };
-            let Some(ident) = ident else { continue };
+        for ident in self.host_identifiers(ctx.pkt) {
             if p.reservations_in_subnet {
                 if let Some(r) = subnet.reservations.iter().find(|r| r.identifier == ident) {
                     return Some(r);
@@ -645,6 +650,28 @@ impl Engine4 {
             }
         }
         None
+    }
+
+    /// Kea checks a candidate address against reservations before the lease table when
+    /// `reservations-lookup-first` is set, and always under multi-threading (Kea ARM 8.3.6).
+    fn reservations_first(&self) -> bool {
+        self.cfg.reservations_lookup_first || self.cfg.packet_threads != 1
+    }
+
+    /// `early-global-reservations-lookup` (Kea ARM 14.1 step 6): a global reservation looked
+    /// up before the subnet is selected puts the packet in `KNOWN` and in the reservation's
+    /// classes, so that they may pick the subnet; without one `UNKNOWN` is not set yet.
+    fn early_global_classes(&self, pkt: &Pkt4, classes: &mut Classes) -> bool {
+        if !self.cfg.early_global_reservations_lookup {
+            return false;
+        }
+        let ids = self.host_identifiers(pkt);
+        let Some(host) = ids.iter().find_map(|i| self.cfg.reservations.iter().find(|r| r.identifier == *i)) else {
+            return false;
+        };
+        host.client_classes.iter().for_each(|c| classes.add(c));
+        classes.add("KNOWN");
+        true
     }
 
     /// True when `addr` is reserved in `subnet` for a host other than this client's.
@@ -704,7 +731,8 @@ impl Engine4 {
                 continue;
             }
             let excluded = |a: Ipv4Addr| !out_of_pool && Self::reserved_for_other(subnet, a, host);
-            if let Some(ip) = leases.allocate(i, subnet.params.allocator, &ctx.key, now, rand, &excluded) {
+            let excluded = Exclusion { reserved: &excluded, first: self.reservations_first() };
+            if let Some(ip) = leases.allocate(i, subnet.params.allocator, &ctx.key, now, rand, excluded) {
                 return Some((ip, pool.pool_id));
             }
         }
@@ -748,7 +776,7 @@ impl Engine4 {
                 ctx.classes = initial.clone();
                 let host = self.find_reservation(ctx, subnet);
                 let mut classes = ctx.classes.clone();
-                classes.set_known(host.is_some());
+                classes.set_known(host.is_some() || ctx.early_known);
                 if let Some(h) = host {
                     h.client_classes.iter().for_each(|c| classes.add(c));
                 }
@@ -833,7 +861,7 @@ impl Engine4 {
             return self.nak(ctx, selected, "requested address is not in the client's network");
         };
         let host = self.find_reservation(ctx, subnet);
-        ctx.classes.set_known(host.is_some());
+        ctx.classes.set_known(host.is_some() || ctx.early_known);
         if let Some(h) = host {
             h.client_classes.iter().for_each(|c| ctx.classes.add(c));
         }
@@ -1047,7 +1075,7 @@ impl Engine4 {
             return Outcome4::Drop(DropReason::NoSubnet);
         };
         let host = self.find_reservation(ctx, subnet);
-        ctx.classes.set_known(host.is_some());
+        ctx.classes.set_known(host.is_some() || ctx.early_known);
         let reply = self.build_reply(ctx, MessageType::Ack, subnet, host, None);
         Outcome4::Reply(Reply4 { dest: self.dest(ctx, &reply), pkt: reply, changes: Vec::new() })
     }

@@ -14,6 +14,7 @@ use crate::config::model::{AllocatorKind, Dhcp6, HostIdentifier, OptionValue, Re
 use crate::engine::classify::Classes;
 use crate::engine::counters::{BySubnet, Global6, Subnet6 as Subnet6Stats};
 use crate::engine::ident::{check_v6, BadIdentifier, HWADDR_MAX_LEN};
+use crate::lease::alloc::Exclusion;
 use crate::lease::alloc6::{IaKey, LeaseMap6, SubnetLeases6};
 use crate::lease::{Lease6, LeaseChange6, LeaseState, LeaseType6};
 use crate::stats::{Stats, Tally};
@@ -128,6 +129,10 @@ struct Ctx<'a> {
     now: u64,
     /// Where the `random` allocator starts looking.
     rand: u64,
+    /// The classes known before subnet selection (see `Engine6::early_classes`).
+    pre: Classes,
+    /// A global reservation was found before subnet selection: the message stays `KNOWN`.
+    early_known: bool,
     /// What this packet counts, once the pipeline knows its fate (shared by the helpers,
     /// which take the context by reference).
     tally: RefCell<&'a mut Tally>,
@@ -575,7 +580,8 @@ impl Engine6 {
         }
         let duid = pkt.client_id().unwrap_or_default().to_vec();
         let hw = self.client_hwaddr(&duid, relays, meta);
-        let ctx = Ctx { leases, pkt, relays, meta, duid, hw, now, rand, tally: RefCell::new(tally) };
+        let (pre, early_known) = self.early_classes(pkt, &duid, hw.as_ref());
+        let ctx = Ctx { leases, pkt, relays, meta, duid, hw, now, rand, pre, early_known, tally: RefCell::new(tally) };
         match mt {
             MessageType::Solicit => {
                 // RFC 8415 18.3.1: rapid commit only when both the client and the subnet want it.
@@ -632,33 +638,33 @@ impl Engine6 {
     // ---- subnet selection (Kea ARM 9.2.5, 9.4.1; RFC 8415 section 13.1) ----
 
     fn select_subnet(&self, ctx: &Ctx<'_>) -> Option<&Subnet6> {
-        let subnets = &self.cfg.subnets;
+        // Kea ARM 14.1 step 7: a subnet guarded by classes the message is not in is skipped.
+        let subnets = || self.cfg.subnets.iter().filter(|s| ctx.pre.admits(&s.client_classes));
         if let Some(inner) = ctx.relays.last() {
             // The relay closest to the client names its link: interface-id first, then a
             // `relay` address, then the link-address inside a subnet prefix.
             if let Some(iid) = inner.interface_id() {
-                if let Some(s) = subnets.iter().find(|s| s.interface_id.as_deref().is_some_and(|i| i.as_bytes() == iid))
-                {
+                if let Some(s) = subnets().find(|s| s.interface_id.as_deref().is_some_and(|i| i.as_bytes() == iid)) {
                     return Some(s);
                 }
             }
             // An unspecified link-address defers to the next relay out (RFC 8415 19.1.1).
             let link = ctx.relays.iter().rev().map(|r| r.link_addr).find(|a| !a.is_unspecified())?;
-            if let Some(s) = subnets.iter().find(|s| s.relay.contains(&link)) {
+            if let Some(s) = subnets().find(|s| s.relay.contains(&link)) {
                 return Some(s);
             }
-            return subnets.iter().find(|s| s.prefix.trunc().contains(&link));
+            return subnets().find(|s| s.prefix.trunc().contains(&link));
         }
-        if let Some(s) = subnets.iter().find(|s| s.interface.as_deref() == Some(ctx.meta.ifname.as_str())) {
+        if let Some(s) = subnets().find(|s| s.interface.as_deref() == Some(ctx.meta.ifname.as_str())) {
             return Some(s);
         }
         let src = *ctx.meta.src.ip();
         if is_global(src) {
-            if let Some(s) = subnets.iter().find(|s| s.prefix.trunc().contains(&src)) {
+            if let Some(s) = subnets().find(|s| s.prefix.trunc().contains(&src)) {
                 return Some(s);
             }
         }
-        subnets.iter().find(|s| ctx.meta.iface_addrs.iter().any(|a| is_global(*a) && s.prefix.trunc().contains(a)))
+        subnets().find(|s| ctx.meta.iface_addrs.iter().any(|a| is_global(*a) && s.prefix.trunc().contains(a)))
     }
 
     /// The first hardware address the configured `mac-sources` yield (Kea ARM 9.2.20).
@@ -695,10 +701,17 @@ impl Engine6 {
 
     // ---- host reservations (Kea ARM 9.3) ----
 
+    /// True when reservation `r` is for this client: by DUID or by hardware address.
+    fn identifies(r: &Reservation6, duid: &[u8], hw: Option<&(u16, Vec<u8>, u32)>) -> bool {
+        match &r.identifier {
+            HostIdentifier::Duid(d) => d == duid,
+            HostIdentifier::HwAddress(a) => hw.is_some_and(|(_, h, _)| h == a),
+            _ => false,
+        }
+    }
+
     fn find_reservation<'s>(&'s self, ctx: &Ctx<'_>, subnet: &'s Subnet6) -> Option<&'s Reservation6> {
-        let duid = HostIdentifier::Duid(ctx.duid.clone());
-        let hw = ctx.hw.as_ref().map(|(_, a, _)| HostIdentifier::HwAddress(a.clone()));
-        let matches = |r: &&Reservation6| r.identifier == duid || hw.as_ref() == Some(&r.identifier);
+        let matches = |r: &&Reservation6| Self::identifies(r, &ctx.duid, ctx.hw.as_ref());
         let p = &subnet.params;
         if p.reservations_in_subnet {
             if let Some(r) = subnet.reservations.iter().find(matches) {
@@ -762,6 +775,12 @@ impl Engine6 {
         Times { preferred, valid, t1, t2 }
     }
 
+    /// Kea checks a candidate against reservations before the lease table when
+    /// `reservations-lookup-first` is set, and always under multi-threading (Kea ARM 9.3.7).
+    fn reservations_first(&self) -> bool {
+        self.cfg.reservations_lookup_first || self.cfg.packet_threads != 1
+    }
+
     /// Where an allocator starts its search: a random point for `random`, the pool's cursor
     /// otherwise (flq's point, no pool scan, is what the bounded bitmap search gives).
     fn start(kind: AllocatorKind, ctx: &Ctx<'_>) -> Option<u64> {
@@ -816,16 +835,34 @@ impl Engine6 {
         v
     }
 
-    /// The built-in classes of the message (Kea ARM 14.2): ALL, VENDOR_CLASS_<first vendor
-    /// class tuple of option 16>, and KNOWN/UNKNOWN by the reservation found.
-    fn classes(ctx: &Ctx<'_>, known: bool) -> Classes {
+    /// The classes known before subnet selection (Kea ARM 14.1 steps 1-6): ALL,
+    /// VENDOR_CLASS_<first vendor class tuple of option 16>, and with
+    /// `early-global-reservations-lookup` a global reservation's classes and KNOWN. The second
+    /// value says whether such a reservation was found.
+    fn early_classes(&self, pkt: &Pkt6, duid: &[u8], hw: Option<&(u16, Vec<u8>, u32)>) -> (Classes, bool) {
         // Option 16: enterprise number, then length-prefixed opaque tuples (RFC 8415 21.16).
-        let vendor = ctx.pkt.options.get(code::VENDOR_CLASS).and_then(|v| {
+        let vendor = pkt.options.get(code::VENDOR_CLASS).and_then(|v| {
             let len = usize::from(u16::from_be_bytes([*v.get(4)?, *v.get(5)?]));
             v.get(6..6 + len)
         });
         let mut c = Classes::initial(vendor);
-        c.set_known(known);
+        if !self.cfg.early_global_reservations_lookup {
+            return (c, false);
+        }
+        let Some(host) = self.cfg.reservations.iter().find(|r| Self::identifies(r, duid, hw)) else {
+            return (c, false);
+        };
+        host.client_classes.iter().for_each(|n| c.add(n));
+        c.add("KNOWN");
+        (c, true)
+    }
+
+    /// The message's classes once reservations are looked up (Kea ARM 14.1 steps 8-9): KNOWN
+    /// or UNKNOWN, and the classes the reservations found name.
+    fn classes(ctx: &Ctx<'_>, hosts: &[Option<&Reservation6>]) -> Classes {
+        let mut c = ctx.pre.clone();
+        c.set_known(ctx.early_known || hosts.iter().any(Option::is_some));
+        hosts.iter().flatten().flat_map(|h| h.client_classes.iter()).for_each(|n| c.add(n));
         c
     }
 
@@ -837,7 +874,7 @@ impl Engine6 {
         };
         let cands = self.candidates(selected);
         let hosts: Vec<Option<&Reservation6>> = cands.iter().map(|s| self.find_reservation(ctx, s)).collect();
-        let classes = Self::classes(ctx, hosts.iter().any(Option::is_some));
+        let classes = Self::classes(ctx, &hosts);
         let reply_type = if mode == Mode::Advertise { MessageType::Advertise } else { MessageType::Reply };
         let mut reply = self.skeleton(ctx, reply_type);
         if mode == Mode::Commit && pkt.msg_type == MessageType::Solicit {
@@ -1179,7 +1216,9 @@ impl Engine6 {
             if !Self::pool_admits(&p.client_classes, classes) {
                 continue;
             }
-            if let Some(a) = leases.allocate_na(i, key, now, Self::start(subnet.params.allocator, ctx), &excluded) {
+            let start = Self::start(subnet.params.allocator, ctx);
+            let excluded = Exclusion { reserved: &excluded, first: self.reservations_first() };
+            if let Some(a) = leases.allocate_na(i, key, now, start, excluded) {
                 return Some(a);
             }
         }
@@ -1240,7 +1279,9 @@ impl Engine6 {
             if !Self::pool_admits(&p.client_classes, classes) {
                 continue;
             }
-            if let Some(p) = leases.allocate_pd(i, key, now, Self::start(subnet.params.pd_allocator, ctx), &excluded) {
+            let start = Self::start(subnet.params.pd_allocator, ctx);
+            let excluded = Exclusion { reserved: &excluded, first: self.reservations_first() };
+            if let Some(p) = leases.allocate_pd(i, key, now, start, excluded) {
                 return Some(p);
             }
         }

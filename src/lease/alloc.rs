@@ -80,6 +80,30 @@ pub struct SubnetLeases {
 /// A hold never refuses a client: when only held addresses remain, the oldest hold goes.
 pub const OFFER_HOLD_SECS: u64 = 10;
 
+/// The addresses an allocation must skip because they are reserved for other hosts, and
+/// whether that check precedes the lease check (Kea's `reservations-lookup-first`, ARM 8.3.6:
+/// the host lookup then comes before the lease lookup).
+#[derive(Clone, Copy)]
+pub struct Exclusion<'a, A> {
+    /// True for an address reserved for another host.
+    pub reserved: &'a dyn Fn(A) -> bool,
+    /// Check reservations first.
+    pub first: bool,
+}
+
+impl<A: Copy> Exclusion<'_, A> {
+    /// True when `addr` may be handed out: not reserved for another host and `lease_free`.
+    pub fn admits(&self, addr: A, lease_free: impl FnOnce() -> bool) -> bool {
+        if self.first {
+            if (self.reserved)(addr) {
+                return false;
+            }
+            return lease_free();
+        }
+        lease_free() && !(self.reserved)(addr)
+    }
+}
+
 /// True when `addr` may be given to `client` at `now` (see [`SubnetLeases::is_free_for`]).
 fn free_for(
     table: &LeaseTable<Packed4>,
@@ -226,7 +250,8 @@ impl SubnetLeases {
     }
 
     /// Picks a free address from pool `pool` (index into the subnet's pools), skipping the
-    /// addresses `excluded` says are reserved for other hosts. `rand` seeds the random
+    /// addresses `excluded` says are reserved for other hosts (in its order, see
+    /// [`Exclusion`]). `rand` seeds the random
     /// allocator. The cost is bounded (see [`super::pool`]) whatever the pool's utilisation.
     pub fn allocate(
         &mut self,
@@ -235,7 +260,7 @@ impl SubnetLeases {
         client: &ClientKey,
         now: u64,
         rand: u64,
-        excluded: &dyn Fn(Ipv4Addr) -> bool,
+        excluded: Exclusion<'_, Ipv4Addr>,
     ) -> Option<Ipv4Addr> {
         if kind == AllocatorKind::Flq {
             if let Some(a) = self.allocate_flq(pool, client, now, excluded) {
@@ -251,7 +276,7 @@ impl SubnetLeases {
         let first = p.first;
         let off = p.space.find(how, &mut |off| {
             let addr = Ipv4Addr::from(first + off as u32);
-            free_for(table, offers, addr, client, now) && !excluded(addr)
+            excluded.admits(addr, || free_for(table, offers, addr, client, now))
         })?;
         Some(Ipv4Addr::from(first + off as u32))
     }
@@ -289,7 +314,7 @@ impl SubnetLeases {
         pool: usize,
         client: &ClientKey,
         now: u64,
-        excluded: &dyn Fn(Ipv4Addr) -> bool,
+        excluded: Exclusion<'_, Ipv4Addr>,
     ) -> Option<Ipv4Addr> {
         let (first, last) = {
             let p = self.pools.get(pool)?;
@@ -323,7 +348,7 @@ impl SubnetLeases {
             if let Some(q) = self.pools.get_mut(pool)?.free.as_mut() {
                 q.push_back(a);
             }
-            if self.is_free_for(addr, client, now) && !excluded(addr) {
+            if excluded.admits(addr, || self.is_free_for(addr, client, now)) {
                 return Some(addr);
             }
         }
@@ -548,6 +573,8 @@ impl SubnetState for SubnetLeases {
 mod tests {
     use super::*;
 
+    const NONE4: Exclusion<'static, Ipv4Addr> = Exclusion { reserved: &|_| false, first: false };
+
     fn lease(a: [u8; 4], hw: u8, cltt: u64, valid: u32) -> Lease4 {
         Lease4 {
             address: Ipv4Addr::from(a),
@@ -594,16 +621,16 @@ mod tests {
         let a = ClientKey::HwAddr(vec![0, 1, 2, 3, 4, 1]);
         let b = ClientKey::HwAddr(vec![0, 1, 2, 3, 4, 2]);
         s.upsert(lease([192, 0, 2, 10], 9, 100, 3600));
-        let x = s.allocate(0, AllocatorKind::Iterative, &a, 200, 0, &|_| false).unwrap();
+        let x = s.allocate(0, AllocatorKind::Iterative, &a, 200, 0, NONE4).unwrap();
         assert_eq!(x, Ipv4Addr::new(192, 0, 2, 11));
         s.hold_offer(x, &a, 200);
-        let y = s.allocate(0, AllocatorKind::Iterative, &b, 200, 0, &|_| false).unwrap();
+        let y = s.allocate(0, AllocatorKind::Iterative, &b, 200, 0, NONE4).unwrap();
         assert_eq!(y, Ipv4Addr::new(192, 0, 2, 12));
         s.hold_offer(y, &b, 200);
         let c = ClientKey::HwAddr(vec![9]);
-        assert_eq!(s.allocate(0, AllocatorKind::Iterative, &c, 200, 0, &|_| false), None, "pool exhausted");
+        assert_eq!(s.allocate(0, AllocatorKind::Iterative, &c, 200, 0, NONE4), None, "pool exhausted");
         // Offers lapse; expired leases become free again.
-        assert!(s.allocate(0, AllocatorKind::Iterative, &c, 200 + OFFER_HOLD_SECS, 0, &|_| false).is_some());
+        assert!(s.allocate(0, AllocatorKind::Iterative, &c, 200 + OFFER_HOLD_SECS, 0, NONE4).is_some());
         assert!(s.is_free_for(Ipv4Addr::new(192, 0, 2, 10), &c, 100 + 3600));
     }
 
@@ -642,7 +669,7 @@ mod tests {
         let mut got = Vec::new();
         for hw in 1..=2u8 {
             let k = ClientKey::HwAddr(vec![hw]);
-            let a = s.allocate(0, AllocatorKind::Flq, &k, 200, 0, &|_| false).unwrap();
+            let a = s.allocate(0, AllocatorKind::Flq, &k, 200, 0, NONE4).unwrap();
             let mut l = lease(a.octets(), hw, 200, 3600);
             l.hwaddr = vec![hw];
             s.upsert(l);
@@ -651,9 +678,9 @@ mod tests {
         got.sort();
         assert_eq!(got, vec![Ipv4Addr::new(192, 0, 2, 10), Ipv4Addr::new(192, 0, 2, 12)]);
         let k = ClientKey::HwAddr(vec![7]);
-        assert_eq!(s.allocate(0, AllocatorKind::Flq, &k, 200, 0, &|_| false), None);
+        assert_eq!(s.allocate(0, AllocatorKind::Flq, &k, 200, 0, NONE4), None);
         s.remove(Ipv4Addr::new(192, 0, 2, 12));
-        assert_eq!(s.allocate(0, AllocatorKind::Flq, &k, 200, 0, &|_| false), Some(Ipv4Addr::new(192, 0, 2, 12)));
+        assert_eq!(s.allocate(0, AllocatorKind::Flq, &k, 200, 0, NONE4), Some(Ipv4Addr::new(192, 0, 2, 12)));
     }
 
     #[test]
@@ -662,7 +689,7 @@ mod tests {
         let mut s = m.subnet(1).unwrap();
         let k = ClientKey::HwAddr(vec![1]);
         for r in 0..50u64 {
-            let a = s.allocate(0, AllocatorKind::Random, &k, 0, r.wrapping_mul(0x9E37_79B9), &|_| false).unwrap();
+            let a = s.allocate(0, AllocatorKind::Random, &k, 0, r.wrapping_mul(0x9E37_79B9), NONE4).unwrap();
             assert!((u32::from(Ipv4Addr::new(192, 0, 2, 10))..=u32::from(Ipv4Addr::new(192, 0, 2, 12)))
                 .contains(&u32::from(a)));
         }
@@ -698,7 +725,7 @@ mod tests {
                 let mut s = m.subnet(1).unwrap();
                 for n in 0..500u64 {
                     let k = ClientKey::HwAddr(vec![0xee, (n >> 8) as u8, n as u8]);
-                    let a = s.allocate(0, kind, &k, 200, n.wrapping_mul(0x9E37_79B9_7F4A_7C15), &|_| false).unwrap();
+                    let a = s.allocate(0, kind, &k, 200, n.wrapping_mul(0x9E37_79B9_7F4A_7C15), NONE4).unwrap();
                     if kind != AllocatorKind::Flq {
                         let cost = s.last_alloc_cost(0).unwrap();
                         assert!(cost <= BOUND, "{kind:?} read {cost} words");
@@ -740,7 +767,14 @@ mod tests {
             let mut got = std::collections::HashSet::new();
             for n in 0..400u64 {
                 let k = ClientKey::HwAddr(vec![0xee, n as u8, (n >> 8) as u8]);
-                let Some(a) = s.allocate(0, kind, &k, 200, n.wrapping_mul(0x9E37_79B9_7F4A_7C15), &reserved) else {
+                let Some(a) = s.allocate(
+                    0,
+                    kind,
+                    &k,
+                    200,
+                    n.wrapping_mul(0x9E37_79B9_7F4A_7C15),
+                    Exclusion { reserved: &reserved, first: false },
+                ) else {
                     continue;
                 };
                 let o = a.octets()[3];
@@ -759,11 +793,11 @@ mod tests {
         let (a, b, c, d) = (vec![1], vec![2], vec![3], vec![4]);
         for (k, t) in [(&a, 100), (&b, 101), (&c, 102)] {
             let k = ClientKey::HwAddr(k.clone());
-            let ip = s.allocate(0, AllocatorKind::Iterative, &k, t, 0, &|_| false).unwrap();
+            let ip = s.allocate(0, AllocatorKind::Iterative, &k, t, 0, NONE4).unwrap();
             s.hold_offer(ip, &k, t);
         }
         let d = ClientKey::HwAddr(d);
-        assert_eq!(s.allocate(0, AllocatorKind::Iterative, &d, 103, 0, &|_| false), None);
+        assert_eq!(s.allocate(0, AllocatorKind::Iterative, &d, 103, 0, NONE4), None);
         let first = s.offered_to(&ClientKey::HwAddr(a.clone()), 103).unwrap();
         // A reserved hold is not given up; the next oldest is.
         let second = s.offered_to(&ClientKey::HwAddr(b), 103).unwrap();
@@ -780,14 +814,14 @@ mod tests {
             s.upsert(lease([192, 0, 2, hw], hw, 100, 3600));
         }
         let k = ClientKey::HwAddr(vec![9]);
-        assert_eq!(s.allocate(0, AllocatorKind::Iterative, &k, 200, 0, &|_| false), None);
+        assert_eq!(s.allocate(0, AllocatorKind::Iterative, &k, 200, 0, NONE4), None);
         s.remove(Ipv4Addr::new(192, 0, 2, 11));
-        assert_eq!(s.allocate(0, AllocatorKind::Iterative, &k, 200, 0, &|_| false), Some(Ipv4Addr::new(192, 0, 2, 11)));
+        assert_eq!(s.allocate(0, AllocatorKind::Iterative, &k, 200, 0, NONE4), Some(Ipv4Addr::new(192, 0, 2, 11)));
         let mut r = lease([192, 0, 2, 12], 12, 100, 50);
         r.state = LeaseState::ExpiredReclaimed;
         s.upsert(r);
         s.hold_offer(Ipv4Addr::new(192, 0, 2, 11), &k, 200);
         let k2 = ClientKey::HwAddr(vec![8]);
-        assert_eq!(s.allocate(0, AllocatorKind::Random, &k2, 200, 5, &|_| false), Some(Ipv4Addr::new(192, 0, 2, 12)));
+        assert_eq!(s.allocate(0, AllocatorKind::Random, &k2, 200, 5, NONE4), Some(Ipv4Addr::new(192, 0, 2, 12)));
     }
 }

@@ -9,6 +9,7 @@ use std::net::Ipv6Addr;
 
 use ipnet::Ipv6Net;
 
+use super::alloc::Exclusion;
 use super::pending::PendingChanges;
 use super::pool::{PoolSpace, Strategy};
 use super::subnets::{LeaseMap, SubnetState};
@@ -257,7 +258,7 @@ impl SubnetLeases6 {
         client: &IaKey,
         now: u64,
         rand: Option<u64>,
-        excluded: &dyn Fn(Ipv6Addr) -> bool,
+        excluded: Exclusion<'_, Ipv6Addr>,
     ) -> Option<(Ipv6Addr, u8)> {
         let SubnetLeases6 { table, offers, na_pools, pd_pools, .. } = self;
         let p = match ty {
@@ -268,7 +269,7 @@ impl SubnetLeases6 {
         let how = rand.map_or(Strategy::Iterative, Strategy::Random);
         let off = p.space.find(how, &mut |off| {
             let addr = Ipv6Addr::from(first + off * step);
-            free_for(table, offers, ty, addr, client, now) && !excluded(addr)
+            excluded.admits(addr, || free_for(table, offers, ty, addr, client, now))
         })?;
         Some((p.addr(off), p.len))
     }
@@ -282,7 +283,7 @@ impl SubnetLeases6 {
         client: &IaKey,
         now: u64,
         rand: Option<u64>,
-        excluded: &dyn Fn(Ipv6Addr) -> bool,
+        excluded: Exclusion<'_, Ipv6Addr>,
     ) -> Option<Ipv6Addr> {
         self.allocate(LeaseType6::Na, pool, client, now, rand, excluded).map(|(a, _)| a)
     }
@@ -295,7 +296,7 @@ impl SubnetLeases6 {
         client: &IaKey,
         now: u64,
         rand: Option<u64>,
-        excluded: &dyn Fn(Ipv6Addr) -> bool,
+        excluded: Exclusion<'_, Ipv6Addr>,
     ) -> Option<(Ipv6Addr, u8)> {
         self.allocate(LeaseType6::Pd, pool, client, now, rand, excluded)
     }
@@ -578,6 +579,8 @@ impl SubnetState for SubnetLeases6 {
 mod tests {
     use super::*;
 
+    const NONE6: Exclusion<'static, Ipv6Addr> = Exclusion { reserved: &|_| false, first: false };
+
     fn key(d: u8, ty: LeaseType6) -> IaKey {
         IaKey { duid: vec![0, 3, 0, 1, d], iaid: 1, ty }
     }
@@ -588,17 +591,40 @@ mod tests {
         LeaseMap6::new([(1, &na[..], &pd[..])])
     }
 
+    /// `reservations-lookup-first`: in a pool too large for an occupancy bitmap every
+    /// candidate is checked, and with the flag the reservation check comes first, so it sees
+    /// the two candidates held for other clients too; by default only the free one reaches
+    /// it. Both orders give the same address.
+    #[test]
+    fn reservations_lookup_first_checks_reservations_before_leases() {
+        for (first, expected_checks) in [(true, 3), (false, 1)] {
+            let na = [("2001:db8::".parse().unwrap(), "2001:db8::ffff:ffff:ffff:ffff".parse().unwrap())];
+            let m = LeaseMap6::new([(1, &na[..], &[][..])]);
+            let mut s = m.subnet(1).unwrap();
+            s.hold_offer("2001:db8::".parse().unwrap(), &key(1, LeaseType6::Na), 100);
+            s.hold_offer("2001:db8::1".parse().unwrap(), &key(2, LeaseType6::Na), 100);
+            let checked = std::cell::RefCell::new(Vec::new());
+            let reserved = |a: Ipv6Addr| {
+                checked.borrow_mut().push(a);
+                false
+            };
+            let got = s.allocate_na(0, &key(7, LeaseType6::Na), 100, None, Exclusion { reserved: &reserved, first });
+            assert_eq!(got, Some("2001:db8::2".parse().unwrap()));
+            assert_eq!(checked.borrow().len(), expected_checks, "first={first}: {:?}", checked.borrow());
+        }
+    }
+
     #[test]
     fn na_pool_is_walked_and_exhausted() {
         let m = map();
         let mut s = m.subnet(1).unwrap();
-        let a = s.allocate_na(0, &key(1, LeaseType6::Na), 100, None, &|_| false).unwrap();
+        let a = s.allocate_na(0, &key(1, LeaseType6::Na), 100, None, NONE6).unwrap();
         s.hold_offer(a, &key(1, LeaseType6::Na), 100);
-        let b = s.allocate_na(0, &key(2, LeaseType6::Na), 100, None, &|_| false).unwrap();
+        let b = s.allocate_na(0, &key(2, LeaseType6::Na), 100, None, NONE6).unwrap();
         assert_ne!(a, b);
         s.hold_offer(b, &key(2, LeaseType6::Na), 100);
-        assert_eq!(s.allocate_na(0, &key(3, LeaseType6::Na), 100, None, &|_| false), None);
-        assert!(s.allocate_na(0, &key(3, LeaseType6::Na), 100 + OFFER_HOLD_SECS, None, &|_| false).is_some());
+        assert_eq!(s.allocate_na(0, &key(3, LeaseType6::Na), 100, None, NONE6), None);
+        assert!(s.allocate_na(0, &key(3, LeaseType6::Na), 100 + OFFER_HOLD_SECS, None, NONE6).is_some());
     }
 
     #[test]
@@ -607,7 +633,7 @@ mod tests {
         let mut s = m.subnet(1).unwrap();
         let mut got = Vec::new();
         for d in 1..=5u8 {
-            if let Some((p, len)) = s.allocate_pd(0, &key(d, LeaseType6::Pd), 100, None, &|_| false) {
+            if let Some((p, len)) = s.allocate_pd(0, &key(d, LeaseType6::Pd), 100, None, NONE6) {
                 assert_eq!(len, 64);
                 s.hold_offer(p, &key(d, LeaseType6::Pd), 100);
                 got.push(p);
@@ -651,7 +677,7 @@ mod tests {
         }
         for (n, rand) in [None, Some(12345u64)].into_iter().cycle().take(400).enumerate() {
             let k = IaKey { duid: vec![0, 3, 0, 1, 7], iaid: n as u32, ty: LeaseType6::Pd };
-            let (p, len) = s.allocate_pd(0, &k, 200, rand, &|_| false).unwrap();
+            let (p, len) = s.allocate_pd(0, &k, 200, rand, NONE6).unwrap();
             assert_eq!(len, 64);
             assert_eq!(((u128::from(p) - base) >> 64) % 20, 3, "{p} is a free prefix");
             assert!(s.last_alloc_cost(LeaseType6::Pd, 0).unwrap() <= 36);

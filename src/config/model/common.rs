@@ -301,10 +301,7 @@ pub(crate) fn adaptive_threshold(c: &mut Checker, v: &V<'_>, outer: Option<f64>,
 /// Keys kakapo accepts but does not act on, and why: set to anything but their default, each
 /// is named in a warning (`-t` prints them; the daemon logs them), so an operator is never
 /// misled into thinking a setting took effect (issue "Kea, exactly").
-const IGNORED: &[(&str, &str)] = &[
-    ("early-global-reservations-lookup", "global reservations are looked up after subnet selection"),
-    ("reservations-lookup-first", "reservations are looked up after leases, as Kea does by default"),
-];
+const IGNORED: &[(&str, &str)] = &[];
 
 /// Warns about the [`IGNORED`] keys set in scope `v`.
 pub(crate) fn warn_ignored(c: &mut Checker, v: &V<'_>) {

@@ -64,6 +64,12 @@ pub struct Dhcp4 {
     /// `stash-agent-options` (Kea 3.0, global): direct renewals get the relay agent
     /// information stored with their lease back (see the engine's `recover_stashed_rai`).
     pub stash_agent_options: bool,
+    /// `early-global-reservations-lookup` (Kea ARM 14.1): global reservations are looked up
+    /// before subnet selection, so their classes may select the subnet.
+    pub early_global_reservations_lookup: bool,
+    /// `reservations-lookup-first` (Kea ARM 8.3.6): a candidate address is checked against
+    /// reservations before the lease table.
+    pub reservations_lookup_first: bool,
     /// `host-reservation-identifiers` in lookup order.
     pub host_reservation_identifiers: Vec<String>,
     /// `interfaces-config.dhcp-socket-type` is `raw` (the default) rather than `udp`.
@@ -696,6 +702,8 @@ pub(crate) fn build(c: &mut Checker, d: &V<'_>) -> Option<Dhcp4> {
         packet_threads: common::packet_threads(c, d),
         packet_queue: common::packet_queue(c, d, "kea-ring4"),
         stash_agent_options: d.bool("stash-agent-options").unwrap_or(false),
+        early_global_reservations_lookup: d.bool("early-global-reservations-lookup").unwrap_or(false),
+        reservations_lookup_first: d.bool("reservations-lookup-first").unwrap_or(false),
         host_reservation_identifiers: {
             let ids = d.strings("host-reservation-identifiers");
             if ids.is_empty() {

@@ -54,6 +54,12 @@ pub struct Dhcp6 {
     /// Received packets waiting for the engine at most, the oldest dropped beyond it
     /// (0: none); see `common::packet_queue`.
     pub packet_queue: u32,
+    /// `early-global-reservations-lookup` (Kea ARM 14.1): global reservations are looked up
+    /// before subnet selection, so their classes may select the subnet.
+    pub early_global_reservations_lookup: bool,
+    /// `reservations-lookup-first` (Kea ARM 9.3.7): a candidate address is checked against
+    /// reservations before the lease table.
+    pub reservations_lookup_first: bool,
     /// `expired-leases-processing`.
     pub expired: ExpiredLeases,
     /// `mac-sources`, in order (Kea ARM 9.2.20 "MAC/Hardware Addresses in DHCPv6").
@@ -194,6 +200,8 @@ pub struct Subnet6 {
     pub interface: Option<String>,
     /// `interface-id`
     pub interface_id: Option<String>,
+    /// `client-classes` (3.0) / `client-class` (2.x) guard of the subnet.
+    pub client_classes: Vec<String>,
 }
 
 /// An IA_NA address pool (Kea ARM 9.2.6).
@@ -237,6 +245,8 @@ pub struct Reservation6 {
     pub hostname: Option<String>,
     /// `option-data`
     pub options: Vec<OptionValue>,
+    /// `client-classes` the reserved host belongs to (Kea ARM 9.3.9).
+    pub client_classes: Vec<String>,
 }
 
 /// `first - last` or `prefix/len` (Kea ARM 9.2.6).
@@ -400,6 +410,7 @@ fn reservation(c: &mut Checker, r: &V<'_>, subnet: Option<&Ipv6Net>, reg: &Optio
         prefixes,
         hostname: r.str("hostname").map(str::to_string),
         options,
+        client_classes: r.strings("client-classes"),
     })
 }
 
@@ -582,6 +593,11 @@ fn subnet(
         relay,
         interface: v.str("interface").map(str::to_string),
         interface_id: v.str("interface-id").map(str::to_string),
+        client_classes: {
+            let mut cc = v.strings("client-classes");
+            cc.extend(v.str("client-class").map(str::to_string));
+            cc
+        },
     });
 }
 
@@ -765,6 +781,8 @@ pub(crate) fn build(c: &mut Checker, d: &V<'_>) -> Option<Dhcp6> {
         parked_packet_limit: common::u32_of(c, d, "parked-packet-limit").unwrap_or(256),
         packet_threads: common::packet_threads(c, d),
         packet_queue: common::packet_queue(c, d, "kea-ring6"),
+        early_global_reservations_lookup: d.bool("early-global-reservations-lookup").unwrap_or(false),
+        reservations_lookup_first: d.bool("reservations-lookup-first").unwrap_or(false),
         expired,
         mac_sources,
         data_directory: d.str("data-directory").map(str::to_string),
