@@ -383,3 +383,29 @@ fn keys_that_had_no_effect_are_not_named_in_warnings() {
         }
     }
 }
+
+/// `-t` names the keys of Kea's examples that kakapo accepts without acting on, with the
+/// reason, and nothing in an example whose every key takes effect.
+#[test]
+fn keys_without_effect_in_kea_examples_are_named() {
+    let named = |example: &str| {
+        let o = run(&kakapo(), &["-X", "-t", &format!("/usr/share/doc/kea/examples/{example}")]);
+        assert!(o.status.success(), "{example}: {}", text(&o));
+        text(&o)
+            .lines()
+            .filter_map(|l| l.split("KAKAPO_CONFIG_KEY_IGNORED '").nth(1))
+            .map(|l| l.split('\'').next().unwrap_or_default().to_string())
+            .collect::<std::collections::BTreeSet<String>>()
+    };
+    let set = |keys: &[&str]| keys.iter().map(|k| k.to_string()).collect::<std::collections::BTreeSet<String>>();
+    assert_eq!(named("kea4/classify.json"), set(&["test"]));
+    assert_eq!(
+        named("kea4/leases-expiration.json"),
+        set(&["flush-reclaimed-timer-wait-time", "max-reclaim-time", "unwarned-reclaim-cycles"])
+    );
+    assert!(named("kea4/ha-load-balancing-primary.json").contains("library"));
+    assert!(named("kea6/advanced.json").contains("relay-supplied-options"));
+    assert!(named("kea4/with-ddns.json").contains("enable-updates"));
+    assert_eq!(named("kea4/single-subnet.json"), set(&[]));
+    assert_eq!(named("kea6/simple.json"), set(&[]));
+}

@@ -1017,3 +1017,25 @@ fn an_early_global_reservation_lookup_lets_its_classes_select_the_subnet() {
     let late = lab(&cfg(false));
     assert_eq!(advertised(&late, 7), a("2001:db8:2::10"));
 }
+
+/// Kea 2.2's `reservation-mode` maps onto the reservation flags for DHCPv6 too ("disabled"
+/// ignores the subnet's reservations), and `host-reservation-identifiers` decides which
+/// identifiers are looked up: without `duid` a DUID reservation is not found.
+#[test]
+fn reservation_mode_and_host_identifiers_decide_the_lookup() {
+    let reserved: Ipv6Addr = "2001:db8:1::99".parse().unwrap();
+    let given = |cfg: &str| nas(&lab(cfg).sarr(0x99).pkt)[0].addrs[0].addr;
+    assert_eq!(given(CFG), reserved);
+    let disabled = CFG.replace(r#""interface": "eth0","#, r#""interface": "eth0", "reservation-mode": "disabled","#);
+    assert_ne!(given(&disabled), reserved);
+    let hw_only = CFG.replace(
+        r#""preferred-lifetime": 3000,"#,
+        r#""host-reservation-identifiers": ["hw-address"], "preferred-lifetime": 3000,"#,
+    );
+    assert_ne!(given(&hw_only), reserved);
+    let duid_too = CFG.replace(
+        r#""preferred-lifetime": 3000,"#,
+        r#""host-reservation-identifiers": ["hw-address", "duid"], "preferred-lifetime": 3000,"#,
+    );
+    assert_eq!(given(&duid_too), reserved);
+}

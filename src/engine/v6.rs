@@ -701,25 +701,29 @@ impl Engine6 {
 
     // ---- host reservations (Kea ARM 9.3) ----
 
-    /// True when reservation `r` is for this client: by DUID or by hardware address.
-    fn identifies(r: &Reservation6, duid: &[u8], hw: Option<&(u16, Vec<u8>, u32)>) -> bool {
-        match &r.identifier {
-            HostIdentifier::Duid(d) => d == duid,
-            HostIdentifier::HwAddress(a) => hw.is_some_and(|(_, h, _)| h == a),
-            _ => false,
-        }
+    /// The client's host identifiers in `host-reservation-identifiers` order.
+    fn host_identifiers(&self, duid: &[u8], hw: Option<&(u16, Vec<u8>, u32)>) -> Vec<HostIdentifier> {
+        let of = |kind: &str| match kind {
+            "duid" if !duid.is_empty() => Some(HostIdentifier::Duid(duid.to_vec())),
+            "hw-address" => hw.map(|(_, a, _)| HostIdentifier::HwAddress(a.clone())),
+            _ => None,
+        };
+        self.cfg.host_reservation_identifiers.iter().filter_map(|k| of(k)).collect()
     }
 
     fn find_reservation<'s>(&'s self, ctx: &Ctx<'_>, subnet: &'s Subnet6) -> Option<&'s Reservation6> {
-        let matches = |r: &&Reservation6| Self::identifies(r, &ctx.duid, ctx.hw.as_ref());
         let p = &subnet.params;
-        if p.reservations_in_subnet {
-            if let Some(r) = subnet.reservations.iter().find(matches) {
-                return Some(r);
+        for ident in self.host_identifiers(&ctx.duid, ctx.hw.as_ref()) {
+            if p.reservations_in_subnet {
+                if let Some(r) = subnet.reservations.iter().find(|r| r.identifier == ident) {
+                    return Some(r);
+                }
             }
-        }
-        if p.reservations_global {
-            return self.cfg.reservations.iter().find(matches);
+            if p.reservations_global {
+                if let Some(r) = self.cfg.reservations.iter().find(|r| r.identifier == ident) {
+                    return Some(r);
+                }
+            }
         }
         None
     }
@@ -849,7 +853,8 @@ impl Engine6 {
         if !self.cfg.early_global_reservations_lookup {
             return (c, false);
         }
-        let Some(host) = self.cfg.reservations.iter().find(|r| Self::identifies(r, duid, hw)) else {
+        let ids = self.host_identifiers(duid, hw);
+        let Some(host) = ids.iter().find_map(|i| self.cfg.reservations.iter().find(|r| r.identifier == *i)) else {
             return (c, false);
         };
         host.client_classes.iter().for_each(|n| c.add(n));

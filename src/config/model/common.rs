@@ -298,22 +298,6 @@ pub(crate) fn adaptive_threshold(c: &mut Checker, v: &V<'_>, outer: Option<f64>,
     t
 }
 
-/// Keys kakapo accepts but does not act on, and why: set to anything but their default, each
-/// is named in a warning (`-t` prints them; the daemon logs them), so an operator is never
-/// misled into thinking a setting took effect (issue "Kea, exactly").
-const IGNORED: &[(&str, &str)] = &[];
-
-/// Warns about the [`IGNORED`] keys set in scope `v`.
-pub(crate) fn warn_ignored(c: &mut Checker, v: &V<'_>) {
-    for (key, why) in IGNORED {
-        let Some(x) = v.get(key) else { continue };
-        let default = x.as_bool() == Some(false) || x.as_float() == Some(1.0);
-        if !default {
-            c.warn(&x, format!("KAKAPO_CONFIG_KEY_IGNORED '{key}' is accepted and has no effect: {why}"));
-        }
-    }
-}
-
 /// `min-X`, `X`, `max-X` of one scope, range-checked.
 pub(crate) fn triplet(c: &mut Checker, scope: &V<'_>, name: &str) -> Triplet {
     Triplet {

@@ -6,6 +6,7 @@
 
 mod common;
 mod d2;
+mod effect;
 mod v4;
 mod v6;
 
@@ -137,6 +138,7 @@ pub fn build(sections: &[(Section, &Node)], opts: &LoadOptions, warnings: &mut V
         let v = V { node, path: path.to_string() };
         common::check_enums(&mut c, &v);
         super::policy::check_section(&mut c, &v, section);
+        effect::warn_without_effect(&mut c, &v, section);
         let loggers = common::loggers(&mut c, &v, section);
         cfg.loggers.insert(section, loggers);
         cfg.source.insert(section, super::render::normalise(node));

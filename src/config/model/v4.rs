@@ -292,7 +292,6 @@ impl Params4 {
 
 /// Reads one scope's scalars over the inherited ones, checking them on the way.
 fn scope_values(c: &mut Checker, v: &V<'_>, outer: &Params4) -> Params4 {
-    common::warn_ignored(c, v);
     let t = common::triplet(c, v, "valid-lifetime");
     // Checked against the inherited values, but only where this scope sets one of the three,
     // so that a bad global triplet is reported once and not again for every subnet.

@@ -60,6 +60,8 @@ pub struct Dhcp6 {
     /// `reservations-lookup-first` (Kea ARM 9.3.7): a candidate address is checked against
     /// reservations before the lease table.
     pub reservations_lookup_first: bool,
+    /// `host-reservation-identifiers` in lookup order (Kea's default: hw-address, duid).
+    pub host_reservation_identifiers: Vec<String>,
     /// `expired-leases-processing`.
     pub expired: ExpiredLeases,
     /// `mac-sources`, in order (Kea ARM 9.2.20 "MAC/Hardware Addresses in DHCPv6").
@@ -339,7 +341,6 @@ impl Params6 {
 }
 
 fn scope_values(c: &mut Checker, v: &V<'_>, outer: &Params6) -> Params6 {
-    common::warn_ignored(c, v);
     let valid = common::triplet(c, v, "valid-lifetime");
     let preferred = common::triplet(c, v, "preferred-lifetime");
     if valid != Triplet::default() {
@@ -350,6 +351,16 @@ fn scope_values(c: &mut Checker, v: &V<'_>, outer: &Params6) -> Params6 {
     }
     let renew = common::u32_of(c, v, "renew-timer");
     let rebind = common::u32_of(c, v, "rebind-timer");
+    // Kea 2.2's reservation-mode maps onto the three 2.x/3.0 flags.
+    let (mut rg, mut rs, mut ro) =
+        (outer.reservations_global, outer.reservations_in_subnet, outer.reservations_out_of_pool);
+    match v.str("reservation-mode") {
+        Some("disabled") => (rg, rs, ro) = (false, false, false),
+        Some("out-of-pool") => (rg, rs, ro) = (false, true, true),
+        Some("global") => (rg, rs, ro) = (true, false, false),
+        Some("all") => (rg, rs, ro) = (false, true, false),
+        _ => {}
+    }
     let allocator = common::allocator(c, v, "allocator", outer.allocator);
     let pd_allocator = common::allocator(c, v, "pd-allocator", outer.pd_allocator);
     let flq = allocator == AllocatorKind::Flq || pd_allocator == AllocatorKind::Flq;
@@ -366,9 +377,9 @@ fn scope_values(c: &mut Checker, v: &V<'_>, outer: &Params6) -> Params6 {
         t2_percent: v.get("t2-percent").and_then(|x| x.as_float()).unwrap_or(outer.t2_percent),
         rapid_commit: v.bool("rapid-commit").unwrap_or(outer.rapid_commit),
         store_extended_info: v.bool("store-extended-info").unwrap_or(outer.store_extended_info),
-        reservations_global: v.bool("reservations-global").unwrap_or(outer.reservations_global),
-        reservations_in_subnet: v.bool("reservations-in-subnet").unwrap_or(outer.reservations_in_subnet),
-        reservations_out_of_pool: v.bool("reservations-out-of-pool").unwrap_or(outer.reservations_out_of_pool),
+        reservations_global: v.bool("reservations-global").unwrap_or(rg),
+        reservations_in_subnet: v.bool("reservations-in-subnet").unwrap_or(rs),
+        reservations_out_of_pool: v.bool("reservations-out-of-pool").unwrap_or(ro),
     }
 }
 
@@ -630,10 +641,14 @@ pub(crate) fn build(c: &mut Checker, d: &V<'_>) -> Option<Dhcp6> {
         common::database(c, &db, false);
     }
     let control_sockets = common::control_sockets(c, d);
-    for id in d.strings("host-reservation-identifiers") {
+    let mut host_reservation_identifiers = d.strings("host-reservation-identifiers");
+    for id in &host_reservation_identifiers {
         if !["hw-address", "duid", "flex-id"].contains(&id.as_str()) {
             c.err(d, format!("invalid host-reservation-identifiers entry '{id}'"));
         }
+    }
+    if d.get("host-reservation-identifiers").is_none() {
+        host_reservation_identifiers = vec!["hw-address".to_string(), "duid".to_string()];
     }
     let mut server_id = ServerIdConfig::default();
     if let Some(sid) = d.get("server-id") {
@@ -783,6 +798,7 @@ pub(crate) fn build(c: &mut Checker, d: &V<'_>) -> Option<Dhcp6> {
         packet_queue: common::packet_queue(c, d, "kea-ring6"),
         early_global_reservations_lookup: d.bool("early-global-reservations-lookup").unwrap_or(false),
         reservations_lookup_first: d.bool("reservations-lookup-first").unwrap_or(false),
+        host_reservation_identifiers,
         expired,
         mac_sources,
         data_directory: d.str("data-directory").map(str::to_string),

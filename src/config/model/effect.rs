@@ -1,0 +1,213 @@
+//! Keys kakapo accepts but does not act on (issue "Kea, exactly": every key has its effect,
+//! or `-t` says it has none). Each is named in a `KAKAPO_CONFIG_KEY_IGNORED` warning with the
+//! reason, unless its value is the one that describes what kakapo does anyway (a time limit
+//! of 0 where kakapo has none, say), so Kea's own example files list exactly what differs.
+
+use super::{Checker, V};
+use crate::config::Section;
+
+/// The kind of map a key sits in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Scope {
+    Global,
+    Network,
+    Subnet,
+    Pool,
+    PdPool,
+    Reservation,
+    Class,
+    OptionData,
+    Interfaces,
+    Expired,
+    Sanity,
+    Compat,
+    Logger,
+    Output,
+    Hook,
+    Ddns,
+    HostsDb,
+    ConfigControl,
+    LeaseDb,
+}
+
+/// The value of a key that matches kakapo's behaviour, so it needs no warning.
+#[derive(Debug, Clone, Copy)]
+enum Same {
+    /// Any value differs from what kakapo does.
+    Never,
+    Bool(bool),
+    Int(i64),
+    Str(&'static str),
+    /// An empty list or string.
+    Empty,
+}
+
+/// Which daemon's section a rule is for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Fam {
+    Both,
+    V4,
+    V6,
+}
+
+struct Rule {
+    scopes: &'static [Scope],
+    fam: Fam,
+    key: &'static str,
+    same: Same,
+    why: &'static str,
+}
+
+use Scope::*;
+
+const LEASE_SCOPES: &[Scope] = &[Global, Network, Subnet];
+const GUARDED: &[Scope] = &[Network, Subnet, Pool, PdPool];
+const CLASSES_LATER: &str =
+    "class expressions are not evaluated yet: a configured class matches only when a reservation names it";
+
+const RULES: &[Rule] = &[
+    Rule { scopes: &[Global], fam: Fam::V4, key: "dhcp4o6-port", same: Same::Int(0), why: "DHCPv4-over-DHCPv6 is not implemented" },
+    Rule { scopes: &[Global], fam: Fam::V6, key: "dhcp4o6-port", same: Same::Int(0), why: "DHCPv4-over-DHCPv6 is not implemented" },
+    Rule { scopes: &[Subnet], fam: Fam::V4, key: "4o6-interface", same: Same::Empty, why: "DHCPv4-over-DHCPv6 is not implemented" },
+    Rule { scopes: &[Subnet], fam: Fam::V4, key: "4o6-interface-id", same: Same::Empty, why: "DHCPv4-over-DHCPv6 is not implemented" },
+    Rule { scopes: &[Subnet], fam: Fam::V4, key: "4o6-subnet", same: Same::Empty, why: "DHCPv4-over-DHCPv6 is not implemented" },
+    Rule { scopes: LEASE_SCOPES, fam: Fam::Both, key: "hostname-char-set", same: Same::Empty, why: "host names are kept as the client sent them, not sanitized" },
+    Rule { scopes: &[Global], fam: Fam::V6, key: "relay-supplied-options", same: Same::Empty, why: "relay-supplied options (RFC 6422) are not copied into replies" },
+    Rule { scopes: LEASE_SCOPES, fam: Fam::V6, key: "cache-threshold", same: Same::Never, why: "DHCPv6 leases are not cached" },
+    Rule { scopes: LEASE_SCOPES, fam: Fam::V6, key: "cache-max-age", same: Same::Never, why: "DHCPv6 leases are not cached" },
+    Rule { scopes: &[Global, Network, Subnet, Class], fam: Fam::V4, key: "offer-lifetime", same: Same::Int(0), why: "offered addresses are held for a fixed short time, not for offer-lifetime" },
+    Rule { scopes: &[Global], fam: Fam::Both, key: "config-control", same: Same::Never, why: "configuration backends are not implemented" },
+    Rule { scopes: &[Global], fam: Fam::Both, key: "hosts-database", same: Same::Never, why: "host reservations are read from the configuration only (host databases are not implemented yet)" },
+    Rule { scopes: &[Global], fam: Fam::Both, key: "hosts-databases", same: Same::Empty, why: "host reservations are read from the configuration only (host databases are not implemented yet)" },
+    Rule { scopes: &[Interfaces], fam: Fam::V4, key: "outbound-interface", same: Same::Str("same-as-inbound"), why: "replies leave through the interface the query came in on" },
+    Rule { scopes: &[Interfaces], fam: Fam::Both, key: "service-sockets-require-all", same: Same::Never, why: "a socket that cannot be opened stops the service" },
+    Rule { scopes: &[Interfaces], fam: Fam::Both, key: "service-sockets-retry-wait-time", same: Same::Never, why: "opening a socket is not retried" },
+    Rule { scopes: &[Interfaces], fam: Fam::Both, key: "service-sockets-max-retries", same: Same::Int(0), why: "opening a socket is not retried" },
+    Rule { scopes: &[Expired], fam: Fam::Both, key: "flush-reclaimed-timer-wait-time", same: Same::Never, why: "reclaimed leases past hold-reclaimed-time are removed by each reclamation run, not on a timer of their own" },
+    Rule { scopes: &[Expired], fam: Fam::Both, key: "max-reclaim-time", same: Same::Int(0), why: "a reclamation run is bounded by max-reclaim-leases only" },
+    Rule { scopes: &[Expired], fam: Fam::Both, key: "unwarned-reclaim-cycles", same: Same::Never, why: "no warning is logged about reclamation falling behind" },
+    Rule { scopes: &[Sanity], fam: Fam::Both, key: "lease-checks", same: Same::Str("warn"), why: "leases of unknown subnets are always kept and counted, as with \"warn\"" },
+    Rule { scopes: &[Sanity], fam: Fam::Both, key: "extended-info-checks", same: Same::Str("none"), why: "extended information of loaded leases is not checked" },
+    Rule { scopes: &[Compat], fam: Fam::Both, key: "lenient-option-parsing", same: Same::Bool(false), why: "malformed options are not parsed leniently" },
+    Rule { scopes: &[Compat], fam: Fam::V4, key: "ignore-dhcp-server-identifier", same: Same::Bool(false), why: "the server identifier is always checked" },
+    Rule { scopes: &[Compat], fam: Fam::V4, key: "ignore-rai-link-selection", same: Same::Bool(false), why: "the RAI link-selection sub-option is always used" },
+    Rule { scopes: &[Compat], fam: Fam::V4, key: "exclude-first-last-24", same: Same::Bool(false), why: "addresses ending in .0 and .255 are handed out like any other" },
+    Rule { scopes: &[Logger], fam: Fam::Both, key: "debuglevel", same: Same::Int(99), why: "every debug message is logged at severity DEBUG, whatever its level" },
+    Rule { scopes: &[Output], fam: Fam::Both, key: "pattern", same: Same::Empty, why: "log lines keep kakapo's layout" },
+    Rule { scopes: &[Class], fam: Fam::Both, key: "test", same: Same::Empty, why: CLASSES_LATER },
+    Rule { scopes: &[Class], fam: Fam::Both, key: "template-test", same: Same::Empty, why: CLASSES_LATER },
+    Rule { scopes: &[Class], fam: Fam::Both, key: "only-if-required", same: Same::Bool(false), why: CLASSES_LATER },
+    Rule { scopes: &[Class], fam: Fam::Both, key: "only-in-additional-list", same: Same::Bool(false), why: CLASSES_LATER },
+    Rule { scopes: GUARDED, fam: Fam::Both, key: "require-client-classes", same: Same::Empty, why: CLASSES_LATER },
+    Rule { scopes: GUARDED, fam: Fam::Both, key: "evaluate-additional-classes", same: Same::Empty, why: CLASSES_LATER },
+    Rule { scopes: &[Class], fam: Fam::V6, key: "option-data", same: Same::Empty, why: "DHCPv6 class options are not sent yet" },
+    Rule { scopes: &[Class], fam: Fam::V6, key: "valid-lifetime", same: Same::Never, why: "DHCPv6 class lifetimes are not applied yet" },
+    Rule { scopes: &[Class], fam: Fam::V6, key: "min-valid-lifetime", same: Same::Never, why: "DHCPv6 class lifetimes are not applied yet" },
+    Rule { scopes: &[Class], fam: Fam::V6, key: "max-valid-lifetime", same: Same::Never, why: "DHCPv6 class lifetimes are not applied yet" },
+    Rule { scopes: &[Class], fam: Fam::V6, key: "preferred-lifetime", same: Same::Never, why: "DHCPv6 class lifetimes are not applied yet" },
+    Rule { scopes: &[Class], fam: Fam::V6, key: "min-preferred-lifetime", same: Same::Never, why: "DHCPv6 class lifetimes are not applied yet" },
+    Rule { scopes: &[Class], fam: Fam::V6, key: "max-preferred-lifetime", same: Same::Never, why: "DHCPv6 class lifetimes are not applied yet" },
+    Rule { scopes: &[OptionData], fam: Fam::Both, key: "client-classes", same: Same::Empty, why: "options are not limited to class members yet" },
+    Rule { scopes: &[Pool, PdPool], fam: Fam::V6, key: "pool-id", same: Same::Never, why: "DHCPv6 leases and pool statistics use the pool's position, not its pool-id" },
+    Rule { scopes: &[Reservation], fam: Fam::Both, key: "flex-id", same: Same::Never, why: "flexible identifiers are not computed (the flex_id hook is not built in)" },
+    Rule { scopes: &[Reservation], fam: Fam::V6, key: "excluded-prefixes", same: Same::Empty, why: "reserved prefixes are delegated without exclusions" },
+    Rule { scopes: &[Ddns], fam: Fam::Both, key: "enable-updates", same: Same::Bool(false), why: "DNS updates are not implemented yet, so neither this nor any ddns-* or hostname-char-* parameter has an effect" },
+    Rule { scopes: &[Hook], fam: Fam::Both, key: "parameters", same: Same::Never, why: "the hook's parameters are not read" },
+];
+
+/// Hook libraries whose function kakapo does not have yet.
+const HOOKS_WITHOUT_EFFECT: &[(&str, &str)] = &[
+    ("libdhcp_ha.so", "high availability is not implemented yet"),
+    ("libdhcp_flex_option.so", "flexible options are not implemented yet"),
+    ("libdhcp_bootp.so", "BOOTP queries (no message type) are not answered"),
+    ("libdhcp_class_cmds.so", "the class-* commands are not implemented"),
+];
+
+/// The scope of the maps under `key` in a map of scope `outer`.
+fn child_scope(outer: Scope, key: &str) -> Option<Scope> {
+    Some(match (outer, key) {
+        (Global, "shared-networks") => Network,
+        (Global | Network, "subnet4" | "subnet6") => Subnet,
+        (Subnet, "pools") => Pool,
+        (Subnet, "pd-pools") => PdPool,
+        (Global | Subnet, "reservations") => Reservation,
+        (Global, "client-classes") => Class,
+        (_, "option-data") => OptionData,
+        (Global, "interfaces-config") => Interfaces,
+        (Global, "expired-leases-processing") => Expired,
+        (Global, "sanity-checks") => Sanity,
+        (Global, "compatibility") => Compat,
+        (Global, "loggers") => Logger,
+        (Logger, "output-options" | "output_options") => Output,
+        (Global, "hooks-libraries") => Hook,
+        (Global, "dhcp-ddns") => Ddns,
+        (Global, "hosts-database" | "hosts-databases") => HostsDb,
+        (Global, "config-control") => ConfigControl,
+        (Global, "lease-database") => LeaseDb,
+        _ => return None,
+    })
+}
+
+fn is_same(v: &V<'_>, same: Same) -> bool {
+    use crate::config::text::Value;
+    match same {
+        Same::Never => false,
+        Same::Bool(b) => v.as_bool() == Some(b),
+        Same::Int(i) => v.as_int() == Some(i),
+        Same::Str(s) => v.as_str() == Some(s),
+        Same::Empty => match &v.node.value {
+            Value::List(items) => items.is_empty(),
+            Value::Str(s) => s.is_empty(),
+            Value::Null => true,
+            _ => false,
+        },
+    }
+}
+
+fn ignored(c: &mut Checker, at: &V<'_>, key: &str, why: &str) {
+    c.warn(at, format!("KAKAPO_CONFIG_KEY_IGNORED '{key}' is accepted and has no effect: {why}"));
+}
+
+/// Names every key of the `Dhcp4`/`Dhcp6` section `v` that kakapo accepts without acting on.
+pub(crate) fn warn_without_effect(c: &mut Checker, v: &V<'_>, section: Section) {
+    let fam = match section {
+        Section::Dhcp4 => Fam::V4,
+        Section::Dhcp6 => Fam::V6,
+        _ => return,
+    };
+    visit(c, v, Global, fam);
+}
+
+fn visit(c: &mut Checker, v: &V<'_>, scope: Scope, fam: Fam) {
+    for (key, child) in v.entries() {
+        let rule =
+            RULES.iter().find(|r| r.key == key && r.scopes.contains(&scope) && (r.fam == Fam::Both || r.fam == fam));
+        // A debug level means something only to a logger that logs debug messages.
+        let moot = scope == Logger && key == "debuglevel" && v.str("severity") != Some("DEBUG");
+        if let Some(r) = rule.filter(|r| !moot && !is_same(&child, r.same)) {
+            ignored(c, &child, key, r.why);
+        }
+        if scope == Hook && key == "library" {
+            let file = child.as_str().unwrap_or_default().rsplit('/').next().unwrap_or_default();
+            if let Some((_, why)) = HOOKS_WITHOUT_EFFECT.iter().find(|(lib, _)| *lib == file) {
+                ignored(c, &child, key, &format!("{file}: {why}"));
+            }
+        }
+        if scope == LeaseDb && key == "type" {
+            if let Some(t) = child.as_str().filter(|t| *t != "memfile") {
+                c.warn(&child, format!("KAKAPO_CONFIG_LEASE_BACKEND lease database type '{t}' is not implemented yet: the server will refuse to start with it"));
+            }
+        }
+        let Some(inner) = child_scope(scope, key) else { continue };
+        match &child.node.value {
+            crate::config::text::Value::List(_) => {
+                let parent = v.clone();
+                for item in parent.list(key) {
+                    visit(c, &item, inner, fam);
+                }
+            }
+            crate::config::text::Value::Map(_) => visit(c, &child, inner, fam),
+            _ => {}
+        }
+    }
+}
