@@ -9,7 +9,7 @@ cd "$(dirname "$0")/.."
 export DEBIAN_FRONTEND=noninteractive
 packages=(kea-doc kea-dhcp4-server kea-dhcp6-server kea-dhcp-ddns-server kea-ctrl-agent kea-admin
           postgresql iproute2 isc-dhcp-client isc-dhcp-relay busybox dhcpcd-base curl openssl python3
-          prometheus)
+          python3-venv prometheus)
 missing=()
 for p in "${packages[@]}"; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
@@ -19,6 +19,16 @@ if [ "${#missing[@]}" -gt 0 ]; then
     apt-get update -q
     apt-get install -y -q --no-install-recommends "${missing[@]}"
 fi
+
+# The Prometheus exporter operators point at Kea (PyPI), pinned, in a virtual environment of
+# its own; tests/kea_exporter.rs finds it through KAKAPO_KEA_EXPORTER.
+exporter_venv=/opt/kakapo-test/kea-exporter
+if [ ! -x "$exporter_venv/bin/kea-exporter" ]; then
+    echo "== installing kea-exporter 0.7.1 (PyPI)"
+    /usr/bin/python3 -m venv "$exporter_venv"
+    "$exporter_venv/bin/pip" install -q kea-exporter==0.7.1
+fi
+export KAKAPO_KEA_EXPORTER="$exporter_venv/bin/kea-exporter"
 
 # Later tiers (lease storage, hosts) use the cluster; starting it here keeps CI honest about it.
 if command -v pg_ctlcluster >/dev/null; then
