@@ -178,3 +178,87 @@ fn config_get_fills_in_what_kea_2_2_fills_in() {
         }
     }
 }
+
+/// Stork's agent (its source lists what it sends a Kea daemon: config-get, status-get,
+/// version-get, statistic-get-all, list-commands, the lease searches and the reservation
+/// commands) replayed against both servers with leases in place: each answer has Kea 2.2's
+/// shape. statistic-get-all and list-commands may hold more than Kea 2.2's (Kea 2.4+ pool
+/// statistics; host commands built in), never less.
+#[test]
+fn stork_agent_commands_answer_like_kea_2_2() {
+    require_root_and(&["ip", "/usr/sbin/kea-dhcp4"]);
+    let dir = tempfile::tempdir().unwrap();
+    let (kea_dir, our_dir) = (dir.path().join("kea"), dir.path().join("kakapo"));
+    std::fs::create_dir_all(&kea_dir).unwrap();
+    std::fs::create_dir_all(&our_dir).unwrap();
+    let mut net = Net::new();
+    let (kns, ons) = (net.ns("sa"), net.ns("so"));
+    let cfg = CFG.replace(
+        r#"{"library": "/usr/lib/x86_64-linux-gnu/kea/hooks/libdhcp_lease_cmds.so"}"#,
+        r#"{"library": "/usr/lib/x86_64-linux-gnu/kea/hooks/libdhcp_lease_cmds.so"},
+           {"library": "/usr/lib/x86_64-linux-gnu/kea/hooks/libdhcp_stat_cmds.so"}"#,
+    );
+    let kea = common::Kea::start(&kns, &kea_dir, 4, &cfg.replace("@LEASES@", kea_dir.join("l4.csv").to_str().unwrap()));
+    let our_sock = our_dir.join("kakapo4.sock");
+    let _ours = Server::start(&ons, &our_dir, &cfg.replace("@SOCKET@", our_sock.to_str().unwrap()));
+    for n in 1..=3 {
+        let add = format!(
+            r#"{{"command": "lease4-add", "arguments": {{"ip-address": "192.0.2.10{n}", "hw-address": "02:00:00:00:00:0{n}", "client-id": "01:02:00:00:00:00:0{n}", "hostname": "h{n}.example.org"}}}}"#
+        );
+        assert_eq!(result(&raw(&kea.socket, &add)), 0);
+        assert_eq!(result(&raw(&our_sock, &add)), 0);
+    }
+    let same_shape = [
+        r#"{"command": "lease4-get-by-hw-address", "arguments": {"hw-address": "02:00:00:00:00:02"}}"#,
+        r#"{"command": "lease4-get-by-hw-address", "arguments": {"hw-address": "02:00:00:00:00:09"}}"#,
+        r#"{"command": "lease4-get-by-client-id", "arguments": {"client-id": "01:02:00:00:00:00:03"}}"#,
+        r#"{"command": "lease4-get-by-hostname", "arguments": {"hostname": "h1.example.org"}}"#,
+        r#"{"command": "lease4-get-page", "arguments": {"from": "start", "limit": 2}}"#,
+        r#"{"command": "lease4-get-all", "arguments": {"subnets": [1]}}"#,
+        r#"{"command": "stat-lease4-get"}"#,
+        r#"{"command": "version-get"}"#,
+        // The other family's lease_cmds and stat_cmds commands, which Kea lists in this daemon.
+        r#"{"command": "lease6-get-all"}"#,
+        r#"{"command": "lease6-get", "arguments": {"ip-address": "2001:db8::1"}}"#,
+        r#"{"command": "lease6-get-by-duid", "arguments": {"duid": "01:02:03"}}"#,
+        r#"{"command": "lease6-get-page", "arguments": {"from": "start", "limit": 2}}"#,
+        r#"{"command": "lease6-add", "arguments": {"ip-address": "2001:db8::1", "duid": "01:02:03", "iaid": 1, "subnet-id": 1}}"#,
+        r#"{"command": "lease6-del", "arguments": {"ip-address": "2001:db8::1"}}"#,
+        r#"{"command": "lease6-wipe"}"#,
+        r#"{"command": "lease6-bulk-apply", "arguments": {"leases": []}}"#,
+        r#"{"command": "stat-lease6-get"}"#,
+        r#"{"command": "config-backend-pull"}"#,
+        r#"{"command": "libreload"}"#,
+    ];
+    let mut differ = Vec::new();
+    for cmd in same_shape {
+        let (k, o) = (raw(&kea.socket, cmd), raw(&our_sock, cmd));
+        if result(&k) != result(&o) || mask(&k) != mask(&o) {
+            differ.push(format!("{cmd}\n  Kea 2.2: {k}\n  kakapo:  {o}"));
+        }
+    }
+    assert!(differ.is_empty(), "{} answers differ:\n{}", differ.len(), differ.join("\n"));
+
+    let parse = |t: String| serde_json::from_str::<serde_json::Value>(&t).unwrap();
+    // statistic-get-all: every statistic Kea 2.2 has, as a list of [value, timestamp] pairs.
+    let cmd = r#"{"command": "statistic-get-all"}"#;
+    let (k, o) = (parse(raw(&kea.socket, cmd)), parse(raw(&our_sock, cmd)));
+    let (ks, os) = (k["arguments"].as_object().unwrap(), o["arguments"].as_object().unwrap());
+    assert!(ks.len() > 20, "{k}");
+    let missing: Vec<&String> = ks.keys().filter(|n| !os.contains_key(*n)).collect();
+    assert!(missing.is_empty(), "statistics Kea 2.2 has and kakapo lacks: {missing:?}");
+    for (name, kv) in ks {
+        let shape =
+            |v: &serde_json::Value| v.as_array().and_then(|s| s.first()).and_then(|p| p.as_array()).map(Vec::len);
+        assert_eq!(shape(&os[name]), shape(kv), "{name}: Kea 2.2 {kv}, kakapo {}", os[name]);
+    }
+    // list-commands: every command Kea 2.2 lists with the same hooks loaded.
+    let cmd = r#"{"command": "list-commands"}"#;
+    let (k, o) = (parse(raw(&kea.socket, cmd)), parse(raw(&our_sock, cmd)));
+    let names = |v: &serde_json::Value| -> Vec<String> {
+        v["arguments"].as_array().unwrap().iter().map(|c| c.as_str().unwrap().to_string()).collect()
+    };
+    let ours = names(&o);
+    let missing: Vec<String> = names(&k).into_iter().filter(|c| !ours.contains(c)).collect();
+    assert!(missing.is_empty(), "commands Kea 2.2 lists and kakapo does not: {missing:?}");
+}

@@ -66,6 +66,10 @@ pub enum Command {
         /// `origin`
         origin: Origin,
     },
+    /// `libreload`: hooks are built in, so there is nothing to reload.
+    LibReload,
+    /// `config-backend-pull`: there is no configuration backend to pull from.
+    ConfigBackendPull,
     /// `leases-reclaim`
     LeasesReclaim {
         /// `remove`: delete reclaimed leases instead of keeping them expired-reclaimed.
@@ -240,6 +244,8 @@ impl Command {
                 Some(_) => return Err(Response::error("'remove' parameter expected to be a boolean.")),
             },
             "list-commands" => Command::ListCommands,
+            "libreload" => Command::LibReload,
+            "config-backend-pull" => Command::ConfigBackendPull,
             "server-tag-get" => Command::ServerTagGet,
             "shutdown" => {
                 let exit_value = match args.and_then(|a| a.get("exit-value")) {

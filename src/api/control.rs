@@ -420,6 +420,9 @@ impl Control {
             }
             Command::LeasesReclaim { remove } => self.reclaim(section, remove, now).await,
             Command::ListCommands => Response::ok("").with_args(json!(self.commands(section))),
+            // Kea's answers: its libraries reload; kakapo's are part of the binary.
+            Command::LibReload => Response::ok("Hooks libraries successfully reloaded."),
+            Command::ConfigBackendPull => Response::new(RESULT_EMPTY, "No config backend."),
             Command::ServerTagGet => {
                 let tag = cfg.source.get(&section).and_then(|s| s.get("server-tag")).cloned().unwrap_or(json!(""));
                 Response::ok("").with_args(json!({ "server-tag": tag }))
@@ -508,9 +511,11 @@ impl Control {
             _ => None,
         };
         if let Some(fam) = fam {
-            let prefix = if fam == Family::V4 { "lease4-" } else { "lease6-" };
-            v.extend(super::lease_cmds::COMMANDS.iter().filter(|c| c.starts_with(prefix)).map(|s| s.to_string()));
+            // Kea's lease_cmds and stat_cmds register both families' commands in either daemon.
+            v.extend(super::lease_cmds::COMMANDS.iter().map(|s| s.to_string()));
             v.extend(super::command::hook_commands(fam));
+            v.push(if fam == Family::V4 { "stat-lease6-get" } else { "stat-lease4-get" }.to_string());
+            v.extend(["config-backend-pull", "libreload"].map(str::to_string));
         }
         v.sort();
         v.dedup();
@@ -669,8 +674,20 @@ impl Control {
     /// lease maps, totals from the statistics.
     fn stat_lease_get(&self, section: Section, fam: Family, args: Option<&Value>, now: u64) -> Response {
         let want_section = if fam == Family::V4 { Section::Dhcp4 } else { Section::Dhcp6 };
-        if section != want_section {
-            return Response::new(super::RESULT_UNSUPPORTED, "command not supported by this daemon");
+        let cmd = if fam == Family::V4 { "stat-lease4-get" } else { "stat-lease6-get" };
+        let no_subnets = match fam {
+            Family::V4 => self.v4().is_none_or(|sh| sh.engine().config().subnets.is_empty()),
+            Family::V6 => self.v6().is_none_or(|sh| sh.engine().config().subnets.is_empty()),
+        };
+        if section != want_section || (no_subnets && args.is_none()) {
+            // Kea's stat_cmds in a daemon without subnets of this family.
+            return Response::new(
+                RESULT_EMPTY,
+                format!(
+                    "{cmd}[all subnets]: no matching data, selected ID range: 0 through 0 includes no known subnets"
+                ),
+            )
+            .with_args(json!({}));
         }
         let (first, last) = match args {
             None => (0, u32::MAX),
@@ -757,7 +774,6 @@ impl Control {
                 "assigned-pds"
             ]),
         };
-        let cmd = if fam == Family::V4 { "stat-lease4-get" } else { "stat-lease6-get" };
         // Kea walks the subnets by id.
         rows.sort_by_key(|r| r[0].as_u64().unwrap_or(0));
         let n = rows.len();

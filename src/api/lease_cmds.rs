@@ -61,12 +61,102 @@ pub async fn handle(
     if !COMMANDS.contains(&command) {
         return None;
     }
-    let r = if command.starts_with("lease4-") {
-        lease4(v4?, ddns_enabled, command, arguments, now).await
-    } else {
-        lease6(v6?, ddns_enabled, command, arguments, now).await
+    let r = match (command.starts_with("lease4-"), v4, v6) {
+        (true, Some(v4), _) => lease4(v4, ddns_enabled, command, arguments, now).await,
+        (false, _, Some(v6)) => lease6(v6, ddns_enabled, command, arguments, now).await,
+        // Kea's lease_cmds hook registers both families' commands in either daemon; the
+        // other family's leases simply do not exist there.
+        (true, None, Some(_)) => other_family("IPv4", command, arguments, ddns_enabled),
+        (false, Some(_), None) => other_family("IPv6", command, arguments, ddns_enabled),
+        _ => return None,
     };
     Some(r.unwrap_or_else(|e| e))
+}
+
+/// The answer of a daemon that has no leases (nor subnets) of `family`, as Kea gives it:
+/// the arguments are checked as usual, then nothing is found.
+fn other_family(family: &str, command: &str, arguments: Option<&Value>, ddns: bool) -> R<Response> {
+    let op = command.split_once('-').map_or("", |(_, op)| op);
+    Ok(match op {
+        "get-all" => {
+            subnets_arg(arguments)?;
+            lease_list(family, Vec::new())
+        }
+        "get-by-hw-address" | "get-by-client-id" | "get-by-duid" => {
+            let key = op.trim_start_matches("get-by-");
+            parse_hex(by_param(arguments, key)?)?;
+            lease_list(family, Vec::new())
+        }
+        "get-by-hostname" => {
+            hostname_param(arguments)?;
+            lease_list(family, Vec::new())
+        }
+        "get-page" => {
+            page_args(command, arguments, family)?;
+            page_reply(family, Vec::new())
+        }
+        "get" => {
+            parse_query(map_of(arguments, "Parameters missing or are not a map.")?)?;
+            Response::empty("Lease not found.")
+        }
+        "del" => {
+            parse_query(map_of(arguments, "Parameters missing or are not a map.")?)?;
+            Response::empty(format!("{family} lease not found."))
+        }
+        "wipe" => wipe_reply(family, 0, wipe_arg(arguments)?, std::iter::empty()),
+        "resend-ddns" => resend_reply(ddns, false, resend_addr(arguments)?),
+        "add" | "update" => {
+            let missing = if op == "add" {
+                "no parameters specified for the command".to_string()
+            } else {
+                format!("no parameters specified for {command} command")
+            };
+            return Err(no_subnet(family, map_of(arguments, &missing)?));
+        }
+        "bulk-apply" => {
+            let m = map_of(arguments, "Command arguments missing or a not a map.")?;
+            let entries = |k: &str| m.get(k).and_then(Value::as_array).cloned().unwrap_or_default();
+            if let Some(l) = entries("leases").first() {
+                return Err(no_subnet(
+                    family,
+                    l.as_object().ok_or_else(|| fail("each entry of 'leases' must be a map"))?,
+                ));
+            }
+            let failed_deleted: Vec<Value> = entries("deleted-leases")
+                .iter()
+                .filter_map(|d| d.get("ip-address").and_then(Value::as_str).and_then(|a| a.parse::<Ipv6Addr>().ok()))
+                .map(|a| failed(a, LeaseType6::Na, RESULT_EMPTY, "lease not found"))
+                .collect();
+            let r = Response::empty(format!("Bulk apply of 0 {family} leases completed."));
+            if failed_deleted.is_empty() {
+                r
+            } else {
+                r.with_args(json!({ "failed-deleted-leases": failed_deleted }))
+            }
+        }
+        _ => Response::new(super::RESULT_UNSUPPORTED, format!("'{command}' command not supported.")),
+    })
+}
+
+/// Why a lease of a family without subnets cannot be added (Kea's checks, in its order).
+fn no_subnet(family: &str, m: Args) -> Response {
+    let parsed = req_str(m, "ip-address").and_then(|s| match family {
+        "IPv6" => lease_addr6(s).map(IpAddr::V6),
+        _ => lease_addr4(s).map(IpAddr::V4),
+    });
+    let address = match parsed {
+        Ok(a) => a,
+        Err(e) => return e,
+    };
+    match opt_u32(m, "subnet-id") {
+        Err(e) => e,
+        Ok(None | Some(0)) => {
+            fail(format!("subnet-id not specified and failed to find a subnet for address {address}"))
+        }
+        Ok(Some(id)) => {
+            fail(format!("Invalid subnet-id: No {family} subnet with subnet-id={id} currently configured."))
+        }
+    }
 }
 
 /// Kea's default `valid-lifetime` (7200 s, v4 and v6), for a subnet whose scope sets none.
@@ -637,16 +727,17 @@ fn wipe_arg(arguments: Option<&Value>) -> R<Option<u32>> {
 }
 
 fn wipe_reply(family: &str, n: usize, subnet: Option<u32>, all: impl Iterator<Item = u32>) -> Response {
-    let ids = match subnet {
-        Some(s) => s.to_string(),
+    // Kea appends " <id>" per subnet wiped: nothing at all when there is none.
+    let ids: String = match subnet {
+        Some(s) => format!(" {s}"),
         None => {
             let mut v: Vec<u32> = all.collect();
             v.sort_unstable();
-            v.iter().map(u32::to_string).collect::<Vec<_>>().join(" ")
+            v.iter().map(|id| format!(" {id}")).collect()
         }
     };
     let code = if n == 0 { RESULT_EMPTY } else { RESULT_SUCCESS };
-    Response::new(code, format!("Deleted {n} {family} lease(s) from subnet(s) {ids}"))
+    Response::new(code, format!("Deleted {n} {family} lease(s) from subnet(s){ids}"))
 }
 
 /// The address of `leaseX-resend-ddns`.
@@ -1038,7 +1129,14 @@ mod tests {
     #[tokio::test]
     async fn routing() {
         let (s4, _, _d) = v4();
-        assert!(handle(Some(&s4), None, false, "lease6-get", None, NOW).await.is_none());
+        // The other family's commands are answered as for a daemon without such leases.
+        let r = handle(Some(&s4), None, false, "lease6-get-all", None, NOW).await.unwrap();
+        assert_eq!((r.result, text(&r)), (RESULT_EMPTY, "0 IPv6 lease(s) found."));
+        let add = json!({"ip-address": "2001:db8::1", "duid": "01:02:03", "iaid": 1, "subnet-id": 1});
+        let r = handle(Some(&s4), None, false, "lease6-add", Some(&add), NOW).await.unwrap();
+        assert_eq!(text(&r), "Invalid subnet-id: No IPv6 subnet with subnet-id=1 currently configured.");
+        let r = handle(Some(&s4), None, false, "lease6-wipe", None, NOW).await.unwrap();
+        assert_eq!(text(&r), "Deleted 0 IPv6 lease(s) from subnet(s)");
         assert!(handle(Some(&s4), None, false, "config-get", None, NOW).await.is_none());
         assert!(handle(None, None, false, "lease4-get", None, NOW).await.is_none());
         assert!(COMMANDS.iter().all(|c| c.starts_with("lease4-") || c.starts_with("lease6-")));
