@@ -15,11 +15,14 @@ use kakapo::clock::monotonic_now;
 use kakapo::wire::v4::{MessageType, Pkt4};
 use kakapo::wire::v6::{self as w6, MessageType as Msg6, Pkt6, RelayMsg};
 
+// `packet-queue-size` 0 (unbounded): with Kea's default of 64, a burst of 200 clients arriving
+// before the threads read them would push the oldest out of the queue (as in Kea), and each
+// client must be answered here.
 const CFG4: &str = r#"{"Dhcp4": {
   "interfaces-config": {"interfaces": ["@IFACE@"], "dhcp-socket-type": "@TYPE@"},
   "lease-database": {"type": "memfile", "name": "@LEASES@", "lfc-interval": 0},
   "control-socket": {"socket-type": "unix", "socket-name": "kea4.sock"},
-  "multi-threading": {"enable-multi-threading": true, "thread-pool-size": 3},
+  "multi-threading": {"enable-multi-threading": true, "thread-pool-size": 3, "packet-queue-size": 0},
   "valid-lifetime": 600,
   "subnet4": [{"id": 1, "subnet": "198.51.100.0/24", "pools": [{"pool": "198.51.100.10 - 198.51.100.250"}]}],
   "loggers": [{"name": "kea-dhcp4", "severity": "INFO"}]
@@ -107,7 +110,7 @@ const CFG6: &str = r#"{"Dhcp6": {
   "interfaces-config": {"interfaces": ["@IFACE@"]},
   "lease-database": {"type": "memfile", "name": "@LEASES@", "lfc-interval": 0},
   "control-socket": {"socket-type": "unix", "socket-name": "kea6.sock"},
-  "multi-threading": {"enable-multi-threading": true, "thread-pool-size": 3},
+  "multi-threading": {"enable-multi-threading": true, "thread-pool-size": 3, "packet-queue-size": 0},
   "preferred-lifetime": 3000, "valid-lifetime": 4000,
   "subnet6": [{"id": 1, "subnet": "2001:db8:1::/64", "interface": "@IFACE@",
      "pools": [{"pool": "2001:db8:1::100-2001:db8:1::3ff"}]}],

@@ -89,9 +89,9 @@ pub enum Command {
     /// `version-get`
     VersionGet,
     /// `statistic-*` (handled by `stat_cmds`).
-    Statistic(String, Option<Value>),
+    Statistic(super::stat_cmds::StatCommand),
     /// `lease4-*` / `lease6-*` (handled by `lease_cmds`).
-    Lease(String, Option<Value>),
+    Lease(super::lease_cmd::LeaseCommand),
     /// `stat-lease4-get` / `stat-lease6-get`
     StatLeaseGet(Family, Option<Value>),
     /// `reservation-add`
@@ -259,8 +259,18 @@ impl Command {
             }
             "status-get" => Command::StatusGet,
             "version-get" => Command::VersionGet,
-            n if n.starts_with("statistic-") => Command::Statistic(n.to_string(), args.cloned()),
-            n if n.starts_with("lease4-") || n.starts_with("lease6-") => Command::Lease(n.to_string(), args.cloned()),
+            n if n.starts_with("statistic-") => match super::stat_cmds::StatCommand::parse(n, args) {
+                Some(parsed) => Command::Statistic(parsed?),
+                None => return Err(Response::new(super::RESULT_UNSUPPORTED, format!("'{n}' command not supported."))),
+            },
+            n if n.starts_with("lease4-") || n.starts_with("lease6-") => {
+                match super::lease_cmd::LeaseCommand::parse(n, args) {
+                    Some(parsed) => Command::Lease(parsed?),
+                    None => {
+                        return Err(Response::new(super::RESULT_UNSUPPORTED, format!("'{n}' command not supported.")))
+                    }
+                }
+            }
             "stat-lease4-get" | "stat-lease6-get" => Command::StatLeaseGet(family(name), args.cloned()),
             "reservation-add" => {
                 let a = args_map(req)?;

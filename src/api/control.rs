@@ -433,11 +433,8 @@ impl Control {
                 Response::ok("Shutting down.")
             }
             Command::StatusGet => self.status(section, now),
-            Command::Statistic(name, args) => super::stat_cmds::handle(self.stats(section), &name, args.as_ref(), now)
-                .unwrap_or_else(|| {
-                    Response::new(super::RESULT_UNSUPPORTED, format!("'{name}' command not supported."))
-                }),
-            Command::Lease(name, args) => {
+            Command::Statistic(cmd) => super::stat_cmds::execute(self.stats(section), &cmd, now),
+            Command::Lease(cmd) => {
                 let (v4, v6) = match section {
                     Section::Dhcp4 => (self.v4(), None),
                     Section::Dhcp6 => (None, self.v6()),
@@ -448,11 +445,9 @@ impl Control {
                     Section::Dhcp6 => cfg.dhcp6.as_ref().is_some_and(|d| d.ddns_enabled),
                     _ => false,
                 };
-                super::lease_cmds::handle(v4.as_ref(), v6.as_ref(), ddns, &name, args.as_ref(), now)
-                    .await
-                    .unwrap_or_else(|| {
-                        Response::new(super::RESULT_UNSUPPORTED, format!("'{name}' command not supported."))
-                    })
+                super::lease_cmds::execute(v4.as_ref(), v6.as_ref(), ddns, &cmd, now).await.unwrap_or_else(|| {
+                    Response::new(super::RESULT_UNSUPPORTED, format!("'{}' command not supported.", cmd.name()))
+                })
             }
             Command::StatLeaseGet(fam, args) => self.stat_lease_get(section, fam, args.as_ref(), now),
             Command::ReservationAdd(a, t) => self.reservation_add(section, a, t).await,

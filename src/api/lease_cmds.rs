@@ -13,12 +13,14 @@ use std::sync::Arc;
 
 use serde_json::{json, Map, Value};
 
+use super::command::Family;
+use super::lease_cmd::{fail, LeaseCommand, LeaseSpec4, LeaseSpec6, Query4, Query6, Times, R};
 use super::{Response, RESULT_CONFLICT, RESULT_EMPTY, RESULT_SUCCESS};
 use crate::engine::admin::{AdminError, PutMode};
 use crate::engine::v4::Engine4;
 use crate::engine::v6::Engine6;
 use crate::lease::store::ClientId;
-use crate::lease::{Lease4, Lease6, LeaseState, LeaseType6};
+use crate::lease::{Lease4, Lease6, LeaseType6};
 
 /// The lease commands this module answers (Kea ARM 16.x "libdhcp_lease_cmds.so").
 pub const COMMANDS: &[&str] = &[
@@ -46,10 +48,10 @@ pub const COMMANDS: &[&str] = &[
     "lease6-wipe",
 ];
 
-/// Answers a lease command (Kea ARM 16.x "libdhcp_lease_cmds.so"); None when `command` is not
-/// one of [`COMMANDS`] or its family's service is absent (`v4` for `lease4-*`, `v6` for
-/// `lease6-*`). `ddns_enabled` is the daemon's `ddns-send-updates` / D2 state for
-/// `leaseX-resend-ddns`; `now` is the current Unix time in seconds.
+/// Parses and answers a lease command (Kea ARM 16.x "libdhcp_lease_cmds.so"); None when
+/// `command` is not one of [`COMMANDS`] or the daemon has no DHCP service. `ddns_enabled` is
+/// the daemon's `ddns-send-updates` / D2 state for `leaseX-resend-ddns`; `now` is the current
+/// Unix time in seconds.
 pub async fn handle(
     v4: Option<&Arc<crate::server::v4::Shared>>,
     v6: Option<&Arc<crate::server::v6::Shared>>,
@@ -58,241 +60,88 @@ pub async fn handle(
     arguments: Option<&Value>,
     now: u64,
 ) -> Option<Response> {
-    if !COMMANDS.contains(&command) {
+    if v4.is_none() && v6.is_none() {
         return None;
     }
-    let r = match (command.starts_with("lease4-"), v4, v6) {
-        (true, Some(v4), _) => lease4(v4, ddns_enabled, command, arguments, now).await,
-        (false, _, Some(v6)) => lease6(v6, ddns_enabled, command, arguments, now).await,
-        // Kea's lease_cmds hook registers both families' commands in either daemon; the
-        // other family's leases simply do not exist there.
-        (true, None, Some(_)) => other_family("IPv4", command, arguments, ddns_enabled),
-        (false, Some(_), None) => other_family("IPv6", command, arguments, ddns_enabled),
-        _ => return None,
+    Some(match LeaseCommand::parse(command, arguments)? {
+        Ok(cmd) => execute(v4, v6, ddns_enabled, &cmd, now).await?,
+        Err(e) => e,
+    })
+}
+
+/// Answers a checked lease command against the daemon's service; None when the daemon has
+/// none. A command for the other family is answered as Kea's hook answers it there: its
+/// leases (and subnets) simply do not exist.
+pub async fn execute(
+    v4: Option<&Arc<crate::server::v4::Shared>>,
+    v6: Option<&Arc<crate::server::v6::Shared>>,
+    ddns_enabled: bool,
+    cmd: &LeaseCommand,
+    now: u64,
+) -> Option<Response> {
+    let r = match (cmd.family(), v4, v6) {
+        (Family::V4, Some(v4), _) => lease4(v4, ddns_enabled, cmd, now).await,
+        (Family::V6, _, Some(v6)) => lease6(v6, ddns_enabled, cmd, now).await,
+        (_, None, None) => return None,
+        (_, _, _) => Ok(absent(cmd, ddns_enabled)),
     };
     Some(r.unwrap_or_else(|e| e))
 }
 
-/// The answer of a daemon that has no leases (nor subnets) of `family`, as Kea gives it:
-/// the arguments are checked as usual, then nothing is found.
-fn other_family(family: &str, command: &str, arguments: Option<&Value>, ddns: bool) -> R<Response> {
-    let op = command.split_once('-').map_or("", |(_, op)| op);
-    Ok(match op {
-        "get-all" => {
-            subnets_arg(arguments)?;
-            lease_list(family, Vec::new())
+/// The answer of a daemon without leases or subnets of the command's family.
+fn absent(cmd: &LeaseCommand, ddns: bool) -> Response {
+    let fam = family_name(cmd.family());
+    match cmd {
+        LeaseCommand::Put4 { lease, .. } => no_subnet(fam, IpAddr::V4(lease.address), lease.subnet_id),
+        LeaseCommand::Put6 { lease, .. } => no_subnet(fam, IpAddr::V6(lease.address), lease.subnet_id),
+        LeaseCommand::Get4(_) | LeaseCommand::Get6(_) => Response::empty("Lease not found."),
+        LeaseCommand::Del4(_) | LeaseCommand::Del6(_) => Response::empty(format!("{fam} lease not found.")),
+        LeaseCommand::GetAll(..) | LeaseCommand::GetByClient(_) | LeaseCommand::GetByHostname(..) => {
+            lease_list(fam, Vec::new())
         }
-        "get-by-hw-address" | "get-by-client-id" | "get-by-duid" => {
-            let key = op.trim_start_matches("get-by-");
-            parse_hex(by_param(arguments, key)?)?;
-            lease_list(family, Vec::new())
-        }
-        "get-by-hostname" => {
-            hostname_param(arguments)?;
-            lease_list(family, Vec::new())
-        }
-        "get-page" => {
-            page_args(command, arguments, family)?;
-            page_reply(family, Vec::new())
-        }
-        "get" => {
-            parse_query(map_of(arguments, "Parameters missing or are not a map.")?)?;
-            Response::empty("Lease not found.")
-        }
-        "del" => {
-            parse_query(map_of(arguments, "Parameters missing or are not a map.")?)?;
-            Response::empty(format!("{family} lease not found."))
-        }
-        "wipe" => wipe_reply(family, 0, wipe_arg(arguments)?, std::iter::empty()),
-        "resend-ddns" => resend_reply(ddns, false, resend_addr(arguments)?),
-        "add" | "update" => {
-            let missing = if op == "add" {
-                "no parameters specified for the command".to_string()
-            } else {
-                format!("no parameters specified for {command} command")
-            };
-            return Err(no_subnet(family, map_of(arguments, &missing)?));
-        }
-        "bulk-apply" => {
-            let m = map_of(arguments, "Command arguments missing or a not a map.")?;
-            let entries = |k: &str| m.get(k).and_then(Value::as_array).cloned().unwrap_or_default();
-            if let Some(l) = entries("leases").first() {
-                return Err(no_subnet(
-                    family,
-                    l.as_object().ok_or_else(|| fail("each entry of 'leases' must be a map"))?,
-                ));
+        LeaseCommand::GetPage(..) => page_reply(fam, Vec::new()),
+        LeaseCommand::Wipe(_, subnet) => wipe_reply(fam, 0, *subnet, std::iter::empty()),
+        LeaseCommand::ResendDdns(addr) => resend_reply(ddns, false, *addr),
+        LeaseCommand::BulkApply6 { deleted, leases } => {
+            if let Some(l) = leases.first() {
+                return no_subnet(fam, IpAddr::V6(l.address), l.subnet_id);
             }
-            let failed_deleted: Vec<Value> = entries("deleted-leases")
-                .iter()
-                .filter_map(|d| d.get("ip-address").and_then(Value::as_str).and_then(|a| a.parse::<Ipv6Addr>().ok()))
-                .map(|a| failed(a, LeaseType6::Na, RESULT_EMPTY, "lease not found"))
-                .collect();
-            let r = Response::empty(format!("Bulk apply of 0 {family} leases completed."));
+            let failed_deleted: Vec<Value> =
+                deleted.iter().map(|(ty, a)| failed(*a, *ty, RESULT_EMPTY, "lease not found")).collect();
+            let r = Response::empty(format!("Bulk apply of 0 {fam} leases completed."));
             if failed_deleted.is_empty() {
                 r
             } else {
                 r.with_args(json!({ "failed-deleted-leases": failed_deleted }))
             }
         }
-        _ => Response::new(super::RESULT_UNSUPPORTED, format!("'{command}' command not supported.")),
-    })
+    }
+}
+
+fn family_name(f: Family) -> &'static str {
+    match f {
+        Family::V4 => "IPv4",
+        Family::V6 => "IPv6",
+    }
 }
 
 /// Why a lease of a family without subnets cannot be added (Kea's checks, in its order).
-fn no_subnet(family: &str, m: Args) -> Response {
-    let parsed = req_str(m, "ip-address").and_then(|s| match family {
-        "IPv6" => lease_addr6(s).map(IpAddr::V6),
-        _ => lease_addr4(s).map(IpAddr::V4),
-    });
-    let address = match parsed {
-        Ok(a) => a,
-        Err(e) => return e,
-    };
-    match opt_u32(m, "subnet-id") {
-        Err(e) => e,
-        Ok(None | Some(0)) => {
-            fail(format!("subnet-id not specified and failed to find a subnet for address {address}"))
-        }
-        Ok(Some(id)) => {
-            fail(format!("Invalid subnet-id: No {family} subnet with subnet-id={id} currently configured."))
-        }
+fn no_subnet(family: &str, address: IpAddr, subnet_id: Option<u32>) -> Response {
+    match subnet_id {
+        None | Some(0) => fail(format!("subnet-id not specified and failed to find a subnet for address {address}")),
+        Some(id) => fail(format!("Invalid subnet-id: No {family} subnet with subnet-id={id} currently configured.")),
     }
 }
 
 /// Kea's default `valid-lifetime` (7200 s, v4 and v6), for a subnet whose scope sets none.
 const KEA_DEFAULT_VALID: u32 = 7200;
 
-type Args<'a> = &'a Map<String, Value>;
 type Shared4 = crate::server::v4::Shared;
 type Shared6 = crate::server::v6::Shared;
-type R<T> = Result<T, Response>;
-
-fn fail(text: impl Into<String>) -> Response {
-    Response::error(text)
-}
-
-/// The arguments as a map, or `missing` as result 1.
-fn map_of<'a>(arguments: Option<&'a Value>, missing: &str) -> R<Args<'a>> {
-    arguments.and_then(Value::as_object).ok_or_else(|| fail(missing))
-}
-
-fn bad_type(k: &str) -> Response {
-    fail(format!("invalid type specified for parameter '{k}'"))
-}
-
-fn opt_str<'a>(m: Args<'a>, k: &str) -> R<Option<&'a str>> {
-    match m.get(k) {
-        None => Ok(None),
-        Some(Value::String(s)) => Ok(Some(s)),
-        Some(_) => Err(bad_type(k)),
-    }
-}
-
-fn req_str<'a>(m: Args<'a>, k: &str) -> R<&'a str> {
-    opt_str(m, k)?.ok_or_else(|| fail(format!("missing parameter '{k}'")))
-}
-
-fn opt_int(m: Args, k: &str) -> R<Option<i64>> {
-    match m.get(k) {
-        None => Ok(None),
-        Some(Value::Number(n)) => match (n.as_i64(), n.as_u64()) {
-            (Some(i), _) => Ok(Some(i)),
-            (None, Some(u)) => Err(fail(format!("out of range value ({u}) specified for parameter '{k}'"))),
-            _ => Err(bad_type(k)),
-        },
-        Some(_) => Err(bad_type(k)),
-    }
-}
-
-fn opt_u32(m: Args, k: &str) -> R<Option<u32>> {
-    match opt_int(m, k)? {
-        None => Ok(None),
-        Some(i) => u32::try_from(i)
-            .map(Some)
-            .map_err(|_| fail(format!("out of range value ({i}) specified for parameter '{k}'"))),
-    }
-}
-
-fn opt_bool(m: Args, k: &str) -> R<Option<bool>> {
-    match m.get(k) {
-        None => Ok(None),
-        Some(Value::Bool(b)) => Ok(Some(*b)),
-        Some(_) => Err(bad_type(k)),
-    }
-}
-
-/// Kea's `decodeFormattedHexString`: `aa:bb:cc`, `aa bb cc` (one or two digits per byte) or
-/// plain `aabbcc` (an odd count gets a leading zero).
-fn parse_hex(text: &str) -> R<Vec<u8>> {
-    let digit = |c: char| {
-        c.to_digit(16)
-            .map(|d| d as u8)
-            .ok_or_else(|| fail(format!("'{c}' is not a valid hexadecimal digit in decoded string '{text}'")))
-    };
-    let sep = if text.contains(':') {
-        Some(':')
-    } else if text.contains(' ') {
-        Some(' ')
-    } else {
-        None
-    };
-    let mut out = Vec::new();
-    match sep {
-        Some(sep) => {
-            for part in text.split(sep) {
-                let chars: Vec<char> = part.chars().collect();
-                match chars.as_slice() {
-                    [a] => out.push(digit(*a)?),
-                    [a, b] => out.push(digit(*a)? << 4 | digit(*b)?),
-                    _ => return Err(fail(format!("invalid format of the decoded string '{text}'"))),
-                }
-            }
-        }
-        None => {
-            let mut chars: Vec<char> = text.chars().collect();
-            if chars.len() % 2 == 1 {
-                chars.insert(0, '0');
-            }
-            for pair in chars.chunks(2) {
-                out.push(digit(pair[0])? << 4 | digit(pair[1])?);
-            }
-        }
-    }
-    Ok(out)
-}
 
 /// `aa:bb:cc`, lower case, as Kea prints hardware addresses, client ids and DUIDs.
 fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect::<Vec<_>>().join(":")
-}
-
-fn parse_ip(s: &str) -> R<IpAddr> {
-    s.parse::<IpAddr>().map_err(|_| {
-        fail(format!("Failed to convert '{s}' to address: Failed to convert string to address '{s}': Invalid argument"))
-    })
-}
-
-fn lease_addr4(s: &str) -> R<Ipv4Addr> {
-    match parse_ip(s)? {
-        IpAddr::V4(a) => Ok(a),
-        IpAddr::V6(_) => Err(fail(format!("Non-IPv4 address specified: {s}"))),
-    }
-}
-
-fn lease_addr6(s: &str) -> R<Ipv6Addr> {
-    match parse_ip(s)? {
-        IpAddr::V6(a) => Ok(a),
-        IpAddr::V4(_) => Err(fail(format!("Non-IPv6 address specified: {s}"))),
-    }
-}
-
-fn lease_type(s: &str) -> R<LeaseType6> {
-    match s {
-        "IA_NA" => Ok(LeaseType6::Na),
-        "IA_PD" => Ok(LeaseType6::Pd),
-        "IA_TA" => Err(fail("IA_TA leases are not supported")),
-        _ => Err(fail(format!("Incorrect lease type: {s}, the only supported values are: na, ta and pd"))),
-    }
 }
 
 fn type_name(t: LeaseType6) -> &'static str {
@@ -302,54 +151,26 @@ fn type_name(t: LeaseType6) -> &'static str {
     }
 }
 
-/// The fields lease4 and lease6 parse alike (Kea's `LeaseParser`).
-struct Common {
-    cltt: u64,
-    valid: u32,
-    fqdn_fwd: bool,
-    fqdn_rev: bool,
-    hostname: String,
-    state: LeaseState,
-    user_context: Option<String>,
-    pool_id: u32,
-}
-
-fn parse_common(m: Args, addr: &str, default_valid: u32, now: u64) -> R<Common> {
-    let valid = opt_u32(m, "valid-lft")?.unwrap_or(default_valid);
-    let cltt = match opt_int(m, "expire")? {
+/// The lifetime and last transmission time of a lease: `valid-lft` (else the subnet's
+/// default) and `expire` (Kea's `LeaseParser`: it cannot come before the lifetime).
+fn lifetime(times: Times, default_valid: u32, addr: &str, now: u64) -> R<(u32, u64)> {
+    let valid = times.valid.unwrap_or(default_valid);
+    let cltt = match times.expire {
         None => now,
-        Some(e) if e <= 0 => return Err(fail(format!("expiration time must be positive for address {addr}"))),
-        Some(e) if (e as u64) < u64::from(valid) => {
+        Some(e) if e < u64::from(valid) => {
             return Err(fail(format!("expiration time must be greater than valid lifetime for address {addr}")))
         }
-        Some(e) => e as u64 - u64::from(valid),
+        Some(e) => e - u64::from(valid),
     };
-    let fqdn_fwd = opt_bool(m, "fqdn-fwd")?.unwrap_or(false);
-    let fqdn_rev = opt_bool(m, "fqdn-rev")?.unwrap_or(false);
-    let hostname = opt_str(m, "hostname")?.unwrap_or("").to_lowercase();
-    let state = match opt_u32(m, "state")? {
-        None => LeaseState::Default,
-        Some(s) if s <= 2 => LeaseState::from_code(s).unwrap_or_default(),
-        Some(s) => {
-            return Err(fail(format!(
-                "Invalid state value: {s}, supported values are: 0 (default), 1 (declined) and 2 (expired-reclaimed)"
-            )))
-        }
-    };
-    let user_context = match m.get("user-context") {
-        None => None,
-        Some(v @ Value::Object(_)) => Some(v.to_string()),
-        Some(v) => return Err(fail(format!("Invalid user context '{v}' is not a JSON map."))),
-    };
-    let pool_id = opt_u32(m, "pool-id")?.unwrap_or(0);
-    Ok(Common { cltt, valid, fqdn_fwd, fqdn_rev, hostname, state, user_context, pool_id })
+    Ok((valid, cltt))
 }
 
-fn parse_lease4(e: &Engine4, m: Args, now: u64) -> R<Lease4> {
-    let addr_text = req_str(m, "ip-address")?;
-    let address = lease_addr4(addr_text)?;
+/// The lease a `lease4-add` / `lease4-update` names, its subnet resolved in the running
+/// configuration; errors in Kea's order.
+fn resolve4(e: &Engine4, spec: &LeaseSpec4, now: u64) -> R<Lease4> {
+    let address = spec.address;
     let cfg = e.config();
-    let subnet = match opt_u32(m, "subnet-id")? {
+    let subnet = match spec.subnet_id {
         None | Some(0) => {
             let id = e.subnet_of(address).ok_or_else(|| {
                 fail(format!("subnet-id not specified and failed to find a subnet for address {address}"))
@@ -370,38 +191,31 @@ fn parse_lease4(e: &Engine4, m: Args, now: u64) -> R<Lease4> {
         }
     };
     let Some(subnet) = subnet else { return Err(fail("no subnet")) };
-    let hwaddr = parse_hex(req_str(m, "hw-address")?)?;
-    let client_id = match opt_str(m, "client-id")? {
-        Some(c) => Some(parse_hex(c)?).filter(|c| !c.is_empty()),
-        None => None,
-    };
+    let (id, times) = spec.first.clone()?;
     let default_valid = subnet.params.valid.default.unwrap_or(KEA_DEFAULT_VALID);
-    let c = parse_common(m, &address.to_string(), default_valid, now)?;
+    let (valid, cltt) = lifetime(times, default_valid, &address.to_string(), now)?;
+    let d = spec.then.clone()?;
     Ok(Lease4 {
         address,
-        hwaddr,
-        client_id,
-        valid_lifetime: c.valid,
-        cltt: c.cltt,
+        hwaddr: id.hwaddr,
+        client_id: id.client_id,
+        valid_lifetime: valid,
+        cltt,
         subnet_id: subnet.id,
-        pool_id: c.pool_id,
-        fqdn_fwd: c.fqdn_fwd,
-        fqdn_rev: c.fqdn_rev,
-        hostname: c.hostname,
-        state: c.state,
-        user_context: c.user_context,
+        pool_id: d.pool_id,
+        fqdn_fwd: d.fqdn_fwd,
+        fqdn_rev: d.fqdn_rev,
+        hostname: d.hostname,
+        state: d.state,
+        user_context: d.user_context,
     })
 }
 
-fn parse_lease6(e: &Engine6, m: Args, now: u64) -> R<Lease6> {
-    let addr_text = req_str(m, "ip-address")?;
-    let address = lease_addr6(addr_text)?;
-    let ty = match opt_str(m, "type")? {
-        Some(t) => lease_type(t)?,
-        None => LeaseType6::Na,
-    };
+/// As [`resolve4`] for `lease6-add` / `lease6-update` / bulk-apply entries.
+fn resolve6(e: &Engine6, spec: &LeaseSpec6, now: u64) -> R<Lease6> {
+    let (address, ty) = (spec.address, spec.ty);
     let cfg = e.config();
-    let subnet = match opt_u32(m, "subnet-id")? {
+    let subnet = match spec.subnet_id {
         None | Some(0) => {
             if ty == LeaseType6::Pd {
                 return Err(fail(
@@ -427,47 +241,31 @@ fn parse_lease6(e: &Engine6, m: Args, now: u64) -> R<Lease6> {
         }
     };
     let Some(subnet) = subnet else { return Err(fail("no subnet")) };
-    let prefix_len = match ty {
-        LeaseType6::Na => 128,
-        LeaseType6::Pd => match opt_u32(m, "prefix-len")? {
-            None => return Err(fail("missing parameter 'prefix-len'")),
-            Some(l @ 1..=128) => l as u8,
-            Some(l) => return Err(fail(format!("out of range value ({l}) specified for parameter 'prefix-len'"))),
-        },
-    };
-    let duid = parse_hex(req_str(m, "duid")?)?;
-    let iaid = opt_u32(m, "iaid")?.ok_or_else(|| fail("missing parameter 'iaid'"))?;
-    if duid.is_empty() {
-        return Err(fail("Empty DUIDs are not allowed"));
-    }
-    let hwaddr = match opt_str(m, "hw-address")? {
-        Some(h) => parse_hex(h)?,
-        None => Vec::new(),
-    };
+    let (id, times) = spec.first.clone()?;
     let default_valid = subnet.params.valid.default.unwrap_or(KEA_DEFAULT_VALID);
-    let c = parse_common(m, &address.to_string(), default_valid, now)?;
-    // Kea's LeaseParser defaults the preferred lifetime to the valid one.
-    let preferred = opt_u32(m, "preferred-lft")?.unwrap_or(c.valid);
-    let hwtype = if hwaddr.is_empty() { 0 } else { 1 };
+    let (valid, cltt) = lifetime(times, default_valid, &address.to_string(), now)?;
+    let d = spec.then.clone()?;
+    let hwtype = if id.hwaddr.is_empty() { 0 } else { 1 };
     Ok(Lease6 {
         address,
-        prefix_len,
+        prefix_len: id.prefix_len,
         lease_type: ty,
-        duid,
-        iaid,
-        valid_lifetime: c.valid,
-        preferred_lifetime: preferred,
-        cltt: c.cltt,
+        duid: id.duid,
+        iaid: id.iaid,
+        valid_lifetime: valid,
+        // Kea's LeaseParser defaults the preferred lifetime to the valid one.
+        preferred_lifetime: d.preferred.unwrap_or(valid),
+        cltt,
         subnet_id: subnet.id,
-        pool_id: c.pool_id,
-        fqdn_fwd: c.fqdn_fwd,
-        fqdn_rev: c.fqdn_rev,
-        hostname: c.hostname,
-        hwaddr,
+        pool_id: d.pool_id,
+        fqdn_fwd: d.fqdn_fwd,
+        fqdn_rev: d.fqdn_rev,
+        hostname: d.hostname,
+        hwaddr: id.hwaddr,
         hwtype,
         hwaddr_source: 0,
-        state: c.state,
-        user_context: c.user_context,
+        state: d.state,
+        user_context: d.user_context,
     })
 }
 
@@ -575,155 +373,31 @@ fn lease_list(family: &str, leases: Vec<Value>) -> Response {
     Response::new(code, format!("{n} {family} lease(s) found.")).with_args(json!({ "leases": leases }))
 }
 
-/// What `leaseX-get` / `leaseX-del` select by (Kea's lease_cmds `getParameters`).
-enum Query {
-    Addr(IpAddr),
-    /// identifier-type, identifier bytes, subnet-id, iaid.
-    Ident(&'static str, Vec<u8>, u32, u32),
-}
-
-fn parse_query(m: Args) -> R<Query> {
-    if let Some(a) = m.get("ip-address") {
-        let s = a.as_str().ok_or_else(|| bad_type("ip-address"))?;
-        let ip = s
-            .parse::<IpAddr>()
-            .map_err(|_| fail(format!("Failed to convert string to address '{s}': Invalid argument")))?;
-        return Ok(Query::Addr(ip));
-    }
-    let subnet = match m.get("subnet-id") {
-        None => return Err(fail("Mandatory 'subnet-id' parameter missing.")),
-        Some(v) => v
-            .as_u64()
-            .and_then(|v| u32::try_from(v).ok())
-            .ok_or_else(|| fail("'subnet-id' parameter is not integer."))?,
-    };
-    let iaid = opt_u32(m, "iaid")?.unwrap_or(0);
-    let Some(kind) = m.get("identifier-type").and_then(Value::as_str) else {
-        return Err(fail("No 'ip-address' provided and 'identifier-type' is either missing or not a string."));
-    };
-    let Some(ident) = m.get("identifier").and_then(Value::as_str) else {
-        return Err(fail("No 'ip-address' provided and 'identifier' is either missing or not a string."));
-    };
-    let kind = match kind {
-        "hw-address" => "hw-address",
-        "duid" => "duid",
-        "client-id" => "client-id",
-        "address" => return Err(fail("No 'ip-address' provided and 'identifier-type' is address.")),
-        other => {
-            return Err(fail(format!(
-                "Incorrect identifier type: {other}, the only supported values are: address, hw-address, duid"
-            )))
-        }
-    };
-    Ok(Query::Ident(kind, parse_hex(ident)?, subnet, iaid))
-}
-
 /// The v4 lease a query designates: Ok(None) when there is none.
-async fn query4(sh: &Shared4, m: Args<'_>) -> R<Option<Lease4>> {
-    match parse_query(m)? {
-        Query::Addr(IpAddr::V4(a)) => find4(sh, a).await,
-        Query::Addr(a) => Err(fail(format!("Invalid IPv4 address specified: {a}"))),
-        Query::Ident("duid", ..) => Err(fail("Query by duid is not allowed in v4.")),
-        Query::Ident(kind, id, subnet, _) => {
-            let client = if kind == "hw-address" { ClientId::HwAddr(id) } else { ClientId::ClientId(id) };
-            Ok(by_client4(sh, client).await?.into_iter().find(|l| l.subnet_id == subnet))
+async fn query4(sh: &Shared4, q: &Query4) -> R<Option<Lease4>> {
+    match q {
+        Query4::Addr(a) => find4(sh, *a).await,
+        Query4::Client(client, subnet) => {
+            Ok(by_client4(sh, client.clone()).await?.into_iter().find(|l| l.subnet_id == *subnet))
         }
     }
 }
 
 /// The v6 lease a query designates: Ok(None) when there is none.
-async fn query6(sh: &Shared6, m: Args<'_>) -> R<Option<Lease6>> {
-    let ty = match opt_str(m, "type")? {
-        Some(t) => lease_type(t)?,
-        None => LeaseType6::Na,
-    };
-    match parse_query(m)? {
-        Query::Addr(IpAddr::V6(a)) => find6(sh, ty, a).await,
-        Query::Addr(a) => Err(fail(format!("Invalid IPv6 address specified: {a}"))),
-        Query::Ident("duid", id, subnet, iaid) => {
-            let mine = sh.store().by_client(&ClientId::Duid(id)).await.map_err(unreadable)?;
-            Ok(mine.into_iter().find(|l| l.subnet_id == subnet && l.lease_type == ty && l.iaid == iaid))
+async fn query6(sh: &Shared6, q: &Query6) -> R<Option<Lease6>> {
+    match q {
+        Query6::Addr(ty, a) => find6(sh, *ty, *a).await,
+        Query6::Duid(ty, id, subnet, iaid) => {
+            let mine = sh.store().by_client(&ClientId::Duid(id.clone())).await.map_err(unreadable)?;
+            Ok(mine.into_iter().find(|l| l.subnet_id == *subnet && l.lease_type == *ty && l.iaid == *iaid))
         }
-        Query::Ident(kind, ..) => Err(fail(format!("Query by {kind} is not allowed in v6."))),
     }
-}
-
-/// `subnets` of `leaseX-get-all`: None for every subnet.
-fn subnets_arg(arguments: Option<&Value>) -> R<Option<Vec<u32>>> {
-    let Some(arguments) = arguments else { return Ok(None) };
-    let m = arguments.as_object().ok_or_else(|| fail("Command arguments missing or a not a map."))?;
-    match m.get("subnets") {
-        None => Err(fail("'subnets' parameter not specified")),
-        Some(Value::Array(a)) => a
-            .iter()
-            .map(|v| v.as_u64().and_then(|v| u32::try_from(v).ok()))
-            .collect::<Option<Vec<u32>>>()
-            .map(Some)
-            .ok_or_else(|| fail("listed subnet identifiers must be numbers")),
-        Some(_) => Err(fail("'subnets' parameter must be a list")),
-    }
-}
-
-/// `from` (None for "start") and `limit` of `leaseX-get-page`.
-fn page_args(command: &str, arguments: Option<&Value>, family: &str) -> R<(Option<IpAddr>, usize)> {
-    let m = map_of(arguments, &format!("no parameters specified for the {command} command"))?;
-    let from = match m.get("from") {
-        None => return Err(fail("'from' parameter not specified")),
-        Some(Value::String(s)) if s == "start" => None,
-        Some(Value::String(s)) => {
-            let ip = s.parse::<IpAddr>().map_err(|_| {
-                fail(format!("'from' parameter value is neither 'start' keyword nor a valid {family} address"))
-            })?;
-            if (family == "IPv4") != ip.is_ipv4() {
-                return Err(fail(format!("'from' parameter value {s} is not an {family} address")));
-            }
-            Some(ip)
-        }
-        Some(_) => return Err(fail("'from' parameter must be a string")),
-    };
-    let limit = match m.get("limit") {
-        None => return Err(fail("'limit' parameter not specified")),
-        Some(Value::Number(n)) if !n.is_f64() => match n.as_i64() {
-            Some(0) => return Err(fail("page size of retrieved leases must not be 0")),
-            Some(l) if (1..=i64::from(u32::MAX)).contains(&l) => l as usize,
-            _ => return Err(fail("page size of retrieved leases must not be greater than 4294967295")),
-        },
-        Some(_) => return Err(fail("'limit' parameter must be a number")),
-    };
-    Ok((from, limit))
 }
 
 fn page_reply(family: &str, leases: Vec<Value>) -> Response {
     let n = leases.len();
     let code = if n == 0 { RESULT_EMPTY } else { RESULT_SUCCESS };
     Response::new(code, format!("{n} {family} lease(s) found.")).with_args(json!({ "count": n, "leases": leases }))
-}
-
-/// A string parameter of `leaseX-get-by-*`.
-fn by_param<'a>(arguments: Option<&'a Value>, k: &str) -> R<&'a str> {
-    let m = map_of(arguments, "Command arguments missing or a not a map.")?;
-    match m.get(k) {
-        None => Err(fail(format!("'{k}' parameter not specified"))),
-        Some(Value::String(s)) => Ok(s),
-        Some(_) => Err(fail(format!("'{k}' parameter must be a string"))),
-    }
-}
-
-fn hostname_param(arguments: Option<&Value>) -> R<String> {
-    let h = by_param(arguments, "hostname")?;
-    if h.is_empty() {
-        return Err(fail("'hostname' parameter is empty"));
-    }
-    Ok(h.to_lowercase())
-}
-
-/// `subnet-id` of `leaseX-wipe`; None (all subnets) when absent or 0.
-fn wipe_arg(arguments: Option<&Value>) -> R<Option<u32>> {
-    match arguments {
-        None => Ok(None),
-        Some(Value::Object(m)) => Ok(opt_u32(m, "subnet-id")?.filter(|s| *s != 0)),
-        Some(_) => Err(fail("Command arguments missing or a not a map.")),
-    }
 }
 
 fn wipe_reply(family: &str, n: usize, subnet: Option<u32>, all: impl Iterator<Item = u32>) -> Response {
@@ -738,17 +412,6 @@ fn wipe_reply(family: &str, n: usize, subnet: Option<u32>, all: impl Iterator<It
     };
     let code = if n == 0 { RESULT_EMPTY } else { RESULT_SUCCESS };
     Response::new(code, format!("Deleted {n} {family} lease(s) from subnet(s){ids}"))
-}
-
-/// The address of `leaseX-resend-ddns`.
-fn resend_addr(arguments: Option<&Value>) -> R<IpAddr> {
-    let m = map_of(arguments, "Parameters missing or are not a map.")?;
-    let s = match m.get("ip-address") {
-        None => return Err(fail("'ip-address' parameter is missing.")),
-        Some(Value::String(s)) => s,
-        Some(_) => return Err(fail("'ip-address' is not a string.")),
-    };
-    s.parse::<IpAddr>().map_err(|_| fail(format!("'{s}' is not a valid IP address.")))
 }
 
 /// DDNS is not built in: Kea's answer when updates are disabled, else an honest refusal.
@@ -776,24 +439,16 @@ fn put_error(family: &str, e: AdminError) -> Response {
     }
 }
 
-async fn lease4(sh: &Shared4, ddns: bool, command: &str, arguments: Option<&Value>, now: u64) -> R<Response> {
+async fn lease4(sh: &Shared4, ddns: bool, cmd: &LeaseCommand, now: u64) -> R<Response> {
     // Reads use a snapshot; changes run under the service's engine lock (`Shared::admin`), so a
     // configuration swap never copies the lease map in the middle of one.
     let e: &Engine4 = &sh.engine();
     const FAM: &str = "IPv4";
-    Ok(match command {
-        "lease4-add" | "lease4-update" => {
-            let add = command == "lease4-add";
-            let missing = if add {
-                "no parameters specified for the command".to_string()
-            } else {
-                format!("no parameters specified for {command} command")
-            };
-            let m = map_of(arguments, &missing)?;
-            let force = if add { false } else { opt_bool(m, "force-create")?.unwrap_or(false) };
-            let lease = parse_lease4(e, m, now)?;
+    Ok(match cmd {
+        LeaseCommand::Put4 { mode, lease } => {
+            let lease = resolve4(e, lease, now)?;
             let (addr, subnet) = (lease.address, lease.subnet_id);
-            let mode = put_mode(add, force);
+            let mode = *mode;
             let (put, _, res) = sh
                 .change(|e, _| match e.admin_put(lease, mode) {
                     Ok((existed, changes)) => (Ok(existed), changes),
@@ -802,50 +457,39 @@ async fn lease4(sh: &Shared4, ddns: bool, command: &str, arguments: Option<&Valu
                 .await;
             let existed = put.map_err(|err| put_error(FAM, err))?;
             stored(res)?;
-            if add {
+            if mode == PutMode::Add {
                 Response::ok(format!("Lease for address {addr}, subnet-id {subnet} added."))
             } else {
                 update_reply(FAM, existed)
             }
         }
-        "lease4-get" => {
-            let m = map_of(arguments, "Parameters missing or are not a map.")?;
-            match query4(sh, m).await? {
-                Some(l) => Response::ok("IPv4 lease found.").with_args(lease4_json(&l)),
-                None => Response::empty("Lease not found."),
-            }
-        }
-        "lease4-get-all" => {
-            let leases = match subnets_arg(arguments)? {
+        LeaseCommand::Get4(q) => match query4(sh, q).await? {
+            Some(l) => Response::ok("IPv4 lease found.").with_args(lease4_json(&l)),
+            None => Response::empty("Lease not found."),
+        },
+        LeaseCommand::GetAll(_, subnets) => {
+            let leases = match subnets {
                 None => select4(sh, |_| true).await?,
                 Some(ids) => select4(sh, |l| ids.contains(&l.subnet_id)).await?,
             };
             lease_list(FAM, leases.iter().map(lease4_json).collect())
         }
-        "lease4-get-page" => {
-            let (from, limit) = page_args(command, arguments, FAM)?;
+        LeaseCommand::GetPage(_, from, limit) => {
             let from = match from {
-                Some(IpAddr::V4(a)) => Some(a),
+                Some(IpAddr::V4(a)) => Some(*a),
                 _ => None,
             };
-            let leases = sh.store().page(None, from, limit).await.map_err(unreadable)?;
+            let leases = sh.store().page(None, from, *limit).await.map_err(unreadable)?;
             page_reply(FAM, leases.iter().map(lease4_json).collect())
         }
-        "lease4-get-by-hw-address" => {
-            let hw = parse_hex(by_param(arguments, "hw-address")?)?;
-            lease_list(FAM, by_client4(sh, ClientId::HwAddr(hw)).await?.iter().map(lease4_json).collect())
+        LeaseCommand::GetByClient(client) => {
+            lease_list(FAM, by_client4(sh, client.clone()).await?.iter().map(lease4_json).collect())
         }
-        "lease4-get-by-client-id" => {
-            let cid = parse_hex(by_param(arguments, "client-id")?)?;
-            lease_list(FAM, by_client4(sh, ClientId::ClientId(cid)).await?.iter().map(lease4_json).collect())
+        LeaseCommand::GetByHostname(_, h) => {
+            lease_list(FAM, select4(sh, |l| l.hostname.to_lowercase() == *h).await?.iter().map(lease4_json).collect())
         }
-        "lease4-get-by-hostname" => {
-            let h = hostname_param(arguments)?;
-            lease_list(FAM, select4(sh, |l| l.hostname.to_lowercase() == h).await?.iter().map(lease4_json).collect())
-        }
-        "lease4-del" => {
-            let m = map_of(arguments, "Parameters missing or are not a map.")?;
-            let Some(lease) = query4(sh, m).await? else { return Ok(Response::empty("IPv4 lease not found.")) };
+        LeaseCommand::Del4(q) => {
+            let Some(lease) = query4(sh, q).await? else { return Ok(Response::empty("IPv4 lease not found.")) };
             let (_, changes, res) = sh.change(|e, _| ((), e.admin_delete(lease.address).into_iter().collect())).await;
             if changes.is_empty() {
                 return Ok(Response::empty("IPv4 lease not found."));
@@ -853,37 +497,31 @@ async fn lease4(sh: &Shared4, ddns: bool, command: &str, arguments: Option<&Valu
             stored(res)?;
             Response::ok("IPv4 lease deleted.")
         }
-        "lease4-wipe" => {
-            let subnet = wipe_arg(arguments)?;
+        LeaseCommand::Wipe(_, subnet) => {
+            let subnet = *subnet;
             let (_, changes, res) = sh.change(|e, _| ((), e.admin_wipe(subnet))).await;
             stored(res)?;
             wipe_reply(FAM, changes.len(), subnet, e.config().subnets.iter().map(|s| s.id))
         }
-        "lease4-resend-ddns" => {
-            let addr = resend_addr(arguments)?;
-            let IpAddr::V4(a) = addr else { return Err(fail(format!("'{addr}' is not a valid IPv4 address."))) };
-            resend_reply(ddns, find4(sh, a).await?.is_some(), addr)
+        LeaseCommand::ResendDdns(addr) => {
+            let found = match addr {
+                IpAddr::V4(a) => find4(sh, *a).await?.is_some(),
+                IpAddr::V6(_) => false,
+            };
+            resend_reply(ddns, found, *addr)
         }
-        _ => Response::new(super::RESULT_UNSUPPORTED, format!("'{command}' command not supported.")),
+        other => absent(other, ddns),
     })
 }
 
-async fn lease6(sh: &Shared6, ddns: bool, command: &str, arguments: Option<&Value>, now: u64) -> R<Response> {
+async fn lease6(sh: &Shared6, ddns: bool, cmd: &LeaseCommand, now: u64) -> R<Response> {
     let e: &Engine6 = &sh.engine();
     const FAM: &str = "IPv6";
-    Ok(match command {
-        "lease6-add" | "lease6-update" => {
-            let add = command == "lease6-add";
-            let missing = if add {
-                "no parameters specified for the command".to_string()
-            } else {
-                format!("no parameters specified for {command} command")
-            };
-            let m = map_of(arguments, &missing)?;
-            let force = if add { false } else { opt_bool(m, "force-create")?.unwrap_or(false) };
-            let lease = parse_lease6(e, m, now)?;
+    Ok(match cmd {
+        LeaseCommand::Put6 { mode, lease } => {
+            let lease = resolve6(e, lease, now)?;
             let (addr, subnet, ty, len) = (lease.address, lease.subnet_id, lease.lease_type, lease.prefix_len);
-            let mode = put_mode(add, force);
+            let mode = *mode;
             let (put, _, res) = sh
                 .change(|e, _| match e.admin_put(lease, mode) {
                     Ok((existed, changes)) => (Ok(existed), changes),
@@ -892,50 +530,43 @@ async fn lease6(sh: &Shared6, ddns: bool, command: &str, arguments: Option<&Valu
                 .await;
             let existed = put.map_err(|err| put_error(FAM, err))?;
             stored(res)?;
-            if add && ty == LeaseType6::Pd {
-                Response::ok(format!("Lease for prefix {addr}/{len}, subnet-id {subnet} added."))
-            } else if add {
-                Response::ok(format!("Lease for address {addr}, subnet-id {subnet} added."))
-            } else {
-                update_reply(FAM, existed)
+            match (mode, ty) {
+                (PutMode::Add, LeaseType6::Pd) => {
+                    Response::ok(format!("Lease for prefix {addr}/{len}, subnet-id {subnet} added."))
+                }
+                (PutMode::Add, _) => Response::ok(format!("Lease for address {addr}, subnet-id {subnet} added.")),
+                _ => update_reply(FAM, existed),
             }
         }
-        "lease6-get" => {
-            let m = map_of(arguments, "Parameters missing or are not a map.")?;
-            match query6(sh, m).await? {
-                Some(l) => Response::ok("IPv6 lease found.").with_args(lease6_json(&l)),
-                None => Response::empty("Lease not found."),
-            }
-        }
-        "lease6-get-all" => {
-            let leases = match subnets_arg(arguments)? {
+        LeaseCommand::Get6(q) => match query6(sh, q).await? {
+            Some(l) => Response::ok("IPv6 lease found.").with_args(lease6_json(&l)),
+            None => Response::empty("Lease not found."),
+        },
+        LeaseCommand::GetAll(_, subnets) => {
+            let leases = match subnets {
                 None => select6(sh, |_| true).await?,
                 Some(ids) => select6(sh, |l| ids.contains(&l.subnet_id)).await?,
             };
             lease_list(FAM, leases.iter().map(lease6_json).collect())
         }
-        "lease6-get-page" => {
-            let (from, limit) = page_args(command, arguments, FAM)?;
+        LeaseCommand::GetPage(_, from, limit) => {
             let from = match from {
-                Some(IpAddr::V6(a)) => Some(a),
+                Some(IpAddr::V6(a)) => Some(*a),
                 _ => None,
             };
             let leases = select6(sh, |l| from.is_none_or(|f| l.address > f)).await?;
-            page_reply(FAM, leases.iter().take(limit).map(lease6_json).collect())
+            page_reply(FAM, leases.iter().take(*limit).map(lease6_json).collect())
         }
-        "lease6-get-by-duid" => {
-            let duid = parse_hex(by_param(arguments, "duid")?)?;
-            let mut mine = sh.store().by_client(&ClientId::Duid(duid)).await.map_err(unreadable)?;
+        LeaseCommand::GetByClient(client) => {
+            let mut mine = sh.store().by_client(client).await.map_err(unreadable)?;
             mine.sort_by_key(|l| (l.address, l.lease_type.code()));
             lease_list(FAM, mine.iter().map(lease6_json).collect())
         }
-        "lease6-get-by-hostname" => {
-            let h = hostname_param(arguments)?;
-            lease_list(FAM, select6(sh, |l| l.hostname.to_lowercase() == h).await?.iter().map(lease6_json).collect())
+        LeaseCommand::GetByHostname(_, h) => {
+            lease_list(FAM, select6(sh, |l| l.hostname.to_lowercase() == *h).await?.iter().map(lease6_json).collect())
         }
-        "lease6-del" => {
-            let m = map_of(arguments, "Parameters missing or are not a map.")?;
-            let Some(lease) = query6(sh, m).await? else { return Ok(Response::empty("IPv6 lease not found.")) };
+        LeaseCommand::Del6(q) => {
+            let Some(lease) = query6(sh, q).await? else { return Ok(Response::empty("IPv6 lease not found.")) };
             let (_, changes, res) =
                 sh.change(|e, _| ((), e.admin_delete(lease.lease_type, lease.address).into_iter().collect())).await;
             if changes.is_empty() {
@@ -944,33 +575,26 @@ async fn lease6(sh: &Shared6, ddns: bool, command: &str, arguments: Option<&Valu
             stored(res)?;
             Response::ok("IPv6 lease deleted.")
         }
-        "lease6-wipe" => {
-            let subnet = wipe_arg(arguments)?;
+        LeaseCommand::Wipe(_, subnet) => {
+            let subnet = *subnet;
             let (_, changes, res) = sh.change(|e, _| ((), e.admin_wipe(subnet))).await;
             stored(res)?;
             wipe_reply(FAM, changes.len(), subnet, e.config().subnets.iter().map(|s| s.id))
         }
-        "lease6-bulk-apply" => bulk_apply(sh, arguments, now).await?,
-        "lease6-resend-ddns" => {
-            let addr = resend_addr(arguments)?;
-            let IpAddr::V6(a) = addr else { return Err(fail(format!("'{addr}' is not a valid IPv6 address."))) };
-            let found = find6(sh, LeaseType6::Na, a).await?.is_some() || find6(sh, LeaseType6::Pd, a).await?.is_some();
-            resend_reply(ddns, found, addr)
+        LeaseCommand::BulkApply6 { deleted, leases } => bulk_apply(sh, deleted, leases, now).await?,
+        LeaseCommand::ResendDdns(addr) => {
+            let found = match addr {
+                IpAddr::V6(a) => {
+                    find6(sh, LeaseType6::Na, *a).await?.is_some() || find6(sh, LeaseType6::Pd, *a).await?.is_some()
+                }
+                IpAddr::V4(_) => false,
+            };
+            resend_reply(ddns, found, *addr)
         }
-        _ => Response::new(super::RESULT_UNSUPPORTED, format!("'{command}' command not supported.")),
+        other => absent(other, ddns),
     })
 }
 
-/// How `lease4/6-add` and `lease4/6-update` (with or without `force-create`) put a lease.
-fn put_mode(add: bool, force: bool) -> PutMode {
-    match (add, force) {
-        (true, _) => PutMode::Add,
-        (false, false) => PutMode::Update,
-        (false, true) => PutMode::Upsert,
-    }
-}
-
-/// Kea's answer to `lease4/6-update`: updated, or added by `force-create`.
 fn update_reply(fam: &str, existed: bool) -> Response {
     Response::ok(format!("{fam} lease {}.", if existed { "updated" } else { "added" }))
 }
@@ -980,39 +604,14 @@ fn failed(addr: Ipv6Addr, ty: LeaseType6, result: i64, msg: &str) -> Value {
     json!({ "error-message": msg, "ip-address": addr.to_string(), "result": result, "type": type_name(ty) })
 }
 
-/// `lease6-bulk-apply`: every entry is parsed first (a malformed one fails the whole command
-/// and changes nothing); then deletions, then creations or updates, each on its own.
-async fn bulk_apply(sh: &Shared6, arguments: Option<&Value>, now: u64) -> R<Response> {
+/// `lease6-bulk-apply`: every entry is resolved first (one that cannot be fails the whole
+/// command and changes nothing); then deletions, then creations or updates, each on its own.
+async fn bulk_apply(sh: &Shared6, deleted: &[(LeaseType6, Ipv6Addr)], leases: &[LeaseSpec6], now: u64) -> R<Response> {
     let e: &Engine6 = &sh.engine();
-    let m = map_of(arguments, "Command arguments missing or a not a map.")?;
-    let list = |k: &str| -> R<Option<&Vec<Value>>> {
-        match m.get(k) {
-            None => Ok(None),
-            Some(Value::Array(a)) => Ok(Some(a)),
-            Some(_) => Err(fail(format!("the '{k}' parameter must be a list"))),
-        }
-    };
-    let (deleted, leases) = (list("deleted-leases")?, list("leases")?);
-    if deleted.is_none() && leases.is_none() {
-        return Err(fail("neither 'deleted-leases' nor 'leases' parameter specified"));
-    }
-    let mut to_delete = Vec::new();
-    for d in deleted.into_iter().flatten() {
-        let d = d.as_object().ok_or_else(|| fail("each entry of 'deleted-leases' must be a map"))?;
-        let s = req_str(d, "ip-address")?;
-        let addr = s
-            .parse::<Ipv6Addr>()
-            .map_err(|_| fail(format!("Failed to convert string to address '{s}': Invalid argument")))?;
-        let ty = match opt_str(d, "type")? {
-            Some(t) => lease_type(t)?,
-            None => LeaseType6::Na,
-        };
-        to_delete.push((ty, addr));
-    }
+    let to_delete = deleted.to_vec();
     let mut to_put = Vec::new();
-    for l in leases.into_iter().flatten() {
-        let l = l.as_object().ok_or_else(|| fail("each entry of 'leases' must be a map"))?;
-        to_put.push(parse_lease6(e, l, now)?);
+    for l in leases {
+        to_put.push(resolve6(e, l, now)?);
     }
     let mut failed_deleted = Vec::new();
     let mut failed_leases = Vec::new();
@@ -1069,6 +668,7 @@ async fn bulk_apply(sh: &Shared6, arguments: Option<&Value>, now: u64) -> R<Resp
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::api::lease_cmd::parse_hex;
     use crate::config::{load_str, LoadOptions};
     use crate::server::v4::Service4;
     use crate::server::v6::Service6;

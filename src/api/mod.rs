@@ -15,6 +15,7 @@ pub mod auth;
 pub mod command;
 pub mod control;
 pub mod kea_json;
+pub mod lease_cmd;
 pub mod lease_cmds;
 pub mod listeners;
 pub mod metrics;

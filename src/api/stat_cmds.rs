@@ -28,60 +28,99 @@ pub const COMMANDS: &[&str] = &[
     "statistic-sample-count-set-all",
 ];
 
-/// Answers a `statistic-*` command against `stats` (Kea ARM 8.9); `None` when `command` is not
-/// one of [`COMMANDS`]. `now` (Unix seconds) timestamps the samples `statistic-reset*` record.
-pub fn handle(stats: &Stats, command: &str, arguments: Option<&Value>, now: u64) -> Option<Response> {
-    let args = arguments.and_then(Value::as_object);
-    let r = match command {
-        "statistic-get" => match name(args) {
-            Ok(n) => {
-                let mut out = Map::new();
-                if let Some(samples) = stats.samples(n) {
-                    out.insert(n.to_string(), samples_json(&samples));
-                }
-                answer(Value::Object(out))
+/// One `statistic-*` command with its arguments checked (Kea ARM 8.9).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum StatCommand {
+    /// `statistic-get`
+    Get(String),
+    /// `statistic-get-all`
+    GetAll,
+    /// `statistic-reset`
+    Reset(String),
+    /// `statistic-reset-all`
+    ResetAll,
+    /// `statistic-remove`
+    Remove(String),
+    /// `statistic-remove-all`
+    RemoveAll,
+    /// `statistic-sample-age-set`: name, `duration` in seconds.
+    SampleAgeSet(String, u64),
+    /// `statistic-sample-age-set-all`: `duration` in seconds.
+    SampleAgeSetAll(u64),
+    /// `statistic-sample-count-set`: name, `max-samples`.
+    SampleCountSet(String, u32),
+    /// `statistic-sample-count-set-all`: `max-samples`.
+    SampleCountSetAll(u32),
+}
+
+impl StatCommand {
+    /// The command `command` with `arguments` checked as Kea's StatsMgr checks them: None when
+    /// `command` is not one of [`COMMANDS`], Err with Kea's answer for bad arguments.
+    pub fn parse(command: &str, arguments: Option<&Value>) -> Option<Result<StatCommand, Response>> {
+        use StatCommand::*;
+        let args = arguments.and_then(Value::as_object);
+        let named = || name(args).map(str::to_string);
+        Some(match command {
+            "statistic-get" => named().map(Get),
+            "statistic-get-all" => Ok(GetAll),
+            "statistic-reset" => named().map(Reset),
+            "statistic-reset-all" => Ok(ResetAll),
+            "statistic-remove" => named().map(Remove),
+            "statistic-remove-all" => Ok(RemoveAll),
+            "statistic-sample-age-set" => named().and_then(|n| Ok(SampleAgeSet(n, duration(args)?))),
+            "statistic-sample-age-set-all" => duration(args).map(SampleAgeSetAll),
+            "statistic-sample-count-set" => named().and_then(|n| Ok(SampleCountSet(n, max_samples(args)?))),
+            "statistic-sample-count-set-all" => max_samples(args).map(SampleCountSetAll),
+            _ => return None,
+        })
+    }
+}
+
+/// Runs a statistic command against `stats`, answering as Kea's StatsMgr handlers do. `now`
+/// (Unix seconds) timestamps the samples `statistic-reset*` record.
+pub fn execute(stats: &Stats, command: &StatCommand, now: u64) -> Response {
+    match command {
+        StatCommand::Get(n) => {
+            let mut out = Map::new();
+            if let Some(samples) = stats.samples(n) {
+                out.insert(n.clone(), samples_json(&samples));
             }
-            Err(e) => e,
-        },
-        "statistic-get-all" => {
+            answer(Value::Object(out))
+        }
+        StatCommand::GetAll => {
             let out: Map<String, Value> = stats.all_samples().into_iter().map(|(k, s)| (k, samples_json(&s))).collect();
             answer(Value::Object(out))
         }
-        "statistic-reset" => by_name(args, "reset.", |n| stats.reset(n, now)),
-        "statistic-remove" => by_name(args, "removed.", |n| stats.remove(n)),
-        "statistic-reset-all" => {
+        StatCommand::Reset(n) => found(n, stats.reset(n, now), "reset."),
+        StatCommand::Remove(n) => found(n, stats.remove(n), "removed."),
+        StatCommand::ResetAll => {
             stats.reset_all(now);
             Response::ok("All statistics reset to neutral values.")
         }
-        "statistic-remove-all" => {
+        StatCommand::RemoveAll => {
             stats.remove_all();
             Response::ok("All statistics removed.")
         }
-        "statistic-sample-age-set" => match name(args).and_then(|n| Ok((n, duration(args)?))) {
-            Ok((n, secs)) => found(n, stats.set_max_age(n, secs), "duration limit is set."),
-            Err(e) => e,
-        },
-        "statistic-sample-count-set" => match name(args).and_then(|n| Ok((n, max_samples(args)?))) {
-            Ok((n, max)) => found(n, stats.set_max_samples(n, max), "count limit is set."),
-            Err(e) => e,
-        },
-        "statistic-sample-age-set-all" => match duration(args) {
-            Ok(secs) => {
-                stats.set_max_age_all(secs);
-                Response::ok("All statistics duration limit are set.")
-            }
-            Err(e) => e,
-        },
-        "statistic-sample-count-set-all" => match max_samples(args) {
-            Ok(max) => {
-                stats.set_max_samples_all(max);
-                Response::ok("All statistics count limit are set.")
-            }
-            Err(e) => e,
-        },
-        _ => return None,
-    };
-    Some(r)
+        StatCommand::SampleAgeSet(n, secs) => found(n, stats.set_max_age(n, *secs), "duration limit is set."),
+        StatCommand::SampleCountSet(n, max) => found(n, stats.set_max_samples(n, *max), "count limit is set."),
+        StatCommand::SampleAgeSetAll(secs) => {
+            stats.set_max_age_all(*secs);
+            Response::ok("All statistics duration limit are set.")
+        }
+        StatCommand::SampleCountSetAll(max) => {
+            stats.set_max_samples_all(*max);
+            Response::ok("All statistics count limit are set.")
+        }
+    }
+}
+
+/// Parses and runs a `statistic-*` command (see [`StatCommand::parse`], [`execute`]); `None`
+/// when `command` is not one of [`COMMANDS`].
+pub fn handle(stats: &Stats, command: &str, arguments: Option<&Value>, now: u64) -> Option<Response> {
+    Some(match StatCommand::parse(command, arguments)? {
+        Ok(c) => execute(stats, &c, now),
+        Err(e) => e,
+    })
 }
 
 /// A sample time as Kea prints it: local time `%Y-%m-%d %H:%M:%S.%f` (Kea ARM 8.9).
@@ -115,13 +154,6 @@ fn found(name: &str, ok: bool, what: &str) -> Response {
         Response::ok(format!("Statistic '{name}' {what}"))
     } else {
         Response::new(RESULT_ERROR, format!("No '{name}' statistic found"))
-    }
-}
-
-fn by_name(args: Option<&Map<String, Value>>, what: &str, f: impl FnOnce(&str) -> bool) -> Response {
-    match name(args) {
-        Ok(n) => found(n, f(n), what),
-        Err(e) => e,
     }
 }
 
