@@ -2,7 +2,7 @@
 //! request becomes one [`Command`] variant; argument checks that Kea makes before acting happen
 //! here, so handlers get typed values.
 
-use serde_json::Value;
+use serde_json::{Map, Value};
 
 use super::{Request, Response};
 
@@ -26,6 +26,115 @@ pub enum Target {
     All,
     /// The default: the database when one is configured, else memory.
     Default,
+}
+
+/// The subnets `stat-lease4-get` / `stat-lease6-get` report on (Kea ARM 16.x stat_cmds).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Subnets {
+    /// No `subnet-id` or `subnet-range`: every subnet.
+    All,
+    /// `subnet-id`
+    One(u32),
+    /// `subnet-range`: first and last id.
+    Range(u32, u32),
+}
+
+impl Subnets {
+    /// The arguments of `stat-lease4-get` / `stat-lease6-get`, checked as Kea checks them.
+    fn parse(args: Option<&Value>) -> Result<Subnets, Response> {
+        let Some(a) = args else { return Ok(Subnets::All) };
+        if let Some(id) = a.get("subnet-id") {
+            return match id.as_u64().and_then(|v| u32::try_from(v).ok()) {
+                Some(v) if v > 0 => Ok(Subnets::One(v)),
+                _ => Err(Response::error("'subnet-id' parameter must be a positive integer")),
+            };
+        }
+        let Some(r) = a.get("subnet-range") else { return Ok(Subnets::All) };
+        let f = r.get("first-subnet-id").and_then(Value::as_u64);
+        let l = r.get("last-subnet-id").and_then(Value::as_u64);
+        match (f, l) {
+            (Some(f), Some(l)) if f <= l && l <= u64::from(u32::MAX) => Ok(Subnets::Range(f as u32, l as u32)),
+            _ => Err(Response::error("invalid 'subnet-range' parameter")),
+        }
+    }
+
+    /// The first and last subnet id selected.
+    pub fn bounds(self) -> (u32, u32) {
+        match self {
+            Subnets::All => (0, u32::MAX),
+            Subnets::One(id) => (id, id),
+            Subnets::Range(f, l) => (f, l),
+        }
+    }
+}
+
+/// The host a `reservation-get` / `reservation-del` names (Kea ARM 16.x host_cmds).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum HostKey {
+    /// `ip-address`
+    Address(String),
+    /// `identifier-type` and `identifier` (hex digits, lower case).
+    Identifier(String, String),
+}
+
+/// Identifier types a reservation may be keyed by (Kea ARM 8.3.1).
+pub const ID_TYPES: &[&str] = &["hw-address", "duid", "client-id", "circuit-id", "flex-id"];
+
+/// An identifier's hex digits, lower case: `01:AB` and `01ab` name the same host.
+pub fn norm_id(s: &str) -> String {
+    s.chars().filter(|c| c.is_ascii_hexdigit()).flat_map(char::to_lowercase).collect()
+}
+
+fn subnet_id_of(a: &Value) -> Result<Option<u64>, Response> {
+    match a.get("subnet-id") {
+        None => Ok(None),
+        Some(v) => v.as_u64().map(Some).ok_or_else(|| Response::error("'subnet-id' must be a non-negative integer")),
+    }
+}
+
+fn required_subnet_id(a: &Value) -> Result<u64, Response> {
+    subnet_id_of(a)?.ok_or_else(|| Response::error("missing parameter 'subnet-id'"))
+}
+
+fn host_key(a: &Value) -> Result<HostKey, Response> {
+    if let Some(ip) = a.get("ip-address").and_then(Value::as_str) {
+        return Ok(HostKey::Address(ip.to_string()));
+    }
+    match (a.get("identifier-type").and_then(Value::as_str), a.get("identifier").and_then(Value::as_str)) {
+        (Some(t), Some(id)) if ID_TYPES.contains(&t) => Ok(HostKey::Identifier(t.to_string(), norm_id(id))),
+        (Some(t), Some(_)) => Err(Response::error(format!("invalid identifier-type '{t}'"))),
+        _ => Err(Response::error("missing parameter 'ip-address' or 'identifier-type' and 'identifier'")),
+    }
+}
+
+/// `reservation-add`'s arguments.
+fn reservation_add(a: &Value) -> Result<Command, Response> {
+    let target = target_of(a)?;
+    let Some(Value::Object(mut host)) = a.get("reservation").cloned() else {
+        return Err(Response::error("missing parameter 'reservation'"));
+    };
+    let subnet_id = match host.remove("subnet-id") {
+        None => return Err(Response::error("Mandatory 'subnet-id' parameter missing.")),
+        Some(v) => v.as_u64().ok_or_else(|| Response::error("'subnet-id' must be a non-negative integer"))?,
+    };
+    if !ID_TYPES.iter().any(|k| host.contains_key(*k)) {
+        return Err(Response::error("one of the supported identifiers must be specified for host reservation"));
+    }
+    Ok(Command::ReservationAdd { subnet_id, host, target })
+}
+
+/// `reservation-get-page`'s arguments.
+fn reservation_page(a: &Value) -> Result<Command, Response> {
+    let Some(limit) = a.get("limit").and_then(Value::as_u64).filter(|l| *l > 0) else {
+        return Err(Response::error("'limit' parameter not specified or not a positive integer"));
+    };
+    let subnet_id = subnet_id_of(a)?;
+    let from = a.get("from").and_then(Value::as_u64).unwrap_or(0);
+    Ok(Command::ReservationGetPage {
+        subnet_id,
+        from: usize::try_from(from).unwrap_or(usize::MAX),
+        limit: usize::try_from(limit).unwrap_or(usize::MAX),
+    })
 }
 
 /// Which daemon a command addresses.
@@ -93,21 +202,48 @@ pub enum Command {
     /// `lease4-*` / `lease6-*` (handled by `lease_cmds`).
     Lease(super::lease_cmd::LeaseCommand),
     /// `stat-lease4-get` / `stat-lease6-get`
-    StatLeaseGet(Family, Option<Value>),
-    /// `reservation-add`
-    ReservationAdd(Value, Target),
+    StatLeaseGet(Family, Subnets),
+    /// `reservation-add`: the reservation (without its `subnet-id`) for subnet `subnet_id`
+    /// (0: global); the map is a configuration fragment the configuration checks apply to.
+    ReservationAdd {
+        /// `subnet-id`
+        subnet_id: u64,
+        /// `reservation`
+        host: Map<String, Value>,
+        /// `operation-target`
+        target: Target,
+    },
     /// `reservation-get`
-    ReservationGet(Value),
-    /// `reservation-get-all`
-    ReservationGetAll(Value),
-    /// `reservation-get-page`
-    ReservationGetPage(Value),
-    /// `reservation-get-by-hostname`
-    ReservationGetByHostname(Value),
-    /// `reservation-get-by-id`
-    ReservationGetById(Value),
+    ReservationGet {
+        /// `subnet-id`
+        subnet_id: u64,
+        /// The host.
+        host: HostKey,
+    },
     /// `reservation-del`
-    ReservationDel(Value, Target),
+    ReservationDel {
+        /// `subnet-id`
+        subnet_id: u64,
+        /// The host.
+        host: HostKey,
+        /// `operation-target`
+        target: Target,
+    },
+    /// `reservation-get-all`, of one subnet or (None) all.
+    ReservationGetAll(Option<u64>),
+    /// `reservation-get-page`
+    ReservationGetPage {
+        /// `subnet-id` (None: all).
+        subnet_id: Option<u64>,
+        /// `from`: the position after the previous page's last host.
+        from: usize,
+        /// `limit`
+        limit: usize,
+    },
+    /// `reservation-get-by-hostname` (lower case), in one subnet or (None) all.
+    ReservationGetByHostname(String, Option<u64>),
+    /// `reservation-get-by-id`: identifier type and identifier (hex digits, lower case).
+    ReservationGetById(String, String),
     /// `subnet4-list` / `subnet6-list`
     SubnetList(Family),
     /// `subnet4-get` / `subnet6-get`
@@ -271,22 +407,38 @@ impl Command {
                     }
                 }
             }
-            "stat-lease4-get" | "stat-lease6-get" => Command::StatLeaseGet(family(name), args.cloned()),
-            "reservation-add" => {
-                let a = args_map(req)?;
-                let t = target_of(&a)?;
-                Command::ReservationAdd(a, t)
-            }
+            "stat-lease4-get" | "stat-lease6-get" => Command::StatLeaseGet(family(name), Subnets::parse(args)?),
+            "reservation-add" => reservation_add(&args_map(req)?)?,
             "reservation-del" => {
                 let a = args_map(req)?;
-                let t = target_of(&a)?;
-                Command::ReservationDel(a, t)
+                Command::ReservationDel {
+                    subnet_id: required_subnet_id(&a)?,
+                    host: host_key(&a)?,
+                    target: target_of(&a)?,
+                }
             }
-            "reservation-get" => Command::ReservationGet(args_map(req)?),
-            "reservation-get-all" => Command::ReservationGetAll(args_map(req)?),
-            "reservation-get-page" => Command::ReservationGetPage(args_map(req)?),
-            "reservation-get-by-hostname" => Command::ReservationGetByHostname(args_map(req)?),
-            "reservation-get-by-id" => Command::ReservationGetById(args_map(req)?),
+            "reservation-get" => {
+                let a = args_map(req)?;
+                Command::ReservationGet { subnet_id: required_subnet_id(&a)?, host: host_key(&a)? }
+            }
+            "reservation-get-all" => Command::ReservationGetAll(subnet_id_of(&args_map(req)?)?),
+            "reservation-get-page" => reservation_page(&args_map(req)?)?,
+            "reservation-get-by-hostname" => {
+                let a = args_map(req)?;
+                let Some(h) = a.get("hostname").and_then(Value::as_str).map(str::to_lowercase) else {
+                    return Err(Response::error("'hostname' parameter not specified"));
+                };
+                Command::ReservationGetByHostname(h, subnet_id_of(&a)?)
+            }
+            "reservation-get-by-id" => {
+                let a = args_map(req)?;
+                let (Some(t), Some(id)) =
+                    (a.get("identifier-type").and_then(Value::as_str), a.get("identifier").and_then(Value::as_str))
+                else {
+                    return Err(Response::error("'identifier-type' and 'identifier' parameters are mandatory"));
+                };
+                Command::ReservationGetById(t.to_string(), norm_id(id))
+            }
             "subnet4-list" | "subnet6-list" => Command::SubnetList(family(name)),
             "subnet4-get" | "subnet6-get" => Command::SubnetGet(family(name), args_map(req)?),
             "subnet4-add" | "subnet6-add" => Command::SubnetAdd(family(name), args_map(req)?),
@@ -329,12 +481,20 @@ mod tests {
             Ok(Command::Shutdown { exit_value: 3 })
         );
         assert_eq!(Command::parse(&req(json!({"command": "subnet6-list"}))), Ok(Command::SubnetList(Family::V6)));
+        let host = json!({"subnet-id": 1, "hw-address": "01:02:03:04:05:06", "ip-address": "192.0.2.9"});
         assert!(matches!(
             Command::parse(&req(
-                json!({"command": "reservation-add", "arguments": {"reservation": {}, "operation-target": "memory"}})
+                json!({"command": "reservation-add", "arguments": {"reservation": host, "operation-target": "memory"}})
             )),
-            Ok(Command::ReservationAdd(_, Target::Memory))
+            Ok(Command::ReservationAdd { subnet_id: 1, target: Target::Memory, .. })
         ));
+        let empty = json!({"command": "reservation-add", "arguments": {"reservation": {}}});
+        assert_eq!(Command::parse(&req(empty)), Err(Response::error("Mandatory 'subnet-id' parameter missing.")));
+        let by_id = json!({"command": "reservation-get", "arguments": {"subnet-id": 1, "identifier-type": "hw-address", "identifier": "01:AB"}});
+        assert_eq!(
+            Command::parse(&req(by_id)),
+            Ok(Command::ReservationGet { subnet_id: 1, host: HostKey::Identifier("hw-address".into(), "01ab".into()) })
+        );
         assert!(hook_commands(Family::V4).iter().any(|c| c == "subnet4-update"));
         assert!(hook_commands(Family::V6).iter().any(|c| c == "network6-del"));
     }

@@ -17,7 +17,7 @@ use serde_json::{json, Map, Value};
 use tokio::sync::watch;
 use tracing::{error, info};
 
-use super::command::{Command, Family, Origin, Target};
+use super::command::{norm_id, Command, Family, HostKey, Origin, Subnets, Target};
 use super::{Request, Response, RESULT_EMPTY, RESULT_ERROR};
 use crate::clock;
 use crate::config::model::Config;
@@ -110,14 +110,6 @@ fn service_text(s: Section) -> &'static str {
         Section::ControlAgent => "Control Agent",
     }
 }
-
-/// Normalises an identifier for comparison: hex digits only, lower case (Kea accepts
-/// `01:02:03`, `01-02-03` and `010203` for the same identifier).
-fn norm_id(s: &str) -> String {
-    s.chars().filter(|c| c.is_ascii_hexdigit()).flat_map(char::to_lowercase).collect()
-}
-
-const ID_TYPES: &[&str] = &["hw-address", "duid", "client-id", "circuit-id", "flex-id"];
 
 impl Control {
     /// A control over `cfg`; `on_config` applies every new configuration's loggers before its
@@ -449,35 +441,24 @@ impl Control {
                     Response::new(super::RESULT_UNSUPPORTED, format!("'{}' command not supported.", cmd.name()))
                 })
             }
-            Command::StatLeaseGet(fam, args) => self.stat_lease_get(section, fam, args.as_ref(), now),
-            Command::ReservationAdd(a, t) => self.reservation_add(section, a, t).await,
-            Command::ReservationDel(a, t) => self.reservation_del(section, a, t).await,
-            Command::ReservationGet(a) => self.reservation_get(section, &a),
-            Command::ReservationGetAll(a) => self.reservation_list(section, &a, |_| true),
-            Command::ReservationGetPage(a) => self.reservation_page(section, &a),
-            Command::ReservationGetByHostname(a) => {
-                let Some(h) = a.get("hostname").and_then(Value::as_str).map(str::to_lowercase) else {
-                    return Response::error("'hostname' parameter not specified");
-                };
-                self.reservation_list(section, &a, |r| {
-                    r.get("hostname").and_then(Value::as_str).is_some_and(|x| x.to_lowercase() == h)
-                })
+            Command::StatLeaseGet(fam, subnets) => self.stat_lease_get(section, fam, subnets, now),
+            Command::ReservationAdd { subnet_id, host, target } => {
+                self.reservation_add(section, subnet_id, host, target).await
             }
-            Command::ReservationGetById(a) => {
-                let (Some(t), Some(id)) =
-                    (a.get("identifier-type").and_then(Value::as_str), a.get("identifier").and_then(Value::as_str))
-                else {
-                    return Response::error("'identifier-type' and 'identifier' parameters are mandatory");
-                };
-                let (t, id) = (t.to_string(), norm_id(id));
-                let mut all = a.clone();
-                if let Value::Object(m) = &mut all {
-                    m.remove("subnet-id");
-                }
-                self.reservation_list(section, &all, |r| {
-                    r.get(&t).and_then(Value::as_str).is_some_and(|x| norm_id(x) == id)
-                })
+            Command::ReservationDel { subnet_id, host, target } => {
+                self.reservation_del(section, subnet_id, &host, target).await
             }
+            Command::ReservationGet { subnet_id, host } => self.reservation_get(section, subnet_id, &host),
+            Command::ReservationGetAll(subnet) => self.reservation_list(section, subnet, |_| true),
+            Command::ReservationGetPage { subnet_id, from, limit } => {
+                self.reservation_page(section, subnet_id, from, limit)
+            }
+            Command::ReservationGetByHostname(h, subnet) => self.reservation_list(section, subnet, |r| {
+                r.get("hostname").and_then(Value::as_str).is_some_and(|x| x.to_lowercase() == h)
+            }),
+            Command::ReservationGetById(t, id) => self.reservation_list(section, None, |r| {
+                r.get(&t).and_then(Value::as_str).is_some_and(|x| norm_id(x) == id)
+            }),
             Command::SubnetList(fam) => self.subnet_list(section, fam),
             Command::SubnetGet(fam, a) => self.subnet_get(section, fam, &a),
             Command::SubnetAdd(fam, a) => self.subnet_add(section, fam, a, false).await,
@@ -667,14 +648,14 @@ impl Control {
 
     /// stat-lease4-get / stat-lease6-get (Kea stat_cmds): per-subnet rows counted from the
     /// lease maps, totals from the statistics.
-    fn stat_lease_get(&self, section: Section, fam: Family, args: Option<&Value>, now: u64) -> Response {
+    fn stat_lease_get(&self, section: Section, fam: Family, subnets: Subnets, now: u64) -> Response {
         let want_section = if fam == Family::V4 { Section::Dhcp4 } else { Section::Dhcp6 };
         let cmd = if fam == Family::V4 { "stat-lease4-get" } else { "stat-lease6-get" };
         let no_subnets = match fam {
             Family::V4 => self.v4().is_none_or(|sh| sh.engine().config().subnets.is_empty()),
             Family::V6 => self.v6().is_none_or(|sh| sh.engine().config().subnets.is_empty()),
         };
-        if section != want_section || (no_subnets && args.is_none()) {
+        if section != want_section || (no_subnets && subnets == Subnets::All) {
             // Kea's stat_cmds in a daemon without subnets of this family.
             return Response::new(
                 RESULT_EMPTY,
@@ -684,26 +665,7 @@ impl Control {
             )
             .with_args(json!({}));
         }
-        let (first, last) = match args {
-            None => (0, u32::MAX),
-            Some(a) => {
-                if let Some(id) = a.get("subnet-id") {
-                    match id.as_u64().and_then(|v| u32::try_from(v).ok()) {
-                        Some(v) if v > 0 => (v, v),
-                        _ => return Response::error("'subnet-id' parameter must be a positive integer"),
-                    }
-                } else if let Some(r) = a.get("subnet-range") {
-                    let f = r.get("first-subnet-id").and_then(Value::as_u64);
-                    let l = r.get("last-subnet-id").and_then(Value::as_u64);
-                    match (f, l) {
-                        (Some(f), Some(l)) if f <= l && l <= u64::from(u32::MAX) => (f as u32, l as u32),
-                        _ => return Response::error("invalid 'subnet-range' parameter"),
-                    }
-                } else {
-                    (0, u32::MAX)
-                }
-            }
-        };
+        let (first, last) = subnets.bounds();
         let stat = |n: String| self.stats(section).get(&n).map_or(0, |s| s.value);
         let mut rows = Vec::new();
         match fam {
@@ -862,56 +824,29 @@ impl Control {
     }
 
     /// Matches a reservation by `ip-address` or by `identifier-type` + `identifier`.
-    fn host_matcher(a: &Value) -> Result<HostMatcher, Response> {
-        if let Some(ip) = a.get("ip-address").and_then(Value::as_str) {
-            let ip = ip.to_string();
-            return Ok(Box::new(move |r: &Value| {
+    fn host_matcher(key: &HostKey) -> HostMatcher {
+        match key.clone() {
+            HostKey::Address(ip) => Box::new(move |r: &Value| {
                 r.get("ip-address").and_then(Value::as_str) == Some(ip.as_str())
                     || r.get("ip-addresses")
                         .and_then(Value::as_array)
                         .is_some_and(|l| l.iter().any(|x| x.as_str() == Some(ip.as_str())))
-            }));
-        }
-        match (a.get("identifier-type").and_then(Value::as_str), a.get("identifier").and_then(Value::as_str)) {
-            (Some(t), Some(id)) if ID_TYPES.contains(&t) => {
-                let (t, id) = (t.to_string(), norm_id(id));
-                Ok(Box::new(move |r: &Value| r.get(&t).and_then(Value::as_str).is_some_and(|x| norm_id(x) == id)))
-            }
-            (Some(t), Some(_)) => Err(Response::error(format!("invalid identifier-type '{t}'"))),
-            _ => Err(Response::error("missing parameter 'ip-address' or 'identifier-type' and 'identifier'")),
-        }
-    }
-
-    fn subnet_id_arg(a: &Value) -> Result<Option<u64>, Response> {
-        match a.get("subnet-id") {
-            None => Ok(None),
-            Some(v) => {
-                v.as_u64().map(Some).ok_or_else(|| Response::error("'subnet-id' must be a non-negative integer"))
+            }),
+            HostKey::Identifier(t, id) => {
+                Box::new(move |r: &Value| r.get(&t).and_then(Value::as_str).is_some_and(|x| norm_id(x) == id))
             }
         }
     }
 
-    fn reservation_get(&self, section: Section, a: &Value) -> Response {
-        let id = match Self::subnet_id_arg(a) {
-            Ok(Some(id)) => id,
-            Ok(None) => return Response::error("missing parameter 'subnet-id'"),
-            Err(r) => return r,
-        };
-        let m = match Self::host_matcher(a) {
-            Ok(m) => m,
-            Err(r) => return r,
-        };
+    fn reservation_get(&self, section: Section, id: u64, key: &HostKey) -> Response {
+        let m = Self::host_matcher(key);
         match self.reservations(section).into_iter().find(|(s, r)| *s == id && m(r)) {
             Some((s, r)) => Response::ok("Host found.").with_args(Self::host_json(s, &r)),
             None => Response::empty("Host not found."),
         }
     }
 
-    fn reservation_list(&self, section: Section, a: &Value, pred: impl Fn(&Value) -> bool) -> Response {
-        let want = match Self::subnet_id_arg(a) {
-            Ok(w) => w,
-            Err(r) => return r,
-        };
+    fn reservation_list(&self, section: Section, want: Option<u64>, pred: impl Fn(&Value) -> bool) -> Response {
         let hosts: Vec<Value> = self
             .reservations(section)
             .into_iter()
@@ -926,23 +861,15 @@ impl Control {
         .with_args(json!({ "hosts": hosts }))
     }
 
-    fn reservation_page(&self, section: Section, a: &Value) -> Response {
-        let Some(limit) = a.get("limit").and_then(Value::as_u64).filter(|l| *l > 0) else {
-            return Response::error("'limit' parameter not specified or not a positive integer");
-        };
-        let want = match Self::subnet_id_arg(a) {
-            Ok(w) => w,
-            Err(r) => return r,
-        };
-        // `from` is the position after the last host of the previous page (Kea's host id).
-        let from = a.get("from").and_then(Value::as_u64).unwrap_or(0) as usize;
+    /// `from` is the position after the last host of the previous page (Kea's host id).
+    fn reservation_page(&self, section: Section, want: Option<u64>, from: usize, limit: usize) -> Response {
         let all: Vec<Value> = self
             .reservations(section)
             .into_iter()
             .filter(|(s, _)| want.is_none_or(|w| w == *s))
             .map(|(s, r)| Self::host_json(s, &r))
             .collect();
-        let page: Vec<Value> = all.iter().skip(from).take(limit as usize).cloned().collect();
+        let page: Vec<Value> = all.iter().skip(from).take(limit).cloned().collect();
         let n = page.len();
         let mut args = json!({ "count": n, "hosts": page });
         if n > 0 {
@@ -970,22 +897,9 @@ impl Control {
         }
     }
 
-    async fn reservation_add(&self, section: Section, a: Value, t: Target) -> Response {
+    async fn reservation_add(&self, section: Section, id: u64, host: Map<String, Value>, t: Target) -> Response {
         if let Err(r) = self.memory_target(t, section) {
             return r;
-        }
-        let Some(Value::Object(mut host)) = a.get("reservation").cloned() else {
-            return Response::error("missing parameter 'reservation'");
-        };
-        let id = match host.remove("subnet-id") {
-            None => return Response::error("Mandatory 'subnet-id' parameter missing."),
-            Some(v) => match v.as_u64() {
-                Some(id) => id,
-                None => return Response::error("'subnet-id' must be a non-negative integer"),
-            },
-        };
-        if !ID_TYPES.iter().any(|k| host.contains_key(*k)) {
-            return Response::error("one of the supported identifiers must be specified for host reservation");
         }
         let res = self
             .mutate(section, |body| {
@@ -1014,19 +928,11 @@ impl Control {
         }
     }
 
-    async fn reservation_del(&self, section: Section, a: Value, t: Target) -> Response {
+    async fn reservation_del(&self, section: Section, id: u64, key: &HostKey, t: Target) -> Response {
         if let Err(r) = self.memory_target(t, section) {
             return r;
         }
-        let id = match Self::subnet_id_arg(&a) {
-            Ok(Some(id)) => id,
-            Ok(None) => return Response::error("missing parameter 'subnet-id'"),
-            Err(r) => return r,
-        };
-        let m = match Self::host_matcher(&a) {
-            Ok(m) => m,
-            Err(r) => return r,
-        };
+        let m = Self::host_matcher(key);
         let res = self
             .mutate(section, |body| {
                 let list = if id == 0 {
