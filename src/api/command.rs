@@ -68,6 +68,69 @@ impl Subnets {
     }
 }
 
+/// The subnet a `subnetN-get` names (Kea ARM 16.x subnet_cmds).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SubnetKey {
+    /// `id`
+    Id(u64),
+    /// `subnet` (its prefix as configured).
+    Prefix(String),
+}
+
+fn subnet_key(a: &Value) -> Result<SubnetKey, Response> {
+    if let Some(id) = a.get("id") {
+        return id.as_u64().map(SubnetKey::Id).ok_or_else(|| Response::error("'id' must be a positive integer"));
+    }
+    match a.get("subnet").and_then(Value::as_str) {
+        Some(p) => Ok(SubnetKey::Prefix(p.to_string())),
+        None => Err(Response::error("missing 'id' or 'subnet' parameter")),
+    }
+}
+
+fn subnet_put(family: Family, a: &Value, update: bool) -> Result<Command, Response> {
+    let (sk, fam) = match family {
+        Family::V4 => ("subnet4", "IPv4"),
+        Family::V6 => ("subnet6", "IPv6"),
+    };
+    let Some(Value::Array(list)) = a.get(sk) else {
+        return Err(Response::error(format!("missing '{sk}' argument")));
+    };
+    let [subnet] = list.as_slice() else {
+        return Err(Response::error(format!("invalid number of subnets specified, expected one {fam} subnet")));
+    };
+    let Some(id) = subnet.get("id").and_then(Value::as_u64) else {
+        return Err(Response::error("subnet 'id' is mandatory"));
+    };
+    Ok(Command::SubnetPut { family, id, subnet: subnet.clone(), update })
+}
+
+fn network_name(a: &Value) -> Result<String, Response> {
+    a.get("name").and_then(Value::as_str).map(str::to_string).ok_or_else(|| Response::error("missing 'name' parameter"))
+}
+
+fn network_add(family: Family, a: &Value) -> Result<Command, Response> {
+    let Some(Value::Array(list)) = a.get("shared-networks") else {
+        return Err(Response::error("missing 'shared-networks' argument"));
+    };
+    let [net] = list.as_slice() else {
+        return Err(Response::error("must provide exactly one shared network"));
+    };
+    let Some(name) = net.get("name").and_then(Value::as_str) else {
+        return Err(Response::error("shared network 'name' is mandatory"));
+    };
+    Ok(Command::NetworkAdd(family, name.to_string(), net.clone()))
+}
+
+fn network_del(family: Family, a: &Value) -> Result<Command, Response> {
+    let name = network_name(a)?;
+    let keep = match a.get("subnets-action").and_then(Value::as_str) {
+        None | Some("keep") => true,
+        Some("delete") => false,
+        Some(o) => return Err(Response::error(format!("invalid 'subnets-action' value: {o}"))),
+    };
+    Ok(Command::NetworkDel(family, name, keep))
+}
+
 /// The host a `reservation-get` / `reservation-del` names (Kea ARM 16.x host_cmds).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum HostKey {
@@ -247,21 +310,31 @@ pub enum Command {
     /// `subnet4-list` / `subnet6-list`
     SubnetList(Family),
     /// `subnet4-get` / `subnet6-get`
-    SubnetGet(Family, Value),
-    /// `subnet4-add` / `subnet6-add`
-    SubnetAdd(Family, Value),
-    /// `subnet4-update` / `subnet6-update`
-    SubnetUpdate(Family, Value),
-    /// `subnet4-del` / `subnet6-del`
-    SubnetDel(Family, Value),
+    SubnetGet(Family, SubnetKey),
+    /// `subnet4-add` / `subnet6-add` / `-update` (`update`): one subnet, a configuration
+    /// fragment the configuration checks apply to, with its mandatory `id`.
+    SubnetPut {
+        /// The command's family.
+        family: Family,
+        /// `id`
+        id: u64,
+        /// The subnet map.
+        subnet: Value,
+        /// `subnetN-update` (else `-add`).
+        update: bool,
+    },
+    /// `subnet4-del` / `subnet6-del` by `id`.
+    SubnetDel(Family, u64),
     /// `network4-list` / `network6-list`
     NetworkList(Family),
-    /// `network4-get` / `network6-get`
-    NetworkGet(Family, Value),
-    /// `network4-add` / `network6-add`
-    NetworkAdd(Family, Value),
-    /// `network4-del` / `network6-del`
-    NetworkDel(Family, Value),
+    /// `network4-get` / `network6-get` by `name`.
+    NetworkGet(Family, String),
+    /// `network4-add` / `network6-add`: one shared network (a configuration fragment) and its
+    /// mandatory `name`.
+    NetworkAdd(Family, String, Value),
+    /// `network4-del` / `network6-del`: `name`, and whether its subnets stay
+    /// (`subnets-action` keep) or go (delete).
+    NetworkDel(Family, String, bool),
 }
 
 /// Every built-in, stat_cmds, host_cmds and subnet_cmds command name (lease and statistic
@@ -440,14 +513,17 @@ impl Command {
                 Command::ReservationGetById(t.to_string(), norm_id(id))
             }
             "subnet4-list" | "subnet6-list" => Command::SubnetList(family(name)),
-            "subnet4-get" | "subnet6-get" => Command::SubnetGet(family(name), args_map(req)?),
-            "subnet4-add" | "subnet6-add" => Command::SubnetAdd(family(name), args_map(req)?),
-            "subnet4-update" | "subnet6-update" => Command::SubnetUpdate(family(name), args_map(req)?),
-            "subnet4-del" | "subnet6-del" => Command::SubnetDel(family(name), args_map(req)?),
+            "subnet4-get" | "subnet6-get" => Command::SubnetGet(family(name), subnet_key(&args_map(req)?)?),
+            "subnet4-add" | "subnet6-add" => subnet_put(family(name), &args_map(req)?, false)?,
+            "subnet4-update" | "subnet6-update" => subnet_put(family(name), &args_map(req)?, true)?,
+            "subnet4-del" | "subnet6-del" => match args_map(req)?.get("id").and_then(Value::as_u64) {
+                Some(id) => Command::SubnetDel(family(name), id),
+                None => return Err(Response::error("missing 'id' parameter")),
+            },
             "network4-list" | "network6-list" => Command::NetworkList(family(name)),
-            "network4-get" | "network6-get" => Command::NetworkGet(family(name), args_map(req)?),
-            "network4-add" | "network6-add" => Command::NetworkAdd(family(name), args_map(req)?),
-            "network4-del" | "network6-del" => Command::NetworkDel(family(name), args_map(req)?),
+            "network4-get" | "network6-get" => Command::NetworkGet(family(name), network_name(&args_map(req)?)?),
+            "network4-add" | "network6-add" => network_add(family(name), &args_map(req)?)?,
+            "network4-del" | "network6-del" => network_del(family(name), &args_map(req)?)?,
             other => return Err(Response::new(super::RESULT_UNSUPPORTED, format!("'{other}' command not supported."))),
         })
     }

@@ -17,7 +17,7 @@ use serde_json::{json, Map, Value};
 use tokio::sync::watch;
 use tracing::{error, info};
 
-use super::command::{norm_id, Command, Family, HostKey, Origin, Subnets, Target};
+use super::command::{norm_id, Command, Family, HostKey, Origin, SubnetKey, Subnets, Target};
 use super::{Request, Response, RESULT_EMPTY, RESULT_ERROR};
 use crate::clock;
 use crate::config::model::Config;
@@ -460,14 +460,15 @@ impl Control {
                 r.get(&t).and_then(Value::as_str).is_some_and(|x| norm_id(x) == id)
             }),
             Command::SubnetList(fam) => self.subnet_list(section, fam),
-            Command::SubnetGet(fam, a) => self.subnet_get(section, fam, &a),
-            Command::SubnetAdd(fam, a) => self.subnet_add(section, fam, a, false).await,
-            Command::SubnetUpdate(fam, a) => self.subnet_add(section, fam, a, true).await,
-            Command::SubnetDel(fam, a) => self.subnet_del(section, fam, &a).await,
+            Command::SubnetGet(fam, key) => self.subnet_get(section, fam, &key),
+            Command::SubnetPut { family, id, subnet, update } => {
+                self.subnet_add(section, family, id, subnet, update).await
+            }
+            Command::SubnetDel(fam, id) => self.subnet_del(section, fam, id).await,
             Command::NetworkList(fam) => self.network_list(section, fam),
-            Command::NetworkGet(fam, a) => self.network_get(section, fam, &a),
-            Command::NetworkAdd(fam, a) => self.network_add(section, fam, a).await,
-            Command::NetworkDel(fam, a) => self.network_del(section, fam, &a).await,
+            Command::NetworkGet(fam, name) => self.network_get(section, fam, &name),
+            Command::NetworkAdd(fam, name, net) => self.network_add(section, fam, name, net).await,
+            Command::NetworkDel(fam, name, keep) => self.network_del(section, fam, name, keep).await,
         }
     }
 
@@ -991,27 +992,21 @@ impl Control {
         .with_args(json!({ "subnets": list }))
     }
 
-    fn find_subnet<'v>(body: &'v Value, section: Section, a: &Value) -> Result<Option<&'v Value>, Response> {
-        let subs = Self::subnets_of(body, section);
-        if let Some(id) = a.get("id") {
-            let id = id.as_u64().ok_or_else(|| Response::error("'id' must be a positive integer"))?;
-            return Ok(subs.into_iter().find(|s| s.get("id").and_then(Value::as_u64) == Some(id)));
-        }
-        if let Some(p) = a.get("subnet").and_then(Value::as_str) {
-            return Ok(subs.into_iter().find(|s| s.get("subnet").and_then(Value::as_str) == Some(p)));
-        }
-        Err(Response::error("missing 'id' or 'subnet' parameter"))
+    fn find_subnet<'v>(body: &'v Value, section: Section, key: &SubnetKey) -> Option<&'v Value> {
+        Self::subnets_of(body, section).into_iter().find(|s| match key {
+            SubnetKey::Id(id) => s.get("id").and_then(Value::as_u64) == Some(*id),
+            SubnetKey::Prefix(p) => s.get("subnet").and_then(Value::as_str) == Some(p.as_str()),
+        })
     }
 
-    fn subnet_get(&self, section: Section, fam: Family, a: &Value) -> Response {
+    fn subnet_get(&self, section: Section, fam: Family, key: &SubnetKey) -> Response {
         if let Err(r) = Self::check_family(section, fam) {
             return r;
         }
         let body = self.rendered(section);
-        match Self::find_subnet(&body, section, a) {
-            Err(r) => r,
-            Ok(None) => Response::empty(format!("No {} subnet found", Self::fam_text(fam))),
-            Ok(Some(s)) => Response::ok(format!(
+        match Self::find_subnet(&body, section, key) {
+            None => Response::empty(format!("No {} subnet found", Self::fam_text(fam))),
+            Some(s) => Response::ok(format!(
                 "Info about {} subnet {} (id {}) returned",
                 Self::fam_text(fam),
                 s.get("subnet").and_then(Value::as_str).unwrap_or(""),
@@ -1021,25 +1016,12 @@ impl Control {
         }
     }
 
-    async fn subnet_add(&self, section: Section, fam: Family, a: Value, update: bool) -> Response {
+    async fn subnet_add(&self, section: Section, fam: Family, id: u64, sub: Value, update: bool) -> Response {
         if let Err(r) = Self::check_family(section, fam) {
             return r;
         }
         let sk = Self::subnets_key(section);
-        let Some(Value::Array(list)) = a.get(sk) else {
-            return Response::error(format!("missing '{sk}' argument"));
-        };
-        let [sub] = list.as_slice() else {
-            return Response::error(format!(
-                "invalid number of subnets specified, expected one {} subnet",
-                Self::fam_text(fam)
-            ));
-        };
-        let Some(id) = sub.get("id").and_then(Value::as_u64) else {
-            return Response::error("subnet 'id' is mandatory");
-        };
         let prefix = sub.get("subnet").and_then(Value::as_str).unwrap_or("").to_string();
-        let sub = sub.clone();
         let res = self
             .mutate(section, |body| {
                 let existing = Self::subnets_of_mut(body, section)
@@ -1076,13 +1058,10 @@ impl Control {
         }
     }
 
-    async fn subnet_del(&self, section: Section, fam: Family, a: &Value) -> Response {
+    async fn subnet_del(&self, section: Section, fam: Family, id: u64) -> Response {
         if let Err(r) = Self::check_family(section, fam) {
             return r;
         }
-        let Some(id) = a.get("id").and_then(Value::as_u64) else {
-            return Response::error("missing 'id' parameter");
-        };
         let sk = Self::subnets_key(section);
         let res = self
             .mutate(section, |body| {
@@ -1137,13 +1116,10 @@ impl Control {
         .with_args(json!({ "shared-networks": names }))
     }
 
-    fn network_get(&self, section: Section, fam: Family, a: &Value) -> Response {
+    fn network_get(&self, section: Section, fam: Family, name: &str) -> Response {
         if let Err(r) = Self::check_family(section, fam) {
             return r;
         }
-        let Some(name) = a.get("name").and_then(Value::as_str) else {
-            return Response::error("missing 'name' parameter");
-        };
         let body = self.rendered(section);
         let found = body
             .get("shared-networks")
@@ -1158,20 +1134,10 @@ impl Control {
         }
     }
 
-    async fn network_add(&self, section: Section, fam: Family, a: Value) -> Response {
+    async fn network_add(&self, section: Section, fam: Family, name: String, net: Value) -> Response {
         if let Err(r) = Self::check_family(section, fam) {
             return r;
         }
-        let Some(Value::Array(list)) = a.get("shared-networks") else {
-            return Response::error("missing 'shared-networks' argument");
-        };
-        let [net] = list.as_slice() else {
-            return Response::error("must provide exactly one shared network");
-        };
-        let Some(name) = net.get("name").and_then(Value::as_str).map(str::to_string) else {
-            return Response::error("shared network 'name' is mandatory");
-        };
-        let net = net.clone();
         let res = self
             .mutate(section, |body| match body.entry("shared-networks").or_insert_with(|| json!([])) {
                 Value::Array(v) => {
@@ -1188,18 +1154,10 @@ impl Control {
         }
     }
 
-    async fn network_del(&self, section: Section, fam: Family, a: &Value) -> Response {
+    async fn network_del(&self, section: Section, fam: Family, name: String, keep: bool) -> Response {
         if let Err(r) = Self::check_family(section, fam) {
             return r;
         }
-        let Some(name) = a.get("name").and_then(Value::as_str).map(str::to_string) else {
-            return Response::error("missing 'name' parameter");
-        };
-        let keep = match a.get("subnets-action").and_then(Value::as_str) {
-            None | Some("keep") => true,
-            Some("delete") => false,
-            Some(o) => return Response::error(format!("invalid 'subnets-action' value: {o}")),
-        };
         let sk = Self::subnets_key(section);
         let res = self
             .mutate(section, |body| {
