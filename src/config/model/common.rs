@@ -788,7 +788,9 @@ pub(crate) fn client_classes<'a>(
             c.err(&cl, format!("Can't add class: Client Class: {name} has already been defined"));
             continue;
         }
-        let class_reg = option_defs(c, &cl, reg.clone(), space);
+        // Only DHCPv4 classes may define options (Kea's grammar has no option-def in Dhcp6
+        // classes).
+        let class_reg = if space == "dhcp4" { option_defs(c, &cl, reg.clone(), space) } else { reg.clone() };
         let options = option_data(c, &cl, &class_reg, space);
         names.push(name.to_string());
         out.push((cl, options));

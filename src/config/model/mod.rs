@@ -195,6 +195,8 @@ pub(crate) struct V<'a> {
 
 impl<'a> V<'a> {
     pub(crate) fn get(&self, key: &str) -> Option<V<'a>> {
+        #[cfg(test)]
+        tests::record_read(&self.path, key);
         let e = self.node.get(key)?;
         Some(V { node: &e.value, path: format!("{}.{}", self.path, key) })
     }
@@ -234,6 +236,8 @@ impl<'a> V<'a> {
     }
     /// Items of the list under `key` (empty when absent).
     pub(crate) fn list(&self, key: &str) -> Vec<V<'a>> {
+        #[cfg(test)]
+        tests::record_read(&self.path, key);
         match self.node.get(key) {
             Some(e) => match &e.value.value {
                 Value::List(items) => items
@@ -263,7 +267,90 @@ impl<'a> V<'a> {
 
 #[cfg(test)]
 mod tests {
+    use std::cell::RefCell;
+    use std::collections::BTreeSet;
+
     use crate::config::{load_str, LoadOptions};
+
+    thread_local! {
+        /// (path, key) of every key the model reads by name, while a test records them.
+        static READS: RefCell<Option<BTreeSet<(String, String)>>> = const { RefCell::new(None) };
+    }
+
+    pub(super) fn record_read(path: &str, key: &str) {
+        READS.with(|r| {
+            if let Some(set) = r.borrow_mut().as_mut() {
+                set.insert((path.to_string(), key.to_string()));
+            }
+        });
+    }
+
+    /// Whether the typed raw mirror accepts `key` in the map at `path` (`Dhcp4.subnet4[0]`):
+    /// a skeleton holding just that key is decoded strictly, and the first error says whether
+    /// the key is unknown (a known key only has the wrong type, null).
+    fn mirror_has(path: &str, key: &str) -> Result<bool, String> {
+        let mut inner = serde_json::json!({ key: null });
+        for seg in path.split('.').skip(1).collect::<Vec<_>>().into_iter().rev() {
+            inner = match seg.split_once('[') {
+                Some((name, _)) => serde_json::json!({ name: [inner] }),
+                None => serde_json::json!({ seg: inner }),
+            };
+        }
+        let root = path.split('.').next().unwrap_or_default();
+        let text = serde_json::json!({ root: inner }).to_string();
+        let mut w = Vec::new();
+        let node = crate::config::text::parse_str("t", &text, &mut w).map_err(|e| e.msg)?;
+        let section = node.get(root).ok_or("no section")?;
+        let first = match root {
+            "Dhcp4" => crate::config::de::from_node::<crate::config::raw::dhcp4::Dhcp4>(&section.value, root).err(),
+            "Dhcp6" => crate::config::de::from_node::<crate::config::raw::dhcp6::Dhcp6>(&section.value, root).err(),
+            _ => return Err(format!("section {root}")),
+        };
+        Ok(match first {
+            None => true,
+            Some(e) => e.unknown_key.as_deref() != Some(key),
+        })
+    }
+
+    /// Every key the configuration model reads by name exists, in that place, in the typed
+    /// raw mirror that the strict pass decodes, so a misspelt key in the model cannot go
+    /// unnoticed as a silent default: reads are recorded while Kea's example files and a
+    /// configuration with every kakapo scope load, then each is checked against the mirror.
+    #[test]
+    fn every_key_the_model_reads_exists_in_the_raw_mirror() {
+        READS.with(|r| *r.borrow_mut() = Some(BTreeSet::new()));
+        let mut loaded = 0;
+        let ours = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/good");
+        for dir in ["/usr/share/doc/kea/examples/kea4", "/usr/share/doc/kea/examples/kea6", ours] {
+            let Ok(entries) = std::fs::read_dir(dir) else { continue };
+            for e in entries.flatten() {
+                let text = std::fs::read_to_string(e.path()).unwrap_or_default();
+                // No policy: paths are not checked.
+                loaded += usize::from(load_str("example", &text, &LoadOptions::default()).is_ok());
+            }
+        }
+        let reads = READS.with(|r| r.borrow_mut().take()).unwrap_or_default();
+        assert!(loaded > 20 && reads.len() > 300, "{loaded} files, {} reads", reads.len());
+        let mut unknown = Vec::new();
+        let mut seen = BTreeSet::new();
+        for (path, key) in &reads {
+            // One check per scope shape: indices do not matter.
+            let shape: String =
+                path.split('[').map(|p| p.rsplit(']').next().unwrap_or(p)).collect::<Vec<_>>().join("[0]");
+            if !seen.insert((shape.clone(), key.clone())) || !(path.starts_with("Dhcp4") || path.starts_with("Dhcp6")) {
+                continue;
+            }
+            match mirror_has(&shape, key) {
+                Ok(true) => {}
+                Ok(false) => unknown.push(format!("{shape}.{key}")),
+                Err(e) => unknown.push(format!("{shape}.{key}: {e}")),
+            }
+        }
+        assert!(unknown.is_empty(), "keys the model reads that the raw mirror does not have: {unknown:#?}");
+        // The check can fail: a key the mirror lacks is found.
+        assert_eq!(mirror_has("Dhcp4.subnet4[0]", "valid-lifetme"), Ok(false));
+        assert_eq!(mirror_has("Dhcp4.subnet4[0]", "valid-lifetime"), Ok(true));
+    }
 
     /// Loads `{"Dhcp4": <body>}`-style text and returns the error messages (empty if accepted).
     fn errors(text: &str) -> Vec<String> {

@@ -375,7 +375,12 @@ fn scope_values(c: &mut Checker, v: &V<'_>, outer: &Params6) -> Params6 {
         calculate_tee_times: v.bool("calculate-tee-times").unwrap_or(outer.calculate_tee_times),
         t1_percent: v.get("t1-percent").and_then(|x| x.as_float()).unwrap_or(outer.t1_percent),
         t2_percent: v.get("t2-percent").and_then(|x| x.as_float()).unwrap_or(outer.t2_percent),
-        rapid_commit: v.bool("rapid-commit").unwrap_or(outer.rapid_commit),
+        // Kea's grammar has `rapid-commit` in shared networks and subnets, not globally.
+        rapid_commit: if v.path == "Dhcp6" {
+            outer.rapid_commit
+        } else {
+            v.bool("rapid-commit").unwrap_or(outer.rapid_commit)
+        },
         store_extended_info: v.bool("store-extended-info").unwrap_or(outer.store_extended_info),
         reservations_global: v.bool("reservations-global").unwrap_or(rg),
         reservations_in_subnet: v.bool("reservations-in-subnet").unwrap_or(rs),
