@@ -1007,7 +1007,8 @@ async fn reservation_add_makes_the_engine_offer_the_reserved_address() {
     // is still held for this client (a pool address now, no longer a reserved one).
     let again = offer(&lab);
     assert!((10..=100).contains(&again.octets()[3]), "a pool address after reservation-del: {again}");
-    let changes = lab.control.v4().unwrap().engine().reclaim(now(), &mut kakapo::stats::Tally::default());
+    let changes =
+        lab.control.v4().unwrap().engine().reclaim(now(), &mut kakapo::stats::Tally::default(), &mut || false);
     assert!(changes.is_empty());
 }
 

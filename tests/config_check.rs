@@ -399,10 +399,9 @@ fn keys_without_effect_in_kea_examples_are_named() {
     };
     let set = |keys: &[&str]| keys.iter().map(|k| k.to_string()).collect::<std::collections::BTreeSet<String>>();
     assert_eq!(named("kea4/classify.json"), set(&["test"]));
-    assert_eq!(
-        named("kea4/leases-expiration.json"),
-        set(&["flush-reclaimed-timer-wait-time", "max-reclaim-time", "unwarned-reclaim-cycles"])
-    );
+    // Every expired-leases-processing key takes effect.
+    assert_eq!(named("kea4/leases-expiration.json"), set(&[]));
+    assert!(named("kea4/dhcpv4-over-dhcpv6.json").contains("dhcp4o6-port"));
     assert!(named("kea4/ha-load-balancing-primary.json").contains("library"));
     assert!(named("kea6/advanced.json").contains("relay-supplied-options"));
     assert!(named("kea4/with-ddns.json").contains("enable-updates"));

@@ -550,7 +550,8 @@ impl Control {
             match section {
                 Section::Dhcp4 => {
                     if let Some(sh) = self.v4() {
-                        let (_, changes, res) = sh.change(|e, t| ((), e.reclaim_up_to(now, usize::MAX, t))).await;
+                        let (_, changes, res) =
+                            sh.change(|e, t| ((), e.reclaim_up_to(now, usize::MAX, t, &mut || false))).await;
                         res.map_err(|e| e.to_string())?;
                         if remove {
                             for c in changes {
@@ -567,7 +568,8 @@ impl Control {
                 }
                 Section::Dhcp6 => {
                     if let Some(sh) = self.v6() {
-                        let (_, changes, res) = sh.change(|e, t| ((), e.reclaim_up_to(now, usize::MAX, t))).await;
+                        let (_, changes, res) =
+                            sh.change(|e, t| ((), e.reclaim_up_to(now, usize::MAX, t, &mut || false))).await;
                         res.map_err(|e| e.to_string())?;
                         if remove {
                             for c in changes {

@@ -450,63 +450,89 @@ impl Engine4 {
     }
 
     /// One run of expired-lease reclamation (Kea ARM 8.2.14): expired leases become
-    /// expired-reclaimed (kept `hold-reclaimed-time` for affinity), declined leases whose
-    /// probation ended are freed, and reclaimed leases past the hold time are deleted.
-    /// Its statistics go to `tally`, counted once the changes are durable.
-    pub fn reclaim(&self, now: u64, tally: &mut Tally) -> Vec<LeaseChange4> {
+    /// expired-reclaimed (kept `hold-reclaimed-time` for affinity) and declined leases whose
+    /// probation ended are freed, at most `max-reclaim-leases` of them, stopping early when
+    /// `out_of_time` says the run's `max-reclaim-time` is spent. Its statistics go to
+    /// `tally`, counted once the changes are durable.
+    pub fn reclaim(&self, now: u64, tally: &mut Tally, out_of_time: &mut dyn FnMut() -> bool) -> Vec<LeaseChange4> {
         let e = self.cfg.expired;
         let limit = if e.max_reclaim_leases == 0 { usize::MAX } else { e.max_reclaim_leases as usize };
-        self.reclaim_up_to(now, limit, tally)
+        self.reclaim_up_to(now, limit, tally, out_of_time)
     }
 
-    /// As [`Self::reclaim`] with an explicit cap (`leases-reclaim` has none, as in Kea).
-    pub fn reclaim_up_to(&self, now: u64, limit: usize, tally: &mut Tally) -> Vec<LeaseChange4> {
-        let e = self.cfg.expired;
+    /// Deletes the expired-reclaimed leases whose `hold-reclaimed-time` has passed (Kea's
+    /// flush of reclaimed leases, every `flush-reclaimed-timer-wait-time`).
+    pub fn flush_reclaimed(&self, now: u64) -> Vec<LeaseChange4> {
+        let hold = u64::from(self.cfg.expired.hold_reclaimed_time);
         let mut changes = Vec::new();
         for s in &self.cfg.subnets {
             let Some(mut leases) = self.leases.subnet(s.id) else { continue };
             let due: Vec<Lease4> = leases
-                .leases_where(|state, expire| match state {
-                    LeaseState::Default | LeaseState::Declined => expire <= now,
-                    LeaseState::ExpiredReclaimed => expire + u64::from(e.hold_reclaimed_time) <= now,
-                    _ => false,
+                .leases_where(|state, expire| state == LeaseState::ExpiredReclaimed && expire + hold <= now)
+                .collect();
+            for l in due {
+                leases.remove(l.address);
+                changes.push(LeaseChange4::Delete(l));
+            }
+        }
+        debug!(target: "kea-dhcp4.alloc-engine", "ALLOC_ENGINE_V4_RECLAIMED_LEASES_DELETE_COMPLETE successfully deleted {} expired-reclaimed leases", changes.len());
+        changes
+    }
+
+    /// As [`Self::reclaim`] with an explicit cap (`leases-reclaim` has none, as in Kea).
+    pub fn reclaim_up_to(
+        &self,
+        now: u64,
+        limit: usize,
+        tally: &mut Tally,
+        out_of_time: &mut dyn FnMut() -> bool,
+    ) -> Vec<LeaseChange4> {
+        let e = self.cfg.expired;
+        let mut changes = Vec::new();
+        for s in &self.cfg.subnets {
+            if changes.len() >= limit || out_of_time() {
+                break;
+            }
+            let Some(mut leases) = self.leases.subnet(s.id) else { continue };
+            let due: Vec<Lease4> = leases
+                .leases_where(|state, expire| {
+                    matches!(state, LeaseState::Default | LeaseState::Declined) && expire <= now
                 })
                 .take(limit.saturating_sub(changes.len()))
                 .collect();
             for l in due {
-                match l.state {
-                    LeaseState::ExpiredReclaimed => {
+                if out_of_time() {
+                    debug!(target: "kea-dhcp4.alloc-engine", "ALLOC_ENGINE_V4_LEASES_RECLAMATION_TIMEOUT timeout of {} ms reached while reclaiming IPv4 leases", e.max_reclaim_time);
+                    break;
+                }
+                let state = l.state;
+                {
+                    // assigned / declined follow when the change settles (Self::account).
+                    let (g, sub) = (&self.global, self.subnet_stats.get(s.id));
+                    let pool = sub.and_then(|c| c.pool_of(ip4(l.address)));
+                    if state == LeaseState::Declined {
+                        sub.inspect(|c| tally.leased(&c.reclaimed_declined, 1));
+                        tally.leased(&g.reclaimed_declined, 1);
+                        pool.and_then(|p| p.reclaimed_declined.as_ref()).inspect(|x| tally.leased(x, 1));
+                    } else {
+                        sub.inspect(|c| tally.leased(&c.reclaimed_leases, 1));
+                        tally.leased(&g.reclaimed_leases, 1);
+                        pool.inspect(|p| tally.leased(&p.reclaimed_leases, 1));
+                    }
+                    debug!(target: "kea-dhcp4.alloc-engine", "ALLOC_ENGINE_V4_LEASE_RECLAIM {}: reclaiming expired lease for address {}", lease_label(&l), l.address);
+                    if e.hold_reclaimed_time == 0 {
                         leases.remove(l.address);
                         changes.push(LeaseChange4::Delete(l));
-                    }
-                    state => {
-                        // assigned / declined follow when the change settles (Self::account).
-                        let (g, sub) = (&self.global, self.subnet_stats.get(s.id));
-                        let pool = sub.and_then(|c| c.pool_of(ip4(l.address)));
-                        if state == LeaseState::Declined {
-                            sub.inspect(|c| tally.leased(&c.reclaimed_declined, 1));
-                            tally.leased(&g.reclaimed_declined, 1);
-                            pool.and_then(|p| p.reclaimed_declined.as_ref()).inspect(|x| tally.leased(x, 1));
-                        } else {
-                            sub.inspect(|c| tally.leased(&c.reclaimed_leases, 1));
-                            tally.leased(&g.reclaimed_leases, 1);
-                            pool.inspect(|p| tally.leased(&p.reclaimed_leases, 1));
-                        }
-                        debug!(target: "kea-dhcp4.alloc-engine", "ALLOC_ENGINE_V4_LEASE_RECLAIM {}: reclaiming expired lease for address {}", lease_label(&l), l.address);
-                        if e.hold_reclaimed_time == 0 {
-                            leases.remove(l.address);
-                            changes.push(LeaseChange4::Delete(l));
-                        } else {
-                            let r = Lease4 {
-                                state: LeaseState::ExpiredReclaimed,
-                                hostname: String::new(),
-                                fqdn_fwd: false,
-                                fqdn_rev: false,
-                                ..l.clone()
-                            };
-                            leases.upsert(r.clone());
-                            changes.push(LeaseChange4::Upsert(r, Some(l)));
-                        }
+                    } else {
+                        let r = Lease4 {
+                            state: LeaseState::ExpiredReclaimed,
+                            hostname: String::new(),
+                            fqdn_fwd: false,
+                            fqdn_rev: false,
+                            ..l.clone()
+                        };
+                        leases.upsert(r.clone());
+                        changes.push(LeaseChange4::Upsert(r, Some(l)));
                     }
                 }
             }

@@ -411,68 +411,90 @@ impl Engine6 {
     /// `hold-reclaimed-time` later (at once when that is 0). At most `max-reclaim-leases` per
     /// run; the rows of each subnet are queued under its lock, like a packet's.
     /// Its statistics go to `tally`, counted once the changes are durable.
-    pub fn reclaim(&self, now: u64, tally: &mut Tally) -> Vec<LeaseChange6> {
+    pub fn reclaim(&self, now: u64, tally: &mut Tally, out_of_time: &mut dyn FnMut() -> bool) -> Vec<LeaseChange6> {
         let e = self.cfg.expired;
         let limit = if e.max_reclaim_leases == 0 { usize::MAX } else { e.max_reclaim_leases as usize };
-        self.reclaim_up_to(now, limit, tally)
+        self.reclaim_up_to(now, limit, tally, out_of_time)
+    }
+
+    /// Deletes the expired-reclaimed leases whose `hold-reclaimed-time` has passed (Kea's
+    /// flush of reclaimed leases, every `flush-reclaimed-timer-wait-time`).
+    pub fn flush_reclaimed(&self, now: u64) -> Vec<LeaseChange6> {
+        let hold = u64::from(self.cfg.expired.hold_reclaimed_time);
+        let mut changes = Vec::new();
+        for s in &self.cfg.subnets {
+            let Some(mut leases) = self.leases.subnet(s.id) else { continue };
+            let due: Vec<Lease6> = leases
+                .leases_where(|state, expire| state == LeaseState::ExpiredReclaimed && expire + hold <= now)
+                .collect();
+            for l in due {
+                leases.remove(l.lease_type, l.address);
+                changes.push(LeaseChange6::Delete(l));
+            }
+        }
+        debug!(target: "kea-dhcp6.alloc-engine", "ALLOC_ENGINE_V6_RECLAIMED_LEASES_DELETE_COMPLETE successfully deleted {} expired-reclaimed leases", changes.len());
+        changes
     }
 
     /// As [`Self::reclaim`] with an explicit cap (`leases-reclaim` has none, as in Kea).
-    pub fn reclaim_up_to(&self, now: u64, limit: usize, tally: &mut Tally) -> Vec<LeaseChange6> {
+    pub fn reclaim_up_to(
+        &self,
+        now: u64,
+        limit: usize,
+        tally: &mut Tally,
+        out_of_time: &mut dyn FnMut() -> bool,
+    ) -> Vec<LeaseChange6> {
         let e = self.cfg.expired;
         let mut changes = Vec::new();
         for s in &self.cfg.subnets {
-            if changes.len() >= limit {
+            if changes.len() >= limit || out_of_time() {
                 break;
             }
             let Some(mut leases) = self.leases.subnet(s.id) else { continue };
             let due: Vec<Lease6> = leases
-                .leases_where(|state, expire| match state {
-                    LeaseState::Default | LeaseState::Declined => expire <= now,
-                    LeaseState::ExpiredReclaimed => expire + u64::from(e.hold_reclaimed_time) <= now,
-                    _ => false,
+                .leases_where(|state, expire| {
+                    matches!(state, LeaseState::Default | LeaseState::Declined) && expire <= now
                 })
                 .take(limit.saturating_sub(changes.len()))
                 .collect();
             for l in due {
-                match l.state {
-                    LeaseState::ExpiredReclaimed => {
-                        leases.remove(l.lease_type, l.address);
-                        changes.push(LeaseChange6::Delete(l));
+                if out_of_time() {
+                    debug!(target: "kea-dhcp6.alloc-engine", "ALLOC_ENGINE_V6_LEASES_RECLAMATION_TIMEOUT timeout of {} ms reached while reclaiming IPv6 leases", e.max_reclaim_time);
+                    break;
+                }
+                let state = l.state;
+                {
+                    // assigned / declined follow when the change settles (Self::account).
+                    let (g, sub) = (&self.global, self.subnet_stats.get(s.id));
+                    let pool = sub.and_then(|c| c.pool_of(l.lease_type, u128::from(l.address)));
+                    if state == LeaseState::Declined {
+                        sub.inspect(|c| tally.leased(&c.reclaimed_declined, 1));
+                        tally.leased(&g.reclaimed_declined, 1);
+                        pool.and_then(|p| p.reclaimed_declined.as_ref()).inspect(|x| tally.leased(x, 1));
+                    } else {
+                        sub.inspect(|c| tally.leased(&c.reclaimed_leases, 1));
+                        tally.leased(&g.reclaimed_leases, 1);
+                        pool.inspect(|p| tally.leased(&p.reclaimed_leases, 1));
                     }
-                    state => {
-                        // assigned / declined follow when the change settles (Self::account).
-                        let (g, sub) = (&self.global, self.subnet_stats.get(s.id));
-                        let pool = sub.and_then(|c| c.pool_of(l.lease_type, u128::from(l.address)));
-                        if state == LeaseState::Declined {
-                            sub.inspect(|c| tally.leased(&c.reclaimed_declined, 1));
-                            tally.leased(&g.reclaimed_declined, 1);
-                            pool.and_then(|p| p.reclaimed_declined.as_ref()).inspect(|x| tally.leased(x, 1));
-                        } else {
-                            sub.inspect(|c| tally.leased(&c.reclaimed_leases, 1));
-                            tally.leased(&g.reclaimed_leases, 1);
-                            pool.inspect(|p| tally.leased(&p.reclaimed_leases, 1));
-                        }
-                        let id = if l.lease_type == LeaseType6::Na {
-                            "ALLOC_ENGINE_V6_LEASE_RECLAIM"
-                        } else {
-                            "ALLOC_ENGINE_V6_PD_LEASE_RECLAIM"
+                    let id = if l.lease_type == LeaseType6::Na {
+                        "ALLOC_ENGINE_V6_LEASE_RECLAIM"
+                    } else {
+                        "ALLOC_ENGINE_V6_PD_LEASE_RECLAIM"
+                    };
+                    debug!(target: "kea-dhcp6.alloc-engine", "{id} lease {}/{} reclaimed", l.address, l.prefix_len);
+                    leases.remove(l.lease_type, l.address);
+                    if e.hold_reclaimed_time == 0 {
+                        changes.push(LeaseChange6::Delete(l));
+                    } else {
+                        let r = Lease6 {
+                            state: LeaseState::ExpiredReclaimed,
+                            hostname: String::new(),
+                            fqdn_fwd: false,
+                            fqdn_rev: false,
+                            ..l.clone()
                         };
-                        debug!(target: "kea-dhcp6.alloc-engine", "{id} lease {}/{} reclaimed", l.address, l.prefix_len);
-                        leases.remove(l.lease_type, l.address);
-                        if e.hold_reclaimed_time == 0 {
-                            changes.push(LeaseChange6::Delete(l));
-                        } else {
-                            let r = Lease6 {
-                                state: LeaseState::ExpiredReclaimed,
-                                hostname: String::new(),
-                                fqdn_fwd: false,
-                                fqdn_rev: false,
-                                ..l.clone()
-                            };
-                            leases.upsert(r.clone());
-                            changes.push(LeaseChange6::Upsert(r, Some(l)));
-                        }
+                        leases.upsert(r.clone());
+                        changes.push(LeaseChange6::Upsert(r, Some(l)));
                     }
                 }
             }

@@ -19,10 +19,13 @@ pub trait ServedEngine: Send + Sync + 'static {
     type Lease: LeaseRecord;
     /// 4 or 6.
     const FAMILY: u8;
-    /// `reclaim-timer-wait-time`, `lfc-interval` (seconds) and `persist` of its configuration.
-    fn timers(&self) -> (u32, u32, bool);
-    /// One run of expired-lease reclamation; what it counts goes to `tally`.
-    fn reclaim(&self, now: u64, tally: &mut Tally) -> Vec<Change<Self::Lease>>;
+    /// `expired-leases-processing`, `lfc-interval` (seconds) and `persist` of its configuration.
+    fn timers(&self) -> (crate::config::model::ExpiredLeases, u32, bool);
+    /// One run of expired-lease reclamation, stopping when `out_of_time`; what it counts goes
+    /// to `tally`.
+    fn reclaim(&self, now: u64, tally: &mut Tally, out_of_time: &mut dyn FnMut() -> bool) -> Vec<Change<Self::Lease>>;
+    /// Deletes the reclaimed leases past `hold-reclaimed-time`.
+    fn flush_reclaimed(&self, now: u64) -> Vec<Change<Self::Lease>>;
     /// These changes are durable; their lease statistics go to `tally`.
     fn synced(&self, changes: &[Change<Self::Lease>], tally: &mut Tally);
     /// These changes failed: undo them.
@@ -169,16 +172,40 @@ where
     M: Send + Sync + 'static,
     S: std::ops::Deref<Target = Core<E, M>> + Send + Sync + 'static,
 {
-    let (reclaim_secs, lfc_secs, persist) = service.engine().timers();
-    let (sh, sh2) = (service.clone(), service.clone());
+    let (expired, lfc_secs, persist) = service.engine().timers();
+    let (sh, sh2, sh3) = (service.clone(), service.clone(), service.clone());
+    let (max_leases, max_ms) = (expired.max_reclaim_leases as usize, u64::from(expired.max_reclaim_time));
     TimerWork {
         family: E::FAMILY,
-        reclaim_secs,
+        reclaim_secs: expired.reclaim_timer_wait_time,
+        flush_secs: expired.flush_reclaimed_timer_wait_time,
+        unwarned_cycles: expired.unwarned_reclaim_cycles,
         lfc_secs,
         persist,
         reclaim: Box::new(move |now| -> BoxFuture<_> {
             let sh = sh.clone();
-            Box::pin(async move { sh.change(|e, t| ((), e.reclaim(now, t))).await.2 })
+            Box::pin(async move {
+                // `max-reclaim-time` is measured on the wall clock in microseconds.
+                let deadline = (max_ms > 0).then(|| crate::clock::unix_now_us() + max_ms * 1000);
+                let (late, changes, res) = sh
+                    .change(|e, t| {
+                        let mut late = false;
+                        let mut out_of_time = || {
+                            late |= deadline.is_some_and(|d| crate::clock::unix_now_us() >= d);
+                            late
+                        };
+                        let changes = e.reclaim(now, t, &mut out_of_time);
+                        (late, changes)
+                    })
+                    .await;
+                res?;
+                // Complete unless the run stopped at its time or lease limit.
+                Ok(!late && (max_leases == 0 || changes.len() < max_leases))
+            })
+        }),
+        flush: Box::new(move |now| -> BoxFuture<_> {
+            let sh = sh3.clone();
+            Box::pin(async move { sh.change(|e, _| ((), e.flush_reclaimed(now))).await.2.map(|()| true) })
         }),
         lfc: Box::new(move || sh2.store.start_maintenance()),
     }

@@ -1,19 +1,22 @@
 //! The periodic work of one service on the caller's clock: expired-lease reclamation (Kea ARM
-//! 8.2.14 / 9.2.12 `reclaim-timer-wait-time`) and lease file cleanup (8.2.2 `lfc-interval`).
+//! 8.2.14 / 9.2.12 `reclaim-timer-wait-time`), the flush of reclaimed leases
+//! (`flush-reclaimed-timer-wait-time`) and lease file cleanup (8.2.2 `lfc-interval`).
 //! Sleeps are tokio's, so a test with paused time drives them; the wall-clock "now" the
 //! reclamation compares expiry times with comes from the injected [`Clock`].
 
 use std::sync::Arc;
 use std::time::Duration;
 
-use tracing::{error, info};
+use tracing::{error, info, warn};
 
 use super::pipeline::BoxFuture;
 use crate::clock::Clock;
 use crate::lease::store::StoreError;
 
-/// One reclamation run at a given time: queues its rows and settles their commits.
-pub type Reclaim = Box<dyn Fn(u64) -> BoxFuture<Result<(), StoreError>> + Send + Sync>;
+/// One reclamation (or flush) run at a given time: queues its rows and settles their commits;
+/// true when it left nothing due behind (it did not stop at `max-reclaim-leases` or
+/// `max-reclaim-time`).
+pub type Reclaim = Box<dyn Fn(u64) -> BoxFuture<Result<bool, StoreError>> + Send + Sync>;
 /// Starts a lease file cleanup in the background.
 pub type Cleanup = Box<dyn Fn() -> Result<(), StoreError> + Send + Sync>;
 
@@ -23,12 +26,18 @@ pub struct TimerWork {
     pub family: u8,
     /// `reclaim-timer-wait-time` in seconds; 0 disables reclamation.
     pub reclaim_secs: u32,
+    /// `flush-reclaimed-timer-wait-time` in seconds; 0 keeps reclaimed leases.
+    pub flush_secs: u32,
+    /// `unwarned-reclaim-cycles`: incomplete runs in a row before a warning (0: never).
+    pub unwarned_cycles: u32,
     /// `lfc-interval` in seconds; 0 disables cleanups.
     pub lfc_secs: u32,
     /// `persist`: cleanups only run when leases are written.
     pub persist: bool,
     /// One reclamation run, awaited before the next tick.
     pub reclaim: Reclaim,
+    /// One flush of reclaimed leases past their hold time.
+    pub flush: Reclaim,
     /// Starts a cleanup.
     pub lfc: Cleanup,
 }
@@ -37,19 +46,33 @@ pub struct TimerWork {
 pub async fn run(work: TimerWork, clock: Arc<dyn Clock>) {
     let v4 = work.family == 4;
     let mut reclaim_tick = tokio::time::interval(Duration::from_secs(u64::from(work.reclaim_secs.max(1))));
+    let mut flush_tick = tokio::time::interval(Duration::from_secs(u64::from(work.flush_secs.max(1))));
     let mut lfc_tick = tokio::time::interval(Duration::from_secs(u64::from(work.lfc_secs.max(1))));
     // The first tick of an interval is immediate; Kea's timers first fire after one period.
     reclaim_tick.tick().await;
+    flush_tick.tick().await;
     lfc_tick.tick().await;
+    let mut slow = SlowWatch::new(work.unwarned_cycles);
     loop {
         tokio::select! {
             _ = reclaim_tick.tick(), if work.reclaim_secs > 0 => {
-                if let Err(e) = (work.reclaim)(clock.unix_now()).await {
-                    if v4 {
+                match (work.reclaim)(clock.unix_now()).await {
+                    Ok(complete) => match slow.record(complete) {
+                        Some(n) if v4 => warn!(target: "kea-dhcp4.alloc-engine", "ALLOC_ENGINE_V4_LEASES_RECLAMATION_SLOW expired leases still exist after {n} reclamations"),
+                        Some(n) => warn!(target: "kea-dhcp6.alloc-engine", "ALLOC_ENGINE_V6_LEASES_RECLAMATION_SLOW expired leases still exist after {n} reclamations"),
+                        None => {}
+                    },
+                    Err(e) if v4 => {
                         error!(target: "kea-dhcp4.alloc-engine", "ALLOC_ENGINE_V4_LEASE_RECLAMATION_FAILED failed to reclaim the lease (this run's expired leases): {e}");
-                    } else {
+                    }
+                    Err(e) => {
                         error!(target: "kea-dhcp6.alloc-engine", "ALLOC_ENGINE_V6_LEASE_RECLAMATION_FAILED failed to reclaim the lease (this run's expired leases): {e}");
                     }
+                }
+            }
+            _ = flush_tick.tick(), if work.flush_secs > 0 => {
+                if let Err(e) = (work.flush)(clock.unix_now()).await {
+                    error!(target: "kakapo.server", "KAKAPO_FLUSH_RECLAIMED_FAILED reclaimed leases past their hold time were not deleted: {e}");
                 }
             }
             _ = lfc_tick.tick(), if work.lfc_secs > 0 && work.persist => {
@@ -68,6 +91,34 @@ pub async fn run(work: TimerWork, clock: Arc<dyn Clock>) {
                 }
             }
         }
+    }
+}
+
+/// Counts reclamation runs in a row that left expired leases behind (Kea ARM 8.2.14
+/// `unwarned-reclaim-cycles`): every that many, a warning is due.
+struct SlowWatch {
+    limit: u32,
+    incomplete: u32,
+}
+
+impl SlowWatch {
+    fn new(limit: u32) -> SlowWatch {
+        SlowWatch { limit, incomplete: 0 }
+    }
+
+    /// Records a run; Some(runs in a row) when the warning is due.
+    fn record(&mut self, complete: bool) -> Option<u32> {
+        if complete {
+            self.incomplete = 0;
+            return None;
+        }
+        self.incomplete += 1;
+        if self.limit == 0 || self.incomplete < self.limit {
+            return None;
+        }
+        let n = self.incomplete;
+        self.incomplete = 0;
+        Some(n)
     }
 }
 
@@ -110,15 +161,22 @@ mod tests {
     async fn the_timers_fire_on_virtual_time_with_the_injected_clock() {
         let runs = Arc::new(Mutex::new(Vec::new()));
         let cleanups = Arc::new(AtomicUsize::new(0));
-        let (r, c) = (runs.clone(), cleanups.clone());
+        let flushes = Arc::new(Mutex::new(Vec::new()));
+        let (r, c, f) = (runs.clone(), cleanups.clone(), flushes.clone());
         let work = TimerWork {
             family: 4,
             reclaim_secs: 10,
+            flush_secs: 25,
+            unwarned_cycles: 5,
             lfc_secs: 60,
             persist: true,
-            reclaim: Box::new(move |now| -> BoxFuture<Result<(), StoreError>> {
+            reclaim: Box::new(move |now| -> BoxFuture<Result<bool, StoreError>> {
                 r.lock().unwrap().push(now);
-                Box::pin(async { Ok(()) })
+                Box::pin(async { Ok(true) })
+            }),
+            flush: Box::new(move |now| -> BoxFuture<Result<bool, StoreError>> {
+                f.lock().unwrap().push(now);
+                Box::pin(async { Ok(true) })
             }),
             lfc: Box::new(move || {
                 c.fetch_add(1, Ordering::SeqCst);
@@ -128,10 +186,23 @@ mod tests {
         let task = tokio::spawn(run(work, Arc::new(TokioClock::starting_at(T0))));
         tokio::time::sleep(Duration::from_secs(35)).await;
         assert_eq!(*runs.lock().unwrap(), vec![T0 + 10, T0 + 20, T0 + 30]);
+        assert_eq!(*flushes.lock().unwrap(), vec![T0 + 25], "flush-reclaimed-timer-wait-time has its own timer");
         assert_eq!(cleanups.load(Ordering::SeqCst), 0, "no cleanup before lfc-interval");
         tokio::time::sleep(Duration::from_secs(30)).await;
         assert_eq!(cleanups.load(Ordering::SeqCst), 1);
         task.abort();
+    }
+
+    #[test]
+    fn every_unwarned_reclaim_cycles_incomplete_runs_in_a_row_warn() {
+        let mut w = SlowWatch::new(3);
+        let due: Vec<Option<u32>> = [false, false, true, false, false, false, false, false, false]
+            .into_iter()
+            .map(|complete| w.record(complete))
+            .collect();
+        assert_eq!(due, [None, None, None, None, None, Some(3), None, None, Some(3)]);
+        let mut never = SlowWatch::new(0);
+        assert!((0..10).all(|_| never.record(false).is_none()));
     }
 
     #[tokio::test(start_paused = true)]
@@ -139,14 +210,21 @@ mod tests {
         let runs = Arc::new(AtomicUsize::new(0));
         let r = runs.clone();
         let r2 = runs.clone();
+        let r3 = runs.clone();
         let work = TimerWork {
             family: 6,
             reclaim_secs: 0,
+            flush_secs: 0,
+            unwarned_cycles: 5,
             lfc_secs: 0,
             persist: true,
-            reclaim: Box::new(move |_| -> BoxFuture<Result<(), StoreError>> {
+            reclaim: Box::new(move |_| -> BoxFuture<Result<bool, StoreError>> {
                 r.fetch_add(1, Ordering::SeqCst);
-                Box::pin(async { Ok(()) })
+                Box::pin(async { Ok(true) })
+            }),
+            flush: Box::new(move |_| -> BoxFuture<Result<bool, StoreError>> {
+                r3.fetch_add(1, Ordering::SeqCst);
+                Box::pin(async { Ok(true) })
             }),
             lfc: Box::new(move || {
                 r2.fetch_add(1, Ordering::SeqCst);

@@ -113,12 +113,15 @@ impl std::ops::Deref for Shared {
 impl ServedEngine for Engine6 {
     type Lease = Lease6;
     const FAMILY: u8 = 6;
-    fn timers(&self) -> (u32, u32, bool) {
+    fn timers(&self) -> (crate::config::model::ExpiredLeases, u32, bool) {
         let c = self.config();
-        (c.expired.reclaim_timer_wait_time, c.lease_database.lfc_interval, c.lease_database.persist)
+        (c.expired, c.lease_database.lfc_interval, c.lease_database.persist)
     }
-    fn reclaim(&self, now: u64, tally: &mut Tally) -> Vec<LeaseChange6> {
-        Engine6::reclaim(self, now, tally)
+    fn reclaim(&self, now: u64, tally: &mut Tally, out_of_time: &mut dyn FnMut() -> bool) -> Vec<LeaseChange6> {
+        Engine6::reclaim(self, now, tally, out_of_time)
+    }
+    fn flush_reclaimed(&self, now: u64) -> Vec<LeaseChange6> {
+        Engine6::flush_reclaimed(self, now)
     }
     fn synced(&self, changes: &[LeaseChange6], tally: &mut Tally) {
         Engine6::synced(self, changes, tally)

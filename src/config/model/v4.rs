@@ -154,6 +154,11 @@ pub struct ExpiredLeases {
     pub hold_reclaimed_time: u32,
     /// Leases reclaimed per run at most (default 100; 0 = no limit).
     pub max_reclaim_leases: u32,
+    /// Milliseconds one run may take at most (default 250; 0 = no limit).
+    pub max_reclaim_time: u32,
+    /// Consecutive runs that leave expired leases behind before a warning (default 5; 0:
+    /// never warn).
+    pub unwarned_reclaim_cycles: u32,
 }
 
 impl ExpiredLeases {
@@ -165,6 +170,8 @@ impl ExpiredLeases {
             flush_reclaimed_timer_wait_time: get(c, "flush-reclaimed-timer-wait-time", 25),
             hold_reclaimed_time: get(c, "hold-reclaimed-time", 3600),
             max_reclaim_leases: get(c, "max-reclaim-leases", 100),
+            max_reclaim_time: get(c, "max-reclaim-time", 250),
+            unwarned_reclaim_cycles: get(c, "unwarned-reclaim-cycles", 5),
         }
     }
 }
