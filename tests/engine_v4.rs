@@ -344,7 +344,8 @@ fn fqdn_name_is_recorded_and_cached_renewals_write_nothing() {
     req.options.insert(code::CLIENT_FQDN, [&[0x05u8, 0, 0][..], b"\x04host\x07example\x03org\x00"].concat());
     let ack = lab.reply(&req);
     match &ack.changes[..] {
-        [LeaseChange4::Upsert(l, _)] => assert_eq!(l.hostname, "host.example.org"),
+        // Fully qualified, as Kea 2.2 records an option 81 name.
+        [LeaseChange4::Upsert(l, _)] => assert_eq!(l.hostname, "host.example.org."),
         other => panic!("{other:?}"),
     }
     // A renewal 100 s later is within 25% of 3600 s: same lease, remaining lifetime, no row.
@@ -1197,4 +1198,70 @@ fn an_early_global_reservation_lookup_lets_its_classes_select_the_subnet() {
     assert!(load_str("t", &cfg(true), &LoadOptions::default()).unwrap().warnings.is_empty());
     let late = lab(&cfg(false));
     assert_eq!(offered(&late, 7), Ipv4Addr::new(203, 0, 113, 10));
+}
+
+/// Host names as Debian's Kea 2.2 records and answers them with DNS updates off (observed on
+/// kea-dhcp4 2.2 with the same packets): option 12 is sanitized with the default
+/// `hostname-char-set` ([^A-Za-z0-9.-]), lower-cased and its final dot dropped, and echoed;
+/// option 81 is sanitized per label, lower-cased and fully qualified (an empty name becomes
+/// `myhost-<address>`), and answered with N set, O when the client asked for S, the client's
+/// E, and zero RCODEs.
+#[test]
+fn host_names_are_sanitized_and_answered_as_kea_does() {
+    let big = CFG.replace("192.0.2.10 - 192.0.2.12", "192.0.2.10 - 192.0.2.50");
+    let srv = lab(&big);
+    let ack_with = |mac: u8, opt: u8, payload: &[u8]| {
+        let offer = {
+            let mut d = client(mac, MessageType::Discover);
+            d.options.insert(opt, payload.to_vec());
+            srv.reply(&d)
+        };
+        let mut req = client(mac, MessageType::Request);
+        req.options.insert(opt, payload.to_vec());
+        req.options.insert(code::REQUESTED_IP, offer.pkt.yiaddr.octets().to_vec());
+        req.options.insert(code::SERVER_ID, offer.pkt.server_id().unwrap().octets().to_vec());
+        let ack = srv.reply(&req);
+        let hostname = match &ack.changes[..] {
+            [LeaseChange4::Upsert(l, _)] => l.hostname.clone(),
+            other => panic!("{other:?}"),
+        };
+        (hostname, offer.pkt.options.get(opt).map(<[u8]>::to_vec), ack.pkt.options.get(opt).map(<[u8]>::to_vec))
+    };
+    for (sent, kept) in
+        [("my_host!x", "myhostx"), ("MyHost", "myhost"), ("a_b.example.org", "ab.example.org"), ("host.", "host")]
+    {
+        let (h, offered, acked) = ack_with(10, code::HOST_NAME, sent.as_bytes());
+        assert_eq!(h, kept, "{sent}");
+        assert_eq!(acked.as_deref(), Some(kept.as_bytes()), "{sent}");
+        assert_eq!(offered, acked, "{sent}");
+    }
+    let wire = |name: &str| -> Vec<u8> {
+        let mut w: Vec<u8> = Vec::new();
+        for l in name.split('.').filter(|l| !l.is_empty()) {
+            w.push(l.len() as u8);
+            w.extend_from_slice(l.as_bytes());
+        }
+        w
+    };
+    // S and E set, a fully qualified name: flags E|O|N (0x0e), RCODEs 0.
+    let fq = [&[0x05u8, 0, 0][..], &wire("My_Host.Example.org"), &[0]].concat();
+    let (h, _, acked) = ack_with(11, code::CLIENT_FQDN, &fq);
+    assert_eq!(h, "myhost.example.org.");
+    assert_eq!(acked.unwrap(), [&[0x0eu8, 0, 0][..], &wire("myhost.example.org"), &[0]].concat());
+    // A partial name is made fully qualified; S unset: E|N (0x0c).
+    let (h, _, acked) = ack_with(12, code::CLIENT_FQDN, &[&[0x04u8, 0, 0][..], &wire("host")].concat());
+    assert_eq!(h, "host.");
+    assert_eq!(acked.unwrap(), [&[0x0cu8, 0, 0][..], &wire("host"), &[0]].concat());
+    // No name: Kea makes one from the address.
+    let (h, _, _) = ack_with(13, code::CLIENT_FQDN, &[0x05, 0, 0]);
+    assert!(h.starts_with("myhost-192-0-2-") && h.ends_with('.'), "{h}");
+    // Deprecated ASCII form, S unset: N only, the name as text with its final dot.
+    let (h, _, acked) = ack_with(14, code::CLIENT_FQDN, &[&[0x00u8, 0, 0][..], b"Asc.Example.com"].concat());
+    assert_eq!(h, "asc.example.com.");
+    assert_eq!(acked.unwrap(), [&[0x08u8, 0, 0][..], b"asc.example.com."].concat());
+    // An empty hostname-char-set turns sanitizing off.
+    let raw = lab(&big.replace(r#""valid-lifetime": 3600,"#, r#""valid-lifetime": 3600, "hostname-char-set": "","#));
+    let mut d = client(15, MessageType::Discover);
+    d.options.insert(code::HOST_NAME, b"my_host".to_vec());
+    assert_eq!(raw.reply(&d).pkt.options.get(code::HOST_NAME), Some(&b"my_host"[..]));
 }

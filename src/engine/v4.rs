@@ -925,7 +925,7 @@ impl Engine4 {
         }
         let valid = self.lifetime(ctx, subnet, existing.as_ref().filter(|_| owned));
         let pool_id = Self::in_pool(subnet, requested, &ctx.classes).unwrap_or(0);
-        let hostname = self.hostname(ctx, host);
+        let hostname = self.naming(ctx, subnet, host, requested).lease;
         // Lease caching (Kea ARM 8.2.22): a young, unchanged lease is handed back as it is,
         // with its remaining lifetime, and nothing is written.
         if let (true, Some(old), Some(th)) = (owned, existing.as_ref(), subnet.params.cache_threshold) {
@@ -1163,21 +1163,45 @@ impl Engine4 {
         size > 0.0 && used / size > threshold
     }
 
-    fn hostname(&self, ctx: &Ctx<'_>, host: Option<&Reservation4>) -> String {
-        if let Some(h) = host.and_then(|h| h.hostname.clone()) {
-            return h;
-        }
-        // The client FQDN option (RFC 4702) wins over the host name option, as in Kea.
+    /// The host name a lease records and the option the reply names it with, as Kea 2.2
+    /// processes option 81 (RFC 4702) and option 12 with DNS updates off (Kea ARM 8.2.19,
+    /// 8.2.20): a reservation's name wins; the client's name is sanitized
+    /// (`hostname-char-set`), lower-cased and, for option 81, made fully qualified (an empty
+    /// one becomes `myhost-<address>`); the reply's option 81 says no update is done (N, and
+    /// O when the client asked for one).
+    fn naming(&self, ctx: &Ctx<'_>, subnet: &Subnet4, host: Option<&Reservation4>, addr: Ipv4Addr) -> Naming {
+        let reserved = host.and_then(|h| h.hostname.clone()).filter(|h| !h.is_empty());
+        let (chars, replacement) = &subnet.params.hostname_chars;
+        let clean = |s: &str| chars.as_ref().map_or_else(|| s.to_string(), |c| c.scrub(s, replacement)).to_lowercase();
         if let Some(f) = ctx.pkt.options.get(code::CLIENT_FQDN).and_then(|b| ClientFqdn::parse(b).ok()) {
-            if !f.name.is_empty() {
-                return f.name;
+            let name = match &reserved {
+                Some(r) => r.trim_end_matches('.').to_string(),
+                None if f.name.is_empty() => format!("myhost-{}", addr.to_string().replace('.', "-")),
+                None => f.name.split('.').map(clean).filter(|l| !l.is_empty()).collect::<Vec<_>>().join("."),
+            };
+            let mut flags = ClientFqdn::FLAG_N | (f.flags & ClientFqdn::FLAG_E);
+            if f.flags & ClientFqdn::FLAG_S != 0 {
+                flags |= ClientFqdn::FLAG_O;
             }
+            let reply = ClientFqdn { flags, name: name.clone(), partial: false };
+            let mut payload = reply.encode();
+            // Kea 2.2 sends 0 in both RCODE fields.
+            payload[1..3].copy_from_slice(&[0, 0]);
+            return Naming { lease: format!("{name}."), reply: Some((code::CLIENT_FQDN, payload)) };
         }
-        ctx.pkt
-            .options
-            .get(code::HOST_NAME)
-            .map(|b| String::from_utf8_lossy(b).trim_end_matches('\0').to_string())
-            .unwrap_or_default()
+        let sent =
+            ctx.pkt.options.get(code::HOST_NAME).map(|b| String::from_utf8_lossy(b).trim_end_matches('\0').to_string());
+        let name = match (&reserved, sent) {
+            (Some(r), _) => r.clone(),
+            (None, Some(h)) => clean(h.trim()).trim_end_matches('.').to_string(),
+            (None, None) => String::new(),
+        };
+        // Kea answers with option 12 when the client sent one, or asked for it and a
+        // reservation names the host.
+        let wants = ctx.pkt.options.get(code::HOST_NAME).is_some()
+            || (reserved.is_some() && ctx.pkt.prl().contains(&code::HOST_NAME));
+        let reply = (wants && !name.is_empty()).then(|| (code::HOST_NAME, name.as_bytes().to_vec()));
+        Naming { lease: name, reply }
     }
 
     /// Options by Kea's precedence: reservation, pool, subnet, shared network, classes, global.
@@ -1303,11 +1327,9 @@ impl Engine4 {
             }
         }
         add_vendor_options(pkt, &mut r, &scopes);
-        if mt != MessageType::Nak {
-            if let Some(h) = host.and_then(|h| h.hostname.as_ref()).filter(|h| !h.is_empty()) {
-                if pkt.options.get(code::HOST_NAME).is_some() || pkt.prl().contains(&code::HOST_NAME) {
-                    r.options.insert(code::HOST_NAME, h.as_bytes().to_vec());
-                }
+        if let Some((ip, _)) = lease.filter(|_| matches!(mt, MessageType::Offer | MessageType::Ack)) {
+            if let Some((c, payload)) = self.naming(ctx, subnet, host, ip).reply {
+                r.options.insert(c, payload);
             }
         }
         if self.cfg.echo_client_id {
@@ -1457,6 +1479,12 @@ fn sub_option4(mut b: &[u8], want: u8) -> &[u8] {
 /// `sub-options` (the option data in Kea's `0x` hex), `remote-id` (sub-option 2) and
 /// `relay-id` (sub-option 12) in plain hex (Kea ARM 8.2.23). Without `rai` the context is
 /// kept as it was.
+/// A lease's host name and the reply option that carries it (see `Engine4::naming`).
+struct Naming {
+    lease: String,
+    reply: Option<(u8, Vec<u8>)>,
+}
+
 /// The built-in class of a query whose relay agent options were recovered from its lease.
 const STASH_AGENT_OPTIONS: &str = "STASH_AGENT_OPTIONS";
 

@@ -261,6 +261,56 @@ pub(crate) fn packet_queue(c: &mut Checker, d: &V<'_>, ring: &str) -> u32 {
     }
 }
 
+/// `hostname-char-set` compiled (Kea ARM 8.2.19 "Sanitizing Client Host Name and FQDN Names"):
+/// what matches it in a client's host name is replaced by `hostname-char-replacement`.
+#[derive(Debug, Clone)]
+pub struct CharSet(regex::Regex);
+
+impl PartialEq for CharSet {
+    fn eq(&self, other: &Self) -> bool {
+        self.0.as_str() == other.0.as_str()
+    }
+}
+
+impl CharSet {
+    /// Kea 2.2's default set: anything but letters, digits, dots and hyphens.
+    pub const DEFAULT: &'static str = "[^A-Za-z0-9.-]";
+
+    /// Compiles a set.
+    pub fn new(pattern: &str) -> Result<CharSet, regex::Error> {
+        regex::Regex::new(pattern).map(CharSet)
+    }
+
+    /// `text` with every match replaced by `replacement`.
+    pub fn scrub(&self, text: &str, replacement: &str) -> String {
+        self.0.replace_all(text, regex::NoExpand(replacement)).into_owned()
+    }
+}
+
+/// `hostname-char-set` and `hostname-char-replacement` of one scope over the inherited ones
+/// (an empty set turns sanitizing off).
+pub(crate) fn hostname_chars(
+    c: &mut Checker,
+    v: &V<'_>,
+    outer: &(Option<CharSet>, String),
+) -> (Option<CharSet>, String) {
+    let set = match v.get("hostname-char-set") {
+        None => outer.0.clone(),
+        Some(x) => match x.as_str().unwrap_or_default() {
+            "" => None,
+            p => match CharSet::new(p) {
+                Ok(set) => Some(set),
+                Err(e) => {
+                    c.err(&x, format!("hostname-char-set '{p}' is not a valid regular expression: {e}"));
+                    outer.0.clone()
+                }
+            },
+        },
+    };
+    let replacement = v.str("hostname-char-replacement").map_or_else(|| outer.1.clone(), str::to_string);
+    (set, replacement)
+}
+
 /// `allocator` / `pd-allocator` of one scope over the inherited kind (Kea ARM 8.2.12
 /// "Allocation Strategies").
 pub(crate) fn allocator(c: &mut Checker, v: &V<'_>, key: &str, outer: AllocatorKind) -> AllocatorKind {

@@ -12,7 +12,9 @@ mod v6;
 
 use std::collections::HashMap;
 
-pub use common::{ControlSocket, ControlSocketKind, HookLibrary, HostIdentifier, LeaseDatabase, OptionValue, Triplet};
+pub use common::{
+    CharSet, ControlSocket, ControlSocketKind, HookLibrary, HostIdentifier, LeaseDatabase, OptionValue, Triplet,
+};
 pub use d2::{ControlAgent, DdnsDomain, DhcpDdns, DnsServer, TsigKey};
 pub use v4::{AllocatorKind, ClientClass4, Dhcp4, ExpiredLeases, Params4, Pool4, Reservation4, Subnet4};
 pub use v6::{Dhcp6, MacSource, Params6, PdPool, Pool6, Reservation6, ServerIdConfig, ServerIdType, Subnet6};

@@ -268,6 +268,8 @@ pub struct Params4 {
     pub store_extended_info: bool,
     /// `adaptive-lease-time-threshold` below 1 (see `common::adaptive_threshold`).
     pub adaptive_threshold: Option<f64>,
+    /// `hostname-char-set` (None: no sanitizing) and `hostname-char-replacement`.
+    pub hostname_chars: (Option<common::CharSet>, String),
 }
 
 impl Params4 {
@@ -293,6 +295,7 @@ impl Params4 {
             cache_max_age: None,
             store_extended_info: false,
             adaptive_threshold: None,
+            hostname_chars: (common::CharSet::new(common::CharSet::DEFAULT).ok(), String::new()),
         }
     }
 }
@@ -380,6 +383,7 @@ fn scope_values(c: &mut Checker, v: &V<'_>, outer: &Params4) -> Params4 {
         cache_max_age: common::u32_of(c, v, "cache-max-age").or(outer.cache_max_age),
         store_extended_info: v.bool("store-extended-info").unwrap_or(outer.store_extended_info),
         adaptive_threshold: common::adaptive_threshold(c, v, outer.adaptive_threshold, allocator == AllocatorKind::Flq),
+        hostname_chars: common::hostname_chars(c, v, &outer.hostname_chars),
         allocator,
     }
 }

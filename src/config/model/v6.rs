@@ -315,6 +315,8 @@ pub struct Params6 {
     pub pd_allocator: AllocatorKind,
     /// `adaptive-lease-time-threshold` below 1 (see `common::adaptive_threshold`).
     pub adaptive_threshold: Option<f64>,
+    /// `hostname-char-set` (None: no sanitizing) and `hostname-char-replacement`.
+    pub hostname_chars: (Option<common::CharSet>, String),
 }
 
 impl Params6 {
@@ -336,6 +338,7 @@ impl Params6 {
             allocator: AllocatorKind::Iterative,
             pd_allocator: AllocatorKind::Iterative,
             adaptive_threshold: None,
+            hostname_chars: (common::CharSet::new(common::CharSet::DEFAULT).ok(), String::new()),
         }
     }
 }
@@ -366,6 +369,7 @@ fn scope_values(c: &mut Checker, v: &V<'_>, outer: &Params6) -> Params6 {
     let flq = allocator == AllocatorKind::Flq || pd_allocator == AllocatorKind::Flq;
     Params6 {
         adaptive_threshold: common::adaptive_threshold(c, v, outer.adaptive_threshold, flq),
+        hostname_chars: common::hostname_chars(c, v, &outer.hostname_chars),
         allocator,
         pd_allocator,
         valid: valid.inherit(outer.valid),
