@@ -1051,3 +1051,53 @@ fn reservation_mode_and_host_identifiers_decide_the_lookup() {
     );
     assert_eq!(given(&duid_too), reserved);
 }
+
+/// Option 39 (RFC 4704) as Kea 2.2 processes it with DNS updates off: the client's name is
+/// sanitized with the default `hostname-char-set`, lower-cased and made fully qualified; the
+/// lease records it with its final dot; the reply's option 39 carries it with N set, and O
+/// when the client asked for S.
+#[test]
+fn the_client_fqdn_is_sanitized_recorded_and_answered() {
+    let lab = lab(CFG);
+    let wire = |name: &str, absolute: bool| -> Vec<u8> {
+        let mut w: Vec<u8> = Vec::new();
+        for l in name.split('.').filter(|l| !l.is_empty()) {
+            w.push(l.len() as u8);
+            w.extend_from_slice(l.as_bytes());
+        }
+        if absolute {
+            w.push(0);
+        }
+        w
+    };
+    let run = |n: u8, fqdn: Vec<u8>| {
+        let mut sol = msg(MessageType::Solicit, n);
+        sol.options.push(code::IA_NA, ia_na(1, &[]));
+        sol.options.push(code::CLIENT_FQDN, fqdn.clone());
+        let adv = lab.reply(&sol);
+        let mut req = with_server(msg(MessageType::Request, n));
+        req.options.push(code::IA_NA, ia_na(1, &[nas(&adv.pkt)[0].addrs[0].addr]));
+        req.options.push(code::CLIENT_FQDN, fqdn);
+        let rep = lab.reply(&req);
+        let hostname = match &rep.changes[..] {
+            [LeaseChange6::Upsert(l, _)] => l.hostname.clone(),
+            other => panic!("{other:?}"),
+        };
+        (
+            hostname,
+            adv.pkt.options.get(code::CLIENT_FQDN).map(<[u8]>::to_vec),
+            rep.pkt.options.get(code::CLIENT_FQDN).map(<[u8]>::to_vec),
+        )
+    };
+    let (h, adv, rep) = run(1, [&[0x01u8][..], &wire("My_Host.Example.org", true)].concat());
+    assert_eq!(h, "myhost.example.org.");
+    assert_eq!(rep, Some([&[0x06u8][..], &wire("myhost.example.org", true)].concat()));
+    assert_eq!(adv, rep, "the ADVERTISE says the same");
+    let (h, _, rep) = run(2, [&[0x00u8][..], &wire("host", false)].concat());
+    assert_eq!(h, "host.");
+    assert_eq!(rep, Some([&[0x04u8][..], &wire("host", true)].concat()));
+    // Without option 39 nothing is named and nothing is answered.
+    let rep = lab.sarr(3);
+    assert!(rep.pkt.options.get(code::CLIENT_FQDN).is_none());
+    assert!(matches!(&rep.changes[..], [LeaseChange6::Upsert(l, _), ..] if l.hostname.is_empty()));
+}

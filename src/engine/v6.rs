@@ -19,7 +19,8 @@ use crate::lease::alloc6::{IaKey, LeaseMap6, SubnetLeases6};
 use crate::lease::{Lease6, LeaseChange6, LeaseState, LeaseType6};
 use crate::stats::{Stats, Tally};
 use crate::wire::v6::{
-    code, decode, DecodeError, Duid, IaAddr, IaNa, IaPd, IaPrefix, MessageType, Pkt6, RelayMsg, StatusCode, SERVER_PORT,
+    code, decode, ClientFqdn6, DecodeError, Duid, IaAddr, IaNa, IaPd, IaPrefix, MessageType, Pkt6, RelayMsg,
+    StatusCode, SERVER_PORT,
 };
 
 /// What the socket layer knows about a received packet.
@@ -1125,6 +1126,15 @@ impl Engine6 {
             self.count_new_binding(ctx, subnet, ty, addr);
         }
         let (i, pool_opts) = used.unwrap_or((0, None));
+        // Option 39 answers the client's, named after its first address.
+        let first = reply
+            .options
+            .get_all(code::IA_NA)
+            .filter_map(|b| IaNa::parse(b).ok())
+            .find_map(|ia| ia.addrs.first().map(|a| a.addr));
+        if let Some(payload) = self.naming(ctx, cands[i], hosts[i], first.unwrap_or(Ipv6Addr::UNSPECIFIED)).1 {
+            reply.options.push(code::CLIENT_FQDN, payload);
+        }
         self.add_options(ctx, &mut reply, Some(cands[i]), hosts[i], pool_opts);
         self.reply(ctx, reply, changes)
     }
@@ -1342,6 +1352,38 @@ impl Engine6 {
         changes.push(LeaseChange6::Upsert(lease, replaced));
     }
 
+    /// The host name a lease records and the option 39 payload the reply carries, as Kea 2.2
+    /// processes option 39 (RFC 4704) with DNS updates off: a reservation's name wins; the
+    /// client's is sanitized (`hostname-char-set`) label by label, lower-cased and made fully
+    /// qualified (an empty one becomes `myhost-<address>`); the reply's flags say no update
+    /// is done (N, and O when the client asked for S). Without option 39 only a reservation
+    /// names the lease.
+    fn naming(
+        &self,
+        ctx: &Ctx<'_>,
+        subnet: &Subnet6,
+        host: Option<&Reservation6>,
+        addr: Ipv6Addr,
+    ) -> (String, Option<Vec<u8>>) {
+        let reserved = host.and_then(|h| h.hostname.clone()).filter(|h| !h.is_empty());
+        let Some(f) = ctx.pkt.options.get(code::CLIENT_FQDN).and_then(ClientFqdn6::parse) else {
+            return (reserved.unwrap_or_default(), None);
+        };
+        let (chars, replacement) = &subnet.params.hostname_chars;
+        let clean = |s: &str| chars.as_ref().map_or_else(|| s.to_string(), |c| c.scrub(s, replacement)).to_lowercase();
+        let name = match reserved {
+            Some(r) => r.trim_end_matches('.').to_string(),
+            None if f.name.is_empty() => format!("myhost-{}", addr.to_string().replace(':', "-")),
+            None => f.name.split('.').map(clean).filter(|l| !l.is_empty()).collect::<Vec<_>>().join("."),
+        };
+        let mut flags = ClientFqdn6::FLAG_N;
+        if f.flags & ClientFqdn6::FLAG_S != 0 {
+            flags |= ClientFqdn6::FLAG_O;
+        }
+        let reply = ClientFqdn6 { flags, name: name.clone(), partial: false }.encode();
+        (format!("{name}."), Some(reply))
+    }
+
     #[allow(clippy::too_many_arguments)]
     fn lease(
         &self,
@@ -1367,7 +1409,7 @@ impl Engine6 {
             pool_id: 0,
             fqdn_fwd: false,
             fqdn_rev: false,
-            hostname: host.and_then(|h| h.hostname.clone()).unwrap_or_default(),
+            hostname: self.naming(ctx, subnet, host, addr).0,
             hwaddr_source: source,
             hwtype,
             hwaddr,

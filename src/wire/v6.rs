@@ -815,6 +815,48 @@ impl Pkt6 {
     }
 }
 
+/// The Client FQDN option, 39 (RFC 4704 §4): a flags octet (S, O, N) and a domain name in
+/// wire form, fully qualified or partial. The name is checked and rendered as the DHCPv4
+/// option 81's wire form is (RFC 4702 §2.3.1, which RFC 4704 §4.2 follows).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ClientFqdn6 {
+    /// Flags octet: [`ClientFqdn6::FLAG_S`], `FLAG_O`, `FLAG_N`.
+    pub flags: u8,
+    /// The domain name in presentation form, without a final dot.
+    pub name: String,
+    /// True when the name is not fully qualified.
+    pub partial: bool,
+}
+
+impl ClientFqdn6 {
+    /// S: the server should perform the AAAA update (RFC 4704 §4.1).
+    pub const FLAG_S: u8 = 0x01;
+    /// O: the server has overridden the client's S preference.
+    pub const FLAG_O: u8 = 0x02;
+    /// N: the server should perform no DNS updates.
+    pub const FLAG_N: u8 = 0x04;
+
+    /// Parses an option 39 payload; None when it is malformed or sets both N and S.
+    pub fn parse(payload: &[u8]) -> Option<ClientFqdn6> {
+        let (&flags, name) = payload.split_first()?;
+        if flags & (Self::FLAG_N | Self::FLAG_S) == Self::FLAG_N | Self::FLAG_S {
+            return None;
+        }
+        let v4 = super::v4::ClientFqdn::parse(&[&[super::v4::ClientFqdn::FLAG_E, 0, 0][..], name].concat()).ok()?;
+        Some(ClientFqdn6 { flags, name: v4.name, partial: v4.partial })
+    }
+
+    /// The option 39 payload: flags, then the name in wire form.
+    pub fn encode(&self) -> Vec<u8> {
+        let e = super::v4::ClientFqdn::FLAG_E;
+        let mut out = super::v4::ClientFqdn { flags: e, name: self.name.clone(), partial: self.partial }.encode();
+        // Option 81's flags and two RCODE octets become option 39's one flags octet.
+        out.drain(..3);
+        out.insert(0, self.flags);
+        out
+    }
+}
+
 impl RelayMsg {
     /// The RELAY-REPL level answering this RELAY-FORW level: same hop count, link and peer
     /// address, echoing interface-id (RFC 8415 §19.3) and relay source port (RFC 8357 §5.2), as Kea does.
