@@ -1101,3 +1101,32 @@ fn the_client_fqdn_is_sanitized_recorded_and_answered() {
     assert!(rep.pkt.options.get(code::CLIENT_FQDN).is_none());
     assert!(matches!(&rep.changes[..], [LeaseChange6::Upsert(l, _), ..] if l.hostname.is_empty()));
 }
+
+/// DHCPv6 client classes give their options (before the global ones, after the subnet's)
+/// and their lifetimes to the messages in them: here the class a reservation names.
+#[test]
+fn class_options_and_lifetimes_apply_to_members() {
+    let cfg = CFG
+        .replace(
+            r#""option-data": [{"name": "dns-servers", "data": "2001:db8::53"}],"#,
+            r#""option-data": [{"name": "dns-servers", "data": "2001:db8::53"}],
+               "client-classes": [{"name": "voip", "valid-lifetime": 900, "preferred-lifetime": 600,
+                                   "option-data": [{"name": "dns-servers", "data": "2001:db8::99"}]}],"#,
+        )
+        .replace(
+            r#""reservations": [{"duid": "00:03:00:01:02:00:00:00:00:99", "ip-addresses": ["2001:db8:1::99"],"#,
+            r#""reservations": [{"duid": "00:03:00:01:02:00:00:00:00:99", "ip-addresses": ["2001:db8:1::99"], "client-classes": ["voip"],"#,
+        );
+    let lab = lab(&cfg);
+    let member = lab.sarr(0x99);
+    let dns = |r: &Reply6| r.pkt.options.get(code::DNS_SERVERS).map(<[u8]>::to_vec);
+    let ip = |s: &str| s.parse::<Ipv6Addr>().unwrap().octets().to_vec();
+    assert_eq!(dns(&member), Some(ip("2001:db8::99")));
+    let a = &nas(&member.pkt)[0].addrs[0];
+    assert_eq!((a.preferred, a.valid), (600, 900));
+    let other = lab.sarr(1);
+    assert_eq!(dns(&other), Some(ip("2001:db8::53")));
+    let a = &nas(&other.pkt)[0].addrs[0];
+    assert_eq!((a.preferred, a.valid), (3000, 4000));
+    assert!(load_str("t", &cfg, &LoadOptions::default()).unwrap().warnings.is_empty());
+}

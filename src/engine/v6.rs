@@ -777,9 +777,19 @@ impl Engine6 {
 
     /// Lifetimes for an IA in `subnet`: the client's hint (preferred, valid) when it sent one,
     /// else the default, then bounded by min/max; T1/T2 configured or calculated.
-    /// `cap` bounds the valid lifetime (see [`Self::adaptive_cap`]).
-    fn times(subnet: &Subnet6, hint: Option<(u32, u32)>, cap: Option<u32>) -> Times {
+    /// `cap` bounds the valid lifetime (see [`Self::adaptive_cap`]). As Kea's getValidLft /
+    /// getPreferredLft: the first of the message's classes that sets a lifetime gives it,
+    /// else the subnet's (inherited) triplet.
+    fn times(&self, subnet: &Subnet6, classes: &Classes, hint: Option<(u32, u32)>, cap: Option<u32>) -> Times {
         let p = &subnet.params;
+        let by_class = |of: fn(&crate::config::model::ClientClass6) -> Triplet, own: Triplet| {
+            self.cfg
+                .client_classes
+                .iter()
+                .find(|c| classes.contains(&c.name) && of(c) != Triplet::default())
+                .map_or(own, |c| of(c).inherit(Triplet { min: None, max: None, ..own }))
+        };
+        let (valid_t, preferred_t) = (by_class(|c| c.valid, p.valid), by_class(|c| c.preferred, p.preferred));
         // Kea's rule: an unset bound equals the default, so without min/max a hint cannot move
         // the lifetime; with them, a non-zero hint is clamped into [min, max].
         let pick = |t: Triplet, dflt: u32, hint: u32| {
@@ -790,9 +800,9 @@ impl Engine6 {
         };
         let (hp, hv) = hint.unwrap_or((0, 0));
         // Kea's GLOBAL6_DEFAULTS when no scope sets a default.
-        let valid = pick(p.valid, 7200, hv).min(cap.unwrap_or(u32::MAX));
+        let valid = pick(valid_t, 7200, hv).min(cap.unwrap_or(u32::MAX));
         // RFC 8415 21.6: the preferred lifetime never exceeds the valid one.
-        let preferred = pick(p.preferred, 3600, hp).min(valid);
+        let preferred = pick(preferred_t, 3600, hp).min(valid);
         // Kea's setTeeTimes: configured timers first, calculated ones from the preferred lifetime.
         let calc = |pct: f64| p.calculate_tee_times.then(|| (f64::from(preferred) * pct) as u32);
         let t2 = p.rebind_timer.or_else(|| calc(p.t2_percent)).unwrap_or(0);
@@ -966,7 +976,7 @@ impl Engine6 {
                     let subnet = cands[i];
                     let current = own.iter().find(|(j, l)| *j == i && l.address == addr).map(|(_, l)| l);
                     let cap = self.adaptive_cap(subnet, LeaseType6::Na, &classes, current, ctx.now);
-                    let times = Self::times(subnet, life_hint, cap);
+                    let times = self.times(subnet, &classes, life_hint, cap);
                     out.t1 = times.t1;
                     out.t2 = times.t2;
                     out.addrs.push(IaAddr {
@@ -1064,7 +1074,7 @@ impl Engine6 {
                     let subnet = cands[i];
                     let current = own.iter().find(|(j, l)| *j == i && l.address == prefix).map(|(_, l)| l);
                     let cap = self.adaptive_cap(subnet, LeaseType6::Pd, &classes, current, ctx.now);
-                    let times = Self::times(subnet, life_hint, cap);
+                    let times = self.times(subnet, &classes, life_hint, cap);
                     out.t1 = times.t1;
                     out.t2 = times.t2;
                     let pool = Self::pd_pool_of(subnet, prefix, len, &classes).and_then(|k| subnet.pd_pools.get(k));
@@ -1135,7 +1145,7 @@ impl Engine6 {
         if let Some(payload) = self.naming(ctx, cands[i], hosts[i], first.unwrap_or(Ipv6Addr::UNSPECIFIED)).1 {
             reply.options.push(code::CLIENT_FQDN, payload);
         }
-        self.add_options(ctx, &mut reply, Some(cands[i]), hosts[i], pool_opts);
+        self.add_options(ctx, &mut reply, Some(cands[i]), hosts[i], pool_opts, &classes);
         self.reply(ctx, reply, changes)
     }
 
@@ -1167,7 +1177,7 @@ impl Engine6 {
             IaPd { status: Some(pd.clone()), ..IaPd::new(ia.iaid, 0, 0) }.encode(&mut buf);
             reply.options.push(code::IA_PD, buf);
         }
-        self.add_options(ctx, &mut reply, None, None, None);
+        self.add_options(ctx, &mut reply, None, None, None, &Self::classes(ctx, &[]));
         self.reply(ctx, reply, Vec::new())
     }
 
@@ -1604,7 +1614,8 @@ impl Engine6 {
         let mut st = Vec::new();
         status.encode(&mut st);
         reply.options.push(code::STATUS_CODE, st);
-        self.add_options(ctx, &mut reply, Some(subnet), None, None);
+        let host = self.find_reservation(ctx, subnet);
+        self.add_options(ctx, &mut reply, Some(subnet), None, None, &Self::classes(ctx, &[host]));
         self.reply(ctx, reply, Vec::new())
     }
 
@@ -1615,7 +1626,7 @@ impl Engine6 {
         // Without a subnet the client still gets the global options.
         let subnet = self.select_subnet(ctx);
         let host = subnet.and_then(|s| self.find_reservation(ctx, s));
-        self.add_options(ctx, &mut reply, subnet, host, None);
+        self.add_options(ctx, &mut reply, subnet, host, None, &Self::classes(ctx, &[host]));
         self.reply(ctx, reply, Vec::new())
     }
 
@@ -1640,6 +1651,7 @@ impl Engine6 {
         subnet: Option<&Subnet6>,
         host: Option<&Reservation6>,
         pool: Option<&[OptionValue]>,
+        classes: &Classes,
     ) {
         let mut scopes: Vec<&[OptionValue]> = Vec::new();
         if let Some(h) = host {
@@ -1652,6 +1664,9 @@ impl Engine6 {
             scopes.push(&s.options);
             scopes.push(&s.network_options);
         }
+        // Kea's precedence puts class options between the shared network's and the globals.
+        scopes
+            .extend(self.cfg.client_classes.iter().filter(|c| classes.contains(&c.name)).map(|c| c.options.as_slice()));
         scopes.push(&self.cfg.options);
         let find = |c: u16| scopes.iter().flat_map(|s| s.iter()).find(|o| o.space == "dhcp6" && o.code == c);
         let mut wanted = ctx.pkt.oro();

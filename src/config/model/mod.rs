@@ -17,7 +17,9 @@ pub use common::{
 };
 pub use d2::{ControlAgent, DdnsDomain, DhcpDdns, DnsServer, TsigKey};
 pub use v4::{AllocatorKind, ClientClass4, Dhcp4, ExpiredLeases, Params4, Pool4, Reservation4, Subnet4};
-pub use v6::{Dhcp6, MacSource, Params6, PdPool, Pool6, Reservation6, ServerIdConfig, ServerIdType, Subnet6};
+pub use v6::{
+    ClientClass6, Dhcp6, MacSource, Params6, PdPool, Pool6, Reservation6, ServerIdConfig, ServerIdType, Subnet6,
+};
 
 use super::text::{Node, Value};
 use super::{Diag, LoadOptions, Section};

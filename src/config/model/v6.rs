@@ -25,8 +25,8 @@ pub struct Dhcp6 {
     pub options: Vec<OptionValue>,
     /// Standard plus `option-def` definitions.
     pub option_defs: OptionDefRegistry,
-    /// Client class names.
-    pub client_classes: Vec<String>,
+    /// `client-classes` definitions, in order.
+    pub client_classes: Vec<ClientClass6>,
     /// Global reservations.
     pub reservations: Vec<Reservation6>,
     /// Built-in hook functions enabled.
@@ -173,6 +173,25 @@ impl Default for ServerIdConfig {
             persist: true,
         }
     }
+}
+
+/// A client class definition's DHCPv6 parts (Kea ARM 14): its options and lifetimes apply to
+/// the messages in the class.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ClientClass6 {
+    /// `name`
+    pub name: String,
+    /// `option-data`
+    pub options: Vec<OptionValue>,
+    /// `valid-lifetime` triplet of the class.
+    pub valid: Triplet,
+    /// `preferred-lifetime` triplet of the class.
+    pub preferred: Triplet,
+}
+
+fn class_triplet(cl: &V<'_>, name: &str) -> Triplet {
+    let get = |k: &str| cl.int(k).and_then(|i| u32::try_from(i).ok());
+    Triplet { min: get(&format!("min-{name}")), default: get(name), max: get(&format!("max-{name}")) }
 }
 
 /// A validated `subnet6` entry (Kea ARM 9.2.5).
@@ -628,7 +647,12 @@ pub(crate) fn build(c: &mut Checker, d: &V<'_>) -> Option<Dhcp6> {
     let options = common::option_data(c, d, &reg, "dhcp6");
     let client_classes = common::client_classes(c, d, &reg, "dhcp6")
         .into_iter()
-        .map(|(cl, _)| cl.str("name").unwrap_or_default().to_string())
+        .map(|(cl, options)| ClientClass6 {
+            name: cl.str("name").unwrap_or_default().to_string(),
+            options,
+            valid: class_triplet(&cl, "valid-lifetime"),
+            preferred: class_triplet(&cl, "preferred-lifetime"),
+        })
         .collect();
     let hooks = common::hooks(c, d);
     let interfaces = common::interfaces(c, d);
