@@ -1130,3 +1130,38 @@ fn class_options_and_lifetimes_apply_to_members() {
     assert_eq!((a.preferred, a.valid), (3000, 4000));
     assert!(load_str("t", &cfg, &LoadOptions::default()).unwrap().warnings.is_empty());
 }
+
+/// Relay-supplied options (RFC 6422; Kea's `relay-supplied-options`, default 65): an option
+/// a relay puts in its RSOO goes into the reply when its code is listed, not otherwise.
+#[test]
+fn relay_supplied_options_reach_the_client_when_listed() {
+    let erp: &[u8] = b"\x07example\x03org\x00";
+    let mut rsoo = Vec::new();
+    for (c, p) in [(65u16, erp), (100u16, &b"xyz"[..])] {
+        rsoo.extend_from_slice(&c.to_be_bytes());
+        rsoo.extend_from_slice(&(p.len() as u16).to_be_bytes());
+        rsoo.extend_from_slice(p);
+    }
+    let mut relay = relay_forw("2001:db8:2::1");
+    relay.options.push(code::RSOO, rsoo);
+    let reply = |cfg: &str| {
+        let mut sol = msg(MessageType::Solicit, 1);
+        sol.options.push(code::IA_NA, ia_na(1, &[]));
+        match lab(cfg).send_with(&sol, std::slice::from_ref(&relay), &meta()) {
+            Outcome6::Reply(r) => r.pkt,
+            other => panic!("{other:?}"),
+        }
+    };
+    let by_default = reply(CFG);
+    assert_eq!(by_default.options.get(65), Some(erp));
+    assert_eq!(by_default.options.get(100), None, "100 is not listed");
+    let none = reply(
+        &CFG.replace(r#""preferred-lifetime": 3000,"#, r#""relay-supplied-options": [], "preferred-lifetime": 3000,"#),
+    );
+    assert_eq!(none.options.get(65), None);
+    let listed = reply(&CFG.replace(
+        r#""preferred-lifetime": 3000,"#,
+        r#""relay-supplied-options": ["65", "100"], "preferred-lifetime": 3000,"#,
+    ));
+    assert_eq!(listed.options.get(100), Some(&b"xyz"[..]));
+}

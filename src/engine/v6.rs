@@ -19,8 +19,8 @@ use crate::lease::alloc6::{IaKey, LeaseMap6, SubnetLeases6};
 use crate::lease::{Lease6, LeaseChange6, LeaseState, LeaseType6};
 use crate::stats::{Stats, Tally};
 use crate::wire::v6::{
-    code, decode, ClientFqdn6, DecodeError, Duid, IaAddr, IaNa, IaPd, IaPrefix, MessageType, Pkt6, RelayMsg,
-    StatusCode, SERVER_PORT,
+    code, decode, nested_options, ClientFqdn6, DecodeError, Duid, IaAddr, IaNa, IaPd, IaPrefix, MessageType, Pkt6,
+    RelayMsg, StatusCode, SERVER_PORT,
 };
 
 /// What the socket layer knows about a received packet.
@@ -1632,6 +1632,22 @@ impl Engine6 {
 
     // ---- reply assembly ----
 
+    /// Relay-supplied options (RFC 6422 §4; Kea's processRSOO): an option a relay put in its
+    /// RSOO, of a code `relay-supplied-options` lists, goes into the reply unless the server
+    /// already answers with one of that code.
+    fn relay_supplied(&self, ctx: &Ctx<'_>, r: &mut Pkt6) {
+        let allowed = &self.cfg.relay_supplied_options;
+        for relay in ctx.relays {
+            for rsoo in relay.options.get_all(code::RSOO) {
+                for (c, payload) in nested_options(rsoo) {
+                    if allowed.contains(&c) && !r.options.contains(c) {
+                        r.options.push_slice(c, payload);
+                    }
+                }
+            }
+        }
+    }
+
     /// The reply with SERVERID and the echoed CLIENTID (RFC 8415 18.3.9, 18.3.10).
     fn skeleton(&self, ctx: &Ctx<'_>, mt: MessageType) -> Pkt6 {
         let mut r = ctx.pkt.reply_to(mt);
@@ -1706,7 +1722,8 @@ impl Engine6 {
     }
 
     /// Wraps the reply for its relays and addresses it (RFC 8415 19.3, RFC 8357 5.2).
-    fn reply(&self, ctx: &Ctx<'_>, pkt: Pkt6, changes: Vec<LeaseChange6>) -> Outcome6 {
+    fn reply(&self, ctx: &Ctx<'_>, mut pkt: Pkt6, changes: Vec<LeaseChange6>) -> Outcome6 {
+        self.relay_supplied(ctx, &mut pkt);
         let relays: Vec<RelayMsg> = ctx.relays.iter().map(RelayMsg::reply_layer).collect();
         let dest = match ctx.relays.first() {
             // The relay that sent the RELAY-FORW listens on 547 unless it asked for its own port.

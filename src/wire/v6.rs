@@ -533,6 +533,19 @@ impl Options6 {
     }
 }
 
+/// The options encapsulated in a payload (RFC 8415 §21.1), for options that carry options
+/// such as RSOO (RFC 6422 §3); a truncated tail ends the list.
+pub fn nested_options(payload: &[u8]) -> Vec<(u16, &[u8])> {
+    let mut out = Vec::new();
+    let mut at = 0;
+    while at < payload.len() {
+        let Ok((code, p)) = read_option(payload, at) else { break };
+        at += OPTION_HEADER_LEN + p.len();
+        out.push((code, p));
+    }
+    out
+}
+
 /// Reads the option at `at` of `area`: its code and payload (RFC 8415 §21.1).
 fn read_option(area: &[u8], at: usize) -> Result<(u16, &[u8]), DecodeError> {
     let code = match area.get(at..at + 2) {

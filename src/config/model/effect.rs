@@ -71,7 +71,6 @@ const RULES: &[Rule] = &[
     Rule { scopes: &[Subnet], fam: Fam::V4, key: "4o6-interface", same: Same::Empty, why: "DHCPv4-over-DHCPv6 is not implemented" },
     Rule { scopes: &[Subnet], fam: Fam::V4, key: "4o6-interface-id", same: Same::Empty, why: "DHCPv4-over-DHCPv6 is not implemented" },
     Rule { scopes: &[Subnet], fam: Fam::V4, key: "4o6-subnet", same: Same::Empty, why: "DHCPv4-over-DHCPv6 is not implemented" },
-    Rule { scopes: &[Global], fam: Fam::V6, key: "relay-supplied-options", same: Same::Empty, why: "relay-supplied options (RFC 6422) are not copied into replies" },
     Rule { scopes: LEASE_SCOPES, fam: Fam::V6, key: "cache-threshold", same: Same::Never, why: "DHCPv6 leases are not cached" },
     Rule { scopes: LEASE_SCOPES, fam: Fam::V6, key: "cache-max-age", same: Same::Never, why: "DHCPv6 leases are not cached" },
     Rule { scopes: &[Global, Network, Subnet, Class], fam: Fam::V4, key: "offer-lifetime", same: Same::Int(0), why: "offered addresses are held for a fixed short time, not for offer-lifetime" },

@@ -62,6 +62,9 @@ pub struct Dhcp6 {
     pub reservations_lookup_first: bool,
     /// `host-reservation-identifiers` in lookup order (Kea's default: hw-address, duid).
     pub host_reservation_identifiers: Vec<String>,
+    /// `relay-supplied-options`: codes of the options a relay may supply in an RSOO to be
+    /// copied into the reply (RFC 6422; Kea's default: 65, ERP local domain name).
+    pub relay_supplied_options: Vec<u16>,
     /// `expired-leases-processing`.
     pub expired: ExpiredLeases,
     /// `mac-sources`, in order (Kea ARM 9.2.20 "MAC/Hardware Addresses in DHCPv6").
@@ -745,6 +748,14 @@ pub(crate) fn build(c: &mut Checker, d: &V<'_>) -> Option<Dhcp6> {
     if mac_sources.is_empty() {
         mac_sources = MacSource::ANY.to_vec();
     }
+    let relay_supplied_options = match d.get("relay-supplied-options") {
+        None => vec![65],
+        Some(_) => d
+            .strings("relay-supplied-options")
+            .iter()
+            .filter_map(|o| o.trim().parse::<u16>().ok().or_else(|| reg.by_name("dhcp6", o.trim()).map(|def| def.code)))
+            .collect(),
+    };
     let expired = ExpiredLeases::read(c, d);
     let global = scope_values(c, d, &Params6::defaults());
     let mut ctx = Ctx {
@@ -832,6 +843,7 @@ pub(crate) fn build(c: &mut Checker, d: &V<'_>) -> Option<Dhcp6> {
         early_global_reservations_lookup: d.bool("early-global-reservations-lookup").unwrap_or(false),
         reservations_lookup_first: d.bool("reservations-lookup-first").unwrap_or(false),
         host_reservation_identifiers,
+        relay_supplied_options,
         expired,
         mac_sources,
         data_directory: d.str("data-directory").map(str::to_string),
