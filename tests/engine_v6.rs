@@ -1165,3 +1165,35 @@ fn relay_supplied_options_reach_the_client_when_listed() {
     ));
     assert_eq!(listed.options.get(100), Some(&b"xyz"[..]));
 }
+
+/// Lease caching for DHCPv6 (`cache-threshold`): a renewal within the threshold hands the
+/// lease (address and prefix) back unchanged with the lifetimes it has left, writes
+/// nothing and counts `v6-ia-na-lease-reuses` / `v6-ia-pd-lease-reuses`; past the threshold the
+/// lease is extended and written again.
+#[test]
+fn young_leases_are_reused_from_cache() {
+    let mut lab =
+        lab(&CFG.replace(r#""preferred-lifetime": 3000,"#, r#""cache-threshold": 0.25, "preferred-lifetime": 3000,"#));
+    let rep = lab.sarr(1);
+    let addr = nas(&rep.pkt)[0].addrs[0].addr;
+    let p = &pds(&rep.pkt)[0].prefixes[0];
+    let (prefix, len) = (p.prefix, p.prefix_len);
+    let renew = |lab: &Lab| {
+        let mut r = with_server(msg(MessageType::Renew, 1));
+        r.options.push(code::IA_NA, ia_na(1, &[addr]));
+        r.options.push(code::IA_PD, ia_pd(2, &[(prefix, len)]));
+        lab.reply(&r)
+    };
+    lab.now += 100;
+    let r = renew(&lab);
+    assert!(r.changes.is_empty(), "{:?}", r.changes);
+    let a = &nas(&r.pkt)[0].addrs[0];
+    assert_eq!((a.addr, a.preferred, a.valid), (addr, 2900, 3900));
+    let p = &pds(&r.pkt)[0].prefixes[0];
+    assert_eq!((p.prefix, p.preferred, p.valid), (prefix, 2900, 3900));
+    assert_eq!((lab.stat("v6-ia-na-lease-reuses"), lab.stat("subnet[1].v6-ia-pd-lease-reuses")), (1, 1));
+    lab.now += 1000;
+    let r = renew(&lab);
+    assert_eq!(r.changes.len(), 2, "past 25% of 4000 s: extended and written");
+    assert_eq!(nas(&r.pkt)[0].addrs[0].valid, 4000);
+}

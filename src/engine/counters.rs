@@ -405,6 +405,10 @@ pub struct Global6 {
     pub reclaimed_leases: Counter,
     /// `reclaimed-declined-addresses`.
     pub reclaimed_declined: Counter,
+    /// `v6-ia-na-lease-reuses` (created at the first reuse).
+    pub na_reuses: Counter,
+    /// `v6-ia-pd-lease-reuses` (created at the first reuse).
+    pub pd_reuses: Counter,
 }
 
 /// A DHCPv6 statistic kept per lease type: `<stem>-nas` for addresses, `<stem>-pds` for
@@ -463,6 +467,8 @@ impl Global6 {
             declined: c("declined-addresses"),
             reclaimed_leases: c("reclaimed-leases"),
             reclaimed_declined: c("reclaimed-declined-addresses"),
+            na_reuses: stats.lazy_counter("v6-ia-na-lease-reuses"),
+            pd_reuses: stats.lazy_counter("v6-ia-pd-lease-reuses"),
         }
     }
 
@@ -510,6 +516,10 @@ pub struct Subnet6 {
     pub pools: Vec<PoolStats>,
     /// `pd-pool[N].*`, one per prefix delegation pool in configuration order.
     pub pd_pools: Vec<PoolStats>,
+    /// `v6-ia-na-lease-reuses` (created at the first reuse).
+    pub na_reuses: Counter,
+    /// `v6-ia-pd-lease-reuses` (created at the first reuse).
+    pub pd_reuses: Counter,
 }
 
 impl Subnet6 {
@@ -528,6 +538,8 @@ impl Subnet6 {
             reclaimed_leases: c("reclaimed-leases"),
             reclaimed_declined: c("reclaimed-declined-addresses"),
             alloc_fail: stats.lazy_counter(&subnet_name(id, "v6-allocation-fail")),
+            na_reuses: stats.lazy_counter(&subnet_name(id, "v6-ia-na-lease-reuses")),
+            pd_reuses: stats.lazy_counter(&subnet_name(id, "v6-ia-pd-lease-reuses")),
             pools: pools.iter().enumerate().map(|(i, r)| PoolStats::resolve(stats, id, i, &POOL6, *r, now)).collect(),
             pd_pools: pd_pools
                 .iter()

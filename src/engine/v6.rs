@@ -977,15 +977,15 @@ impl Engine6 {
                     let current = own.iter().find(|(j, l)| *j == i && l.address == addr).map(|(_, l)| l);
                     let cap = self.adaptive_cap(subnet, LeaseType6::Na, &classes, current, ctx.now);
                     let times = self.times(subnet, &classes, life_hint, cap);
+                    let reuse = if mode == Mode::Advertise {
+                        None
+                    } else {
+                        self.reusable(ctx, subnet, hosts[i], &guards[i], current, &times)
+                    };
                     out.t1 = times.t1;
                     out.t2 = times.t2;
-                    out.addrs.push(IaAddr {
-                        addr,
-                        preferred: times.preferred,
-                        valid: times.valid,
-                        status: None,
-                        other: Vec::new(),
-                    });
+                    let (preferred, valid) = reuse.unwrap_or((times.preferred, times.valid));
+                    out.addrs.push(IaAddr { addr, preferred, valid, status: None, other: Vec::new() });
                     if used.is_none() {
                         let pool = subnet.pools.iter().find(|p| p.first <= addr && addr <= p.last);
                         used = Some((i, pool.map(|p| p.options.as_slice())));
@@ -993,6 +993,9 @@ impl Engine6 {
                     if mode == Mode::Advertise {
                         guards[i].hold_offer(addr, &key, ctx.now);
                         info!(target: "kea-dhcp6.leases", "DHCP6_LEASE_ADVERT {}: lease for address {addr} and iaid={} will be advertised", tid(pkt), ia.iaid);
+                    } else if reuse.is_some() {
+                        self.count_reuse(ctx, subnet, LeaseType6::Na);
+                        info!(target: "kea-dhcp6.leases", "DHCP6_LEASE_REUSE {}: lease for address {addr} and iaid={} has been reused for {valid} seconds", tid(pkt), ia.iaid);
                     } else {
                         let mut b = Binding { guards: &mut guards, cands: &cands, own: &own, fresh: &mut fresh };
                         let lease = self.lease(ctx, subnet, hosts[i], &key, addr, 128, times);
@@ -1075,6 +1078,11 @@ impl Engine6 {
                     let current = own.iter().find(|(j, l)| *j == i && l.address == prefix).map(|(_, l)| l);
                     let cap = self.adaptive_cap(subnet, LeaseType6::Pd, &classes, current, ctx.now);
                     let times = self.times(subnet, &classes, life_hint, cap);
+                    let reuse = if mode == Mode::Advertise {
+                        None
+                    } else {
+                        self.reusable(ctx, subnet, hosts[i], &guards[i], current, &times)
+                    };
                     out.t1 = times.t1;
                     out.t2 = times.t2;
                     let pool = Self::pd_pool_of(subnet, prefix, len, &classes).and_then(|k| subnet.pd_pools.get(k));
@@ -1084,9 +1092,10 @@ impl Engine6 {
                     if used.is_none() {
                         used = Some((i, pool.map(|p| p.options.as_slice())));
                     }
+                    let (preferred, valid) = reuse.unwrap_or((times.preferred, times.valid));
                     out.prefixes.push(IaPrefix {
-                        preferred: times.preferred,
-                        valid: times.valid,
+                        preferred,
+                        valid,
                         prefix_len: len,
                         prefix,
                         excluded,
@@ -1096,6 +1105,9 @@ impl Engine6 {
                     if mode == Mode::Advertise {
                         guards[i].hold_offer(prefix, &key, ctx.now);
                         info!(target: "kea-dhcp6.leases", "DHCP6_PD_LEASE_ADVERT {}: lease for prefix {prefix}/{len} and iaid={} will be advertised", tid(pkt), ia.iaid);
+                    } else if reuse.is_some() {
+                        self.count_reuse(ctx, subnet, LeaseType6::Pd);
+                        info!(target: "kea-dhcp6.leases", "DHCP6_PD_LEASE_REUSE {}: lease for prefix {prefix}/{len} and iaid={} has been reused for {valid} seconds", tid(pkt), ia.iaid);
                     } else {
                         let mut b = Binding { guards: &mut guards, cands: &cands, own: &own, fresh: &mut fresh };
                         let lease = self.lease(ctx, subnet, hosts[i], &key, prefix, len, times);
@@ -1360,6 +1372,48 @@ impl Engine6 {
         }
         b.guards[i].upsert(lease.clone());
         changes.push(LeaseChange6::Upsert(lease, replaced));
+    }
+
+    /// Lease caching (Kea ARM 9.2.x "Lease Caching", `cache-threshold`, `cache-max-age`): the
+    /// client's lease, still young and known to be on disk, with the lifetimes and name it
+    /// would get again, is handed back unchanged with what it has left (preferred, valid),
+    /// and nothing is written.
+    fn reusable(
+        &self,
+        ctx: &Ctx<'_>,
+        subnet: &Subnet6,
+        host: Option<&Reservation6>,
+        leases: &SubnetLeases6,
+        current: Option<&Lease6>,
+        times: &Times,
+    ) -> Option<(u32, u32)> {
+        let th = subnet.params.cache_threshold?;
+        let old = current.filter(|l| l.state == LeaseState::Default && l.subnet_id == subnet.id)?;
+        let age = ctx.now.saturating_sub(old.cltt);
+        let young = (age as f64) < th * f64::from(old.valid_lifetime)
+            && subnet.params.cache_max_age.is_none_or(|m| age < u64::from(m));
+        let same = old.valid_lifetime == times.valid
+            && old.preferred_lifetime == times.preferred
+            && old.hostname == self.naming(ctx, subnet, host, old.address).0;
+        let synced = !leases.is_unsynced(old.lease_type, old.address);
+        let age = u32::try_from(age).ok()?;
+        (young && same && synced).then(|| (old.preferred_lifetime.saturating_sub(age), old.valid_lifetime - age))
+    }
+
+    /// Counts a reused lease (`v6-ia-na-lease-reuses` / `v6-ia-pd-lease-reuses`).
+    fn count_reuse(&self, ctx: &Ctx<'_>, subnet: &Subnet6, ty: LeaseType6) {
+        let mut tally = ctx.tally.borrow_mut();
+        let pick = |na: &'_ crate::stats::Counter, pd: &'_ crate::stats::Counter| {
+            if ty == LeaseType6::Pd {
+                pd.clone()
+            } else {
+                na.clone()
+            }
+        };
+        tally.seen(&pick(&self.global.na_reuses, &self.global.pd_reuses), 1);
+        if let Some(c) = self.subnet_stats.get(subnet.id) {
+            tally.seen(&pick(&c.na_reuses, &c.pd_reuses), 1);
+        }
     }
 
     /// The host name a lease records and the option 39 payload the reply carries, as Kea 2.2

@@ -311,6 +311,20 @@ pub(crate) fn hostname_chars(
     (set, replacement)
 }
 
+/// `cache-threshold` of one scope over the inherited value (Kea ARM 8.2.22 / 9.2.x "Lease
+/// Caching"): a fraction in (0, 1); 0 turns caching off.
+pub(crate) fn cache_threshold(c: &mut Checker, v: &V<'_>, outer: Option<f64>) -> Option<f64> {
+    let Some(x) = v.get("cache-threshold") else { return outer };
+    match x.as_float() {
+        Some(f) if (0.0..1.0).contains(&f) => Some(f).filter(|f| *f > 0.0),
+        Some(f) => {
+            c.err(&x, format!("cache-threshold: {f} is invalid, it must be greater than 0.0 and less than 1.0"));
+            None
+        }
+        None => None,
+    }
+}
+
 /// `allocator` / `pd-allocator` of one scope over the inherited kind (Kea ARM 8.2.12
 /// "Allocation Strategies").
 pub(crate) fn allocator(c: &mut Checker, v: &V<'_>, key: &str, outer: AllocatorKind) -> AllocatorKind {

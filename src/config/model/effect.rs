@@ -60,7 +60,6 @@ struct Rule {
 
 use Scope::*;
 
-const LEASE_SCOPES: &[Scope] = &[Global, Network, Subnet];
 const GUARDED: &[Scope] = &[Network, Subnet, Pool, PdPool];
 const CLASSES_LATER: &str =
     "class expressions are not evaluated yet: a configured class matches only when a reservation names it";
@@ -71,8 +70,6 @@ const RULES: &[Rule] = &[
     Rule { scopes: &[Subnet], fam: Fam::V4, key: "4o6-interface", same: Same::Empty, why: "DHCPv4-over-DHCPv6 is not implemented" },
     Rule { scopes: &[Subnet], fam: Fam::V4, key: "4o6-interface-id", same: Same::Empty, why: "DHCPv4-over-DHCPv6 is not implemented" },
     Rule { scopes: &[Subnet], fam: Fam::V4, key: "4o6-subnet", same: Same::Empty, why: "DHCPv4-over-DHCPv6 is not implemented" },
-    Rule { scopes: LEASE_SCOPES, fam: Fam::V6, key: "cache-threshold", same: Same::Never, why: "DHCPv6 leases are not cached" },
-    Rule { scopes: LEASE_SCOPES, fam: Fam::V6, key: "cache-max-age", same: Same::Never, why: "DHCPv6 leases are not cached" },
     Rule { scopes: &[Global, Network, Subnet, Class], fam: Fam::V4, key: "offer-lifetime", same: Same::Int(0), why: "offered addresses are held for a fixed short time, not for offer-lifetime" },
     Rule { scopes: &[Global], fam: Fam::Both, key: "config-control", same: Same::Never, why: "configuration backends are not implemented" },
     Rule { scopes: &[Global], fam: Fam::Both, key: "hosts-database", same: Same::Never, why: "host reservations are read from the configuration only (host databases are not implemented yet)" },

@@ -366,20 +366,7 @@ fn scope_values(c: &mut Checker, v: &V<'_>, outer: &Params4) -> Params4 {
         reservations_global: v.bool("reservations-global").unwrap_or(rg),
         reservations_in_subnet: v.bool("reservations-in-subnet").unwrap_or(rs),
         reservations_out_of_pool: v.bool("reservations-out-of-pool").unwrap_or(ro),
-        cache_threshold: match v.get("cache-threshold") {
-            Some(x) => match x.as_float() {
-                Some(f) if (0.0..1.0).contains(&f) => Some(f).filter(|f| *f > 0.0),
-                Some(f) => {
-                    c.err(
-                        &x,
-                        format!("cache-threshold: {f} is invalid, it must be greater than 0.0 and less than 1.0"),
-                    );
-                    None
-                }
-                None => None,
-            },
-            None => outer.cache_threshold,
-        },
+        cache_threshold: common::cache_threshold(c, v, outer.cache_threshold),
         cache_max_age: common::u32_of(c, v, "cache-max-age").or(outer.cache_max_age),
         store_extended_info: v.bool("store-extended-info").unwrap_or(outer.store_extended_info),
         adaptive_threshold: common::adaptive_threshold(c, v, outer.adaptive_threshold, allocator == AllocatorKind::Flq),

@@ -339,6 +339,11 @@ pub struct Params6 {
     pub adaptive_threshold: Option<f64>,
     /// `hostname-char-set` (None: no sanitizing) and `hostname-char-replacement`.
     pub hostname_chars: (Option<common::CharSet>, String),
+    /// `cache-threshold`: fraction of the lifetime during which a renewal reuses the lease
+    /// unchanged (lease caching); unset or 0 disables caching.
+    pub cache_threshold: Option<f64>,
+    /// `cache-max-age`: upper bound in seconds of a reused lease's age.
+    pub cache_max_age: Option<u32>,
 }
 
 impl Params6 {
@@ -361,6 +366,8 @@ impl Params6 {
             pd_allocator: AllocatorKind::Iterative,
             adaptive_threshold: None,
             hostname_chars: (common::CharSet::new(common::CharSet::DEFAULT).ok(), String::new()),
+            cache_threshold: None,
+            cache_max_age: None,
         }
     }
 }
@@ -392,6 +399,8 @@ fn scope_values(c: &mut Checker, v: &V<'_>, outer: &Params6) -> Params6 {
     Params6 {
         adaptive_threshold: common::adaptive_threshold(c, v, outer.adaptive_threshold, flq),
         hostname_chars: common::hostname_chars(c, v, &outer.hostname_chars),
+        cache_threshold: common::cache_threshold(c, v, outer.cache_threshold),
+        cache_max_age: common::u32_of(c, v, "cache-max-age").or(outer.cache_max_age),
         allocator,
         pd_allocator,
         valid: valid.inherit(outer.valid),
