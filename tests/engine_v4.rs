@@ -1265,3 +1265,52 @@ fn host_names_are_sanitized_and_answered_as_kea_does() {
     d.options.insert(code::HOST_NAME, b"my_host".to_vec());
     assert_eq!(raw.reply(&d).pkt.options.get(code::HOST_NAME), Some(&b"my_host"[..]));
 }
+
+/// Kea 3.0's `client-classes` on option-data: a guarded option goes only to members of one of
+/// its classes; others get the option from the next scope that has one.
+#[test]
+fn class_guarded_option_data_goes_to_members_only() {
+    let cfg = CFG
+        .replace(
+            r#""option-data": [{"name": "domain-name-servers", "data": "192.0.2.53, 192.0.2.54"}],"#,
+            r#""option-data": [{"name": "domain-name-servers", "data": "192.0.2.53, 192.0.2.54"},
+                              {"name": "domain-name", "data": "all.example"}],"#,
+        )
+        .replace(
+            r#""option-data": [{"name": "routers", "data": "192.0.2.1"}],"#,
+            r#""option-data": [{"name": "routers", "data": "192.0.2.1"},
+                              {"name": "domain-name", "data": "known.example", "client-classes": ["KNOWN"]}],"#,
+        );
+    let lab = lab(&cfg);
+    let domain = |mac: u8| {
+        let r = lab.reply(&client(mac, MessageType::Discover));
+        String::from_utf8(r.pkt.options.get(code::DOMAIN_NAME).unwrap_or_default().to_vec()).unwrap()
+    };
+    assert_eq!(domain(0x99), "known.example", "the reserved host is KNOWN");
+    assert_eq!(domain(1), "all.example");
+}
+
+/// Kea 3.0's `compatibility` switches: `exclude-first-last-24` keeps .0 and .255 out of pool
+/// allocation; `ignore-rai-link-selection` stops the RAI link-selection sub-option (RFC 3527)
+/// from picking the subnet, so the relay's address does.
+#[test]
+fn compatibility_switches_take_effect() {
+    let cfg = |compat: &str| {
+        CFG.replace("192.0.2.10 - 192.0.2.12", "192.0.2.0 - 192.0.2.12").replace(
+            r#""valid-lifetime": 3600,"#,
+            &format!(r#""valid-lifetime": 3600, "compatibility": {{{compat}}},"#),
+        )
+    };
+    let offered = |lab: &Lab, mac: u8| lab.reply(&client(mac, MessageType::Discover)).pkt.yiaddr;
+    assert_eq!(offered(&lab(&cfg("")), 1), Ipv4Addr::new(192, 0, 2, 0));
+    assert_eq!(offered(&lab(&cfg(r#""exclude-first-last-24": true"#)), 1), Ipv4Addr::new(192, 0, 2, 1));
+
+    let relayed = |lab: &Lab| {
+        let mut d = client(2, MessageType::Discover);
+        d.giaddr = Ipv4Addr::new(192, 0, 2, 1);
+        d.options.insert(code::RAI, vec![5, 4, 198, 51, 100, 1]);
+        lab.reply(&d).pkt.yiaddr
+    };
+    assert!(relayed(&lab(&cfg(""))).octets().starts_with(&[198, 51, 100]), "link-selection picks 198.51.100.0/24");
+    assert!(relayed(&lab(&cfg(r#""ignore-rai-link-selection": true"#))).octets().starts_with(&[192, 0, 2]));
+}

@@ -585,7 +585,7 @@ impl Engine4 {
             .get(code::SUBNET_SELECTION)
             .and_then(|b| <[u8; 4]>::try_from(b).ok())
             .map(Ipv4Addr::from)
-            .or_else(|| rai.as_ref().and_then(|r| r.link_selection));
+            .or_else(|| rai.as_ref().and_then(|r| r.link_selection).filter(|_| !self.cfg.ignore_rai_link_selection));
         let subnets = &self.cfg.subnets;
         if !pkt.giaddr.is_unspecified() || selector.is_some() {
             if selector.is_none() {
@@ -756,7 +756,9 @@ impl Engine4 {
             if !ctx.classes.admits(&pool.client_classes) {
                 continue;
             }
-            let excluded = |a: Ipv4Addr| !out_of_pool && Self::reserved_for_other(subnet, a, host);
+            // Kea 3.0's `exclude-first-last-24`: .0 and .255 are never handed out from a pool.
+            let edge = |a: Ipv4Addr| self.cfg.exclude_first_last_24 && matches!(a.octets()[3], 0 | 255);
+            let excluded = |a: Ipv4Addr| edge(a) || (!out_of_pool && Self::reserved_for_other(subnet, a, host));
             let excluded = Exclusion { reserved: &excluded, first: self.reservations_first() };
             if let Some(ip) = leases.allocate(i, subnet.params.allocator, &ctx.key, now, rand, excluded) {
                 return Some((ip, pool.pool_id));
@@ -1284,7 +1286,14 @@ impl Engine4 {
             }
         }
         let scopes = self.scopes(ctx, subnet, host, lease.map(|l| l.0));
-        let find = |c: u16| scopes.iter().flat_map(|s| s.iter()).find(|o| o.space == "dhcp4" && o.code == c);
+        // Kea 2.7.4+/3.0: an option guarded by `client-classes` goes only to their members; for
+        // others the lookup goes on to the next scope.
+        let find = |c: u16| {
+            scopes
+                .iter()
+                .flat_map(|s| s.iter())
+                .find(|o| o.space == "dhcp4" && o.code == c && ctx.classes.admits(&o.client_classes))
+        };
         // The subnet mask is derived from the subnet when not configured (Kea's appendBasicOptions).
         let mask = find(u16::from(code::SUBNET_MASK))
             .and_then(|o| o.payload.clone())
@@ -1296,7 +1305,7 @@ impl Engine4 {
         let mut wanted: Vec<u8> = vec![code::ROUTERS, code::DNS, code::DOMAIN_NAME];
         wanted.extend(pkt.prl().iter().copied());
         for s in &scopes {
-            for o in s.iter().filter(|o| o.always_send && o.space == "dhcp4") {
+            for o in s.iter().filter(|o| o.always_send && o.space == "dhcp4" && ctx.classes.admits(&o.client_classes)) {
                 if let Ok(c) = u8::try_from(o.code) {
                     wanted.push(c);
                 }

@@ -1738,10 +1738,20 @@ impl Engine6 {
         scopes
             .extend(self.cfg.client_classes.iter().filter(|c| classes.contains(&c.name)).map(|c| c.options.as_slice()));
         scopes.push(&self.cfg.options);
-        let find = |c: u16| scopes.iter().flat_map(|s| s.iter()).find(|o| o.space == "dhcp6" && o.code == c);
+        // An option guarded by `client-classes` goes only to their members (Kea 2.7.4+/3.0).
+        let find = |c: u16| {
+            scopes
+                .iter()
+                .flat_map(|s| s.iter())
+                .find(|o| o.space == "dhcp6" && o.code == c && classes.admits(&o.client_classes))
+        };
         let mut wanted = ctx.pkt.oro();
         for s in &scopes {
-            wanted.extend(s.iter().filter(|o| o.always_send && o.space == "dhcp6").map(|o| o.code));
+            wanted.extend(
+                s.iter()
+                    .filter(|o| o.always_send && o.space == "dhcp6" && classes.admits(&o.client_classes))
+                    .map(|o| o.code),
+            );
         }
         for c in wanted {
             // Options the server builds itself are never taken from configuration.

@@ -64,6 +64,12 @@ pub struct Dhcp4 {
     /// `stash-agent-options` (Kea 3.0, global): direct renewals get the relay agent
     /// information stored with their lease back (see the engine's `recover_stashed_rai`).
     pub stash_agent_options: bool,
+    /// `compatibility.ignore-rai-link-selection` (Kea 3.0): the RAI link-selection
+    /// sub-option does not select the subnet.
+    pub ignore_rai_link_selection: bool,
+    /// `compatibility.exclude-first-last-24` (Kea 3.0): addresses ending in .0 or .255 are
+    /// not handed out from pools.
+    pub exclude_first_last_24: bool,
     /// `early-global-reservations-lookup` (Kea ARM 14.1): global reservations are looked up
     /// before subnet selection, so their classes may select the subnet.
     pub early_global_reservations_lookup: bool,
@@ -699,6 +705,11 @@ pub(crate) fn build(c: &mut Checker, d: &V<'_>) -> Option<Dhcp4> {
         packet_threads: common::packet_threads(c, d),
         packet_queue: common::packet_queue(c, d, "kea-ring4"),
         stash_agent_options: d.bool("stash-agent-options").unwrap_or(false),
+        ignore_rai_link_selection: d
+            .get("compatibility")
+            .and_then(|c| c.bool("ignore-rai-link-selection"))
+            .unwrap_or(false),
+        exclude_first_last_24: d.get("compatibility").and_then(|c| c.bool("exclude-first-last-24")).unwrap_or(false),
         early_global_reservations_lookup: d.bool("early-global-reservations-lookup").unwrap_or(false),
         reservations_lookup_first: d.bool("reservations-lookup-first").unwrap_or(false),
         host_reservation_identifiers: {
