@@ -9,6 +9,7 @@ pub mod alloc6;
 pub mod memfile;
 pub mod pending;
 pub mod pool;
+pub mod sanity;
 pub mod store;
 pub mod subnets;
 pub mod table;

@@ -128,3 +128,32 @@ fn reply_buffers_are_reused_from_batch_to_batch() {
     let grown = pool.with(5, |bufs| bufs.iter().map(|b| b.as_ptr()).collect::<Vec<_>>());
     assert_eq!(grown[..3], first[..]);
 }
+
+/// `sanity-checks.lease-checks` "fix-del" at load: a lease filed under the wrong subnet moves to
+/// the subnet that holds its address, one no subnet holds is dropped, the rest stay.
+#[test]
+fn lease_checks_fix_or_drop_misplaced_leases_at_load() {
+    let dir = tempfile::tempdir().unwrap();
+    let header = header4(false);
+    let rows = [
+        "192.0.2.20,01:02:03:04:05:06,,3600,1800003600,1,0,0,,0,",
+        "198.51.100.20,01:02:03:04:05:07,,3600,1800003600,1,0,0,,0,",
+        "203.0.113.5,01:02:03:04:05:08,,3600,1800003600,1,0,0,,0,",
+    ];
+    std::fs::write(dir.path().join("kea-leases4.csv"), format!("{header}\n{}\n", rows.join("\n"))).unwrap();
+    let text = |mode: &str| {
+        format!(
+            r#"{{"Dhcp4": {{"interfaces-config": {{"interfaces": []}}, "sanity-checks": {{"lease-checks": "{mode}"}},
+            "subnet4": [{{"id": 1, "subnet": "192.0.2.0/24"}}, {{"id": 2, "subnet": "198.51.100.0/24"}}]}}}}"#
+        )
+    };
+    let placed = |mode: &str| {
+        let d4 = Arc::new(config(&text(mode)).dhcp4.unwrap());
+        let svc = Service4::open(d4, options(&dir), Arc::new(Stats::default())).unwrap();
+        let e = svc.shared().engine();
+        let at = |id: u32, a: [u8; 4]| e.leases().subnet(id).and_then(|s| s.get(Ipv4Addr::from(a))).is_some();
+        (at(1, [192, 0, 2, 20]), at(2, [198, 51, 100, 20]), at(1, [198, 51, 100, 20]))
+    };
+    assert_eq!(placed("fix-del"), (true, true, false));
+    assert_eq!(placed("warn"), (true, false, true), "warn keeps it where the file put it");
+}

@@ -246,7 +246,26 @@ impl Service6 {
         let (store, loaded) = (opened.store, opened.loaded);
         let map = LeaseMap6::for_config(&cfg);
         let count = loaded.len();
-        let orphans = map.load(loaded);
+        // A delegated prefix lies outside its subnet's prefix: one of the subnet's pd-pools
+        // holds it.
+        let in_subnet = |s: &crate::config::model::Subnet6, l: &Lease6| match l.lease_type {
+            crate::lease::LeaseType6::Na => s.prefix.trunc().contains(&l.address),
+            crate::lease::LeaseType6::Pd => s.pd_pools.iter().any(|p| p.prefix.trunc().contains(&l.address)),
+        };
+        let subnets = &cfg.subnets;
+        let holds = |l: &Lease6, id: u32| subnets.iter().find(|s| s.id == id).map(|s| in_subnet(s, l));
+        let home = |l: &Lease6| subnets.iter().find(|s| in_subnet(s, l)).map(|s| s.id);
+        let describe = |l: &Lease6| (l.subnet_id, format!("{}/{}", l.address, l.prefix_len));
+        let move_to = |l: &mut Lease6, id: u32| l.subnet_id = id;
+        let checker = crate::lease::sanity::Checker {
+            mode: cfg.lease_checks,
+            family: 6,
+            holds: &holds,
+            home: &home,
+            describe: &describe,
+            move_to: &move_to,
+        };
+        let orphans = map.load(checker.check(loaded));
         info!(target: "kea-dhcp6.dhcpsrv", "DHCPSRV_MEMFILE_LEASE_FILE_LOAD loading leases from file {} ({count} leases, {} for unknown subnets)", path.display(), orphans.len());
         let map_slot = Arc::new(map);
         let engine = Engine6::new(cfg.clone(), map_slot.clone(), stats.clone(), duid.clone(), clock::unix_now())

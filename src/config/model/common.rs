@@ -261,6 +261,35 @@ pub(crate) fn packet_queue(c: &mut Checker, d: &V<'_>, ring: &str) -> u32 {
     }
 }
 
+/// `sanity-checks.lease-checks` (Kea ARM 8.2.x "Sanity Checks in DHCPv4").
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum LeaseChecks {
+    /// `none`
+    None,
+    /// `warn` (the default)
+    #[default]
+    Warn,
+    /// `fix`
+    Fix,
+    /// `fix-del`
+    FixDel,
+    /// `del`
+    Del,
+}
+
+impl LeaseChecks {
+    /// The value of `sanity-checks` in section `d`.
+    pub(crate) fn read(d: &V<'_>) -> LeaseChecks {
+        match d.get("sanity-checks").and_then(|s| s.str("lease-checks")) {
+            Some("none") => LeaseChecks::None,
+            Some("fix") => LeaseChecks::Fix,
+            Some("fix-del") => LeaseChecks::FixDel,
+            Some("del") => LeaseChecks::Del,
+            _ => LeaseChecks::Warn,
+        }
+    }
+}
+
 /// `hostname-char-set` compiled (Kea ARM 8.2.19 "Sanitizing Client Host Name and FQDN Names"):
 /// what matches it in a client's host name is replaced by `hostname-char-replacement`.
 #[derive(Debug, Clone)]

@@ -78,7 +78,6 @@ const RULES: &[Rule] = &[
     Rule { scopes: &[Interfaces], fam: Fam::Both, key: "service-sockets-require-all", same: Same::Never, why: "a socket that cannot be opened stops the service" },
     Rule { scopes: &[Interfaces], fam: Fam::Both, key: "service-sockets-retry-wait-time", same: Same::Never, why: "opening a socket is not retried" },
     Rule { scopes: &[Interfaces], fam: Fam::Both, key: "service-sockets-max-retries", same: Same::Int(0), why: "opening a socket is not retried" },
-    Rule { scopes: &[Sanity], fam: Fam::Both, key: "lease-checks", same: Same::Str("warn"), why: "leases of unknown subnets are always kept and counted, as with \"warn\"" },
     Rule { scopes: &[Sanity], fam: Fam::Both, key: "extended-info-checks", same: Same::Str("none"), why: "extended information of loaded leases is not checked" },
     Rule { scopes: &[Compat], fam: Fam::Both, key: "lenient-option-parsing", same: Same::Bool(false), why: "malformed options are not parsed leniently" },
     Rule { scopes: &[Compat], fam: Fam::V4, key: "ignore-dhcp-server-identifier", same: Same::Bool(false), why: "the server identifier is always checked" },

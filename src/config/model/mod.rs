@@ -13,7 +13,8 @@ mod v6;
 use std::collections::HashMap;
 
 pub use common::{
-    CharSet, ControlSocket, ControlSocketKind, HookLibrary, HostIdentifier, LeaseDatabase, OptionValue, Triplet,
+    CharSet, ControlSocket, ControlSocketKind, HookLibrary, HostIdentifier, LeaseChecks, LeaseDatabase, OptionValue,
+    Triplet,
 };
 pub use d2::{ControlAgent, DdnsDomain, DhcpDdns, DnsServer, TsigKey};
 pub use v4::{AllocatorKind, ClientClass4, Dhcp4, ExpiredLeases, Params4, Pool4, Reservation4, Subnet4};

@@ -61,6 +61,9 @@ pub struct Dhcp4 {
     /// Received packets waiting for the engine at most, the oldest dropped beyond it
     /// (0: none); see `common::packet_queue`.
     pub packet_queue: u32,
+    /// `sanity-checks.lease-checks`: what loading does with leases the configuration does
+    /// not place (see `lease::sanity`).
+    pub lease_checks: common::LeaseChecks,
     /// `stash-agent-options` (Kea 3.0, global): direct renewals get the relay agent
     /// information stored with their lease back (see the engine's `recover_stashed_rai`).
     pub stash_agent_options: bool,
@@ -704,6 +707,7 @@ pub(crate) fn build(c: &mut Checker, d: &V<'_>) -> Option<Dhcp4> {
         parked_packet_limit: common::u32_of(c, d, "parked-packet-limit").unwrap_or(256),
         packet_threads: common::packet_threads(c, d),
         packet_queue: common::packet_queue(c, d, "kea-ring4"),
+        lease_checks: common::LeaseChecks::read(d),
         stash_agent_options: d.bool("stash-agent-options").unwrap_or(false),
         ignore_rai_link_selection: d
             .get("compatibility")

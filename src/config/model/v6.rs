@@ -54,6 +54,9 @@ pub struct Dhcp6 {
     /// Received packets waiting for the engine at most, the oldest dropped beyond it
     /// (0: none); see `common::packet_queue`.
     pub packet_queue: u32,
+    /// `sanity-checks.lease-checks`: what loading does with leases the configuration does
+    /// not place (see `lease::sanity`).
+    pub lease_checks: common::LeaseChecks,
     /// `early-global-reservations-lookup` (Kea ARM 14.1): global reservations are looked up
     /// before subnet selection, so their classes may select the subnet.
     pub early_global_reservations_lookup: bool,
@@ -849,6 +852,7 @@ pub(crate) fn build(c: &mut Checker, d: &V<'_>) -> Option<Dhcp6> {
         parked_packet_limit: common::u32_of(c, d, "parked-packet-limit").unwrap_or(256),
         packet_threads: common::packet_threads(c, d),
         packet_queue: common::packet_queue(c, d, "kea-ring6"),
+        lease_checks: common::LeaseChecks::read(d),
         early_global_reservations_lookup: d.bool("early-global-reservations-lookup").unwrap_or(false),
         reservations_lookup_first: d.bool("reservations-lookup-first").unwrap_or(false),
         host_reservation_identifiers,
