@@ -30,3 +30,17 @@ fn settle_at_once<L>(
     }
     tally.count(now.saturating_mul(1_000_000));
 }
+
+/// Kea's host lookup (Kea ARM 8.3, 9.3): for each of the client's identifiers in
+/// `host-reservation-identifiers` order, a reservation in the subnet, then a global one
+/// (each scope only when its reservations are enabled).
+pub(crate) fn find_host<'a, R>(
+    identifiers: &[crate::config::model::HostIdentifier],
+    in_subnet: Option<&'a [R]>,
+    global: Option<&'a [R]>,
+    identifier: impl Fn(&R) -> &crate::config::model::HostIdentifier,
+) -> Option<&'a R> {
+    identifiers.iter().find_map(|ident| {
+        [in_subnet, global].into_iter().flatten().find_map(|scope| scope.iter().find(|r| identifier(r) == ident))
+    })
+}

@@ -464,17 +464,8 @@ impl Engine4 {
     /// flush of reclaimed leases, every `flush-reclaimed-timer-wait-time`).
     pub fn flush_reclaimed(&self, now: u64) -> Vec<LeaseChange4> {
         let hold = u64::from(self.cfg.expired.hold_reclaimed_time);
-        let mut changes = Vec::new();
-        for s in &self.cfg.subnets {
-            let Some(mut leases) = self.leases.subnet(s.id) else { continue };
-            let due: Vec<Lease4> = leases
-                .leases_where(|state, expire| state == LeaseState::ExpiredReclaimed && expire + hold <= now)
-                .collect();
-            for l in due {
-                leases.remove(l.address);
-                changes.push(LeaseChange4::Delete(l));
-            }
-        }
+        let changes: Vec<LeaseChange4> =
+            self.leases.flush_reclaimed(hold, now).into_iter().map(LeaseChange4::Delete).collect();
         debug!(target: "kea-dhcp4.alloc-engine", "ALLOC_ENGINE_V4_RECLAIMED_LEASES_DELETE_COMPLETE successfully deleted {} expired-reclaimed leases", changes.len());
         changes
     }
@@ -663,19 +654,9 @@ impl Engine4 {
 
     fn find_reservation<'s>(&'s self, ctx: &Ctx<'_>, subnet: &'s Subnet4) -> Option<&'s Reservation4> {
         let p = &subnet.params;
-        for ident in self.host_identifiers(ctx.pkt) {
-            if p.reservations_in_subnet {
-                if let Some(r) = subnet.reservations.iter().find(|r| r.identifier == ident) {
-                    return Some(r);
-                }
-            }
-            if p.reservations_global {
-                if let Some(r) = self.cfg.reservations.iter().find(|r| r.identifier == ident) {
-                    return Some(r);
-                }
-            }
-        }
-        None
+        let local = p.reservations_in_subnet.then_some(subnet.reservations.as_slice());
+        let global = p.reservations_global.then_some(self.cfg.reservations.as_slice());
+        super::find_host(&self.host_identifiers(ctx.pkt), local, global, |r| &r.identifier)
     }
 
     /// Kea checks a candidate address against reservations before the lease table when

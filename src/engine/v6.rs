@@ -422,17 +422,8 @@ impl Engine6 {
     /// flush of reclaimed leases, every `flush-reclaimed-timer-wait-time`).
     pub fn flush_reclaimed(&self, now: u64) -> Vec<LeaseChange6> {
         let hold = u64::from(self.cfg.expired.hold_reclaimed_time);
-        let mut changes = Vec::new();
-        for s in &self.cfg.subnets {
-            let Some(mut leases) = self.leases.subnet(s.id) else { continue };
-            let due: Vec<Lease6> = leases
-                .leases_where(|state, expire| state == LeaseState::ExpiredReclaimed && expire + hold <= now)
-                .collect();
-            for l in due {
-                leases.remove(l.lease_type, l.address);
-                changes.push(LeaseChange6::Delete(l));
-            }
-        }
+        let changes: Vec<LeaseChange6> =
+            self.leases.flush_reclaimed(hold, now).into_iter().map(LeaseChange6::Delete).collect();
         debug!(target: "kea-dhcp6.alloc-engine", "ALLOC_ENGINE_V6_RECLAIMED_LEASES_DELETE_COMPLETE successfully deleted {} expired-reclaimed leases", changes.len());
         changes
     }
@@ -736,19 +727,9 @@ impl Engine6 {
 
     fn find_reservation<'s>(&'s self, ctx: &Ctx<'_>, subnet: &'s Subnet6) -> Option<&'s Reservation6> {
         let p = &subnet.params;
-        for ident in self.host_identifiers(&ctx.duid, ctx.hw.as_ref()) {
-            if p.reservations_in_subnet {
-                if let Some(r) = subnet.reservations.iter().find(|r| r.identifier == ident) {
-                    return Some(r);
-                }
-            }
-            if p.reservations_global {
-                if let Some(r) = self.cfg.reservations.iter().find(|r| r.identifier == ident) {
-                    return Some(r);
-                }
-            }
-        }
-        None
+        let local = p.reservations_in_subnet.then_some(subnet.reservations.as_slice());
+        let global = p.reservations_global.then_some(self.cfg.reservations.as_slice());
+        super::find_host(&self.host_identifiers(&ctx.duid, ctx.hw.as_ref()), local, global, |r| &r.identifier)
     }
 
     fn reserved_na_for_other(subnet: &Subnet6, a: Ipv6Addr, mine: Option<&Reservation6>) -> bool {

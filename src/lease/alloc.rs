@@ -546,6 +546,10 @@ impl SubnetState for SubnetLeases {
         self.durable_get(key)
     }
 
+    fn reclaimed_before(&self, before: u64) -> Vec<Self::Lease> {
+        self.leases_where(move |state, expire| state == LeaseState::ExpiredReclaimed && expire <= before).collect()
+    }
+
     fn durable_all(&self) -> Vec<Lease4> {
         self.durable_leases().collect()
     }

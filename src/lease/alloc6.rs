@@ -552,6 +552,10 @@ impl SubnetState for SubnetLeases6 {
         self.durable_get(ty, addr)
     }
 
+    fn reclaimed_before(&self, before: u64) -> Vec<Self::Lease> {
+        self.leases_where(move |state, expire| state == LeaseState::ExpiredReclaimed && expire <= before).collect()
+    }
+
     fn durable_all(&self) -> Vec<Lease6> {
         self.durable_leases().collect()
     }

@@ -36,6 +36,8 @@ pub trait SubnetState: Send + 'static {
     fn durable_key(&self, key: <Self::Lease as LeaseRecord>::Key) -> Option<Self::Lease>;
     /// Every durable lease.
     fn durable_all(&self) -> Vec<Self::Lease>;
+    /// The expired-reclaimed leases whose expiry is at or before `before`.
+    fn reclaimed_before(&self, before: u64) -> Vec<Self::Lease>;
     /// Every lease as decided (changes not yet durable included).
     fn all(&self) -> Vec<Self::Lease>;
     /// Starts tracking changes until they are durable.
@@ -116,6 +118,20 @@ impl<S: SubnetState> LeaseMap<S> {
             o.insert(l.key(), l.clone());
         }
         orphans
+    }
+
+    /// Removes the expired-reclaimed leases whose expiry plus `hold` seconds is at or before
+    /// `now` (Kea's flush of reclaimed leases) from every subnet, and returns them.
+    pub fn flush_reclaimed(&self, hold: u64, now: u64) -> Vec<S::Lease> {
+        let mut out = Vec::new();
+        for id in self.subnet_ids() {
+            let Some(mut s) = self.subnet(id) else { continue };
+            for l in s.reclaimed_before(now.saturating_sub(hold)) {
+                s.remove_key(l.key());
+                out.push(l);
+            }
+        }
+        out
     }
 
     /// Takes over the offer holds and not-yet-durable markers of `old` for the subnets both

@@ -354,6 +354,18 @@ pub(crate) fn cache_threshold(c: &mut Checker, v: &V<'_>, outer: Option<f64>) ->
     }
 }
 
+/// Kea 2.2's `reservation-mode` of one scope mapped onto the 2.x/3.0 flags
+/// (`reservations-global`, `-in-subnet`, `-out-of-pool`) over the inherited ones.
+pub(crate) fn reservation_mode(v: &V<'_>, outer: (bool, bool, bool)) -> (bool, bool, bool) {
+    match v.str("reservation-mode") {
+        Some("disabled") => (false, false, false),
+        Some("out-of-pool") => (false, true, true),
+        Some("global") => (true, false, false),
+        Some("all") => (false, true, false),
+        _ => outer,
+    }
+}
+
 /// `allocator` / `pd-allocator` of one scope over the inherited kind (Kea ARM 8.2.12
 /// "Allocation Strategies").
 pub(crate) fn allocator(c: &mut Checker, v: &V<'_>, key: &str, outer: AllocatorKind) -> AllocatorKind {

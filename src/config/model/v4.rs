@@ -350,16 +350,10 @@ fn scope_values(c: &mut Checker, v: &V<'_>, outer: &Params4) -> Params4 {
         None => outer.next_server,
     };
     let allocator = common::allocator(c, v, "allocator", outer.allocator);
-    // Kea 2.2's reservation-mode maps onto the three 2.x/3.0 flags.
-    let (mut rg, mut rs, mut ro) =
-        (outer.reservations_global, outer.reservations_in_subnet, outer.reservations_out_of_pool);
-    match v.str("reservation-mode") {
-        Some("disabled") => (rg, rs, ro) = (false, false, false),
-        Some("out-of-pool") => (rg, rs, ro) = (false, true, true),
-        Some("global") => (rg, rs, ro) = (true, false, false),
-        Some("all") => (rg, rs, ro) = (false, true, false),
-        _ => {}
-    }
+    let (rg, rs, ro) = common::reservation_mode(
+        v,
+        (outer.reservations_global, outer.reservations_in_subnet, outer.reservations_out_of_pool),
+    );
     Params4 {
         valid: t.inherit(outer.valid),
         renew_timer: renew.or(outer.renew_timer),

@@ -386,16 +386,10 @@ fn scope_values(c: &mut Checker, v: &V<'_>, outer: &Params6) -> Params6 {
     }
     let renew = common::u32_of(c, v, "renew-timer");
     let rebind = common::u32_of(c, v, "rebind-timer");
-    // Kea 2.2's reservation-mode maps onto the three 2.x/3.0 flags.
-    let (mut rg, mut rs, mut ro) =
-        (outer.reservations_global, outer.reservations_in_subnet, outer.reservations_out_of_pool);
-    match v.str("reservation-mode") {
-        Some("disabled") => (rg, rs, ro) = (false, false, false),
-        Some("out-of-pool") => (rg, rs, ro) = (false, true, true),
-        Some("global") => (rg, rs, ro) = (true, false, false),
-        Some("all") => (rg, rs, ro) = (false, true, false),
-        _ => {}
-    }
+    let (rg, rs, ro) = common::reservation_mode(
+        v,
+        (outer.reservations_global, outer.reservations_in_subnet, outer.reservations_out_of_pool),
+    );
     let allocator = common::allocator(c, v, "allocator", outer.allocator);
     let pd_allocator = common::allocator(c, v, "pd-allocator", outer.pd_allocator);
     let flq = allocator == AllocatorKind::Flq || pd_allocator == AllocatorKind::Flq;
