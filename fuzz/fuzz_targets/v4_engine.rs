@@ -170,10 +170,14 @@ libfuzzer_sys::fuzz_target!(|data: &[u8]| {
     }
 });
 
-/// One reclamation run whose changes are durable at once, counted as the pipeline counts them.
+/// One reclamation run and one flush whose changes are durable at once, counted as the
+/// pipeline counts them.
 fn reclaim(e: &Engine4, now: u64) {
     let mut tally = Tally::default();
-    let changes = e.reclaim(now, &mut tally);
+    let changes = e.reclaim(now, &mut tally, &mut || false);
     e.synced(&changes, &mut tally);
     tally.count(now * 1_000_000);
+    // The flush of reclaimed leases past their hold time, durable at once.
+    let flushed = e.flush_reclaimed(now);
+    e.synced(&flushed, &mut tally);
 }
