@@ -132,6 +132,11 @@ fn compare(v: u8, cfg: &str) {
         std::fs::read_to_string(our_dir.join("exporter.log")).unwrap_or_default()
     );
     assert!(pools > 0, "kakapo's pool-level series reach the exporter");
+    eprintln!(
+        "DHCPv{v}: Kea 2.2 {} series, kakapo {} (all of Kea's, plus {pools} pool-level)",
+        theirs.len(),
+        ours.len()
+    );
 }
 
 #[test]
