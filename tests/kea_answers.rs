@@ -21,6 +21,32 @@ fn raw(sock: &Path, cmd: &str) -> String {
     common::control_text(sock, cmd)
 }
 
+/// Kea 2.2's kea-dhcp4 and kakapo side by side, each in a network namespace of its own, on
+/// the same configuration (`@SOCKET@` and `@LEASES@` filled in per server). Fields drop in
+/// order: the servers stop before their namespaces and files go.
+struct SideBySide {
+    kea: common::Kea,
+    _ours: Server,
+    our_sock: std::path::PathBuf,
+    _net: Net,
+    _dir: tempfile::TempDir,
+}
+
+fn side_by_side(tag: &str, cfg: &str) -> SideBySide {
+    require_root_and(&["ip", "/usr/sbin/kea-dhcp4"]);
+    let dir = tempfile::tempdir().unwrap();
+    let (kea_dir, our_dir) = (dir.path().join("kea"), dir.path().join("kakapo"));
+    std::fs::create_dir_all(&kea_dir).unwrap();
+    std::fs::create_dir_all(&our_dir).unwrap();
+    let mut net = Net::new();
+    let (kns, ons) = (net.ns(&format!("{tag}a")), net.ns(&format!("{tag}o")));
+    let kea =
+        common::Kea::start(&kns, &kea_dir, 4, &cfg.replace("@LEASES@", kea_dir.join("leases4.csv").to_str().unwrap()));
+    let our_sock = our_dir.join("kakapo4.sock");
+    let ours = Server::start(&ons, &our_dir, &cfg.replace("@SOCKET@", our_sock.to_str().unwrap()));
+    SideBySide { kea, _ours: ours, our_sock, _net: net, _dir: dir }
+}
+
 /// The answer's shape: every string that is not a key becomes `"*"` and every number `0`,
 /// so keys, nesting, order and spacing remain.
 fn mask(text: &str) -> String {
@@ -74,17 +100,8 @@ fn the_mask_keeps_shape_and_can_tell_shapes_apart() {
 
 #[test]
 fn answers_read_like_kea_2_2_answers() {
-    require_root_and(&["ip", "/usr/sbin/kea-dhcp4"]);
-    let dir = tempfile::tempdir().unwrap();
-    let (kea_dir, our_dir) = (dir.path().join("kea"), dir.path().join("kakapo"));
-    std::fs::create_dir_all(&kea_dir).unwrap();
-    std::fs::create_dir_all(&our_dir).unwrap();
-    let mut net = Net::new();
-    let (kns, ons) = (net.ns("ka"), net.ns("kk"));
-    let kea_cfg = CFG.replace("@LEASES@", kea_dir.join("leases4.csv").to_str().unwrap());
-    let kea = common::Kea::start(&kns, &kea_dir, 4, &kea_cfg);
-    let our_sock = our_dir.join("kakapo4.sock");
-    let _ours = Server::start(&ons, &our_dir, &CFG.replace("@SOCKET@", our_sock.to_str().unwrap()));
+    let pair = side_by_side("k", CFG);
+    let (kea, our_sock) = (&pair.kea, &pair.our_sock);
 
     let add = r#"{"command": "lease4-add", "arguments": {"ip-address": "192.0.2.101", "hw-address": "02:00:00:00:00:01", "hostname": "h.example.org"}}"#;
     let commands = [
@@ -101,7 +118,7 @@ fn answers_read_like_kea_2_2_answers() {
     ];
     let mut differ = Vec::new();
     for cmd in commands {
-        let (k, o) = (raw(&kea.socket, cmd), raw(&our_sock, cmd));
+        let (k, o) = (raw(&kea.socket, cmd), raw(our_sock, cmd));
         assert!(!k.is_empty() && !o.is_empty(), "{cmd}: no answer ({k:?} / {o:?})");
         if result(&k) != result(&o) || mask(&k) != mask(&o) {
             differ.push(format!("{cmd}\n  Kea 2.2: {k}\n  kakapo:  {o}"));
@@ -113,7 +130,7 @@ fn answers_read_like_kea_2_2_answers() {
     // own (lease-store); every key Kea 2.2 gives is there, with the same kind of value.
     let cmd = r#"{"command": "status-get"}"#;
     let parse = |t: &str| serde_json::from_str::<serde_json::Value>(t).unwrap();
-    let (k, o) = (parse(&raw(&kea.socket, cmd)), parse(&raw(&our_sock, cmd)));
+    let (k, o) = (parse(&raw(&kea.socket, cmd)), parse(&raw(our_sock, cmd)));
     let kind = |v: &serde_json::Value| std::mem::discriminant(v);
     for (key, kv) in k["arguments"].as_object().unwrap() {
         let ov = &o["arguments"][key];
@@ -186,27 +203,19 @@ fn config_get_fills_in_what_kea_2_2_fills_in() {
 /// statistics; host commands built in), never less.
 #[test]
 fn stork_agent_commands_answer_like_kea_2_2() {
-    require_root_and(&["ip", "/usr/sbin/kea-dhcp4"]);
-    let dir = tempfile::tempdir().unwrap();
-    let (kea_dir, our_dir) = (dir.path().join("kea"), dir.path().join("kakapo"));
-    std::fs::create_dir_all(&kea_dir).unwrap();
-    std::fs::create_dir_all(&our_dir).unwrap();
-    let mut net = Net::new();
-    let (kns, ons) = (net.ns("sa"), net.ns("so"));
     let cfg = CFG.replace(
         r#"{"library": "/usr/lib/x86_64-linux-gnu/kea/hooks/libdhcp_lease_cmds.so"}"#,
         r#"{"library": "/usr/lib/x86_64-linux-gnu/kea/hooks/libdhcp_lease_cmds.so"},
            {"library": "/usr/lib/x86_64-linux-gnu/kea/hooks/libdhcp_stat_cmds.so"}"#,
     );
-    let kea = common::Kea::start(&kns, &kea_dir, 4, &cfg.replace("@LEASES@", kea_dir.join("l4.csv").to_str().unwrap()));
-    let our_sock = our_dir.join("kakapo4.sock");
-    let _ours = Server::start(&ons, &our_dir, &cfg.replace("@SOCKET@", our_sock.to_str().unwrap()));
+    let pair = side_by_side("s", &cfg);
+    let (kea, our_sock) = (&pair.kea, &pair.our_sock);
     for n in 1..=3 {
         let add = format!(
             r#"{{"command": "lease4-add", "arguments": {{"ip-address": "192.0.2.10{n}", "hw-address": "02:00:00:00:00:0{n}", "client-id": "01:02:00:00:00:00:0{n}", "hostname": "h{n}.example.org"}}}}"#
         );
         assert_eq!(result(&raw(&kea.socket, &add)), 0);
-        assert_eq!(result(&raw(&our_sock, &add)), 0);
+        assert_eq!(result(&raw(our_sock, &add)), 0);
     }
     let same_shape = [
         r#"{"command": "lease4-get-by-hw-address", "arguments": {"hw-address": "02:00:00:00:00:02"}}"#,
@@ -232,7 +241,7 @@ fn stork_agent_commands_answer_like_kea_2_2() {
     ];
     let mut differ = Vec::new();
     for cmd in same_shape {
-        let (k, o) = (raw(&kea.socket, cmd), raw(&our_sock, cmd));
+        let (k, o) = (raw(&kea.socket, cmd), raw(our_sock, cmd));
         if result(&k) != result(&o) || mask(&k) != mask(&o) {
             differ.push(format!("{cmd}\n  Kea 2.2: {k}\n  kakapo:  {o}"));
         }
@@ -242,7 +251,7 @@ fn stork_agent_commands_answer_like_kea_2_2() {
     let parse = |t: String| serde_json::from_str::<serde_json::Value>(&t).unwrap();
     // statistic-get-all: every statistic Kea 2.2 has, as a list of [value, timestamp] pairs.
     let cmd = r#"{"command": "statistic-get-all"}"#;
-    let (k, o) = (parse(raw(&kea.socket, cmd)), parse(raw(&our_sock, cmd)));
+    let (k, o) = (parse(raw(&kea.socket, cmd)), parse(raw(our_sock, cmd)));
     let (ks, os) = (k["arguments"].as_object().unwrap(), o["arguments"].as_object().unwrap());
     assert!(ks.len() > 20, "{k}");
     let missing: Vec<&String> = ks.keys().filter(|n| !os.contains_key(*n)).collect();
@@ -254,7 +263,7 @@ fn stork_agent_commands_answer_like_kea_2_2() {
     }
     // list-commands: every command Kea 2.2 lists with the same hooks loaded.
     let cmd = r#"{"command": "list-commands"}"#;
-    let (k, o) = (parse(raw(&kea.socket, cmd)), parse(raw(&our_sock, cmd)));
+    let (k, o) = (parse(raw(&kea.socket, cmd)), parse(raw(our_sock, cmd)));
     let names = |v: &serde_json::Value| -> Vec<String> {
         v["arguments"].as_array().unwrap().iter().map(|c| c.as_str().unwrap().to_string()).collect()
     };
