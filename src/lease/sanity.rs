@@ -8,7 +8,35 @@ use tracing::{info, warn};
 
 pub use crate::config::model::LeaseChecks;
 
-/// How one family's leases are checked against the configuration.
+/// What the checks read and change of a lease of either family.
+pub trait Placed {
+    /// The lease's subnet-id and a label for the log.
+    fn describe(&self) -> (u32, String);
+    /// Sets the lease's subnet-id.
+    fn move_to(&mut self, id: u32);
+}
+
+impl Placed for super::Lease4 {
+    fn describe(&self) -> (u32, String) {
+        (self.subnet_id, self.address.to_string())
+    }
+    fn move_to(&mut self, id: u32) {
+        self.subnet_id = id;
+    }
+}
+
+impl Placed for super::Lease6 {
+    fn describe(&self) -> (u32, String) {
+        (self.subnet_id, format!("{}/{}", self.address, self.prefix_len))
+    }
+    fn move_to(&mut self, id: u32) {
+        self.subnet_id = id;
+    }
+}
+
+/// How one family's leases are checked against the configuration: `holds(lease, id)` says
+/// whether subnet `id` exists and holds the lease (None: no such subnet), `home(lease)` which
+/// subnet holds it, if any.
 pub struct Checker<'a, L> {
     /// `lease-checks`
     pub mode: LeaseChecks,
@@ -18,13 +46,9 @@ pub struct Checker<'a, L> {
     pub holds: &'a dyn Fn(&L, u32) -> Option<bool>,
     /// The subnet that holds the lease's address, if any.
     pub home: &'a dyn Fn(&L) -> Option<u32>,
-    /// The lease's subnet-id and a label for the log.
-    pub describe: &'a dyn Fn(&L) -> (u32, String),
-    /// Sets the lease's subnet-id.
-    pub move_to: &'a dyn Fn(&mut L, u32),
 }
 
-impl<L> Checker<'_, L> {
+impl<L: Placed> Checker<'_, L> {
     /// The leases to serve.
     pub fn check(&self, leases: Vec<L>) -> Vec<L> {
         if self.mode == LeaseChecks::None {
@@ -34,7 +58,7 @@ impl<L> Checker<'_, L> {
     }
 
     fn one(&self, mut l: L) -> Option<L> {
-        let (id, label) = (self.describe)(&l);
+        let (id, label) = l.describe();
         let why = match (self.holds)(&l, id) {
             Some(true) => return Some(l),
             Some(false) => "the subnet does not hold its address",
@@ -46,7 +70,7 @@ impl<L> Checker<'_, L> {
         };
         match (fixed, self.mode) {
             (Some(new), _) => {
-                (self.move_to)(&mut l, new);
+                l.move_to(new);
                 if self.family == 4 {
                     info!(target: "kea-dhcp4.dhcpsrv", "DHCPSRV_LEASE_SANITY_FIXED The lease {label} with subnet-id {id} failed subnet-id checks, but was corrected to subnet-id {new}.");
                 } else {
@@ -78,6 +102,15 @@ impl<L> Checker<'_, L> {
 mod tests {
     use super::*;
 
+    impl Placed for (u32, u32) {
+        fn describe(&self) -> (u32, String) {
+            (self.1, self.0.to_string())
+        }
+        fn move_to(&mut self, id: u32) {
+            self.1 = id;
+        }
+    }
+
     /// (address, subnet-id) pairs against subnets 1 = 10..20 and 2 = 20..30.
     fn run(mode: LeaseChecks, leases: Vec<(u32, u32)>) -> Vec<(u32, u32)> {
         let range = |id: u32| match id {
@@ -87,9 +120,7 @@ mod tests {
         };
         let holds = |l: &(u32, u32), id: u32| range(id).map(|r| r.contains(&l.0));
         let home = |l: &(u32, u32)| [1, 2].into_iter().find(|id| range(*id).is_some_and(|r| r.contains(&l.0)));
-        let describe = |l: &(u32, u32)| (l.1, l.0.to_string());
-        let move_to = |l: &mut (u32, u32), id: u32| l.1 = id;
-        Checker { mode, family: 4, holds: &holds, home: &home, describe: &describe, move_to: &move_to }.check(leases)
+        Checker { mode, family: 4, holds: &holds, home: &home }.check(leases)
     }
 
     #[test]

@@ -246,16 +246,7 @@ impl Service4 {
         let holds =
             |l: &Lease4, id: u32| subnets.iter().find(|s| s.id == id).map(|s| s.prefix.trunc().contains(&l.address));
         let home = |l: &Lease4| subnets.iter().find(|s| s.prefix.trunc().contains(&l.address)).map(|s| s.id);
-        let describe = |l: &Lease4| (l.subnet_id, l.address.to_string());
-        let move_to = |l: &mut Lease4, id: u32| l.subnet_id = id;
-        let checker = crate::lease::sanity::Checker {
-            mode: cfg.lease_checks,
-            family: 4,
-            holds: &holds,
-            home: &home,
-            describe: &describe,
-            move_to: &move_to,
-        };
+        let checker = crate::lease::sanity::Checker { mode: cfg.lease_checks, family: 4, holds: &holds, home: &home };
         let orphans = map.load(checker.check(loaded));
         info!(target: "kea-dhcp4.dhcpsrv", "DHCPSRV_MEMFILE_LEASE_FILE_LOAD loading leases from file {} ({count} leases, {} for unknown subnets)", path.display(), orphans.len());
         let map_slot = Arc::new(map);

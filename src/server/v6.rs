@@ -255,16 +255,7 @@ impl Service6 {
         let subnets = &cfg.subnets;
         let holds = |l: &Lease6, id: u32| subnets.iter().find(|s| s.id == id).map(|s| in_subnet(s, l));
         let home = |l: &Lease6| subnets.iter().find(|s| in_subnet(s, l)).map(|s| s.id);
-        let describe = |l: &Lease6| (l.subnet_id, format!("{}/{}", l.address, l.prefix_len));
-        let move_to = |l: &mut Lease6, id: u32| l.subnet_id = id;
-        let checker = crate::lease::sanity::Checker {
-            mode: cfg.lease_checks,
-            family: 6,
-            holds: &holds,
-            home: &home,
-            describe: &describe,
-            move_to: &move_to,
-        };
+        let checker = crate::lease::sanity::Checker { mode: cfg.lease_checks, family: 6, holds: &holds, home: &home };
         let orphans = map.load(checker.check(loaded));
         info!(target: "kea-dhcp6.dhcpsrv", "DHCPSRV_MEMFILE_LEASE_FILE_LOAD loading leases from file {} ({count} leases, {} for unknown subnets)", path.display(), orphans.len());
         let map_slot = Arc::new(map);
