@@ -8,6 +8,193 @@ use serde::de::{self, DeserializeOwned, DeserializeSeed, IntoDeserializer, MapAc
 
 use super::text::{Entry, Node, Pos, Value};
 
+/// The field name under which a raw struct receives its [`Loc`].
+pub const LOC_FIELD: &str = "$loc";
+/// The newtype name by which [`Loc`] asks for its encoding.
+const LOC_TOKEN: &str = "$kakapo::Loc";
+
+/// A place to report a problem at: the position and JSON path of a value.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Here {
+    /// Where the value starts.
+    pub pos: Pos,
+    /// Its JSON path, such as `Dhcp4.subnet4[2].pools[0].pool`.
+    pub path: String,
+}
+
+/// Where a map of the raw mirror was written: its own position and JSON path, and the
+/// position of each key's value (and of each item of a list value), so that the model,
+/// which reads the typed fields, still reports `FILE:LINE.COL` (Kea ARM 8.1.1). A raw struct
+/// receives it in a field named [`LOC_FIELD`]; decoders other than this one leave it empty.
+#[derive(Debug, Clone)]
+pub struct Loc {
+    pos: Pos,
+    path: String,
+    keys: Vec<KeyLoc>,
+}
+
+#[derive(Debug, Clone)]
+struct KeyLoc {
+    key: String,
+    pos: Pos,
+    items: Vec<Pos>,
+}
+
+impl Default for Loc {
+    fn default() -> Loc {
+        Loc { pos: Pos::none(), path: String::new(), keys: Vec::new() }
+    }
+}
+
+/// Positions are not part of a configuration's value: two maps with the same keys and values
+/// are equal wherever they were written.
+impl PartialEq for Loc {
+    fn eq(&self, _: &Loc) -> bool {
+        true
+    }
+}
+
+impl Loc {
+    /// The map itself.
+    pub fn here(&self) -> Here {
+        Here { pos: self.pos.clone(), path: self.path.clone() }
+    }
+
+    /// The value of `key`, or the map when the key was not written.
+    pub fn key(&self, key: &str) -> Here {
+        match self.keys.iter().find(|k| k.key == key) {
+            Some(k) => Here { pos: k.pos.clone(), path: self.join(key) },
+            None => self.here(),
+        }
+    }
+
+    /// Item `i` of the list under `key`, or the nearest enclosing value there is.
+    pub fn item(&self, key: &str, i: usize) -> Here {
+        match self.keys.iter().find(|k| k.key == key).and_then(|k| k.items.get(i)) {
+            Some(p) => Here { pos: p.clone(), path: format!("{}[{i}]", self.join(key)) },
+            None => self.key(key),
+        }
+    }
+
+    /// Whether `key` was written in the map.
+    pub fn has(&self, key: &str) -> bool {
+        self.keys.iter().any(|k| k.key == key)
+    }
+
+    /// The JSON path of the map.
+    pub fn path(&self) -> &str {
+        &self.path
+    }
+
+    fn join(&self, key: &str) -> String {
+        if self.path.is_empty() {
+            key.to_string()
+        } else {
+            format!("{}.{key}", self.path)
+        }
+    }
+
+    /// The flat encoding a [`Loc`] travels in through serde: path, position, then per key
+    /// its name, position and item positions.
+    fn encode(node: &Node, entries: &[Entry], path: &str) -> Vec<Tok> {
+        let mut t = vec![Tok::S(path.to_string())];
+        push_pos(&mut t, &node.pos);
+        t.push(Tok::N(entries.len() as u64));
+        for e in entries {
+            t.push(Tok::S(e.key.clone()));
+            push_pos(&mut t, &e.value.pos);
+            let items: &[Node] = match &e.value.value {
+                Value::List(items) => items,
+                _ => &[],
+            };
+            t.push(Tok::N(items.len() as u64));
+            for n in items {
+                push_pos(&mut t, &n.pos);
+            }
+        }
+        t
+    }
+}
+
+fn push_pos(t: &mut Vec<Tok>, p: &Pos) {
+    t.extend([Tok::S(p.file.to_string()), Tok::N(u64::from(p.line)), Tok::N(u64::from(p.col))]);
+}
+
+/// One element of a [`Loc`]'s encoding.
+enum Tok {
+    S(String),
+    N(u64),
+}
+
+impl<'de> serde::Deserialize<'de> for Loc {
+    fn deserialize<D: de::Deserializer<'de>>(d: D) -> Result<Loc, D::Error> {
+        d.deserialize_newtype_struct(LOC_TOKEN, LocVisitor)
+    }
+}
+
+struct LocVisitor;
+
+impl<'de> Visitor<'de> for LocVisitor {
+    type Value = Loc;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a position (not a configuration key)")
+    }
+
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Loc, A::Error> {
+        fn next<'de, T: serde::Deserialize<'de>, A: SeqAccess<'de>>(seq: &mut A) -> Result<T, A::Error> {
+            seq.next_element()?.ok_or_else(|| de::Error::custom("truncated position"))
+        }
+        fn pos<'de, A: SeqAccess<'de>>(seq: &mut A) -> Result<Pos, A::Error> {
+            let file: String = next(seq)?;
+            Ok(Pos { file: file.into(), line: next(seq)?, col: next(seq)? })
+        }
+        let path: String = next(&mut seq)?;
+        let at = pos(&mut seq)?;
+        let n: u64 = next(&mut seq)?;
+        let mut keys = Vec::new();
+        for _ in 0..n {
+            let key: String = next(&mut seq)?;
+            let p = pos(&mut seq)?;
+            let m: u64 = next(&mut seq)?;
+            let items = (0..m).map(|_| pos(&mut seq)).collect::<Result<_, _>>()?;
+            keys.push(KeyLoc { key, pos: p, items });
+        }
+        Ok(Loc { pos: at, path, keys })
+    }
+}
+
+/// Hands a [`Loc`]'s encoding to its visitor.
+struct LocDe(Vec<Tok>);
+
+impl<'de> de::Deserializer<'de> for LocDe {
+    type Error = DeError;
+
+    fn deserialize_any<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, DeError> {
+        visitor.visit_seq(LocSeq(self.0.into_iter()))
+    }
+
+    serde::forward_to_deserialize_any! {
+        bool i8 i16 i32 i64 i128 u8 u16 u32 u64 u128 f32 f64 char str string option
+        bytes byte_buf unit unit_struct newtype_struct seq tuple tuple_struct map struct enum
+        identifier ignored_any
+    }
+}
+
+struct LocSeq(std::vec::IntoIter<Tok>);
+
+impl<'de> SeqAccess<'de> for LocSeq {
+    type Error = DeError;
+
+    fn next_element_seed<T: DeserializeSeed<'de>>(&mut self, seed: T) -> Result<Option<T::Value>, DeError> {
+        match self.0.next() {
+            None => Ok(None),
+            Some(Tok::S(s)) => seed.deserialize(s.into_deserializer()).map(Some),
+            Some(Tok::N(n)) => seed.deserialize(n.into_deserializer()).map(Some),
+        }
+    }
+}
+
 /// A structural configuration error: where, under which JSON path, and what.
 #[derive(Debug, Clone, PartialEq)]
 pub struct DeError {
@@ -165,7 +352,7 @@ impl<'de> de::Deserializer<'de> for NodeDe<'_> {
             Value::Float(f) => visitor.visit_f64(*f),
             Value::Str(s) => visitor.visit_str(s),
             Value::List(items) => visitor.visit_seq(Seq { items, i: 0, path: &self.path }),
-            Value::Map(entries) => visitor.visit_map(Map { entries, i: 0, path: &self.path }),
+            Value::Map(entries) => visitor.visit_map(Map { entries, i: 0, path: &self.path, loc: None, loc_key: false }),
         };
         self.fix(r)
     }
@@ -180,16 +367,23 @@ impl<'de> de::Deserializer<'de> for NodeDe<'_> {
     fn deserialize_struct<V: Visitor<'de>>(
         self,
         _name: &'static str,
-        _fields: &'static [&'static str],
+        fields: &'static [&'static str],
         visitor: V,
     ) -> Result<V::Value, DeError> {
-        self.deserialize_map(visitor)
+        match &self.node.value {
+            Value::Map(entries) if fields.contains(&LOC_FIELD) => {
+                let loc = Some(Loc::encode(self.node, entries, &self.path));
+                let r = visitor.visit_map(Map { entries, i: 0, path: &self.path, loc, loc_key: false });
+                self.fix(r)
+            }
+            _ => self.deserialize_map(visitor),
+        }
     }
 
     fn deserialize_map<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, DeError> {
         match &self.node.value {
             Value::Map(entries) => {
-                let r = visitor.visit_map(Map { entries, i: 0, path: &self.path });
+                let r = visitor.visit_map(Map { entries, i: 0, path: &self.path, loc: None, loc_key: false });
                 self.fix(r)
             }
             _ => Err(self.type_error("a map")),
@@ -221,7 +415,11 @@ impl<'de> de::Deserializer<'de> for NodeDe<'_> {
         }
     }
 
-    fn deserialize_newtype_struct<V: Visitor<'de>>(self, _name: &'static str, visitor: V) -> Result<V::Value, DeError> {
+    fn deserialize_newtype_struct<V: Visitor<'de>>(self, name: &'static str, visitor: V) -> Result<V::Value, DeError> {
+        if name == LOC_TOKEN {
+            // A `$loc` key written in the file: positions come from the reader only.
+            return Err(de::Error::unknown_field(LOC_FIELD, &[]));
+        }
         visitor.visit_newtype_struct(self)
     }
 
@@ -256,19 +454,33 @@ struct Map<'a> {
     entries: &'a [Entry],
     i: usize,
     path: &'a str,
+    /// The map's [`Loc`], handed out as the first entry when the struct asks for one.
+    loc: Option<Vec<Tok>>,
+    loc_key: bool,
 }
 
 impl<'de> MapAccess<'de> for Map<'_> {
     type Error = DeError;
 
     fn next_key_seed<K: DeserializeSeed<'de>>(&mut self, seed: K) -> Result<Option<K::Value>, DeError> {
+        if self.loc.is_some() && !self.loc_key {
+            self.loc_key = true;
+            return seed.deserialize(LOC_FIELD.into_deserializer()).map(Some);
+        }
         let Some(e) = self.entries.get(self.i) else { return Ok(None) };
+        if e.key == LOC_FIELD {
+            let err: DeError = de::Error::unknown_field(LOC_FIELD, &[]);
+            return Err(err.at(&e.key_pos, self.path));
+        }
         seed.deserialize(e.key.as_str().into_deserializer())
             .map(Some)
             .map_err(|err: DeError| err.at(&e.key_pos, self.path))
     }
 
     fn next_value_seed<V: DeserializeSeed<'de>>(&mut self, seed: V) -> Result<V::Value, DeError> {
+        if let Some(toks) = self.loc.take() {
+            return seed.deserialize(LocDe(toks));
+        }
         let Some(e) = self.entries.get(self.i) else {
             return Err(de::Error::custom("value requested past the end of a map"));
         };
@@ -340,6 +552,37 @@ mod tests {
         let n = node("{\"pools\": {}}");
         let e = from_node::<Subnet>(&n, "s").unwrap_err();
         assert!(e.msg.contains("expected a list, got map"), "{}", e.msg);
+    }
+
+    #[derive(Debug, Deserialize)]
+    #[serde(deny_unknown_fields, rename_all = "kebab-case")]
+    struct Located {
+        #[serde(rename = "$loc", default)]
+        loc: Loc,
+        name: Option<String>,
+        items: Option<Vec<i64>>,
+        inner: Option<Box<Located>>,
+    }
+
+    #[test]
+    fn a_struct_asking_for_its_loc_gets_every_position() {
+        let n = node("{\"name\": \"a\",\n \"items\": [1,\n 2],\n \"inner\": {\"name\": \"b\"}}");
+        let l: Located = from_node(&n, "Dhcp4.x[3]").unwrap();
+        let at = |h: Here| format!("{}: {}", h.pos, h.path);
+        assert_eq!(at(l.loc.here()), "f.json:1.1: Dhcp4.x[3]");
+        assert_eq!(at(l.loc.key("name")), "f.json:1.10: Dhcp4.x[3].name");
+        assert_eq!(at(l.loc.item("items", 1)), "f.json:3.2: Dhcp4.x[3].items[1]");
+        assert_eq!(at(l.loc.key("absent")), "f.json:1.1: Dhcp4.x[3]", "a missing key points at its map");
+        assert!(l.loc.has("items") && !l.loc.has("absent"));
+        let inner = l.inner.unwrap();
+        assert_eq!((inner.name.as_deref(), at(inner.loc.key("name"))), (Some("b"), "f.json:4.20: Dhcp4.x[3].inner.name".into()));
+        assert_eq!(l.items, Some(vec![1, 2]));
+        // A `$loc` written in the file is an unknown key, not a position.
+        let e = from_node::<Located>(&node("{\"$loc\": 1}"), "s").unwrap_err();
+        assert_eq!(e.unknown_key.as_deref(), Some("$loc"));
+        // Other decoders leave it empty.
+        let j: Located = serde_json::from_str(r#"{"name": "c"}"#).unwrap();
+        assert_eq!(j.loc.path(), "");
     }
 
     #[test]

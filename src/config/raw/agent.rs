@@ -4,12 +4,17 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::config::de::Loc;
+
 use super::common::{Authentication, HooksLibrary, HttpHeader, Logger};
 
 /// The `Control-agent` section: Kea's HTTP control agent (ARM: the Kea control agent).
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "kebab-case")]
 pub struct ControlAgent {
+    /// Where the map was written (see [`Loc`]).
+    #[serde(rename = "$loc", default, skip_serializing)]
+    pub loc: Loc,
     /// `http-host`: address to listen on.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub http_host: Option<String>,
@@ -55,6 +60,9 @@ pub struct ControlAgent {
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "kebab-case")]
 pub struct AgentControlSockets {
+    /// Where the map was written (see [`Loc`]).
+    #[serde(rename = "$loc", default, skip_serializing)]
+    pub loc: Loc,
     /// `dhcp4`: socket of kea-dhcp4 (service `dhcp4`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub dhcp4: Option<AgentControlSocket>,
@@ -70,6 +78,9 @@ pub struct AgentControlSockets {
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "kebab-case")]
 pub struct AgentControlSocket {
+    /// Where the map was written (see [`Loc`]).
+    #[serde(rename = "$loc", default, skip_serializing)]
+    pub loc: Loc,
     /// `socket-type`: socket type, only `unix`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub socket_type: Option<String>,

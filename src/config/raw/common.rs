@@ -5,10 +5,15 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::config::de::Loc;
+
 /// One `option-data` entry: an option value to send (ARM: standard DHCP options).
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "kebab-case")]
 pub struct OptionData {
+    /// Where the map was written (see [`Loc`]).
+    #[serde(rename = "$loc", default, skip_serializing)]
+    pub loc: Loc,
     /// `name`: option name.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
@@ -45,6 +50,9 @@ pub struct OptionData {
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "kebab-case")]
 pub struct OptionDef {
+    /// Where the map was written (see [`Loc`]).
+    #[serde(rename = "$loc", default, skip_serializing)]
+    pub loc: Loc,
     /// `name`: option name.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
@@ -78,6 +86,9 @@ pub struct OptionDef {
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "kebab-case")]
 pub struct HooksLibrary {
+    /// Where the map was written (see [`Loc`]).
+    #[serde(rename = "$loc", default, skip_serializing)]
+    pub loc: Loc,
     /// `library`: path of the hook library.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub library: Option<String>,
@@ -90,6 +101,9 @@ pub struct HooksLibrary {
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "kebab-case")]
 pub struct Logger {
+    /// Where the map was written (see [`Loc`]).
+    #[serde(rename = "$loc", default, skip_serializing)]
+    pub loc: Loc,
     /// `name`: logger name, such as `kea-dhcp4` or `kea-dhcp4.leases`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
@@ -117,6 +131,9 @@ pub struct Logger {
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "kebab-case")]
 pub struct OutputOption {
+    /// Where the map was written (see [`Loc`]).
+    #[serde(rename = "$loc", default, skip_serializing)]
+    pub loc: Loc,
     /// `output`: `stdout`, `stderr`, `syslog[:name]` or a file path.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub output: Option<String>,
@@ -138,6 +155,9 @@ pub struct OutputOption {
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "kebab-case")]
 pub struct LeaseDatabase {
+    /// Where the map was written (see [`Loc`]).
+    #[serde(rename = "$loc", default, skip_serializing)]
+    pub loc: Loc,
     /// `type`: backend: `memfile`, `mysql` or `postgresql`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub r#type: Option<String>,
@@ -210,6 +230,9 @@ pub struct LeaseDatabase {
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "kebab-case")]
 pub struct ControlSocket {
+    /// Where the map was written (see [`Loc`]).
+    #[serde(rename = "$loc", default, skip_serializing)]
+    pub loc: Loc,
     /// `socket-type`: `unix`, `http` or `https` (http and https: Kea 3.0).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub socket_type: Option<String>,
@@ -252,6 +275,9 @@ pub struct ControlSocket {
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "kebab-case")]
 pub struct Authentication {
+    /// Where the map was written (see [`Loc`]).
+    #[serde(rename = "$loc", default, skip_serializing)]
+    pub loc: Loc,
     /// `type`: authentication scheme, only `basic`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub r#type: Option<String>,
@@ -276,6 +302,9 @@ pub struct Authentication {
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "kebab-case")]
 pub struct AuthClient {
+    /// Where the map was written (see [`Loc`]).
+    #[serde(rename = "$loc", default, skip_serializing)]
+    pub loc: Loc,
     /// `user`: user name.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub user: Option<String>,
@@ -300,6 +329,9 @@ pub struct AuthClient {
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "kebab-case")]
 pub struct HttpHeader {
+    /// Where the map was written (see [`Loc`]).
+    #[serde(rename = "$loc", default, skip_serializing)]
+    pub loc: Loc,
     /// `name`: header name.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
@@ -318,6 +350,9 @@ pub struct HttpHeader {
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "kebab-case")]
 pub struct MultiThreading {
+    /// Where the map was written (see [`Loc`]).
+    #[serde(rename = "$loc", default, skip_serializing)]
+    pub loc: Loc,
     /// `enable-multi-threading`: process packets on a thread pool.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub enable_multi_threading: Option<bool>,
@@ -339,6 +374,9 @@ pub struct MultiThreading {
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "kebab-case")]
 pub struct ExpiredLeasesProcessing {
+    /// Where the map was written (see [`Loc`]).
+    #[serde(rename = "$loc", default, skip_serializing)]
+    pub loc: Loc,
     /// `reclaim-timer-wait-time`: seconds between reclamation runs.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub reclaim_timer_wait_time: Option<i64>,
@@ -387,6 +425,9 @@ pub struct DhcpQueueControl {
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "kebab-case")]
 pub struct DhcpDdnsClient {
+    /// Where the map was written (see [`Loc`]).
+    #[serde(rename = "$loc", default, skip_serializing)]
+    pub loc: Loc,
     /// `enable-updates`: send name change requests.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub enable_updates: Option<bool>,
@@ -444,6 +485,9 @@ pub struct DhcpDdnsClient {
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "kebab-case")]
 pub struct SanityChecks {
+    /// Where the map was written (see [`Loc`]).
+    #[serde(rename = "$loc", default, skip_serializing)]
+    pub loc: Loc,
     /// `lease-checks`: subnet-id consistency check of loaded leases: none, warn, fix, fix-del or del.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub lease_checks: Option<String>,
@@ -456,6 +500,9 @@ pub struct SanityChecks {
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "kebab-case")]
 pub struct ConfigControl {
+    /// Where the map was written (see [`Loc`]).
+    #[serde(rename = "$loc", default, skip_serializing)]
+    pub loc: Loc,
     /// `config-databases`: configuration backend databases.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub config_databases: Option<Vec<LeaseDatabase>>,
@@ -468,6 +515,9 @@ pub struct ConfigControl {
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "kebab-case")]
 pub struct Relay {
+    /// Where the map was written (see [`Loc`]).
+    #[serde(rename = "$loc", default, skip_serializing)]
+    pub loc: Loc,
     /// `ip-address`: single relay address (Kea 2.2 form).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ip_address: Option<String>,

@@ -3,12 +3,17 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::config::de::Loc;
+
 use super::common::{Authentication, HooksLibrary, Logger};
 
 /// The `DhcpDdns` section: the DNS update server kea-dhcp-ddns (ARM: the DHCP-DDNS server).
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "kebab-case")]
 pub struct DhcpDdns {
+    /// Where the map was written (see [`Loc`]).
+    #[serde(rename = "$loc", default, skip_serializing)]
+    pub loc: Loc,
     /// `ip-address`: address to receive name change requests on.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ip_address: Option<String>,
@@ -57,6 +62,9 @@ pub struct DhcpDdns {
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "kebab-case")]
 pub struct DdnsDomainList {
+    /// Where the map was written (see [`Loc`]).
+    #[serde(rename = "$loc", default, skip_serializing)]
+    pub loc: Loc,
     /// `ddns-domains`: zones; the longest suffix match picks one.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ddns_domains: Option<Vec<DdnsDomain>>,
@@ -66,6 +74,9 @@ pub struct DdnsDomainList {
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "kebab-case")]
 pub struct DdnsDomain {
+    /// Where the map was written (see [`Loc`]).
+    #[serde(rename = "$loc", default, skip_serializing)]
+    pub loc: Loc,
     /// `name`: zone name.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
@@ -87,6 +98,9 @@ pub struct DdnsDomain {
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "kebab-case")]
 pub struct DnsServer {
+    /// Where the map was written (see [`Loc`]).
+    #[serde(rename = "$loc", default, skip_serializing)]
+    pub loc: Loc,
     /// `hostname`: server host name (not supported by Kea, kept for its error message).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub hostname: Option<String>,
@@ -111,6 +125,9 @@ pub struct DnsServer {
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "kebab-case")]
 pub struct TsigKey {
+    /// Where the map was written (see [`Loc`]).
+    #[serde(rename = "$loc", default, skip_serializing)]
+    pub loc: Loc,
     /// `name`: key name.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
@@ -138,6 +155,9 @@ pub struct TsigKey {
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "kebab-case")]
 pub struct D2ControlSocket {
+    /// Where the map was written (see [`Loc`]).
+    #[serde(rename = "$loc", default, skip_serializing)]
+    pub loc: Loc,
     /// `socket-type`: `unix`, `http` or `https` (http and https: Kea 3.0).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub socket_type: Option<String>,

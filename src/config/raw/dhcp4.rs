@@ -4,6 +4,8 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::config::de::Loc;
+
 use super::common::{
     ConfigControl, ControlSocket, DhcpDdnsClient, DhcpQueueControl, ExpiredLeasesProcessing, HooksLibrary,
     LeaseDatabase, Logger, MultiThreading, OptionData, OptionDef, Relay, SanityChecks,
@@ -13,6 +15,9 @@ use super::common::{
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "kebab-case")]
 pub struct Dhcp4 {
+    /// Where the map was written (see [`Loc`]).
+    #[serde(rename = "$loc", default, skip_serializing)]
+    pub loc: Loc,
     /// `valid-lifetime`: lease valid lifetime in seconds.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub valid_lifetime: Option<i64>,
@@ -238,6 +243,9 @@ pub struct Dhcp4 {
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "kebab-case")]
 pub struct Subnet4 {
+    /// Where the map was written (see [`Loc`]).
+    #[serde(rename = "$loc", default, skip_serializing)]
+    pub loc: Loc,
     /// `valid-lifetime`: lease valid lifetime in seconds.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub valid_lifetime: Option<i64>,
@@ -406,6 +414,9 @@ pub struct Subnet4 {
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "kebab-case")]
 pub struct SharedNetwork4 {
+    /// Where the map was written (see [`Loc`]).
+    #[serde(rename = "$loc", default, skip_serializing)]
+    pub loc: Loc,
     /// `name`: shared network name.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
@@ -559,6 +570,9 @@ pub struct SharedNetwork4 {
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "kebab-case")]
 pub struct Pool4 {
+    /// Where the map was written (see [`Loc`]).
+    #[serde(rename = "$loc", default, skip_serializing)]
+    pub loc: Loc,
     /// `pool`: pool range, `first - last` or a prefix.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub pool: Option<String>,
@@ -634,6 +648,9 @@ pub struct Pool4 {
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "kebab-case")]
 pub struct Reservation4 {
+    /// Where the map was written (see [`Loc`]).
+    #[serde(rename = "$loc", default, skip_serializing)]
+    pub loc: Loc,
     /// `duid`: client DUID identifying the host.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub duid: Option<String>,
@@ -682,6 +699,9 @@ pub struct Reservation4 {
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "kebab-case")]
 pub struct ClientClass4 {
+    /// Where the map was written (see [`Loc`]).
+    #[serde(rename = "$loc", default, skip_serializing)]
+    pub loc: Loc,
     /// `name`: class name.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
@@ -736,6 +756,9 @@ pub struct ClientClass4 {
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "kebab-case")]
 pub struct InterfacesConfig4 {
+    /// Where the map was written (see [`Loc`]).
+    #[serde(rename = "$loc", default, skip_serializing)]
+    pub loc: Loc,
     /// `interfaces`: interfaces to listen on: `eth0`, `eth0/192.0.2.1` or `*`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub interfaces: Option<Vec<String>>,
@@ -769,6 +792,9 @@ pub struct InterfacesConfig4 {
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "kebab-case")]
 pub struct Compatibility4 {
+    /// Where the map was written (see [`Loc`]).
+    #[serde(rename = "$loc", default, skip_serializing)]
+    pub loc: Loc,
     /// `lenient-option-parsing`: accept some malformed options.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub lenient_option_parsing: Option<bool>,

@@ -4,6 +4,8 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::config::de::Loc;
+
 use super::common::{
     ConfigControl, ControlSocket, DhcpDdnsClient, DhcpQueueControl, ExpiredLeasesProcessing, HooksLibrary,
     LeaseDatabase, Logger, MultiThreading, OptionData, OptionDef, Relay, SanityChecks,
@@ -13,6 +15,9 @@ use super::common::{
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "kebab-case")]
 pub struct Dhcp6 {
+    /// Where the map was written (see [`Loc`]).
+    #[serde(rename = "$loc", default, skip_serializing)]
+    pub loc: Loc,
     /// `data-directory`: directory holding the server DUID and lease files (deprecated).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub data_directory: Option<String>,
@@ -238,6 +243,9 @@ pub struct Dhcp6 {
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "kebab-case")]
 pub struct Subnet6 {
+    /// Where the map was written (see [`Loc`]).
+    #[serde(rename = "$loc", default, skip_serializing)]
+    pub loc: Loc,
     /// `preferred-lifetime`: address preferred lifetime in seconds.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub preferred_lifetime: Option<i64>,
@@ -400,6 +408,9 @@ pub struct Subnet6 {
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "kebab-case")]
 pub struct SharedNetwork6 {
+    /// Where the map was written (see [`Loc`]).
+    #[serde(rename = "$loc", default, skip_serializing)]
+    pub loc: Loc,
     /// `name`: shared network name.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
@@ -553,6 +564,9 @@ pub struct SharedNetwork6 {
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "kebab-case")]
 pub struct Pool6 {
+    /// Where the map was written (see [`Loc`]).
+    #[serde(rename = "$loc", default, skip_serializing)]
+    pub loc: Loc,
     /// `pool`: pool range, `first - last` or a prefix.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub pool: Option<String>,
@@ -628,6 +642,9 @@ pub struct Pool6 {
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "kebab-case")]
 pub struct PdPool {
+    /// Where the map was written (see [`Loc`]).
+    #[serde(rename = "$loc", default, skip_serializing)]
+    pub loc: Loc,
     /// `prefix`: prefix the delegated prefixes are carved from.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub prefix: Option<String>,
@@ -673,6 +690,9 @@ pub struct PdPool {
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "kebab-case")]
 pub struct Reservation6 {
+    /// Where the map was written (see [`Loc`]).
+    #[serde(rename = "$loc", default, skip_serializing)]
+    pub loc: Loc,
     /// `duid`: client DUID identifying the host.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub duid: Option<String>,
@@ -712,6 +732,9 @@ pub struct Reservation6 {
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "kebab-case")]
 pub struct ClientClass6 {
+    /// Where the map was written (see [`Loc`]).
+    #[serde(rename = "$loc", default, skip_serializing)]
+    pub loc: Loc,
     /// `name`: class name.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
@@ -760,6 +783,9 @@ pub struct ClientClass6 {
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "kebab-case")]
 pub struct ServerId {
+    /// Where the map was written (see [`Loc`]).
+    #[serde(rename = "$loc", default, skip_serializing)]
+    pub loc: Loc,
     /// `type`: DUID type: `LLT`, `EN` or `LL`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub r#type: Option<String>,
@@ -790,6 +816,9 @@ pub struct ServerId {
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "kebab-case")]
 pub struct InterfacesConfig6 {
+    /// Where the map was written (see [`Loc`]).
+    #[serde(rename = "$loc", default, skip_serializing)]
+    pub loc: Loc,
     /// `interfaces`: interfaces to listen on: `eth0`, `eth0/2001:db8::1` or `*`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub interfaces: Option<Vec<String>>,
@@ -817,6 +846,9 @@ pub struct InterfacesConfig6 {
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "kebab-case")]
 pub struct Compatibility6 {
+    /// Where the map was written (see [`Loc`]).
+    #[serde(rename = "$loc", default, skip_serializing)]
+    pub loc: Loc,
     /// `lenient-option-parsing`: accept some malformed options.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub lenient_option_parsing: Option<bool>,
