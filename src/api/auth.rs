@@ -3,7 +3,8 @@
 use std::path::Path;
 
 use base64::Engine as _;
-use serde_json::Value;
+
+use crate::config::model::{AuthClientConfig, BasicAuthConfig};
 
 /// The accepted `user:password` secrets of an `authentication` block (Kea ARM 7.2).
 #[derive(Clone, PartialEq, Eq)]
@@ -25,32 +26,12 @@ impl BasicAuth {
         BasicAuth { secrets: clients.iter().map(|(u, p)| format!("{u}:{p}").into_bytes()).collect() }
     }
 
-    /// Parses an `authentication` map; returns the realm and `None` when `clients` is empty,
-    /// because Kea then requires no authentication (Kea ARM 7.2).
-    pub fn from_params(auth: &Value, default_realm: &str) -> Result<(String, Option<BasicAuth>), String> {
-        let map = auth.as_object().ok_or("authentication must be a map")?;
-        match map.get("type").map(|t| t.as_str()) {
-            Some(Some("basic")) => {}
-            Some(Some(other)) => return Err(format!("unsupported 'type' authentication parameter: '{other}'")),
-            Some(None) => return Err("authentication 'type' must be a string".into()),
-            None => return Err("'type' is required in authentication".into()),
-        }
-        let realm = match map.get("realm") {
-            None => default_realm.to_string(),
-            Some(v) => v.as_str().ok_or("authentication 'realm' must be a string")?.to_string(),
-        };
-        let directory = match map.get("directory") {
-            None => String::new(),
-            Some(v) => v.as_str().ok_or("authentication 'directory' must be a string")?.to_string(),
-        };
-        let clients = match map.get("clients") {
-            None => return Ok((realm, None)),
-            Some(v) => v.as_array().ok_or("authentication 'clients' must be a list")?,
-        };
-        let mut secrets = Vec::with_capacity(clients.len());
-        for client in clients {
-            secrets.push(parse_client(client, &directory)?);
-        }
+    /// The secrets of a validated `authentication` block, secret files read; returns the
+    /// realm and `None` when `clients` is empty, because Kea then requires no authentication
+    /// (Kea ARM 7.2).
+    pub fn from_config(auth: &BasicAuthConfig, default_realm: &str) -> Result<(String, Option<BasicAuth>), String> {
+        let realm = auth.realm.clone().unwrap_or_else(|| default_realm.to_string());
+        let secrets = auth.clients.iter().map(|c| client_secret(c, &auth.directory)).collect::<Result<Vec<_>, _>>()?;
         if secrets.is_empty() {
             return Ok((realm, None));
         }
@@ -81,19 +62,9 @@ fn ct_eq(a: &[u8], b: &[u8]) -> bool {
     a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }
 
-fn opt_str<'a>(map: &'a serde_json::Map<String, Value>, key: &str) -> Result<Option<&'a str>, String> {
-    match map.get(key) {
-        None => Ok(None),
-        Some(v) => v.as_str().map(Some).ok_or_else(|| format!("'{key}' must be a string")),
-    }
-}
-
-fn parse_client(client: &Value, directory: &str) -> Result<Vec<u8>, String> {
-    let map = client.as_object().ok_or("authentication clients entries must be maps")?;
-    let user = opt_str(map, "user")?;
-    let user_file = opt_str(map, "user-file")?;
-    let password = opt_str(map, "password")?;
-    let password_file = opt_str(map, "password-file")?;
+fn client_secret(client: &AuthClientConfig, directory: &str) -> Result<Vec<u8>, String> {
+    let (user, user_file) = (client.user.as_deref(), client.user_file.as_deref());
+    let (password, password_file) = (client.password.as_deref(), client.password_file.as_deref());
     if user.is_some() && user_file.is_some() {
         return Err("only one of 'user' and 'user-file' may be given".into());
     }
@@ -155,7 +126,14 @@ fn read_secret_file(directory: &str, file: &str) -> Result<String, String> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use serde_json::json;
+    use crate::config::model::HttpChannel;
+    use serde_json::{json, Value};
+
+    /// An `authentication` map read by the configuration loader, then its secrets.
+    fn from_params(auth: &Value, realm: &str) -> Result<(String, Option<BasicAuth>), String> {
+        let ch = HttpChannel::from_json(&json!({ "authentication": auth }))?;
+        BasicAuth::from_config(ch.auth.as_ref().ok_or("no authentication")?, realm)
+    }
 
     fn header(secret: &str) -> Vec<u8> {
         format!("Basic {}", base64::engine::general_purpose::STANDARD.encode(secret)).into_bytes()
@@ -163,7 +141,7 @@ mod tests {
 
     #[test]
     fn empty_clients_disable_auth() {
-        let (realm, auth) = BasicAuth::from_params(&json!({"type": "basic", "clients": []}), "kea-x").unwrap();
+        let (realm, auth) = from_params(&json!({"type": "basic", "clients": []}), "kea-x").unwrap();
         assert_eq!(realm, "kea-x");
         assert!(auth.is_none());
     }
@@ -183,7 +161,7 @@ mod tests {
                 {"user": "dave"}
             ]
         });
-        let (realm, auth) = BasicAuth::from_params(&params, "kea-x").unwrap();
+        let (realm, auth) = from_params(&params, "kea-x").unwrap();
         assert_eq!(realm, "r");
         let auth = auth.unwrap();
         assert!(auth.check(Some(&header("alice:a"))));
@@ -205,10 +183,10 @@ mod tests {
             json!({"user": "a", "password": "x", "password-file": "f"}),
         ] {
             let params = json!({"type": "basic", "clients": [client]});
-            assert!(BasicAuth::from_params(&params, "r").is_err(), "{params}");
+            assert!(from_params(&params, "r").is_err(), "{params}");
         }
-        assert!(BasicAuth::from_params(&json!({"type": "digest"}), "r").is_err());
-        assert!(BasicAuth::from_params(&json!({}), "r").is_err());
+        assert!(from_params(&json!({"type": "digest"}), "r").is_err());
+        assert!(from_params(&json!({}), "r").is_err());
     }
 
     #[test]
@@ -217,13 +195,13 @@ mod tests {
         let fifo = dir.path().join("fifo");
         nix::unistd::mkfifo(&fifo, nix::sys::stat::Mode::from_bits_truncate(0o600)).unwrap();
         let params = json!({"type": "basic", "clients": [{"user": "a", "password-file": fifo}]});
-        let err = BasicAuth::from_params(&params, "r").unwrap_err();
+        let err = from_params(&params, "r").unwrap_err();
         assert!(err.contains("is not a regular file"), "{err}");
         let params = json!({"type": "basic", "clients": [{"user": "a", "password-file": dir.path()}]});
-        assert!(BasicAuth::from_params(&params, "r").unwrap_err().contains("is not a regular file"));
+        assert!(from_params(&params, "r").unwrap_err().contains("is not a regular file"));
         let big = dir.path().join("big");
         std::fs::write(&big, vec![b'a'; (1 << 20) + 1]).unwrap();
         let params = json!({"type": "basic", "clients": [{"user": "a", "password-file": big}]});
-        assert!(BasicAuth::from_params(&params, "r").unwrap_err().contains("larger than"));
+        assert!(from_params(&params, "r").unwrap_err().contains("larger than"));
     }
 }

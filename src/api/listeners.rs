@@ -13,7 +13,6 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::Arc;
 
-use serde_json::Value;
 use tokio::sync::{watch, Mutex, OwnedMutexGuard};
 use tracing::{error, info};
 
@@ -22,13 +21,13 @@ use super::transport::{
     UnixHandle,
 };
 use super::{Dispatch, Listener};
-use crate::config::model::{Config, ControlSocketKind};
+use crate::config::model::{Config, ControlSocketKind, HttpChannel};
 
 /// One channel to open.
 #[derive(Debug, Clone, PartialEq)]
 enum Spec {
     Unix(PathBuf, Listener),
-    Http(Value, &'static str, Listener),
+    Http(HttpChannel, &'static str, Listener),
 }
 
 fn specs(cfg: &Config) -> Vec<Spec> {
@@ -43,14 +42,12 @@ fn specs(cfg: &Config) -> Vec<Spec> {
             let l = Listener::Daemon(svc.to_string());
             out.push(match &cs.kind {
                 ControlSocketKind::Unix(p) => Spec::Unix(p.clone(), l),
-                ControlSocketKind::Http { .. } | ControlSocketKind::Https { .. } => {
-                    Spec::Http(cs.params.clone(), realm, l)
-                }
+                ControlSocketKind::Http(h) => Spec::Http(h.clone(), realm, l),
             });
         }
     }
     if let Some(a) = &cfg.agent {
-        out.push(Spec::Http(a.params.clone(), "kea-control-agent", Listener::Agent));
+        out.push(Spec::Http(a.http.clone(), "kea-control-agent", Listener::Agent));
     }
     out
 }
@@ -146,8 +143,8 @@ fn prepare_blocking(specs: Vec<Spec>, open: BTreeSet<Key>, restrictions: bool) -
                 };
                 (key, item)
             }
-            Spec::Http(params, realm, listener) => {
-                let cfg = HttpConfig::from_params(&params, realm)?;
+            Spec::Http(channel, realm, listener) => {
+                let cfg = HttpConfig::from_channel(&channel, realm)?;
                 let addr = SocketAddr::new(cfg.address, cfg.port);
                 let key = Key::Http(addr);
                 let settings = prepare_http(&cfg).map_err(|e| format!("HTTP control listener {addr}: {e}"))?;
@@ -173,8 +170,8 @@ fn prepare_blocking(specs: Vec<Spec>, open: BTreeSet<Key>, restrictions: bool) -
 /// Reads files: call it off the runtime threads.
 pub fn check_files(cfg: &Config) -> Result<(), String> {
     for s in specs(cfg) {
-        if let Spec::Http(params, realm, _) = s {
-            let http = HttpConfig::from_params(&params, realm)?;
+        if let Spec::Http(channel, realm, _) = s {
+            let http = HttpConfig::from_channel(&channel, realm)?;
             let addr = SocketAddr::new(http.address, http.port);
             prepare_http(&http).map_err(|e| format!("HTTP control listener {addr}: {e}"))?;
         }

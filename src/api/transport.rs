@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 use std::convert::Infallible;
 use std::future::Future;
 use std::io;
-use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::net::{IpAddr, SocketAddr};
 use std::os::unix::fs::{FileTypeExt, MetadataExt, OpenOptionsExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 use std::pin::Pin;
@@ -32,6 +32,7 @@ use tokio_rustls::TlsAcceptor;
 use super::auth::BasicAuth;
 use super::tls::{self, TlsFiles};
 use super::{Dispatch, Listener, Response};
+use crate::config::model::HttpChannel;
 
 /// Kea's fixed control-connection timeout (Kea ARM 18.3; `TIMEOUT_AGENT_RECEIVE_COMMAND`).
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(10);
@@ -856,79 +857,30 @@ impl HttpConfig {
         }
     }
 
-    /// Reads one `control-sockets` http/https entry (Kea 3.0) or a `Control-agent` map
-    /// (`http-host`, `http-port`; Kea ARM 7.2) with TLS (7.4) and authentication (7.2).
-    pub fn from_params(params: &Value, default_realm: &str) -> Result<HttpConfig, String> {
-        let map = params.as_object().ok_or("control socket must be a map")?;
-        let socket_type = match map.get("socket-type") {
-            None => None,
-            Some(v) => Some(v.as_str().ok_or("'socket-type' must be a string")?),
-        };
-        let https_required = match socket_type {
-            None | Some("http") => false,
-            Some("https") => true,
-            Some(other) => return Err(format!("unsupported 'socket-type' for an HTTP listener: '{other}'")),
-        };
-        let address = match map.get("socket-address").or_else(|| map.get("http-host")) {
-            None => IpAddr::V4(Ipv4Addr::LOCALHOST),
-            Some(v) => {
-                let s = v.as_str().ok_or("'socket-address' must be a string")?;
-                s.parse().map_err(|_| format!("failed to convert '{s}' to address"))?
-            }
-        };
-        let port = match map.get("socket-port").or_else(|| map.get("http-port")) {
-            None => 8000,
-            Some(v) => {
-                let n = v.as_i64().ok_or("'socket-port' must be an integer")?;
-                u16::try_from(n).map_err(|_| format!("port {n} is out of range 0..65535"))?
-            }
-        };
-        let mut cfg = HttpConfig::new(address, port, default_realm);
-        cfg.tls = tls_from_params(map)?;
-        if https_required && cfg.tls.is_none() {
-            return Err("socket-type 'https' requires trust-anchor, cert-file and key-file".into());
-        }
-        if let Some(auth) = map.get("authentication") {
-            let (realm, auth) = BasicAuth::from_params(auth, default_realm)?;
+    /// The listener of a validated HTTP(S) channel (Kea 3.0 ARM 8.8 `control-sockets`, Kea ARM
+    /// 7.2 `Control-agent`): TLS (7.4), basic authentication (7.2, its secret files read
+    /// here) and extra headers.
+    pub fn from_channel(ch: &HttpChannel, default_realm: &str) -> Result<HttpConfig, String> {
+        let mut cfg = HttpConfig::new(ch.address, ch.port, default_realm);
+        cfg.tls = ch.tls.as_ref().map(|t| TlsFiles {
+            trust_anchor: t.trust_anchor.clone(),
+            cert_file: t.cert_file.clone(),
+            key_file: t.key_file.clone(),
+            cert_required: t.cert_required,
+        });
+        if let Some(auth) = &ch.auth {
+            let (realm, auth) = BasicAuth::from_config(auth, default_realm)?;
             cfg.realm = realm;
             cfg.auth = auth;
         }
-        if let Some(headers) = map.get("http-headers") {
-            let list = headers.as_array().ok_or("'http-headers' must be a list")?;
-            for h in list {
-                let name = h.get("name").and_then(Value::as_str).ok_or("http-headers entries need a string 'name'")?;
-                let value =
-                    h.get("value").and_then(Value::as_str).ok_or("http-headers entries need a string 'value'")?;
-                if name.is_empty() {
-                    return Err("http-headers 'name' must not be empty".into());
-                }
-                cfg.headers.push((name.to_string(), value.to_string()));
-            }
-        }
+        cfg.headers = ch.headers.clone();
         Ok(cfg)
     }
-}
 
-fn tls_from_params(map: &serde_json::Map<String, Value>) -> Result<Option<TlsFiles>, String> {
-    let get = |key: &str| -> Result<Option<PathBuf>, String> {
-        match map.get(key) {
-            None => Ok(None),
-            Some(v) => {
-                let s = v.as_str().ok_or_else(|| format!("'{key}' must be a string"))?;
-                Ok((!s.is_empty()).then(|| PathBuf::from(s)))
-            }
-        }
-    };
-    let cert_required = match map.get("cert-required") {
-        None => true,
-        Some(v) => v.as_bool().ok_or("'cert-required' must be a boolean")?,
-    };
-    match (get("trust-anchor")?, get("cert-file")?, get("key-file")?) {
-        (None, None, None) => Ok(None),
-        (Some(trust_anchor), Some(cert_file), Some(key_file)) => {
-            Ok(Some(TlsFiles { trust_anchor, cert_file, key_file, cert_required }))
-        }
-        _ => Err("trust-anchor, cert-file and key-file must be all given or none".into()),
+    /// [`Self::from_channel`] for a channel map alone, read as the configuration loader reads
+    /// it (see [`HttpChannel::from_json`]).
+    pub fn from_params(params: &Value, default_realm: &str) -> Result<HttpConfig, String> {
+        HttpConfig::from_channel(&HttpChannel::from_json(params)?, default_realm)
     }
 }
 
@@ -1354,7 +1306,7 @@ mod tests {
     #[test]
     fn http_config_from_control_socket() {
         let cfg = HttpConfig::from_params(&json!({"socket-type": "http"}), "kea-dhcpv4-server").unwrap();
-        assert_eq!(cfg.address, IpAddr::V4(Ipv4Addr::LOCALHOST));
+        assert_eq!(cfg.address, IpAddr::V4(std::net::Ipv4Addr::LOCALHOST));
         assert_eq!(cfg.port, 8000);
         assert!(cfg.tls.is_none() && cfg.auth.is_none());
         assert_eq!(cfg.realm, "kea-dhcpv4-server");

@@ -352,7 +352,9 @@ impl<'de> de::Deserializer<'de> for NodeDe<'_> {
             Value::Float(f) => visitor.visit_f64(*f),
             Value::Str(s) => visitor.visit_str(s),
             Value::List(items) => visitor.visit_seq(Seq { items, i: 0, path: &self.path }),
-            Value::Map(entries) => visitor.visit_map(Map { entries, i: 0, path: &self.path, loc: None, loc_key: false }),
+            Value::Map(entries) => {
+                visitor.visit_map(Map { entries, i: 0, path: &self.path, loc: None, loc_key: false })
+            }
         };
         self.fix(r)
     }
@@ -575,7 +577,10 @@ mod tests {
         assert_eq!(at(l.loc.key("absent")), "f.json:1.1: Dhcp4.x[3]", "a missing key points at its map");
         assert!(l.loc.has("items") && !l.loc.has("absent"));
         let inner = l.inner.unwrap();
-        assert_eq!((inner.name.as_deref(), at(inner.loc.key("name"))), (Some("b"), "f.json:4.20: Dhcp4.x[3].inner.name".into()));
+        assert_eq!(
+            (inner.name.as_deref(), at(inner.loc.key("name"))),
+            (Some("b"), "f.json:4.20: Dhcp4.x[3].inner.name".into())
+        );
         assert_eq!(l.items, Some(vec![1, 2]));
         // A `$loc` written in the file is an unknown key, not a position.
         let e = from_node::<Located>(&node("{\"$loc\": 1}"), "s").unwrap_err();

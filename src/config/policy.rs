@@ -9,8 +9,10 @@
 use std::ffi::OsString;
 use std::path::{Component, Path, PathBuf};
 
-use super::model::{Checker, V};
-use super::Section;
+use super::de::Here;
+use super::model::common::{channels_of, Channel};
+use super::model::{list, At, Checker};
+use super::raw;
 
 /// Kea's compiled-in data directory (`KEA_DHCP_DATA_DIR`).
 pub const DEFAULT_DATA_DIR: &str = "/var/lib/kea";
@@ -182,7 +184,7 @@ pub fn normalise(p: &Path) -> PathBuf {
 }
 
 /// Reports a violation: an error under the policy, a `*_SECURITY_WARNING` with `-X`.
-fn report(c: &mut Checker, at: &V<'_>, id: &str, text: String) {
+fn report(c: &mut Checker, at: impl At, id: &str, text: String) {
     let enforce = c.opts.policy.as_ref().is_none_or(|p| p.enforce);
     if enforce {
         c.err(at, text);
@@ -193,7 +195,7 @@ fn report(c: &mut Checker, at: &V<'_>, id: &str, text: String) {
 
 /// Checks a file name against the policy (no policy: nothing to check) and returns where it
 /// points.
-pub(crate) fn path(c: &mut Checker, at: &V<'_>, kind: PathKind, given: &str) -> PathBuf {
+pub(crate) fn path(c: &mut Checker, at: impl At, kind: PathKind, given: &str) -> PathBuf {
     let Some(policy) = c.opts.policy.clone() else { return PathBuf::from(given) };
     if let Some((id, text)) = policy.violation(kind, given) {
         report(c, at, id, text);
@@ -201,65 +203,85 @@ pub(crate) fn path(c: &mut Checker, at: &V<'_>, kind: PathKind, given: &str) -> 
     policy.resolve(kind, given)
 }
 
-/// The section-level checks of the policy: lease file, data directory, TSIG secrets and the
-/// HTTP control channels (Kea ARM "Kea Runtime Security Policy Checking").
-pub(crate) fn check_section(c: &mut Checker, v: &V<'_>, section: Section) {
+/// The policy's checks of a DHCP section: lease file, data directory (DHCPv6) and the HTTP
+/// control channels (Kea ARM "Kea Runtime Security Policy Checking").
+pub(crate) fn check_dhcp(
+    c: &mut Checker,
+    lease_db: Option<&raw::common::LeaseDatabase>,
+    data_dir: Option<(&str, Here)>,
+    (one, list): (Option<Channel<'_>>, Vec<Channel<'_>>),
+) {
     if c.opts.policy.is_none() {
         return;
     }
-    if matches!(section, Section::Dhcp4 | Section::Dhcp6) {
-        if let Some(db) = v.get("lease-database") {
-            if db.str("type") == Some("memfile") {
-                if let Some(name) = db.get("name") {
-                    let given = name.as_str().unwrap_or("").to_string();
-                    path(c, &name, PathKind::Lease, &given);
-                }
-            }
-        }
-        if let Some(dd) = v.get("data-directory") {
-            let given = dd.as_str().unwrap_or("").to_string();
-            path(c, &dd, PathKind::DataDirectory, &given);
+    if let Some(db) = lease_db.filter(|db| db.r#type.as_deref() == Some("memfile")) {
+        if let Some(name) = &db.name {
+            path(c, db.loc.key("name"), PathKind::Lease, name);
         }
     }
-    if section == Section::DhcpDdns {
-        for key in v.list("tsig-keys") {
-            if let Some(secret) = key.get("secret") {
-                let name = key.str("name").unwrap_or("");
-                report(
-                    c,
-                    &secret,
-                    "D2_TSIG_KEY_SECRET_SECURITY_WARNING",
-                    format!("use of clear text TSIG 'secret' is NOT SECURE: key '{name}': use 'secret-file' instead (or start with -X)"),
-                );
-            }
+    if let Some((dir, at)) = data_dir {
+        path(c, at, PathKind::DataDirectory, dir);
+    }
+    for ch in list.iter().chain(&one).filter(|ch| ch.socket_type.unwrap_or("unix") != "unix") {
+        http_channel(c, ch);
+    }
+}
+
+/// The policy's checks of `DhcpDdns`: TSIG secrets in clear text and the HTTP control
+/// channels.
+pub(crate) fn check_ddns(c: &mut Checker, d: &raw::ddns::DhcpDdns) {
+    if c.opts.policy.is_none() {
+        return;
+    }
+    for key in list(&d.tsig_keys) {
+        if key.secret.is_some() {
+            let name = key.name.as_deref().unwrap_or("");
+            report(
+                c,
+                key.loc.key("secret"),
+                "D2_TSIG_KEY_SECRET_SECURITY_WARNING",
+                format!("use of clear text TSIG 'secret' is NOT SECURE: key '{name}': use 'secret-file' instead (or start with -X)"),
+            );
         }
     }
-    let mut channels = v.list("control-sockets");
-    channels.extend(v.get("control-socket"));
-    if section == Section::ControlAgent {
-        channels.push(v.clone());
+    let (one, list) = channels_of(&d.control_socket, &d.control_sockets);
+    for ch in list.iter().chain(&one).filter(|ch| ch.socket_type.unwrap_or("unix") != "unix") {
+        http_channel(c, ch);
     }
-    for ch in channels {
-        let kind = ch.str("socket-type").unwrap_or(if section == Section::ControlAgent { "http" } else { "unix" });
-        if kind == "unix" {
-            continue;
-        }
-        http_channel(c, &ch);
+}
+
+/// The policy's check of the control agent, whose section is its HTTP channel.
+pub(crate) fn check_agent(c: &mut Checker, a: &raw::agent::ControlAgent) {
+    if c.opts.policy.is_none() {
+        return;
     }
+    let ch = Channel {
+        loc: &a.loc,
+        socket_type: Some("http"),
+        socket_name: None,
+        socket_address: a.http_host.as_deref(),
+        socket_port: a.http_port,
+        tls: [a.trust_anchor.as_ref(), a.cert_file.as_ref(), a.key_file.as_ref()],
+        cert_required: a.cert_required,
+        authentication: a.authentication.as_ref(),
+        http_headers: &[],
+    };
+    http_channel(c, &ch);
 }
 
 /// An HTTP(S) control channel must authenticate its clients, and its credentials must come
 /// from files (Kea 3.0).
-fn http_channel(c: &mut Checker, ch: &V<'_>) {
-    let clients = ch.get("authentication").map(|a| a.list("clients")).unwrap_or_default();
-    for cl in &clients {
-        for (key, id) in
-            [("user", "HTTP_CLIENT_USER_SECURITY_WARNING"), ("password", "HTTP_CLIENT_PASSWORD_SECURITY_WARNING")]
-        {
-            if let Some(val) = cl.get(key) {
+fn http_channel(c: &mut Checker, ch: &Channel<'_>) {
+    let clients = ch.authentication.map(|a| list(&a.clients)).unwrap_or_default();
+    for cl in clients {
+        for (key, value, id) in [
+            ("user", &cl.user, "HTTP_CLIENT_USER_SECURITY_WARNING"),
+            ("password", &cl.password, "HTTP_CLIENT_PASSWORD_SECURITY_WARNING"),
+        ] {
+            if value.is_some() {
                 report(
                     c,
-                    &val,
+                    cl.loc.key(key),
                     id,
                     format!("use of clear text '{key}' is NOT SECURE: HTTP authentication: use '{key}-file' instead (or start with -X)"),
                 );
@@ -267,12 +289,12 @@ fn http_channel(c: &mut Checker, ch: &V<'_>) {
         }
     }
     // An empty file name means no TLS to the transport, so it means none here too.
-    let tls = ["trust-anchor", "cert-file", "key-file"].iter().all(|k| ch.str(k).is_some_and(|v| !v.is_empty()));
-    let mutual = tls && ch.bool("cert-required").unwrap_or(true);
+    let tls = ch.tls.iter().all(|f| f.is_some_and(|f| !f.is_empty()));
+    let mutual = tls && ch.cert_required.unwrap_or(true);
     if clients.is_empty() && !mutual {
         report(
             c,
-            ch,
+            ch.loc,
             "COMMAND_HTTP_SOCKET_SECURITY_WARNING",
             "an HTTP control channel without authentication is NOT SECURE: add basic authentication clients, or use HTTPS with cert-required (or start with -X)".into(),
         );

@@ -41,7 +41,7 @@ fn memfile_config(db: &LeaseDatabase, path: PathBuf) -> MemfileConfig {
         path,
         persist: db.persist,
         lfc_interval: db.lfc_interval,
-        max_row_errors: db.params.get("max-row-errors").and_then(|v| v.as_u64()).unwrap_or(0) as u32,
+        max_row_errors: db.max_row_errors,
         pool_id_column: false,
     }
 }

@@ -6,6 +6,8 @@ use std::net::IpAddr;
 use std::path::{Path, PathBuf};
 
 use super::{AllocatorKind, Checker, BUILTIN_HOOKS, V};
+use crate::config::de::Loc;
+use crate::config::raw::common as raw;
 use crate::config::Section;
 use crate::logging::{self, LoggerSpec, OutputSpec};
 use crate::wire::optdata;
@@ -70,17 +72,15 @@ pub struct LeaseDatabase {
     pub persist: bool,
     /// `lfc-interval` in seconds (memfile), default 3600.
     pub lfc_interval: u32,
-    /// `host`, `port`, `user`, `password` and the rest, kept for the SQL backends.
-    pub params: serde_json::Value,
+    /// `max-row-errors` (memfile): corrupt rows tolerated when loading, 0 for any number.
+    pub max_row_errors: u32,
 }
 
 /// One control channel (Kea ARM 8.8 "Management API").
 #[derive(Debug, Clone, PartialEq)]
 pub struct ControlSocket {
-    /// Transport.
+    /// Transport and its settings.
     pub kind: ControlSocketKind,
-    /// Full entry for the API layer (authentication, http-headers, TLS files).
-    pub params: serde_json::Value,
 }
 
 /// Transport of a control channel.
@@ -88,22 +88,100 @@ pub struct ControlSocket {
 pub enum ControlSocketKind {
     /// A unix stream socket at this path.
     Unix(PathBuf),
-    /// An HTTP listener.
-    Http {
-        /// `socket-address`, default 127.0.0.1.
-        address: IpAddr,
-        /// `socket-port`, default 8000.
-        port: u16,
-    },
-    /// An HTTPS listener (`trust-anchor`, `cert-file`, `key-file` all set).
-    Https {
-        /// `socket-address`
-        address: IpAddr,
-        /// `socket-port`
-        port: u16,
-        /// `cert-required` (default true: mutual TLS).
-        cert_required: bool,
-    },
+    /// An HTTP or HTTPS listener.
+    Http(HttpChannel),
+}
+
+/// An HTTP(S) control channel: a daemon's `http`/`https` control socket (Kea 3.0 ARM 8.8) or
+/// the control agent (Kea ARM 7.2).
+#[derive(Debug, Clone, PartialEq)]
+pub struct HttpChannel {
+    /// `socket-address` / `http-host` (default 127.0.0.1).
+    pub address: IpAddr,
+    /// `socket-port` / `http-port` (default 8000).
+    pub port: u16,
+    /// TLS, when `trust-anchor`, `cert-file` and `key-file` are all set and not empty.
+    pub tls: Option<TlsPaths>,
+    /// `authentication`, when present.
+    pub auth: Option<BasicAuthConfig>,
+    /// `http-headers`: (name, value) added to every answer (Kea 2.7.5+).
+    pub headers: Vec<(String, String)>,
+}
+
+/// The TLS files of an HTTPS channel (Kea ARM 7.2.2, 8.8.2).
+#[derive(Debug, Clone, PartialEq)]
+pub struct TlsPaths {
+    /// `trust-anchor`: CA file or directory verifying client certificates.
+    pub trust_anchor: PathBuf,
+    /// `cert-file`: the server's certificate chain.
+    pub cert_file: PathBuf,
+    /// `key-file`: the server's private key.
+    pub key_file: PathBuf,
+    /// `cert-required` (default true: mutual TLS).
+    pub cert_required: bool,
+}
+
+/// `authentication` of type basic (Kea ARM 7.2 "Basic HTTP Authentication").
+#[derive(Debug, Clone, PartialEq)]
+pub struct BasicAuthConfig {
+    /// `realm` (default: the daemon's name).
+    pub realm: Option<String>,
+    /// `directory` that relative secret files live in.
+    pub directory: String,
+    /// `clients`; none means no authentication, as in Kea.
+    pub clients: Vec<AuthClientConfig>,
+}
+
+/// One `clients` entry: each half of the secret as text or as a file to read.
+#[derive(Clone, PartialEq)]
+pub struct AuthClientConfig {
+    /// `user`
+    pub user: Option<String>,
+    /// `user-file`
+    pub user_file: Option<String>,
+    /// `password`
+    pub password: Option<String>,
+    /// `password-file`
+    pub password_file: Option<String>,
+}
+
+// Secrets must never reach logs through a stray `{:?}`.
+impl std::fmt::Debug for AuthClientConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AuthClientConfig")
+            .field("user_file", &self.user_file)
+            .field("password_file", &self.password_file)
+            .finish_non_exhaustive()
+    }
+}
+
+impl HttpChannel {
+    /// One control channel map as the configuration loader reads it, for callers that hold
+    /// the map alone (tools, tests): a daemon's control socket (`socket-type` defaults to
+    /// http here) or, with `http-host`/`http-port`, the control agent's keys.
+    pub fn from_json(map: &serde_json::Value) -> Result<HttpChannel, String> {
+        let agent = map.get("http-host").is_some() || map.get("http-port").is_some();
+        let doc = if agent {
+            serde_json::json!({ "Control-agent": map })
+        } else {
+            let mut m = map.clone();
+            if let Some(o) = m.as_object_mut() {
+                o.entry("socket-type").or_insert_with(|| "http".into());
+            }
+            serde_json::json!({ "Dhcp4": { "control-sockets": [m] } })
+        };
+        let opts = crate::config::LoadOptions::default();
+        let loaded =
+            crate::config::load_str("<control channel>", &doc.to_string(), &opts).map_err(|e| e.to_string())?;
+        let cfg = loaded.config;
+        if let Some(a) = cfg.agent {
+            return Ok(a.http);
+        }
+        match cfg.dhcp4.and_then(|d| d.control_sockets.into_iter().next()).map(|s| s.kind) {
+            Some(ControlSocketKind::Http(h)) => Ok(h),
+            _ => Err("not an HTTP control channel".into()),
+        }
+    }
 }
 
 /// Host reservation identifiers (Kea ARM 8.3.1); the bytes are the decoded identifier.
@@ -167,12 +245,17 @@ pub(crate) fn parse_identifier_text(s: &str) -> Option<Vec<u8>> {
     Some(out)
 }
 
-/// Reads the identifier of a reservation: exactly one of the allowed kinds.
-pub(crate) fn reservation_identifier(c: &mut Checker, r: &V<'_>, allowed: &[&str]) -> Option<HostIdentifier> {
-    let present: Vec<&str> = allowed.iter().copied().filter(|k| r.get(k).is_some()).collect();
+/// Reads the identifier of a reservation: exactly one of the kinds offered, each given as
+/// `(kind, value)` in Kea's order.
+pub(crate) fn reservation_identifier(
+    c: &mut Checker,
+    r: &Loc,
+    offered: &[(&'static str, Option<&String>)],
+) -> Option<HostIdentifier> {
+    let present: Vec<(&str, &String)> = offered.iter().filter_map(|(k, v)| v.map(|v| (*k, v))).collect();
     match present.as_slice() {
         [] => {
-            let mut names: Vec<&str> = allowed.to_vec();
+            let mut names: Vec<&str> = offered.iter().map(|(k, _)| *k).collect();
             names.sort_unstable();
             c.err(
                 r,
@@ -183,77 +266,79 @@ pub(crate) fn reservation_identifier(c: &mut Checker, r: &V<'_>, allowed: &[&str
             );
             None
         }
-        [one] => {
-            let v = r.get(one)?;
-            let text = v.as_str().unwrap_or("");
-            match parse_identifier_text(text) {
-                Some(bytes) => Some(match *one {
-                    "hw-address" => HostIdentifier::HwAddress(bytes),
-                    "duid" => HostIdentifier::Duid(bytes),
-                    "circuit-id" => HostIdentifier::CircuitId(bytes),
-                    "client-id" => HostIdentifier::ClientId(bytes),
-                    _ => HostIdentifier::FlexId(bytes),
-                }),
-                None => {
-                    c.err(&v, format!("invalid host identifier value '{text}'"));
-                    None
-                }
+        [(one, text)] => match parse_identifier_text(text) {
+            Some(bytes) => Some(match *one {
+                "hw-address" => HostIdentifier::HwAddress(bytes),
+                "duid" => HostIdentifier::Duid(bytes),
+                "circuit-id" => HostIdentifier::CircuitId(bytes),
+                "client-id" => HostIdentifier::ClientId(bytes),
+                _ => HostIdentifier::FlexId(bytes),
+            }),
+            None => {
+                c.err(r.key(one), format!("invalid host identifier value '{text}'"));
+                None
             }
-        }
-        [a, b, ..] => {
+        },
+        [(a, _), (b, _), ..] => {
             c.err(r, format!("the '{a}' and '{b}' are mutually exclusive"));
             None
         }
     }
 }
 
-/// Integer in `[lo, hi]`, or an error naming the key and range.
-pub(crate) fn int_in(c: &mut Checker, parent: &V<'_>, key: &str, lo: i64, hi: i64) -> Option<i64> {
-    let v = parent.get(key)?;
-    let i = v.as_int()?;
+/// `value` (the key `key` of the map at `at`) in `[lo, hi]`, or an error naming the key and
+/// range.
+pub(crate) fn int_in(c: &mut Checker, at: &Loc, key: &str, value: Option<i64>, lo: i64, hi: i64) -> Option<i64> {
+    let i = value?;
     if i < lo || i > hi {
-        c.err(&v, format!("{key} value: {i} is out of range, expected value: {lo}..{hi}"));
+        c.err(at.key(key), format!("{key} value: {i} is out of range, expected value: {lo}..{hi}"));
         return None;
     }
     Some(i)
 }
 
-pub(crate) fn u32_of(c: &mut Checker, parent: &V<'_>, key: &str) -> Option<u32> {
-    int_in(c, parent, key, 0, u32::MAX as i64).map(|i| i as u32)
+/// [`int_in`] over the whole `u32` range.
+pub(crate) fn u32_of(c: &mut Checker, at: &Loc, key: &str, value: Option<i64>) -> Option<u32> {
+    int_in(c, at, key, value, 0, u32::MAX as i64).map(|i| i as u32)
 }
 
 /// `multi-threading` (Kea ARM 8.2.37 "Multi-Threading Settings"): how many threads receive
 /// and decide packets per interface. 1 unless `enable-multi-threading` is true (Kea 2.2's
 /// default is false); then `thread-pool-size`, whose 0 (the default) means one per core.
-pub(crate) fn packet_threads(c: &mut Checker, d: &V<'_>) -> u32 {
-    let Some(mt) = d.get("multi-threading") else { return 1 };
-    if !mt.bool("enable-multi-threading").unwrap_or(false) {
-        return 1;
-    }
-    int_in(c, &mt, "thread-pool-size", 0, 256).map_or(0, |n| n as u32)
+pub(crate) fn packet_threads(c: &mut Checker, mt: Option<&raw::MultiThreading>) -> u32 {
+    let Some(mt) = mt.filter(|mt| mt.enable_multi_threading == Some(true)) else { return 1 };
+    int_in(c, &mt.loc, "thread-pool-size", mt.thread_pool_size, 0, 256).map_or(0, |n| n as u32)
 }
 
 /// The packet queue in front of the engine, in packets (0: none). Under multi-threading it
 /// is `packet-queue-size` (Kea ARM 8.2.37, default 64, 0 unbounded); otherwise
 /// `dhcp-queue-control` (Kea ARM 18 "Congestion Handling"): `capacity` (default 64) when
 /// `enable-queue` is true, since Kea silently disables that queue under multi-threading.
-pub(crate) fn packet_queue(c: &mut Checker, d: &V<'_>, ring: &str) -> u32 {
-    if let Some(mt) = d.get("multi-threading").filter(|mt| mt.bool("enable-multi-threading") == Some(true)) {
-        return int_in(c, &mt, "packet-queue-size", 0, u32::MAX as i64).map_or(64, |n| n as u32);
+/// `section` is where `dhcp-queue-control` sits: that map takes any key, so it has no
+/// position of its own.
+pub(crate) fn packet_queue(
+    c: &mut Checker,
+    section: &Loc,
+    mt: Option<&raw::MultiThreading>,
+    q: Option<&raw::DhcpQueueControl>,
+    ring: &str,
+) -> u32 {
+    if let Some(mt) = mt.filter(|mt| mt.enable_multi_threading == Some(true)) {
+        return int_in(c, &mt.loc, "packet-queue-size", mt.packet_queue_size, 0, u32::MAX as i64)
+            .map_or(64, |n| n as u32);
     }
-    let Some(q) = d.get("dhcp-queue-control").filter(|q| q.bool("enable-queue") == Some(true)) else {
-        return 0;
-    };
+    let Some(q) = q.filter(|q| q.enable_queue == Some(true)) else { return 0 };
+    let at = section.key("dhcp-queue-control");
     // Kea's -t does not look into the queue (it is built when the server starts), so what
     // it would refuse then is a warning here and the default ring is used.
-    if let Some(t) = q.get("queue-type").filter(|t| t.as_str() != Some(ring)) {
-        c.warn(&t, format!("packet queue type {} is not supported, {ring} is used", t.as_str().unwrap_or("?")));
+    if let Some(t) = q.queue_type.as_deref().filter(|t| *t != ring) {
+        c.warn(&at, format!("packet queue type {t} is not supported, {ring} is used"));
     }
-    match q.get("capacity") {
-        Some(n) => match n.as_int().filter(|n| (1..=i64::from(u32::MAX)).contains(n)) {
-            Some(n) => n as u32,
+    match q.capacity {
+        Some(n) => match u32::try_from(n).ok().filter(|n| *n > 0) {
+            Some(n) => n,
             None => {
-                c.warn(&n, "the packet queue capacity must be a positive number, 64 is used");
+                c.warn(&at, "the packet queue capacity must be a positive number, 64 is used");
                 64
             }
         },
@@ -278,9 +363,9 @@ pub enum LeaseChecks {
 }
 
 impl LeaseChecks {
-    /// The value of `sanity-checks` in section `d`.
-    pub(crate) fn read(d: &V<'_>) -> LeaseChecks {
-        match d.get("sanity-checks").and_then(|s| s.str("lease-checks")) {
+    /// The value of a section's `sanity-checks`.
+    pub(crate) fn read(s: Option<&raw::SanityChecks>) -> LeaseChecks {
+        match s.and_then(|s| s.lease_checks.as_deref()) {
             Some("none") => LeaseChecks::None,
             Some("fix") => LeaseChecks::Fix,
             Some("fix-del") => LeaseChecks::FixDel,
@@ -320,44 +405,46 @@ impl CharSet {
 /// (an empty set turns sanitizing off).
 pub(crate) fn hostname_chars(
     c: &mut Checker,
-    v: &V<'_>,
+    at: &Loc,
+    (set, replacement): (Option<&str>, Option<&str>),
     outer: &(Option<CharSet>, String),
 ) -> (Option<CharSet>, String) {
-    let set = match v.get("hostname-char-set") {
+    let set = match set {
         None => outer.0.clone(),
-        Some(x) => match x.as_str().unwrap_or_default() {
-            "" => None,
-            p => match CharSet::new(p) {
-                Ok(set) => Some(set),
-                Err(e) => {
-                    c.err(&x, format!("hostname-char-set '{p}' is not a valid regular expression: {e}"));
-                    outer.0.clone()
-                }
-            },
+        Some("") => None,
+        Some(p) => match CharSet::new(p) {
+            Ok(set) => Some(set),
+            Err(e) => {
+                c.err(
+                    at.key("hostname-char-set"),
+                    format!("hostname-char-set '{p}' is not a valid regular expression: {e}"),
+                );
+                outer.0.clone()
+            }
         },
     };
-    let replacement = v.str("hostname-char-replacement").map_or_else(|| outer.1.clone(), str::to_string);
-    (set, replacement)
+    (set, replacement.map_or_else(|| outer.1.clone(), str::to_string))
 }
 
 /// `cache-threshold` of one scope over the inherited value (Kea ARM 8.2.22 / 9.2.x "Lease
 /// Caching"): a fraction in (0, 1); 0 turns caching off.
-pub(crate) fn cache_threshold(c: &mut Checker, v: &V<'_>, outer: Option<f64>) -> Option<f64> {
-    let Some(x) = v.get("cache-threshold") else { return outer };
-    match x.as_float() {
-        Some(f) if (0.0..1.0).contains(&f) => Some(f).filter(|f| *f > 0.0),
-        Some(f) => {
-            c.err(&x, format!("cache-threshold: {f} is invalid, it must be greater than 0.0 and less than 1.0"));
-            None
-        }
-        None => None,
+pub(crate) fn cache_threshold(c: &mut Checker, at: &Loc, value: Option<f64>, outer: Option<f64>) -> Option<f64> {
+    let Some(f) = value else { return outer };
+    if (0.0..1.0).contains(&f) {
+        Some(f).filter(|f| *f > 0.0)
+    } else {
+        c.err(
+            at.key("cache-threshold"),
+            format!("cache-threshold: {f} is invalid, it must be greater than 0.0 and less than 1.0"),
+        );
+        None
     }
 }
 
 /// Kea 2.2's `reservation-mode` of one scope mapped onto the 2.x/3.0 flags
 /// (`reservations-global`, `-in-subnet`, `-out-of-pool`) over the inherited ones.
-pub(crate) fn reservation_mode(v: &V<'_>, outer: (bool, bool, bool)) -> (bool, bool, bool) {
-    match v.str("reservation-mode") {
+pub(crate) fn reservation_mode(mode: Option<&str>, outer: (bool, bool, bool)) -> (bool, bool, bool) {
+    match mode {
         Some("disabled") => (false, false, false),
         Some("out-of-pool") => (false, true, true),
         Some("global") => (true, false, false),
@@ -366,14 +453,20 @@ pub(crate) fn reservation_mode(v: &V<'_>, outer: (bool, bool, bool)) -> (bool, b
     }
 }
 
-/// `allocator` / `pd-allocator` of one scope over the inherited kind (Kea ARM 8.2.12
-/// "Allocation Strategies").
-pub(crate) fn allocator(c: &mut Checker, v: &V<'_>, key: &str, outer: AllocatorKind) -> AllocatorKind {
-    match v.str(key) {
+/// `allocator` / `pd-allocator` (named `key`) of one scope over the inherited kind (Kea ARM
+/// 8.2.12 "Allocation Strategies").
+pub(crate) fn allocator(
+    c: &mut Checker,
+    at: &Loc,
+    key: &str,
+    value: Option<&str>,
+    outer: AllocatorKind,
+) -> AllocatorKind {
+    match value {
         Some("random") => AllocatorKind::Random,
         Some("flq") => AllocatorKind::Flq,
         Some("sflq") => {
-            c.warn(v, format!("{key} sflq (shared free lease queue, Kea 3.1 experimental) is served as flq: kakapo keeps its queue in memory"));
+            c.warn(at, format!("{key} sflq (shared free lease queue, Kea 3.1 experimental) is served as flq: kakapo keeps its queue in memory"));
             AllocatorKind::Flq
         }
         Some(_) => AllocatorKind::Iterative,
@@ -385,44 +478,71 @@ pub(crate) fn allocator(c: &mut Checker, v: &V<'_>, key: &str, outer: AllocatorK
 /// "Adaptive Lease Time Threshold"): a pool occupancy in (0, 1) above which new leases get
 /// the minimum valid lifetime; 1 (the default) turns it off. Like Kea, it acts only where
 /// the `flq` allocator hands out addresses, and `-t` says so where another one does.
-pub(crate) fn adaptive_threshold(c: &mut Checker, v: &V<'_>, outer: Option<f64>, flq: bool) -> Option<f64> {
+pub(crate) fn adaptive_threshold(
+    c: &mut Checker,
+    at: &Loc,
+    value: Option<f64>,
+    outer: Option<f64>,
+    flq: bool,
+) -> Option<f64> {
     const KEY: &str = "adaptive-lease-time-threshold";
-    let Some(x) = v.get(KEY) else { return outer };
-    let t = match x.as_float() {
-        Some(f) if f > 0.0 && f < 1.0 => Some(f),
-        Some(1.0) => None,
-        f => {
-            let shown = f.map_or_else(|| "a non-number".to_string(), |f| f.to_string());
-            c.err(&x, format!("{KEY}: {shown} is invalid, it must be greater than 0.0 and at most 1.0"));
-            return outer;
-        }
+    let Some(f) = value else { return outer };
+    let t = if f > 0.0 && f < 1.0 {
+        Some(f)
+    } else if f == 1.0 {
+        None
+    } else {
+        c.err(at.key(KEY), format!("{KEY}: {f} is invalid, it must be greater than 0.0 and at most 1.0"));
+        return outer;
     };
     if t.is_some() && !flq {
-        c.warn(&x, format!("KAKAPO_CONFIG_KEY_IGNORED '{KEY}' has effect only where the allocator is flq, as in Kea"));
+        c.warn(
+            at.key(KEY),
+            format!("KAKAPO_CONFIG_KEY_IGNORED '{KEY}' has effect only where the allocator is flq, as in Kea"),
+        );
     }
     t
 }
 
-/// `min-X`, `X`, `max-X` of one scope, range-checked.
-pub(crate) fn triplet(c: &mut Checker, scope: &V<'_>, name: &str) -> Triplet {
+/// `t1-percent` and `t2-percent` of the map at `at` lie in (0, 1].
+pub(crate) fn check_percents(c: &mut Checker, at: &Loc, t1: Option<f64>, t2: Option<f64>) {
+    for (key, value) in [("t1-percent", t1), ("t2-percent", t2)] {
+        if let Some(f) = value.filter(|f| !(0.0..=1.0).contains(f) || *f == 0.0) {
+            c.err(at.key(key), format!("{key}: {f} is invalid, it must be greater than 0.0 and less than 1.0"));
+        }
+    }
+}
+
+/// A guard's class list: `client-classes` (Kea 3.0) followed by `client-class` (2.x).
+pub(crate) fn classes(list: &Option<Vec<String>>, one: &Option<String>) -> Vec<String> {
+    super::list(list).iter().chain(one).cloned().collect()
+}
+
+/// `min-X`, `X`, `max-X` of one scope (`name` is X), range-checked.
+pub(crate) fn triplet(
+    c: &mut Checker,
+    at: &Loc,
+    name: &str,
+    (min, default, max): (Option<i64>, Option<i64>, Option<i64>),
+) -> Triplet {
     Triplet {
-        min: u32_of(c, scope, &format!("min-{name}")),
-        default: u32_of(c, scope, name),
-        max: u32_of(c, scope, &format!("max-{name}")),
+        min: u32_of(c, at, &format!("min-{name}"), min),
+        default: u32_of(c, at, name, default),
+        max: u32_of(c, at, &format!("max-{name}"), max),
     }
 }
 
 /// Kea's consistency rule for a lifetime triplet: min <= default <= max. The error points at
 /// the value this scope set, so the operator sees which number to change.
-pub(crate) fn check_triplet(c: &mut Checker, scope: &V<'_>, name: &str, t: Triplet) {
+pub(crate) fn check_triplet(c: &mut Checker, scope: &Loc, name: &str, t: Triplet) {
     let min_key = format!("min-{name}");
     let max_key = format!("max-{name}");
-    let at = |keys: &[&str]| keys.iter().find_map(|k| scope.get(k)).unwrap_or_else(|| scope.clone());
-    let def = if scope.get(name).is_some() { name.to_string() } else { format!("(default) {name}") };
+    let at = |keys: &[&str]| keys.iter().find(|k| scope.has(k)).map_or_else(|| scope.here(), |k| scope.key(k));
+    let def = if scope.has(name) { name.to_string() } else { format!("(default) {name}") };
     if let (Some(min), Some(max)) = (t.min, t.max) {
         if min > max {
             c.err(
-                &at(&[&min_key, &max_key]),
+                at(&[&min_key, &max_key]),
                 format!("the value of {min_key} ({min}) is not less than {max_key} ({max})"),
             );
             return;
@@ -430,12 +550,12 @@ pub(crate) fn check_triplet(c: &mut Checker, scope: &V<'_>, name: &str, t: Tripl
     }
     if let (Some(min), Some(d)) = (t.min, t.default) {
         if min > d {
-            c.err(&at(&[&min_key, name]), format!("the value of {min_key} ({min}) is not less than {def} ({d})"));
+            c.err(at(&[&min_key, name]), format!("the value of {min_key} ({min}) is not less than {def} ({d})"));
         }
     }
     if let (Some(d), Some(max)) = (t.default, t.max) {
         if d > max {
-            c.err(&at(&[name, &max_key]), format!("the value of {def} ({d}) is not less than {max_key} ({max})"));
+            c.err(at(&[name, &max_key]), format!("the value of {def} ({d}) is not less than {max_key} ({max})"));
         }
     }
 }
@@ -456,8 +576,6 @@ const ENUMS: &[(&str, &[&str])] = &[
     ("ncr-format", &["JSON"]),
     ("on-fail", &["stop-retry-exit", "serve-retry-exit", "serve-retry-continue"]),
     ("ssl-mode", &["disable", "prefer", "require", "verify-ca", "verify-full"]),
-    ("mode", &["load-balancing", "hot-standby", "passive-backup"]),
-    ("role", &["primary", "secondary", "standby", "backup"]),
 ];
 
 /// Keys whose values are free-form JSON: the enum table must not look inside them.
@@ -494,35 +612,34 @@ pub(crate) fn check_enums(c: &mut Checker, v: &V<'_>) {
 
 /// `loggers` (Kea ARM 18.2). Kea's DHCP daemons only warn about a bad severity at `-t`;
 /// the agent insists on one being present, and kakapo follows each.
-pub(crate) fn loggers(c: &mut Checker, section: &V<'_>, s: Section) -> Vec<LoggerSpec> {
+pub(crate) fn loggers(c: &mut Checker, list: &[raw::Logger], s: Section) -> Vec<LoggerSpec> {
     let mut out = Vec::new();
-    for l in section.list("loggers") {
-        let Some(name) = l.str("name") else {
-            c.err(&l, "loggers entry does not have a mandatory 'name' element");
+    for l in list {
+        let Some(name) = l.name.as_deref() else {
+            c.err(&l.loc, "loggers entry does not have a mandatory 'name' element");
             continue;
         };
-        let level = match l.get("severity") {
+        let level = match l.severity.as_deref() {
             None if s == Section::ControlAgent => {
-                c.err(&l, "loggers entry does not have a mandatory 'severity' element");
+                c.err(&l.loc, "loggers entry does not have a mandatory 'severity' element");
                 continue;
             }
             None => Some(tracing::Level::INFO),
-            Some(sv) => match logging::parse_severity(sv.as_str().unwrap_or("")) {
+            Some(sv) => match logging::parse_severity(sv) {
                 Some(level) => level,
                 None => {
-                    c.warn(&sv, format!("unknown severity \"{}\", using INFO", sv.as_str().unwrap_or("")));
+                    c.warn(l.loc.key("severity"), format!("unknown severity \"{sv}\", using INFO"));
                     Some(tracing::Level::INFO)
                 }
             },
         };
         let Some(level) = level else { continue };
-        let debuglevel = int_in(c, &l, "debuglevel", 0, 99).unwrap_or(0) as u32;
+        let debuglevel = int_in(c, &l.loc, "debuglevel", l.debuglevel, 0, 99).unwrap_or(0) as u32;
         let mut outputs = Vec::new();
-        let mut opts = l.list("output-options");
-        opts.extend(l.list("output_options"));
+        let opts = l.output_options.iter().chain(&l.legacy_output_options).flatten();
         for o in opts {
-            let Some(out) = o.str("output") else {
-                c.err(&o, "output-options entry does not have a mandatory 'output' element");
+            let Some(out) = o.output.as_deref() else {
+                c.err(&o.loc, "output-options entry does not have a mandatory 'output' element");
                 continue;
             };
             outputs.push(match out {
@@ -531,13 +648,15 @@ pub(crate) fn loggers(c: &mut Checker, section: &V<'_>, s: Section) -> Vec<Logge
                 "syslog" => OutputSpec::Syslog(name.split('.').next().unwrap_or(name).to_string()),
                 s if s.starts_with("syslog:") => OutputSpec::Syslog(s["syslog:".len()..].to_string()),
                 file => OutputSpec::File {
-                    path: {
-                        let at = o.get("output").unwrap_or_else(|| o.clone());
-                        crate::config::policy::path(c, &at, crate::config::policy::PathKind::Log, file)
-                    },
-                    maxsize: o.int("maxsize").map_or(logging::DEFAULT_MAXSIZE, |m| m.max(0) as u64),
-                    maxver: o.int("maxver").map_or(logging::DEFAULT_MAXVER, |m| m.clamp(0, 1000) as u32),
-                    flush: o.bool("flush").unwrap_or(true),
+                    path: crate::config::policy::path(
+                        c,
+                        o.loc.key("output"),
+                        crate::config::policy::PathKind::Log,
+                        file,
+                    ),
+                    maxsize: o.maxsize.map_or(logging::DEFAULT_MAXSIZE, |m| m.max(0) as u64),
+                    maxver: o.maxver.map_or(logging::DEFAULT_MAXVER, |m| m.clamp(0, 1000) as u32),
+                    flush: o.flush.unwrap_or(true),
                 },
             });
         }
@@ -550,21 +669,20 @@ pub(crate) fn loggers(c: &mut Checker, section: &V<'_>, s: Section) -> Vec<Logge
 }
 
 /// `hooks-libraries`: each library must be one kakapo has built in (design.md).
-pub(crate) fn hooks(c: &mut Checker, section: &V<'_>) -> Vec<HookLibrary> {
+pub(crate) fn hooks(c: &mut Checker, list: &[raw::HooksLibrary]) -> Vec<HookLibrary> {
     let mut out = Vec::new();
-    for h in section.list("hooks-libraries") {
-        let Some(lib) = h.get("library") else {
-            c.err(&h, "hooks library configuration does not have a mandatory 'library' element");
+    for h in list {
+        let Some(path) = h.library.as_deref() else {
+            c.err(&h.loc, "hooks library configuration does not have a mandatory 'library' element");
             continue;
         };
-        let path = lib.as_str().unwrap_or("");
         let file = Path::new(path).file_name().map(|f| f.to_string_lossy().into_owned()).unwrap_or_default();
         if BUILTIN_HOOKS.contains(&file.as_str()) {
-            let parameters = h.get("parameters").map_or(serde_json::Value::Null, |p| p.node.to_json());
+            let parameters = h.parameters.clone().unwrap_or(serde_json::Value::Null);
             out.push(HookLibrary { name: file, library: path.to_string(), parameters });
         } else {
             c.err(
-                &lib,
+                h.loc.key("library"),
                 format!("hook library '{path}' is not built into kakapo (built in: {})", BUILTIN_HOOKS.join(", ")),
             );
         }
@@ -573,9 +691,9 @@ pub(crate) fn hooks(c: &mut Checker, section: &V<'_>) -> Vec<HookLibrary> {
 }
 
 /// `lease-database` or one hosts database entry (Kea ARM 8.2.2, 8.2.3).
-pub(crate) fn database(c: &mut Checker, db: &V<'_>, memfile_allowed: bool) -> Option<LeaseDatabase> {
-    let Some(kind) = db.str("type") else {
-        c.err(db, "database access parameters must contain 'type'");
+pub(crate) fn database(c: &mut Checker, db: &raw::LeaseDatabase, memfile_allowed: bool) -> Option<LeaseDatabase> {
+    let Some(kind) = db.r#type.as_deref() else {
+        c.err(&db.loc, "database access parameters must contain 'type'");
         return None;
     };
     let ok = match kind {
@@ -584,92 +702,192 @@ pub(crate) fn database(c: &mut Checker, db: &V<'_>, memfile_allowed: bool) -> Op
         _ => false,
     };
     if !ok {
-        let t = db.get("type").unwrap_or_else(|| db.clone());
         let expected = if memfile_allowed { "memfile, mysql or postgresql" } else { "mysql or postgresql" };
-        c.err(&t, format!("database type \"{kind}\" is not supported (expected {expected})"));
+        c.err(db.loc.key("type"), format!("database type \"{kind}\" is not supported (expected {expected})"));
         return None;
     }
-    let lfc = u32_of(c, db, "lfc-interval").unwrap_or(3600);
-    if let Some(p) = db.get("port") {
-        int_in(c, db, "port", 0, 65535);
-        let _ = p;
-    }
+    let lfc = u32_of(c, &db.loc, "lfc-interval", db.lfc_interval).unwrap_or(3600);
+    int_in(c, &db.loc, "port", db.port, 0, 65535);
     Some(LeaseDatabase {
         kind: kind.to_string(),
-        name: db.str("name").map(str::to_string),
-        persist: db.bool("persist").unwrap_or(true),
+        name: db.name.clone(),
+        persist: db.persist.unwrap_or(true),
         lfc_interval: lfc,
-        params: db.node.to_json(),
+        max_row_errors: u32_of(c, &db.loc, "max-row-errors", db.max_row_errors).unwrap_or(0),
     })
 }
 
-/// TLS files come as all three or none (Kea ARM 8.8.2, 21 "Security").
-pub(crate) fn tls_triplet(c: &mut Checker, v: &V<'_>) -> bool {
+/// TLS files come as all three or none (Kea ARM 8.8.2, 21 "Security"); `files` are
+/// `trust-anchor`, `cert-file` and `key-file` of the map at `at`.
+pub(crate) fn tls_triplet(c: &mut Checker, at: &Loc, files: [Option<&String>; 3]) -> bool {
     let keys = ["trust-anchor", "cert-file", "key-file"];
-    let n = keys.iter().filter(|k| v.get(k).is_some()).count();
+    let n = files.iter().filter(|f| f.is_some()).count();
     if n != 0 && n != 3 {
-        let missing: Vec<&str> = keys.iter().copied().filter(|k| v.get(k).is_none()).collect();
+        let missing: Vec<&str> = keys.iter().zip(files).filter(|(_, f)| f.is_none()).map(|(k, _)| *k).collect();
         c.err(
-            v,
+            at,
             format!("trust-anchor, cert-file and key-file must all be given or none; missing {}", missing.join(", ")),
         );
     }
     n == 3
 }
 
-fn control_socket(c: &mut Checker, s: &V<'_>) -> Option<ControlSocket> {
-    let kind = s.str("socket-type").unwrap_or("unix");
-    let kind = match kind {
+/// The keys of a control channel map, whichever daemon's map it is (`control-socket(s)` of
+/// Dhcp4/Dhcp6 and of DhcpDdns have the same transport keys).
+#[derive(Clone)]
+pub(crate) struct Channel<'a> {
+    pub(crate) loc: &'a Loc,
+    pub(crate) socket_type: Option<&'a str>,
+    pub(crate) socket_name: Option<&'a str>,
+    pub(crate) socket_address: Option<&'a str>,
+    pub(crate) socket_port: Option<i64>,
+    pub(crate) tls: [Option<&'a String>; 3],
+    pub(crate) cert_required: Option<bool>,
+    pub(crate) authentication: Option<&'a raw::Authentication>,
+    pub(crate) http_headers: &'a [raw::HttpHeader],
+}
+
+/// A raw control socket map seen as a [`Channel`].
+pub(crate) trait AsChannel {
+    fn channel(&self) -> Channel<'_>;
+}
+
+macro_rules! as_channel {
+    ($t:ty, |$s:ident| $headers:expr) => {
+        impl AsChannel for $t {
+            fn channel(&self) -> Channel<'_> {
+                let $s = self;
+                Channel {
+                    loc: &$s.loc,
+                    socket_type: $s.socket_type.as_deref(),
+                    socket_name: $s.socket_name.as_deref(),
+                    socket_address: $s.socket_address.as_deref(),
+                    socket_port: $s.socket_port,
+                    tls: [$s.trust_anchor.as_ref(), $s.cert_file.as_ref(), $s.key_file.as_ref()],
+                    cert_required: $s.cert_required,
+                    authentication: $s.authentication.as_ref(),
+                    http_headers: $headers,
+                }
+            }
+        }
+    };
+}
+as_channel!(raw::ControlSocket, |s| super::list(&s.http_headers));
+// Kea's DHCP-DDNS control sockets have no http-headers.
+as_channel!(crate::config::raw::ddns::D2ControlSocket, |s| &[]);
+
+/// `control-socket` (Kea 2.x, one map) and `control-sockets` (Kea 3.0, a list) as channels.
+pub(crate) fn channels_of<'a, T: AsChannel>(
+    one: &'a Option<T>,
+    many: &'a Option<Vec<T>>,
+) -> (Option<Channel<'a>>, Vec<Channel<'a>>) {
+    (one.as_ref().map(T::channel), super::list(many).iter().map(T::channel).collect())
+}
+
+fn control_socket(c: &mut Checker, s: Channel<'_>) -> Option<ControlSocket> {
+    let kind = match s.socket_type.unwrap_or("unix") {
         "unix" => {
-            let Some(name) = s.str("socket-name") else {
-                c.err(s, "control socket of type unix requires 'socket-name'");
+            let Some(name) = s.socket_name else {
+                c.err(s.loc, "control socket of type unix requires 'socket-name'");
                 return None;
             };
-            let at = s.get("socket-name").unwrap_or_else(|| s.clone());
+            let at = s.loc.key("socket-name");
             ControlSocketKind::Unix(crate::config::policy::path(c, &at, crate::config::policy::PathKind::Socket, name))
         }
-        "http" | "https" => {
-            let addr_text = s.str("socket-address").unwrap_or("127.0.0.1");
+        kind @ ("http" | "https") => {
+            let addr_text = s.socket_address.unwrap_or("127.0.0.1");
             let Ok(address) = addr_text.parse::<IpAddr>() else {
-                let at = s.get("socket-address").unwrap_or_else(|| s.clone());
-                c.err(&at, format!("invalid socket-address '{addr_text}'"));
+                c.err(s.loc.key("socket-address"), format!("invalid socket-address '{addr_text}'"));
                 return None;
             };
-            let port = int_in(c, s, "socket-port", 0, 65535).unwrap_or(8000) as u16;
-            let tls = tls_triplet(c, s);
-            if kind == "https" && !tls {
-                c.err(s, "an https control socket needs trust-anchor, cert-file and key-file");
+            let port = int_in(c, s.loc, "socket-port", s.socket_port, 0, 65535).unwrap_or(8000) as u16;
+            let ch = http_channel(c, &s, address, port)?;
+            if kind == "https" && ch.tls.is_none() {
+                c.err(s.loc, "an https control socket needs trust-anchor, cert-file and key-file");
                 return None;
             }
-            if tls {
-                ControlSocketKind::Https { address, port, cert_required: s.bool("cert-required").unwrap_or(true) }
-            } else {
-                ControlSocketKind::Http { address, port }
-            }
+            ControlSocketKind::Http(ch)
         }
         other => {
-            let at = s.get("socket-type").unwrap_or_else(|| s.clone());
-            c.err(&at, format!("unsupported control socket type '{other}' (expected unix, http or https)"));
+            c.err(
+                s.loc.key("socket-type"),
+                format!("unsupported control socket type '{other}' (expected unix, http or https)"),
+            );
             return None;
         }
     };
-    Some(ControlSocket { kind, params: s.node.to_json() })
+    Some(ControlSocket { kind })
 }
 
-/// `control-socket` (Kea 2.x, one map) and `control-sockets` (Kea 3.0, a list).
-pub(crate) fn control_sockets(c: &mut Checker, section: &V<'_>) -> Vec<ControlSocket> {
+/// The HTTP(S) settings of a channel listening at `address`:`port`.
+pub(crate) fn http_channel(c: &mut Checker, s: &Channel<'_>, address: IpAddr, port: u16) -> Option<HttpChannel> {
+    let before = c.errors.len();
+    let present = tls_triplet(c, s.loc, s.tls);
+    // An empty file name means no TLS, as Kea reads it; then all three must be empty.
+    let files: Vec<&String> = s.tls.iter().flatten().copied().filter(|f| !f.is_empty()).collect();
+    let tls = match files.as_slice() {
+        [] => None,
+        [ta, cert, key] if present => Some(TlsPaths {
+            trust_anchor: PathBuf::from(ta),
+            cert_file: PathBuf::from(cert),
+            key_file: PathBuf::from(key),
+            cert_required: s.cert_required.unwrap_or(true),
+        }),
+        _ => {
+            c.err(s.loc, "trust-anchor, cert-file and key-file must be all given or none");
+            None
+        }
+    };
+    let auth = s.authentication.and_then(|a| basic_auth(c, a));
+    let mut headers = Vec::new();
+    for h in s.http_headers {
+        match (h.name.as_deref(), h.value.as_deref()) {
+            (Some(""), _) => c.err(h.loc.key("name"), "http-headers 'name' must not be empty"),
+            (Some(name), Some(value)) => headers.push((name.to_string(), value.to_string())),
+            (None, _) => c.err(&h.loc, "http-headers entries need a 'name'"),
+            (_, None) => c.err(&h.loc, "http-headers entries need a 'value'"),
+        }
+    }
+    (c.errors.len() == before).then_some(HttpChannel { address, port, tls, auth, headers })
+}
+
+/// `authentication`: only `basic` exists (Kea ARM 7.2).
+fn basic_auth(c: &mut Checker, a: &raw::Authentication) -> Option<BasicAuthConfig> {
+    match a.r#type.as_deref() {
+        Some("basic") => {}
+        Some(other) => {
+            c.err(a.loc.key("type"), format!("unsupported 'type' authentication parameter: '{other}'"));
+            return None;
+        }
+        None => {
+            c.err(&a.loc, "'type' is required in authentication");
+            return None;
+        }
+    }
+    let clients = super::list(&a.clients)
+        .iter()
+        .map(|cl| AuthClientConfig {
+            user: cl.user.clone(),
+            user_file: cl.user_file.clone(),
+            password: cl.password.clone(),
+            password_file: cl.password_file.clone(),
+        })
+        .collect();
+    Some(BasicAuthConfig { realm: a.realm.clone(), directory: a.directory.clone().unwrap_or_default(), clients })
+}
+
+/// `control-socket` (Kea 2.x, one map) and `control-sockets` (Kea 3.0, a list) of the
+/// section at `section`.
+pub(crate) fn control_sockets(
+    c: &mut Checker,
+    section: &Loc,
+    (one, list): (Option<Channel<'_>>, Vec<Channel<'_>>),
+) -> Vec<ControlSocket> {
+    let unix = list.iter().filter(|s| s.socket_type.unwrap_or("unix") == "unix").count();
     let mut out = Vec::new();
-    if let Some(s) = section.get("control-socket") {
-        out.extend(control_socket(c, &s));
+    for s in one.into_iter().chain(list) {
+        out.extend(control_socket(c, s));
     }
-    for s in section.list("control-sockets") {
-        out.extend(control_socket(c, &s));
-    }
-    let unix = section
-        .list("control-sockets")
-        .into_iter()
-        .filter(|s| s.str("socket-type").unwrap_or("unix") == "unix")
-        .count();
     if unix > 1 {
         c.err(section, "only one unix control socket may be configured");
     }
@@ -679,52 +897,50 @@ pub(crate) fn control_sockets(c: &mut Checker, section: &V<'_>) -> Vec<ControlSo
 /// `option-def` entries added to the standard registry (Kea ARM 8.2.11 "Custom options").
 pub(crate) fn option_defs(
     c: &mut Checker,
-    scope: &V<'_>,
+    defs: &[raw::OptionDef],
     mut reg: OptionDefRegistry,
     default_space: &str,
 ) -> OptionDefRegistry {
-    for d in scope.list("option-def") {
-        let Some(name) = d.str("name") else {
-            c.err(&d, "missing parameter 'name'");
+    for d in defs {
+        let Some(name) = d.name.as_deref() else {
+            c.err(&d.loc, "missing parameter 'name'");
             continue;
         };
-        let Some(code) = d.get("code") else {
-            c.err(&d, "missing parameter 'code'");
+        let Some(code) = d.code else {
+            c.err(&d.loc, "missing parameter 'code'");
             continue;
         };
         let max = if default_space == "dhcp4" { 255 } else { 65535 };
-        let Some(code) = code.as_int().filter(|n| (1..=max).contains(n)) else {
-            c.err(&code, format!("invalid option code {}: must be between 1 and {max}", code.as_int().unwrap_or(0)));
+        if !(1..=max).contains(&code) {
+            c.err(d.loc.key("code"), format!("invalid option code {code}: must be between 1 and {max}"));
             continue;
-        };
-        let Some(type_name) = d.str("type") else {
-            c.err(&d, "missing parameter 'type'");
+        }
+        let Some(type_name) = d.r#type.as_deref() else {
+            c.err(&d.loc, "missing parameter 'type'");
             continue;
         };
         let Ok(option_type) = type_name.parse::<OptionDataType>() else {
-            let at = d.get("type").unwrap_or_else(|| d.clone());
-            c.err(&at, format!("option type '{type_name}' not supported"));
+            c.err(d.loc.key("type"), format!("option type '{type_name}' not supported"));
             continue;
         };
-        let record_types = match OptionDefinition::parse_record_types(d.str("record-types").unwrap_or("")) {
+        let record_types = match OptionDefinition::parse_record_types(d.record_types.as_deref().unwrap_or("")) {
             Ok(r) => r,
             Err(e) => {
-                let at = d.get("record-types").unwrap_or_else(|| d.clone());
-                c.err(&at, e.to_string());
+                c.err(d.loc.key("record-types"), e.to_string());
                 continue;
             }
         };
         let def = OptionDefinition {
             name: name.to_string(),
             code: code as u16,
-            space: d.str("space").unwrap_or(default_space).to_string(),
+            space: d.space.as_deref().unwrap_or(default_space).to_string(),
             option_type,
-            array: d.bool("array").unwrap_or(false),
+            array: d.array.unwrap_or(false),
             record_types,
-            encapsulate: d.str("encapsulate").unwrap_or("").to_string(),
+            encapsulate: d.encapsulate.clone().unwrap_or_default(),
         };
         if let Err(e) = reg.add(def) {
-            c.err(&d, e.to_string());
+            c.err(&d.loc, e.to_string());
         }
     }
     reg
@@ -733,25 +949,25 @@ pub(crate) fn option_defs(
 /// `option-data` of one scope, encoded against the definitions (Kea ARM 8.2.10).
 pub(crate) fn option_data(
     c: &mut Checker,
-    scope: &V<'_>,
+    list: &[raw::OptionData],
     reg: &OptionDefRegistry,
     default_space: &str,
 ) -> Vec<OptionValue> {
     let mut out = Vec::new();
-    for o in scope.list("option-data") {
-        let space = o.str("space").unwrap_or(default_space).to_string();
-        let name = o.str("name");
-        let code = o.get("code");
+    for o in list {
+        let space = o.space.as_deref().unwrap_or(default_space).to_string();
+        let name = o.name.as_deref();
+        let code = o.code;
         if name.is_none() && code.is_none() {
-            c.err(&o, "option data configuration requires one of 'code' or 'name' parameters to be specified");
+            c.err(&o.loc, "option data configuration requires one of 'code' or 'name' parameters to be specified");
             continue;
         }
         let max_code = if default_space == "dhcp4" && space == "dhcp4" { 254 } else { 65535 };
-        let code_num = match &code {
-            Some(cv) => match cv.as_int().filter(|n| (0..=max_code).contains(n)) {
+        let code_num = match code {
+            Some(n) => match Some(n).filter(|n| (0..=max_code).contains(n)) {
                 Some(n) => Some(n as u16),
                 None => {
-                    c.err(cv, format!("option code must be between 0 and {max_code}"));
+                    c.err(o.loc.key("code"), format!("option code must be between 0 and {max_code}"));
                     continue;
                 }
             },
@@ -766,7 +982,7 @@ pub(crate) fn option_data(
             match reg.by_code(&space, k) {
                 Some(d) if d.name != n => {
                     c.err(
-                        &o,
+                        &o.loc,
                         format!(
                             "specified option name '{n}' does not match the option definition: '{space}.{}'",
                             d.name
@@ -781,24 +997,21 @@ pub(crate) fn option_data(
             if let Some(n) = name {
                 // A name needs a definition; only a code may come without one (raw hex data).
                 if code_num.is_none() {
-                    let at = o.get("name").unwrap_or_else(|| o.clone());
-                    c.err(&at, format!("definition for the option '{space}.{n}' does not exist"));
+                    c.err(o.loc.key("name"), format!("definition for the option '{space}.{n}' does not exist"));
                     continue;
                 }
             }
         }
-        let csv = o.bool("csv-format").unwrap_or(true);
-        let data = o.get("data");
-        let payload = match (&data, def) {
+        let csv = o.csv_format.unwrap_or(true);
+        let payload = match (o.data.as_deref(), def) {
             (None, _) => None,
-            (Some(d), Some(def)) => {
-                let text = d.as_str().unwrap_or("");
+            (Some(text), Some(def)) => {
                 let universe = if default_space == "dhcp4" { Universe::V4 } else { Universe::V6 };
                 match optdata::encode_in(universe, def, text, csv) {
                     Ok(p) => Some(p),
                     Err(e) => {
                         c.err(
-                            d,
+                            o.loc.key("data"),
                             format!(
                                 "option data does not match option definition '{space}.{}' (code {}): {e}",
                                 def.name, def.code
@@ -808,10 +1021,10 @@ pub(crate) fn option_data(
                     }
                 }
             }
-            (Some(d), None) => {
+            (Some(text), None) => {
                 if csv {
                     c.err(
-                        &o,
+                        &o.loc,
                         format!(
                             "definition for the option '{space}.{}' having code '{}' does not exist",
                             name.unwrap_or(""),
@@ -820,10 +1033,10 @@ pub(crate) fn option_data(
                     );
                     continue;
                 }
-                match optdata::encode_raw_hex(d.as_str().unwrap_or("")) {
+                match optdata::encode_raw_hex(text) {
                     Ok(p) => Some(p),
                     Err(e) => {
-                        c.err(d, format!("option data is not valid hex: {e}"));
+                        c.err(o.loc.key("data"), format!("option data is not valid hex: {e}"));
                         continue;
                     }
                 }
@@ -835,9 +1048,9 @@ pub(crate) fn option_data(
             code,
             name: def.map(|d| d.name.clone()).or_else(|| name.map(str::to_string)),
             payload,
-            always_send: o.bool("always-send").unwrap_or(false),
-            never_send: o.bool("never-send").unwrap_or(false),
-            client_classes: o.strings("client-classes"),
+            always_send: o.always_send.unwrap_or(false),
+            never_send: o.never_send.unwrap_or(false),
+            client_classes: o.client_classes.clone().unwrap_or_default(),
         });
     }
     encapsulate(&mut out, reg, default_space);
@@ -874,31 +1087,41 @@ fn encapsulate(out: &mut [OptionValue], reg: &OptionDefRegistry, default_space: 
     }
 }
 
+/// The keys of a client class that every family has (Kea ARM 14 "Client Classification").
+pub(crate) struct ClassKeys<'a> {
+    pub(crate) loc: &'a Loc,
+    pub(crate) name: Option<&'a str>,
+    /// `option-def` (DHCPv4 classes only: Kea's grammar has none in Dhcp6 classes).
+    pub(crate) option_def: Option<&'a [raw::OptionDef]>,
+    pub(crate) option_data: &'a [raw::OptionData],
+}
+
 /// Client class names must be present and unique (Kea ARM 14 "Client Classification");
-/// returns each accepted class's node and encoded options.
-pub(crate) fn client_classes<'a>(
+/// returns each accepted class's index and encoded options.
+pub(crate) fn client_classes(
     c: &mut Checker,
-    section: &V<'a>,
+    classes: &[ClassKeys<'_>],
     reg: &OptionDefRegistry,
     space: &str,
-) -> Vec<(V<'a>, Vec<OptionValue>)> {
-    let mut out: Vec<(V<'a>, Vec<OptionValue>)> = Vec::new();
-    let mut names: Vec<String> = Vec::new();
-    for cl in section.list("client-classes") {
-        let Some(name) = cl.str("name") else {
-            c.err(&cl, "missing parameter 'name'");
+) -> Vec<(usize, Vec<OptionValue>)> {
+    let mut out = Vec::new();
+    let mut names: Vec<&str> = Vec::new();
+    for (i, cl) in classes.iter().enumerate() {
+        let Some(name) = cl.name else {
+            c.err(cl.loc, "missing parameter 'name'");
             continue;
         };
-        if names.iter().any(|n| n == name) {
-            c.err(&cl, format!("Can't add class: Client Class: {name} has already been defined"));
+        if names.contains(&name) {
+            c.err(cl.loc, format!("Can't add class: Client Class: {name} has already been defined"));
             continue;
         }
-        // Only DHCPv4 classes may define options (Kea's grammar has no option-def in Dhcp6
-        // classes).
-        let class_reg = if space == "dhcp4" { option_defs(c, &cl, reg.clone(), space) } else { reg.clone() };
-        let options = option_data(c, &cl, &class_reg, space);
-        names.push(name.to_string());
-        out.push((cl, options));
+        let class_reg = match cl.option_def {
+            Some(defs) => option_defs(c, defs, reg.clone(), space),
+            None => reg.clone(),
+        };
+        let options = option_data(c, cl.option_data, &class_reg, space);
+        names.push(name);
+        out.push((i, options));
     }
     out
 }
@@ -916,10 +1139,9 @@ impl<T: std::hash::Hash + Eq> Seen<T> {
     }
 }
 
-/// `interfaces-config.interfaces` entries must exist on the host when `-T` is used.
-pub(crate) fn interfaces(c: &mut Checker, section: &V<'_>) -> Vec<String> {
-    let Some(ic) = section.get("interfaces-config") else { return Vec::new() };
-    let names = ic.strings("interfaces");
+/// `interfaces-config.interfaces` (the map at `at`) entries must exist on the host when `-T`
+/// is used.
+pub(crate) fn interfaces(c: &mut Checker, at: &Loc, names: &[String]) -> Vec<String> {
     if let Some(host) = &c.opts.host {
         let host = host.clone();
         for (i, spec) in names.iter().enumerate() {
@@ -930,21 +1152,156 @@ pub(crate) fn interfaces(c: &mut Checker, section: &V<'_>) -> Vec<String> {
                 Some((n, a)) => (n, Some(a)),
                 None => (spec.as_str(), None),
             };
-            let at = ic.list("interfaces").get(i).cloned().unwrap_or_else(|| ic.clone());
+            let here = at.item("interfaces", i);
             match host.iter().find(|h| h.name == ifname) {
-                None => {
-                    c.err(&at, format!("Failed to select interface: interface '{ifname}' doesn't exist in the system"))
-                }
+                None => c.err(
+                    &here,
+                    format!("Failed to select interface: interface '{ifname}' doesn't exist in the system"),
+                ),
                 Some(h) => {
                     if let Some(a) = addr {
                         let ok = a.parse::<IpAddr>().is_ok_and(|ip| h.addresses.contains(&ip));
                         if !ok {
-                            c.err(&at, format!("Failed to select interface: interface '{ifname}' doesn't have address '{a}' assigned"));
+                            c.err(&here, format!("Failed to select interface: interface '{ifname}' doesn't have address '{a}' assigned"));
                         }
                     }
                 }
             }
         }
     }
-    names
+    names.to_vec()
+}
+
+/// Subnet ids of one section: unique, and numbered like Kea 2.2 when absent or 0.
+pub(crate) struct SubnetIds {
+    seen: Seen<u32>,
+    next_auto: u32,
+}
+
+impl SubnetIds {
+    pub(crate) fn new() -> SubnetIds {
+        SubnetIds { seen: Seen::new(), next_auto: 0 }
+    }
+
+    /// The id of the subnet at `at` (`family`: `IPv4` or `IPv6`); `None` when out of range.
+    pub(crate) fn assign(&mut self, c: &mut Checker, at: &Loc, id: Option<i64>, family: &str) -> Option<u32> {
+        let id = match id {
+            Some(i) if (0..=4_294_967_294).contains(&i) => i as u32,
+            Some(i) => {
+                c.err(at.key("id"), format!("subnet configuration failed: The 'id' value ({i}) is not within expected range: (0 - 4294967294)"));
+                return None;
+            }
+            None => 0,
+        };
+        // Kea 2.2 numbers subnets without an id 1, 2, 3... in the order it parses them.
+        let id = if id == 0 {
+            self.next_auto += 1;
+            self.next_auto
+        } else {
+            id
+        };
+        if !self.seen.first(id) {
+            c.err(at.key("id"), format!("ID of the new {family} subnet '{id}' is already in use"));
+        }
+        Some(id)
+    }
+}
+
+/// Reservation identifiers and (with `ip-reservations-unique`) addresses are unique per
+/// subnet; `key` gives a reservation's identifier and addresses.
+pub(crate) fn check_reservation_dups<R>(
+    c: &mut Checker,
+    list: &[(&Loc, R)],
+    ip_unique: bool,
+    (family, subnet_id): (&str, u32),
+    key: impl Fn(&R) -> (&HostIdentifier, Vec<IpAddr>),
+) {
+    let mut ids = Seen::new();
+    let mut ips = Seen::new();
+    for (at, r) in list {
+        let (identifier, addresses) = key(r);
+        if !ids.first(identifier.clone()) {
+            c.err(at, format!("failed to add new host using the {} to the {family} subnet id '{subnet_id}' as this host has already been added", identifier.kind()));
+        }
+        for ip in addresses.into_iter().filter(|ip| !ip.is_unspecified()) {
+            if ip_unique && !ips.first(ip) {
+                c.err(at, format!("failed to add new host for the address {ip} to the {family} subnet id '{subnet_id}': there's already a reservation for this address"));
+            }
+        }
+    }
+}
+
+/// `relay` of a subnet or shared network: its addresses (`family`: `IPv4` or `IPv6`), each
+/// checked.
+pub(crate) fn relay<A: std::str::FromStr>(c: &mut Checker, relay: Option<&raw::Relay>, family: &str) -> Vec<A> {
+    let Some(r) = relay else { return Vec::new() };
+    let items = super::list(&r.ip_addresses).iter().enumerate().map(|(i, a)| (r.loc.item("ip-addresses", i), a));
+    let mut out = Vec::new();
+    for (at, text) in items.chain(r.ip_address.iter().map(|a| (r.loc.key("ip-address"), a))) {
+        match text.parse::<A>() {
+            Ok(ip) => out.push(ip),
+            Err(_) => c.err(at, format!("address {text} is not a valid: {family}address")),
+        }
+    }
+    out
+}
+
+/// A shared network's relay addresses for its subnets (already checked by [`relay`] where
+/// the subnets are).
+pub(crate) fn network_relay<A: std::str::FromStr>(relay: Option<&raw::Relay>) -> Vec<A> {
+    relay.map_or_else(Vec::new, |r| {
+        super::list(&r.ip_addresses).iter().chain(&r.ip_address).filter_map(|a| a.parse().ok()).collect()
+    })
+}
+
+/// `dhcp-ddns` of a DHCP section: whether updates are enabled, the addresses checked.
+pub(crate) fn dhcp_ddns(c: &mut Checker, dd: Option<&raw::DhcpDdnsClient>) -> bool {
+    let Some(dd) = dd else { return false };
+    for (key, value) in [("server-ip", &dd.server_ip), ("sender-ip", &dd.sender_ip)] {
+        if let Some(s) = value.as_deref().filter(|s| !s.is_empty() && s.parse::<IpAddr>().is_err()) {
+            c.err(dd.loc.key(key), format!("Failed to convert '{s}' to address"));
+        }
+    }
+    int_in(c, &dd.loc, "server-port", dd.server_port, 0, 65535);
+    int_in(c, &dd.loc, "sender-port", dd.sender_port, 0, 65535);
+    dd.enable_updates.unwrap_or(false)
+}
+
+/// The lease database of a DHCP section (memfile by default), after checking the host
+/// databases too.
+pub(crate) fn databases(
+    c: &mut Checker,
+    lease: Option<&raw::LeaseDatabase>,
+    hosts: Option<&raw::LeaseDatabase>,
+    hosts_list: &[raw::LeaseDatabase],
+) -> LeaseDatabase {
+    let lease_database = lease.and_then(|db| database(c, db, true)).unwrap_or(LeaseDatabase {
+        kind: "memfile".into(),
+        name: None,
+        persist: true,
+        lfc_interval: 3600,
+        max_row_errors: 0,
+    });
+    for db in hosts.into_iter().chain(hosts_list) {
+        database(c, db, false);
+    }
+    lease_database
+}
+
+/// `host-reservation-identifiers` of the section at `at`, each one of `allowed`; Kea's
+/// `default` when the key is absent.
+pub(crate) fn host_ids(
+    c: &mut Checker,
+    at: &Loc,
+    ids: Option<&Vec<String>>,
+    allowed: &[&str],
+    default: &[&str],
+) -> Vec<String> {
+    let Some(ids) = ids else { return default.iter().map(|s| s.to_string()).collect() };
+    for id in ids {
+        if !allowed.contains(&id.as_str()) {
+            c.err(at, format!("invalid host-reservation-identifiers entry '{id}'"));
+        }
+    }
+    ids.clone()
 }

@@ -4,7 +4,9 @@ use std::net::IpAddr;
 use std::path::Path;
 
 use super::common::{self, HookLibrary};
-use super::{Checker, ControlSocket, V};
+use super::{list, Checker, ControlSocket};
+use crate::config::de::Loc;
+use crate::config::raw;
 
 /// TSIG algorithms Kea's D2 accepts (Kea ARM 12.2.5), matched case-insensitively.
 const TSIG_ALGORITHMS: &[&str] = &["HMAC-MD5", "HMAC-SHA1", "HMAC-SHA224", "HMAC-SHA256", "HMAC-SHA384", "HMAC-SHA512"];
@@ -76,8 +78,8 @@ pub struct ControlAgent {
     pub services: Vec<(String, String)>,
     /// Built-in hooks enabled.
     pub hooks: Vec<HookLibrary>,
-    /// The whole section, for the API layer (authentication, TLS files, http-headers).
-    pub params: serde_json::Value,
+    /// The agent's HTTP(S) listener.
+    pub http: common::HttpChannel,
 }
 
 fn base64_decode(s: &str) -> Option<Vec<u8>> {
@@ -109,139 +111,129 @@ fn base64_decode(s: &str) -> Option<Vec<u8>> {
     Some(out)
 }
 
-fn tsig_key(c: &mut Checker, k: &V<'_>) -> Option<TsigKey> {
-    let Some(name) = k.str("name") else {
-        c.err(k, "TSIG key must specify a 'name'");
+fn tsig_key(c: &mut Checker, k: &raw::ddns::TsigKey) -> Option<TsigKey> {
+    let Some(name) = k.name.as_deref() else {
+        c.err(&k.loc, "TSIG key must specify a 'name'");
         return None;
     };
-    let Some(alg) = k.get("algorithm") else {
-        c.err(k, format!("TSIG key '{name}' must specify an 'algorithm'"));
+    let Some(alg) = k.algorithm.as_deref() else {
+        c.err(&k.loc, format!("TSIG key '{name}' must specify an 'algorithm'"));
         return None;
     };
-    let algorithm = alg.as_str().unwrap_or("").to_ascii_uppercase();
+    let algorithm = alg.to_ascii_uppercase();
     if !TSIG_ALGORITHMS.contains(&algorithm.as_str()) {
         c.err(
-            &alg,
-            format!(
-                "TSIG key: unknown algorithm '{}' (expected one of {})",
-                alg.as_str().unwrap_or(""),
-                TSIG_ALGORITHMS.join(", ")
-            ),
+            k.loc.key("algorithm"),
+            format!("TSIG key: unknown algorithm '{alg}' (expected one of {})", TSIG_ALGORITHMS.join(", ")),
         );
         return None;
     }
-    let digest_bits = common::u32_of(c, k, "digest-bits").unwrap_or(0);
-    let secret_text = match (k.get("secret"), k.get("secret-file")) {
-        (Some(s), _) => Some((s.as_str().unwrap_or("").to_string(), s)),
-        (None, Some(f)) => {
-            let path = f.as_str().unwrap_or("");
-            match crate::safefs::read_regular_file(Path::new(path), 1 << 20) {
-                Ok(t) => Some((String::from_utf8_lossy(&t).trim().to_string(), f)),
-                Err(e) => {
-                    c.err(&f, format!("can't read secret-file '{path}': {e}"));
-                    return None;
-                }
+    let digest_bits = common::u32_of(c, &k.loc, "digest-bits", k.digest_bits).unwrap_or(0);
+    let (text, at) = match (k.secret.as_deref(), k.secret_file.as_deref()) {
+        (Some(s), _) => (s.to_string(), k.loc.key("secret")),
+        (None, Some(path)) => match crate::safefs::read_regular_file(Path::new(path), 1 << 20) {
+            Ok(t) => (String::from_utf8_lossy(&t).trim().to_string(), k.loc.key("secret-file")),
+            Err(e) => {
+                c.err(k.loc.key("secret-file"), format!("can't read secret-file '{path}': {e}"));
+                return None;
             }
-        }
+        },
         (None, None) => {
-            c.err(k, format!("TSIG key '{name}' must specify a 'secret' or 'secret-file'"));
+            c.err(&k.loc, format!("TSIG key '{name}' must specify a 'secret' or 'secret-file'"));
             return None;
         }
     };
-    let (text, at) = secret_text?;
     match base64_decode(&text) {
         Some(secret) if !secret.is_empty() => Some(TsigKey { name: name.to_string(), algorithm, digest_bits, secret }),
         _ => {
-            c.err(&at, format!("TSIG key '{name}': secret is not valid base64"));
+            c.err(at, format!("TSIG key '{name}': secret is not valid base64"));
             None
         }
     }
 }
 
-fn domains(c: &mut Checker, section: &V<'_>, key: &str, keys: &[TsigKey]) -> Vec<DdnsDomain> {
-    let Some(mgr) = section.get(key) else { return Vec::new() };
+/// A `key-name` that must name one of the file's TSIG keys (an empty one is none).
+fn key_ref(c: &mut Checker, at: &Loc, key: Option<&str>, keys: &[&str], what: &str) -> Option<String> {
+    let kn = key.filter(|s| !s.is_empty())?;
+    if !keys.contains(&kn) {
+        c.err(at.key("key-name"), format!("{what} specifies an undefined key: {kn}"));
+    }
+    Some(kn.to_string())
+}
+
+fn dns_server(
+    c: &mut Checker,
+    s: &raw::ddns::DnsServer,
+    keys: &[&str],
+    domain_key: &Option<String>,
+) -> Option<DnsServer> {
+    let Some(text) = s.ip_address.as_deref() else {
+        c.err(&s.loc, "Dns Server must specify an 'ip-address'");
+        return None;
+    };
+    let Ok(ip) = text.parse::<IpAddr>() else {
+        c.err(s.loc.key("ip-address"), format!("Dns Server : ip-address '{text}' is not a valid IP address"));
+        return None;
+    };
+    let port = common::int_in(c, &s.loc, "port", s.port, 0, 65535).unwrap_or(53) as u16;
+    let skey = key_ref(c, &s.loc, s.key_name.as_deref(), keys, "Dns Server :");
+    Some(DnsServer { ip_address: ip, port, key_name: skey.or_else(|| domain_key.clone()) })
+}
+
+fn domains(c: &mut Checker, mgr: Option<&raw::ddns::DdnsDomainList>, keys: &[&str]) -> Vec<DdnsDomain> {
+    let Some(mgr) = mgr else { return Vec::new() };
     let mut out = Vec::new();
     let mut names = common::Seen::new();
-    for d in mgr.list("ddns-domains") {
-        let Some(name) = d.str("name") else {
-            c.err(&d, "DDNS domain must specify a 'name'");
+    for d in list(&mgr.ddns_domains) {
+        let Some(name) = d.name.as_deref() else {
+            c.err(&d.loc, "DDNS domain must specify a 'name'");
             continue;
         };
         if !names.first(name.to_ascii_lowercase()) {
-            c.err(&d, format!("Duplicate domain specified: {name}"));
+            c.err(&d.loc, format!("Duplicate domain specified: {name}"));
             continue;
         }
-        let key_name = d.str("key-name").filter(|s| !s.is_empty()).map(str::to_string);
-        if let Some(kn) = &key_name {
-            if !keys.iter().any(|k| &k.name == kn) {
-                let at = d.get("key-name").unwrap_or_else(|| d.clone());
-                c.err(&at, format!("DdnsDomain : {name} specifies an undefined key: {kn}"));
-            }
-        }
-        let mut servers = Vec::new();
-        for s in d.list("dns-servers") {
-            let Some(ipv) = s.get("ip-address") else {
-                c.err(&s, "Dns Server must specify an 'ip-address'");
-                continue;
-            };
-            let Some(ip) = ipv.as_str().and_then(|t| t.parse::<IpAddr>().ok()) else {
-                c.err(
-                    &ipv,
-                    format!("Dns Server : ip-address '{}' is not a valid IP address", ipv.as_str().unwrap_or("")),
-                );
-                continue;
-            };
-            let port = common::int_in(c, &s, "port", 0, 65535).unwrap_or(53) as u16;
-            let skey = s.str("key-name").filter(|t| !t.is_empty()).map(str::to_string);
-            if let Some(kn) = &skey {
-                if !keys.iter().any(|k| &k.name == kn) {
-                    let at = s.get("key-name").unwrap_or_else(|| s.clone());
-                    c.err(&at, format!("Dns Server : specifies an undefined key: {kn}"));
-                }
-            }
-            servers.push(DnsServer { ip_address: ip, port, key_name: skey.or_else(|| key_name.clone()) });
-        }
+        let key_name = key_ref(c, &d.loc, d.key_name.as_deref(), keys, &format!("DdnsDomain : {name}"));
+        let servers = list(&d.dns_servers).iter().filter_map(|s| dns_server(c, s, keys, &key_name)).collect();
         out.push(DdnsDomain { name: name.to_string(), key_name, dns_servers: servers });
     }
     out
 }
 
-/// Builds and checks `DhcpDdns`.
-pub(crate) fn build_ddns(c: &mut Checker, d: &V<'_>) -> Option<DhcpDdns> {
+/// An address text (the key `key` of the map at `at`) with 127.0.0.1 as its default.
+fn address_or_localhost(c: &mut Checker, at: &Loc, key: &str, text: Option<&str>) -> IpAddr {
+    let localhost = IpAddr::from([127, 0, 0, 1]);
+    let Some(text) = text else { return localhost };
+    text.parse().unwrap_or_else(|_| {
+        c.err(at.key(key), format!("invalid {key} '{text}'"));
+        localhost
+    })
+}
+
+/// Builds and checks `DhcpDdns` from its typed raw mirror.
+pub(crate) fn build_ddns(c: &mut Checker, d: &raw::ddns::DhcpDdns) -> Option<DhcpDdns> {
     let before = c.errors.len();
-    let ip_address = match d.get("ip-address") {
-        Some(v) => match v.as_str().and_then(|s| s.parse::<IpAddr>().ok()) {
-            Some(ip) => ip,
-            None => {
-                c.err(&v, format!("invalid ip-address '{}'", v.as_str().unwrap_or("")));
-                IpAddr::from([127, 0, 0, 1])
-            }
-        },
-        None => IpAddr::from([127, 0, 0, 1]),
-    };
-    let port = common::int_in(c, d, "port", 1, 65535).unwrap_or(53001) as u16;
-    let dns_server_timeout = common::int_in(c, d, "dns-server-timeout", 1, u32::MAX as i64).unwrap_or(500) as u32;
+    let ip_address = address_or_localhost(c, &d.loc, "ip-address", d.ip_address.as_deref());
+    let port = common::int_in(c, &d.loc, "port", d.port, 1, 65535).unwrap_or(53001) as u16;
+    let dns_server_timeout =
+        common::int_in(c, &d.loc, "dns-server-timeout", d.dns_server_timeout, 1, u32::MAX as i64).unwrap_or(500) as u32;
     let mut tsig_keys: Vec<TsigKey> = Vec::new();
-    for k in d.list("tsig-keys") {
-        if let Some(key) = tsig_key(c, &k) {
+    for k in list(&d.tsig_keys) {
+        if let Some(key) = tsig_key(c, k) {
             if tsig_keys.iter().any(|x| x.name == key.name) {
-                c.err(&k, format!("Duplicate TSIG key name specified : {}", key.name));
+                c.err(&k.loc, format!("Duplicate TSIG key name specified : {}", key.name));
                 continue;
             }
             tsig_keys.push(key);
         }
     }
     // Reference checks use every key named in the file, even ones with a bad secret.
-    let named: Vec<TsigKey> = d
-        .list("tsig-keys")
-        .iter()
-        .filter_map(|k| k.str("name"))
-        .map(|n| TsigKey { name: n.to_string(), algorithm: String::new(), digest_bits: 0, secret: Vec::new() })
-        .collect();
-    let forward_domains = domains(c, d, "forward-ddns", &named);
-    let reverse_domains = domains(c, d, "reverse-ddns", &named);
-    let control_sockets = common::control_sockets(c, d);
-    let hooks = common::hooks(c, d);
+    let named: Vec<&str> = list(&d.tsig_keys).iter().filter_map(|k| k.name.as_deref()).collect();
+    let forward_domains = domains(c, d.forward_ddns.as_ref(), &named);
+    let reverse_domains = domains(c, d.reverse_ddns.as_ref(), &named);
+    let control_sockets =
+        common::control_sockets(c, &d.loc, common::channels_of(&d.control_socket, &d.control_sockets));
+    let hooks = common::hooks(c, list(&d.hooks_libraries));
     if c.errors.len() > before {
         return None;
     }
@@ -257,53 +249,60 @@ pub(crate) fn build_ddns(c: &mut Checker, d: &V<'_>) -> Option<DhcpDdns> {
     })
 }
 
-/// Builds and checks `Control-agent`, including Kea's check that credential files exist.
-pub(crate) fn build_agent(c: &mut Checker, a: &V<'_>) -> Option<ControlAgent> {
+/// Kea's check that the agent's credential files can be read.
+fn credential_files(c: &mut Checker, auth: &raw::common::Authentication) {
+    let dir = auth.directory.as_deref().unwrap_or("");
+    for cl in list(&auth.clients) {
+        for (key, file) in [("user-file", &cl.user_file), ("password-file", &cl.password_file)] {
+            let Some(name) = file.as_deref() else { continue };
+            let path = if dir.is_empty() || Path::new(name).is_absolute() {
+                Path::new(name).to_path_buf()
+            } else {
+                Path::new(dir).join(name)
+            };
+            if let Err(e) = crate::safefs::read_regular_file(&path, 1 << 20) {
+                c.err(cl.loc.key(key), format!("can't open file '{}': {e}", path.display()));
+            }
+        }
+    }
+}
+
+/// Builds and checks `Control-agent` from its typed raw mirror, including Kea's check that
+/// credential files exist.
+pub(crate) fn build_agent(c: &mut Checker, a: &raw::agent::ControlAgent) -> Option<ControlAgent> {
     let before = c.errors.len();
-    let http_host = match a.get("http-host") {
-        Some(v) => match v.as_str().and_then(|s| s.parse::<IpAddr>().ok()) {
-            Some(ip) => ip,
-            None => {
-                c.err(&v, format!("invalid http-host '{}'", v.as_str().unwrap_or("")));
-                IpAddr::from([127, 0, 0, 1])
-            }
-        },
-        None => IpAddr::from([127, 0, 0, 1]),
+    let http_host = address_or_localhost(c, &a.loc, "http-host", a.http_host.as_deref());
+    let http_port = common::int_in(c, &a.loc, "http-port", a.http_port, 1, 65535).unwrap_or(8000) as u16;
+    let channel = common::Channel {
+        loc: &a.loc,
+        socket_type: Some("http"),
+        socket_name: None,
+        socket_address: a.http_host.as_deref(),
+        socket_port: a.http_port,
+        tls: [a.trust_anchor.as_ref(), a.cert_file.as_ref(), a.key_file.as_ref()],
+        cert_required: a.cert_required,
+        authentication: a.authentication.as_ref(),
+        http_headers: list(&a.http_headers),
     };
-    let http_port = common::int_in(c, a, "http-port", 1, 65535).unwrap_or(8000) as u16;
-    common::tls_triplet(c, a);
+    let http = common::http_channel(c, &channel, http_host, http_port);
     let mut services = Vec::new();
-    if let Some(cs) = a.get("control-sockets") {
-        for (svc, s) in cs.entries() {
-            match s.str("socket-name") {
+    if let Some(cs) = &a.control_sockets {
+        for (svc, s) in [("dhcp4", &cs.dhcp4), ("dhcp6", &cs.dhcp6), ("d2", &cs.d2)] {
+            let Some(s) = s else { continue };
+            match s.socket_name.as_deref() {
                 Some(name) => services.push((svc.to_string(), name.to_string())),
-                None => c.err(&s, format!("control socket for {svc} requires 'socket-name'")),
+                None => c.err(&s.loc, format!("control socket for {svc} requires 'socket-name'")),
             }
         }
     }
-    if let Some(auth) = a.get("authentication") {
-        let dir = auth.str("directory").unwrap_or("");
-        for cl in auth.list("clients") {
-            for key in ["user-file", "password-file"] {
-                if let Some(f) = cl.get(key) {
-                    let name = f.as_str().unwrap_or("");
-                    let path = if dir.is_empty() || Path::new(name).is_absolute() {
-                        Path::new(name).to_path_buf()
-                    } else {
-                        Path::new(dir).join(name)
-                    };
-                    if let Err(e) = crate::safefs::read_regular_file(&path, 1 << 20) {
-                        c.err(&f, format!("can't open file '{}': {e}", path.display()));
-                    }
-                }
-            }
-        }
+    if let Some(auth) = &a.authentication {
+        credential_files(c, auth);
     }
-    let hooks = common::hooks(c, a);
+    let hooks = common::hooks(c, list(&a.hooks_libraries));
     if c.errors.len() > before {
         return None;
     }
-    Some(ControlAgent { http_host, http_port, services, hooks, params: a.node.to_json() })
+    Some(ControlAgent { http_host, http_port, services, hooks, http: http? })
 }
 
 #[cfg(test)]

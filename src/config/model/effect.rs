@@ -129,6 +129,55 @@ fn child_scope(outer: Scope, key: &str) -> Option<Scope> {
     })
 }
 
+/// Every (sample path, key) the rules and the scope map name, for the test that checks them
+/// against the raw mirror.
+#[cfg(test)]
+pub(super) fn rule_keys() -> Vec<(String, &'static str)> {
+    let path = |scope: Scope, v6: bool| -> Option<String> {
+        let (root, subnets) = if v6 { ("Dhcp6", "subnet6") } else { ("Dhcp4", "subnet4") };
+        let tail = match scope {
+            Global => String::new(),
+            Network => ".shared-networks[0]".into(),
+            Subnet => format!(".{subnets}[0]"),
+            Pool => format!(".{subnets}[0].pools[0]"),
+            PdPool if v6 => format!(".{subnets}[0].pd-pools[0]"),
+            PdPool => return None,
+            Reservation => ".reservations[0]".into(),
+            Class => ".client-classes[0]".into(),
+            OptionData => ".option-data[0]".into(),
+            Interfaces => ".interfaces-config".into(),
+            Expired => ".expired-leases-processing".into(),
+            Sanity => ".sanity-checks".into(),
+            Compat => ".compatibility".into(),
+            Logger => ".loggers[0]".into(),
+            Output => ".loggers[0].output-options[0]".into(),
+            Hook => ".hooks-libraries[0]".into(),
+            Ddns => ".dhcp-ddns".into(),
+            HostsDb => ".hosts-databases[0]".into(),
+            ConfigControl => ".config-control".into(),
+            LeaseDb => ".lease-database".into(),
+        };
+        Some(format!("{root}{tail}"))
+    };
+    let mut out = Vec::new();
+    for r in RULES {
+        let families: &[bool] = match r.fam {
+            Fam::V4 => &[false],
+            Fam::V6 => &[true],
+            Fam::Both => &[false, true],
+        };
+        for &scope in r.scopes {
+            for &v6 in families {
+                out.extend(path(scope, v6).map(|p| (p, r.key)));
+            }
+        }
+    }
+    for (scope, key) in [(Logger, "severity"), (Hook, "library"), (LeaseDb, "type")] {
+        out.extend([false, true].iter().filter_map(|&v6| path(scope, v6)).map(|p| (p, key)));
+    }
+    out
+}
+
 fn is_same(v: &V<'_>, same: Same) -> bool {
     use crate::config::text::Value;
     match same {

@@ -1,11 +1,13 @@
 //! The `Dhcp4` section: subnets, pools, shared networks, reservations (Kea ARM 8.2).
 
-use std::net::Ipv4Addr;
+use std::net::{IpAddr, Ipv4Addr};
 
 use ipnet::Ipv4Net;
 
 use super::common::{self, HookLibrary, HostIdentifier, LeaseDatabase, OptionValue, Seen, Triplet};
-use super::{Checker, ControlSocket, V};
+use super::{list, Checker, ControlSocket};
+use crate::config::de::{Here, Loc};
+use crate::config::raw;
 use crate::wire::optdef::OptionDefRegistry;
 
 /// Which address-picking strategy a pool uses (`allocator`, Kea ARM 8.2.7).
@@ -171,16 +173,22 @@ pub struct ExpiredLeases {
 }
 
 impl ExpiredLeases {
-    pub(crate) fn read(c: &mut Checker, d: &V<'_>) -> ExpiredLeases {
-        let e = d.get("expired-leases-processing");
-        let get = |c: &mut Checker, k: &str, def: u32| e.as_ref().and_then(|e| common::u32_of(c, e, k)).unwrap_or(def);
+    /// A section's `expired-leases-processing` with Kea's defaults.
+    pub(crate) fn read(c: &mut Checker, e: Option<&raw::common::ExpiredLeasesProcessing>) -> ExpiredLeases {
+        let mut get = |key: &str, value: fn(&raw::common::ExpiredLeasesProcessing) -> Option<i64>, def: u32| {
+            e.and_then(|e| common::u32_of(c, &e.loc, key, value(e))).unwrap_or(def)
+        };
         ExpiredLeases {
-            reclaim_timer_wait_time: get(c, "reclaim-timer-wait-time", 10),
-            flush_reclaimed_timer_wait_time: get(c, "flush-reclaimed-timer-wait-time", 25),
-            hold_reclaimed_time: get(c, "hold-reclaimed-time", 3600),
-            max_reclaim_leases: get(c, "max-reclaim-leases", 100),
-            max_reclaim_time: get(c, "max-reclaim-time", 250),
-            unwarned_reclaim_cycles: get(c, "unwarned-reclaim-cycles", 5),
+            reclaim_timer_wait_time: get("reclaim-timer-wait-time", |e| e.reclaim_timer_wait_time, 10),
+            flush_reclaimed_timer_wait_time: get(
+                "flush-reclaimed-timer-wait-time",
+                |e| e.flush_reclaimed_timer_wait_time,
+                25,
+            ),
+            hold_reclaimed_time: get("hold-reclaimed-time", |e| e.hold_reclaimed_time, 3600),
+            max_reclaim_leases: get("max-reclaim-leases", |e| e.max_reclaim_leases, 100),
+            max_reclaim_time: get("max-reclaim-time", |e| e.max_reclaim_time, 250),
+            unwarned_reclaim_cycles: get("unwarned-reclaim-cycles", |e| e.unwarned_reclaim_cycles, 5),
         }
     }
 }
@@ -213,21 +221,21 @@ pub fn parse_pool4(s: &str) -> Option<(Ipv4Addr, Ipv4Addr)> {
     Some((net.network(), net.broadcast()))
 }
 
-/// Parses Kea's `prefix/len` subnet text, keeping the host bits as Kea does.
-fn parse_subnet(c: &mut Checker, v: &V<'_>) -> Option<Ipv4Net> {
-    let text = v.as_str()?;
+/// Parses Kea's `prefix/len` subnet text (the value at `at`), keeping the host bits as Kea
+/// does.
+fn parse_subnet(c: &mut Checker, at: Here, text: &str) -> Option<Ipv4Net> {
     let Some((addr, len)) = text.split_once('/') else {
-        c.err(v, format!("subnet configuration failed: Invalid subnet syntax (prefix/len expected): {text}"));
+        c.err(at, format!("subnet configuration failed: Invalid subnet syntax (prefix/len expected): {text}"));
         return None;
     };
     let Ok(addr) = addr.trim().parse::<Ipv4Addr>() else {
-        c.err(v, format!("subnet configuration failed: '{addr}' is not a valid IPv4 address"));
+        c.err(at, format!("subnet configuration failed: '{addr}' is not a valid IPv4 address"));
         return None;
     };
     match len.trim().parse::<u8>().ok().and_then(|l| Ipv4Net::new(addr, l).ok()) {
         Some(n) => Some(n),
         None => {
-            c.err(v, format!("subnet configuration failed: Invalid prefix length specified for subnet: {len}"));
+            c.err(at, format!("subnet configuration failed: Invalid prefix length specified for subnet: {len}"));
             None
         }
     }
@@ -309,361 +317,369 @@ impl Params4 {
     }
 }
 
+/// The scalars every DHCPv4 scope may set: global, shared network and subnet (Kea ARM
+/// 8.2.17 "Shared Networks"), read from any of the three raw maps by [`scope4!`].
+struct Scope4<'a> {
+    loc: &'a Loc,
+    valid: (Option<i64>, Option<i64>, Option<i64>),
+    renew_timer: Option<i64>,
+    rebind_timer: Option<i64>,
+    calculate_tee_times: Option<bool>,
+    t1_percent: Option<f64>,
+    t2_percent: Option<f64>,
+    authoritative: Option<bool>,
+    match_client_id: Option<bool>,
+    next_server: Option<&'a str>,
+    server_hostname: Option<&'a str>,
+    boot_file_name: Option<&'a str>,
+    allocator: Option<&'a str>,
+    reservation_mode: Option<&'a str>,
+    reservations: (Option<bool>, Option<bool>, Option<bool>),
+    cache_threshold: Option<f64>,
+    cache_max_age: Option<i64>,
+    store_extended_info: Option<bool>,
+    adaptive_threshold: Option<f64>,
+    hostname_chars: (Option<&'a str>, Option<&'a str>),
+}
+
+/// The [`Scope4`] of a raw `Dhcp4`, `SharedNetwork4` or `Subnet4`.
+macro_rules! scope4 {
+    ($r:expr) => {{
+        let r = $r;
+        Scope4 {
+            loc: &r.loc,
+            valid: (r.min_valid_lifetime, r.valid_lifetime, r.max_valid_lifetime),
+            renew_timer: r.renew_timer,
+            rebind_timer: r.rebind_timer,
+            calculate_tee_times: r.calculate_tee_times,
+            t1_percent: r.t1_percent,
+            t2_percent: r.t2_percent,
+            authoritative: r.authoritative,
+            match_client_id: r.match_client_id,
+            next_server: r.next_server.as_deref(),
+            server_hostname: r.server_hostname.as_deref(),
+            boot_file_name: r.boot_file_name.as_deref(),
+            allocator: r.allocator.as_deref(),
+            reservation_mode: r.reservation_mode.as_deref(),
+            reservations: (r.reservations_global, r.reservations_in_subnet, r.reservations_out_of_pool),
+            cache_threshold: r.cache_threshold,
+            cache_max_age: r.cache_max_age,
+            store_extended_info: r.store_extended_info,
+            adaptive_threshold: r.adaptive_lease_time_threshold,
+            hostname_chars: (r.hostname_char_set.as_deref(), r.hostname_char_replacement.as_deref()),
+        }
+    }};
+}
+
 /// Reads one scope's scalars over the inherited ones, checking them on the way.
-fn scope_values(c: &mut Checker, v: &V<'_>, outer: &Params4) -> Params4 {
-    let t = common::triplet(c, v, "valid-lifetime");
+fn scope_values(c: &mut Checker, s: &Scope4<'_>, outer: &Params4) -> Params4 {
+    let t = common::triplet(c, s.loc, "valid-lifetime", s.valid);
     // Checked against the inherited values, but only where this scope sets one of the three,
     // so that a bad global triplet is reported once and not again for every subnet.
     if t != Triplet::default() {
-        common::check_triplet(c, v, "valid-lifetime", t.inherit(outer.valid));
+        common::check_triplet(c, s.loc, "valid-lifetime", t.inherit(outer.valid));
     }
-    let renew = common::u32_of(c, v, "renew-timer");
-    let rebind = common::u32_of(c, v, "rebind-timer");
+    let renew = common::u32_of(c, s.loc, "renew-timer", s.renew_timer);
+    let rebind = common::u32_of(c, s.loc, "rebind-timer", s.rebind_timer);
     if let (Some(r1), Some(r2)) = (renew, rebind) {
         if r1 > r2 {
             c.warn(
-                v,
+                s.loc,
                 format!("renew-timer ({r1}) is greater than rebind-timer ({r2}); the renew timer will not be sent"),
             );
         }
     }
-    for key in ["t1-percent", "t2-percent"] {
-        if let Some(p) = v.get(key) {
-            if let Some(f) = p.as_float() {
-                if !(0.0..=1.0).contains(&f) || f == 0.0 {
-                    c.err(&p, format!("{key}: {f} is invalid, it must be greater than 0.0 and less than 1.0"));
-                }
-            }
-        }
-    }
-    let next_server = match v.get("next-server") {
-        Some(x) => match x.as_str().unwrap_or("") {
-            "" => Ipv4Addr::UNSPECIFIED,
-            s => match s.parse::<Ipv4Addr>() {
-                Ok(a) => a,
-                Err(_) => {
-                    c.err(&x, format!("invalid next-server value '{s}': must be an IPv4 address"));
-                    outer.next_server
-                }
-            },
-        },
+    common::check_percents(c, s.loc, s.t1_percent, s.t2_percent);
+    let next_server = match s.next_server {
+        Some("") => Ipv4Addr::UNSPECIFIED,
+        Some(text) => text.parse::<Ipv4Addr>().unwrap_or_else(|_| {
+            c.err(s.loc.key("next-server"), format!("invalid next-server value '{text}': must be an IPv4 address"));
+            outer.next_server
+        }),
         None => outer.next_server,
     };
-    let allocator = common::allocator(c, v, "allocator", outer.allocator);
+    let allocator = common::allocator(c, s.loc, "allocator", s.allocator, outer.allocator);
     let (rg, rs, ro) = common::reservation_mode(
-        v,
+        s.reservation_mode,
         (outer.reservations_global, outer.reservations_in_subnet, outer.reservations_out_of_pool),
     );
+    let flq = allocator == AllocatorKind::Flq;
     Params4 {
         valid: t.inherit(outer.valid),
         renew_timer: renew.or(outer.renew_timer),
         rebind_timer: rebind.or(outer.rebind_timer),
-        calculate_tee_times: v.bool("calculate-tee-times").unwrap_or(outer.calculate_tee_times),
-        t1_percent: v.get("t1-percent").and_then(|x| x.as_float()).unwrap_or(outer.t1_percent),
-        t2_percent: v.get("t2-percent").and_then(|x| x.as_float()).unwrap_or(outer.t2_percent),
-        authoritative: v.bool("authoritative").unwrap_or(outer.authoritative),
-        match_client_id: v.bool("match-client-id").unwrap_or(outer.match_client_id),
+        calculate_tee_times: s.calculate_tee_times.unwrap_or(outer.calculate_tee_times),
+        t1_percent: s.t1_percent.unwrap_or(outer.t1_percent),
+        t2_percent: s.t2_percent.unwrap_or(outer.t2_percent),
+        authoritative: s.authoritative.unwrap_or(outer.authoritative),
+        match_client_id: s.match_client_id.unwrap_or(outer.match_client_id),
         next_server,
-        server_hostname: v.str("server-hostname").map_or_else(|| outer.server_hostname.clone(), str::to_string),
-        boot_file_name: v.str("boot-file-name").map_or_else(|| outer.boot_file_name.clone(), str::to_string),
-        reservations_global: v.bool("reservations-global").unwrap_or(rg),
-        reservations_in_subnet: v.bool("reservations-in-subnet").unwrap_or(rs),
-        reservations_out_of_pool: v.bool("reservations-out-of-pool").unwrap_or(ro),
-        cache_threshold: common::cache_threshold(c, v, outer.cache_threshold),
-        cache_max_age: common::u32_of(c, v, "cache-max-age").or(outer.cache_max_age),
-        store_extended_info: v.bool("store-extended-info").unwrap_or(outer.store_extended_info),
-        adaptive_threshold: common::adaptive_threshold(c, v, outer.adaptive_threshold, allocator == AllocatorKind::Flq),
-        hostname_chars: common::hostname_chars(c, v, &outer.hostname_chars),
+        server_hostname: s.server_hostname.map_or_else(|| outer.server_hostname.clone(), str::to_string),
+        boot_file_name: s.boot_file_name.map_or_else(|| outer.boot_file_name.clone(), str::to_string),
+        reservations_global: s.reservations.0.unwrap_or(rg),
+        reservations_in_subnet: s.reservations.1.unwrap_or(rs),
+        reservations_out_of_pool: s.reservations.2.unwrap_or(ro),
+        cache_threshold: common::cache_threshold(c, s.loc, s.cache_threshold, outer.cache_threshold),
+        cache_max_age: common::u32_of(c, s.loc, "cache-max-age", s.cache_max_age).or(outer.cache_max_age),
+        store_extended_info: s.store_extended_info.unwrap_or(outer.store_extended_info),
+        adaptive_threshold: common::adaptive_threshold(c, s.loc, s.adaptive_threshold, outer.adaptive_threshold, flq),
+        hostname_chars: common::hostname_chars(c, s.loc, s.hostname_chars, &outer.hostname_chars),
         allocator,
     }
 }
 
 struct Ctx {
     reg: OptionDefRegistry,
-    ids: Seen<u32>,
+    ids: common::SubnetIds,
     prefixes: Seen<Ipv4Net>,
-    next_auto_id: u32,
     ip_unique: bool,
     subnets: Vec<Subnet4>,
 }
 
-fn reservation(c: &mut Checker, r: &V<'_>, subnet: Option<&Ipv4Net>, reg: &OptionDefRegistry) -> Option<Reservation4> {
-    let identifier =
-        common::reservation_identifier(c, r, &["hw-address", "duid", "circuit-id", "client-id", "flex-id"]);
-    let ip_address = match r.get("ip-address") {
-        Some(a) => match a.as_str().and_then(|s| s.parse::<Ipv4Addr>().ok()) {
-            Some(ip) => {
+/// An optional IPv4 address text (the key `key` of the map at `at`): empty is none, and
+/// anything else must parse.
+fn opt_addr(c: &mut Checker, at: &Loc, key: &str, text: Option<&str>) -> Option<Ipv4Addr> {
+    let text = text.filter(|t| !t.is_empty())?;
+    let a = text.parse().ok();
+    if a.is_none() {
+        c.err(at.key(key), format!("{key} must be an IPv4 address"));
+    }
+    a
+}
+
+fn reservation(
+    c: &mut Checker,
+    r: &raw::dhcp4::Reservation4,
+    subnet: Option<&Ipv4Net>,
+    reg: &OptionDefRegistry,
+) -> Option<Reservation4> {
+    let identifier = common::reservation_identifier(
+        c,
+        &r.loc,
+        &[
+            ("hw-address", r.hw_address.as_ref()),
+            ("duid", r.duid.as_ref()),
+            ("circuit-id", r.circuit_id.as_ref()),
+            ("client-id", r.client_id.as_ref()),
+            ("flex-id", r.flex_id.as_ref()),
+        ],
+    );
+    let ip_address = match r.ip_address.as_deref() {
+        Some(text) => match text.parse::<Ipv4Addr>() {
+            Ok(ip) => {
                 if let Some(net) = subnet {
                     if !ip.is_unspecified() && !net.contains(&ip) {
-                        c.err(&a, format!("specified reservation '{ip}' is not within the IPv4 subnet '{net}'"));
+                        c.err(
+                            r.loc.key("ip-address"),
+                            format!("specified reservation '{ip}' is not within the IPv4 subnet '{net}'"),
+                        );
                     }
                 }
                 Some(ip)
             }
-            None => {
-                c.err(&a, format!("invalid reservation address '{}'", a.as_str().unwrap_or("")));
+            Err(_) => {
+                c.err(r.loc.key("ip-address"), format!("invalid reservation address '{text}'"));
                 None
             }
         },
         None => None,
     };
-    for key in ["next-server"] {
-        if let Some(v) = r.get(key) {
-            if v.as_str().is_some_and(|s| !s.is_empty() && s.parse::<Ipv4Addr>().is_err()) {
-                c.err(&v, format!("{key} must be an IPv4 address"));
-            }
-        }
-    }
-    let options = common::option_data(c, r, reg, "dhcp4");
+    let next_server = opt_addr(c, &r.loc, "next-server", r.next_server.as_deref());
+    let options = common::option_data(c, list(&r.option_data), reg, "dhcp4");
     Some(Reservation4 {
         identifier: identifier?,
         ip_address,
-        hostname: r.str("hostname").map(str::to_string),
+        hostname: r.hostname.clone(),
         options,
-        client_classes: r.strings("client-classes"),
-        next_server: r.str("next-server").and_then(|s| s.parse().ok()),
-        server_hostname: r.str("server-hostname").map(str::to_string),
-        boot_file_name: r.str("boot-file-name").map(str::to_string),
+        client_classes: r.client_classes.clone().unwrap_or_default(),
+        next_server,
+        server_hostname: r.server_hostname.clone(),
+        boot_file_name: r.boot_file_name.clone(),
     })
 }
 
-/// Reservation identifiers and (with `ip-reservations-unique`) addresses are unique per subnet.
-fn check_reservation_dups(c: &mut Checker, list: &[(V<'_>, Reservation4)], ip_unique: bool, subnet_id: u32) {
-    let mut ids = Seen::new();
-    let mut ips = Seen::new();
-    for (v, r) in list {
-        if !ids.first(r.identifier.clone()) {
-            c.err(v, format!("failed to add new host using the {} to the IPv4 subnet id '{subnet_id}' as this host has already been added", r.identifier.kind()));
+/// The reservations of one scope, checked (`subnet`: the scope's prefix, if a subnet).
+fn reservations(
+    c: &mut Checker,
+    ctx: &Ctx,
+    list: &[raw::dhcp4::Reservation4],
+    subnet: Option<&Ipv4Net>,
+    id: u32,
+) -> Vec<Reservation4> {
+    let res: Vec<(&Loc, Reservation4)> =
+        list.iter().filter_map(|r| reservation(c, r, subnet, &ctx.reg).map(|x| (&r.loc, x))).collect();
+    common::check_reservation_dups(c, &res, ctx.ip_unique, ("IPv4", id), |r| {
+        (&r.identifier, r.ip_address.iter().map(|ip| IpAddr::V4(*ip)).collect())
+    });
+    res.into_iter().map(|(_, r)| r).collect()
+}
+
+fn pools(c: &mut Checker, ctx: &Ctx, raw_pools: &[raw::dhcp4::Pool4], prefix: Ipv4Net) -> Vec<Pool4> {
+    let mut pools: Vec<Pool4> = Vec::new();
+    for p in raw_pools {
+        let Some(text) = p.pool.as_deref() else {
+            c.err(&p.loc, "missing parameter 'pool'");
+            continue;
+        };
+        let at = p.loc.key("pool");
+        let Some((first, last)) = parse_pool4(text) else {
+            c.err(at, format!("invalid pool definition: {text}. There are two acceptable formats <min address-max address> or <prefix/len>"));
+            continue;
+        };
+        if first > last {
+            c.err(at, format!("Failed to create pool defined by: {first}-{last}"));
+            continue;
         }
-        if let Some(ip) = r.ip_address.filter(|ip| !ip.is_unspecified()) {
-            if ip_unique && !ips.first(ip) {
-                c.err(v, format!("failed to add new host for the address {ip} to the IPv4 subnet id '{subnet_id}': there's already a reservation for this address"));
-            }
+        let net = prefix.trunc();
+        if !net.contains(&first) || !net.contains(&last) {
+            c.err(at, format!("a pool of type V4, with the following address range: {first}-{last} does not match the prefix of a subnet: {prefix}"));
+            continue;
         }
+        if let Some(o) = pools.iter().find(|o| o.first <= last && first <= o.last) {
+            c.err(at, format!("a pool of type V4, with the following address range: {first}-{last} overlaps with an existing pool in the subnet: {prefix} ({}-{})", o.first, o.last));
+            continue;
+        }
+        let options = common::option_data(c, list(&p.option_data), &ctx.reg, "dhcp4");
+        let pool_id = common::u32_of(c, &p.loc, "pool-id", p.pool_id).unwrap_or(0);
+        pools.push(Pool4 {
+            first,
+            last,
+            options,
+            client_classes: common::classes(&p.client_classes, &p.client_class),
+            pool_id,
+        });
     }
+    pools
 }
 
 fn subnet(
     c: &mut Checker,
     ctx: &mut Ctx,
-    v: &V<'_>,
+    v: &raw::dhcp4::Subnet4,
     outer: &Params4,
     network: Option<&str>,
     network_options: &[OptionValue],
 ) {
-    let Some(sv) = v.get("subnet") else {
-        c.err(v, "missing parameter 'subnet'");
+    let Some(text) = v.subnet.as_deref() else {
+        c.err(&v.loc, "missing parameter 'subnet'");
         return;
     };
-    let prefix = parse_subnet(c, &sv);
-    let id = match v.get("id") {
-        Some(idv) => match idv.as_int() {
-            Some(i) if (0..=4_294_967_294).contains(&i) => i as u32,
-            Some(i) => {
-                c.err(&idv, format!("subnet configuration failed: The 'id' value ({i}) is not within expected range: (0 - 4294967294)"));
-                return;
-            }
-            None => return,
-        },
-        None => 0,
-    };
-    // Kea 2.2 numbers subnets without an id 1, 2, 3... in the order it parses them.
-    let id = if id == 0 {
-        ctx.next_auto_id += 1;
-        ctx.next_auto_id
-    } else {
-        id
-    };
-    if !ctx.ids.first(id) {
-        let at = v.get("id").unwrap_or_else(|| v.clone());
-        c.err(&at, format!("ID of the new IPv4 subnet '{id}' is already in use"));
-    }
+    let prefix = parse_subnet(c, v.loc.key("subnet"), text);
+    let Some(id) = ctx.ids.assign(c, &v.loc, v.id, "IPv4") else { return };
     let Some(prefix) = prefix else { return };
     if !ctx.prefixes.first(prefix) {
-        c.err(&sv, format!("subnet with the prefix of '{prefix}' already exists"));
+        c.err(v.loc.key("subnet"), format!("subnet with the prefix of '{prefix}' already exists"));
     }
-    let scope = scope_values(c, v, outer);
-    let mut pools: Vec<Pool4> = Vec::new();
-    for p in v.list("pools") {
-        let Some(pv) = p.get("pool") else {
-            c.err(&p, "missing parameter 'pool'");
-            continue;
-        };
-        let text = pv.as_str().unwrap_or("");
-        let Some((first, last)) = parse_pool4(text) else {
-            c.err(&pv, format!("invalid pool definition: {text}. There are two acceptable formats <min address-max address> or <prefix/len>"));
-            continue;
-        };
-        if first > last {
-            c.err(&pv, format!("Failed to create pool defined by: {first}-{last}"));
-            continue;
-        }
-        let net = prefix.trunc();
-        if !net.contains(&first) || !net.contains(&last) {
-            c.err(&pv, format!("a pool of type V4, with the following address range: {first}-{last} does not match the prefix of a subnet: {prefix}"));
-            continue;
-        }
-        if let Some(o) = pools.iter().find(|o| o.first <= last && first <= o.last) {
-            c.err(&pv, format!("a pool of type V4, with the following address range: {first}-{last} overlaps with an existing pool in the subnet: {prefix} ({}-{})", o.first, o.last));
-            continue;
-        }
-        let mut classes = p.strings("client-classes");
-        classes.extend(p.str("client-class").map(str::to_string));
-        let options = common::option_data(c, &p, &ctx.reg, "dhcp4");
-        let pool_id = common::u32_of(c, &p, "pool-id").unwrap_or(0);
-        pools.push(Pool4 { first, last, options, client_classes: classes, pool_id });
+    let scope = scope_values(c, &scope4!(v), outer);
+    let pools = pools(c, ctx, list(&v.pools), prefix);
+    let reservations = reservations(c, ctx, list(&v.reservations), Some(&prefix.trunc()), id);
+    let relay = common::relay(c, v.relay.as_ref(), "IPv4");
+    if let Some(s) = v.next_server.as_deref().filter(|s| !s.is_empty() && s.parse::<Ipv4Addr>().is_err()) {
+        c.err(v.loc.key("next-server"), format!("invalid next-server value '{s}'"));
     }
-    let mut res = Vec::new();
-    for r in v.list("reservations") {
-        if let Some(x) = reservation(c, &r, Some(&prefix.trunc()), &ctx.reg) {
-            res.push((r, x));
-        }
+    if let Some(s) = v.four_o6_subnet.as_deref().filter(|s| !s.is_empty() && s.parse::<ipnet::Ipv6Net>().is_err()) {
+        c.err(v.loc.key("4o6-subnet"), format!("invalid 4o6-subnet value '{s}'"));
     }
-    check_reservation_dups(c, &res, ctx.ip_unique, id);
-    let mut relay = Vec::new();
-    if let Some(rv) = v.get("relay") {
-        let mut addrs = rv.list("ip-addresses");
-        addrs.extend(rv.get("ip-address"));
-        for a in addrs {
-            match a.as_str().and_then(|s| s.parse::<Ipv4Addr>().ok()) {
-                Some(ip) => relay.push(ip),
-                None => c.err(&a, format!("address {} is not a valid: IPv4address", a.as_str().unwrap_or(""))),
-            }
-        }
-    }
-    for key in ["next-server", "4o6-subnet"] {
-        if let Some(x) = v.get(key) {
-            let s = x.as_str().unwrap_or("");
-            let ok = if key == "next-server" {
-                s.is_empty() || s.parse::<Ipv4Addr>().is_ok()
-            } else {
-                s.is_empty() || s.parse::<ipnet::Ipv6Net>().is_ok()
-            };
-            if !ok {
-                c.err(&x, format!("invalid {key} value '{s}'"));
-            }
-        }
-    }
-    let options = common::option_data(c, v, &ctx.reg, "dhcp4");
+    let options = common::option_data(c, list(&v.option_data), &ctx.reg, "dhcp4");
     ctx.subnets.push(Subnet4 {
         id,
         prefix,
         shared_network: network.map(str::to_string),
         pools,
-        reservations: res.into_iter().map(|(_, r)| r).collect(),
+        reservations,
         options,
         network_options: network_options.to_vec(),
         params: scope,
-        client_classes: {
-            let mut cc = v.strings("client-classes");
-            cc.extend(v.str("client-class").map(str::to_string));
-            cc
-        },
+        client_classes: common::classes(&v.client_classes, &v.client_class),
         relay,
-        interface: v.str("interface").map(str::to_string),
+        interface: v.interface.clone(),
     });
 }
 
-/// Builds and checks the `Dhcp4` section.
-pub(crate) fn build(c: &mut Checker, d: &V<'_>) -> Option<Dhcp4> {
+/// Builds and checks the `Dhcp4` section from its typed raw mirror.
+pub(crate) fn build(c: &mut Checker, d: &raw::dhcp4::Dhcp4) -> Option<Dhcp4> {
     let errors_before = c.errors.len();
-    let reg = common::option_defs(c, d, OptionDefRegistry::standard_v4(), "dhcp4");
-    let options = common::option_data(c, d, &reg, "dhcp4");
-    let client_classes = common::client_classes(c, d, &reg, "dhcp4")
-        .into_iter()
-        .map(|(cl, options)| ClientClass4 {
-            name: cl.str("name").unwrap_or_default().to_string(),
-            options,
-            next_server: cl.str("next-server").and_then(|s| s.parse().ok()),
-            server_hostname: cl.str("server-hostname").map(str::to_string),
-            boot_file_name: cl.str("boot-file-name").map(str::to_string),
-            valid: Triplet {
-                min: cl.int("min-valid-lifetime").and_then(|i| u32::try_from(i).ok()),
-                default: cl.int("valid-lifetime").and_then(|i| u32::try_from(i).ok()),
-                max: cl.int("max-valid-lifetime").and_then(|i| u32::try_from(i).ok()),
-            },
+    let reg = common::option_defs(c, list(&d.option_def), OptionDefRegistry::standard_v4(), "dhcp4");
+    let options = common::option_data(c, list(&d.option_data), &reg, "dhcp4");
+    let classes = list(&d.client_classes);
+    let keys: Vec<common::ClassKeys<'_>> = classes
+        .iter()
+        .map(|cl| common::ClassKeys {
+            loc: &cl.loc,
+            name: cl.name.as_deref(),
+            option_def: Some(list(&cl.option_def)),
+            option_data: list(&cl.option_data),
         })
         .collect();
-    let hooks = common::hooks(c, d);
-    let interfaces = common::interfaces(c, d);
-    let lease_database = match d.get("lease-database") {
-        Some(db) => common::database(c, &db, true),
-        None => None,
-    }
-    .unwrap_or(LeaseDatabase {
-        kind: "memfile".into(),
-        name: None,
-        persist: true,
-        lfc_interval: 3600,
-        params: serde_json::Value::Null,
-    });
-    if let Some(db) = d.get("hosts-database") {
-        common::database(c, &db, false);
-    }
-    for db in d.list("hosts-databases") {
-        common::database(c, &db, false);
-    }
-    let control_sockets = common::control_sockets(c, d);
-    for id in d.strings("host-reservation-identifiers") {
-        if !["hw-address", "duid", "circuit-id", "client-id", "flex-id"].contains(&id.as_str()) {
-            c.err(d, format!("invalid host-reservation-identifiers entry '{id}'"));
-        }
-    }
-    let mut ddns_enabled = false;
-    if let Some(dd) = d.get("dhcp-ddns") {
-        ddns_enabled = dd.bool("enable-updates").unwrap_or(false);
-        for key in ["server-ip", "sender-ip"] {
-            if let Some(a) = dd.get(key) {
-                let s = a.as_str().unwrap_or("");
-                if !s.is_empty() && s.parse::<std::net::IpAddr>().is_err() {
-                    c.err(&a, format!("Failed to convert '{s}' to address"));
-                }
+    let client_classes = common::client_classes(c, &keys, &reg, "dhcp4")
+        .into_iter()
+        .map(|(i, options)| {
+            let cl = &classes[i];
+            let life = |v: Option<i64>| v.and_then(|i| u32::try_from(i).ok());
+            ClientClass4 {
+                name: cl.name.clone().unwrap_or_default(),
+                options,
+                next_server: cl.next_server.as_deref().and_then(|s| s.parse().ok()),
+                server_hostname: cl.server_hostname.clone(),
+                boot_file_name: cl.boot_file_name.clone(),
+                valid: Triplet {
+                    min: life(cl.min_valid_lifetime),
+                    default: life(cl.valid_lifetime),
+                    max: life(cl.max_valid_lifetime),
+                },
             }
-        }
-        common::int_in(c, &dd, "server-port", 0, 65535);
-        common::int_in(c, &dd, "sender-port", 0, 65535);
-    }
+        })
+        .collect();
+    let hooks = common::hooks(c, list(&d.hooks_libraries));
+    let interfaces = match &d.interfaces_config {
+        Some(ic) => common::interfaces(c, &ic.loc, list(&ic.interfaces)),
+        None => Vec::new(),
+    };
+    let lease_database =
+        common::databases(c, d.lease_database.as_ref(), d.hosts_database.as_ref(), list(&d.hosts_databases));
+    let control_sockets =
+        common::control_sockets(c, &d.loc, common::channels_of(&d.control_socket, &d.control_sockets));
+    let host_reservation_identifiers = common::host_ids(
+        c,
+        &d.loc,
+        d.host_reservation_identifiers.as_ref(),
+        &["hw-address", "duid", "circuit-id", "client-id", "flex-id"],
+        &["hw-address", "duid", "circuit-id", "client-id"],
+    );
+    let ddns_enabled = common::dhcp_ddns(c, d.dhcp_ddns.as_ref());
 
-    let global = scope_values(c, d, &Params4::defaults());
+    let global = scope_values(c, &scope4!(d), &Params4::defaults());
 
     let mut ctx = Ctx {
         reg,
-        ids: Seen::new(),
+        ids: common::SubnetIds::new(),
         prefixes: Seen::new(),
-        next_auto_id: 0,
-        ip_unique: d.bool("ip-reservations-unique").unwrap_or(true),
+        ip_unique: d.ip_reservations_unique.unwrap_or(true),
         subnets: Vec::new(),
     };
     // Kea 2.2 parses shared networks before the plain subnet list; auto ids follow that order.
     let mut shared_networks = Vec::new();
     let mut names = Seen::new();
-    for n in d.list("shared-networks") {
-        let Some(name) = n.str("name") else {
-            c.err(&n, "missing parameter 'name'");
+    for n in list(&d.shared_networks) {
+        let Some(name) = n.name.as_deref() else {
+            c.err(&n.loc, "missing parameter 'name'");
             continue;
         };
         if !names.first(name.to_string()) {
-            c.err(&n, format!("duplicate network '{name}' found in the configuration"));
+            c.err(&n.loc, format!("duplicate network '{name}' found in the configuration"));
             continue;
         }
-        let scope = scope_values(c, &n, &global);
-        let net_options = common::option_data(c, &n, &ctx.reg, "dhcp4");
+        let scope = scope_values(c, &scope4!(n), &global);
+        let net_options = common::option_data(c, list(&n.option_data), &ctx.reg, "dhcp4");
         let first = ctx.subnets.len();
-        for s in n.list("subnet4") {
-            subnet(c, &mut ctx, &s, &scope, Some(name), &net_options);
+        for s in list(&n.subnet4) {
+            subnet(c, &mut ctx, s, &scope, Some(name), &net_options);
         }
         // Kea ARM 8.5: a network's interface and relay apply to its subnets.
-        let net_relay: Vec<Ipv4Addr> = n
-            .get("relay")
-            .map(|r| {
-                let mut v = r.list("ip-addresses");
-                v.extend(r.get("ip-address"));
-                v.iter().filter_map(|a| a.as_str().and_then(|s| s.parse().ok())).collect()
-            })
-            .unwrap_or_default();
+        let net_relay: Vec<Ipv4Addr> = common::network_relay(n.relay.as_ref());
         for sub in &mut ctx.subnets[first..] {
             if sub.interface.is_none() {
-                sub.interface = n.str("interface").map(str::to_string);
+                sub.interface = n.interface.clone();
             }
             if sub.relay.is_empty() {
                 sub.relay = net_relay.clone();
@@ -671,58 +687,51 @@ pub(crate) fn build(c: &mut Checker, d: &V<'_>) -> Option<Dhcp4> {
         }
         shared_networks.push(name.to_string());
     }
-    for s in d.list("subnet4") {
-        subnet(c, &mut ctx, &s, &global, None, &[]);
+    for s in list(&d.subnet4) {
+        subnet(c, &mut ctx, s, &global, None, &[]);
     }
-    let mut global_res = Vec::new();
-    for r in d.list("reservations") {
-        if let Some(x) = reservation(c, &r, None, &ctx.reg) {
-            global_res.push((r, x));
-        }
-    }
-    check_reservation_dups(c, &global_res, ctx.ip_unique, 0);
+    let global_res = reservations(c, &ctx, list(&d.reservations), None, 0);
     if c.errors.len() > errors_before {
         return None;
     }
+    let compat = d.compatibility.as_ref();
     Some(Dhcp4 {
         subnets: ctx.subnets,
         shared_networks,
         options,
         option_defs: ctx.reg,
         client_classes,
-        reservations: global_res.into_iter().map(|(_, r)| r).collect(),
+        reservations: global_res,
         hooks,
         interfaces,
         lease_database,
         control_sockets,
         params: global,
-        echo_client_id: d.bool("echo-client-id").unwrap_or(true),
-        decline_probation_period: common::u32_of(c, d, "decline-probation-period").unwrap_or(86400),
-        parked_packet_limit: common::u32_of(c, d, "parked-packet-limit").unwrap_or(256),
-        packet_threads: common::packet_threads(c, d),
-        packet_queue: common::packet_queue(c, d, "kea-ring4"),
-        lease_checks: common::LeaseChecks::read(d),
-        stash_agent_options: d.bool("stash-agent-options").unwrap_or(false),
-        ignore_rai_link_selection: d
-            .get("compatibility")
-            .and_then(|c| c.bool("ignore-rai-link-selection"))
-            .unwrap_or(false),
-        exclude_first_last_24: d.get("compatibility").and_then(|c| c.bool("exclude-first-last-24")).unwrap_or(false),
-        early_global_reservations_lookup: d.bool("early-global-reservations-lookup").unwrap_or(false),
-        reservations_lookup_first: d.bool("reservations-lookup-first").unwrap_or(false),
-        host_reservation_identifiers: {
-            let ids = d.strings("host-reservation-identifiers");
-            if ids.is_empty() {
-                ["hw-address", "duid", "circuit-id", "client-id"].iter().map(|s| s.to_string()).collect()
-            } else {
-                ids
-            }
-        },
-        expired: ExpiredLeases::read(c, d),
+        echo_client_id: d.echo_client_id.unwrap_or(true),
+        decline_probation_period: common::u32_of(c, &d.loc, "decline-probation-period", d.decline_probation_period)
+            .unwrap_or(86400),
+        parked_packet_limit: common::u32_of(c, &d.loc, "parked-packet-limit", d.parked_packet_limit).unwrap_or(256),
+        packet_threads: common::packet_threads(c, d.multi_threading.as_ref()),
+        packet_queue: common::packet_queue(
+            c,
+            &d.loc,
+            d.multi_threading.as_ref(),
+            d.dhcp_queue_control.as_ref(),
+            "kea-ring4",
+        ),
+        lease_checks: common::LeaseChecks::read(d.sanity_checks.as_ref()),
+        stash_agent_options: d.stash_agent_options.unwrap_or(false),
+        ignore_rai_link_selection: compat.and_then(|c| c.ignore_rai_link_selection).unwrap_or(false),
+        exclude_first_last_24: compat.and_then(|c| c.exclude_first_last_24).unwrap_or(false),
+        early_global_reservations_lookup: d.early_global_reservations_lookup.unwrap_or(false),
+        reservations_lookup_first: d.reservations_lookup_first.unwrap_or(false),
+        host_reservation_identifiers,
+        expired: ExpiredLeases::read(c, d.expired_leases_processing.as_ref()),
         raw_sockets: d
-            .get("interfaces-config")
-            .and_then(|i| i.str("dhcp-socket-type").map(|t| t == "raw"))
-            .unwrap_or(true),
+            .interfaces_config
+            .as_ref()
+            .and_then(|i| i.dhcp_socket_type.as_deref())
+            .is_none_or(|t| t == "raw"),
         ddns_enabled,
     })
 }

@@ -1,12 +1,14 @@
 //! The `Dhcp6` section: subnets, address pools, prefix delegation pools, reservations
 //! (Kea ARM 9.2).
 
-use std::net::Ipv6Addr;
+use std::net::{IpAddr, Ipv6Addr};
 
 use ipnet::Ipv6Net;
 
 use super::common::{self, HookLibrary, HostIdentifier, LeaseDatabase, OptionValue, Seen, Triplet};
-use super::{AllocatorKind, Checker, ControlSocket, ExpiredLeases, V};
+use super::{list, AllocatorKind, Checker, ControlSocket, ExpiredLeases};
+use crate::config::de::{Here, Loc};
+use crate::config::raw;
 use crate::wire::optdef::OptionDefRegistry;
 
 /// Kea's default `valid-lifetime` for DHCPv6 (GLOBAL6_DEFAULTS).
@@ -195,11 +197,6 @@ pub struct ClientClass6 {
     pub preferred: Triplet,
 }
 
-fn class_triplet(cl: &V<'_>, name: &str) -> Triplet {
-    let get = |k: &str| cl.int(k).and_then(|i| u32::try_from(i).ok());
-    Triplet { min: get(&format!("min-{name}")), default: get(name), max: get(&format!("max-{name}")) }
-}
-
 /// A validated `subnet6` entry (Kea ARM 9.2.5).
 #[derive(Debug, Clone, PartialEq)]
 pub struct Subnet6 {
@@ -285,20 +282,20 @@ pub fn parse_pool6(s: &str) -> Option<(Ipv6Addr, Ipv6Addr)> {
     Some((net.network(), net.broadcast()))
 }
 
-fn parse_net6(c: &mut Checker, v: &V<'_>, what: &str) -> Option<Ipv6Net> {
-    let text = v.as_str()?;
+/// Parses `prefix/len` (the value at `at`, a `what`: subnet or reservation prefix).
+fn parse_net6(c: &mut Checker, at: Here, text: &str, what: &str) -> Option<Ipv6Net> {
     let Some((addr, len)) = text.split_once('/') else {
-        c.err(v, format!("{what} configuration failed: Invalid subnet syntax (prefix/len expected): {text}"));
+        c.err(at, format!("{what} configuration failed: Invalid subnet syntax (prefix/len expected): {text}"));
         return None;
     };
     let Ok(addr) = addr.trim().parse::<Ipv6Addr>() else {
-        c.err(v, format!("{what} configuration failed: '{addr}' is not a valid IPv6 address"));
+        c.err(at, format!("{what} configuration failed: '{addr}' is not a valid IPv6 address"));
         return None;
     };
     match len.trim().parse::<u8>().ok().and_then(|l| Ipv6Net::new(addr, l).ok()) {
         Some(n) => Some(n),
         None => {
-            c.err(v, format!("{what} configuration failed: Invalid prefix length specified for subnet: {len}"));
+            c.err(at, format!("{what} configuration failed: Invalid prefix length specified for subnet: {len}"));
             None
         }
     }
@@ -375,439 +372,470 @@ impl Params6 {
     }
 }
 
-fn scope_values(c: &mut Checker, v: &V<'_>, outer: &Params6) -> Params6 {
-    let valid = common::triplet(c, v, "valid-lifetime");
-    let preferred = common::triplet(c, v, "preferred-lifetime");
+/// The scalars every DHCPv6 scope may set: global, shared network and subnet (Kea ARM
+/// 9.2.9, 9.2.15), read from any of the three raw maps by [`scope6!`].
+struct Scope6<'a> {
+    loc: &'a Loc,
+    valid: (Option<i64>, Option<i64>, Option<i64>),
+    preferred: (Option<i64>, Option<i64>, Option<i64>),
+    renew_timer: Option<i64>,
+    rebind_timer: Option<i64>,
+    calculate_tee_times: Option<bool>,
+    t1_percent: Option<f64>,
+    t2_percent: Option<f64>,
+    rapid_commit: Option<bool>,
+    reservation_mode: Option<&'a str>,
+    reservations: (Option<bool>, Option<bool>, Option<bool>),
+    store_extended_info: Option<bool>,
+    allocator: Option<&'a str>,
+    pd_allocator: Option<&'a str>,
+    adaptive_threshold: Option<f64>,
+    hostname_chars: (Option<&'a str>, Option<&'a str>),
+    cache_threshold: Option<f64>,
+    cache_max_age: Option<i64>,
+}
+
+/// The [`Scope6`] of a raw `Dhcp6`, `SharedNetwork6` or `Subnet6`; `rapid-commit` is given
+/// apart because Kea's grammar has it in shared networks and subnets only.
+macro_rules! scope6 {
+    ($r:expr, $rapid_commit:expr) => {{
+        let r = $r;
+        Scope6 {
+            loc: &r.loc,
+            valid: (r.min_valid_lifetime, r.valid_lifetime, r.max_valid_lifetime),
+            preferred: (r.min_preferred_lifetime, r.preferred_lifetime, r.max_preferred_lifetime),
+            renew_timer: r.renew_timer,
+            rebind_timer: r.rebind_timer,
+            calculate_tee_times: r.calculate_tee_times,
+            t1_percent: r.t1_percent,
+            t2_percent: r.t2_percent,
+            rapid_commit: $rapid_commit,
+            reservation_mode: r.reservation_mode.as_deref(),
+            reservations: (r.reservations_global, r.reservations_in_subnet, r.reservations_out_of_pool),
+            store_extended_info: r.store_extended_info,
+            allocator: r.allocator.as_deref(),
+            pd_allocator: r.pd_allocator.as_deref(),
+            adaptive_threshold: r.adaptive_lease_time_threshold,
+            hostname_chars: (r.hostname_char_set.as_deref(), r.hostname_char_replacement.as_deref()),
+            cache_threshold: r.cache_threshold,
+            cache_max_age: r.cache_max_age,
+        }
+    }};
+}
+
+fn scope_values(c: &mut Checker, s: &Scope6<'_>, outer: &Params6) -> Params6 {
+    let valid = common::triplet(c, s.loc, "valid-lifetime", s.valid);
+    let preferred = common::triplet(c, s.loc, "preferred-lifetime", s.preferred);
     if valid != Triplet::default() {
-        common::check_triplet(c, v, "valid-lifetime", valid.inherit(outer.valid));
+        common::check_triplet(c, s.loc, "valid-lifetime", valid.inherit(outer.valid));
     }
     if preferred != Triplet::default() {
-        common::check_triplet(c, v, "preferred-lifetime", preferred.inherit(outer.preferred));
+        common::check_triplet(c, s.loc, "preferred-lifetime", preferred.inherit(outer.preferred));
     }
-    let renew = common::u32_of(c, v, "renew-timer");
-    let rebind = common::u32_of(c, v, "rebind-timer");
+    let renew = common::u32_of(c, s.loc, "renew-timer", s.renew_timer);
+    let rebind = common::u32_of(c, s.loc, "rebind-timer", s.rebind_timer);
     let (rg, rs, ro) = common::reservation_mode(
-        v,
+        s.reservation_mode,
         (outer.reservations_global, outer.reservations_in_subnet, outer.reservations_out_of_pool),
     );
-    let allocator = common::allocator(c, v, "allocator", outer.allocator);
-    let pd_allocator = common::allocator(c, v, "pd-allocator", outer.pd_allocator);
+    let allocator = common::allocator(c, s.loc, "allocator", s.allocator, outer.allocator);
+    let pd_allocator = common::allocator(c, s.loc, "pd-allocator", s.pd_allocator, outer.pd_allocator);
     let flq = allocator == AllocatorKind::Flq || pd_allocator == AllocatorKind::Flq;
     Params6 {
-        adaptive_threshold: common::adaptive_threshold(c, v, outer.adaptive_threshold, flq),
-        hostname_chars: common::hostname_chars(c, v, &outer.hostname_chars),
-        cache_threshold: common::cache_threshold(c, v, outer.cache_threshold),
-        cache_max_age: common::u32_of(c, v, "cache-max-age").or(outer.cache_max_age),
+        adaptive_threshold: common::adaptive_threshold(c, s.loc, s.adaptive_threshold, outer.adaptive_threshold, flq),
+        hostname_chars: common::hostname_chars(c, s.loc, s.hostname_chars, &outer.hostname_chars),
+        cache_threshold: common::cache_threshold(c, s.loc, s.cache_threshold, outer.cache_threshold),
+        cache_max_age: common::u32_of(c, s.loc, "cache-max-age", s.cache_max_age).or(outer.cache_max_age),
         allocator,
         pd_allocator,
         valid: valid.inherit(outer.valid),
         preferred: preferred.inherit(outer.preferred),
         renew_timer: renew.or(outer.renew_timer),
         rebind_timer: rebind.or(outer.rebind_timer),
-        calculate_tee_times: v.bool("calculate-tee-times").unwrap_or(outer.calculate_tee_times),
-        t1_percent: v.get("t1-percent").and_then(|x| x.as_float()).unwrap_or(outer.t1_percent),
-        t2_percent: v.get("t2-percent").and_then(|x| x.as_float()).unwrap_or(outer.t2_percent),
-        // Kea's grammar has `rapid-commit` in shared networks and subnets, not globally.
-        rapid_commit: if v.path == "Dhcp6" {
-            outer.rapid_commit
-        } else {
-            v.bool("rapid-commit").unwrap_or(outer.rapid_commit)
-        },
-        store_extended_info: v.bool("store-extended-info").unwrap_or(outer.store_extended_info),
-        reservations_global: v.bool("reservations-global").unwrap_or(rg),
-        reservations_in_subnet: v.bool("reservations-in-subnet").unwrap_or(rs),
-        reservations_out_of_pool: v.bool("reservations-out-of-pool").unwrap_or(ro),
+        calculate_tee_times: s.calculate_tee_times.unwrap_or(outer.calculate_tee_times),
+        t1_percent: s.t1_percent.unwrap_or(outer.t1_percent),
+        t2_percent: s.t2_percent.unwrap_or(outer.t2_percent),
+        rapid_commit: s.rapid_commit.unwrap_or(outer.rapid_commit),
+        store_extended_info: s.store_extended_info.unwrap_or(outer.store_extended_info),
+        reservations_global: s.reservations.0.unwrap_or(rg),
+        reservations_in_subnet: s.reservations.1.unwrap_or(rs),
+        reservations_out_of_pool: s.reservations.2.unwrap_or(ro),
     }
 }
 
 struct Ctx {
     reg: OptionDefRegistry,
-    ids: Seen<u32>,
+    ids: common::SubnetIds,
     prefixes: Seen<Ipv6Net>,
-    next_auto_id: u32,
     ip_unique: bool,
     subnets: Vec<Subnet6>,
 }
 
-fn reservation(c: &mut Checker, r: &V<'_>, subnet: Option<&Ipv6Net>, reg: &OptionDefRegistry) -> Option<Reservation6> {
-    let identifier = common::reservation_identifier(c, r, &["hw-address", "duid", "flex-id"]);
+fn reservation(
+    c: &mut Checker,
+    r: &raw::dhcp6::Reservation6,
+    subnet: Option<&Ipv6Net>,
+    reg: &OptionDefRegistry,
+) -> Option<Reservation6> {
+    let identifier = common::reservation_identifier(
+        c,
+        &r.loc,
+        &[("hw-address", r.hw_address.as_ref()), ("duid", r.duid.as_ref()), ("flex-id", r.flex_id.as_ref())],
+    );
     let mut ip_addresses = Vec::new();
-    for a in r.list("ip-addresses") {
-        match a.as_str().and_then(|s| s.parse::<Ipv6Addr>().ok()) {
-            Some(ip) => {
+    for (i, text) in list(&r.ip_addresses).iter().enumerate() {
+        let at = r.loc.item("ip-addresses", i);
+        match text.parse::<Ipv6Addr>() {
+            Ok(ip) => {
                 if let Some(net) = subnet {
                     if !net.contains(&ip) {
-                        c.err(&a, format!("specified reservation '{ip}' is not within the IPv6 subnet '{net}'"));
+                        c.err(at, format!("specified reservation '{ip}' is not within the IPv6 subnet '{net}'"));
                     }
                 }
                 ip_addresses.push(ip);
             }
-            None => c.err(&a, format!("invalid IPv6 address '{}' in reservation", a.as_str().unwrap_or(""))),
+            Err(_) => c.err(at, format!("invalid IPv6 address '{text}' in reservation")),
         }
     }
     let mut prefixes = Vec::new();
-    for p in r.list("prefixes") {
-        if let Some(n) = parse_net6(c, &p, "reservation") {
+    for (i, text) in list(&r.prefixes).iter().enumerate() {
+        if let Some(n) = parse_net6(c, r.loc.item("prefixes", i), text, "reservation") {
             prefixes.push(n);
         }
     }
-    let options = common::option_data(c, r, reg, "dhcp6");
+    let options = common::option_data(c, list(&r.option_data), reg, "dhcp6");
     Some(Reservation6 {
         identifier: identifier?,
         ip_addresses,
         prefixes,
-        hostname: r.str("hostname").map(str::to_string),
+        hostname: r.hostname.clone(),
         options,
-        client_classes: r.strings("client-classes"),
+        client_classes: r.client_classes.clone().unwrap_or_default(),
     })
 }
 
-fn check_reservation_dups(c: &mut Checker, list: &[(V<'_>, Reservation6)], ip_unique: bool, subnet_id: u32) {
-    let mut ids = Seen::new();
-    let mut ips = Seen::new();
-    for (v, r) in list {
-        if !ids.first(r.identifier.clone()) {
-            c.err(v, format!("failed to add new host using the {} to the IPv6 subnet id '{subnet_id}' as this host has already been added", r.identifier.kind()));
-        }
-        if ip_unique {
-            for ip in &r.ip_addresses {
-                if !ips.first(*ip) {
-                    c.err(v, format!("failed to add new host for the address {ip} to the IPv6 subnet id '{subnet_id}': there's already a reservation for this address"));
-                }
-            }
-        }
-    }
+/// The reservations of one scope, checked (`subnet`: the scope's prefix, if a subnet).
+fn reservations(
+    c: &mut Checker,
+    ctx: &Ctx,
+    list: &[raw::dhcp6::Reservation6],
+    subnet: Option<&Ipv6Net>,
+    id: u32,
+) -> Vec<Reservation6> {
+    let res: Vec<(&Loc, Reservation6)> =
+        list.iter().filter_map(|r| reservation(c, r, subnet, &ctx.reg).map(|x| (&r.loc, x))).collect();
+    common::check_reservation_dups(c, &res, ctx.ip_unique, ("IPv6", id), |r| {
+        (&r.identifier, r.ip_addresses.iter().map(|ip| IpAddr::V6(*ip)).collect())
+    });
+    res.into_iter().map(|(_, r)| r).collect()
 }
 
-fn pd_pool(c: &mut Checker, p: &V<'_>, reg: &OptionDefRegistry) -> Option<PdPool> {
-    let (Some(pv), Some(lenv)) = (p.get("prefix"), p.get("prefix-len")) else {
-        c.err(p, "pd-pool requires 'prefix' and 'prefix-len'");
+fn pd_pool(c: &mut Checker, p: &raw::dhcp6::PdPool, reg: &OptionDefRegistry) -> Option<PdPool> {
+    let (Some(text), Some(len)) = (p.prefix.as_deref(), p.prefix_len) else {
+        c.err(&p.loc, "pd-pool requires 'prefix' and 'prefix-len'");
         return None;
     };
-    let Some(dlv) = p.get("delegated-len") else {
-        c.err(p, "pd-pool requires 'delegated-len'");
+    let Some(dlen) = p.delegated_len else {
+        c.err(&p.loc, "pd-pool requires 'delegated-len'");
         return None;
     };
-    let Some(addr) = pv.as_str().and_then(|s| s.parse::<Ipv6Addr>().ok()) else {
-        c.err(&pv, format!("invalid prefix '{}'", pv.as_str().unwrap_or("")));
+    let Ok(addr) = text.parse::<Ipv6Addr>() else {
+        c.err(p.loc.key("prefix"), format!("invalid prefix '{text}'"));
         return None;
     };
-    let len = lenv.as_int().unwrap_or(-1);
-    let dlen = dlv.as_int().unwrap_or(-1);
     if !(1..=128).contains(&len) {
-        c.err(&lenv, format!("Invalid prefix length: {len}"));
+        c.err(p.loc.key("prefix-len"), format!("Invalid prefix length: {len}"));
         return None;
     }
     if !(1..=128).contains(&dlen) || dlen < len {
-        c.err(&dlv, format!("delegated length ({dlen}) must be at least the prefix length ({len}) and at most 128"));
+        c.err(
+            p.loc.key("delegated-len"),
+            format!("delegated length ({dlen}) must be at least the prefix length ({len}) and at most 128"),
+        );
         return None;
     }
     let prefix = Ipv6Net::new(addr, len as u8).ok()?;
     let mut excluded = None;
-    if let Some(ev) = p.get("excluded-prefix") {
-        let elen = p.int("excluded-prefix-len").unwrap_or(0);
-        let eaddr = ev.as_str().and_then(|s| s.parse::<Ipv6Addr>().ok());
+    if let Some(etext) = p.excluded_prefix.as_deref() {
+        let elen = p.excluded_prefix_len.unwrap_or(0);
+        let eaddr = etext.parse::<Ipv6Addr>().ok();
         match eaddr.and_then(|a| Ipv6Net::new(a, elen.clamp(0, 128) as u8).ok()) {
             Some(n) if elen > dlen && elen <= 128 => excluded = Some(n),
-            _ => c.err(&ev, format!("excluded prefix must be longer than the delegated length {dlen} (RFC 6603)")),
+            _ => c.err(
+                p.loc.key("excluded-prefix"),
+                format!("excluded prefix must be longer than the delegated length {dlen} (RFC 6603)"),
+            ),
         }
     }
-    let mut classes = p.strings("client-classes");
-    classes.extend(p.str("client-class").map(str::to_string));
     Some(PdPool {
         prefix,
         delegated_len: dlen as u8,
         excluded,
-        options: common::option_data(c, p, reg, "dhcp6"),
-        client_classes: classes,
+        options: common::option_data(c, list(&p.option_data), reg, "dhcp6"),
+        client_classes: common::classes(&p.client_classes, &p.client_class),
     })
 }
 
-fn subnet(
-    c: &mut Checker,
-    ctx: &mut Ctx,
-    v: &V<'_>,
-    outer: &Params6,
-    network: Option<&str>,
-    network_options: &[OptionValue],
-) {
-    let Some(sv) = v.get("subnet") else {
-        c.err(v, "missing parameter 'subnet'");
-        return;
-    };
-    let prefix = parse_net6(c, &sv, "subnet");
-    let id = match v.get("id") {
-        Some(idv) => match idv.as_int() {
-            Some(i) if (0..=4_294_967_294).contains(&i) => i as u32,
-            Some(i) => {
-                c.err(&idv, format!("subnet configuration failed: The 'id' value ({i}) is not within expected range: (0 - 4294967294)"));
-                return;
-            }
-            None => return,
-        },
-        None => 0,
-    };
-    let id = if id == 0 {
-        ctx.next_auto_id += 1;
-        ctx.next_auto_id
-    } else {
-        id
-    };
-    if !ctx.ids.first(id) {
-        let at = v.get("id").unwrap_or_else(|| v.clone());
-        c.err(&at, format!("ID of the new IPv6 subnet '{id}' is already in use"));
-    }
-    let Some(prefix) = prefix else { return };
-    if !ctx.prefixes.first(prefix) {
-        c.err(&sv, format!("subnet with the prefix of '{prefix}' already exists"));
-    }
-    let scope = scope_values(c, v, outer);
+fn pools(c: &mut Checker, ctx: &Ctx, raw_pools: &[raw::dhcp6::Pool6], prefix: Ipv6Net) -> Vec<Pool6> {
     let net = prefix.trunc();
     let mut pools: Vec<Pool6> = Vec::new();
-    for p in v.list("pools") {
-        let Some(pv) = p.get("pool") else {
-            c.err(&p, "missing parameter 'pool'");
+    for p in raw_pools {
+        let Some(text) = p.pool.as_deref() else {
+            c.err(&p.loc, "missing parameter 'pool'");
             continue;
         };
-        let text = pv.as_str().unwrap_or("");
+        let at = p.loc.key("pool");
         let Some((first, last)) = parse_pool6(text) else {
-            c.err(&pv, format!("invalid pool definition: {text}. There are two acceptable formats <min address-max address> or <prefix/len>"));
+            c.err(at, format!("invalid pool definition: {text}. There are two acceptable formats <min address-max address> or <prefix/len>"));
             continue;
         };
         if first > last {
-            c.err(&pv, format!("Failed to create pool defined by: {first}-{last}"));
+            c.err(at, format!("Failed to create pool defined by: {first}-{last}"));
             continue;
         }
         if !net.contains(&first) || !net.contains(&last) {
-            c.err(&pv, format!("a pool of type IA_NA, with the following address range: {first}-{last} does not match the prefix of a subnet: {prefix}"));
+            c.err(at, format!("a pool of type IA_NA, with the following address range: {first}-{last} does not match the prefix of a subnet: {prefix}"));
             continue;
         }
         if let Some(o) = pools.iter().find(|o| o.first <= last && first <= o.last) {
-            c.err(&pv, format!("a pool of type IA_NA, with the following address range: {first}-{last} overlaps with an existing pool in the subnet: {prefix} ({}-{})", o.first, o.last));
+            c.err(at, format!("a pool of type IA_NA, with the following address range: {first}-{last} overlaps with an existing pool in the subnet: {prefix} ({}-{})", o.first, o.last));
             continue;
         }
-        let mut classes = p.strings("client-classes");
-        classes.extend(p.str("client-class").map(str::to_string));
-        let options = common::option_data(c, &p, &ctx.reg, "dhcp6");
-        pools.push(Pool6 { first, last, options, client_classes: classes });
+        let options = common::option_data(c, list(&p.option_data), &ctx.reg, "dhcp6");
+        pools.push(Pool6 { first, last, options, client_classes: common::classes(&p.client_classes, &p.client_class) });
     }
+    pools
+}
+
+fn pd_pools(c: &mut Checker, ctx: &Ctx, raw_pools: &[raw::dhcp6::PdPool], prefix: Ipv6Net) -> Vec<PdPool> {
     let mut pd_pools: Vec<PdPool> = Vec::new();
-    for p in v.list("pd-pools") {
-        if let Some(pd) = pd_pool(c, &p, &ctx.reg) {
+    for p in raw_pools {
+        if let Some(pd) = pd_pool(c, p, &ctx.reg) {
             if pd_pools
                 .iter()
                 .any(|o| o.prefix.contains(&pd.prefix.network()) || pd.prefix.contains(&o.prefix.network()))
             {
-                c.err(&p, format!("pd-pool {} overlaps with an existing pd-pool in the subnet {prefix}", pd.prefix));
+                c.err(
+                    &p.loc,
+                    format!("pd-pool {} overlaps with an existing pd-pool in the subnet {prefix}", pd.prefix),
+                );
                 continue;
             }
             pd_pools.push(pd);
         }
     }
-    let mut res = Vec::new();
-    for r in v.list("reservations") {
-        if let Some(x) = reservation(c, &r, Some(&net), &ctx.reg) {
-            res.push((r, x));
-        }
+    pd_pools
+}
+
+/// Whether a string key is set to something (an empty interface-id is none: Kea's all-keys
+/// example has one).
+fn set(v: &Option<String>) -> bool {
+    v.as_deref().is_some_and(|s| !s.is_empty())
+}
+
+fn subnet(
+    c: &mut Checker,
+    ctx: &mut Ctx,
+    v: &raw::dhcp6::Subnet6,
+    outer: &Params6,
+    network: Option<&str>,
+    network_options: &[OptionValue],
+) {
+    let Some(text) = v.subnet.as_deref() else {
+        c.err(&v.loc, "missing parameter 'subnet'");
+        return;
+    };
+    let prefix = parse_net6(c, v.loc.key("subnet"), text, "subnet");
+    let Some(id) = ctx.ids.assign(c, &v.loc, v.id, "IPv6") else { return };
+    let Some(prefix) = prefix else { return };
+    if !ctx.prefixes.first(prefix) {
+        c.err(v.loc.key("subnet"), format!("subnet with the prefix of '{prefix}' already exists"));
     }
-    check_reservation_dups(c, &res, ctx.ip_unique, id);
-    let mut relay = Vec::new();
-    if let Some(rv) = v.get("relay") {
-        let mut addrs = rv.list("ip-addresses");
-        addrs.extend(rv.get("ip-address"));
-        for a in addrs {
-            match a.as_str().and_then(|s| s.parse::<Ipv6Addr>().ok()) {
-                Some(ip) => relay.push(ip),
-                None => c.err(&a, format!("address {} is not a valid: IPv6address", a.as_str().unwrap_or(""))),
-            }
-        }
+    let scope = scope_values(c, &scope6!(v, v.rapid_commit), outer);
+    let pools = pools(c, ctx, list(&v.pools), prefix);
+    let pd_pools = pd_pools(c, ctx, list(&v.pd_pools), prefix);
+    let reservations = reservations(c, ctx, list(&v.reservations), Some(&prefix.trunc()), id);
+    let relay = common::relay(c, v.relay.as_ref(), "IPv6");
+    if set(&v.interface) && set(&v.interface_id) {
+        c.err(&v.loc, format!("subnet configuration failed: parser error: interface (defined for locally reachable subnets) and interface-id (defined for subnets reachable via relays) cannot be defined at the same time for subnet {prefix}"));
     }
-    // An empty interface-id is no interface-id (Kea's all-keys example has one).
-    let set = |n: &V<'_>, k: &str| n.str(k).is_some_and(|s| !s.is_empty());
-    if set(v, "interface") && set(v, "interface-id") {
-        c.err(v, format!("subnet configuration failed: parser error: interface (defined for locally reachable subnets) and interface-id (defined for subnets reachable via relays) cannot be defined at the same time for subnet {prefix}"));
-    }
-    let options = common::option_data(c, v, &ctx.reg, "dhcp6");
+    let options = common::option_data(c, list(&v.option_data), &ctx.reg, "dhcp6");
     ctx.subnets.push(Subnet6 {
         id,
         prefix,
         shared_network: network.map(str::to_string),
         pools,
         pd_pools,
-        reservations: res.into_iter().map(|(_, r)| r).collect(),
+        reservations,
         options,
         network_options: network_options.to_vec(),
         params: scope,
         relay,
-        interface: v.str("interface").map(str::to_string),
-        interface_id: v.str("interface-id").map(str::to_string),
-        client_classes: {
-            let mut cc = v.strings("client-classes");
-            cc.extend(v.str("client-class").map(str::to_string));
-            cc
-        },
+        interface: v.interface.clone(),
+        interface_id: v.interface_id.clone(),
+        client_classes: common::classes(&v.client_classes, &v.client_class),
     });
 }
 
-/// Builds and checks the `Dhcp6` section.
-pub(crate) fn build(c: &mut Checker, d: &V<'_>) -> Option<Dhcp6> {
-    let errors_before = c.errors.len();
-    let reg = common::option_defs(c, d, OptionDefRegistry::standard_v6(), "dhcp6");
-    let options = common::option_data(c, d, &reg, "dhcp6");
-    let client_classes = common::client_classes(c, d, &reg, "dhcp6")
-        .into_iter()
-        .map(|(cl, options)| ClientClass6 {
-            name: cl.str("name").unwrap_or_default().to_string(),
-            options,
-            valid: class_triplet(&cl, "valid-lifetime"),
-            preferred: class_triplet(&cl, "preferred-lifetime"),
-        })
-        .collect();
-    let hooks = common::hooks(c, d);
-    let interfaces = common::interfaces(c, d);
-    let lease_database = match d.get("lease-database") {
-        Some(db) => common::database(c, &db, true),
-        None => None,
-    }
-    .unwrap_or(LeaseDatabase {
-        kind: "memfile".into(),
-        name: None,
-        persist: true,
-        lfc_interval: 3600,
-        params: serde_json::Value::Null,
-    });
-    if let Some(db) = d.get("hosts-database") {
-        common::database(c, &db, false);
-    }
-    for db in d.list("hosts-databases") {
-        common::database(c, &db, false);
-    }
-    let control_sockets = common::control_sockets(c, d);
-    let mut host_reservation_identifiers = d.strings("host-reservation-identifiers");
-    for id in &host_reservation_identifiers {
-        if !["hw-address", "duid", "flex-id"].contains(&id.as_str()) {
-            c.err(d, format!("invalid host-reservation-identifiers entry '{id}'"));
-        }
-    }
-    if d.get("host-reservation-identifiers").is_none() {
-        host_reservation_identifiers = vec!["hw-address".to_string(), "duid".to_string()];
-    }
+/// `server-id` with Kea's defaults (Kea ARM 9.2.31).
+fn server_id(c: &mut Checker, sid: Option<&raw::dhcp6::ServerId>) -> ServerIdConfig {
     let mut server_id = ServerIdConfig::default();
-    if let Some(sid) = d.get("server-id") {
-        if let Some(t) = sid.get("type") {
-            server_id.kind = match t.as_str() {
-                Some("LLT") => ServerIdType::Llt,
-                Some("EN") => ServerIdType::En,
-                Some("LL") => ServerIdType::Ll,
-                other => {
-                    c.err(&t, format!("invalid server-id type '{}' (expected LLT, EN or LL)", other.unwrap_or("")));
-                    ServerIdType::Llt
-                }
-            };
-        }
-        if let Some(idv) = sid.get("identifier") {
-            let s = idv.as_str().unwrap_or("");
-            match common::parse_identifier_text(s) {
-                Some(b) => server_id.identifier = b,
-                None if s.is_empty() => {}
-                None => c.err(&idv, format!("invalid server-id identifier '{s}'")),
+    let Some(sid) = sid else { return server_id };
+    if let Some(t) = sid.r#type.as_deref() {
+        server_id.kind = match t {
+            "LLT" => ServerIdType::Llt,
+            "EN" => ServerIdType::En,
+            "LL" => ServerIdType::Ll,
+            other => {
+                c.err(sid.loc.key("type"), format!("invalid server-id type '{other}' (expected LLT, EN or LL)"));
+                ServerIdType::Llt
             }
-        }
-        if let Some(t) = common::u32_of(c, &sid, "time") {
-            server_id.time = t;
-        }
-        if let Some(h) = common::u32_of(c, &sid, "htype") {
-            match u16::try_from(h) {
-                Ok(h) => server_id.htype = h,
-                Err(_) => c.err(&sid, format!("htype {h} is out of range 0..65535")),
-            }
-        }
-        if let Some(e) = common::u32_of(c, &sid, "enterprise-id") {
-            server_id.enterprise_id = e;
-        }
-        if let Some(p) = sid.bool("persist") {
-            server_id.persist = p;
+        };
+    }
+    if let Some(s) = sid.identifier.as_deref() {
+        match common::parse_identifier_text(s) {
+            Some(b) => server_id.identifier = b,
+            None if s.is_empty() => {}
+            None => c.err(sid.loc.key("identifier"), format!("invalid server-id identifier '{s}'")),
         }
     }
-    let mut ddns_enabled = false;
-    if let Some(dd) = d.get("dhcp-ddns") {
-        ddns_enabled = dd.bool("enable-updates").unwrap_or(false);
-        for key in ["server-ip", "sender-ip"] {
-            if let Some(a) = dd.get(key) {
-                let s = a.as_str().unwrap_or("");
-                if !s.is_empty() && s.parse::<std::net::IpAddr>().is_err() {
-                    c.err(&a, format!("Failed to convert '{s}' to address"));
-                }
-            }
+    if let Some(t) = common::u32_of(c, &sid.loc, "time", sid.time) {
+        server_id.time = t;
+    }
+    if let Some(h) = common::u32_of(c, &sid.loc, "htype", sid.htype) {
+        match u16::try_from(h) {
+            Ok(h) => server_id.htype = h,
+            Err(_) => c.err(&sid.loc, format!("htype {h} is out of range 0..65535")),
         }
     }
-    let decline_probation_period = common::u32_of(c, d, "decline-probation-period").unwrap_or(86400);
-    let mut mac_sources = Vec::new();
-    for v in d.list("mac-sources") {
-        match v.as_str().and_then(MacSource::parse) {
-            Some(list) => {
-                mac_sources.extend(list.iter().filter(|m| !mac_sources.contains(*m)).copied().collect::<Vec<_>>())
+    if let Some(e) = common::u32_of(c, &sid.loc, "enterprise-id", sid.enterprise_id) {
+        server_id.enterprise_id = e;
+    }
+    if let Some(p) = sid.persist {
+        server_id.persist = p;
+    }
+    server_id
+}
+
+/// `mac-sources` in order without repeats (Kea ARM 9.2.33); all of them by default.
+fn mac_sources(c: &mut Checker, d: &raw::dhcp6::Dhcp6) -> Vec<MacSource> {
+    let mut mac_sources: Vec<MacSource> = Vec::new();
+    for (i, text) in list(&d.mac_sources).iter().enumerate() {
+        match MacSource::parse(text) {
+            Some(l) => mac_sources.extend(l.iter().filter(|m| !mac_sources.contains(*m)).copied().collect::<Vec<_>>()),
+            None => {
+                c.err(d.loc.item("mac-sources", i), format!("failed to convert '{text}' to any recognized MAC source"))
             }
-            None => c.err(&v, format!("failed to convert '{}' to any recognized MAC source", v.as_str().unwrap_or(""))),
         }
     }
     if mac_sources.is_empty() {
         mac_sources = MacSource::ANY.to_vec();
     }
-    let relay_supplied_options = match d.get("relay-supplied-options") {
+    mac_sources
+}
+
+/// Builds and checks the `Dhcp6` section from its typed raw mirror.
+pub(crate) fn build(c: &mut Checker, d: &raw::dhcp6::Dhcp6) -> Option<Dhcp6> {
+    let errors_before = c.errors.len();
+    let reg = common::option_defs(c, list(&d.option_def), OptionDefRegistry::standard_v6(), "dhcp6");
+    let options = common::option_data(c, list(&d.option_data), &reg, "dhcp6");
+    let classes = list(&d.client_classes);
+    let keys: Vec<common::ClassKeys<'_>> = classes
+        .iter()
+        .map(|cl| common::ClassKeys {
+            loc: &cl.loc,
+            name: cl.name.as_deref(),
+            option_def: None,
+            option_data: list(&cl.option_data),
+        })
+        .collect();
+    let client_classes = common::client_classes(c, &keys, &reg, "dhcp6")
+        .into_iter()
+        .map(|(i, options)| {
+            let cl = &classes[i];
+            let life = |v: Option<i64>| v.and_then(|i| u32::try_from(i).ok());
+            ClientClass6 {
+                name: cl.name.clone().unwrap_or_default(),
+                options,
+                valid: Triplet {
+                    min: life(cl.min_valid_lifetime),
+                    default: life(cl.valid_lifetime),
+                    max: life(cl.max_valid_lifetime),
+                },
+                preferred: Triplet {
+                    min: life(cl.min_preferred_lifetime),
+                    default: life(cl.preferred_lifetime),
+                    max: life(cl.max_preferred_lifetime),
+                },
+            }
+        })
+        .collect();
+    let hooks = common::hooks(c, list(&d.hooks_libraries));
+    let interfaces = match &d.interfaces_config {
+        Some(ic) => common::interfaces(c, &ic.loc, list(&ic.interfaces)),
+        None => Vec::new(),
+    };
+    let lease_database =
+        common::databases(c, d.lease_database.as_ref(), d.hosts_database.as_ref(), list(&d.hosts_databases));
+    let control_sockets =
+        common::control_sockets(c, &d.loc, common::channels_of(&d.control_socket, &d.control_sockets));
+    let host_reservation_identifiers = common::host_ids(
+        c,
+        &d.loc,
+        d.host_reservation_identifiers.as_ref(),
+        &["hw-address", "duid", "flex-id"],
+        &["hw-address", "duid"],
+    );
+    let server_id = server_id(c, d.server_id.as_ref());
+    let ddns_enabled = common::dhcp_ddns(c, d.dhcp_ddns.as_ref());
+    let decline_probation_period =
+        common::u32_of(c, &d.loc, "decline-probation-period", d.decline_probation_period).unwrap_or(86400);
+    let mac_sources = mac_sources(c, d);
+    let relay_supplied_options = match &d.relay_supplied_options {
         None => vec![65],
-        Some(_) => d
-            .strings("relay-supplied-options")
+        Some(l) => l
             .iter()
             .filter_map(|o| o.trim().parse::<u16>().ok().or_else(|| reg.by_name("dhcp6", o.trim()).map(|def| def.code)))
             .collect(),
     };
-    let expired = ExpiredLeases::read(c, d);
-    let global = scope_values(c, d, &Params6::defaults());
+    let expired = ExpiredLeases::read(c, d.expired_leases_processing.as_ref());
+    // Kea's grammar has no global `rapid-commit`.
+    let global = scope_values(c, &scope6!(d, None), &Params6::defaults());
     let mut ctx = Ctx {
         reg,
-        ids: Seen::new(),
+        ids: common::SubnetIds::new(),
         prefixes: Seen::new(),
-        next_auto_id: 0,
-        ip_unique: d.bool("ip-reservations-unique").unwrap_or(true),
+        ip_unique: d.ip_reservations_unique.unwrap_or(true),
         subnets: Vec::new(),
     };
     let mut shared_networks = Vec::new();
     let mut names = Seen::new();
-    for n in d.list("shared-networks") {
-        let Some(name) = n.str("name") else {
-            c.err(&n, "missing parameter 'name'");
+    for n in list(&d.shared_networks) {
+        let Some(name) = n.name.as_deref() else {
+            c.err(&n.loc, "missing parameter 'name'");
             continue;
         };
         if !names.first(name.to_string()) {
-            c.err(&n, format!("duplicate network '{name}' found in the configuration"));
+            c.err(&n.loc, format!("duplicate network '{name}' found in the configuration"));
             continue;
         }
-        let set = |k: &str| n.str(k).is_some_and(|s| !s.is_empty());
-        if set("interface") && set("interface-id") {
-            c.err(&n, format!("interface (defined for locally reachable subnets) and interface-id (defined for subnets reachable via relays) cannot be defined at the same time for shared network {name}"));
+        if set(&n.interface) && set(&n.interface_id) {
+            c.err(&n.loc, format!("interface (defined for locally reachable subnets) and interface-id (defined for subnets reachable via relays) cannot be defined at the same time for shared network {name}"));
         }
-        let scope = scope_values(c, &n, &global);
-        let net_options = common::option_data(c, &n, &ctx.reg, "dhcp6");
+        let scope = scope_values(c, &scope6!(n, n.rapid_commit), &global);
+        let net_options = common::option_data(c, list(&n.option_data), &ctx.reg, "dhcp6");
         let first = ctx.subnets.len();
-        for s in n.list("subnet6") {
-            subnet(c, &mut ctx, &s, &scope, Some(name), &net_options);
+        for s in list(&n.subnet6) {
+            subnet(c, &mut ctx, s, &scope, Some(name), &net_options);
         }
         // Kea ARM 9.6: a network's interface, interface-id and relay apply to its subnets.
-        let net_relay: Vec<Ipv6Addr> = n
-            .get("relay")
-            .map(|r| {
-                let mut v = r.list("ip-addresses");
-                v.extend(r.get("ip-address"));
-                v.iter().filter_map(|a| a.as_str().and_then(|s| s.parse().ok())).collect()
-            })
-            .unwrap_or_default();
+        let net_relay: Vec<Ipv6Addr> = common::network_relay(n.relay.as_ref());
         for sub in &mut ctx.subnets[first..] {
             if sub.interface.is_none() {
-                sub.interface = n.str("interface").map(str::to_string);
+                sub.interface = n.interface.clone();
             }
             if sub.interface_id.is_none() {
-                sub.interface_id = n.str("interface-id").map(str::to_string);
+                sub.interface_id = n.interface_id.clone();
             }
             if sub.relay.is_empty() {
                 sub.relay = net_relay.clone();
@@ -815,16 +843,10 @@ pub(crate) fn build(c: &mut Checker, d: &V<'_>) -> Option<Dhcp6> {
         }
         shared_networks.push(name.to_string());
     }
-    for s in d.list("subnet6") {
-        subnet(c, &mut ctx, &s, &global, None, &[]);
+    for s in list(&d.subnet6) {
+        subnet(c, &mut ctx, s, &global, None, &[]);
     }
-    let mut global_res = Vec::new();
-    for r in d.list("reservations") {
-        if let Some(x) = reservation(c, &r, None, &ctx.reg) {
-            global_res.push((r, x));
-        }
-    }
-    check_reservation_dups(c, &global_res, ctx.ip_unique, 0);
+    let global_res = reservations(c, &ctx, list(&d.reservations), None, 0);
     if c.errors.len() > errors_before {
         return None;
     }
@@ -834,7 +856,7 @@ pub(crate) fn build(c: &mut Checker, d: &V<'_>) -> Option<Dhcp6> {
         options,
         option_defs: ctx.reg,
         client_classes,
-        reservations: global_res.into_iter().map(|(_, r)| r).collect(),
+        reservations: global_res,
         hooks,
         interfaces,
         lease_database,
@@ -843,16 +865,22 @@ pub(crate) fn build(c: &mut Checker, d: &V<'_>) -> Option<Dhcp6> {
         ddns_enabled,
         server_id,
         decline_probation_period,
-        parked_packet_limit: common::u32_of(c, d, "parked-packet-limit").unwrap_or(256),
-        packet_threads: common::packet_threads(c, d),
-        packet_queue: common::packet_queue(c, d, "kea-ring6"),
-        lease_checks: common::LeaseChecks::read(d),
-        early_global_reservations_lookup: d.bool("early-global-reservations-lookup").unwrap_or(false),
-        reservations_lookup_first: d.bool("reservations-lookup-first").unwrap_or(false),
+        parked_packet_limit: common::u32_of(c, &d.loc, "parked-packet-limit", d.parked_packet_limit).unwrap_or(256),
+        packet_threads: common::packet_threads(c, d.multi_threading.as_ref()),
+        packet_queue: common::packet_queue(
+            c,
+            &d.loc,
+            d.multi_threading.as_ref(),
+            d.dhcp_queue_control.as_ref(),
+            "kea-ring6",
+        ),
+        lease_checks: common::LeaseChecks::read(d.sanity_checks.as_ref()),
+        early_global_reservations_lookup: d.early_global_reservations_lookup.unwrap_or(false),
+        reservations_lookup_first: d.reservations_lookup_first.unwrap_or(false),
         host_reservation_identifiers,
         relay_supplied_options,
         expired,
         mac_sources,
-        data_directory: d.str("data-directory").map(str::to_string),
+        data_directory: d.data_directory.clone(),
     })
 }
