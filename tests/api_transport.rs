@@ -199,7 +199,8 @@ async fn http_auth_dispatch_metrics_and_errors() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn http_agent_answers_per_service() {
-    let cfg = HttpConfig::from_params(&json!({"http-host": "127.0.0.1", "http-port": 0}), "kea-control-agent").unwrap();
+    // Port 0 (any free port) is no valid `http-port`, so the listener is made directly.
+    let cfg = HttpConfig::new("127.0.0.1".parse().unwrap(), 0, "kea-control-agent");
     let server = start_http(cfg, Listener::Agent);
     let r =
         curl(&["-d", r#"{"command": "config-get", "service": ["dhcp4", "dhcp6"]}"#, &url(server.addr, "http", "/")])

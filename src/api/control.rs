@@ -143,10 +143,8 @@ impl Control {
     /// `statistic-default-sample-count` / `-age` of each daemon (Kea ARM 8.9).
     fn sample_limits(&self, cfg: &Config) {
         for s in [Section::Dhcp4, Section::Dhcp6] {
-            if let Some(src) = cfg.source.get(&s) {
-                let count = src.get("statistic-default-sample-count").and_then(Value::as_u64).unwrap_or(20);
-                let age = src.get("statistic-default-sample-age").and_then(Value::as_u64).unwrap_or(0);
-                self.stats(s).set_default_limits(u32::try_from(count).unwrap_or(u32::MAX), age);
+            if let Some(d) = cfg.daemon(s) {
+                self.stats(s).set_default_limits(d.sample_count, d.sample_age);
             }
         }
     }
@@ -416,7 +414,7 @@ impl Control {
             Command::LibReload => Response::ok("Hooks libraries successfully reloaded."),
             Command::ConfigBackendPull => Response::new(RESULT_EMPTY, "No config backend."),
             Command::ServerTagGet => {
-                let tag = cfg.source.get(&section).and_then(|s| s.get("server-tag")).cloned().unwrap_or(json!(""));
+                let tag = cfg.daemon(section).map_or("", |d| d.server_tag.as_str());
                 Response::ok("").with_args(json!({ "server-tag": tag }))
             }
             Command::Shutdown { exit_value } => {
@@ -887,10 +885,7 @@ impl Control {
 
     fn memory_target(&self, t: Target, section: Section) -> Result<(), Response> {
         let cfg = self.config();
-        let has_db = cfg
-            .source
-            .get(&section)
-            .is_some_and(|s| s.get("hosts-database").is_some() || s.get("hosts-databases").is_some());
+        let has_db = cfg.daemon(section).is_some_and(|d| d.host_databases);
         match t {
             Target::Memory => Ok(()),
             Target::Default if !has_db => Ok(()),

@@ -1305,3 +1305,33 @@ pub(crate) fn host_ids(
     }
     ids.clone()
 }
+
+/// Daemon-wide settings the control plane reads (Kea ARM 8.2.x `server-tag`, 8.9
+/// statistics sample limits, 8.2.3 host databases).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DaemonParams {
+    /// `server-tag` (default empty).
+    pub server_tag: String,
+    /// `statistic-default-sample-count` (default 20).
+    pub sample_count: u32,
+    /// `statistic-default-sample-age` in seconds (default 0: no age limit).
+    pub sample_age: u64,
+    /// Whether `hosts-database` or `hosts-databases` names a database.
+    pub host_databases: bool,
+}
+
+/// The [`DaemonParams`] of a DHCP section.
+pub(crate) fn daemon_params(
+    c: &mut Checker,
+    at: &Loc,
+    server_tag: Option<&String>,
+    (count, age): (Option<i64>, Option<i64>),
+    host_databases: bool,
+) -> DaemonParams {
+    DaemonParams {
+        server_tag: server_tag.cloned().unwrap_or_default(),
+        sample_count: u32_of(c, at, "statistic-default-sample-count", count).unwrap_or(20),
+        sample_age: u32_of(c, at, "statistic-default-sample-age", age).map_or(0, u64::from),
+        host_databases,
+    }
+}

@@ -13,8 +13,8 @@ mod v6;
 use std::collections::HashMap;
 
 pub use common::{
-    AuthClientConfig, BasicAuthConfig, CharSet, ControlSocket, ControlSocketKind, HookLibrary, HostIdentifier,
-    HttpChannel, LeaseChecks, LeaseDatabase, OptionValue, TlsPaths, Triplet,
+    AuthClientConfig, BasicAuthConfig, CharSet, ControlSocket, ControlSocketKind, DaemonParams, HookLibrary,
+    HostIdentifier, HttpChannel, LeaseChecks, LeaseDatabase, OptionValue, TlsPaths, Triplet,
 };
 pub use d2::{ControlAgent, DdnsDomain, DhcpDdns, DnsServer, TsigKey};
 pub use v4::{AllocatorKind, ClientClass4, Dhcp4, ExpiredLeases, Params4, Pool4, Reservation4, Subnet4};
@@ -74,6 +74,15 @@ impl Config {
             v.push(Section::ControlAgent);
         }
         v
+    }
+
+    /// The daemon-wide settings of a DHCP section, when it is present.
+    pub fn daemon(&self, s: Section) -> Option<&DaemonParams> {
+        match s {
+            Section::Dhcp4 => self.dhcp4.as_ref().map(|d| &d.daemon),
+            Section::Dhcp6 => self.dhcp6.as_ref().map(|d| &d.daemon),
+            _ => None,
+        }
     }
 
     /// The section's `loggers` (empty: Kea's default logger applies).

@@ -87,6 +87,8 @@ pub struct Dhcp4 {
     pub raw_sockets: bool,
     /// `expired-leases-processing`.
     pub expired: ExpiredLeases,
+    /// `server-tag`, statistics sample limits, host databases.
+    pub daemon: common::DaemonParams,
     /// `dhcp-ddns.enable-updates`.
     pub ddns_enabled: bool,
 }
@@ -727,6 +729,13 @@ pub(crate) fn build(c: &mut Checker, d: &raw::dhcp4::Dhcp4) -> Option<Dhcp4> {
         reservations_lookup_first: d.reservations_lookup_first.unwrap_or(false),
         host_reservation_identifiers,
         expired: ExpiredLeases::read(c, d.expired_leases_processing.as_ref()),
+        daemon: common::daemon_params(
+            c,
+            &d.loc,
+            d.server_tag.as_ref(),
+            (d.statistic_default_sample_count, d.statistic_default_sample_age),
+            d.hosts_database.is_some() || d.hosts_databases.is_some(),
+        ),
         raw_sockets: d
             .interfaces_config
             .as_ref()

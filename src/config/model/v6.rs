@@ -72,6 +72,8 @@ pub struct Dhcp6 {
     pub relay_supplied_options: Vec<u16>,
     /// `expired-leases-processing`.
     pub expired: ExpiredLeases,
+    /// `server-tag`, statistics sample limits, host databases.
+    pub daemon: common::DaemonParams,
     /// `mac-sources`, in order (Kea ARM 9.2.20 "MAC/Hardware Addresses in DHCPv6").
     pub mac_sources: Vec<MacSource>,
     /// `data-directory` (Kea 2.x): where the server DUID file and relative lease files go.
@@ -880,6 +882,13 @@ pub(crate) fn build(c: &mut Checker, d: &raw::dhcp6::Dhcp6) -> Option<Dhcp6> {
         host_reservation_identifiers,
         relay_supplied_options,
         expired,
+        daemon: common::daemon_params(
+            c,
+            &d.loc,
+            d.server_tag.as_ref(),
+            (d.statistic_default_sample_count, d.statistic_default_sample_age),
+            d.hosts_database.is_some() || d.hosts_databases.is_some(),
+        ),
         mac_sources,
         data_directory: d.data_directory.clone(),
     })
