@@ -431,8 +431,8 @@ impl Control {
                     _ => (None, None),
                 };
                 let ddns = match section {
-                    Section::Dhcp4 => cfg.dhcp4.as_ref().is_some_and(|d| d.ddns_enabled),
-                    Section::Dhcp6 => cfg.dhcp6.as_ref().is_some_and(|d| d.ddns_enabled),
+                    Section::Dhcp4 => cfg.dhcp4.as_ref().is_some_and(|d| d.daemon.ddns_enabled),
+                    Section::Dhcp6 => cfg.dhcp6.as_ref().is_some_and(|d| d.daemon.ddns_enabled),
                     _ => false,
                 };
                 super::lease_cmds::execute(v4.as_ref(), v6.as_ref(), ddns, &cmd, now).await.unwrap_or_else(|| {
@@ -602,8 +602,8 @@ impl Control {
         .unwrap_or_default();
         // Kea reports multi-threading and its queue only when `enable-multi-threading` is on.
         let configured = match section {
-            Section::Dhcp4 => self.v4().map(|s| s.engine().config().packet_threads),
-            Section::Dhcp6 => self.v6().map(|s| s.engine().config().packet_threads),
+            Section::Dhcp4 => self.v4().map(|s| s.engine().config().daemon.packet_threads),
+            Section::Dhcp6 => self.v6().map(|s| s.engine().config().daemon.packet_threads),
             _ => None,
         }
         .unwrap_or(1);

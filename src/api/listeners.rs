@@ -33,8 +33,8 @@ enum Spec {
 fn specs(cfg: &Config) -> Vec<Spec> {
     let mut out = Vec::new();
     let daemons = [
-        (cfg.dhcp4.as_ref().map(|d| &d.control_sockets), "dhcp4", "kea-dhcpv4-server"),
-        (cfg.dhcp6.as_ref().map(|d| &d.control_sockets), "dhcp6", "kea-dhcpv6-server"),
+        (cfg.dhcp4.as_ref().map(|d| &d.daemon.control_sockets), "dhcp4", "kea-dhcpv4-server"),
+        (cfg.dhcp6.as_ref().map(|d| &d.daemon.control_sockets), "dhcp6", "kea-dhcpv6-server"),
         (cfg.ddns.as_ref().map(|d| &d.control_sockets), "d2", "kea-dhcp-ddns-server"),
     ];
     for (sockets, svc, realm) in daemons {

@@ -10,7 +10,7 @@ use std::ffi::OsString;
 use std::path::{Component, Path, PathBuf};
 
 use super::de::Here;
-use super::model::common::{channels_of, Channel};
+use super::model::common::{channels_of, AsChannel, Channel};
 use super::model::{list, At, Checker};
 use super::raw;
 
@@ -255,18 +255,7 @@ pub(crate) fn check_agent(c: &mut Checker, a: &raw::agent::ControlAgent) {
     if c.opts.policy.is_none() {
         return;
     }
-    let ch = Channel {
-        loc: &a.loc,
-        socket_type: Some("http"),
-        socket_name: None,
-        socket_address: a.http_host.as_deref(),
-        socket_port: a.http_port,
-        tls: [a.trust_anchor.as_ref(), a.cert_file.as_ref(), a.key_file.as_ref()],
-        cert_required: a.cert_required,
-        authentication: a.authentication.as_ref(),
-        http_headers: &[],
-    };
-    http_channel(c, &ch);
+    http_channel(c, &a.channel());
 }
 
 /// An HTTP(S) control channel must authenticate its clients, and its credentials must come

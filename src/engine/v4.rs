@@ -455,7 +455,7 @@ impl Engine4 {
     /// `out_of_time` says the run's `max-reclaim-time` is spent. Its statistics go to
     /// `tally`, counted once the changes are durable.
     pub fn reclaim(&self, now: u64, tally: &mut Tally, out_of_time: &mut dyn FnMut() -> bool) -> Vec<LeaseChange4> {
-        let e = self.cfg.expired;
+        let e = self.cfg.daemon.expired;
         let limit = if e.max_reclaim_leases == 0 { usize::MAX } else { e.max_reclaim_leases as usize };
         self.reclaim_up_to(now, limit, tally, out_of_time)
     }
@@ -463,7 +463,7 @@ impl Engine4 {
     /// Deletes the expired-reclaimed leases whose `hold-reclaimed-time` has passed (Kea's
     /// flush of reclaimed leases, every `flush-reclaimed-timer-wait-time`).
     pub fn flush_reclaimed(&self, now: u64) -> Vec<LeaseChange4> {
-        let hold = u64::from(self.cfg.expired.hold_reclaimed_time);
+        let hold = u64::from(self.cfg.daemon.expired.hold_reclaimed_time);
         let changes: Vec<LeaseChange4> =
             self.leases.flush_reclaimed(hold, now).into_iter().map(LeaseChange4::Delete).collect();
         debug!(target: "kea-dhcp4.alloc-engine", "ALLOC_ENGINE_V4_RECLAIMED_LEASES_DELETE_COMPLETE successfully deleted {} expired-reclaimed leases", changes.len());
@@ -478,7 +478,7 @@ impl Engine4 {
         tally: &mut Tally,
         out_of_time: &mut dyn FnMut() -> bool,
     ) -> Vec<LeaseChange4> {
-        let e = self.cfg.expired;
+        let e = self.cfg.daemon.expired;
         let mut changes = Vec::new();
         for s in &self.cfg.subnets {
             if changes.len() >= limit || out_of_time() {
@@ -662,14 +662,14 @@ impl Engine4 {
     /// Kea checks a candidate address against reservations before the lease table when
     /// `reservations-lookup-first` is set, and always under multi-threading (Kea ARM 8.3.6).
     fn reservations_first(&self) -> bool {
-        self.cfg.reservations_lookup_first || self.cfg.packet_threads != 1
+        self.cfg.daemon.reservations_lookup_first || self.cfg.daemon.packet_threads != 1
     }
 
     /// `early-global-reservations-lookup` (Kea ARM 14.1 step 6): a global reservation looked
     /// up before the subnet is selected puts the packet in `KNOWN` and in the reservation's
     /// classes, so that they may pick the subnet; without one `UNKNOWN` is not set yet.
     fn early_global_classes(&self, pkt: &Pkt4, classes: &mut Classes) -> bool {
-        if !self.cfg.early_global_reservations_lookup {
+        if !self.cfg.daemon.early_global_reservations_lookup {
             return false;
         }
         let ids = self.host_identifiers(pkt);
@@ -1046,7 +1046,7 @@ impl Engine4 {
                     hwaddr: Vec::new(),
                     client_id: None,
                     cltt: ctx.now,
-                    valid_lifetime: self.cfg.decline_probation_period,
+                    valid_lifetime: self.cfg.daemon.decline_probation_period,
                     fqdn_fwd: false,
                     fqdn_rev: false,
                     hostname: String::new(),
@@ -1056,7 +1056,7 @@ impl Engine4 {
                 leases.upsert(declined.clone());
                 let changes = vec![LeaseChange4::Upsert(declined, Some(l))];
                 drop(leases);
-                info!(target: "kea-dhcp4.leases", "DHCP4_DECLINE_LEASE Received DHCPDECLINE for addr {addr} from client {}. The lease will be unavailable for {} seconds.", tid(ctx.pkt), self.cfg.decline_probation_period);
+                info!(target: "kea-dhcp4.leases", "DHCP4_DECLINE_LEASE Received DHCPDECLINE for addr {addr} from client {}. The lease will be unavailable for {} seconds.", tid(ctx.pkt), self.cfg.daemon.decline_probation_period);
                 Outcome4::Silent(changes)
             }
             Some(l) => {

@@ -413,7 +413,7 @@ impl Engine6 {
     /// run; the rows of each subnet are queued under its lock, like a packet's.
     /// Its statistics go to `tally`, counted once the changes are durable.
     pub fn reclaim(&self, now: u64, tally: &mut Tally, out_of_time: &mut dyn FnMut() -> bool) -> Vec<LeaseChange6> {
-        let e = self.cfg.expired;
+        let e = self.cfg.daemon.expired;
         let limit = if e.max_reclaim_leases == 0 { usize::MAX } else { e.max_reclaim_leases as usize };
         self.reclaim_up_to(now, limit, tally, out_of_time)
     }
@@ -421,7 +421,7 @@ impl Engine6 {
     /// Deletes the expired-reclaimed leases whose `hold-reclaimed-time` has passed (Kea's
     /// flush of reclaimed leases, every `flush-reclaimed-timer-wait-time`).
     pub fn flush_reclaimed(&self, now: u64) -> Vec<LeaseChange6> {
-        let hold = u64::from(self.cfg.expired.hold_reclaimed_time);
+        let hold = u64::from(self.cfg.daemon.expired.hold_reclaimed_time);
         let changes: Vec<LeaseChange6> =
             self.leases.flush_reclaimed(hold, now).into_iter().map(LeaseChange6::Delete).collect();
         debug!(target: "kea-dhcp6.alloc-engine", "ALLOC_ENGINE_V6_RECLAIMED_LEASES_DELETE_COMPLETE successfully deleted {} expired-reclaimed leases", changes.len());
@@ -436,7 +436,7 @@ impl Engine6 {
         tally: &mut Tally,
         out_of_time: &mut dyn FnMut() -> bool,
     ) -> Vec<LeaseChange6> {
-        let e = self.cfg.expired;
+        let e = self.cfg.daemon.expired;
         let mut changes = Vec::new();
         for s in &self.cfg.subnets {
             if changes.len() >= limit || out_of_time() {
@@ -796,7 +796,7 @@ impl Engine6 {
     /// Kea checks a candidate against reservations before the lease table when
     /// `reservations-lookup-first` is set, and always under multi-threading (Kea ARM 9.3.7).
     fn reservations_first(&self) -> bool {
-        self.cfg.reservations_lookup_first || self.cfg.packet_threads != 1
+        self.cfg.daemon.reservations_lookup_first || self.cfg.daemon.packet_threads != 1
     }
 
     /// Where an allocator starts its search: a random point for `random`, the pool's cursor
@@ -864,7 +864,7 @@ impl Engine6 {
             v.get(6..6 + len)
         });
         let mut c = Classes::initial(vendor);
-        if !self.cfg.early_global_reservations_lookup {
+        if !self.cfg.daemon.early_global_reservations_lookup {
             return (c, false);
         }
         let ids = self.host_identifiers(duid, hw);
@@ -1586,7 +1586,7 @@ impl Engine6 {
                     duid: vec![0],
                     iaid: 0,
                     cltt: ctx.now,
-                    valid_lifetime: self.cfg.decline_probation_period,
+                    valid_lifetime: self.cfg.daemon.decline_probation_period,
                     preferred_lifetime: 0,
                     hostname: String::new(),
                     hwaddr: Vec::new(),
@@ -1600,7 +1600,7 @@ impl Engine6 {
                 leases.remove(ty, *a);
                 leases.upsert(d.clone());
                 changes.push(LeaseChange6::Upsert(d, Some(l)));
-                info!(target: "kea-dhcp6.leases", "DHCP6_DECLINE_LEASE Client {} sent DECLINE for address {a} and the server marked it as declined. The lease will be recovered in {} seconds.", tid(pkt), self.cfg.decline_probation_period);
+                info!(target: "kea-dhcp6.leases", "DHCP6_DECLINE_LEASE Client {} sent DECLINE for address {a} and the server marked it as declined. The lease will be recovered in {} seconds.", tid(pkt), self.cfg.daemon.decline_probation_period);
             } else {
                 leases.remove(ty, *a);
                 if ty == LeaseType6::Na {

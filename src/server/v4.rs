@@ -33,7 +33,7 @@ use crate::wire::v4::{MessageType, Pkt4};
 /// The lease file a configuration uses: `name`, relative names under the data directory, and
 /// Kea's default `kea-leases4.csv` when none is named.
 pub fn lease_file(cfg: &Dhcp4, opts: &ServiceOptions) -> PathBuf {
-    match &cfg.lease_database.name {
+    match &cfg.daemon.lease_database.name {
         Some(n) if std::path::Path::new(n).is_absolute() => PathBuf::from(n),
         Some(n) => opts.data_dir.join(n),
         None => opts.data_dir.join("kea-leases4.csv"),
@@ -78,7 +78,7 @@ impl ServedEngine for Engine4 {
     const FAMILY: u8 = 4;
     fn timers(&self) -> (crate::config::model::ExpiredLeases, u32, bool) {
         let c = self.config();
-        (c.expired, c.lease_database.lfc_interval, c.lease_database.persist)
+        (c.daemon.expired, c.daemon.lease_database.lfc_interval, c.daemon.lease_database.persist)
     }
     fn reclaim(&self, now: u64, tally: &mut Tally, out_of_time: &mut dyn FnMut() -> bool) -> Vec<LeaseChange4> {
         Engine4::reclaim(self, now, tally, out_of_time)
@@ -113,7 +113,7 @@ impl Shared {
         let layout = |c: &Dhcp4| -> Vec<(u32, Vec<(Ipv4Addr, Ipv4Addr)>)> {
             c.subnets.iter().map(|s| (s.id, s.pools.iter().map(|p| (p.first, p.last)).collect())).collect()
         };
-        self.swap(Limits { parked: cfg.parked_packet_limit, queue: cfg.packet_queue }, |old| {
+        self.swap(Limits { parked: cfg.daemon.parked_packet_limit, queue: cfg.daemon.packet_queue }, |old| {
             // Same subnets and pools (reservation-add, option or lifetime changes): the lease
             // map is shared as it is, with its offers, cursors and durability markers.
             let map = if layout(old.config()) == layout(&cfg) {
@@ -143,11 +143,11 @@ impl Shared {
 /// service reopened (interfaces, socket type, threads, lease database or the reclamation timers
 /// changed).
 pub fn can_reconfigure(old: &Dhcp4, new: &Dhcp4) -> bool {
-    old.interfaces == new.interfaces
+    old.daemon.interfaces == new.daemon.interfaces
         && old.raw_sockets == new.raw_sockets
-        && old.lease_database == new.lease_database
-        && old.expired == new.expired
-        && old.packet_threads == new.packet_threads
+        && old.daemon.lease_database == new.daemon.lease_database
+        && old.daemon.expired == new.daemon.expired
+        && old.daemon.packet_threads == new.daemon.packet_threads
 }
 
 fn new_map(cfg: &Dhcp4) -> LeaseMap4 {
@@ -238,7 +238,7 @@ impl Service4 {
     /// Loads the leases and opens the sockets (Kea does both before DHCP4_STARTED).
     pub fn open(cfg: Arc<Dhcp4>, opts: ServiceOptions, stats: Arc<Stats>) -> Result<Service4, ServiceError> {
         let path = lease_file(&cfg, &opts);
-        let opened = crate::lease::open4(&cfg.lease_database, path.clone()).map_err(ServiceError::from)?;
+        let opened = crate::lease::open4(&cfg.daemon.lease_database, path.clone()).map_err(ServiceError::from)?;
         let (store, loaded) = (opened.store, opened.loaded);
         let map = new_map(&cfg);
         let count = loaded.len();
@@ -246,14 +246,15 @@ impl Service4 {
         let holds =
             |l: &Lease4, id: u32| subnets.iter().find(|s| s.id == id).map(|s| s.prefix.trunc().contains(&l.address));
         let home = |l: &Lease4| subnets.iter().find(|s| s.prefix.trunc().contains(&l.address)).map(|s| s.id);
-        let checker = crate::lease::sanity::Checker { mode: cfg.lease_checks, family: 4, holds: &holds, home: &home };
+        let checker =
+            crate::lease::sanity::Checker { mode: cfg.daemon.lease_checks, family: 4, holds: &holds, home: &home };
         let orphans = map.load(checker.check(loaded));
         info!(target: "kea-dhcp4.dhcpsrv", "DHCPSRV_MEMFILE_LEASE_FILE_LOAD loading leases from file {} ({count} leases, {} for unknown subnets)", path.display(), orphans.len());
         let map_slot = Arc::new(map);
         let engine = Engine4::new(cfg.clone(), map_slot.clone(), stats.clone(), clock::unix_now()).track_durability();
         let mut ifaces = Vec::new();
-        let threads = super::packet_threads(cfg.packet_threads);
-        for (name, addrs) in resolve_interfaces(&cfg.interfaces) {
+        let threads = super::packet_threads(cfg.daemon.packet_threads);
+        for (name, addrs) in resolve_interfaces(&cfg.daemon.interfaces) {
             for steer in super::shares(threads) {
                 ifaces.push(open_iface(&name, addrs.clone(), cfg.raw_sockets, opts.server_port, steer)?);
             }
@@ -270,7 +271,7 @@ impl Service4 {
             map_slot,
             store,
             stats,
-            Limits { parked: cfg.parked_packet_limit, queue: cfg.packet_queue },
+            Limits { parked: cfg.daemon.parked_packet_limit, queue: cfg.daemon.packet_queue },
         );
         let shared = Shared { core, counters, opts, state: DhcpState::default() };
         let shared = Arc::new(shared);

@@ -38,7 +38,7 @@ pub const CLIENT_PORT: u16 = 546;
 /// The lease file a configuration uses: `name`, relative names under the data directory, and
 /// Kea's default `kea-leases6.csv` when none is named.
 pub fn lease_file(cfg: &Dhcp6, opts: &ServiceOptions) -> PathBuf {
-    match &cfg.lease_database.name {
+    match &cfg.daemon.lease_database.name {
         Some(n) if Path::new(n).is_absolute() => PathBuf::from(n),
         Some(n) => opts.data_dir.join(n),
         None => opts.data_dir.join("kea-leases6.csv"),
@@ -115,7 +115,7 @@ impl ServedEngine for Engine6 {
     const FAMILY: u8 = 6;
     fn timers(&self) -> (crate::config::model::ExpiredLeases, u32, bool) {
         let c = self.config();
-        (c.expired, c.lease_database.lfc_interval, c.lease_database.persist)
+        (c.daemon.expired, c.daemon.lease_database.lfc_interval, c.daemon.lease_database.persist)
     }
     fn reclaim(&self, now: u64, tally: &mut Tally, out_of_time: &mut dyn FnMut() -> bool) -> Vec<LeaseChange6> {
         Engine6::reclaim(self, now, tally, out_of_time)
@@ -155,7 +155,7 @@ impl Shared {
                 })
                 .collect()
         };
-        self.swap(Limits { parked: cfg.parked_packet_limit, queue: cfg.packet_queue }, |old| {
+        self.swap(Limits { parked: cfg.daemon.parked_packet_limit, queue: cfg.daemon.packet_queue }, |old| {
             let map = if layout(old.config()) == layout(&cfg) {
                 old.leases().clone()
             } else {
@@ -185,12 +185,12 @@ type Layout6 = (u32, Vec<(Ipv6Addr, Ipv6Addr)>, Vec<(ipnet::Ipv6Net, u8)>);
 /// Whether a new configuration can be applied without reopening sockets, lease file or the
 /// server identifier.
 pub fn can_reconfigure(old: &Dhcp6, new: &Dhcp6) -> bool {
-    old.interfaces == new.interfaces
-        && old.lease_database == new.lease_database
-        && old.expired == new.expired
+    old.daemon.interfaces == new.daemon.interfaces
+        && old.daemon.lease_database == new.daemon.lease_database
+        && old.daemon.expired == new.daemon.expired
         && old.server_id == new.server_id
         && old.data_directory == new.data_directory
-        && old.packet_threads == new.packet_threads
+        && old.daemon.packet_threads == new.daemon.packet_threads
 }
 
 /// Resolves `interfaces-config.interfaces` ("eth0", "eth0/2001:db8::1", "*") against the host:
@@ -242,7 +242,7 @@ impl Service6 {
         }
         let path = lease_file(&cfg, &opts);
         let duid = server_duid(&cfg, &opts.data_dir)?;
-        let opened = crate::lease::open6(&cfg.lease_database, path.clone()).map_err(ServiceError::from)?;
+        let opened = crate::lease::open6(&cfg.daemon.lease_database, path.clone()).map_err(ServiceError::from)?;
         let (store, loaded) = (opened.store, opened.loaded);
         let map = LeaseMap6::for_config(&cfg);
         let count = loaded.len();
@@ -255,7 +255,8 @@ impl Service6 {
         let subnets = &cfg.subnets;
         let holds = |l: &Lease6, id: u32| subnets.iter().find(|s| s.id == id).map(|s| in_subnet(s, l));
         let home = |l: &Lease6| subnets.iter().find(|s| in_subnet(s, l)).map(|s| s.id);
-        let checker = crate::lease::sanity::Checker { mode: cfg.lease_checks, family: 6, holds: &holds, home: &home };
+        let checker =
+            crate::lease::sanity::Checker { mode: cfg.daemon.lease_checks, family: 6, holds: &holds, home: &home };
         let orphans = map.load(checker.check(loaded));
         info!(target: "kea-dhcp6.dhcpsrv", "DHCPSRV_MEMFILE_LEASE_FILE_LOAD loading leases from file {} ({count} leases, {} for unknown subnets)", path.display(), orphans.len());
         let map_slot = Arc::new(map);
@@ -263,8 +264,8 @@ impl Service6 {
             .track_durability();
         let port = opts.v6_server_port;
         let mut ifaces = Vec::new();
-        let threads = super::packet_threads(cfg.packet_threads);
-        for (name, addrs, unicast) in resolve_interfaces(&cfg.interfaces) {
+        let threads = super::packet_threads(cfg.daemon.packet_threads);
+        for (name, addrs, unicast) in resolve_interfaces(&cfg.daemon.interfaces) {
             let err = |e: std::io::Error| ServiceError::Socket { iface: name.clone(), err: e };
             let ifindex = nix::net::if_::if_nametoindex(name.as_str()).map_err(|e| err(e.into()))?;
             let any = SocketAddrV6::new(Ipv6Addr::UNSPECIFIED, port, 0, 0);
@@ -296,7 +297,7 @@ impl Service6 {
             map_slot,
             store,
             stats,
-            Limits { parked: cfg.parked_packet_limit, queue: cfg.packet_queue },
+            Limits { parked: cfg.daemon.parked_packet_limit, queue: cfg.daemon.packet_queue },
         );
         let shared = Shared { core, counters, state: DhcpState::default(), server_duid: duid };
         let shared = Arc::new(shared);

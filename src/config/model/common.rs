@@ -177,7 +177,7 @@ impl HttpChannel {
         if let Some(a) = cfg.agent {
             return Ok(a.http);
         }
-        match cfg.dhcp4.and_then(|d| d.control_sockets.into_iter().next()).map(|s| s.kind) {
+        match cfg.dhcp4.and_then(|d| d.daemon.control_sockets.into_iter().next()).map(|s| s.kind) {
             Some(ControlSocketKind::Http(h)) => Ok(h),
             _ => Err("not an HTTP control channel".into()),
         }
@@ -776,6 +776,23 @@ as_channel!(raw::ControlSocket, |s| super::list(&s.http_headers));
 // Kea's DHCP-DDNS control sockets have no http-headers.
 as_channel!(crate::config::raw::ddns::D2ControlSocket, |s| &[]);
 
+/// The control agent's section is its HTTP channel (Kea ARM 7.2).
+impl AsChannel for crate::config::raw::agent::ControlAgent {
+    fn channel(&self) -> Channel<'_> {
+        Channel {
+            loc: &self.loc,
+            socket_type: Some("http"),
+            socket_name: None,
+            socket_address: self.http_host.as_deref(),
+            socket_port: self.http_port,
+            tls: [self.trust_anchor.as_ref(), self.cert_file.as_ref(), self.key_file.as_ref()],
+            cert_required: self.cert_required,
+            authentication: self.authentication.as_ref(),
+            http_headers: super::list(&self.http_headers),
+        }
+    }
+}
+
 /// `control-socket` (Kea 2.x, one map) and `control-sockets` (Kea 3.0, a list) as channels.
 pub(crate) fn channels_of<'a, T: AsChannel>(
     one: &'a Option<T>,
@@ -1207,19 +1224,24 @@ impl SubnetIds {
     }
 }
 
-/// Reservation identifiers and (with `ip-reservations-unique`) addresses are unique per
-/// subnet; `key` gives a reservation's identifier and addresses.
-pub(crate) fn check_reservation_dups<R>(
+/// The reservations of one scope, each read by `one`: their identifiers and (with
+/// `ip-reservations-unique`) addresses are unique per subnet (Kea ARM 8.3, 9.3); `key` gives
+/// a reservation's identifier and addresses.
+pub(crate) fn reservations<R: Located, T>(
     c: &mut Checker,
-    list: &[(&Loc, R)],
+    list: &[R],
     ip_unique: bool,
     (family, subnet_id): (&str, u32),
-    key: impl Fn(&R) -> (&HostIdentifier, Vec<IpAddr>),
-) {
+    mut one: impl FnMut(&mut Checker, &R) -> Option<T>,
+    key: impl Fn(&T) -> (&HostIdentifier, Vec<IpAddr>),
+) -> Vec<T> {
     let mut ids = Seen::new();
     let mut ips = Seen::new();
-    for (at, r) in list {
-        let (identifier, addresses) = key(r);
+    let mut out = Vec::new();
+    for raw in list {
+        let Some(r) = one(c, raw) else { continue };
+        let at = raw.loc();
+        let (identifier, addresses) = key(&r);
         if !ids.first(identifier.clone()) {
             c.err(at, format!("failed to add new host using the {} to the {family} subnet id '{subnet_id}' as this host has already been added", identifier.kind()));
         }
@@ -1228,6 +1250,25 @@ pub(crate) fn check_reservation_dups<R>(
                 c.err(at, format!("failed to add new host for the address {ip} to the {family} subnet id '{subnet_id}': there's already a reservation for this address"));
             }
         }
+        out.push(r);
+    }
+    out
+}
+
+/// A raw map that knows where it was written.
+pub(crate) trait Located {
+    fn loc(&self) -> &Loc;
+}
+
+impl Located for crate::config::raw::dhcp4::Reservation4 {
+    fn loc(&self) -> &Loc {
+        &self.loc
+    }
+}
+
+impl Located for crate::config::raw::dhcp6::Reservation6 {
+    fn loc(&self) -> &Loc {
+        &self.loc
     }
 }
 
@@ -1306,10 +1347,57 @@ pub(crate) fn host_ids(
     ids.clone()
 }
 
-/// Daemon-wide settings the control plane reads (Kea ARM 8.2.x `server-tag`, 8.9
-/// statistics sample limits, 8.2.3 host databases).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct DaemonParams {
+/// The [`Daemon`] parts the control plane reads: `server-tag`, the statistics sample limits
+/// (Kea ARM 8.9) and whether a host database is configured (8.2.3).
+pub(crate) fn daemon_params(
+    c: &mut Checker,
+    at: &Loc,
+    server_tag: Option<&String>,
+    (count, age): (Option<i64>, Option<i64>),
+) -> (String, u32, u64) {
+    (
+        server_tag.cloned().unwrap_or_default(),
+        u32_of(c, at, "statistic-default-sample-count", count).unwrap_or(20),
+        u32_of(c, at, "statistic-default-sample-age", age).map_or(0, u64::from),
+    )
+}
+
+/// What a `Dhcp4` and a `Dhcp6` section have alike: the daemon around the protocol (Kea
+/// ARM 8.2 / 9.2), read the same way for both families by [`section_parts!`].
+#[derive(Debug, Clone)]
+pub struct Daemon {
+    /// Built-in hook functions enabled by `hooks-libraries`.
+    pub hooks: Vec<HookLibrary>,
+    /// `interfaces-config.interfaces`.
+    pub interfaces: Vec<String>,
+    /// `lease-database` (memfile by default).
+    pub lease_database: LeaseDatabase,
+    /// Control channels.
+    pub control_sockets: Vec<ControlSocket>,
+    /// `dhcp-ddns.enable-updates`.
+    pub ddns_enabled: bool,
+    /// `decline-probation-period` in seconds (default 86400).
+    pub decline_probation_period: u32,
+    /// `parked-packet-limit` (default 256; 0 means no limit): packets waiting at once for
+    /// their commit and post-commit stages (Kea ARM 16.12.16 "Parked-Packet Limit").
+    pub parked_packet_limit: u32,
+    /// Threads (and sockets) per interface, from `multi-threading`: 1 when it is off, 0 for
+    /// one per core (see `packet_threads`).
+    pub packet_threads: u32,
+    /// Received packets waiting for the engine at most, the oldest dropped beyond it
+    /// (0: none); see `packet_queue`.
+    pub packet_queue: u32,
+    /// `sanity-checks.lease-checks`: what loading does with leases the configuration does
+    /// not place (see `lease::sanity`).
+    pub lease_checks: LeaseChecks,
+    /// `early-global-reservations-lookup` (Kea ARM 14.1): global reservations are looked up
+    /// before subnet selection, so their classes may select the subnet.
+    pub early_global_reservations_lookup: bool,
+    /// `reservations-lookup-first` (Kea ARM 8.3.6): a candidate address is checked against
+    /// reservations before the lease table.
+    pub reservations_lookup_first: bool,
+    /// `expired-leases-processing`.
+    pub expired: super::ExpiredLeases,
     /// `server-tag` (default empty).
     pub server_tag: String,
     /// `statistic-default-sample-count` (default 20).
@@ -1320,18 +1408,81 @@ pub struct DaemonParams {
     pub host_databases: bool,
 }
 
-/// The [`DaemonParams`] of a DHCP section.
-pub(crate) fn daemon_params(
+/// The [`Daemon`] of a raw `Dhcp4` or `Dhcp6` (`$ring`: the family's packet queue).
+macro_rules! section_parts {
+    ($c:expr, $d:expr, $ring:expr) => {{
+        let (c, d) = ($c, $d);
+        let interfaces = match &d.interfaces_config {
+            Some(ic) => common::interfaces(c, &ic.loc, list(&ic.interfaces)),
+            None => Vec::new(),
+        };
+        let (server_tag, sample_count, sample_age) = common::daemon_params(
+            c,
+            &d.loc,
+            d.server_tag.as_ref(),
+            (d.statistic_default_sample_count, d.statistic_default_sample_age),
+        );
+        common::Daemon {
+            hooks: common::hooks(c, list(&d.hooks_libraries)),
+            interfaces,
+            lease_database: common::databases(
+                c,
+                d.lease_database.as_ref(),
+                d.hosts_database.as_ref(),
+                list(&d.hosts_databases),
+            ),
+            control_sockets: common::control_sockets(
+                c,
+                &d.loc,
+                common::channels_of(&d.control_socket, &d.control_sockets),
+            ),
+            ddns_enabled: common::dhcp_ddns(c, d.dhcp_ddns.as_ref()),
+            decline_probation_period: common::u32_of(c, &d.loc, "decline-probation-period", d.decline_probation_period)
+                .unwrap_or(86400),
+            parked_packet_limit: common::u32_of(c, &d.loc, "parked-packet-limit", d.parked_packet_limit).unwrap_or(256),
+            packet_threads: common::packet_threads(c, d.multi_threading.as_ref()),
+            packet_queue: common::packet_queue(
+                c,
+                &d.loc,
+                d.multi_threading.as_ref(),
+                d.dhcp_queue_control.as_ref(),
+                $ring,
+            ),
+            lease_checks: common::LeaseChecks::read(d.sanity_checks.as_ref()),
+            early_global_reservations_lookup: d.early_global_reservations_lookup.unwrap_or(false),
+            reservations_lookup_first: d.reservations_lookup_first.unwrap_or(false),
+            expired: super::ExpiredLeases::read(c, d.expired_leases_processing.as_ref()),
+            server_tag,
+            sample_count,
+            sample_age,
+            host_databases: d.hosts_database.is_some() || d.hosts_databases.is_some(),
+        }
+    }};
+}
+pub(crate) use section_parts;
+
+/// A shared network's `name`: present and not used before (Kea ARM 8.5, 9.6).
+pub(crate) fn network_name<'a>(
     c: &mut Checker,
+    names: &mut Seen<String>,
     at: &Loc,
-    server_tag: Option<&String>,
-    (count, age): (Option<i64>, Option<i64>),
-    host_databases: bool,
-) -> DaemonParams {
-    DaemonParams {
-        server_tag: server_tag.cloned().unwrap_or_default(),
-        sample_count: u32_of(c, at, "statistic-default-sample-count", count).unwrap_or(20),
-        sample_age: u32_of(c, at, "statistic-default-sample-age", age).map_or(0, u64::from),
-        host_databases,
+    name: Option<&'a str>,
+) -> Option<&'a str> {
+    let Some(name) = name else {
+        c.err(at, "missing parameter 'name'");
+        return None;
+    };
+    if !names.first(name.to_string()) {
+        c.err(at, format!("duplicate network '{name}' found in the configuration"));
+        return None;
+    }
+    Some(name)
+}
+
+impl Triplet {
+    /// A client class's `(min-X, X, max-X)` as given (Kea's grammar checks no ranges there).
+    pub(crate) fn of((min, default, max): (Option<i64>, Option<i64>, Option<i64>)) -> Triplet {
+        let life = |v: Option<i64>| v.and_then(|i| u32::try_from(i).ok());
+        Triplet { min: life(min), default: life(default), max: life(max) }
     }
 }

@@ -3,7 +3,7 @@
 use std::net::IpAddr;
 use std::path::Path;
 
-use super::common::{self, HookLibrary};
+use super::common::{self, AsChannel, HookLibrary};
 use super::{list, Checker, ControlSocket};
 use crate::config::de::Loc;
 use crate::config::raw;
@@ -273,18 +273,7 @@ pub(crate) fn build_agent(c: &mut Checker, a: &raw::agent::ControlAgent) -> Opti
     let before = c.errors.len();
     let http_host = address_or_localhost(c, &a.loc, "http-host", a.http_host.as_deref());
     let http_port = common::int_in(c, &a.loc, "http-port", a.http_port, 1, 65535).unwrap_or(8000) as u16;
-    let channel = common::Channel {
-        loc: &a.loc,
-        socket_type: Some("http"),
-        socket_name: None,
-        socket_address: a.http_host.as_deref(),
-        socket_port: a.http_port,
-        tls: [a.trust_anchor.as_ref(), a.cert_file.as_ref(), a.key_file.as_ref()],
-        cert_required: a.cert_required,
-        authentication: a.authentication.as_ref(),
-        http_headers: list(&a.http_headers),
-    };
-    let http = common::http_channel(c, &channel, http_host, http_port);
+    let http = common::http_channel(c, &a.channel(), http_host, http_port);
     let mut services = Vec::new();
     if let Some(cs) = &a.control_sockets {
         for (svc, s) in [("dhcp4", &cs.dhcp4), ("dhcp6", &cs.dhcp6), ("d2", &cs.d2)] {

@@ -13,8 +13,8 @@ mod v6;
 use std::collections::HashMap;
 
 pub use common::{
-    AuthClientConfig, BasicAuthConfig, CharSet, ControlSocket, ControlSocketKind, DaemonParams, HookLibrary,
-    HostIdentifier, HttpChannel, LeaseChecks, LeaseDatabase, OptionValue, TlsPaths, Triplet,
+    AuthClientConfig, BasicAuthConfig, CharSet, ControlSocket, ControlSocketKind, Daemon, HookLibrary, HostIdentifier,
+    HttpChannel, LeaseChecks, LeaseDatabase, OptionValue, TlsPaths, Triplet,
 };
 pub use d2::{ControlAgent, DdnsDomain, DhcpDdns, DnsServer, TsigKey};
 pub use v4::{AllocatorKind, ClientClass4, Dhcp4, ExpiredLeases, Params4, Pool4, Reservation4, Subnet4};
@@ -77,7 +77,7 @@ impl Config {
     }
 
     /// The daemon-wide settings of a DHCP section, when it is present.
-    pub fn daemon(&self, s: Section) -> Option<&DaemonParams> {
+    pub fn daemon(&self, s: Section) -> Option<&Daemon> {
         match s {
             Section::Dhcp4 => self.dhcp4.as_ref().map(|d| &d.daemon),
             Section::Dhcp6 => self.dhcp6.as_ref().map(|d| &d.daemon),
@@ -98,7 +98,7 @@ impl Config {
                     "added IPv4 subnets: {}; {} shared networks; DDNS: {}",
                     d.subnets.len(),
                     d.shared_networks.len(),
-                    if d.ddns_enabled { "enabled" } else { "disabled" }
+                    if d.daemon.ddns_enabled { "enabled" } else { "disabled" }
                 )
             }),
             Section::Dhcp6 => self.dhcp6.as_ref().map_or_else(String::new, |d| {
@@ -106,7 +106,7 @@ impl Config {
                     "added IPv6 subnets: {}; {} shared networks; DDNS: {}",
                     d.subnets.len(),
                     d.shared_networks.len(),
-                    if d.ddns_enabled { "enabled" } else { "disabled" }
+                    if d.daemon.ddns_enabled { "enabled" } else { "disabled" }
                 )
             }),
             Section::DhcpDdns => self.ddns.as_ref().map_or_else(String::new, |d| {
@@ -505,7 +505,7 @@ mod tests {
     fn packet_queue_follows_kea() {
         let q = |body: &str| {
             let l = load_str("t.json", &format!("{{\"Dhcp4\": {body}}}"), &LoadOptions::default()).unwrap();
-            (l.config.dhcp4.unwrap().packet_queue, l.warnings.len())
+            (l.config.dhcp4.unwrap().daemon.packet_queue, l.warnings.len())
         };
         assert_eq!(q("{}"), (0, 0));
         assert_eq!(q(r#"{"dhcp-queue-control": {"enable-queue": false, "capacity": 9}}"#), (0, 0));

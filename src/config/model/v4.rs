@@ -4,8 +4,8 @@ use std::net::{IpAddr, Ipv4Addr};
 
 use ipnet::Ipv4Net;
 
-use super::common::{self, HookLibrary, HostIdentifier, LeaseDatabase, OptionValue, Seen, Triplet};
-use super::{list, Checker, ControlSocket};
+use super::common::{self, HostIdentifier, OptionValue, Seen, Triplet};
+use super::{list, Checker};
 use crate::config::de::{Here, Loc};
 use crate::config::raw;
 use crate::wire::optdef::OptionDefRegistry;
@@ -40,32 +40,10 @@ pub struct Dhcp4 {
     pub client_classes: Vec<ClientClass4>,
     /// Global reservations (`Dhcp4.reservations`).
     pub reservations: Vec<Reservation4>,
-    /// Built-in hook functions enabled by `hooks-libraries`.
-    pub hooks: Vec<HookLibrary>,
-    /// `interfaces-config.interfaces`.
-    pub interfaces: Vec<String>,
-    /// `lease-database` (memfile by default).
-    pub lease_database: LeaseDatabase,
-    /// Control channels.
-    pub control_sockets: Vec<ControlSocket>,
     /// Global scalars with Kea's defaults.
     pub params: Params4,
     /// `echo-client-id` (default true).
     pub echo_client_id: bool,
-    /// `decline-probation-period` in seconds (default 86400).
-    pub decline_probation_period: u32,
-    /// `parked-packet-limit` (default 256; 0 means no limit): packets waiting at once for
-    /// their commit and post-commit stages (Kea ARM 16.12.16 "Parked-Packet Limit").
-    pub parked_packet_limit: u32,
-    /// Threads (and sockets) per interface, from `multi-threading`: 1 when it is off, 0 for
-    /// one per core (see `common::packet_threads`).
-    pub packet_threads: u32,
-    /// Received packets waiting for the engine at most, the oldest dropped beyond it
-    /// (0: none); see `common::packet_queue`.
-    pub packet_queue: u32,
-    /// `sanity-checks.lease-checks`: what loading does with leases the configuration does
-    /// not place (see `lease::sanity`).
-    pub lease_checks: common::LeaseChecks,
     /// `stash-agent-options` (Kea 3.0, global): direct renewals get the relay agent
     /// information stored with their lease back (see the engine's `recover_stashed_rai`).
     pub stash_agent_options: bool,
@@ -75,22 +53,13 @@ pub struct Dhcp4 {
     /// `compatibility.exclude-first-last-24` (Kea 3.0): addresses ending in .0 or .255 are
     /// not handed out from pools.
     pub exclude_first_last_24: bool,
-    /// `early-global-reservations-lookup` (Kea ARM 14.1): global reservations are looked up
-    /// before subnet selection, so their classes may select the subnet.
-    pub early_global_reservations_lookup: bool,
-    /// `reservations-lookup-first` (Kea ARM 8.3.6): a candidate address is checked against
-    /// reservations before the lease table.
-    pub reservations_lookup_first: bool,
     /// `host-reservation-identifiers` in lookup order.
     pub host_reservation_identifiers: Vec<String>,
     /// `interfaces-config.dhcp-socket-type` is `raw` (the default) rather than `udp`.
     pub raw_sockets: bool,
-    /// `expired-leases-processing`.
-    pub expired: ExpiredLeases,
-    /// `server-tag`, statistics sample limits, host databases.
-    pub daemon: common::DaemonParams,
-    /// `dhcp-ddns.enable-updates`.
-    pub ddns_enabled: bool,
+    /// What the DHCPv4 and DHCPv6 daemons have alike (hooks, lease database, control
+    /// channels, threads, queue, timers).
+    pub daemon: common::Daemon,
 }
 
 /// A validated `subnet4` entry (Kea ARM 8.2.5).
@@ -508,12 +477,10 @@ fn reservations(
     subnet: Option<&Ipv4Net>,
     id: u32,
 ) -> Vec<Reservation4> {
-    let res: Vec<(&Loc, Reservation4)> =
-        list.iter().filter_map(|r| reservation(c, r, subnet, &ctx.reg).map(|x| (&r.loc, x))).collect();
-    common::check_reservation_dups(c, &res, ctx.ip_unique, ("IPv4", id), |r| {
+    let one = |c: &mut Checker, r: &raw::dhcp4::Reservation4| reservation(c, r, subnet, &ctx.reg);
+    common::reservations(c, list, ctx.ip_unique, ("IPv4", id), one, |r| {
         (&r.identifier, r.ip_address.iter().map(|ip| IpAddr::V4(*ip)).collect())
-    });
-    res.into_iter().map(|(_, r)| r).collect()
+    })
 }
 
 fn pools(c: &mut Checker, ctx: &Ctx, raw_pools: &[raw::dhcp4::Pool4], prefix: Ipv4Net) -> Vec<Pool4> {
@@ -617,30 +584,17 @@ pub(crate) fn build(c: &mut Checker, d: &raw::dhcp4::Dhcp4) -> Option<Dhcp4> {
         .into_iter()
         .map(|(i, options)| {
             let cl = &classes[i];
-            let life = |v: Option<i64>| v.and_then(|i| u32::try_from(i).ok());
             ClientClass4 {
                 name: cl.name.clone().unwrap_or_default(),
                 options,
                 next_server: cl.next_server.as_deref().and_then(|s| s.parse().ok()),
                 server_hostname: cl.server_hostname.clone(),
                 boot_file_name: cl.boot_file_name.clone(),
-                valid: Triplet {
-                    min: life(cl.min_valid_lifetime),
-                    default: life(cl.valid_lifetime),
-                    max: life(cl.max_valid_lifetime),
-                },
+                valid: Triplet::of((cl.min_valid_lifetime, cl.valid_lifetime, cl.max_valid_lifetime)),
             }
         })
         .collect();
-    let hooks = common::hooks(c, list(&d.hooks_libraries));
-    let interfaces = match &d.interfaces_config {
-        Some(ic) => common::interfaces(c, &ic.loc, list(&ic.interfaces)),
-        None => Vec::new(),
-    };
-    let lease_database =
-        common::databases(c, d.lease_database.as_ref(), d.hosts_database.as_ref(), list(&d.hosts_databases));
-    let control_sockets =
-        common::control_sockets(c, &d.loc, common::channels_of(&d.control_socket, &d.control_sockets));
+    let daemon = common::section_parts!(&mut *c, d, "kea-ring4");
     let host_reservation_identifiers = common::host_ids(
         c,
         &d.loc,
@@ -648,8 +602,6 @@ pub(crate) fn build(c: &mut Checker, d: &raw::dhcp4::Dhcp4) -> Option<Dhcp4> {
         &["hw-address", "duid", "circuit-id", "client-id", "flex-id"],
         &["hw-address", "duid", "circuit-id", "client-id"],
     );
-    let ddns_enabled = common::dhcp_ddns(c, d.dhcp_ddns.as_ref());
-
     let global = scope_values(c, &scope4!(d), &Params4::defaults());
 
     let mut ctx = Ctx {
@@ -663,14 +615,7 @@ pub(crate) fn build(c: &mut Checker, d: &raw::dhcp4::Dhcp4) -> Option<Dhcp4> {
     let mut shared_networks = Vec::new();
     let mut names = Seen::new();
     for n in list(&d.shared_networks) {
-        let Some(name) = n.name.as_deref() else {
-            c.err(&n.loc, "missing parameter 'name'");
-            continue;
-        };
-        if !names.first(name.to_string()) {
-            c.err(&n.loc, format!("duplicate network '{name}' found in the configuration"));
-            continue;
-        }
+        let Some(name) = common::network_name(c, &mut names, &n.loc, n.name.as_deref()) else { continue };
         let scope = scope_values(c, &scope4!(n), &global);
         let net_options = common::option_data(c, list(&n.option_data), &ctx.reg, "dhcp4");
         let first = ctx.subnets.len();
@@ -704,43 +649,17 @@ pub(crate) fn build(c: &mut Checker, d: &raw::dhcp4::Dhcp4) -> Option<Dhcp4> {
         option_defs: ctx.reg,
         client_classes,
         reservations: global_res,
-        hooks,
-        interfaces,
-        lease_database,
-        control_sockets,
         params: global,
         echo_client_id: d.echo_client_id.unwrap_or(true),
-        decline_probation_period: common::u32_of(c, &d.loc, "decline-probation-period", d.decline_probation_period)
-            .unwrap_or(86400),
-        parked_packet_limit: common::u32_of(c, &d.loc, "parked-packet-limit", d.parked_packet_limit).unwrap_or(256),
-        packet_threads: common::packet_threads(c, d.multi_threading.as_ref()),
-        packet_queue: common::packet_queue(
-            c,
-            &d.loc,
-            d.multi_threading.as_ref(),
-            d.dhcp_queue_control.as_ref(),
-            "kea-ring4",
-        ),
-        lease_checks: common::LeaseChecks::read(d.sanity_checks.as_ref()),
         stash_agent_options: d.stash_agent_options.unwrap_or(false),
         ignore_rai_link_selection: compat.and_then(|c| c.ignore_rai_link_selection).unwrap_or(false),
         exclude_first_last_24: compat.and_then(|c| c.exclude_first_last_24).unwrap_or(false),
-        early_global_reservations_lookup: d.early_global_reservations_lookup.unwrap_or(false),
-        reservations_lookup_first: d.reservations_lookup_first.unwrap_or(false),
         host_reservation_identifiers,
-        expired: ExpiredLeases::read(c, d.expired_leases_processing.as_ref()),
-        daemon: common::daemon_params(
-            c,
-            &d.loc,
-            d.server_tag.as_ref(),
-            (d.statistic_default_sample_count, d.statistic_default_sample_age),
-            d.hosts_database.is_some() || d.hosts_databases.is_some(),
-        ),
+        daemon,
         raw_sockets: d
             .interfaces_config
             .as_ref()
             .and_then(|i| i.dhcp_socket_type.as_deref())
             .is_none_or(|t| t == "raw"),
-        ddns_enabled,
     })
 }

@@ -5,8 +5,8 @@ use std::net::{IpAddr, Ipv6Addr};
 
 use ipnet::Ipv6Net;
 
-use super::common::{self, HookLibrary, HostIdentifier, LeaseDatabase, OptionValue, Seen, Triplet};
-use super::{list, AllocatorKind, Checker, ControlSocket, ExpiredLeases};
+use super::common::{self, HostIdentifier, OptionValue, Seen, Triplet};
+use super::{list, AllocatorKind, Checker};
 use crate::config::de::{Here, Loc};
 use crate::config::raw;
 use crate::wire::optdef::OptionDefRegistry;
@@ -31,49 +31,18 @@ pub struct Dhcp6 {
     pub client_classes: Vec<ClientClass6>,
     /// Global reservations.
     pub reservations: Vec<Reservation6>,
-    /// Built-in hook functions enabled.
-    pub hooks: Vec<HookLibrary>,
-    /// `interfaces-config.interfaces`.
-    pub interfaces: Vec<String>,
-    /// `lease-database`.
-    pub lease_database: LeaseDatabase,
-    /// Control channels.
-    pub control_sockets: Vec<ControlSocket>,
     /// Global scalars with Kea's defaults.
     pub params: Params6,
-    /// `dhcp-ddns.enable-updates`.
-    pub ddns_enabled: bool,
     /// `server-id`: how the server DUID is built and kept.
     pub server_id: ServerIdConfig,
-    /// `decline-probation-period` in seconds (default 86400).
-    pub decline_probation_period: u32,
-    /// `parked-packet-limit` (default 256; 0 means no limit), as in [`super::v4::Dhcp4`]
-    /// (Kea ARM 16.12.16).
-    pub parked_packet_limit: u32,
-    /// Threads (and sockets) per interface, from `multi-threading`: 1 when it is off, 0 for
-    /// one per core (see `common::packet_threads`).
-    pub packet_threads: u32,
-    /// Received packets waiting for the engine at most, the oldest dropped beyond it
-    /// (0: none); see `common::packet_queue`.
-    pub packet_queue: u32,
-    /// `sanity-checks.lease-checks`: what loading does with leases the configuration does
-    /// not place (see `lease::sanity`).
-    pub lease_checks: common::LeaseChecks,
-    /// `early-global-reservations-lookup` (Kea ARM 14.1): global reservations are looked up
-    /// before subnet selection, so their classes may select the subnet.
-    pub early_global_reservations_lookup: bool,
-    /// `reservations-lookup-first` (Kea ARM 9.3.7): a candidate address is checked against
-    /// reservations before the lease table.
-    pub reservations_lookup_first: bool,
     /// `host-reservation-identifiers` in lookup order (Kea's default: hw-address, duid).
     pub host_reservation_identifiers: Vec<String>,
     /// `relay-supplied-options`: codes of the options a relay may supply in an RSOO to be
     /// copied into the reply (RFC 6422; Kea's default: 65, ERP local domain name).
     pub relay_supplied_options: Vec<u16>,
-    /// `expired-leases-processing`.
-    pub expired: ExpiredLeases,
-    /// `server-tag`, statistics sample limits, host databases.
-    pub daemon: common::DaemonParams,
+    /// What the DHCPv4 and DHCPv6 daemons have alike (hooks, lease database, control
+    /// channels, threads, queue, timers).
+    pub daemon: common::Daemon,
     /// `mac-sources`, in order (Kea ARM 9.2.20 "MAC/Hardware Addresses in DHCPv6").
     pub mac_sources: Vec<MacSource>,
     /// `data-directory` (Kea 2.x): where the server DUID file and relative lease files go.
@@ -524,12 +493,10 @@ fn reservations(
     subnet: Option<&Ipv6Net>,
     id: u32,
 ) -> Vec<Reservation6> {
-    let res: Vec<(&Loc, Reservation6)> =
-        list.iter().filter_map(|r| reservation(c, r, subnet, &ctx.reg).map(|x| (&r.loc, x))).collect();
-    common::check_reservation_dups(c, &res, ctx.ip_unique, ("IPv6", id), |r| {
+    let one = |c: &mut Checker, r: &raw::dhcp6::Reservation6| reservation(c, r, subnet, &ctx.reg);
+    common::reservations(c, list, ctx.ip_unique, ("IPv6", id), one, |r| {
         (&r.identifier, r.ip_addresses.iter().map(|ip| IpAddr::V6(*ip)).collect())
-    });
-    res.into_iter().map(|(_, r)| r).collect()
+    })
 }
 
 fn pd_pool(c: &mut Checker, p: &raw::dhcp6::PdPool, reg: &OptionDefRegistry) -> Option<PdPool> {
@@ -755,32 +722,15 @@ pub(crate) fn build(c: &mut Checker, d: &raw::dhcp6::Dhcp6) -> Option<Dhcp6> {
         .into_iter()
         .map(|(i, options)| {
             let cl = &classes[i];
-            let life = |v: Option<i64>| v.and_then(|i| u32::try_from(i).ok());
             ClientClass6 {
                 name: cl.name.clone().unwrap_or_default(),
                 options,
-                valid: Triplet {
-                    min: life(cl.min_valid_lifetime),
-                    default: life(cl.valid_lifetime),
-                    max: life(cl.max_valid_lifetime),
-                },
-                preferred: Triplet {
-                    min: life(cl.min_preferred_lifetime),
-                    default: life(cl.preferred_lifetime),
-                    max: life(cl.max_preferred_lifetime),
-                },
+                valid: Triplet::of((cl.min_valid_lifetime, cl.valid_lifetime, cl.max_valid_lifetime)),
+                preferred: Triplet::of((cl.min_preferred_lifetime, cl.preferred_lifetime, cl.max_preferred_lifetime)),
             }
         })
         .collect();
-    let hooks = common::hooks(c, list(&d.hooks_libraries));
-    let interfaces = match &d.interfaces_config {
-        Some(ic) => common::interfaces(c, &ic.loc, list(&ic.interfaces)),
-        None => Vec::new(),
-    };
-    let lease_database =
-        common::databases(c, d.lease_database.as_ref(), d.hosts_database.as_ref(), list(&d.hosts_databases));
-    let control_sockets =
-        common::control_sockets(c, &d.loc, common::channels_of(&d.control_socket, &d.control_sockets));
+    let daemon = common::section_parts!(&mut *c, d, "kea-ring6");
     let host_reservation_identifiers = common::host_ids(
         c,
         &d.loc,
@@ -789,9 +739,6 @@ pub(crate) fn build(c: &mut Checker, d: &raw::dhcp6::Dhcp6) -> Option<Dhcp6> {
         &["hw-address", "duid"],
     );
     let server_id = server_id(c, d.server_id.as_ref());
-    let ddns_enabled = common::dhcp_ddns(c, d.dhcp_ddns.as_ref());
-    let decline_probation_period =
-        common::u32_of(c, &d.loc, "decline-probation-period", d.decline_probation_period).unwrap_or(86400);
     let mac_sources = mac_sources(c, d);
     let relay_supplied_options = match &d.relay_supplied_options {
         None => vec![65],
@@ -800,7 +747,6 @@ pub(crate) fn build(c: &mut Checker, d: &raw::dhcp6::Dhcp6) -> Option<Dhcp6> {
             .filter_map(|o| o.trim().parse::<u16>().ok().or_else(|| reg.by_name("dhcp6", o.trim()).map(|def| def.code)))
             .collect(),
     };
-    let expired = ExpiredLeases::read(c, d.expired_leases_processing.as_ref());
     // Kea's grammar has no global `rapid-commit`.
     let global = scope_values(c, &scope6!(d, None), &Params6::defaults());
     let mut ctx = Ctx {
@@ -813,14 +759,7 @@ pub(crate) fn build(c: &mut Checker, d: &raw::dhcp6::Dhcp6) -> Option<Dhcp6> {
     let mut shared_networks = Vec::new();
     let mut names = Seen::new();
     for n in list(&d.shared_networks) {
-        let Some(name) = n.name.as_deref() else {
-            c.err(&n.loc, "missing parameter 'name'");
-            continue;
-        };
-        if !names.first(name.to_string()) {
-            c.err(&n.loc, format!("duplicate network '{name}' found in the configuration"));
-            continue;
-        }
+        let Some(name) = common::network_name(c, &mut names, &n.loc, n.name.as_deref()) else { continue };
         if set(&n.interface) && set(&n.interface_id) {
             c.err(&n.loc, format!("interface (defined for locally reachable subnets) and interface-id (defined for subnets reachable via relays) cannot be defined at the same time for shared network {name}"));
         }
@@ -859,36 +798,11 @@ pub(crate) fn build(c: &mut Checker, d: &raw::dhcp6::Dhcp6) -> Option<Dhcp6> {
         option_defs: ctx.reg,
         client_classes,
         reservations: global_res,
-        hooks,
-        interfaces,
-        lease_database,
-        control_sockets,
         params: global,
-        ddns_enabled,
         server_id,
-        decline_probation_period,
-        parked_packet_limit: common::u32_of(c, &d.loc, "parked-packet-limit", d.parked_packet_limit).unwrap_or(256),
-        packet_threads: common::packet_threads(c, d.multi_threading.as_ref()),
-        packet_queue: common::packet_queue(
-            c,
-            &d.loc,
-            d.multi_threading.as_ref(),
-            d.dhcp_queue_control.as_ref(),
-            "kea-ring6",
-        ),
-        lease_checks: common::LeaseChecks::read(d.sanity_checks.as_ref()),
-        early_global_reservations_lookup: d.early_global_reservations_lookup.unwrap_or(false),
-        reservations_lookup_first: d.reservations_lookup_first.unwrap_or(false),
         host_reservation_identifiers,
         relay_supplied_options,
-        expired,
-        daemon: common::daemon_params(
-            c,
-            &d.loc,
-            d.server_tag.as_ref(),
-            (d.statistic_default_sample_count, d.statistic_default_sample_age),
-            d.hosts_database.is_some() || d.hosts_databases.is_some(),
-        ),
+        daemon,
         mac_sources,
         data_directory: d.data_directory.clone(),
     })
