@@ -1486,3 +1486,33 @@ impl Triplet {
         Triplet { min: life(min), default: life(default), max: life(max) }
     }
 }
+
+/// The address range of a `pools` entry (Kea ARM 8.2.6, 9.2.6): `text` parsed by `parse`,
+/// ordered, inside the subnet `prefix` (`inside`), and overlapping none of `taken`; `kind`
+/// is Kea's pool type in messages (`V4`, `IA_NA`).
+pub(crate) fn pool_range<A: Ord + Copy + std::fmt::Display>(
+    c: &mut Checker,
+    at: &Loc,
+    (text, parsed): (&str, Option<(A, A)>),
+    (kind, prefix, inside): (&str, &dyn std::fmt::Display, &dyn Fn(A) -> bool),
+    mut taken: impl Iterator<Item = (A, A)>,
+) -> Option<(A, A)> {
+    let at = at.key("pool");
+    let Some((first, last)) = parsed else {
+        c.err(at, format!("invalid pool definition: {text}. There are two acceptable formats <min address-max address> or <prefix/len>"));
+        return None;
+    };
+    if first > last {
+        c.err(at, format!("Failed to create pool defined by: {first}-{last}"));
+        return None;
+    }
+    if !inside(first) || !inside(last) {
+        c.err(at, format!("a pool of type {kind}, with the following address range: {first}-{last} does not match the prefix of a subnet: {prefix}"));
+        return None;
+    }
+    if let Some((f, l)) = taken.find(|(f, l)| *f <= last && first <= *l) {
+        c.err(at, format!("a pool of type {kind}, with the following address range: {first}-{last} overlaps with an existing pool in the subnet: {prefix} ({f}-{l})"));
+        return None;
+    }
+    Some((first, last))
+}

@@ -490,24 +490,11 @@ fn pools(c: &mut Checker, ctx: &Ctx, raw_pools: &[raw::dhcp4::Pool4], prefix: Ip
             c.err(&p.loc, "missing parameter 'pool'");
             continue;
         };
-        let at = p.loc.key("pool");
-        let Some((first, last)) = parse_pool4(text) else {
-            c.err(at, format!("invalid pool definition: {text}. There are two acceptable formats <min address-max address> or <prefix/len>"));
-            continue;
-        };
-        if first > last {
-            c.err(at, format!("Failed to create pool defined by: {first}-{last}"));
-            continue;
-        }
         let net = prefix.trunc();
-        if !net.contains(&first) || !net.contains(&last) {
-            c.err(at, format!("a pool of type V4, with the following address range: {first}-{last} does not match the prefix of a subnet: {prefix}"));
-            continue;
-        }
-        if let Some(o) = pools.iter().find(|o| o.first <= last && first <= o.last) {
-            c.err(at, format!("a pool of type V4, with the following address range: {first}-{last} overlaps with an existing pool in the subnet: {prefix} ({}-{})", o.first, o.last));
-            continue;
-        }
+        let taken = pools.iter().map(|o| (o.first, o.last));
+        let inside = |a: Ipv4Addr| net.contains(&a);
+        let range = common::pool_range(c, &p.loc, (text, parse_pool4(text)), ("V4", &prefix, &inside), taken);
+        let Some((first, last)) = range else { continue };
         let options = common::option_data(c, list(&p.option_data), &ctx.reg, "dhcp4");
         let pool_id = common::u32_of(c, &p.loc, "pool-id", p.pool_id).unwrap_or(0);
         pools.push(Pool4 {
