@@ -1339,6 +1339,13 @@ pub(crate) fn host_ids(
     default: &[&str],
 ) -> Vec<String> {
     let Some(ids) = ids else { return default.iter().map(|s| s.to_string()).collect() };
+    if ids.is_empty() {
+        // Kea's grammar wants at least one identifier.
+        c.err(
+            at.key("host-reservation-identifiers"),
+            "syntax error, unexpected ]: at least one identifier is required",
+        );
+    }
     for id in ids {
         if !allowed.contains(&id.as_str()) {
             c.err(at, format!("invalid host-reservation-identifiers entry '{id}'"));

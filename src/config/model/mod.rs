@@ -476,6 +476,18 @@ mod tests {
         assert!(has(&errors(agent), "mandatory 'severity'"));
     }
 
+    /// Kea 2.2's grammar refuses an empty `host-reservation-identifiers` in both daemons
+    /// (`kea-dhcp4 -t`: "syntax error, unexpected ]"); absent means Kea's default list.
+    #[test]
+    fn host_reservation_identifiers_need_one() {
+        for (section, subnet) in [("Dhcp4", r#""subnet4""#), ("Dhcp6", r#""subnet6""#)] {
+            let text = format!(r#"{{"{section}": {{"host-reservation-identifiers": [], {subnet}: []}}}}"#);
+            assert!(has(&errors(&text), "at least one identifier"), "{section}");
+            let ok = format!(r#"{{"{section}": {{"host-reservation-identifiers": ["duid"]}}}}"#);
+            assert!(errors(&ok).is_empty(), "{section}");
+        }
+    }
+
     #[test]
     fn dhcp6_checks() {
         let s = |body: &str| errors(&format!("{{\"Dhcp6\": {body}}}"));
