@@ -1,6 +1,8 @@
 //! The lease store conformance suite (design.md "lease"): what every backend behind
-//! `LeaseStore<L>` must do, for Lease4 and Lease6 alike. memfile runs it here; the PostgreSQL
-//! backend is to run the same `suite` with its own `Backend`.
+//! `LeaseStore<L>` must do, for Lease4 and Lease6 alike. memfile and PostgreSQL (on a
+//! database Debian's kea-admin initialised) run the same `suite`.
+
+mod common;
 
 use std::future::Future;
 use std::net::{Ipv4Addr, Ipv6Addr};
@@ -93,6 +95,12 @@ impl Sample for Lease6 {
 /// A backend under test: opens (or reopens) the store kept at `dir`.
 trait Backend<L: LeaseRecord> {
     fn open(&self, dir: &Path) -> Arc<dyn LeaseStore<L>>;
+    /// Whether a read made while a commit is in flight must still see the old lease (a store
+    /// whose reads come from its own index); a database may already show the new one, once
+    /// it is durable there.
+    fn reads_wait_for_settle(&self) -> bool {
+        true
+    }
 }
 
 /// Commits the changes and reports the outcome back, as the server does.
@@ -146,7 +154,12 @@ async fn suite<L: Sample>(backend: &dyn Backend<L>, dir: &Path) {
     let later = leases[2].renewed(T0 + 120);
     let changes = vec![Change::Upsert(later.clone(), Some(leases[2].clone()))];
     let pending = store.commit(&mut changes.iter());
-    assert_eq!(store.get(later.key()).await.unwrap(), Some(leases[2].clone()), "read before settling");
+    let seen = store.get(later.key()).await.unwrap();
+    if backend.reads_wait_for_settle() {
+        assert_eq!(seen, Some(leases[2].clone()), "read before settling");
+    } else {
+        assert!(seen == Some(leases[2].clone()) || seen == Some(later.clone()), "read before settling: {seen:?}");
+    }
     let ok = pending.await.is_ok();
     store.settle(&changes, ok);
     assert!(ok);
@@ -208,7 +221,73 @@ impl Backend<Lease6> for Memfile {
 }
 
 fn block_on<T>(f: Pin<Box<dyn Future<Output = T> + '_>>) -> T {
-    tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(f)
+    // Multi-threaded, as the server's: a database store's connections run as tasks of it.
+    tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap().block_on(f)
+}
+
+/// PostgreSQL on a database made by Debian's `kea-admin db-init` (Kea 2.2, schema 13.0).
+struct Postgres {
+    db: common::pg::PgDb,
+}
+
+impl Postgres {
+    fn lease_database(&self) -> kakapo::config::model::LeaseDatabase {
+        let text = format!(r#"{{"Dhcp4": {{"lease-database": {}}}}}"#, self.db.database_json());
+        let loaded = kakapo::config::load_str("t.json", &text, &Default::default()).expect("config");
+        loaded.config.dhcp4.expect("Dhcp4").daemon.lease_database
+    }
+}
+
+impl Backend<Lease4> for Postgres {
+    fn open(&self, _: &Path) -> Arc<dyn LeaseStore<Lease4>> {
+        let (store, loaded) = kakapo::lease::postgres::open_blocking::<Lease4>(&self.lease_database()).expect("open");
+        let pools: [(Ipv4Addr, Ipv4Addr); 1] = [(Ipv4Addr::new(192, 0, 2, 10), Ipv4Addr::new(192, 0, 2, 200))];
+        let pools2: [(Ipv4Addr, Ipv4Addr); 1] = [(Ipv4Addr::new(198, 51, 100, 10), Ipv4Addr::new(198, 51, 100, 200))];
+        let map = Arc::new(LeaseMap4::new([(1, &pools[..]), (2, &pools2[..])]));
+        map.load(loaded);
+        map.track_pending();
+        store.set_index(Box::new(move || -> Option<Arc<dyn LeaseIndex<Lease4>>> { Some(map.clone()) }));
+        store
+    }
+    fn reads_wait_for_settle(&self) -> bool {
+        false
+    }
+}
+
+impl Backend<Lease6> for Postgres {
+    fn open(&self, _: &Path) -> Arc<dyn LeaseStore<Lease6>> {
+        let (store, loaded) = kakapo::lease::postgres::open_blocking::<Lease6>(&self.lease_database()).expect("open");
+        let none: [(Ipv6Addr, Ipv6Addr); 0] = [];
+        let map = Arc::new(LeaseMap6::new([(1, &none[..], &[][..]), (2, &none[..], &[][..])]));
+        map.load(loaded);
+        map.track_pending();
+        store.set_index(Box::new(move || -> Option<Arc<dyn LeaseIndex<Lease6>>> { Some(map.clone()) }));
+        store
+    }
+    fn reads_wait_for_settle(&self) -> bool {
+        false
+    }
+}
+
+#[test]
+fn postgres_v4_passes_the_store_conformance_suite() {
+    let pg = Postgres { db: common::pg::PgDb::kea_init("conf4") };
+    block_on(Box::pin(suite::<Lease4>(&pg, Path::new("/nonexistent"))));
+    // Kea's triggers saw the rows: lease4_stat counts what is left.
+    let left = pg.db.sql("SELECT count(*) FROM lease4");
+    assert_ne!(left, "0", "the suite leaves leases behind");
+    let counted = pg.db.sql("SELECT coalesce(sum(leases), 0) FROM lease4_stat WHERE state = 0");
+    assert_eq!(left, counted, "lease4_stat agrees with lease4");
+}
+
+#[test]
+fn postgres_v6_passes_the_store_conformance_suite() {
+    let pg = Postgres { db: common::pg::PgDb::kea_init("conf6") };
+    block_on(Box::pin(suite::<Lease6>(&pg, Path::new("/nonexistent"))));
+    let left = pg.db.sql("SELECT count(*) FROM lease6");
+    assert_ne!(left, "0", "the suite leaves leases behind");
+    let counted = pg.db.sql("SELECT coalesce(sum(leases), 0) FROM lease6_stat WHERE state = 0");
+    assert_eq!(left, counted, "lease6_stat agrees with lease6");
 }
 
 #[test]

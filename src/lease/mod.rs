@@ -9,6 +9,7 @@ pub mod alloc6;
 pub mod memfile;
 pub mod pending;
 pub mod pool;
+pub mod postgres;
 pub mod sanity;
 pub mod store;
 pub mod subnets;
@@ -20,20 +21,28 @@ use std::sync::Arc;
 
 use crate::config::model::LeaseDatabase;
 use memfile::{Memfile4, Memfile6, MemfileConfig, MemfileStore};
-use store::{LeaseRecord, LeaseStore, StoreError};
+use store::{LeaseStore, StoreError};
 
 /// The hash map of the lease index: foldhash, seeded per process.
 pub type FastMap<K, V> = std::collections::HashMap<K, V, foldhash::fast::RandomState>;
 
 /// A lease store opened from `lease-database` (Kea ARM 8.2.2 "Lease Storage"), with the leases
 /// it holds at start-up (the memfile index is built from them).
-pub struct Opened<L: LeaseRecord, J> {
+pub struct Opened<L: postgres::PgLease, J> {
     /// The store.
     pub store: Arc<dyn LeaseStore<L>>,
     /// The leases found, for the in-memory index.
     pub loaded: Vec<L>,
     /// For memfile: the store, to name its index, and its journal, for the failure hooks.
     pub memfile: Option<(Arc<MemfileStore<L>>, Arc<J>)>,
+    /// For PostgreSQL: the store, to name the engine's view it keeps up to date.
+    pub postgres: Option<Arc<postgres::PgStore<L>>>,
+}
+
+/// Opens a PostgreSQL store (Kea ARM 8.2.2.2) with the leases it holds.
+fn open_postgres<L: postgres::PgLease, J>(db: &LeaseDatabase) -> Result<Opened<L, J>, StoreError> {
+    let (store, loaded) = postgres::open_blocking::<L>(db).map_err(|e| StoreError::Database(e.to_string()))?;
+    Ok(Opened { store: store.clone(), loaded, memfile: None, postgres: Some(store) })
 }
 
 fn memfile_config(db: &LeaseDatabase, path: PathBuf) -> MemfileConfig {
@@ -48,24 +57,28 @@ fn memfile_config(db: &LeaseDatabase, path: PathBuf) -> MemfileConfig {
 
 /// Opens the DHCPv4 lease store `lease-database` names; `path` is the memfile lease file.
 pub fn open4(db: &LeaseDatabase, path: PathBuf) -> Result<Opened<Lease4, Memfile4>, StoreError> {
-    if db.kind != "memfile" {
-        return Err(StoreError::Unsupported(db.kind.clone()));
+    match db.kind.as_str() {
+        "memfile" => {}
+        "postgresql" => return open_postgres(db),
+        other => return Err(StoreError::Unsupported(other.to_string())),
     }
     let (journal, loaded) = Memfile4::open(memfile_config(db, path))?;
     let journal = Arc::new(journal);
     let store = Arc::new(MemfileStore::new(journal.clone()));
-    Ok(Opened { store: store.clone(), loaded, memfile: Some((store, journal)) })
+    Ok(Opened { store: store.clone(), loaded, memfile: Some((store, journal)), postgres: None })
 }
 
 /// Opens the DHCPv6 lease store `lease-database` names; `path` is the memfile lease file.
 pub fn open6(db: &LeaseDatabase, path: PathBuf) -> Result<Opened<Lease6, Memfile6>, StoreError> {
-    if db.kind != "memfile" {
-        return Err(StoreError::Unsupported(db.kind.clone()));
+    match db.kind.as_str() {
+        "memfile" => {}
+        "postgresql" => return open_postgres(db),
+        other => return Err(StoreError::Unsupported(other.to_string())),
     }
     let (journal, loaded) = Memfile6::open(memfile_config(db, path))?;
     let journal = Arc::new(journal);
     let store = Arc::new(MemfileStore::new(journal.clone()));
-    Ok(Opened { store: store.clone(), loaded, memfile: Some((store, journal)) })
+    Ok(Opened { store: store.clone(), loaded, memfile: Some((store, journal)), postgres: None })
 }
 
 /// Kea's `Lease::STATE_*` values, stored as these numbers in CSV and SQL (Kea ARM 8.2.2).

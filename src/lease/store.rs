@@ -28,6 +28,9 @@ pub enum StoreError {
     /// wrote it): the commit was refused as a whole, and the batch is read and decided again.
     #[error("lease changed in the store since it was read: {0}")]
     Conflict(String),
+    /// The lease database failed (connection lost, statement refused).
+    #[error("lease database: {0}")]
+    Database(String),
 }
 
 /// Why the store stopped acknowledging (kakapo's `lease-store` part of Kea ARM 8.8 `status-get`).
@@ -139,5 +142,13 @@ pub trait LeaseStore<L: LeaseRecord>: Send + Sync + std::fmt::Debug {
     /// Whether commits are being made durable (Kea ARM 8.8 `status-get`, kakapo's `lease-store`).
     fn health(&self) -> StoreHealth {
         StoreHealth::default()
+    }
+    /// Reads into the engine's view what the next decisions need from a store other servers
+    /// also write: the rows that won this server's conflicting commits, the leases of these
+    /// clients and the leases at these keys. None when the view is the store's own index
+    /// (memfile), which nothing else writes.
+    fn prefetch(&self, clients: Vec<ClientId>, keys: Vec<L::Key>) -> Option<ReadFuture<()>> {
+        let _ = (clients, keys);
+        None
     }
 }

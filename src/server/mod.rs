@@ -128,6 +128,7 @@ impl From<crate::lease::store::StoreError> for ServiceError {
             crate::lease::store::StoreError::Memfile(m) => ServiceError::Leases(m),
             crate::lease::store::StoreError::Unsupported(kind) => ServiceError::Backend(kind),
             crate::lease::store::StoreError::Conflict(why) => ServiceError::Store(why),
+            crate::lease::store::StoreError::Database(why) => ServiceError::Store(why),
         }
     }
 }

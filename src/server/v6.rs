@@ -301,6 +301,10 @@ impl Service6 {
         );
         let shared = Shared { core, counters, state: DhcpState::default(), server_duid: duid };
         let shared = Arc::new(shared);
+        if let Some(pg) = &opened.postgres {
+            let weak = Arc::downgrade(&shared);
+            pg.set_index(Box::new(move || weak.upgrade().map(|sh| -> Arc<dyn LeaseIndex<Lease6>> { sh.lease_map() })));
+        }
         if let Some((memstore, journal)) = opened.memfile {
             // Reads and the rewrite after a write failure use the engine's lease map (the map a
             // configuration change installs, hence through the engine slot); weak references,

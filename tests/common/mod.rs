@@ -1,6 +1,8 @@
 //! Shared pieces of the network-namespace tests: namespaces, veth links, a kakapo server.
 #![allow(dead_code)]
 
+pub mod pg;
+
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command};
 use std::time::Duration;

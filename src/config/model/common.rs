@@ -74,6 +74,110 @@ pub struct LeaseDatabase {
     pub lfc_interval: u32,
     /// `max-row-errors` (memfile): corrupt rows tolerated when loading, 0 for any number.
     pub max_row_errors: u32,
+    /// How a SQL backend is reached (None for memfile).
+    pub sql: Option<SqlConnection>,
+}
+
+/// How a SQL lease or host database is reached and what to do when it is lost (Kea ARM
+/// 8.2.2.2 "Lease Database Configuration", 8.2.3 "Hosts Storage").
+#[derive(Clone, PartialEq)]
+pub struct SqlConnection {
+    /// `host`: a name, an address, or a unix socket directory (default: the client
+    /// library's, the local socket).
+    pub host: Option<String>,
+    /// `port` (default 5432).
+    pub port: Option<u16>,
+    /// `user`
+    pub user: Option<String>,
+    /// `password`
+    pub password: Option<String>,
+    /// `connect-timeout` in seconds (default 5).
+    pub connect_timeout: u32,
+    /// `read-timeout` / `write-timeout` in seconds (0: none), applied to each statement.
+    pub io_timeout: (u32, u32),
+    /// `tcp-user-timeout` in seconds (0: the system's).
+    pub tcp_user_timeout: u32,
+    /// `max-reconnect-tries` (default 0: no reconnection).
+    pub max_reconnect_tries: u32,
+    /// `reconnect-wait-time` in milliseconds between tries (default 0).
+    pub reconnect_wait_time: u32,
+    /// `on-fail` (default stop-retry-exit).
+    pub on_fail: OnFail,
+    /// `retry-on-startup` (default false): a database that cannot be reached at start-up is
+    /// retried like a lost one instead of failing the start.
+    pub retry_on_startup: bool,
+    /// `readonly` (hosts databases only).
+    pub readonly: bool,
+    /// `trust-anchor`, `cert-file`, `key-file`, `ssl-mode` (Kea 3.0) for TLS to the server.
+    pub tls: SqlTls,
+}
+
+/// TLS to a SQL server (Kea ARM 8.2.2.2).
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct SqlTls {
+    /// `trust-anchor`: CA certificates to verify the server with.
+    pub trust_anchor: Option<PathBuf>,
+    /// `cert-file`: the client certificate.
+    pub cert_file: Option<PathBuf>,
+    /// `key-file`: the client key.
+    pub key_file: Option<PathBuf>,
+    /// `ssl-mode` (default: prefer with TLS files, disable without).
+    pub ssl_mode: Option<String>,
+}
+
+// The password must never reach logs through a stray `{:?}`.
+impl std::fmt::Debug for SqlConnection {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SqlConnection")
+            .field("host", &self.host)
+            .field("port", &self.port)
+            .field("user", &self.user)
+            .field("on_fail", &self.on_fail)
+            .finish_non_exhaustive()
+    }
+}
+
+/// `on-fail`: what a server does when its database connection cannot be restored (Kea ARM
+/// 8.2.2.2).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum OnFail {
+    /// `stop-retry-exit`: stop serving, retry, exit when the tries are used up.
+    #[default]
+    StopRetryExit,
+    /// `serve-retry-exit`: keep serving what does not need the database, retry, then exit.
+    ServeRetryExit,
+    /// `serve-retry-continue`: keep serving and retrying for ever.
+    ServeRetryContinue,
+}
+
+/// The [`SqlConnection`] of a database map.
+fn sql_connection(c: &mut Checker, db: &raw::LeaseDatabase) -> SqlConnection {
+    let secs = |c: &mut Checker, key: &str, v: Option<i64>, def: u32| u32_of(c, &db.loc, key, v).unwrap_or(def);
+    let path = |v: &Option<String>| v.as_deref().filter(|s| !s.is_empty()).map(PathBuf::from);
+    SqlConnection {
+        host: db.host.clone(),
+        port: int_in(c, &db.loc, "port", db.port, 0, 65535).map(|p| p as u16),
+        user: db.user.clone(),
+        password: db.password.clone(),
+        connect_timeout: secs(c, "connect-timeout", db.connect_timeout, 5),
+        io_timeout: (secs(c, "read-timeout", db.read_timeout, 0), secs(c, "write-timeout", db.write_timeout, 0)),
+        tcp_user_timeout: secs(c, "tcp-user-timeout", db.tcp_user_timeout, 0),
+        max_reconnect_tries: secs(c, "max-reconnect-tries", db.max_reconnect_tries, 0),
+        reconnect_wait_time: secs(c, "reconnect-wait-time", db.reconnect_wait_time, 0),
+        on_fail: match db.on_fail.as_deref() {
+            Some("serve-retry-exit") => OnFail::ServeRetryExit,
+            Some("serve-retry-continue") => OnFail::ServeRetryContinue,
+            _ => OnFail::StopRetryExit,
+        },
+        retry_on_startup: db.retry_on_startup.unwrap_or(false),
+        readonly: db.readonly.unwrap_or(false),
+        tls: SqlTls {
+            trust_anchor: path(&db.trust_anchor),
+            cert_file: path(&db.cert_file),
+            key_file: path(&db.key_file),
+            ssl_mode: db.ssl_mode.clone(),
+        },
+    }
 }
 
 /// One control channel (Kea ARM 8.8 "Management API").
@@ -707,13 +811,14 @@ pub(crate) fn database(c: &mut Checker, db: &raw::LeaseDatabase, memfile_allowed
         return None;
     }
     let lfc = u32_of(c, &db.loc, "lfc-interval", db.lfc_interval).unwrap_or(3600);
-    int_in(c, &db.loc, "port", db.port, 0, 65535);
+    let sql = (kind != "memfile").then(|| sql_connection(c, db));
     Some(LeaseDatabase {
         kind: kind.to_string(),
         name: db.name.clone(),
         persist: db.persist.unwrap_or(true),
         lfc_interval: lfc,
         max_row_errors: u32_of(c, &db.loc, "max-row-errors", db.max_row_errors).unwrap_or(0),
+        sql,
     })
 }
 
@@ -1322,6 +1427,7 @@ pub(crate) fn databases(
         persist: true,
         lfc_interval: 3600,
         max_row_errors: 0,
+        sql: None,
     });
     for db in hosts.into_iter().chain(hosts_list) {
         database(c, db, false);

@@ -224,7 +224,7 @@ fn visit(c: &mut Checker, v: &V<'_>, scope: Scope, fam: Fam) {
             }
         }
         if scope == LeaseDb && key == "type" {
-            if let Some(t) = child.as_str().filter(|t| *t != "memfile") {
+            if let Some(t) = child.as_str().filter(|t| !matches!(*t, "memfile" | "postgresql")) {
                 c.warn(&child, format!("KAKAPO_CONFIG_LEASE_BACKEND lease database type '{t}' is not implemented yet: the server will refuse to start with it"));
             }
         }

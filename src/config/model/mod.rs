@@ -14,7 +14,7 @@ use std::collections::HashMap;
 
 pub use common::{
     AuthClientConfig, BasicAuthConfig, CharSet, ControlSocket, ControlSocketKind, Daemon, HookLibrary, HostIdentifier,
-    HttpChannel, LeaseChecks, LeaseDatabase, OptionValue, TlsPaths, Triplet,
+    HttpChannel, LeaseChecks, LeaseDatabase, OnFail, OptionValue, SqlConnection, SqlTls, TlsPaths, Triplet,
 };
 pub use d2::{ControlAgent, DdnsDomain, DhcpDdns, DnsServer, TsigKey};
 pub use v4::{AllocatorKind, ClientClass4, Dhcp4, ExpiredLeases, Params4, Pool4, Reservation4, Subnet4};

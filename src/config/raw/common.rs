@@ -224,6 +224,9 @@ pub struct LeaseDatabase {
     /// `cipher-list`: MySQL TLS cipher list.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub cipher_list: Option<String>,
+    /// `ssl-mode`: PostgreSQL TLS mode: disable, prefer, require, verify-ca or verify-full (Kea 3.0).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ssl_mode: Option<String>,
 }
 
 /// A `control-socket` map or `control-sockets[]` entry of the DHCP servers (ARM: management API).

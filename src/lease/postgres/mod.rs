@@ -1,0 +1,161 @@
+//! Kea's PostgreSQL lease database (Kea ARM 8.2.2.2 "Lease Database Configuration"; design.md
+//! "leases"): the tables `kea-admin db-init pgsql` creates, shared with Kea and with other
+//! kakapo servers.
+//!
+//! Connections come from tokio-postgres; reads use a small pool, commits one connection of
+//! their own ([`PgStore`]). The schema version is checked when the store opens: Kea 2.2's
+//! 13.0 up to the versions of Kea 3.0, with the columns later versions add used when they are
+//! there.
+
+pub mod rows;
+mod store;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio_postgres::{Client, NoTls};
+
+use crate::config::model::{LeaseDatabase, SqlConnection};
+pub use rows::PgLease;
+pub use store::PgStore;
+
+/// The read connections of a store.
+pub type Pool = deadpool_postgres::Pool;
+
+/// Schema versions kakapo reads and writes: Kea 2.2's (13.0) to Kea 3.0's.
+pub const SCHEMA_VERSIONS: std::ops::RangeInclusive<u32> = 13..=MAX_SCHEMA_MAJOR;
+/// The newest schema major version kakapo knows (Kea 3.0's).
+pub const MAX_SCHEMA_MAJOR: u32 = 29;
+
+/// Read connections per store.
+const READERS: usize = 4;
+
+/// Why the database could not be used.
+#[derive(Debug, thiserror::Error)]
+pub enum PgError {
+    /// The server could not be reached or refused the login.
+    #[error("cannot connect to the PostgreSQL lease database: {0}")]
+    Connect(String),
+    /// A statement failed.
+    #[error("PostgreSQL: {0}")]
+    Query(#[from] tokio_postgres::Error),
+    /// The database does not hold a schema kakapo knows.
+    #[error("{0}")]
+    Schema(String),
+    /// A row does not hold a lease.
+    #[error("invalid lease row: {0}")]
+    Row(String),
+    /// A parameter kakapo cannot honour.
+    #[error("{0}")]
+    Unsupported(String),
+}
+
+/// What the database's schema has, as far as kakapo's statements care.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Schema {
+    /// `schema_version` (version, minor).
+    pub version: (u32, u32),
+    /// Whether the lease tables have `pool_id` (Kea 2.4+ schemas).
+    pub pool_id: bool,
+    /// Whether `lease6.address` is INET rather than Kea 2.x's VARCHAR(39).
+    pub lease6_inet: bool,
+}
+
+/// The client configuration of a `lease-database` of type postgresql (Kea ARM 8.2.2.2).
+pub fn client_config(name: &str, sql: &SqlConnection) -> Result<tokio_postgres::Config, PgError> {
+    let tls = &sql.tls;
+    let wants_tls = tls.trust_anchor.is_some() || tls.cert_file.is_some() || tls.key_file.is_some();
+    if wants_tls || tls.ssl_mode.as_deref().is_some_and(|m| m != "disable" && m != "prefer") {
+        return Err(PgError::Unsupported(
+            "TLS to the PostgreSQL server (trust-anchor, cert-file, key-file, ssl-mode) is not implemented yet".into(),
+        ));
+    }
+    let mut c = tokio_postgres::Config::new();
+    c.dbname(name);
+    c.host(sql.host.as_deref().unwrap_or("localhost"));
+    if let Some(p) = sql.port {
+        c.port(p);
+    }
+    if let Some(u) = &sql.user {
+        c.user(u);
+    }
+    if let Some(p) = &sql.password {
+        c.password(p);
+    }
+    c.application_name("kakapo");
+    if sql.connect_timeout > 0 {
+        c.connect_timeout(Duration::from_secs(u64::from(sql.connect_timeout)));
+    }
+    if sql.tcp_user_timeout > 0 {
+        c.tcp_user_timeout(Duration::from_secs(u64::from(sql.tcp_user_timeout)));
+    }
+    Ok(c)
+}
+
+/// One connection; its I/O runs as a task of the current runtime.
+pub async fn connect(cfg: &tokio_postgres::Config) -> Result<Client, PgError> {
+    let (client, conn) = cfg.connect(NoTls).await.map_err(|e| PgError::Connect(e.to_string()))?;
+    tokio::spawn(async move {
+        if let Err(e) = conn.await {
+            tracing::warn!(target: "kea-dhcp.dhcpsrv", "DHCPSRV_PGSQL_FATAL_ERROR Unrecoverable PostgreSQL error occurred: {e}");
+        }
+    });
+    Ok(client)
+}
+
+/// The schema of the database `client` is connected to; refuses versions kakapo does not
+/// know.
+pub async fn schema(client: &Client) -> Result<Schema, PgError> {
+    let row = client
+        .query_opt("SELECT version, minor FROM schema_version", &[])
+        .await
+        .map_err(|e| PgError::Schema(format!("the database has no Kea schema (schema_version: {e}); create it with kea-admin db-init pgsql or kakapo db-init")))?
+        .ok_or_else(|| PgError::Schema("schema_version is empty: the database has no Kea schema".into()))?;
+    let (major, minor): (i32, i32) = (row.try_get(0)?, row.try_get(1)?);
+    let version = (u32::try_from(major).unwrap_or(0), u32::try_from(minor).unwrap_or(0));
+    if !SCHEMA_VERSIONS.contains(&version.0) {
+        return Err(PgError::Schema(format!(
+            "the lease database has schema version {major}.{minor}; kakapo supports {}.0 (Kea 2.2) to {}.x (Kea 3.0)",
+            SCHEMA_VERSIONS.start(),
+            SCHEMA_VERSIONS.end()
+        )));
+    }
+    let pool_id = column_type(client, "lease4", "pool_id").await?.is_some();
+    let lease6_inet = column_type(client, "lease6", "address").await?.as_deref() == Some("inet");
+    Ok(Schema { version, pool_id, lease6_inet })
+}
+
+/// The type of a column, if the table has it.
+async fn column_type(client: &Client, table: &str, column: &str) -> Result<Option<String>, PgError> {
+    let sql = "SELECT data_type FROM information_schema.columns WHERE table_schema = current_schema() AND table_name = $1 AND column_name = $2";
+    Ok(client.query_opt(sql, &[&table, &column]).await?.map(|r| r.get::<_, String>(0)))
+}
+
+/// Opens a store on the database `db` names and reads every lease it holds (the engine's
+/// view starts from them).
+pub async fn open<L: PgLease>(db: &LeaseDatabase) -> Result<(Arc<PgStore<L>>, Vec<L>), PgError> {
+    let sql = db.sql.as_ref().ok_or_else(|| PgError::Unsupported("not a SQL database".into()))?;
+    let name = db.name.as_deref().ok_or_else(|| PgError::Unsupported("the lease database needs a 'name'".into()))?;
+    let cfg = client_config(name, sql)?;
+    let writer = connect(&cfg).await?;
+    let schema = schema(&writer).await?;
+    let mgr = deadpool_postgres::Manager::new(cfg, NoTls);
+    let pool = Pool::builder(mgr).max_size(READERS).build().map_err(|e| PgError::Connect(e.to_string()))?;
+    let rows =
+        writer.query(&format!("SELECT {} FROM {} ORDER BY {}", L::columns(&schema), L::TABLE, L::ORDER), &[]).await?;
+    let loaded = rows.iter().map(|r| L::from_row(r, &schema).map_err(PgError::Row)).collect::<Result<Vec<L>, _>>()?;
+    Ok((Arc::new(PgStore::new(Arc::new(pool), schema, writer)), loaded))
+}
+
+/// [`open`] from synchronous code running on (or beside) a multi-threaded tokio runtime: the
+/// connections' tasks stay on that runtime.
+pub fn open_blocking<L: PgLease>(db: &LeaseDatabase) -> Result<(Arc<PgStore<L>>, Vec<L>), PgError> {
+    let handle = tokio::runtime::Handle::try_current()
+        .map_err(|_| PgError::Unsupported("the PostgreSQL lease database needs the server's runtime".into()))?;
+    let db = db.clone();
+    std::thread::scope(|s| {
+        s.spawn(move || handle.block_on(open::<L>(&db)))
+            .join()
+            .unwrap_or_else(|_| Err(PgError::Connect("the connecting thread failed".into())))
+    })
+}

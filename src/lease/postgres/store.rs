@@ -1,0 +1,355 @@
+//! PostgreSQL behind the [`LeaseStore`] interface (Kea ARM 8.2.2.2): reads go to the
+//! database, so they see what other servers sharing it wrote; commits go through one writer
+//! that puts every change queued meanwhile into one transaction (one round trip for the
+//! statements, one for the commit), which is what the core's group commit feeds.
+//!
+//! The database arbitrates between servers: a change is written only if the row is still the
+//! one the decision was made on (an insert where the address was free, an update or delete
+//! where `expire` and the owner are unchanged). A change that finds another row is a
+//! conflict: the transaction is rolled back, the other commits of the batch are written
+//! again without it, and its caller gets [`StoreError::Conflict`] and decides again; the
+//! rows that won reach the engine's view with the next [`LeaseStore::prefetch`].
+
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::{Arc, Mutex, OnceLock};
+
+use tokio::sync::{mpsc, oneshot};
+use tokio_postgres::types::ToSql;
+use tokio_postgres::Client;
+
+use super::rows::{Params, PgLease};
+use super::{PgError, Pool, Schema};
+use crate::lease::memfile::store::IndexSource;
+use crate::lease::memfile::LeaseIndex;
+use crate::lease::store::{ClientId, CommitFuture, LeaseStore, ReadFuture, StoreError, StoreFailure, StoreHealth};
+use crate::lease::Change;
+
+/// Commits merged into one transaction at most.
+const MAX_MERGED: usize = 256;
+
+/// One queued commit.
+struct Job<L> {
+    changes: Vec<Change<L>>,
+    done: oneshot::Sender<Outcome<L>>,
+}
+
+/// What became of a commit.
+enum Outcome<L> {
+    Durable,
+    /// Another server's rows were found where the commit expected its own: those rows.
+    Conflict(Vec<L>),
+    Failed(String),
+}
+
+/// A PostgreSQL lease store for one family.
+pub struct PgStore<L: PgLease> {
+    pool: Arc<Pool>,
+    schema: Schema,
+    writer: Mutex<Option<mpsc::UnboundedSender<Job<L>>>>,
+    index: OnceLock<IndexSource<L>>,
+    health: Arc<Mutex<StoreHealth>>,
+    /// Rows that won this server's conflicting commits, for the next prefetch.
+    winners: Arc<Mutex<Vec<L>>>,
+}
+
+impl<L: PgLease> std::fmt::Debug for PgStore<L> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PgStore").field("table", &L::TABLE).field("schema", &self.schema).finish_non_exhaustive()
+    }
+}
+
+impl<L: PgLease> PgStore<L> {
+    /// A store on `pool`; its writer holds `writer`, a connection of its own.
+    pub(crate) fn new(pool: Arc<Pool>, schema: Schema, writer: Client) -> PgStore<L> {
+        let (tx, rx) = mpsc::unbounded_channel();
+        let health = Arc::new(Mutex::new(StoreHealth::default()));
+        tokio::spawn(write_loop::<L>(writer, schema, rx, Arc::clone(&health)));
+        let winners = Arc::new(Mutex::new(Vec::new()));
+        PgStore { pool, schema, writer: Mutex::new(Some(tx)), index: OnceLock::new(), health, winners }
+    }
+
+    /// Names the in-memory index the engine decides with (once; later calls are ignored), so
+    /// that it learns of durable, failed and conflicting changes.
+    pub fn set_index(&self, source: IndexSource<L>) {
+        let _ = self.index.set(source);
+    }
+
+    fn index(&self) -> Option<Arc<dyn LeaseIndex<L>>> {
+        self.index.get().and_then(|f| f())
+    }
+
+    fn select(&self, cond: &str, tail: &str) -> String {
+        format!("SELECT {} FROM {} WHERE {cond} {tail}", L::columns(&self.schema), L::TABLE)
+    }
+
+    fn query(&self, sql: String, params: Params) -> ReadFuture<Vec<L>> {
+        let (pool, schema) = (Arc::clone(&self.pool), self.schema);
+        Box::pin(async move {
+            let client = pool.get().await.map_err(|e| StoreError::Database(e.to_string()))?;
+            let refs: Vec<&(dyn ToSql + Sync)> = params.iter().map(|p| p.as_ref() as &(dyn ToSql + Sync)).collect();
+            let rows = client.query(&sql, &refs).await.map_err(|e| StoreError::Database(e.to_string()))?;
+            rows.iter().map(|r| L::from_row(r, &schema).map_err(StoreError::Database)).collect()
+        })
+    }
+}
+
+impl<L: PgLease> LeaseStore<L> for PgStore<L> {
+    fn get(&self, key: L::Key) -> ReadFuture<Option<L>> {
+        let cond = format!("address = {}", L::mark(&self.schema, "address", 1));
+        let all = self.query(self.select(&cond, ""), vec![L::key_param(key)]);
+        Box::pin(async move { Ok(all.await?.into_iter().next()) })
+    }
+
+    fn by_client(&self, id: &ClientId) -> ReadFuture<Vec<L>> {
+        let Some((cond, params)) = L::client_filter(id, 1) else { return Box::pin(async { Ok(Vec::new()) }) };
+        self.query(self.select(&cond, &format!("ORDER BY {}", L::ORDER)), params)
+    }
+
+    fn page(&self, subnet: Option<u32>, after: Option<L::Key>, limit: usize) -> ReadFuture<Vec<L>> {
+        let mut conds = vec!["TRUE".to_string()];
+        let mut params: Params = Vec::new();
+        if let Some(s) = subnet {
+            params.push(Box::new(i64::from(s)));
+            conds.push(format!("subnet_id = ${}", params.len()));
+        }
+        if let Some(k) = after {
+            let (cond, p) = L::after_filter(k, params.len() + 1);
+            params.extend(p);
+            conds.push(cond);
+        }
+        let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+        let tail = format!("ORDER BY {} LIMIT {limit}", L::ORDER);
+        self.query(self.select(&conds.join(" AND "), &tail), params)
+    }
+
+    fn commit(&self, changes: &mut dyn Iterator<Item = &Change<L>>) -> CommitFuture {
+        let changes: Vec<Change<L>> = changes.cloned().collect();
+        if let Some(index) = self.index() {
+            changes.iter().for_each(|c| index.apply(c));
+        }
+        let (done, result) = oneshot::channel();
+        let sent = match &*self.writer.lock().unwrap_or_else(|e| e.into_inner()) {
+            Some(tx) => tx.send(Job { changes, done }).is_ok(),
+            None => false,
+        };
+        let winners = Arc::clone(&self.winners);
+        Box::pin(async move {
+            if !sent {
+                return Err(StoreError::Database("the lease database is closed".into()));
+            }
+            match result.await {
+                Ok(Outcome::Durable) => Ok(()),
+                Ok(Outcome::Conflict(rows)) => {
+                    let text = rows.iter().map(|l| format!("{:?}", l.key())).collect::<Vec<_>>().join(", ");
+                    winners.lock().unwrap_or_else(|e| e.into_inner()).extend(rows);
+                    Err(StoreError::Conflict(text))
+                }
+                Ok(Outcome::Failed(e)) => Err(StoreError::Database(e)),
+                Err(_) => Err(StoreError::Database("the lease writer stopped".into())),
+            }
+        })
+    }
+
+    fn settle(&self, changes: &[Change<L>], durable: bool) {
+        if let Some(index) = self.index() {
+            // Undone newest first, so an address changed twice gets its durable lease back.
+            if durable {
+                changes.iter().for_each(|c| index.settle(c, true));
+            } else {
+                changes.iter().rev().for_each(|c| index.settle(c, false));
+            }
+        }
+    }
+
+    fn start_maintenance(&self) -> Result<(), StoreError> {
+        // The database has no lease file to clean up.
+        Ok(())
+    }
+
+    fn close(&self) -> Pin<Box<dyn Future<Output = ()> + Send>> {
+        // Dropping the sender lets the writer finish what is queued and stop.
+        self.writer.lock().unwrap_or_else(|e| e.into_inner()).take();
+        Box::pin(async {})
+    }
+
+    fn health(&self) -> StoreHealth {
+        self.health.lock().unwrap_or_else(|e| e.into_inner()).clone()
+    }
+
+    fn prefetch(&self, clients: Vec<ClientId>, keys: Vec<L::Key>) -> Option<ReadFuture<()>> {
+        let index = self.index()?;
+        let won: Vec<L> = std::mem::take(&mut *self.winners.lock().unwrap_or_else(|e| e.into_inner()));
+        let mut reads: Vec<ReadFuture<Vec<L>>> = clients.iter().map(|c| self.by_client(c)).collect();
+        reads.extend(keys.into_iter().map(|k| {
+            let one = self.get(k);
+            Box::pin(async move { Ok(one.await?.into_iter().collect()) }) as ReadFuture<Vec<L>>
+        }));
+        Some(Box::pin(async move {
+            let read = futures_util::future::join_all(reads).await;
+            for l in won.into_iter().chain(read.into_iter().flatten().flatten()) {
+                index.apply(&Change::Upsert(l, None));
+            }
+            Ok(())
+        }))
+    }
+}
+
+/// Receives commits, merges what is queued into one transaction, answers each.
+async fn write_loop<L: PgLease>(
+    mut client: Client,
+    schema: Schema,
+    mut rx: mpsc::UnboundedReceiver<Job<L>>,
+    health: Arc<Mutex<StoreHealth>>,
+) {
+    while let Some(first) = rx.recv().await {
+        let mut jobs = vec![first];
+        while jobs.len() < MAX_MERGED {
+            match rx.try_recv() {
+                Ok(j) => jobs.push(j),
+                Err(_) => break,
+            }
+        }
+        let results = write_batch::<L>(&mut client, schema, &jobs).await;
+        record_health(&health, &results);
+        for (job, r) in jobs.into_iter().zip(results) {
+            let _ = job.done.send(r);
+        }
+    }
+}
+
+fn record_health<L>(health: &Mutex<StoreHealth>, results: &[Outcome<L>]) {
+    let mut h = health.lock().unwrap_or_else(|e| e.into_inner());
+    match results.iter().find_map(|r| match r {
+        Outcome::Failed(e) => Some(e.clone()),
+        _ => None,
+    }) {
+        Some(error) => {
+            if h.failure.is_none() {
+                h.failures += 1;
+                tracing::error!(target: "kea-dhcp.dhcpsrv", "DHCPSRV_PGSQL_FATAL_ERROR Unrecoverable PostgreSQL error occurred: {error}");
+            }
+            h.failure.get_or_insert(StoreFailure { error, since: 0 });
+        }
+        None => h.failure = None,
+    }
+}
+
+/// Writes `jobs` in one transaction. Jobs that find another row than they were decided on
+/// are conflicts (answered with the rows found); the rest are written again without them.
+async fn write_batch<L: PgLease>(client: &mut Client, schema: Schema, jobs: &[Job<L>]) -> Vec<Outcome<L>> {
+    let mut live: Vec<usize> = (0..jobs.len()).collect();
+    let mut out: Vec<Option<Outcome<L>>> = (0..jobs.len()).map(|_| None).collect();
+    // Each pass either commits or removes at least one conflicting job.
+    while !live.is_empty() {
+        match try_batch::<L>(client, schema, jobs, &live).await {
+            Ok(conflicts) if conflicts.is_empty() => {
+                live.iter().for_each(|&i| out[i] = Some(Outcome::Durable));
+                break;
+            }
+            Ok(conflicts) => {
+                for (i, keys) in conflicts {
+                    let found = current_rows::<L>(client, schema, &keys).await;
+                    out[i] = Some(match found {
+                        Ok(rows) => Outcome::Conflict(rows),
+                        Err(e) => Outcome::Failed(e.to_string()),
+                    });
+                    live.retain(|&j| j != i);
+                }
+            }
+            Err(e) => {
+                let e = e.to_string();
+                live.iter().for_each(|&i| out[i] = Some(Outcome::Failed(e.clone())));
+                break;
+            }
+        }
+    }
+    out.into_iter().map(|r| r.unwrap_or(Outcome::Durable)).collect()
+}
+
+/// The rows now stored under `keys`.
+async fn current_rows<L: PgLease>(client: &Client, schema: Schema, keys: &[L::Key]) -> Result<Vec<L>, PgError> {
+    let mut out = Vec::new();
+    let cond = format!("address = {}", L::mark(&schema, "address", 1));
+    let sql = format!("SELECT {} FROM {} WHERE {cond}", L::columns(&schema), L::TABLE);
+    for k in keys {
+        let p = L::key_param(*k);
+        for row in client.query(sql.as_str(), &[p.as_ref() as &(dyn ToSql + Sync)]).await? {
+            out.push(L::from_row(&row, &schema).map_err(PgError::Row)?);
+        }
+    }
+    Ok(out)
+}
+
+/// One attempt: the statements of the `live` jobs in a transaction, committed only if none
+/// conflicted; returns the conflicting jobs with their keys.
+async fn try_batch<L: PgLease>(
+    client: &mut Client,
+    schema: Schema,
+    jobs: &[Job<L>],
+    live: &[usize],
+) -> Result<Vec<(usize, Vec<L::Key>)>, PgError> {
+    let tx = client.transaction().await?;
+    let statements: Vec<(usize, (String, Params), L::Key)> = live
+        .iter()
+        .flat_map(|&i| jobs[i].changes.iter().map(move |c| (i, statement::<L>(schema, c), c.lease().key())))
+        .collect();
+    let runs = statements.iter().map(|(_, (sql, params), _)| {
+        let refs: Vec<&(dyn ToSql + Sync)> = params.iter().map(|p| p.as_ref() as &(dyn ToSql + Sync)).collect();
+        let tx = &tx;
+        async move { tx.execute(sql.as_str(), &refs).await }
+    });
+    // Sent together: tokio-postgres pipelines the statements of one connection.
+    let counts = futures_util::future::try_join_all(runs).await?;
+    let mut conflicts: Vec<(usize, Vec<L::Key>)> = Vec::new();
+    for ((i, _, key), n) in statements.iter().zip(counts) {
+        if n != 1 {
+            match conflicts.iter_mut().find(|(j, _)| j == i) {
+                Some((_, keys)) => keys.push(*key),
+                None => conflicts.push((*i, vec![*key])),
+            }
+        }
+    }
+    if conflicts.is_empty() {
+        tx.commit().await?;
+    } else {
+        tx.rollback().await?;
+    }
+    Ok(conflicts)
+}
+
+/// The statement of one change, guarded so that it touches exactly one row only if the row
+/// is still the one the change was decided on.
+fn statement<L: PgLease>(schema: Schema, c: &Change<L>) -> (String, Params) {
+    let cols = L::written(&schema);
+    let key = L::mark(&schema, "address", 1);
+    match c {
+        Change::Upsert(new, None) => {
+            let marks: Vec<String> = cols.iter().enumerate().map(|(i, c)| L::mark(&schema, c, i + 1)).collect();
+            let sql = format!(
+                "INSERT INTO {} ({}) VALUES ({}) ON CONFLICT (address) DO NOTHING",
+                L::TABLE,
+                cols.join(", "),
+                marks.join(", ")
+            );
+            (sql, new.values(&schema))
+        }
+        Change::Upsert(new, Some(prev)) => {
+            let sets: Vec<String> =
+                cols.iter().enumerate().skip(1).map(|(i, c)| format!("{c} = {}", L::mark(&schema, c, i + 1))).collect();
+            let sql = format!(
+                "UPDATE {} SET {} WHERE address = {key} AND expire = ${}",
+                L::TABLE,
+                sets.join(", "),
+                cols.len() + 1
+            );
+            let mut params = new.values(&schema);
+            params.push(Box::new(prev.expire_at()));
+            (sql, params)
+        }
+        Change::Delete(old) => {
+            let sql = format!("DELETE FROM {} WHERE address = {key} AND expire = $2", L::TABLE);
+            (sql, vec![L::key_param(old.key()), Box::new(old.expire_at())])
+        }
+    }
+}
