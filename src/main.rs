@@ -48,6 +48,50 @@ struct Cli {
     no_restrictions: bool,
 }
 
+/// `kakapo db-init pgsql ...`: kea-admin's `db-init` for PostgreSQL, with its flags, so a
+/// database can be prepared without Kea installed (Kea ARM 4.3 "kea-admin").
+#[derive(Debug, Parser)]
+#[command(
+    name = "kakapo db-init",
+    disable_help_flag = true,
+    about = "Create Kea's lease and host tables (schema 13.0) on an empty PostgreSQL database"
+)]
+struct DbInit {
+    /// Print help (`-h` is the host, as in kea-admin).
+    #[arg(long, action = clap::ArgAction::Help)]
+    help: Option<bool>,
+    /// Database kind: only `pgsql`.
+    backend: String,
+    /// Database name.
+    #[arg(short = 'n', default_value = "keatest")]
+    name: String,
+    /// User.
+    #[arg(short = 'u', default_value = "keatest")]
+    user: String,
+    /// Password (none: the server's local authentication).
+    #[arg(short = 'p')]
+    password: Option<String>,
+    /// Host: a name, an address or a unix socket directory.
+    #[arg(short = 'h', default_value = "localhost")]
+    host: String,
+    /// Port.
+    #[arg(short = 'P', default_value_t = 5432)]
+    port: u16,
+}
+
+fn db_init(args: DbInit) -> anyhow::Result<()> {
+    anyhow::ensure!(args.backend == "pgsql", "db-init supports pgsql only, not '{}'", args.backend);
+    let mut cfg = tokio_postgres::Config::new();
+    cfg.dbname(&args.name).user(&args.user).host(&args.host).port(args.port).application_name("kakapo db-init");
+    if let Some(p) = &args.password {
+        cfg.password(p);
+    }
+    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
+    rt.block_on(kakapo::lease::postgres::db_init(&cfg))?;
+    println!("Database version reported after initialization: 13.0");
+    Ok(())
+}
+
 /// Which daemon we are, from the name we were started under.
 fn personality() -> Option<Section> {
     let arg0 = std::env::args_os().next()?;
@@ -85,6 +129,16 @@ fn check(path: PathBuf, full: bool, personality: Option<Section>, restrictions: 
 }
 
 fn main() -> ExitCode {
+    if std::env::args_os().nth(1).is_some_and(|a| a == "db-init") {
+        let args = DbInit::parse_from(std::env::args_os().skip(1));
+        return match db_init(args) {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(e) => {
+                eprintln!("kakapo db-init: {e:#}");
+                ExitCode::from(1)
+            }
+        };
+    }
     let cli = Cli::parse();
     let personality = personality();
     if cli.version {

@@ -16,10 +16,17 @@ fn admin(sql: &str) -> std::process::Output {
         .unwrap_or_else(|e| panic!("psql: {e}"))
 }
 
+/// Where the cluster listens on the file system: reachable from every network namespace
+/// (its TCP port is on the host's loopback only).
+pub const SOCKET_DIR: &str = "/var/run/postgresql";
+
 /// A database of this test process.
 pub struct PgDb {
     /// Its name.
     pub name: String,
+    /// Reached over the unix socket as `root` (the cluster's peer authentication), rather than
+    /// over TCP with [`USER`]'s password.
+    pub local: bool,
 }
 
 impl PgDb {
@@ -35,11 +42,38 @@ impl PgDb {
         let made = admin(&format!("CREATE DATABASE {name} OWNER {USER}"));
         assert!(made.status.success(), "{}", String::from_utf8_lossy(&made.stderr));
         super::run(&["kea-admin", "db-init", "pgsql", "-n", &name, "-u", USER, "-p", PASSWORD, "-h", "localhost"]);
-        PgDb { name }
+        PgDb { name, local: false }
+    }
+
+    /// An empty database owned by `root`, reached over [`SOCKET_DIR`], so that servers in
+    /// the tests' network namespaces can use it.
+    pub fn empty_local(tag: &str) -> PgDb {
+        super::require_root_and(&["psql", "kea-admin", "runuser"]);
+        let name = format!("kkp_{}_{tag}", std::process::id());
+        let role = admin("CREATE ROLE root LOGIN");
+        let exists = String::from_utf8_lossy(&role.stderr).contains("already exists");
+        assert!(role.status.success() || exists, "{}", String::from_utf8_lossy(&role.stderr));
+        let _ = admin(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"));
+        let made = admin(&format!("CREATE DATABASE {name} OWNER root"));
+        assert!(made.status.success(), "{}", String::from_utf8_lossy(&made.stderr));
+        PgDb { name, local: true }
+    }
+
+    /// [`PgDb::empty_local`] with Kea 2.2's schema made by Debian's `kea-admin db-init`.
+    pub fn kea_init_local(tag: &str) -> PgDb {
+        let db = PgDb::empty_local(tag);
+        super::run(&["kea-admin", "db-init", "pgsql", "-n", &db.name, "-u", "root", "-h", SOCKET_DIR]);
+        db
     }
 
     /// The `lease-database` / `hosts-database` map for it.
     pub fn database_json(&self) -> String {
+        if self.local {
+            return format!(
+                r#"{{"type": "postgresql", "name": "{}", "host": "{SOCKET_DIR}", "user": "root"}}"#,
+                self.name
+            );
+        }
         format!(
             r#"{{"type": "postgresql", "name": "{}", "host": "localhost", "user": "{USER}", "password": "{PASSWORD}"}}"#,
             self.name
@@ -48,8 +82,9 @@ impl PgDb {
 
     /// Runs SQL as [`USER`] and returns the rows as `|`-separated text lines.
     pub fn sql(&self, sql: &str) -> String {
+        let (host, user) = if self.local { (SOCKET_DIR, "root") } else { ("localhost", USER) };
         let o = Command::new("psql")
-            .args(["-h", "localhost", "-U", USER, "-d", &self.name, "-tA", "-v", "ON_ERROR_STOP=1", "-c", sql])
+            .args(["-h", host, "-U", user, "-d", &self.name, "-tA", "-v", "ON_ERROR_STOP=1", "-c", sql])
             .env("PGPASSWORD", PASSWORD)
             .output()
             .unwrap_or_else(|e| panic!("psql: {e}"));

@@ -37,7 +37,7 @@ pub enum PgError {
     #[error("cannot connect to the PostgreSQL lease database: {0}")]
     Connect(String),
     /// A statement failed.
-    #[error("PostgreSQL: {0}")]
+    #[error("PostgreSQL: {}", describe(.0))]
     Query(#[from] tokio_postgres::Error),
     /// The database does not hold a schema kakapo knows.
     #[error("{0}")]
@@ -92,9 +92,23 @@ pub fn client_config(name: &str, sql: &SqlConnection) -> Result<tokio_postgres::
     Ok(c)
 }
 
+/// The whole text of a client error: the server's message, or the I/O error under it.
+pub fn describe(e: &tokio_postgres::Error) -> String {
+    if let Some(db) = e.as_db_error() {
+        return db.message().to_string();
+    }
+    let mut text = e.to_string();
+    let mut source = std::error::Error::source(e);
+    while let Some(s) = source {
+        text.push_str(&format!(": {s}"));
+        source = s.source();
+    }
+    text
+}
+
 /// One connection; its I/O runs as a task of the current runtime.
 pub async fn connect(cfg: &tokio_postgres::Config) -> Result<Client, PgError> {
-    let (client, conn) = cfg.connect(NoTls).await.map_err(|e| PgError::Connect(e.to_string()))?;
+    let (client, conn) = cfg.connect(NoTls).await.map_err(|e| PgError::Connect(describe(&e)))?;
     tokio::spawn(async move {
         if let Err(e) = conn.await {
             tracing::warn!(target: "kea-dhcp.dhcpsrv", "DHCPSRV_PGSQL_FATAL_ERROR Unrecoverable PostgreSQL error occurred: {e}");
@@ -129,6 +143,27 @@ pub async fn schema(client: &Client) -> Result<Schema, PgError> {
 async fn column_type(client: &Client, table: &str, column: &str) -> Result<Option<String>, PgError> {
     let sql = "SELECT data_type FROM information_schema.columns WHERE table_schema = current_schema() AND table_name = $1 AND column_name = $2";
     Ok(client.query_opt(sql, &[&table, &column]).await?.map(|r| r.get::<_, String>(0)))
+}
+
+/// kakapo's own SQL creating the lease and host tables of Kea's schema 13.0 (Kea 2.2).
+pub const SCHEMA_SQL: &str = include_str!("schema.sql");
+
+/// Creates Kea's schema 13.0 on an empty database (kea-admin's `db-init pgsql`, without Kea
+/// installed); a database that already has a Kea schema is left alone and refused.
+pub async fn db_init(cfg: &tokio_postgres::Config) -> Result<(), PgError> {
+    let client = connect(cfg).await?;
+    let exists: bool = client.query_one("SELECT to_regclass('schema_version') IS NOT NULL", &[]).await?.get(0);
+    if exists {
+        let found = match client.query_opt("SELECT version, minor FROM schema_version", &[]).await {
+            Ok(Some(r)) => format!("{}.{}", r.get::<_, i32>(0), r.get::<_, i32>(1)),
+            _ => "unknown".into(),
+        };
+        return Err(PgError::Schema(format!(
+            "the database already has a Kea schema (version {found}); nothing was changed"
+        )));
+    }
+    client.batch_execute(SCHEMA_SQL).await?;
+    Ok(())
 }
 
 /// Opens a store on the database `db` names and reads every lease it holds (the engine's

@@ -88,7 +88,7 @@ impl<L: PgLease> PgStore<L> {
         Box::pin(async move {
             let client = pool.get().await.map_err(|e| StoreError::Database(e.to_string()))?;
             let refs: Vec<&(dyn ToSql + Sync)> = params.iter().map(|p| p.as_ref() as &(dyn ToSql + Sync)).collect();
-            let rows = client.query(&sql, &refs).await.map_err(|e| StoreError::Database(e.to_string()))?;
+            let rows = client.query(&sql, &refs).await.map_err(|e| StoreError::Database(super::describe(&e)))?;
             rows.iter().map(|r| L::from_row(r, &schema).map_err(StoreError::Database)).collect()
         })
     }
