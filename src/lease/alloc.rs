@@ -530,6 +530,20 @@ impl SubnetState for SubnetLeases {
         self.remove(key)
     }
 
+    fn absorb(&mut self, lease: Lease4) {
+        // A read that raced this server's own newer write must not undo it.
+        let newer = self.get(lease.address).is_some_and(|l| l.cltt > lease.cltt);
+        if !newer && !self.pending.contains(&lease.address) {
+            self.put(lease, false);
+        }
+    }
+
+    fn forget(&mut self, key: Ipv4Addr) {
+        if !self.pending.contains(&key) {
+            self.take(key, false);
+        }
+    }
+
     fn holds_key(&self, key: Ipv4Addr, value: Option<&Lease4>) -> bool {
         self.holds(key, value)
     }

@@ -536,6 +536,20 @@ impl SubnetState for SubnetLeases6 {
         self.holds(ty, addr, value)
     }
 
+    fn absorb(&mut self, lease: Lease6) {
+        // A read that raced this server's own newer write must not undo it.
+        let newer = self.get(lease.lease_type, lease.address).is_some_and(|l| l.cltt > lease.cltt);
+        if !newer && !self.pending.contains(&(lease.lease_type, lease.address)) {
+            self.put(lease, false);
+        }
+    }
+
+    fn forget(&mut self, key: (LeaseType6, Ipv6Addr)) {
+        if !self.pending.contains(&key) {
+            self.take(key.0, key.1, false);
+        }
+    }
+
     fn settle_key(&mut self, (ty, addr): (LeaseType6, Ipv6Addr), value: Option<&Lease6>) {
         self.settle(ty, addr, value);
     }

@@ -19,6 +19,12 @@ pub trait SubnetState: Send + 'static {
     fn reserve(&mut self, n: usize);
     /// Inserts or replaces a lease.
     fn upsert(&mut self, lease: Self::Lease);
+    /// Takes a lease read from a store other servers write as durable, unless this server
+    /// has a change to its key in flight (its own decision is newer).
+    fn absorb(&mut self, lease: Self::Lease);
+    /// Drops the lease under `key`, which a store other servers write no longer holds,
+    /// unless this server has a change to it in flight.
+    fn forget(&mut self, key: <Self::Lease as LeaseRecord>::Key);
     /// Removes the lease with this key.
     fn remove_key(&mut self, key: <Self::Lease as LeaseRecord>::Key) -> Option<Self::Lease>;
     /// Whether the map holds `value` under `key` (None: no lease).

@@ -2,6 +2,8 @@
 //! configuration change swaps, and is the DHCPv4 side of the generic packet pipeline (Kea ARM
 //! 8.2.2, 8.2.4, 8.2.14).
 
+use crate::lease::store::ClientId;
+use crate::server::pipeline::BoxFuture;
 use std::net::{Ipv4Addr, SocketAddrV4, UdpSocket};
 use std::os::fd::{AsFd, BorrowedFd};
 use std::path::PathBuf;
@@ -419,6 +421,22 @@ impl Family for V4 {
             rows.peek()?;
             Some(store.commit(&mut rows))
         })
+    }
+
+    fn prefetch(svc: &Shared, batch: &[(&[u8], &Udp4Recv)]) -> Option<BoxFuture<()>> {
+        let (mut clients, mut keys) = (Vec::new(), Vec::new());
+        for (bytes, _) in batch {
+            let Ok(pkt) = Pkt4::decode(bytes) else { continue };
+            clients.push(ClientId::HwAddr(pkt.hwaddr().to_vec()));
+            clients.extend(pkt.client_id().map(|c| ClientId::ClientId(c.to_vec())));
+            keys.extend(pkt.requested_ip());
+            keys.extend(Some(pkt.ciaddr).filter(|a| !a.is_unspecified()));
+        }
+        let read = svc.store().prefetch(clients, keys)?;
+        Some(Box::pin(async move {
+            // A read that fails leaves the view as it was; the commit arbitrates anyway.
+            let _ = read.await;
+        }))
     }
 
     fn durable(svc: &Shared, changes: &[LeaseChange4], tally: &mut Tally) {

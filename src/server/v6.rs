@@ -3,6 +3,8 @@
 //! configuration change swaps, and is the DHCPv6 side of the generic packet pipeline (Kea ARM
 //! 9.2.2, 9.2.4, 9.2.12, 9.2.31).
 
+use crate::lease::store::ClientId;
+use crate::server::pipeline::BoxFuture;
 use std::net::{Ipv6Addr, SocketAddrV6};
 use std::os::fd::{AsFd, BorrowedFd};
 use std::path::{Path, PathBuf};
@@ -424,6 +426,25 @@ impl Family for V6 {
             rows.peek()?;
             Some(store.commit(&mut rows))
         })
+    }
+
+    fn prefetch(svc: &Shared, batch: &[(&[u8], &Udp6Recv)]) -> Option<BoxFuture<()>> {
+        let (mut clients, mut keys) = (Vec::new(), Vec::new());
+        for (bytes, _) in batch {
+            let Ok(d) = crate::wire::v6::decode(bytes) else { continue };
+            clients.extend(d.inner.client_id().map(|c| ClientId::Duid(c.to_vec())));
+            for na in crate::wire::v6::ia_nas(&d.inner).into_iter().flatten() {
+                keys.extend(na.addrs.iter().map(|a| (crate::lease::LeaseType6::Na, a.addr)));
+            }
+            for pd in crate::wire::v6::ia_pds(&d.inner).into_iter().flatten() {
+                keys.extend(pd.prefixes.iter().map(|p| (crate::lease::LeaseType6::Pd, p.prefix)));
+            }
+        }
+        let read = svc.store().prefetch(clients, keys)?;
+        Some(Box::pin(async move {
+            // A read that fails leaves the view as it was; the commit arbitrates anyway.
+            let _ = read.await;
+        }))
     }
 
     fn durable(svc: &Shared, changes: &[LeaseChange6], tally: &mut Tally) {

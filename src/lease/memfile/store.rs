@@ -21,6 +21,12 @@ pub trait LeaseIndex<L: LeaseRecord>: Send + Sync {
     fn apply(&self, change: &Change<L>);
     /// Publishes (durable) or undoes (failed) a change held as pending.
     fn settle(&self, change: &Change<L>, durable: bool);
+    /// Takes a lease another server wrote to a shared store as durable (see
+    /// [`SubnetState::absorb`]).
+    fn absorb(&self, lease: L);
+    /// Drops a lease another server removed from a shared store (see
+    /// [`SubnetState::forget`]).
+    fn forget(&self, key: L::Key);
 }
 
 /// The journal of a memfile store.
@@ -210,6 +216,25 @@ where
                 s.remove_key(l.key());
             }
         }
+    }
+
+    fn absorb(&self, lease: S::Lease) {
+        match self.subnet(lease.subnet_id()) {
+            Some(mut s) => s.absorb(lease),
+            None => {
+                self.orphans().insert(lease.key(), lease);
+            }
+        }
+    }
+
+    fn forget(&self, key: <S::Lease as LeaseRecord>::Key) {
+        for id in self.subnet_ids() {
+            if let Some(mut s) = self.subnet(id).filter(|s| s.durable_key(key).is_some()) {
+                s.forget(key);
+                return;
+            }
+        }
+        self.orphans().remove(&key);
     }
 
     fn settle(&self, change: &Change<S::Lease>, durable: bool) {

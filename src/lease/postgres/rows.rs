@@ -43,6 +43,9 @@ pub trait PgLease: LeaseRecord {
     fn after_filter(key: Self::Key, first: usize) -> (String, Params);
     /// The condition (with `$n` from `first`) and parameters that select a client's leases.
     fn client_filter(id: &ClientId, first: usize) -> Option<(String, Params)>;
+    /// One condition and its parameters for the leases of all these clients and keys (the
+    /// prefetch of a batch: one statement).
+    fn batch_filter(schema: &Schema, clients: &[ClientId], keys: &[Self::Key]) -> (String, Params);
     /// `expire` of the lease, the column that tells one version of a row from another.
     fn expire_at(&self) -> SystemTime;
 }
@@ -181,6 +184,15 @@ impl PgLease for Lease4 {
     fn expire_at(&self) -> SystemTime {
         db_expire(self.cltt, self.valid_lifetime)
     }
+
+    fn batch_filter(_: &Schema, clients: &[ClientId], keys: &[Ipv4Addr]) -> (String, Params) {
+        let pick = |f: fn(&ClientId) -> Option<&Vec<u8>>| clients.iter().filter_map(f).cloned().collect::<Vec<_>>();
+        let hw = pick(|c| if let ClientId::HwAddr(h) = c { Some(h) } else { None });
+        let ids = pick(|c| if let ClientId::ClientId(i) = c { Some(i) } else { None });
+        let addrs: Vec<i64> = keys.iter().map(|a| i64::from(u32::from(*a))).collect();
+        let cond = "hwaddr = ANY($1) OR client_id = ANY($2) OR address = ANY($3)".to_string();
+        (cond, vec![Box::new(hw), Box::new(ids), Box::new(addrs)])
+    }
 }
 
 impl PgLease for Lease6 {
@@ -310,5 +322,13 @@ impl PgLease for Lease6 {
 
     fn expire_at(&self) -> SystemTime {
         db_expire(self.cltt, self.valid_lifetime)
+    }
+
+    fn batch_filter(schema: &Schema, clients: &[ClientId], keys: &[(LeaseType6, Ipv6Addr)]) -> (String, Params) {
+        let duids: Vec<Vec<u8>> =
+            clients.iter().filter_map(|c| if let ClientId::Duid(d) = c { Some(d.clone()) } else { None }).collect();
+        let addrs: Vec<String> = keys.iter().map(|(_, a)| a.to_string()).collect();
+        let any = if schema.lease6_inet { "ANY($2::text[]::inet[])" } else { "ANY($2)" };
+        (format!("duid = ANY($1) OR address = {any}"), vec![Box::new(duids), Box::new(addrs)])
     }
 }

@@ -29,16 +29,17 @@ use crate::lease::Change;
 const MAX_MERGED: usize = 256;
 
 /// One queued commit.
-struct Job<L> {
+struct Job<L: crate::lease::store::LeaseRecord> {
     changes: Vec<Change<L>>,
     done: oneshot::Sender<Outcome<L>>,
 }
 
 /// What became of a commit.
-enum Outcome<L> {
+enum Outcome<L: crate::lease::store::LeaseRecord> {
     Durable,
-    /// Another server's rows were found where the commit expected its own: those rows.
-    Conflict(Vec<L>),
+    /// Another server's rows were found where the commit expected its own: what each key
+    /// holds now (None: no lease).
+    Conflict(Vec<(<L as crate::lease::store::LeaseRecord>::Key, Option<L>)>),
     Failed(String),
 }
 
@@ -49,8 +50,8 @@ pub struct PgStore<L: PgLease> {
     writer: Mutex<Option<mpsc::UnboundedSender<Job<L>>>>,
     index: OnceLock<IndexSource<L>>,
     health: Arc<Mutex<StoreHealth>>,
-    /// Rows that won this server's conflicting commits, for the next prefetch.
-    winners: Arc<Mutex<Vec<L>>>,
+    /// What the keys of this server's conflicting commits hold now, for the next prefetch.
+    winners: Arc<Mutex<Vec<(<L as crate::lease::store::LeaseRecord>::Key, Option<L>)>>>,
 }
 
 impl<L: PgLease> std::fmt::Debug for PgStore<L> {
@@ -141,7 +142,7 @@ impl<L: PgLease> LeaseStore<L> for PgStore<L> {
             match result.await {
                 Ok(Outcome::Durable) => Ok(()),
                 Ok(Outcome::Conflict(rows)) => {
-                    let text = rows.iter().map(|l| format!("{:?}", l.key())).collect::<Vec<_>>().join(", ");
+                    let text = rows.iter().map(|(k, _)| format!("{k:?}")).collect::<Vec<_>>().join(", ");
                     winners.lock().unwrap_or_else(|e| e.into_inner()).extend(rows);
                     Err(StoreError::Conflict(text))
                 }
@@ -179,16 +180,20 @@ impl<L: PgLease> LeaseStore<L> for PgStore<L> {
 
     fn prefetch(&self, clients: Vec<ClientId>, keys: Vec<L::Key>) -> Option<ReadFuture<()>> {
         let index = self.index()?;
-        let won: Vec<L> = std::mem::take(&mut *self.winners.lock().unwrap_or_else(|e| e.into_inner()));
-        let mut reads: Vec<ReadFuture<Vec<L>>> = clients.iter().map(|c| self.by_client(c)).collect();
-        reads.extend(keys.into_iter().map(|k| {
-            let one = self.get(k);
-            Box::pin(async move { Ok(one.await?.into_iter().collect()) }) as ReadFuture<Vec<L>>
-        }));
+        let won = std::mem::take(&mut *self.winners.lock().unwrap_or_else(|e| e.into_inner()));
+        let read = (!clients.is_empty() || !keys.is_empty()).then(|| {
+            let (cond, params) = L::batch_filter(&self.schema, &clients, &keys);
+            self.query(self.select(&cond, ""), params)
+        });
         Some(Box::pin(async move {
-            let read = futures_util::future::join_all(reads).await;
-            for l in won.into_iter().chain(read.into_iter().flatten().flatten()) {
-                index.apply(&Change::Upsert(l, None));
+            for (key, now) in won {
+                match now {
+                    Some(l) => index.absorb(l),
+                    None => index.forget(key),
+                }
+            }
+            if let Some(r) = read {
+                r.await?.into_iter().for_each(|l| index.absorb(l));
             }
             Ok(())
         }))
@@ -218,7 +223,7 @@ async fn write_loop<L: PgLease>(
     }
 }
 
-fn record_health<L>(health: &Mutex<StoreHealth>, results: &[Outcome<L>]) {
+fn record_health<L: crate::lease::store::LeaseRecord>(health: &Mutex<StoreHealth>, results: &[Outcome<L>]) {
     let mut h = health.lock().unwrap_or_else(|e| e.into_inner());
     match results.iter().find_map(|r| match r {
         Outcome::Failed(e) => Some(e.clone()),
@@ -267,16 +272,19 @@ async fn write_batch<L: PgLease>(client: &mut Client, schema: Schema, jobs: &[Jo
     out.into_iter().map(|r| r.unwrap_or(Outcome::Durable)).collect()
 }
 
-/// The rows now stored under `keys`.
-async fn current_rows<L: PgLease>(client: &Client, schema: Schema, keys: &[L::Key]) -> Result<Vec<L>, PgError> {
+/// What each of `keys` holds now (None: no lease).
+async fn current_rows<L: PgLease>(
+    client: &Client,
+    schema: Schema,
+    keys: &[L::Key],
+) -> Result<Vec<(L::Key, Option<L>)>, PgError> {
     let mut out = Vec::new();
     let cond = format!("address = {}", L::mark(&schema, "address", 1));
     let sql = format!("SELECT {} FROM {} WHERE {cond}", L::columns(&schema), L::TABLE);
     for k in keys {
         let p = L::key_param(*k);
-        for row in client.query(sql.as_str(), &[p.as_ref() as &(dyn ToSql + Sync)]).await? {
-            out.push(L::from_row(&row, &schema).map_err(PgError::Row)?);
-        }
+        let row = client.query_opt(sql.as_str(), &[p.as_ref() as &(dyn ToSql + Sync)]).await?;
+        out.push((*k, row.map(|r| L::from_row(&r, &schema)).transpose().map_err(PgError::Row)?));
     }
     Ok(out)
 }
