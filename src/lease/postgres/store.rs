@@ -34,12 +34,15 @@ struct Job<L: crate::lease::store::LeaseRecord> {
     done: oneshot::Sender<Outcome<L>>,
 }
 
+/// What a key holds now (None: no lease), as a conflict found it.
+type Found<L> = (<L as crate::lease::store::LeaseRecord>::Key, Option<L>);
+
 /// What became of a commit.
 enum Outcome<L: crate::lease::store::LeaseRecord> {
     Durable,
     /// Another server's rows were found where the commit expected its own: what each key
     /// holds now (None: no lease).
-    Conflict(Vec<(<L as crate::lease::store::LeaseRecord>::Key, Option<L>)>),
+    Conflict(Vec<Found<L>>),
     Failed(String),
 }
 
@@ -51,7 +54,7 @@ pub struct PgStore<L: PgLease> {
     index: OnceLock<IndexSource<L>>,
     health: Arc<Mutex<StoreHealth>>,
     /// What the keys of this server's conflicting commits hold now, for the next prefetch.
-    winners: Arc<Mutex<Vec<(<L as crate::lease::store::LeaseRecord>::Key, Option<L>)>>>,
+    winners: Arc<Mutex<Vec<Found<L>>>>,
 }
 
 impl<L: PgLease> std::fmt::Debug for PgStore<L> {
@@ -273,11 +276,7 @@ async fn write_batch<L: PgLease>(client: &mut Client, schema: Schema, jobs: &[Jo
 }
 
 /// What each of `keys` holds now (None: no lease).
-async fn current_rows<L: PgLease>(
-    client: &Client,
-    schema: Schema,
-    keys: &[L::Key],
-) -> Result<Vec<(L::Key, Option<L>)>, PgError> {
+async fn current_rows<L: PgLease>(client: &Client, schema: Schema, keys: &[L::Key]) -> Result<Vec<Found<L>>, PgError> {
     let mut out = Vec::new();
     let cond = format!("address = {}", L::mark(&schema, "address", 1));
     let sql = format!("SELECT {} FROM {} WHERE {cond}", L::columns(&schema), L::TABLE);
