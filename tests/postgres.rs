@@ -139,3 +139,144 @@ fn a_wrong_password_or_unknown_database_exits_1() {
         assert!(err.contains(words), "{words}: {err}");
     }
 }
+
+/// One simulated client's DHCPv4 message, relayed from `giaddr` (RFC 2131, RFC 3046).
+fn relayed(n: u32, msg: kakapo::wire::v4::MessageType, giaddr: std::net::Ipv4Addr, opts: &[(u8, [u8; 4])]) -> Vec<u8> {
+    use kakapo::wire::v4::Pkt4;
+    let mut p = Pkt4 { htype: 1, hlen: 6, hops: 1, xid: 0x4400_0000 + n, giaddr, ..Pkt4::default() };
+    p.chaddr[..6].copy_from_slice(&[2, 0x5e, 0, (n >> 16) as u8, (n >> 8) as u8, n as u8]);
+    p.set_message_type(msg);
+    for (code, value) in opts {
+        p.options.insert_slice(*code, value);
+    }
+    let mut out = Vec::new();
+    p.encode(&mut out);
+    out
+}
+
+/// Two kakapo servers on one database, each relayed every client's DISCOVER and REQUEST at
+/// the same time (as a relay agent configured with both), 10,000 clients in windows of 100:
+/// both decide for the same clients at the same moment, the database arbitrates. No address
+/// is acknowledged to two clients, every acknowledged lease is the lease4 row of its address
+/// with its client's hardware address, and there is no other row.
+#[test]
+fn two_servers_on_one_database_never_share_an_address() {
+    use kakapo::wire::v4::{MessageType, Pkt4};
+    use std::collections::{BTreeMap, HashMap};
+    use std::net::{Ipv4Addr, SocketAddrV4};
+    require_root_and(&["ip"]);
+    let db = PgDb::kea_init_local("two");
+    let dir = tempfile::tempdir().unwrap();
+    let mut net = Net::new();
+    let relay = net.ns("tr");
+    let giaddr: Ipv4Addr = "198.18.64.1".parse().unwrap();
+    run(&["ip", "-n", &relay, "link", "set", "lo", "up"]);
+    run(&["ip", "-n", &relay, "addr", "add", "198.18.64.1/32", "dev", "lo"]);
+    let mut servers = Vec::new();
+    for i in 1..=2u8 {
+        let ns = net.ns(&format!("t{i}"));
+        let (si, ri) = (format!("kt{i}s{}", std::process::id()), format!("kt{i}r{}", std::process::id()));
+        net.link(&ns, &si, &relay, &ri);
+        run(&["ip", "-n", &ns, "addr", "add", &format!("198.18.{i}.1/24"), "dev", &si]);
+        run(&["ip", "-n", &relay, "addr", "add", &format!("198.18.{i}.2/24"), "dev", &ri]);
+        run(&["ip", "-n", &ns, "route", "add", "198.18.64.0/18", "via", &format!("198.18.{i}.2")]);
+        let cfg = format!(
+            r#"{{"Dhcp4": {{"interfaces-config": {{"interfaces": ["{si}"], "dhcp-socket-type": "udp"}},
+  "lease-database": {}, "allocator": "random", "valid-lifetime": 3600,
+  "subnet4": [{{"id": 1, "subnet": "198.18.64.0/18", "pools": [{{"pool": "198.18.64.10 - 198.18.127.250"}}]}}]}}}}"#,
+            db.database_json()
+        );
+        let sdir = dir.path().join(format!("s{i}"));
+        std::fs::create_dir_all(&sdir).unwrap();
+        servers.push((Server::start(&ns, &sdir, &cfg), SocketAddrV4::new(Ipv4Addr::new(198, 18, i, 1), 67)));
+    }
+    let sock = common::socket_in(&relay, SocketAddrV4::new(giaddr, 67));
+    nix::sys::socket::setsockopt(&sock, nix::sys::socket::sockopt::RcvBufForce, &(8 << 20)).unwrap();
+    sock.set_read_timeout(Some(Duration::from_millis(200))).unwrap();
+    // Replies of one step, by client, until every client of the window answered or 3 s passed.
+    let collect = |want: usize, window: &std::ops::Range<u32>, kinds: &[MessageType]| -> HashMap<u32, Pkt4> {
+        let mut got: HashMap<u32, Pkt4> = HashMap::new();
+        let mut buf = [0u8; 1500];
+        let start = kakapo::clock::monotonic_now();
+        while got.len() < want && start.elapsed() < Duration::from_secs(3) {
+            let Ok((n, _)) = sock.recv_from(&mut buf) else { continue };
+            let Ok(p) = Pkt4::decode(&buf[..n]) else { continue };
+            let c = p.xid.wrapping_sub(0x4400_0000);
+            // The other server's OFFER may come late, among the answers to the REQUESTs.
+            if window.contains(&c) && p.message_type().is_some_and(|t| kinds.contains(&t)) {
+                // The first answer wins, as a client takes the first OFFER.
+                got.entry(c).or_insert(p);
+            }
+        }
+        got
+    };
+    let clients: u32 = std::env::var("KKP_CLIENTS").ok().and_then(|v| v.parse().ok()).unwrap_or(10_000);
+    let width = 100u32;
+    let mut acked: BTreeMap<u32, (Ipv4Addr, Ipv4Addr)> = BTreeMap::new();
+    let mut naks = 0;
+    // One DORA for each client of `window` not yet acknowledged; NAKed or unanswered clients
+    // start again in the next pass, as real clients do.
+    let mut dora = |window: std::ops::Range<u32>, acked: &mut BTreeMap<u32, (Ipv4Addr, Ipv4Addr)>| {
+        let todo: Vec<u32> = window.clone().filter(|c| !acked.contains_key(c)).collect();
+        for c in &todo {
+            for (_, to) in &servers {
+                sock.send_to(&relayed(*c, MessageType::Discover, giaddr, &[]), to).unwrap();
+            }
+        }
+        let offers = collect(todo.len(), &window, &[MessageType::Offer]);
+        for (c, offer) in &offers {
+            let sid = offer.server_id().unwrap().octets();
+            let opts = [(50, offer.yiaddr.octets()), (54, sid)];
+            for (_, to) in &servers {
+                sock.send_to(&relayed(*c, MessageType::Request, giaddr, &opts), to).unwrap();
+            }
+        }
+        for (c, reply) in collect(offers.len(), &window, &[MessageType::Ack, MessageType::Nak]) {
+            match reply.message_type() {
+                Some(MessageType::Ack) => {
+                    acked.insert(c, (reply.yiaddr, reply.server_id().unwrap()));
+                }
+                _ => naks += 1,
+            }
+        }
+    };
+    // Bounded: clients/width windows, then three more passes over every client.
+    for lo in (0..clients).step_by(width as usize) {
+        dora(lo..(lo + width).min(clients), &mut acked);
+    }
+    for _ in 0..3 {
+        for lo in (0..clients).step_by(width as usize) {
+            dora(lo..(lo + width).min(clients), &mut acked);
+        }
+    }
+    let by_server = |s: Ipv4Addr| acked.values().filter(|(_, sid)| *sid == s).count();
+    let (one, two) = (by_server(Ipv4Addr::new(198, 18, 1, 1)), by_server(Ipv4Addr::new(198, 18, 2, 1)));
+    eprintln!("acknowledged {} of {clients} (server 1: {one}, server 2: {two}), NAKs {naks}", acked.len());
+    if std::env::var_os("KKP_DEBUG").is_some() {
+        for (s, _) in &servers {
+            let log = s.log();
+            let naks: Vec<&str> = log
+                .lines()
+                .filter(|l| l.contains("NAK") || l.contains("DROP") || l.contains("conflict"))
+                .take(8)
+                .collect();
+            eprintln!("{}", naks.join("\n"));
+        }
+    }
+    assert_eq!(acked.len(), clients as usize, "every client acknowledged in the end (NAKs {naks})");
+    assert!(one > clients as usize / 10 && two > clients as usize / 10, "both servers decided: {one} / {two}");
+    let mut seen: HashMap<Ipv4Addr, u32> = HashMap::new();
+    for (c, (addr, _)) in &acked {
+        assert!(seen.insert(*addr, *c).is_none(), "{addr} acknowledged to clients {} and {c}", seen[addr]);
+    }
+    let rows: HashMap<u32, String> = db
+        .sql("SELECT address, encode(hwaddr, 'hex') FROM lease4")
+        .lines()
+        .filter_map(|l| l.split_once('|').map(|(a, h)| (a.parse().unwrap(), h.to_string())))
+        .collect();
+    for (c, (addr, _)) in &acked {
+        let mac = format!("025e00{:02x}{:02x}{:02x}", (c >> 16) as u8, (c >> 8) as u8, *c as u8);
+        assert_eq!(rows.get(&u32::from(*addr)), Some(&mac), "the row of {addr} (client {c})");
+    }
+    assert_eq!(rows.len(), acked.len(), "no lease4 row that no client was acknowledged");
+}

@@ -27,6 +27,10 @@ use crate::lease::Change;
 
 /// Commits merged into one transaction at most.
 const MAX_MERGED: usize = 256;
+/// How often the engine's view takes in what other servers wrote.
+const FOLLOW_EVERY: std::time::Duration = std::time::Duration::from_millis(200);
+/// Rows taken in per round at most.
+const FOLLOW_ROWS: usize = 20_000;
 
 /// One queued commit.
 struct Job<L: crate::lease::store::LeaseRecord> {
@@ -51,7 +55,8 @@ pub struct PgStore<L: PgLease> {
     pool: Arc<Pool>,
     schema: Schema,
     writer: Mutex<Option<mpsc::UnboundedSender<Job<L>>>>,
-    index: OnceLock<IndexSource<L>>,
+    index: Arc<OnceLock<IndexSource<L>>>,
+    closed: Arc<std::sync::atomic::AtomicBool>,
     health: Arc<Mutex<StoreHealth>>,
     /// What the keys of this server's conflicting commits hold now, for the next prefetch.
     winners: Arc<Mutex<Vec<Found<L>>>>,
@@ -70,13 +75,55 @@ impl<L: PgLease> PgStore<L> {
         let health = Arc::new(Mutex::new(StoreHealth::default()));
         tokio::spawn(write_loop::<L>(writer, schema, rx, Arc::clone(&health)));
         let winners = Arc::new(Mutex::new(Vec::new()));
-        PgStore { pool, schema, writer: Mutex::new(Some(tx)), index: OnceLock::new(), health, winners }
+        let (index, closed) = (Arc::new(OnceLock::new()), Arc::new(std::sync::atomic::AtomicBool::new(false)));
+        PgStore { pool, schema, writer: Mutex::new(Some(tx)), index, closed, health, winners }
     }
 
     /// Names the in-memory index the engine decides with (once; later calls are ignored), so
-    /// that it learns of durable, failed and conflicting changes.
+    /// that it learns of durable, failed and conflicting changes, and starts following what
+    /// other servers write into it.
     pub fn set_index(&self, source: IndexSource<L>) {
-        let _ = self.index.set(source);
+        if self.index.set(source).is_ok() {
+            self.follow();
+        }
+    }
+
+    /// Takes in, every [`FOLLOW_EVERY`], the rows whose `expire` moved since the last round
+    /// (new leases and renewals by any server), so that offers avoid addresses other servers
+    /// hold, as Kea's allocator avoids them by reading each candidate (Kea ARM 8.2.2.2 on
+    /// shared lease databases). The commit still arbitrates what slips through in between.
+    fn follow(&self) {
+        let Ok(rt) = tokio::runtime::Handle::try_current() else { return };
+        let (pool, schema, index, closed) =
+            (Arc::clone(&self.pool), self.schema, Arc::clone(&self.index), Arc::clone(&self.closed));
+        rt.spawn(async move {
+            let first = format!("SELECT coalesce(max(expire), now()) FROM {}", L::TABLE);
+            let next = format!(
+                "SELECT {} FROM {} WHERE expire >= $1 ORDER BY expire LIMIT {FOLLOW_ROWS}",
+                L::columns(&schema),
+                L::TABLE
+            );
+            let mut mark: Option<std::time::SystemTime> = None;
+            let mut tick = tokio::time::interval(FOLLOW_EVERY);
+            while !closed.load(std::sync::atomic::Ordering::Relaxed) {
+                tick.tick().await;
+                let (Some(ix), Ok(client)) = (index.get().and_then(|f| f()), pool.get().await) else { continue };
+                let from = match mark {
+                    Some(m) => m,
+                    None => match client.query_one(first.as_str(), &[]).await {
+                        Ok(r) => r.get(0),
+                        Err(_) => continue,
+                    },
+                };
+                let Ok(rows) = client.query(next.as_str(), &[&from]).await else { continue };
+                let mut newest = from;
+                for l in rows.iter().filter_map(|r| L::from_row(r, &schema).ok()) {
+                    newest = newest.max(l.expire_at());
+                    ix.absorb(l);
+                }
+                mark = Some(newest);
+            }
+        });
     }
 
     fn index(&self) -> Option<Arc<dyn LeaseIndex<L>>> {
@@ -174,6 +221,7 @@ impl<L: PgLease> LeaseStore<L> for PgStore<L> {
     fn close(&self) -> Pin<Box<dyn Future<Output = ()> + Send>> {
         // Dropping the sender lets the writer finish what is queued and stop.
         self.writer.lock().unwrap_or_else(|e| e.into_inner()).take();
+        self.closed.store(true, std::sync::atomic::Ordering::Relaxed);
         Box::pin(async {})
     }
 
