@@ -280,3 +280,63 @@ fn two_servers_on_one_database_never_share_an_address() {
     }
     assert_eq!(rows.len(), acked.len(), "no lease4 row that no client was acknowledged");
 }
+
+/// DHCPv6 on the database: a dhclient address and delegated prefix are lease6 rows (types 0
+/// and 2) that Kea 2.2's kea-dhcp6 on the same database finds with lease6-get, and
+/// lease6_stat counts them.
+#[test]
+fn dhcpv6_address_and_prefix_are_lease6_rows_kea_2_2_reads() {
+    require_root_and(&["dhclient", "ip", "/usr/sbin/kea-dhcp6"]);
+    let db = PgDb::kea_init_local("six");
+    let dir = tempfile::tempdir().unwrap();
+    let mut net = Net::new();
+    let srv = net.ns6("p6s");
+    let cli = net.ns6("p6c");
+    let (si, ci) = (format!("kp6s{}", std::process::id()), format!("kp6c{}", std::process::id()));
+    net.link(&srv, &si, &cli, &ci);
+    run(&["ip", "-n", &srv, "addr", "add", "2001:db8:1::1/64", "dev", &si]);
+    common::wait_link_local(&srv, &si);
+    common::wait_link_local(&cli, &ci);
+    let subnet = r#""subnet6": [{"id": 1, "subnet": "2001:db8:1::/64", "interface": "@IFACE@",
+     "pools": [{"pool": "2001:db8:1::100-2001:db8:1::1ff"}],
+     "pd-pools": [{"prefix": "2001:db8:8000::", "prefix-len": 48, "delegated-len": 56}]}]"#;
+    let cfg = format!(
+        r#"{{"Dhcp6": {{"interfaces-config": {{"interfaces": ["{si}"]}}, "lease-database": {},
+  "preferred-lifetime": 3000, "valid-lifetime": 4000, {}}}}}"#,
+        db.database_json(),
+        subnet.replace("@IFACE@", &si)
+    );
+    let server = Server::start_v6(&srv, dir.path(), &cfg);
+    let run6 =
+        common::dhclient_run(&cli, &ci, dir.path(), &["-6", "-N", "-P"], "", &["BOUND6"], Duration::from_secs(25));
+    let field = |name: &str| -> String {
+        let line =
+            run6.events.lines().find(|l| l.starts_with("BOUND6") && l.contains(&format!("{name}=2001"))).unwrap_or("");
+        line.split_whitespace().find_map(|w| w.strip_prefix(&format!("{name}="))).unwrap_or("").to_string()
+    };
+    let (addr, prefix) = (field("ip6"), field("prefix"));
+    assert!(!addr.is_empty() && !prefix.is_empty(), "{}\n{}", run6.events, server.log());
+    let rows = db.sql("SELECT address, lease_type, prefix_len FROM lease6 ORDER BY lease_type");
+    let net_part = prefix.split('/').next().unwrap();
+    assert_eq!(rows, format!("{addr}|0|128\n{net_part}|2|56"), "the lease6 rows");
+    assert_eq!(db.sql("SELECT sum(leases) FROM lease6_stat WHERE state = 0"), "2");
+
+    let kea_dir = dir.path().join("kea");
+    std::fs::create_dir_all(&kea_dir).unwrap();
+    let kea_cfg = format!(
+        r#"{{"Dhcp6": {{"interfaces-config": {{"interfaces": []}}, "lease-database": {},
+  "server-id": {{"type": "LL", "persist": false}},
+  "control-socket": {{"socket-type": "unix", "socket-name": "@SOCKET@"}},
+  "hooks-libraries": [{{"library": "{LEASE_CMDS}"}}], {}}}}}"#,
+        db.database_json(),
+        subnet.replace(r#", "interface": "@IFACE@""#, "")
+    );
+    let mut kea = Kea::start(&srv, &kea_dir, 6, &kea_cfg);
+    let na = kea.command(&format!(r#"{{"command": "lease6-get", "arguments": {{"ip-address": "{addr}"}}}}"#));
+    assert!(na.contains(r#""result": 0"#) && na.contains(r#""type": "IA_NA""#), "{na}");
+    let pd = kea.command(&format!(
+        r#"{{"command": "lease6-get", "arguments": {{"ip-address": "{net_part}", "type": "IA_PD"}}}}"#
+    ));
+    assert!(pd.contains(r#""result": 0"#) && pd.contains(r#""prefix-len": 56"#), "{pd}");
+    kea.stop();
+}
