@@ -154,6 +154,104 @@ fn relayed(n: u32, msg: kakapo::wire::v4::MessageType, giaddr: std::net::Ipv4Add
     out
 }
 
+/// A relay agent in namespace `ns` at `giaddr` sending every client's DISCOVER and REQUEST
+/// to each of `servers` (a relay configured with several servers), clients taking the first
+/// OFFER as real clients do.
+struct Relay {
+    sock: std::net::UdpSocket,
+    giaddr: std::net::Ipv4Addr,
+    servers: Vec<std::net::SocketAddrV4>,
+    naks: std::cell::Cell<usize>,
+}
+
+impl Relay {
+    fn new(ns: &str, giaddr: std::net::Ipv4Addr, servers: Vec<std::net::SocketAddrV4>) -> Relay {
+        let sock = common::socket_in(ns, std::net::SocketAddrV4::new(giaddr, 67));
+        nix::sys::socket::setsockopt(&sock, nix::sys::socket::sockopt::RcvBufForce, &(8 << 20)).unwrap();
+        sock.set_read_timeout(Some(Duration::from_millis(200))).unwrap();
+        Relay { sock, giaddr, servers, naks: std::cell::Cell::new(0) }
+    }
+
+    /// Replies of one step by client, the first per client, until `want` clients of `window`
+    /// answered or 3 s passed.
+    fn collect(
+        &self,
+        want: usize,
+        window: &std::ops::Range<u32>,
+        kinds: &[kakapo::wire::v4::MessageType],
+    ) -> std::collections::HashMap<u32, kakapo::wire::v4::Pkt4> {
+        let mut got = std::collections::HashMap::new();
+        let mut buf = [0u8; 1500];
+        let start = kakapo::clock::monotonic_now();
+        while got.len() < want && start.elapsed() < Duration::from_secs(3) {
+            let Ok((n, _)) = self.sock.recv_from(&mut buf) else { continue };
+            let Ok(p) = kakapo::wire::v4::Pkt4::decode(&buf[..n]) else { continue };
+            let c = p.xid.wrapping_sub(0x4400_0000);
+            // The other server's OFFER may come late, among the answers to the REQUESTs.
+            if window.contains(&c) && p.message_type().is_some_and(|t| kinds.contains(&t)) {
+                got.entry(c).or_insert(p);
+            }
+        }
+        got
+    }
+
+    /// One DORA for each client of `window` not yet in `acked` (client -> (address,
+    /// server)).
+    fn dora(
+        &self,
+        window: std::ops::Range<u32>,
+        acked: &mut std::collections::BTreeMap<u32, (std::net::Ipv4Addr, std::net::Ipv4Addr)>,
+    ) {
+        use kakapo::wire::v4::MessageType;
+        let todo: Vec<u32> = window.clone().filter(|c| !acked.contains_key(c)).collect();
+        for c in &todo {
+            for to in &self.servers {
+                self.sock.send_to(&relayed(*c, MessageType::Discover, self.giaddr, &[]), to).unwrap();
+            }
+        }
+        let offers = self.collect(todo.len(), &window, &[MessageType::Offer]);
+        for (c, offer) in &offers {
+            let Some(sid) = offer.server_id() else { continue };
+            let opts = [(50, offer.yiaddr.octets()), (54, sid.octets())];
+            for to in &self.servers {
+                self.sock.send_to(&relayed(*c, MessageType::Request, self.giaddr, &opts), to).unwrap();
+            }
+        }
+        for (c, reply) in self.collect(offers.len(), &window, &[MessageType::Ack, MessageType::Nak]) {
+            match (reply.message_type(), reply.server_id()) {
+                (Some(MessageType::Ack), Some(sid)) => {
+                    acked.insert(c, (reply.yiaddr, sid));
+                }
+                _ => self.naks.set(self.naks.get() + 1),
+            }
+        }
+    }
+
+    /// [`Relay::dora`] over `clients` in windows of 100.
+    fn pass(
+        &self,
+        clients: std::ops::Range<u32>,
+        acked: &mut std::collections::BTreeMap<u32, (std::net::Ipv4Addr, std::net::Ipv4Addr)>,
+    ) {
+        for lo in clients.clone().step_by(100) {
+            self.dora(lo..(lo + 100).min(clients.end), acked);
+        }
+    }
+}
+
+/// The lease4 rows: address -> hardware address in hex.
+fn lease4_rows(db: &PgDb) -> std::collections::HashMap<u32, String> {
+    db.sql("SELECT address, encode(hwaddr, 'hex') FROM lease4")
+        .lines()
+        .filter_map(|l| l.split_once('|').map(|(a, h)| (a.parse().unwrap(), h.to_string())))
+        .collect()
+}
+
+/// The hardware address of simulated client `c`, as lease4 shows it.
+fn client_mac(c: u32) -> String {
+    format!("025e00{:02x}{:02x}{:02x}", (c >> 16) as u8, (c >> 8) as u8, c as u8)
+}
+
 /// Two kakapo servers on one database, each relayed every client's DISCOVER and REQUEST at
 /// the same time (as a relay agent configured with both), 10,000 clients in windows of 100:
 /// both decide for the same clients at the same moment, the database arbitrates. No address
@@ -161,7 +259,6 @@ fn relayed(n: u32, msg: kakapo::wire::v4::MessageType, giaddr: std::net::Ipv4Add
 /// with its client's hardware address, and there is no other row.
 #[test]
 fn two_servers_on_one_database_never_share_an_address() {
-    use kakapo::wire::v4::{MessageType, Pkt4};
     use std::collections::{BTreeMap, HashMap};
     use std::net::{Ipv4Addr, SocketAddrV4};
     require_root_and(&["ip"]);
@@ -190,93 +287,26 @@ fn two_servers_on_one_database_never_share_an_address() {
         std::fs::create_dir_all(&sdir).unwrap();
         servers.push((Server::start(&ns, &sdir, &cfg), SocketAddrV4::new(Ipv4Addr::new(198, 18, i, 1), 67)));
     }
-    let sock = common::socket_in(&relay, SocketAddrV4::new(giaddr, 67));
-    nix::sys::socket::setsockopt(&sock, nix::sys::socket::sockopt::RcvBufForce, &(8 << 20)).unwrap();
-    sock.set_read_timeout(Some(Duration::from_millis(200))).unwrap();
-    // Replies of one step, by client, until every client of the window answered or 3 s passed.
-    let collect = |want: usize, window: &std::ops::Range<u32>, kinds: &[MessageType]| -> HashMap<u32, Pkt4> {
-        let mut got: HashMap<u32, Pkt4> = HashMap::new();
-        let mut buf = [0u8; 1500];
-        let start = kakapo::clock::monotonic_now();
-        while got.len() < want && start.elapsed() < Duration::from_secs(3) {
-            let Ok((n, _)) = sock.recv_from(&mut buf) else { continue };
-            let Ok(p) = Pkt4::decode(&buf[..n]) else { continue };
-            let c = p.xid.wrapping_sub(0x4400_0000);
-            // The other server's OFFER may come late, among the answers to the REQUESTs.
-            if window.contains(&c) && p.message_type().is_some_and(|t| kinds.contains(&t)) {
-                // The first answer wins, as a client takes the first OFFER.
-                got.entry(c).or_insert(p);
-            }
-        }
-        got
-    };
-    let clients: u32 = std::env::var("KKP_CLIENTS").ok().and_then(|v| v.parse().ok()).unwrap_or(10_000);
-    let width = 100u32;
+    let driver = Relay::new(&relay, giaddr, servers.iter().map(|(_, a)| *a).collect());
+    let clients = 10_000u32;
     let mut acked: BTreeMap<u32, (Ipv4Addr, Ipv4Addr)> = BTreeMap::new();
-    let mut naks = 0;
-    // One DORA for each client of `window` not yet acknowledged; NAKed or unanswered clients
-    // start again in the next pass, as real clients do.
-    let mut dora = |window: std::ops::Range<u32>, acked: &mut BTreeMap<u32, (Ipv4Addr, Ipv4Addr)>| {
-        let todo: Vec<u32> = window.clone().filter(|c| !acked.contains_key(c)).collect();
-        for c in &todo {
-            for (_, to) in &servers {
-                sock.send_to(&relayed(*c, MessageType::Discover, giaddr, &[]), to).unwrap();
-            }
-        }
-        let offers = collect(todo.len(), &window, &[MessageType::Offer]);
-        for (c, offer) in &offers {
-            let sid = offer.server_id().unwrap().octets();
-            let opts = [(50, offer.yiaddr.octets()), (54, sid)];
-            for (_, to) in &servers {
-                sock.send_to(&relayed(*c, MessageType::Request, giaddr, &opts), to).unwrap();
-            }
-        }
-        for (c, reply) in collect(offers.len(), &window, &[MessageType::Ack, MessageType::Nak]) {
-            match reply.message_type() {
-                Some(MessageType::Ack) => {
-                    acked.insert(c, (reply.yiaddr, reply.server_id().unwrap()));
-                }
-                _ => naks += 1,
-            }
-        }
-    };
-    // Bounded: clients/width windows, then three more passes over every client.
-    for lo in (0..clients).step_by(width as usize) {
-        dora(lo..(lo + width).min(clients), &mut acked);
+    // Bounded: one pass over every client, then three more for the NAKed or unanswered.
+    for _ in 0..4 {
+        driver.pass(0..clients, &mut acked);
     }
-    for _ in 0..3 {
-        for lo in (0..clients).step_by(width as usize) {
-            dora(lo..(lo + width).min(clients), &mut acked);
-        }
-    }
+    let naks = driver.naks.get();
     let by_server = |s: Ipv4Addr| acked.values().filter(|(_, sid)| *sid == s).count();
     let (one, two) = (by_server(Ipv4Addr::new(198, 18, 1, 1)), by_server(Ipv4Addr::new(198, 18, 2, 1)));
     eprintln!("acknowledged {} of {clients} (server 1: {one}, server 2: {two}), NAKs {naks}", acked.len());
-    if std::env::var_os("KKP_DEBUG").is_some() {
-        for (s, _) in &servers {
-            let log = s.log();
-            let naks: Vec<&str> = log
-                .lines()
-                .filter(|l| l.contains("NAK") || l.contains("DROP") || l.contains("conflict"))
-                .take(8)
-                .collect();
-            eprintln!("{}", naks.join("\n"));
-        }
-    }
     assert_eq!(acked.len(), clients as usize, "every client acknowledged in the end (NAKs {naks})");
     assert!(one > clients as usize / 10 && two > clients as usize / 10, "both servers decided: {one} / {two}");
     let mut seen: HashMap<Ipv4Addr, u32> = HashMap::new();
     for (c, (addr, _)) in &acked {
         assert!(seen.insert(*addr, *c).is_none(), "{addr} acknowledged to clients {} and {c}", seen[addr]);
     }
-    let rows: HashMap<u32, String> = db
-        .sql("SELECT address, encode(hwaddr, 'hex') FROM lease4")
-        .lines()
-        .filter_map(|l| l.split_once('|').map(|(a, h)| (a.parse().unwrap(), h.to_string())))
-        .collect();
+    let rows = lease4_rows(&db);
     for (c, (addr, _)) in &acked {
-        let mac = format!("025e00{:02x}{:02x}{:02x}", (c >> 16) as u8, (c >> 8) as u8, *c as u8);
-        assert_eq!(rows.get(&u32::from(*addr)), Some(&mac), "the row of {addr} (client {c})");
+        assert_eq!(rows.get(&u32::from(*addr)), Some(&client_mac(*c)), "the row of {addr} (client {c})");
     }
     assert_eq!(rows.len(), acked.len(), "no lease4 row that no client was acknowledged");
 }
@@ -339,4 +369,66 @@ fn dhcpv6_address_and_prefix_are_lease6_rows_kea_2_2_reads() {
     ));
     assert!(pd.contains(r#""result": 0"#) && pd.contains(r#""prefix-len": 56"#), "{pd}");
     kea.stop();
+}
+
+/// PostgreSQL restarted under load (a cluster of the test's own): the server reconnects by
+/// itself (`max-reconnect-tries`, `reconnect-wait-time`) and serves new clients, and every
+/// lease a client saw acknowledged, before, during or after the restart, is in lease4.
+#[test]
+fn the_server_reconnects_after_a_database_restart_and_loses_no_acknowledged_lease() {
+    use std::collections::BTreeMap;
+    use std::net::{Ipv4Addr, SocketAddrV4};
+    require_root_and(&["ip", "kea-admin"]);
+    let cluster = common::pg::Cluster::start("restart");
+    let lease_db = cluster.kea_db(
+        "kea",
+        r#", "max-reconnect-tries": 100, "reconnect-wait-time": 100, "on-fail": "serve-retry-continue""#,
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let mut net = Net::new();
+    let relay = net.ns("rr");
+    let srv = net.ns("rs");
+    let (si, ri) = (format!("krs{}", std::process::id()), format!("krr{}", std::process::id()));
+    net.link(&srv, &si, &relay, &ri);
+    run(&["ip", "-n", &relay, "link", "set", "lo", "up"]);
+    run(&["ip", "-n", &relay, "addr", "add", "198.18.64.1/32", "dev", "lo"]);
+    run(&["ip", "-n", &srv, "addr", "add", "198.18.1.1/24", "dev", &si]);
+    run(&["ip", "-n", &relay, "addr", "add", "198.18.1.2/24", "dev", &ri]);
+    run(&["ip", "-n", &srv, "route", "add", "198.18.64.0/18", "via", "198.18.1.2"]);
+    let cfg = format!(
+        r#"{{"Dhcp4": {{"interfaces-config": {{"interfaces": ["{si}"], "dhcp-socket-type": "udp"}},
+  "lease-database": {lease_db}, "valid-lifetime": 3600,
+  "subnet4": [{{"id": 1, "subnet": "198.18.64.0/18", "pools": [{{"pool": "198.18.64.10 - 198.18.127.250"}}]}}]}}}}"#
+    );
+    let server = Server::start(&srv, dir.path(), &cfg);
+    let driver =
+        Relay::new(&relay, "198.18.64.1".parse().unwrap(), vec![SocketAddrV4::new(Ipv4Addr::new(198, 18, 1, 1), 67)]);
+    let mut acked: BTreeMap<u32, (Ipv4Addr, Ipv4Addr)> = BTreeMap::new();
+    driver.pass(0..1_000, &mut acked);
+    let before = acked.len();
+    // The restart lands in the middle of the next thousand clients.
+    let restarter = std::thread::spawn(move || {
+        std::thread::sleep(Duration::from_millis(300));
+        cluster.restart();
+        cluster
+    });
+    driver.pass(1_000..3_000, &mut acked);
+    let cluster = restarter.join().unwrap();
+    // New clients after the restart: all served once the connection is back (bounded passes).
+    for _ in 0..3 {
+        driver.pass(3_000..4_000, &mut acked);
+    }
+    let after = (3_000..4_000).filter(|c| acked.contains_key(c)).count();
+    eprintln!("acknowledged before {before}, in all {}, new clients after the restart {after} of 1000", acked.len());
+    assert!(server.log().contains("DHCP4_DB_RECONNECT_SUCCEEDED"), "{}", server.log());
+    assert_eq!(before, 1_000, "served before the restart");
+    assert_eq!(after, 1_000, "new clients served after the restart");
+    let rows: std::collections::HashMap<u32, String> = cluster
+        .sql("kea", "SELECT address, encode(hwaddr, 'hex') FROM lease4")
+        .lines()
+        .filter_map(|l| l.split_once('|').map(|(a, h)| (a.parse().unwrap(), h.to_string())))
+        .collect();
+    for (c, (addr, _)) in &acked {
+        assert_eq!(rows.get(&u32::from(*addr)), Some(&client_mac(*c)), "acknowledged {addr} (client {c}) is in lease4");
+    }
 }

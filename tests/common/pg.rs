@@ -98,3 +98,120 @@ impl Drop for PgDb {
         let _ = admin(&format!("DROP DATABASE IF EXISTS {} WITH (FORCE)", self.name));
     }
 }
+
+/// A PostgreSQL cluster of the test's own (Debian's binaries, run as the postgres user), on
+/// a unix socket in its directory only: a test may stop and restart it, which it must not
+/// do to the machine's cluster. Stopped when dropped.
+pub struct Cluster {
+    /// Data, socket and log, owned by postgres.
+    pub dir: std::path::PathBuf,
+    /// The data directory inside it.
+    data: String,
+    /// The port in the socket's name.
+    pub port: u16,
+}
+
+const BIN: &str = "/usr/lib/postgresql/15/bin";
+
+fn as_postgres(args: &[&str]) -> std::process::Output {
+    let o = Command::new("runuser").args(["-u", "postgres", "--"]).args(args).output().unwrap();
+    assert!(
+        o.status.success(),
+        "{args:?}: {}{}",
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    );
+    o
+}
+
+impl Cluster {
+    /// initdb, start, and a `root` superuser (peer authentication on the socket).
+    pub fn start(tag: &str) -> Cluster {
+        super::require_root_and(&["runuser", &format!("{BIN}/initdb"), &format!("{BIN}/pg_ctl")]);
+        let dir = std::env::temp_dir().join(format!("kkp-pg-{}-{tag}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        super::run(&["chown", "postgres:postgres", dir.to_str().unwrap()]);
+        let port = 20_000 + (std::process::id() % 20_000) as u16;
+        let data = dir.join("data").to_string_lossy().into_owned();
+        let c = Cluster { dir, data, port };
+        as_postgres(&[&format!("{BIN}/initdb"), "-D", c.data(), "-A", "peer", "-U", "postgres"]);
+        c.pg_ctl("start");
+        let psql = |sql: &str| {
+            as_postgres(&["psql", "-h", c.socket(), "-p", &c.port.to_string(), "-d", "postgres", "-qc", sql])
+        };
+        psql("CREATE ROLE root LOGIN SUPERUSER");
+        c
+    }
+
+    fn data(&self) -> &str {
+        &self.data
+    }
+
+    /// The socket directory.
+    pub fn socket(&self) -> &str {
+        self.dir.to_str().unwrap()
+    }
+
+    fn pg_ctl(&self, action: &str) {
+        let opts = format!("-k {} -c listen_addresses='' -p {}", self.socket(), self.port);
+        let log = self.dir.join("log").to_string_lossy().into_owned();
+        as_postgres(&[
+            &format!("{BIN}/pg_ctl"),
+            "-D",
+            self.data(),
+            "-o",
+            &opts,
+            "-l",
+            &log,
+            "-m",
+            "fast",
+            "-w",
+            action,
+        ]);
+    }
+
+    /// Stops the cluster (fast: connections are cut) and starts it again.
+    pub fn restart(&self) {
+        self.pg_ctl("restart");
+    }
+
+    /// A database with Kea 2.2's schema (kea-admin), reached as root over the socket; its
+    /// `lease-database` map with `extra` keys (`, "k": v` ...).
+    pub fn kea_db(&self, name: &str, extra: &str) -> String {
+        let port = self.port.to_string();
+        super::run(&["createdb", "-h", self.socket(), "-p", &port, name]);
+        super::run(&["kea-admin", "db-init", "pgsql", "-n", name, "-u", "root", "-h", self.socket(), "-P", &port]);
+        format!(
+            r#"{{"type": "postgresql", "name": "{name}", "host": "{}", "port": {port}, "user": "root"{extra}}}"#,
+            self.socket()
+        )
+    }
+
+    /// SQL on database `db`; the rows as `|`-separated lines.
+    pub fn sql(&self, db: &str, sql: &str) -> String {
+        let port = self.port.to_string();
+        let o = super::run(&["psql", "-h", self.socket(), "-p", &port, "-d", db, "-tA", "-c", sql]);
+        String::from_utf8_lossy(&o.stdout).trim().to_string()
+    }
+}
+
+impl Drop for Cluster {
+    fn drop(&mut self) {
+        let _ = Command::new("runuser")
+            .args([
+                "-u",
+                "postgres",
+                "--",
+                &format!("{BIN}/pg_ctl"),
+                "-D",
+                self.data(),
+                "-m",
+                "immediate",
+                "-w",
+                "stop",
+            ])
+            .output();
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}

@@ -111,7 +111,9 @@ pub async fn connect(cfg: &tokio_postgres::Config) -> Result<Client, PgError> {
     let (client, conn) = cfg.connect(NoTls).await.map_err(|e| PgError::Connect(describe(&e)))?;
     tokio::spawn(async move {
         if let Err(e) = conn.await {
-            tracing::warn!(target: "kea-dhcp.dhcpsrv", "DHCPSRV_PGSQL_FATAL_ERROR Unrecoverable PostgreSQL error occurred: {e}");
+            let code = e.code().map_or("none", |c| c.code()).to_string();
+            // The writer reports the loss under the daemon's logger when it next writes.
+            tracing::debug!(target: "kakapo.postgres", "connection ended: {} (error code: {code})", describe(&e));
         }
     });
     Ok(client)
@@ -174,12 +176,17 @@ pub async fn open<L: PgLease>(db: &LeaseDatabase) -> Result<(Arc<PgStore<L>>, Ve
     let cfg = client_config(name, sql)?;
     let writer = connect(&cfg).await?;
     let schema = schema(&writer).await?;
-    let mgr = deadpool_postgres::Manager::new(cfg, NoTls);
+    let mgr = deadpool_postgres::Manager::new(cfg.clone(), NoTls);
     let pool = Pool::builder(mgr).max_size(READERS).build().map_err(|e| PgError::Connect(e.to_string()))?;
     let rows =
         writer.query(&format!("SELECT {} FROM {} ORDER BY {}", L::columns(&schema), L::TABLE, L::ORDER), &[]).await?;
     let loaded = rows.iter().map(|r| L::from_row(r, &schema).map_err(PgError::Row)).collect::<Result<Vec<L>, _>>()?;
-    Ok((Arc::new(PgStore::new(Arc::new(pool), schema, writer)), loaded))
+    let reconnect = store::Reconnect {
+        cfg: cfg.clone(),
+        tries: sql.max_reconnect_tries,
+        wait: Duration::from_millis(u64::from(sql.reconnect_wait_time)),
+    };
+    Ok((Arc::new(PgStore::new(Arc::new(pool), schema, writer, reconnect)), loaded))
 }
 
 /// [`open`] from synchronous code running on (or beside) a multi-threaded tokio runtime: the

@@ -68,12 +68,25 @@ impl<L: PgLease> std::fmt::Debug for PgStore<L> {
     }
 }
 
+/// How the writer gets its connection back (Kea ARM 8.2.2.2 `max-reconnect-tries`,
+/// `reconnect-wait-time`).
+#[derive(Clone)]
+pub(crate) struct Reconnect {
+    /// Where to connect.
+    pub(crate) cfg: tokio_postgres::Config,
+    /// Attempts after a loss (0: none).
+    pub(crate) tries: u32,
+    /// Between attempts.
+    pub(crate) wait: std::time::Duration,
+}
+
 impl<L: PgLease> PgStore<L> {
-    /// A store on `pool`; its writer holds `writer`, a connection of its own.
-    pub(crate) fn new(pool: Arc<Pool>, schema: Schema, writer: Client) -> PgStore<L> {
+    /// A store on `pool`; its writer holds `writer`, a connection of its own, and gets a new
+    /// one as `reconnect` says when it is lost.
+    pub(crate) fn new(pool: Arc<Pool>, schema: Schema, writer: Client, reconnect: Reconnect) -> PgStore<L> {
         let (tx, rx) = mpsc::unbounded_channel();
         let health = Arc::new(Mutex::new(StoreHealth::default()));
-        tokio::spawn(write_loop::<L>(writer, schema, rx, Arc::clone(&health)));
+        tokio::spawn(write_loop::<L>(writer, schema, rx, Arc::clone(&health), reconnect));
         let winners = Arc::new(Mutex::new(Vec::new()));
         let (index, closed) = (Arc::new(OnceLock::new()), Arc::new(std::sync::atomic::AtomicBool::new(false)));
         PgStore { pool, schema, writer: Mutex::new(Some(tx)), index, closed, health, winners }
@@ -251,14 +264,42 @@ impl<L: PgLease> LeaseStore<L> for PgStore<L> {
     }
 }
 
-/// Receives commits, merges what is queued into one transaction, answers each.
+/// Logs under the daemon's `dhcpsrv` logger (`kea-dhcp4.dhcpsrv` or `kea-dhcp6.dhcpsrv`).
+macro_rules! pglog {
+    ($level:ident, $l:ty, $($arg:tt)*) => {
+        if <$l as PgLease>::TABLE == "lease4" {
+            tracing::$level!(target: "kea-dhcp4.dhcpsrv", $($arg)*)
+        } else {
+            tracing::$level!(target: "kea-dhcp6.dhcpsrv", $($arg)*)
+        }
+    };
+}
+
+/// `DHCP4` or `DHCP6`, for the daemon's log message IDs.
+fn daemon<L: PgLease>() -> &'static str {
+    if L::TABLE == "lease4" {
+        "DHCP4"
+    } else {
+        "DHCP6"
+    }
+}
+
+/// Receives commits, merges what is queued into one transaction, answers each. A lost
+/// connection is made again before the next transaction, as `reconnect` allows; commits
+/// queued meanwhile wait for it, and fail if it cannot be made.
 async fn write_loop<L: PgLease>(
     mut client: Client,
     schema: Schema,
     mut rx: mpsc::UnboundedReceiver<Job<L>>,
     health: Arc<Mutex<StoreHealth>>,
+    reconnect: Reconnect,
 ) {
     while let Some(first) = rx.recv().await {
+        if client.is_closed() {
+            if let Some(c) = reconnected::<L>(&reconnect).await {
+                client = c;
+            }
+        }
         let mut jobs = vec![first];
         while jobs.len() < MAX_MERGED {
             match rx.try_recv() {
@@ -266,7 +307,11 @@ async fn write_loop<L: PgLease>(
                 Err(_) => break,
             }
         }
-        let results = write_batch::<L>(&mut client, schema, &jobs).await;
+        let results = if client.is_closed() {
+            jobs.iter().map(|_| Outcome::Failed("the connection to the lease database is lost".into())).collect()
+        } else {
+            write_batch::<L>(&mut client, schema, &jobs).await
+        };
         record_health(&health, &results);
         for (job, r) in jobs.into_iter().zip(results) {
             let _ = job.done.send(r);
@@ -274,7 +319,39 @@ async fn write_loop<L: PgLease>(
     }
 }
 
-fn record_health<L: crate::lease::store::LeaseRecord>(health: &Mutex<StoreHealth>, results: &[Outcome<L>]) {
+/// A new writer connection after a loss, or None once the tries are used up.
+async fn reconnected<L: PgLease>(r: &Reconnect) -> Option<Client> {
+    let d = daemon::<L>();
+    pglog!(warn, L, "{d}_DB_RECONNECT_LOST_CONNECTION database connection lost.");
+    if r.tries == 0 {
+        let ms = r.wait.as_millis();
+        pglog!(info, L, "{d}_DB_RECONNECT_DISABLED database reconnect is disabled: max-reconnect-tries {}, reconnect-wait-time {ms}", r.tries);
+        return None;
+    }
+    for attempt in 1..=r.tries {
+        let ms = r.wait.as_millis();
+        pglog!(
+            info,
+            L,
+            "DHCPSRV_PGSQL_LEASE_DB_RECONNECT_ATTEMPT_SCHEDULE scheduling attempt {attempt} of {} in {ms} milliseconds",
+            r.tries
+        );
+        tokio::time::sleep(r.wait).await;
+        match super::connect(&r.cfg).await {
+            Ok(c) => {
+                pglog!(info, L, "{d}_DB_RECONNECT_SUCCEEDED database connection recovered.");
+                return Some(c);
+            }
+            Err(e) => {
+                pglog!(warn, L, "DHCPSRV_PGSQL_LEASE_DB_RECONNECT_ATTEMPT_FAILED database reconnect failed: {e}")
+            }
+        }
+    }
+    pglog!(error, L, "DHCPSRV_PGSQL_LEASE_DB_RECONNECT_FAILED maximum number of database reconnect attempts: {}, has been exhausted without success", r.tries);
+    None
+}
+
+fn record_health<L: PgLease>(health: &Mutex<StoreHealth>, results: &[Outcome<L>]) {
     let mut h = health.lock().unwrap_or_else(|e| e.into_inner());
     match results.iter().find_map(|r| match r {
         Outcome::Failed(e) => Some(e.clone()),
@@ -283,7 +360,7 @@ fn record_health<L: crate::lease::store::LeaseRecord>(health: &Mutex<StoreHealth
         Some(error) => {
             if h.failure.is_none() {
                 h.failures += 1;
-                tracing::error!(target: "kea-dhcp.dhcpsrv", "DHCPSRV_PGSQL_FATAL_ERROR Unrecoverable PostgreSQL error occurred: {error}");
+                pglog!(error, L, "DHCPSRV_PGSQL_FATAL_ERROR Unrecoverable PostgreSQL error occurred: Statement: <commit>, reason: {error} (error code: none).");
             }
             h.failure.get_or_insert(StoreFailure { error, since: 0 });
         }
