@@ -257,6 +257,8 @@ fn service_options(settings: &Settings) -> ServiceOptions {
         client_port: settings.client_port.unwrap_or(kakapo::wire::v4::CLIENT_PORT),
         v6_server_port: settings.server_port.unwrap_or(kakapo::server::v6::SERVER_PORT),
         data_dir,
+        // Control gives the services its exit channel.
+        exit: None,
     }
 }
 

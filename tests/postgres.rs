@@ -432,3 +432,82 @@ fn the_server_reconnects_after_a_database_restart_and_loses_no_acknowledged_leas
         assert_eq!(rows.get(&u32::from(*addr)), Some(&client_mac(*c)), "acknowledged {addr} (client {c}) is in lease4");
     }
 }
+
+/// `on-fail` (Kea ARM 8.2.2.2) with a cluster of the test's own. `stop-retry-exit`: while the
+/// lost connection is made again the service is disabled, and status-get says so
+/// (`disabled-by-db-connection: [3000]`, Kea's origin id); once the database is back it
+/// serves again. With its tries used up, the server exits with status 1.
+#[test]
+fn stop_retry_exit_disables_the_service_while_reconnecting_and_exits_when_it_gives_up() {
+    use std::collections::BTreeMap;
+    use std::net::{Ipv4Addr, SocketAddrV4};
+    require_root_and(&["ip", "kea-admin"]);
+    let cluster = common::pg::Cluster::start("onfail");
+    let patient = cluster
+        .kea_db("kea", r#", "max-reconnect-tries": 600, "reconnect-wait-time": 100, "on-fail": "stop-retry-exit""#);
+    let dir = tempfile::tempdir().unwrap();
+    let mut net = Net::new();
+    let relay = net.ns("fr");
+    let srv = net.ns("fs");
+    let (si, ri) = (format!("kfs{}", std::process::id()), format!("kfr{}", std::process::id()));
+    net.link(&srv, &si, &relay, &ri);
+    run(&["ip", "-n", &relay, "link", "set", "lo", "up"]);
+    run(&["ip", "-n", &relay, "addr", "add", "198.18.64.1/32", "dev", "lo"]);
+    run(&["ip", "-n", &srv, "addr", "add", "198.18.1.1/24", "dev", &si]);
+    run(&["ip", "-n", &relay, "addr", "add", "198.18.1.2/24", "dev", &ri]);
+    run(&["ip", "-n", &srv, "route", "add", "198.18.64.0/18", "via", "198.18.1.2"]);
+    let sock = dir.path().join("kakapo4.sock");
+    let cfg = |db: &str| {
+        format!(
+            r#"{{"Dhcp4": {{"interfaces-config": {{"interfaces": ["{si}"], "dhcp-socket-type": "udp"}},
+  "lease-database": {db}, "valid-lifetime": 3600,
+  "control-socket": {{"socket-type": "unix", "socket-name": "{}"}},
+  "subnet4": [{{"id": 1, "subnet": "198.18.64.0/18", "pools": [{{"pool": "198.18.64.10 - 198.18.127.250"}}]}}]}}}}"#,
+            sock.display()
+        )
+    };
+    let state =
+        || common::control(&sock, &serde_json::json!({"command": "status-get"}))["arguments"]["dhcp-state"].clone();
+    let mut server = Server::start(&srv, dir.path(), &cfg(&patient));
+    let driver =
+        Relay::new(&relay, "198.18.64.1".parse().unwrap(), vec![SocketAddrV4::new(Ipv4Addr::new(198, 18, 1, 1), 67)]);
+    let mut acked: BTreeMap<u32, (Ipv4Addr, Ipv4Addr)> = BTreeMap::new();
+    driver.pass(0..100, &mut acked);
+    assert_eq!(acked.len(), 100);
+    assert_eq!(state()["disabled-by-db-connection"], serde_json::json!([]));
+
+    cluster.stop();
+    // A commit finds the connection gone: the service is held disabled while it is retried.
+    driver.pass(100..110, &mut acked);
+    server.wait_log("DHCP4_DB_RECONNECT_LOST_CONNECTION");
+    let held = state();
+    assert_eq!(held["disabled-by-db-connection"], serde_json::json!([3000]), "{held}");
+    assert_eq!(held["globally-disabled"], serde_json::json!(true));
+    driver.pass(200..210, &mut acked);
+    assert!(!(200..210).any(|c| acked.contains_key(&c)), "a disabled service answers no one");
+
+    cluster.start_again();
+    server.wait_log("DHCP4_DB_RECONNECT_SUCCEEDED");
+    assert_eq!(state()["disabled-by-db-connection"], serde_json::json!([]));
+    for _ in 0..3 {
+        driver.pass(300..400, &mut acked);
+    }
+    assert_eq!((300..400).filter(|c| acked.contains_key(c)).count(), 100, "served again");
+    server.stop();
+
+    // Two tries only: the server gives up and exits with status 1.
+    let hasty = patient.replace(r#""max-reconnect-tries": 600"#, r#""max-reconnect-tries": 2"#);
+    let mut server = Server::start(&srv, dir.path(), &cfg(&hasty));
+    cluster.stop();
+    driver.pass(500..510, &mut acked);
+    let mut status = None;
+    for _ in 0..100 {
+        if let Ok(Some(s)) = server.child.try_wait() {
+            status = s.code();
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    assert_eq!(status, Some(1), "{}", server.log());
+    assert!(server.log().contains("DHCPSRV_PGSQL_LEASE_DB_RECONNECT_FAILED"), "{}", server.log());
+}

@@ -79,7 +79,7 @@ pub struct Control {
     /// reading the configuration to applying the result, so concurrent edits never undo each
     /// other.
     edit: tokio::sync::Mutex<()>,
-    exit: watch::Sender<Option<i32>>,
+    exit: Arc<watch::Sender<Option<i32>>>,
     generation: watch::Sender<u64>,
     on_config: OnConfig,
     /// The control channels, prepared with every new configuration before it is committed.
@@ -116,9 +116,11 @@ impl Control {
     /// services, so a logger that cannot be opened refuses the configuration.
     pub fn new(settings: ControlSettings, cfg: Config, on_config: OnConfig) -> Arc<Control> {
         let now = clock::unix_now();
-        let (exit, _) = watch::channel(None);
+        let exit = Arc::new(watch::channel(None).0);
         let (stats4, stats6) = (Arc::new(Stats::default()), Arc::new(Stats::default()));
-        let services = Services::new(settings.opts.clone(), stats4.clone(), stats6.clone());
+        // A service may ask the daemon to exit (a lease database lost for good).
+        let opts = ServiceOptions { exit: Some(exit.clone()), ..settings.opts.clone() };
+        let services = Services::new(opts, stats4.clone(), stats6.clone());
         let c = Arc::new(Control {
             settings,
             stats4,
@@ -620,11 +622,11 @@ impl Control {
             "multi-threading-enabled": configured != 1,
             "sockets": { "status": sockets },
             "dhcp-state": {
-                "disabled-by-db-connection": [],
+                "disabled-by-db-connection": state.by_db_connection,
                 "disabled-by-local-command": [],
                 "disabled-by-remote-command": state.by_remote.iter().collect::<Vec<_>>(),
                 "disabled-by-user": state.by_user,
-                "globally-disabled": state.by_user || !state.by_remote.is_empty(),
+                "globally-disabled": state.by_user || !state.by_remote.is_empty() || !state.by_db_connection.is_empty(),
             },
         });
         if configured != 1 {

@@ -120,6 +120,9 @@ pub struct ServiceOptions {
     /// Kea's data directory (`KEA_DHCP_DATA_DIR`, default /var/lib/kea) for relative lease files
     /// and the DHCPv6 server identifier file.
     pub data_dir: PathBuf,
+    /// Where a service asks the daemon to exit with a status (a lost lease database whose
+    /// `on-fail` says so); None: nobody to ask (tests, `-T`).
+    pub exit: Option<std::sync::Arc<tokio::sync::watch::Sender<Option<i32>>>>,
 }
 
 impl From<crate::lease::store::StoreError> for ServiceError {
@@ -140,6 +143,7 @@ impl Default for ServiceOptions {
             client_port: crate::wire::v4::CLIENT_PORT,
             v6_server_port: v6::SERVER_PORT,
             data_dir: PathBuf::from("/var/lib/kea"),
+            exit: None,
         }
     }
 }
@@ -169,6 +173,9 @@ pub fn forget_removed_subnets(stats: &Stats, old: impl Iterator<Item = u32>, kee
 #[derive(Debug, Default)]
 pub struct DhcpState {
     disabled: std::sync::atomic::AtomicBool,
+    /// Held disabled while the lease database connection is being made again (origin
+    /// `db-connection`, Kea's id 3000).
+    db_lost: std::sync::atomic::AtomicBool,
     /// Origin (None: the user) to its re-enable deadline (None: until enabled).
     inner: std::sync::Mutex<std::collections::BTreeMap<Option<i64>, Option<u64>>>,
 }
@@ -180,7 +187,35 @@ pub struct Disabled {
     pub by_user: bool,
     /// Disabled by remote (HA partner) commands, by origin id.
     pub by_remote: std::collections::BTreeSet<i64>,
+    /// Disabled while a lost database connection is made again: Kea's origin ids (3000).
+    pub by_db_connection: Vec<u32>,
 }
+
+/// A lease database's `on-fail` policy (Kea ARM 8.2.2.2) applied to its connection's events:
+/// `stop-retry-exit` holds the service disabled (`set_lost`) while the connection is made
+/// again; once the tries are used up, `stop-retry-exit` and `serve-retry-exit` ask the
+/// daemon to exit with status 1, `serve-retry-continue` serves on.
+pub(crate) fn db_events(
+    on_fail: crate::config::model::OnFail,
+    exit: Option<std::sync::Arc<tokio::sync::watch::Sender<Option<i32>>>>,
+    set_lost: impl Fn(bool) + Send + Sync + 'static,
+) -> crate::lease::postgres::DbEvents {
+    use crate::config::model::OnFail;
+    use crate::lease::postgres::DbEvent;
+    Box::new(move |e| match (e, on_fail) {
+        (DbEvent::Lost, OnFail::StopRetryExit) => set_lost(true),
+        (DbEvent::Lost, _) => {}
+        (DbEvent::Recovered, _) | (DbEvent::GaveUp, OnFail::ServeRetryContinue) => set_lost(false),
+        (DbEvent::GaveUp, _) => {
+            if let Some(x) = &exit {
+                x.send_replace(Some(1));
+            }
+        }
+    })
+}
+
+/// Kea's `NetworkState::DB_CONNECTION` origin id.
+pub const DB_CONNECTION_ORIGIN: u32 = 3000;
 
 impl DhcpState {
     fn locked(&self) -> std::sync::MutexGuard<'_, std::collections::BTreeMap<Option<i64>, Option<u64>>> {
@@ -206,8 +241,16 @@ impl DhcpState {
         self.disabled.store(!g.is_empty(), std::sync::atomic::Ordering::Release);
     }
 
+    /// Holds the service disabled (or releases it) for a lost lease database connection.
+    pub fn set_db_connection_lost(&self, lost: bool) {
+        self.db_lost.store(lost, std::sync::atomic::Ordering::Release);
+    }
+
     /// True when packets must be dropped at `now`.
     pub fn is_disabled(&self, now: u64) -> bool {
+        if self.db_lost.load(std::sync::atomic::Ordering::Acquire) {
+            return true;
+        }
         if !self.disabled.load(std::sync::atomic::Ordering::Acquire) {
             return false;
         }
@@ -220,7 +263,12 @@ impl DhcpState {
     pub fn snapshot(&self, now: u64) -> Disabled {
         let mut g = self.locked();
         self.expire(&mut g, now);
-        Disabled { by_user: g.contains_key(&None), by_remote: g.keys().flatten().copied().collect() }
+        let by_db_connection = if self.db_lost.load(std::sync::atomic::Ordering::Acquire) {
+            vec![DB_CONNECTION_ORIGIN]
+        } else {
+            Vec::new()
+        };
+        Disabled { by_user: g.contains_key(&None), by_remote: g.keys().flatten().copied().collect(), by_db_connection }
     }
 }
 

@@ -280,6 +280,13 @@ impl Service4 {
         if let Some(pg) = &opened.postgres {
             let weak = Arc::downgrade(&shared);
             pg.set_index(Box::new(move || weak.upgrade().map(|sh| -> Arc<dyn LeaseIndex<Lease4>> { sh.lease_map() })));
+            let on_fail = cfg.daemon.lease_database.sql.as_ref().map(|s| s.on_fail).unwrap_or_default();
+            let weak = Arc::downgrade(&shared);
+            pg.on_connection(super::db_events(on_fail, shared.opts.exit.clone(), move |lost| {
+                if let Some(sh) = weak.upgrade() {
+                    sh.state.set_db_connection_lost(lost);
+                }
+            }));
         }
         if let Some((memstore, journal)) = opened.memfile {
             // Reads and the rewrite after a write failure use the engine's lease map (the map a

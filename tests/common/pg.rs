@@ -176,6 +176,16 @@ impl Cluster {
         self.pg_ctl("restart");
     }
 
+    /// Stops the cluster (fast: connections are cut).
+    pub fn stop(&self) {
+        self.pg_ctl("stop");
+    }
+
+    /// Starts the stopped cluster again.
+    pub fn start_again(&self) {
+        self.pg_ctl("start");
+    }
+
     /// A database with Kea 2.2's schema (kea-admin), reached as root over the socket; its
     /// `lease-database` map with `extra` keys (`, "k": v` ...).
     pub fn kea_db(&self, name: &str, extra: &str) -> String {

@@ -17,7 +17,7 @@ use tokio_postgres::{Client, NoTls};
 
 use crate::config::model::{LeaseDatabase, SqlConnection};
 pub use rows::PgLease;
-pub use store::PgStore;
+pub use store::{DbEvent, DbEvents, PgStore};
 
 /// The read connections of a store.
 pub type Pool = deadpool_postgres::Pool;

@@ -57,6 +57,7 @@ pub struct PgStore<L: PgLease> {
     writer: Mutex<Option<mpsc::UnboundedSender<Job<L>>>>,
     index: Arc<OnceLock<IndexSource<L>>>,
     closed: Arc<std::sync::atomic::AtomicBool>,
+    events: Arc<OnceLock<DbEvents>>,
     health: Arc<Mutex<StoreHealth>>,
     /// What the keys of this server's conflicting commits hold now, for the next prefetch.
     winners: Arc<Mutex<Vec<Found<L>>>>,
@@ -67,6 +68,21 @@ impl<L: PgLease> std::fmt::Debug for PgStore<L> {
         f.debug_struct("PgStore").field("table", &L::TABLE).field("schema", &self.schema).finish_non_exhaustive()
     }
 }
+
+/// What happened to the writer's connection, for the server's `on-fail` policy (Kea ARM
+/// 8.2.2.2).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DbEvent {
+    /// The connection was lost; it is being made again.
+    Lost,
+    /// It is back.
+    Recovered,
+    /// `max-reconnect-tries` were used up without success.
+    GaveUp,
+}
+
+/// Who hears of [`DbEvent`]s.
+pub type DbEvents = Box<dyn Fn(DbEvent) + Send + Sync>;
 
 /// How the writer gets its connection back (Kea ARM 8.2.2.2 `max-reconnect-tries`,
 /// `reconnect-wait-time`).
@@ -86,10 +102,12 @@ impl<L: PgLease> PgStore<L> {
     pub(crate) fn new(pool: Arc<Pool>, schema: Schema, writer: Client, reconnect: Reconnect) -> PgStore<L> {
         let (tx, rx) = mpsc::unbounded_channel();
         let health = Arc::new(Mutex::new(StoreHealth::default()));
-        tokio::spawn(write_loop::<L>(writer, schema, rx, Arc::clone(&health), reconnect));
+        let events: Arc<OnceLock<DbEvents>> = Arc::new(OnceLock::new());
+        let events_of_writer = Arc::clone(&events);
+        tokio::spawn(write_loop::<L>(writer, schema, rx, Arc::clone(&health), (reconnect, events_of_writer)));
         let winners = Arc::new(Mutex::new(Vec::new()));
         let (index, closed) = (Arc::new(OnceLock::new()), Arc::new(std::sync::atomic::AtomicBool::new(false)));
-        PgStore { pool, schema, writer: Mutex::new(Some(tx)), index, closed, health, winners }
+        PgStore { pool, schema, writer: Mutex::new(Some(tx)), index, closed, events, health, winners }
     }
 
     /// Names the in-memory index the engine decides with (once; later calls are ignored), so
@@ -137,6 +155,11 @@ impl<L: PgLease> PgStore<L> {
                 mark = Some(newest);
             }
         });
+    }
+
+    /// Names who hears of the connection's losses and recoveries (once).
+    pub fn on_connection(&self, events: DbEvents) {
+        let _ = self.events.set(events);
     }
 
     fn index(&self) -> Option<Arc<dyn LeaseIndex<L>>> {
@@ -292,12 +315,22 @@ async fn write_loop<L: PgLease>(
     schema: Schema,
     mut rx: mpsc::UnboundedReceiver<Job<L>>,
     health: Arc<Mutex<StoreHealth>>,
-    reconnect: Reconnect,
+    (reconnect, events): (Reconnect, Arc<OnceLock<DbEvents>>),
 ) {
+    let tell = |e: DbEvent| {
+        if let Some(f) = events.get() {
+            f(e);
+        }
+    };
     while let Some(first) = rx.recv().await {
         if client.is_closed() {
-            if let Some(c) = reconnected::<L>(&reconnect).await {
-                client = c;
+            tell(DbEvent::Lost);
+            match reconnected::<L>(&reconnect).await {
+                Some(c) => {
+                    client = c;
+                    tell(DbEvent::Recovered);
+                }
+                None => tell(DbEvent::GaveUp),
             }
         }
         let mut jobs = vec![first];
