@@ -13,23 +13,27 @@
 # Kea runs single-threaded and multi-threaded (2 threads, queue 64); the table shows the better
 # of the two per figure and says which. Both use memfile with persistence: kakapo fdatasyncs
 # every lease before it replies, Kea never syncs.
-# Usage (root): bench/compare.sh [--quick] [-4|-6] [--leases N]
+# Usage (root): bench/compare.sh [--quick] [-4|-6] [--leases N] [--postgres]
 #   --quick: 2 s per fixed rate, 1 s search steps, 100,000 leases (a few minutes);
-#   default: 10 s per fixed rate, 2 s search steps, 1,000,000 leases.
+#   default: 10 s per fixed rate, 2 s search steps, 1,000,000 leases;
+#   --postgres: both servers keep leases in one PostgreSQL database on the local cluster
+#   (Kea's schema from kea-admin, reached over the unix socket, emptied between runs); only
+#   the load figures (CPU per lease, rate, latency) are measured.
 # Server and generator sit in two network namespaces made here (veth pair, 198.18.0.0/15 and
 # 2001:2::/48 only); every run is bounded by `timeout`; everything started here is stopped by
 # pid; the work directory is removed at the end.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-quick=0; families=(4 6); nleases=1000000; secs=10; step=2
+quick=0; families=(4 6); nleases=1000000; secs=10; step=2; pg=0
 while [ "$#" -gt 0 ]; do
     case $1 in
         --quick) quick=1; secs=2; step=1; nleases=100000 ;;
         -4) families=(4) ;;
         -6) families=(6) ;;
         --leases) nleases=$2; shift ;;
-        *) echo "usage: $0 [--quick] [-4|-6] [--leases N]" >&2; exit 2 ;;
+        --postgres) pg=1 ;;
+        *) echo "usage: $0 [--quick] [-4|-6] [--leases N] [--postgres]" >&2; exit 2 ;;
     esac
     shift
 done
@@ -48,7 +52,10 @@ work=$(mktemp -d "${TMPDIR:-/tmp}/kakapo-compare.XXXXXX")
 chmod 0750 "$work"
 s=kkcmps$$; c=kkcmpc$$; si=kcs$$; ci=kcc$$
 spid=; ppid_=; probe_t=
+pgdb=kkp_bench_$$
+pgsql() { runuser -u postgres -- psql -q -v ON_ERROR_STOP=1 "$@"; }
 cleanup() {
+    if [ "$pg" = 1 ]; then pgsql -c "DROP DATABASE IF EXISTS $pgdb WITH (FORCE)" >/dev/null 2>&1 || true; fi
     if [ -n "$ppid_" ]; then kill "$ppid_" 2>/dev/null || true; fi
     if [ -n "$spid" ]; then kill "$spid" 2>/dev/null || true; wait "$spid" 2>/dev/null || true; fi
     ip netns del "$s" 2>/dev/null || true
@@ -67,6 +74,20 @@ ip -n "$s" addr add 198.18.0.1/15 dev "$si"; ip -n "$c" addr add 198.18.0.2/15 d
 ip -n "$s" addr add 2001:2::1/64 dev "$si" nodad; ip -n "$c" addr add 2001:2::2/64 dev "$ci" nodad
 sleep 1
 
+if [ "$pg" = 1 ]; then
+    pgsql -c "CREATE ROLE root LOGIN" >/dev/null 2>&1 || true
+    pgsql -c "CREATE DATABASE $pgdb OWNER root" >/dev/null
+    kea-admin db-init pgsql -n "$pgdb" -u root -h /var/run/postgresql > /dev/null
+fi
+# The lease-database map: memfile on FILE, or the bench database.
+lease_db() {
+    if [ "$pg" = 1 ]; then
+        echo "{\"type\": \"postgresql\", \"name\": \"$pgdb\", \"host\": \"/var/run/postgresql\", \"user\": \"root\"}"
+    else
+        echo "{\"type\": \"memfile\", \"persist\": true, \"name\": \"$1\", \"lfc-interval\": $2}"
+    fi
+}
+
 server_addr() { if [ "$1" = 4 ]; then echo 198.18.0.1; else echo 2001:2::1; fi; }
 relay_addr() { if [ "$1" = 4 ]; then echo 198.18.0.2; else echo 2001:2::2; fi; }
 
@@ -80,7 +101,7 @@ config() {
     if [ "$2" = 4 ]; then
         cat <<JSON
 {"Dhcp4": {"interfaces-config": {"interfaces": ["$si"], "dhcp-socket-type": "udp"},
-  "lease-database": {"type": "memfile", "persist": true, "name": "$3", "lfc-interval": $4},
+  "lease-database": $(lease_db "$3" "$4"),
   "valid-lifetime": 3600, $mt
   "subnet4": [{"id": 1, "subnet": "198.18.0.0/15", "pools": [{"pool": "198.18.1.0 - 198.19.255.254"}]},
               {"id": 2, "subnet": "10.0.0.0/12", "pools": [{"pool": "10.0.0.1 - 10.15.255.254"}]}],
@@ -89,7 +110,7 @@ JSON
     else
         cat <<JSON
 {"Dhcp6": {"data-directory": "$work", "interfaces-config": {"interfaces": ["$si/2001:2::1"]},
-  "lease-database": {"type": "memfile", "persist": true, "name": "$3", "lfc-interval": $4},
+  "lease-database": $(lease_db "$3" "$4"),
   "preferred-lifetime": 3000, "valid-lifetime": 4000, $mt
   "subnet6": [{"id": 1, "subnet": "2001:2::/48", "interface": "$si",
      "pools": [{"pool": "2001:2::1:0 - 2001:2::ffff:ffff"}],
@@ -118,6 +139,9 @@ stop_server() {
     wait "$spid" 2>/dev/null || true
     spid=
     rm -f "$work"/kea-leases* "$work"/*.pid
+    if [ "$pg" = 1 ]; then
+        pgsql -d "$pgdb" -c "TRUNCATE lease4, lease6, lease4_stat, lease6_stat, lease4_stat_by_client_class, lease6_stat_by_client_class"
+    fi
 }
 
 # Seconds from $work/t0 until the server answers a relayed DISCOVER / SOLICIT ("fail" if it
@@ -248,6 +272,10 @@ measure_lfc() { # FAMILY
 started=$(date -u +%FT%TZ)
 log "== $started $(nproc) cores, load average $(cut -d' ' -f1-3 /proc/loadavg); $secs s per fixed rate, $step s search steps, $nleases leases"
 for f in "${families[@]}"; do
+    if [ "$pg" = 1 ]; then
+        for v in "${variants[@]}"; do measure_load "$v" "$f"; done
+        continue
+    fi
     log "-- DHCPv$f: generating $nleases leases"
     python3 "$helper" "leases$f" "$work/gen$f.csv" "$nleases"
     for v in "${variants[@]}"; do
@@ -303,7 +331,12 @@ row() {
 echo
 echo "kakapo vs Kea 2.2, $started, $(nproc) cores (shared, noisy), kakapo-loadgen as a relay;"
 echo "$secs s per fixed rate, $step s per search step, $nleases-lease files$([ "$quick" = 1 ] && echo ', --quick')."
-echo "Both memfile with persistence: kakapo fdatasyncs every lease before it replies; Kea never syncs."
+if [ "$pg" = 1 ]; then
+    echo "Both on one PostgreSQL database ($(pgsql -tAc 'SHOW server_version'), local cluster, unix socket), emptied between runs:"
+    echo "a lease is acknowledged after its transaction commits (kakapo batches concurrent commits)."
+else
+    echo "Both memfile with persistence: kakapo fdatasyncs every lease before it replies; Kea never syncs."
+fi
 echo "Kea: the better of single-threaded (ST) and multi-threaded (MT, 2 threads, queue 64) per row;"
 echo "at a fixed rate a mode that lost >= 1 % counts only if both did (marked 'N%lost')."
 echo "Ratio: kakapo's advantage (Kea/kakapo for costs and times, kakapo/Kea for the rate)."
@@ -326,6 +359,13 @@ for f in "${families[@]}"; do
     row "p50 latency at 8000/s" "us" "${R[kakapo,$f,p50_8000]:--}" "$kv" "$km" kea/kak "" ""
     read -r kv km < <(best LOWER "$f" p99_8000 8000)
     row "p99 latency at 8000/s" "us" "${R[kakapo,$f,p99_8000]:--}" "$kv" "$km" kea/kak "< 5000 us" "value:<:5000"
+    if [ "$pg" = 1 ]; then
+        for rate in "${rates[@]}"; do
+            echo "  ${rate}/s completed of started: kakapo ${R[kakapo,$f,done$rate]:--}/${R[kakapo,$f,sent$rate]:--}, Kea ST ${R[kea-st,$f,done$rate]:--}/${R[kea-st,$f,sent$rate]:--}, MT ${R[kea-mt,$f,done$rate]:--}/${R[kea-mt,$f,sent$rate]:--}; CPU us/lease Kea ST ${R[kea-st,$f,cpu$rate]:--}, MT ${R[kea-mt,$f,cpu$rate]:--}"
+        done
+        echo "  max rate: Kea ST ${R[kea-st,$f,max]:--}/s, MT ${R[kea-mt,$f,max]:--}/s"
+        continue
+    fi
     read -r kv km < <(best LOWER "$f" "start$nleases")
     row "start-up, $nleases leases" "s" "${R[kakapo,$f,start$nleases]:--}" "$kv" "$km" kea/kak ">= 3x" "ratio:>=:3"
     read -r kv km < <(best LOWER "$f" "rss$nleases")
