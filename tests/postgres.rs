@@ -252,6 +252,26 @@ fn client_mac(c: u32) -> String {
     format!("025e00{:02x}{:02x}{:02x}", (c >> 16) as u8, (c >> 8) as u8, c as u8)
 }
 
+/// A relay namespace (giaddr 198.18.64.1 on its loopback) linked to server namespace `i`
+/// (198.18.i.1, routed back to 198.18.64.0/18): (server namespace, server interface).
+fn relay_link(net: &mut Net, relay: &str, tag: &str, i: u8) -> (String, String) {
+    let ns = net.ns(&format!("{tag}{i}"));
+    let (si, ri) = (format!("k{tag}{i}s{}", std::process::id()), format!("k{tag}{i}r{}", std::process::id()));
+    net.link(&ns, &si, relay, &ri);
+    run(&["ip", "-n", &ns, "addr", "add", &format!("198.18.{i}.1/24"), "dev", &si]);
+    run(&["ip", "-n", relay, "addr", "add", &format!("198.18.{i}.2/24"), "dev", &ri]);
+    run(&["ip", "-n", &ns, "route", "add", "198.18.64.0/18", "via", &format!("198.18.{i}.2")]);
+    (ns, si)
+}
+
+/// The relay namespace of [`relay_link`].
+fn relay_ns(net: &mut Net, tag: &str) -> String {
+    let relay = net.ns(&format!("{tag}r"));
+    run(&["ip", "-n", &relay, "link", "set", "lo", "up"]);
+    run(&["ip", "-n", &relay, "addr", "add", "198.18.64.1/32", "dev", "lo"]);
+    relay
+}
+
 /// Two kakapo servers on one database, each relayed every client's DISCOVER and REQUEST at
 /// the same time (as a relay agent configured with both), 10,000 clients in windows of 100:
 /// both decide for the same clients at the same moment, the database arbitrates. No address
@@ -265,18 +285,11 @@ fn two_servers_on_one_database_never_share_an_address() {
     let db = PgDb::kea_init_local("two");
     let dir = tempfile::tempdir().unwrap();
     let mut net = Net::new();
-    let relay = net.ns("tr");
+    let relay = relay_ns(&mut net, "t");
     let giaddr: Ipv4Addr = "198.18.64.1".parse().unwrap();
-    run(&["ip", "-n", &relay, "link", "set", "lo", "up"]);
-    run(&["ip", "-n", &relay, "addr", "add", "198.18.64.1/32", "dev", "lo"]);
     let mut servers = Vec::new();
     for i in 1..=2u8 {
-        let ns = net.ns(&format!("t{i}"));
-        let (si, ri) = (format!("kt{i}s{}", std::process::id()), format!("kt{i}r{}", std::process::id()));
-        net.link(&ns, &si, &relay, &ri);
-        run(&["ip", "-n", &ns, "addr", "add", &format!("198.18.{i}.1/24"), "dev", &si]);
-        run(&["ip", "-n", &relay, "addr", "add", &format!("198.18.{i}.2/24"), "dev", &ri]);
-        run(&["ip", "-n", &ns, "route", "add", "198.18.64.0/18", "via", &format!("198.18.{i}.2")]);
+        let (ns, si) = relay_link(&mut net, &relay, "t", i);
         let cfg = format!(
             r#"{{"Dhcp4": {{"interfaces-config": {{"interfaces": ["{si}"], "dhcp-socket-type": "udp"}},
   "lease-database": {}, "allocator": "random", "valid-lifetime": 3600,
@@ -386,15 +399,8 @@ fn the_server_reconnects_after_a_database_restart_and_loses_no_acknowledged_leas
     );
     let dir = tempfile::tempdir().unwrap();
     let mut net = Net::new();
-    let relay = net.ns("rr");
-    let srv = net.ns("rs");
-    let (si, ri) = (format!("krs{}", std::process::id()), format!("krr{}", std::process::id()));
-    net.link(&srv, &si, &relay, &ri);
-    run(&["ip", "-n", &relay, "link", "set", "lo", "up"]);
-    run(&["ip", "-n", &relay, "addr", "add", "198.18.64.1/32", "dev", "lo"]);
-    run(&["ip", "-n", &srv, "addr", "add", "198.18.1.1/24", "dev", &si]);
-    run(&["ip", "-n", &relay, "addr", "add", "198.18.1.2/24", "dev", &ri]);
-    run(&["ip", "-n", &srv, "route", "add", "198.18.64.0/18", "via", "198.18.1.2"]);
+    let relay = relay_ns(&mut net, "r");
+    let (srv, si) = relay_link(&mut net, &relay, "r", 1);
     let cfg = format!(
         r#"{{"Dhcp4": {{"interfaces-config": {{"interfaces": ["{si}"], "dhcp-socket-type": "udp"}},
   "lease-database": {lease_db}, "valid-lifetime": 3600,
@@ -447,15 +453,8 @@ fn stop_retry_exit_disables_the_service_while_reconnecting_and_exits_when_it_giv
         .kea_db("kea", r#", "max-reconnect-tries": 600, "reconnect-wait-time": 100, "on-fail": "stop-retry-exit""#);
     let dir = tempfile::tempdir().unwrap();
     let mut net = Net::new();
-    let relay = net.ns("fr");
-    let srv = net.ns("fs");
-    let (si, ri) = (format!("kfs{}", std::process::id()), format!("kfr{}", std::process::id()));
-    net.link(&srv, &si, &relay, &ri);
-    run(&["ip", "-n", &relay, "link", "set", "lo", "up"]);
-    run(&["ip", "-n", &relay, "addr", "add", "198.18.64.1/32", "dev", "lo"]);
-    run(&["ip", "-n", &srv, "addr", "add", "198.18.1.1/24", "dev", &si]);
-    run(&["ip", "-n", &relay, "addr", "add", "198.18.1.2/24", "dev", &ri]);
-    run(&["ip", "-n", &srv, "route", "add", "198.18.64.0/18", "via", "198.18.1.2"]);
+    let relay = relay_ns(&mut net, "f");
+    let (srv, si) = relay_link(&mut net, &relay, "f", 1);
     let sock = dir.path().join("kakapo4.sock");
     let cfg = |db: &str| {
         format!(

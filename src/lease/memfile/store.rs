@@ -71,6 +71,17 @@ impl Journal<Lease6> for Memfile6 {
     }
 }
 
+/// Reports a commit's outcome to an index: durable changes are published, failed ones undone
+/// newest first, so an address changed twice gets its durable lease back.
+pub fn settle_index<L: LeaseRecord>(index: Option<&dyn LeaseIndex<L>>, changes: &[Change<L>], durable: bool) {
+    let Some(index) = index else { return };
+    if durable {
+        changes.iter().for_each(|c| index.settle(c, true));
+    } else {
+        changes.iter().rev().for_each(|c| index.settle(c, false));
+    }
+}
+
 /// Where a memfile store finds its index: the lease map of the engine serving now (a
 /// configuration change may replace it).
 pub type IndexSource<L> = Box<dyn Fn() -> Option<Arc<dyn LeaseIndex<L>>> + Send + Sync>;
@@ -139,14 +150,7 @@ impl<L: LeaseRecord> LeaseStore<L> for MemfileStore<L> {
     }
 
     fn settle(&self, changes: &[Change<L>], durable: bool) {
-        if let Some(index) = self.index() {
-            // Undone newest first, so an address changed twice gets its durable lease back.
-            if durable {
-                changes.iter().for_each(|c| index.settle(c, true));
-            } else {
-                changes.iter().rev().for_each(|c| index.settle(c, false));
-            }
-        }
+        settle_index(self.index().as_deref(), changes, durable);
     }
 
     fn start_maintenance(&self) -> Result<(), StoreError> {

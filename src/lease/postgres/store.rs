@@ -239,14 +239,7 @@ impl<L: PgLease> LeaseStore<L> for PgStore<L> {
     }
 
     fn settle(&self, changes: &[Change<L>], durable: bool) {
-        if let Some(index) = self.index() {
-            // Undone newest first, so an address changed twice gets its durable lease back.
-            if durable {
-                changes.iter().for_each(|c| index.settle(c, true));
-            } else {
-                changes.iter().rev().for_each(|c| index.settle(c, false));
-            }
-        }
+        crate::lease::memfile::store::settle_index(self.index().as_deref(), changes, durable);
     }
 
     fn start_maintenance(&self) -> Result<(), StoreError> {
