@@ -13,6 +13,7 @@ use tokio_postgres::types::ToSql;
 use tokio_postgres::Row;
 
 use super::Schema;
+use crate::lease::memfile::{COLUMNS4, COLUMNS6};
 use crate::lease::store::{ClientId, LeaseRecord};
 use crate::lease::{Lease4, Lease6, LeaseState, LeaseType6};
 
@@ -48,6 +49,13 @@ pub trait PgLease: LeaseRecord {
     fn batch_filter(schema: &Schema, clients: &[ClientId], keys: &[Self::Key]) -> (String, Params);
     /// `expire` of the lease, the column that tells one version of a row from another.
     fn expire_at(&self) -> SystemTime;
+}
+
+/// Kea's columns (the lease file's, whose last is `pool_id`), without `pool_id` where the
+/// schema has none.
+fn with_pool_id(columns: &[&'static str], schema: &Schema) -> Vec<&'static str> {
+    let n = if schema.pool_id { columns.len() } else { columns.len() - 1 };
+    columns[..n].to_vec()
 }
 
 /// `expire`: Unix seconds as a timestamp.
@@ -101,23 +109,7 @@ impl PgLease for Lease4 {
     }
 
     fn written(schema: &Schema) -> Vec<&'static str> {
-        let mut c = vec![
-            "address",
-            "hwaddr",
-            "client_id",
-            "valid_lifetime",
-            "expire",
-            "subnet_id",
-            "fqdn_fwd",
-            "fqdn_rev",
-            "hostname",
-            "state",
-            "user_context",
-        ];
-        if schema.pool_id {
-            c.push("pool_id");
-        }
-        c
+        with_pool_id(&COLUMNS4, schema)
     }
 
     fn values(&self, schema: &Schema) -> Params {
@@ -205,29 +197,7 @@ impl PgLease for Lease6 {
     }
 
     fn written(schema: &Schema) -> Vec<&'static str> {
-        let mut c = vec![
-            "address",
-            "duid",
-            "valid_lifetime",
-            "expire",
-            "subnet_id",
-            "pref_lifetime",
-            "lease_type",
-            "iaid",
-            "prefix_len",
-            "fqdn_fwd",
-            "fqdn_rev",
-            "hostname",
-            "state",
-            "hwaddr",
-            "hwtype",
-            "hwaddr_source",
-            "user_context",
-        ];
-        if schema.pool_id {
-            c.push("pool_id");
-        }
-        c
+        with_pool_id(&COLUMNS6, schema)
     }
 
     fn values(&self, schema: &Schema) -> Params {
@@ -247,11 +217,11 @@ impl PgLease for Lease6 {
             Box::new(self.fqdn_fwd),
             Box::new(self.fqdn_rev),
             Box::new(self.hostname.clone()),
-            Box::new(i64::from(self.state.code())),
             Box::new(self.hwaddr.clone()),
+            Box::new(i64::from(self.state.code())),
+            Box::new(self.user_context.clone().unwrap_or_default()),
             Box::new(if hw { self.hwtype as i16 } else { 0 }),
             Box::new(if hw { self.hwaddr_source as i16 } else { 0 }),
-            Box::new(self.user_context.clone().unwrap_or_default()),
         ];
         if schema.pool_id {
             v.push(Box::new(i64::from(self.pool_id)));
