@@ -510,3 +510,200 @@ fn stop_retry_exit_disables_the_service_while_reconnecting_and_exits_when_it_giv
     assert_eq!(status, Some(1), "{}", server.log());
     assert!(server.log().contains("DHCPSRV_PGSQL_LEASE_DB_RECONNECT_FAILED"), "{}", server.log());
 }
+
+/// One DISCOVER and REQUEST of client `c` through `relay` with option 55 asking for `prl`:
+/// the OFFER and the ACK.
+fn dora_of(relay: &Relay, c: u32, prl: [u8; 4]) -> (kakapo::wire::v4::Pkt4, kakapo::wire::v4::Pkt4) {
+    use kakapo::wire::v4::MessageType;
+    let to = relay.servers[0];
+    relay.sock.send_to(&relayed(c, MessageType::Discover, relay.giaddr, &[(55, prl)]), to).unwrap();
+    let offer = relay.collect(1, &(c..c + 1), &[MessageType::Offer]).remove(&c).expect("an OFFER");
+    let opts = [(55, prl), (50, offer.yiaddr.octets()), (54, offer.server_id().unwrap().octets())];
+    relay.sock.send_to(&relayed(c, MessageType::Request, relay.giaddr, &opts), to).unwrap();
+    let ack = relay.collect(1, &(c..c + 1), &[MessageType::Ack, MessageType::Nak]).remove(&c).expect("an ACK");
+    (offer, ack)
+}
+
+fn text_of(field: &[u8]) -> String {
+    String::from_utf8_lossy(field.split(|b| *b == 0).next().unwrap_or_default()).into_owned()
+}
+
+/// Host reservations in Kea's hosts tables (issue "PostgreSQL"): a row written with SQL the
+/// way Kea writes it is served (address, boot fields, hostname, options in text and binary
+/// form, an always-send option); an address reserved there for another client is skipped by
+/// the pool; `reservation-add` writes the row and options as Kea's backend would, and the
+/// client gets it; Debian's Kea 2.2 on the same database serves that row too; `reservation-get`
+/// and `-get-all` read the table, `reservation-del` removes the row and its options.
+#[test]
+fn reservations_in_the_hosts_table_are_served_and_host_commands_write_them() {
+    use kakapo::wire::v4::code;
+    use std::net::Ipv4Addr;
+    require_root_and(&["ip", "/usr/sbin/kea-dhcp4"]);
+    let db = PgDb::kea_init_local("hosts");
+    let dir = tempfile::tempdir().unwrap();
+    let mut net = Net::new();
+    let relay = relay_ns(&mut net, "h");
+    let (ns, si) = relay_link(&mut net, &relay, "h", 1);
+    let num = |a: &str| u32::from(a.parse::<Ipv4Addr>().unwrap());
+    db.sql(&format!(
+        "INSERT INTO hosts (dhcp_identifier, dhcp_identifier_type, dhcp4_subnet_id, dhcp6_subnet_id, ipv4_address,
+           hostname, dhcp4_client_classes, dhcp6_client_classes, user_context, dhcp4_next_server,
+           dhcp4_server_hostname, dhcp4_boot_file_name, auth_key)
+         VALUES (decode('{}', 'hex'), 0, 1, NULL, {}, 'kkp-host4', '', '', NULL, {}, 'kkp-tftp', 'pxelinux.0', NULL),
+                (decode('{}', 'hex'), 0, 1, NULL, {}, '', '', '', NULL, 0, '', '', NULL);
+         INSERT INTO dhcp4_options (code, value, formatted_value, space, persistent, host_id, scope_id)
+         SELECT c, v, f, 'dhcp4', p, (SELECT host_id FROM hosts WHERE hostname = 'kkp-host4'), 3 FROM (VALUES
+           (6, NULL::bytea, '198.18.1.53, 198.18.1.54', false),
+           (15, convert_to('bin.example', 'UTF8'), NULL, false),
+           (42, NULL, '198.18.1.123', true)) AS o(c, v, f, p)",
+        client_mac(1),
+        num("198.18.70.7"),
+        num("198.18.1.9"),
+        client_mac(99),
+        num("198.18.64.10"),
+    ));
+    let subnet =
+        r#""subnet4": [{"id": 1, "subnet": "198.18.64.0/18", "pools": [{"pool": "198.18.64.10 - 198.18.64.20"}]}]"#;
+    let cfg = format!(
+        r#"{{"Dhcp4": {{"interfaces-config": {{"interfaces": ["{si}"], "dhcp-socket-type": "udp"}},
+  "hosts-database": {}, "valid-lifetime": 600,
+  "control-socket": {{"socket-type": "unix", "socket-name": "kakapo4.sock"}}, {subnet}}}}}"#,
+        db.database_json()
+    );
+    let server = Server::start(&ns, dir.path(), &cfg);
+    let sock = dir.path().join("kakapo4.sock");
+    let driver = Relay::new(&relay, "198.18.64.1".parse().unwrap(), vec!["198.18.1.1:67".parse().unwrap()]);
+
+    let (offer, ack) = dora_of(&driver, 1, [code::DNS, code::HOST_NAME, code::DOMAIN_NAME, 1]);
+    for p in [&offer, &ack] {
+        assert_eq!(p.yiaddr, Ipv4Addr::new(198, 18, 70, 7), "the reserved address\n{}", server.log());
+        assert_eq!(
+            (p.siaddr, text_of(&p.sname), text_of(&p.file)),
+            ("198.18.1.9".parse().unwrap(), "kkp-tftp".into(), "pxelinux.0".into())
+        );
+        assert_eq!(p.options.get(code::DNS), Some(&[198, 18, 1, 53, 198, 18, 1, 54][..]), "text option");
+        assert_eq!(p.options.get(code::DOMAIN_NAME), Some(&b"bin.example"[..]), "binary option");
+        assert_eq!(p.options.get(code::HOST_NAME), Some(&b"kkp-host4"[..]));
+        assert_eq!(p.options.get(code::NTP_SERVERS), Some(&[198, 18, 1, 123][..]), "persistent: sent unasked");
+    }
+    let (_, other) = dora_of(&driver, 2, [1, 3, 6, 12]);
+    assert_eq!(other.yiaddr, Ipv4Addr::new(198, 18, 64, 11), "198.18.64.10 is reserved for client 99");
+
+    let add = serde_json::json!({"command": "reservation-add", "arguments": {"reservation": {
+        "subnet-id": 1, "hw-address": "02:5e:00:00:00:03", "ip-address": "198.18.70.8", "hostname": "added-host",
+        "option-data": [{"name": "domain-name-servers", "data": "198.18.1.55"}]}}});
+    let r = common::control(&sock, &add);
+    assert_eq!((r["result"].as_i64(), r["text"].as_str()), (Some(0), Some("Host added.")), "{r}");
+    let row = db.sql(
+        "SELECT encode(dhcp_identifier, 'hex'), dhcp_identifier_type, dhcp4_subnet_id, dhcp6_subnet_id IS NULL,
+                ipv4_address, dhcp4_next_server, dhcp4_server_hostname, dhcp4_boot_file_name, dhcp4_client_classes,
+                user_context IS NULL, auth_key IS NULL
+         FROM hosts WHERE hostname = 'added-host'",
+    );
+    assert_eq!(
+        row,
+        format!("025e00000003|0|1|t|{}|0||||t|t", num("198.18.70.8")),
+        "Kea's columns for a reservation-add"
+    );
+    let opt = db.sql(
+        "SELECT code, value IS NULL, formatted_value, space, persistent, scope_id, dhcp4_subnet_id IS NULL FROM dhcp4_options
+         WHERE host_id = (SELECT host_id FROM hosts WHERE hostname = 'added-host')",
+    );
+    assert_eq!(opt, "6|t|198.18.1.55|dhcp4|f|3|t");
+    let (_, added) = dora_of(&driver, 3, [code::DNS, code::HOST_NAME, 1, 3]);
+    assert_eq!(added.yiaddr, Ipv4Addr::new(198, 18, 70, 8), "{}", server.log());
+    assert_eq!(added.options.get(code::DNS), Some(&[198, 18, 1, 55][..]));
+    let dup = common::control(&sock, &add);
+    assert_eq!(dup["result"].as_i64(), Some(1), "a second add of the same host is refused: {dup}");
+
+    let get = common::control(
+        &sock,
+        &serde_json::json!({"command": "reservation-get", "arguments": {
+        "subnet-id": 1, "identifier-type": "hw-address", "identifier": "02:5e:00:00:00:01"}}),
+    );
+    assert_eq!(get["arguments"]["ip-address"], "198.18.70.7", "{get}");
+    assert_eq!(get["arguments"]["next-server"], "198.18.1.9", "{get}");
+    let all =
+        common::control(&sock, &serde_json::json!({"command": "reservation-get-all", "arguments": {"subnet-id": 1}}));
+    assert_eq!(all["text"], "3 IPv4 host(s) found.", "{all}");
+    drop(server);
+
+    // Debian's Kea 2.2 on the same hosts table serves the row kakapo wrote.
+    let kea_dir = dir.path().join("kea");
+    std::fs::create_dir_all(&kea_dir).unwrap();
+    let kea_cfg = format!(
+        r#"{{"Dhcp4": {{"interfaces-config": {{"interfaces": ["{si}"], "dhcp-socket-type": "udp"}},
+  "lease-database": {{"type": "memfile", "persist": false}}, "hosts-database": {},
+  "control-socket": {{"socket-type": "unix", "socket-name": "@SOCKET@"}}, {subnet}}}}}"#,
+        db.database_json()
+    );
+    let mut kea = Kea::start(&ns, &kea_dir, 4, &kea_cfg);
+    let (_, by_kea) = dora_of(&driver, 3, [code::DNS, code::HOST_NAME, 1, 3]);
+    assert_eq!(by_kea.yiaddr, Ipv4Addr::new(198, 18, 70, 8), "Kea 2.2 serves kakapo's reservation");
+    assert_eq!(by_kea.options.get(code::DNS), Some(&[198, 18, 1, 55][..]), "and its option row");
+    kea.stop();
+
+    let server = Server::start(&ns, dir.path(), &cfg);
+    let del = common::control(
+        &sock,
+        &serde_json::json!({"command": "reservation-del", "arguments": {
+        "subnet-id": 1, "identifier-type": "hw-address", "identifier": "02:5e:00:00:00:03"}}),
+    );
+    assert_eq!(del["text"], "Host deleted.", "{del}\n{}", server.log());
+    assert_eq!(db.sql("SELECT count(*) FROM hosts WHERE hostname = 'added-host'"), "0");
+    assert_eq!(db.sql("SELECT count(*) FROM dhcp4_options"), "3", "the deleted host's option went with it");
+}
+
+/// A DHCPv6 host row (hardware address, as Kea takes it from the client's DUID) with an
+/// address and a prefix in ipv6_reservations and an option row: dhclient gets both
+/// reservations, and reservation-get-by-id shows the host.
+#[test]
+fn a_dhcpv6_host_row_gives_its_address_and_prefix() {
+    require_root_and(&["dhclient", "ip"]);
+    let db = PgDb::kea_init_local("hosts6");
+    let dir = tempfile::tempdir().unwrap();
+    let mut net = Net::new();
+    let srv = net.ns6("h6s");
+    let cli = net.ns6("h6c");
+    let (si, ci) = (format!("kh6s{}", std::process::id()), format!("kh6c{}", std::process::id()));
+    net.link(&srv, &si, &cli, &ci);
+    run(&["ip", "-n", &cli, "link", "set", &ci, "address", "02:00:00:00:66:01"]);
+    run(&["ip", "-n", &srv, "addr", "add", "2001:db8:1::1/64", "dev", &si]);
+    common::wait_link_local(&srv, &si);
+    common::wait_link_local(&cli, &ci);
+    db.sql(
+        "INSERT INTO hosts (dhcp_identifier, dhcp_identifier_type, dhcp4_subnet_id, dhcp6_subnet_id, ipv4_address,
+           hostname, dhcp4_client_classes, dhcp6_client_classes, dhcp4_next_server, dhcp4_server_hostname,
+           dhcp4_boot_file_name)
+         VALUES ('\\x020000006601', 0, NULL, 1, 0, 'kkp-host6', '', '', 0, '', '');
+         INSERT INTO ipv6_reservations (address, prefix_len, type, dhcp6_iaid, host_id)
+         SELECT a, l, t, NULL, (SELECT host_id FROM hosts WHERE hostname = 'kkp-host6')
+         FROM (VALUES ('2001:db8:1::77', 128, 0), ('2001:db8:8000:4200::', 56, 2)) AS r(a, l, t);
+         INSERT INTO dhcp6_options (code, value, formatted_value, space, persistent, host_id, scope_id)
+         SELECT 23, NULL, '2001:db8:1::53', 'dhcp6', false, host_id, 3 FROM hosts WHERE hostname = 'kkp-host6'",
+    );
+    let cfg = format!(
+        r#"{{"Dhcp6": {{"interfaces-config": {{"interfaces": ["{si}"]}}, "hosts-database": {},
+  "control-socket": {{"socket-type": "unix", "socket-name": "kakapo6.sock"}},
+  "preferred-lifetime": 3000, "valid-lifetime": 4000,
+  "subnet6": [{{"id": 1, "subnet": "2001:db8:1::/64", "interface": "{si}",
+     "pools": [{{"pool": "2001:db8:1::100-2001:db8:1::1ff"}}],
+     "pd-pools": [{{"prefix": "2001:db8:8000::", "prefix-len": 48, "delegated-len": 56}}]}}]}}}}"#,
+        db.database_json()
+    );
+    let server = Server::start_v6(&srv, dir.path(), &cfg);
+    let run6 =
+        common::dhclient_run(&cli, &ci, dir.path(), &["-6", "-N", "-P"], "", &["BOUND6"], Duration::from_secs(25));
+    let bound: Vec<&str> = run6.events.lines().filter(|l| l.starts_with("BOUND6")).collect();
+    assert!(bound.iter().any(|l| l.contains("ip6=2001:db8:1::77 ")), "{}\n{}", run6.events, server.log());
+    assert!(bound.iter().any(|l| l.contains("prefix=2001:db8:8000:4200::/56")), "{}\n{}", run6.events, server.log());
+    let got = common::control(
+        &dir.path().join("kakapo6.sock"),
+        &serde_json::json!({"command": "reservation-get-by-id", "arguments": {
+            "identifier-type": "hw-address", "identifier": "02:00:00:00:66:01"}}),
+    );
+    let host = &got["arguments"]["hosts"][0];
+    assert_eq!(host["ip-addresses"], serde_json::json!(["2001:db8:1::77"]), "{got}");
+    assert_eq!(host["prefixes"], serde_json::json!(["2001:db8:8000:4200::/56"]), "{got}");
+    assert_eq!(host["subnet-id"], 1, "{got}");
+}

@@ -15,16 +15,17 @@ pub enum Origin {
     Remote(i64),
 }
 
-/// Where host reservation changes go (`operation-target`, Kea ARM 16.x host_cmds).
+/// Which host sources a host command uses (`operation-target`, Kea 2.6+ ARM host_cmds).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Target {
-    /// The running configuration.
+    /// `primary` (also `memory`): the running configuration.
     Memory,
-    /// A hosts database.
+    /// `alternate` (also `database`): the hosts databases.
     Database,
-    /// Both.
+    /// `all`: both.
     All,
-    /// The default: the database when one is configured, else memory.
+    /// `default`: commands that read use both; commands that change use the hosts databases,
+    /// or the configuration when there are none.
     Default,
 }
 
@@ -282,6 +283,8 @@ pub enum Command {
         subnet_id: u64,
         /// The host.
         host: HostKey,
+        /// `operation-target` (default: the configuration and the hosts databases)
+        target: Target,
     },
     /// `reservation-del`
     ReservationDel {
@@ -292,8 +295,8 @@ pub enum Command {
         /// `operation-target`
         target: Target,
     },
-    /// `reservation-get-all`, of one subnet or (None) all.
-    ReservationGetAll(Option<u64>),
+    /// `reservation-get-all`, of one subnet or (None) all, and `operation-target`.
+    ReservationGetAll(Option<u64>, Target),
     /// `reservation-get-page`
     ReservationGetPage {
         /// `subnet-id` (None: all).
@@ -303,10 +306,12 @@ pub enum Command {
         /// `limit`
         limit: usize,
     },
-    /// `reservation-get-by-hostname` (lower case), in one subnet or (None) all.
-    ReservationGetByHostname(String, Option<u64>),
-    /// `reservation-get-by-id`: identifier type and identifier (hex digits, lower case).
-    ReservationGetById(String, String),
+    /// `reservation-get-by-hostname` (lower case), in one subnet or (None) all, and
+    /// `operation-target`.
+    ReservationGetByHostname(String, Option<u64>, Target),
+    /// `reservation-get-by-id`: identifier type, identifier (hex digits, lower case) and
+    /// `operation-target`.
+    ReservationGetById(String, String, Target),
     /// `subnet4-list` / `subnet6-list`
     SubnetList(Family),
     /// `subnet4-get` / `subnet6-get`
@@ -407,11 +412,11 @@ fn origin_of(args: Option<&Value>) -> Result<Origin, Response> {
 fn target_of(args: &Value) -> Result<Target, Response> {
     match args.get("operation-target").and_then(Value::as_str) {
         None | Some("default") => Ok(Target::Default),
-        Some("memory") => Ok(Target::Memory),
-        Some("database") => Ok(Target::Database),
+        Some("primary" | "memory") => Ok(Target::Memory),
+        Some("alternate" | "database") => Ok(Target::Database),
         Some("all") => Ok(Target::All),
         Some(o) => Err(Response::error(format!(
-            "The 'operation-target' value ({o}) is not within expected set: (memory, database, all, default)"
+            "The 'operation-target' value ({o}) is not within expected set: (primary, alternate, all, default)"
         ))),
     }
 }
@@ -492,16 +497,23 @@ impl Command {
             }
             "reservation-get" => {
                 let a = args_map(req)?;
-                Command::ReservationGet { subnet_id: required_subnet_id(&a)?, host: host_key(&a)? }
+                Command::ReservationGet {
+                    subnet_id: required_subnet_id(&a)?,
+                    host: host_key(&a)?,
+                    target: target_of(&a)?,
+                }
             }
-            "reservation-get-all" => Command::ReservationGetAll(subnet_id_of(&args_map(req)?)?),
+            "reservation-get-all" => {
+                let a = args_map(req)?;
+                Command::ReservationGetAll(subnet_id_of(&a)?, target_of(&a)?)
+            }
             "reservation-get-page" => reservation_page(&args_map(req)?)?,
             "reservation-get-by-hostname" => {
                 let a = args_map(req)?;
                 let Some(h) = a.get("hostname").and_then(Value::as_str).map(str::to_lowercase) else {
                     return Err(Response::error("'hostname' parameter not specified"));
                 };
-                Command::ReservationGetByHostname(h, subnet_id_of(&a)?)
+                Command::ReservationGetByHostname(h, subnet_id_of(&a)?, target_of(&a)?)
             }
             "reservation-get-by-id" => {
                 let a = args_map(req)?;
@@ -510,7 +522,7 @@ impl Command {
                 else {
                     return Err(Response::error("'identifier-type' and 'identifier' parameters are mandatory"));
                 };
-                Command::ReservationGetById(t.to_string(), norm_id(id))
+                Command::ReservationGetById(t.to_string(), norm_id(id), target_of(&a)?)
             }
             "subnet4-list" | "subnet6-list" => Command::SubnetList(family(name)),
             "subnet4-get" | "subnet6-get" => Command::SubnetGet(family(name), subnet_key(&args_map(req)?)?),
@@ -569,7 +581,11 @@ mod tests {
         let by_id = json!({"command": "reservation-get", "arguments": {"subnet-id": 1, "identifier-type": "hw-address", "identifier": "01:AB"}});
         assert_eq!(
             Command::parse(&req(by_id)),
-            Ok(Command::ReservationGet { subnet_id: 1, host: HostKey::Identifier("hw-address".into(), "01ab".into()) })
+            Ok(Command::ReservationGet {
+                subnet_id: 1,
+                host: HostKey::Identifier("hw-address".into(), "01ab".into()),
+                target: Target::Default
+            })
         );
         assert!(hook_commands(Family::V4).iter().any(|c| c == "subnet4-update"));
         assert!(hook_commands(Family::V6).iter().any(|c| c == "network6-del"));

@@ -20,10 +20,11 @@ use tracing::{error, info};
 use super::command::{norm_id, Command, Family, HostKey, Origin, SubnetKey, Subnets, Target};
 use super::{Request, Response, RESULT_EMPTY, RESULT_ERROR};
 use crate::clock;
-use crate::config::model::Config;
+use crate::config::model::{Config, HostIdentifier};
 use crate::config::policy::SecurityPolicy;
 use crate::config::render::{config_get, config_hash};
 use crate::config::{self, LoadOptions, Section};
+use crate::lease::postgres::hosts::{identifier_named, HostKey as DbHostKey, PgHosts};
 use crate::lease::LeaseState;
 use crate::server::runtime::Services;
 use crate::server::v4 as service4;
@@ -448,17 +449,24 @@ impl Control {
             Command::ReservationDel { subnet_id, host, target } => {
                 self.reservation_del(section, subnet_id, &host, target).await
             }
-            Command::ReservationGet { subnet_id, host } => self.reservation_get(section, subnet_id, &host),
-            Command::ReservationGetAll(subnet) => self.reservation_list(section, subnet, |_| true),
-            Command::ReservationGetPage { subnet_id, from, limit } => {
-                self.reservation_page(section, subnet_id, from, limit)
+            Command::ReservationGet { subnet_id, host, target } => {
+                self.reservation_get(section, subnet_id, &host, target).await
             }
-            Command::ReservationGetByHostname(h, subnet) => self.reservation_list(section, subnet, |r| {
-                r.get("hostname").and_then(Value::as_str).is_some_and(|x| x.to_lowercase() == h)
-            }),
-            Command::ReservationGetById(t, id) => self.reservation_list(section, None, |r| {
-                r.get(&t).and_then(Value::as_str).is_some_and(|x| norm_id(x) == id)
-            }),
+            Command::ReservationGetAll(subnet, target) => {
+                self.reservation_list(section, subnet, target, |_| true).await
+            }
+            Command::ReservationGetPage { subnet_id, from, limit } => {
+                self.reservation_page(section, subnet_id, from, limit).await
+            }
+            Command::ReservationGetByHostname(h, subnet, target) => {
+                let by_name =
+                    |r: &Value| r.get("hostname").and_then(Value::as_str).is_some_and(|x| x.to_lowercase() == h);
+                self.reservation_list(section, subnet, target, by_name).await
+            }
+            Command::ReservationGetById(t, id, target) => {
+                let by_id = |r: &Value| r.get(&t).and_then(Value::as_str).is_some_and(|x| norm_id(x) == id);
+                self.reservation_list(section, None, target, by_id).await
+            }
             Command::SubnetList(fam) => self.subnet_list(section, fam),
             Command::SubnetGet(fam, key) => self.subnet_get(section, fam, &key),
             Command::SubnetPut { family, id, subnet, update } => {
@@ -841,21 +849,75 @@ impl Control {
         }
     }
 
-    fn reservation_get(&self, section: Section, id: u64, key: &HostKey) -> Response {
+    /// The hosts databases of the service running `section` (empty: none).
+    fn host_dbs(&self, section: Section) -> Vec<Arc<PgHosts>> {
+        let dbs = match section {
+            Section::Dhcp4 => self.v4().and_then(|s| s.hosts().map(|h| h.databases().to_vec())),
+            Section::Dhcp6 => self.v6().and_then(|s| s.hosts().map(|h| h.databases().to_vec())),
+            _ => None,
+        };
+        dbs.unwrap_or_default()
+    }
+
+    /// The sources a host command uses, (configuration, databases), by its `operation-target`
+    /// (Kea 2.6+ host_cmds): reads default to both, changes to the databases, or to the
+    /// configuration when none is configured. `no_db` is the refusal when a change must go to
+    /// a database and there is none.
+    fn host_sources(&self, section: Section, t: Target, change: Option<&str>) -> Result<(bool, bool), Response> {
+        let has_db = self.config().daemon(section).is_some_and(|d| !d.hosts_databases.is_empty());
+        match (t, change) {
+            (Target::Memory, _) => Ok((true, false)),
+            (Target::Database, Some(no_db)) if !has_db => Err(Response::error(no_db)),
+            (Target::Database, _) => Ok((false, has_db)),
+            (Target::All, _) => Ok((true, has_db)),
+            (Target::Default, Some(_)) => Ok((!has_db, has_db)),
+            (Target::Default, None) => Ok((true, has_db)),
+        }
+    }
+
+    /// Reservations with their subnet id (0: global) from the sources `t` names: the
+    /// configuration's, then the databases' in `host_id` order.
+    async fn hosts_of(&self, section: Section, want: Option<u64>, t: Target) -> Result<Vec<(u64, Value)>, Response> {
+        let (memory, db) = self.host_sources(section, t, None)?;
+        let mut out: Vec<(u64, Value)> = Vec::new();
+        if memory {
+            out.extend(self.reservations(section).into_iter().filter(|(s, _)| want.is_none_or(|w| w == *s)));
+        }
+        if db {
+            for d in self.host_dbs(section) {
+                let rows = d.all(want.and_then(|w| u32::try_from(w).ok())).await;
+                let rows = rows.map_err(|e| Response::error(e.to_string()))?;
+                out.extend(rows.into_iter().map(|r| (u64::from(r.subnet_id), Value::Object(r.json))));
+            }
+        }
+        Ok(out)
+    }
+
+    async fn reservation_get(&self, section: Section, id: u64, key: &HostKey, t: Target) -> Response {
         let m = Self::host_matcher(key);
-        match self.reservations(section).into_iter().find(|(s, r)| *s == id && m(r)) {
+        let hosts = match self.hosts_of(section, Some(id), t).await {
+            Ok(h) => h,
+            Err(r) => return r,
+        };
+        match hosts.into_iter().find(|(_, r)| m(r)) {
             Some((s, r)) => Response::ok("Host found.").with_args(Self::host_json(s, &r)),
             None => Response::empty("Host not found."),
         }
     }
 
-    fn reservation_list(&self, section: Section, want: Option<u64>, pred: impl Fn(&Value) -> bool) -> Response {
-        let hosts: Vec<Value> = self
-            .reservations(section)
-            .into_iter()
-            .filter(|(s, r)| want.is_none_or(|w| w == *s) && pred(r))
-            .map(|(s, r)| Self::host_json(s, &r))
-            .collect();
+    async fn reservation_list(
+        &self,
+        section: Section,
+        want: Option<u64>,
+        t: Target,
+        pred: impl Fn(&Value) -> bool,
+    ) -> Response {
+        let hosts = match self.hosts_of(section, want, t).await {
+            Ok(h) => h,
+            Err(r) => return r,
+        };
+        let hosts: Vec<Value> =
+            hosts.into_iter().filter(|(_, r)| pred(r)).map(|(s, r)| Self::host_json(s, &r)).collect();
         let n = hosts.len();
         Response::new(
             if n == 0 { RESULT_EMPTY } else { super::RESULT_SUCCESS },
@@ -864,15 +926,14 @@ impl Control {
         .with_args(json!({ "hosts": hosts }))
     }
 
-    /// `from` is the position after the last host of the previous page (Kea's host id).
-    fn reservation_page(&self, section: Section, want: Option<u64>, from: usize, limit: usize) -> Response {
-        let all: Vec<Value> = self
-            .reservations(section)
-            .into_iter()
-            .filter(|(s, _)| want.is_none_or(|w| w == *s))
-            .map(|(s, r)| Self::host_json(s, &r))
-            .collect();
-        let page: Vec<Value> = all.iter().skip(from).take(limit).cloned().collect();
+    /// `from` is the position after the last host of the previous page, counted over the
+    /// configuration's hosts followed by the databases'.
+    async fn reservation_page(&self, section: Section, want: Option<u64>, from: usize, limit: usize) -> Response {
+        let all = match self.hosts_of(section, want, Target::Default).await {
+            Ok(h) => h,
+            Err(r) => return r,
+        };
+        let page: Vec<Value> = all.iter().skip(from).take(limit).map(|(s, r)| Self::host_json(*s, r)).collect();
         let n = page.len();
         let mut args = json!({ "count": n, "hosts": page });
         if n > 0 {
@@ -885,77 +946,166 @@ impl Control {
         .with_args(args)
     }
 
-    fn memory_target(&self, t: Target, section: Section) -> Result<(), Response> {
-        let cfg = self.config();
-        let has_db = cfg.daemon(section).is_some_and(|d| d.host_databases);
-        match t {
-            Target::Memory => Ok(()),
-            Target::Default if !has_db => Ok(()),
-            _ => Err(Response::error(
-                "Unable to change host reservations in a database: no hosts database is available in this build",
-            )),
+    async fn reservation_add(&self, section: Section, id: u64, host: Map<String, Value>, t: Target) -> Response {
+        let no_db = "Unable to add new host because there is no hosts-database configured.";
+        let (memory, db) = match self.host_sources(section, t, Some(no_db)) {
+            Ok(s) => s,
+            Err(r) => return r,
+        };
+        if db {
+            if let Err(r) = self.db_add(section, id, &host).await {
+                return r;
+            }
         }
+        if memory {
+            if let Err(r) = self.memory_add(section, id, host).await {
+                return r;
+            }
+        }
+        Response::ok("Host added.")
     }
 
-    async fn reservation_add(&self, section: Section, id: u64, host: Map<String, Value>, t: Target) -> Response {
-        if let Err(r) = self.memory_target(t, section) {
-            return r;
-        }
-        let res = self
-            .mutate(section, |body| {
-                let list = if id == 0 {
-                    body.entry("reservations").or_insert_with(|| json!([]))
-                } else {
-                    let Some(s) = Self::subnets_of_mut(body, section)
-                        .into_iter()
-                        .find(|s| s.get("id").and_then(Value::as_u64) == Some(id))
-                    else {
-                        return Err(Response::error(format!("Subnet with id {id} not found")));
-                    };
-                    let Value::Object(sm) = s else { return Err(Response::error("bad subnet")) };
-                    sm.entry("reservations").or_insert_with(|| json!([]))
+    async fn memory_add(&self, section: Section, id: u64, host: Map<String, Value>) -> Result<(), Response> {
+        self.mutate(section, |body| {
+            let list = if id == 0 {
+                body.entry("reservations").or_insert_with(|| json!([]))
+            } else {
+                let Some(s) = Self::subnets_of_mut(body, section)
+                    .into_iter()
+                    .find(|s| s.get("id").and_then(Value::as_u64) == Some(id))
+                else {
+                    return Err(Response::error(format!("Subnet with id {id} not found")));
                 };
-                match list {
-                    Value::Array(v) => v.push(Value::Object(host)),
-                    _ => return Err(Response::error("reservations is not a list")),
+                let Value::Object(sm) = s else { return Err(Response::error("bad subnet")) };
+                sm.entry("reservations").or_insert_with(|| json!([]))
+            };
+            match list {
+                Value::Array(v) => v.push(Value::Object(host)),
+                _ => return Err(Response::error("reservations is not a list")),
+            }
+            Ok(())
+        })
+        .await
+    }
+
+    /// Checks the host as the configuration would and inserts it into the first hosts
+    /// database; the next packet of that client reads it.
+    async fn db_add(&self, section: Section, id: u64, host: &Map<String, Value>) -> Result<(), Response> {
+        let cfg = self.config();
+        let subnet = u32::try_from(id).map_err(|_| Response::error(format!("Subnet with id {id} not found")))?;
+        let json = Value::Object(host.clone());
+        let (identifier, options) = match section {
+            Section::Dhcp4 => {
+                let c = cfg.dhcp4.as_ref().ok_or_else(|| Response::error("no Dhcp4 configuration"))?;
+                if subnet != 0 && !c.subnets.iter().any(|s| s.id == subnet) {
+                    return Err(Response::error(format!("Subnet with id {id} not found")));
                 }
-                Ok(())
-            })
-            .await;
-        match res {
-            Ok(()) => Response::ok("Host added."),
-            Err(r) => r,
+                let r = crate::config::model::reservation4_from_json(c, subnet, &json).map_err(Response::error)?;
+                (r.identifier, r.options)
+            }
+            _ => {
+                let c = cfg.dhcp6.as_ref().ok_or_else(|| Response::error("no Dhcp6 configuration"))?;
+                if subnet != 0 && !c.subnets.iter().any(|s| s.id == subnet) {
+                    return Err(Response::error(format!("Subnet with id {id} not found")));
+                }
+                let r = crate::config::model::reservation6_from_json(c, subnet, &json).map_err(Response::error)?;
+                (r.identifier, r.options)
+            }
+        };
+        let dbs = self.host_dbs(section);
+        let db = dbs.first().ok_or_else(|| Response::error("the hosts database is not open"))?;
+        db.add(subnet, &identifier, host, &options).await.map_err(|e| Response::error(e.to_string()))?;
+        self.hosts_changed(section, Some(&identifier)).await;
+        Ok(())
+    }
+
+    /// After a change to a hosts database: the identifier is read again with its next packet
+    /// and the reserved addresses now.
+    async fn hosts_changed(&self, section: Section, id: Option<&HostIdentifier>) {
+        match section {
+            Section::Dhcp4 => {
+                if let Some(h) = self.v4().as_ref().and_then(|s| s.hosts().cloned()) {
+                    h.changed(id).await;
+                }
+            }
+            _ => {
+                if let Some(h) = self.v6().as_ref().and_then(|s| s.hosts().cloned()) {
+                    h.changed(id).await;
+                }
+            }
         }
     }
 
     async fn reservation_del(&self, section: Section, id: u64, key: &HostKey, t: Target) -> Response {
-        if let Err(r) = self.memory_target(t, section) {
-            return r;
+        let no_db = "Unable to delete a host because there is no hosts-database configured.";
+        let (memory, db) = match self.host_sources(section, t, Some(no_db)) {
+            Ok(s) => s,
+            Err(r) => return r,
+        };
+        let mut deleted = false;
+        if db {
+            match self.db_del(section, id, key).await {
+                Ok(n) => deleted |= n > 0,
+                Err(r) => return r,
+            }
         }
+        if memory {
+            match self.memory_del(section, id, key).await {
+                Ok(()) => deleted = true,
+                Err(r) if r.result == RESULT_EMPTY => {}
+                Err(r) => return r,
+            }
+        }
+        if deleted {
+            Response::ok("Host deleted.")
+        } else {
+            Response::empty("Host not deleted (not found).")
+        }
+    }
+
+    async fn db_del(&self, section: Section, id: u64, key: &HostKey) -> Result<u64, Response> {
+        let subnet = u32::try_from(id).map_err(|_| Response::error(format!("Subnet with id {id} not found")))?;
+        let (db_key, ident) = match key {
+            HostKey::Address(a) => {
+                let ip = a.parse().map_err(|_| Response::error(format!("invalid address '{a}'")))?;
+                (DbHostKey::Address(ip), None)
+            }
+            HostKey::Identifier(t, hex) => {
+                let bytes = (0..hex.len() / 2).filter_map(|i| u8::from_str_radix(hex.get(2 * i..2 * i + 2)?, 16).ok());
+                let ident = identifier_named(t, bytes.collect())
+                    .ok_or_else(|| Response::error(format!("invalid identifier-type '{t}'")))?;
+                (DbHostKey::Identifier(ident.clone()), Some(ident))
+            }
+        };
+        let mut n = 0;
+        for d in self.host_dbs(section) {
+            n += d.delete(subnet, &db_key).await.map_err(|e| Response::error(e.to_string()))?;
+        }
+        // An address names no identifier to forget: the whole cache is read again.
+        self.hosts_changed(section, ident.as_ref()).await;
+        Ok(n)
+    }
+
+    async fn memory_del(&self, section: Section, id: u64, key: &HostKey) -> Result<(), Response> {
         let m = Self::host_matcher(key);
-        let res = self
-            .mutate(section, |body| {
-                let list = if id == 0 {
-                    body.get_mut("reservations")
-                } else {
-                    Self::subnets_of_mut(body, section)
-                        .into_iter()
-                        .find(|s| s.get("id").and_then(Value::as_u64) == Some(id))
-                        .and_then(|s| s.get_mut("reservations"))
-                };
-                let Some(Value::Array(v)) = list else { return Err(Response::empty("Host not deleted (not found).")) };
-                let before = v.len();
-                v.retain(|r| !m(r));
-                if v.len() == before {
-                    return Err(Response::empty("Host not deleted (not found)."));
-                }
-                Ok(())
-            })
-            .await;
-        match res {
-            Ok(()) => Response::ok("Host deleted."),
-            Err(r) => r,
-        }
+        self.mutate(section, |body| {
+            let list = if id == 0 {
+                body.get_mut("reservations")
+            } else {
+                Self::subnets_of_mut(body, section)
+                    .into_iter()
+                    .find(|s| s.get("id").and_then(Value::as_u64) == Some(id))
+                    .and_then(|s| s.get_mut("reservations"))
+            };
+            let Some(Value::Array(v)) = list else { return Err(Response::empty("Host not deleted (not found).")) };
+            let before = v.len();
+            v.retain(|r| !m(r));
+            if v.len() == before {
+                return Err(Response::empty("Host not deleted (not found)."));
+            }
+            Ok(())
+        })
+        .await
     }
 
     // ---- subnet_cmds on the running configuration ----

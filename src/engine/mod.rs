@@ -5,6 +5,7 @@
 pub mod admin;
 pub mod classify;
 pub mod counters;
+pub mod hosts;
 pub mod ident;
 pub mod server_id;
 pub mod v4;
@@ -36,11 +37,17 @@ fn settle_at_once<L>(
 /// (each scope only when its reservations are enabled).
 pub(crate) fn find_host<'a, R>(
     identifiers: &[crate::config::model::HostIdentifier],
-    in_subnet: Option<&'a [R]>,
+    in_subnet: Option<(&'a [R], u32)>,
     global: Option<&'a [R]>,
+    db: Option<&hosts::HostCache<R>>,
     identifier: impl Fn(&R) -> &crate::config::model::HostIdentifier,
-) -> Option<&'a R> {
+) -> Option<hosts::HostRef<'a, R>> {
+    use hosts::HostRef;
+    // Configured reservations first, then the hosts databases (Kea's HostMgr order).
+    let one = |ident, rs: &'a [R], id: u32| {
+        rs.iter().find(|r| identifier(r) == ident).map(HostRef::Config).or_else(|| db?.get(ident, id).map(HostRef::Db))
+    };
     identifiers.iter().find_map(|ident| {
-        [in_subnet, global].into_iter().flatten().find_map(|scope| scope.iter().find(|r| identifier(r) == ident))
+        in_subnet.and_then(|(rs, id)| one(ident, rs, id)).or_else(|| global.and_then(|rs| one(ident, rs, 0)))
     })
 }

@@ -4,13 +4,14 @@
 //! in-memory lease map it updates; the caller makes the returned changes durable before it
 //! sends the reply.
 
-use std::net::{Ipv4Addr, SocketAddrV4};
+use std::net::{IpAddr, Ipv4Addr, SocketAddrV4};
 use std::sync::Arc;
 
 use tracing::{debug, info, warn};
 
 use super::classify::Classes;
 use super::counters::{BySubnet, Global4, Subnet4 as Subnet4Stats};
+use super::hosts::{HostCache, HostRef};
 use super::ident::{check_v4, BadIdentifier};
 use crate::config::model::{AllocatorKind, Dhcp4, HostIdentifier, OptionValue, Reservation4, Subnet4, Triplet};
 use crate::lease::alloc::{ClientKey, Exclusion, LeaseMap4, SubnetLeases};
@@ -120,6 +121,8 @@ pub struct Engine4 {
     /// Handles resolved once for this configuration: the packet path counts through them.
     global: Global4,
     subnet_stats: BySubnet<Subnet4Stats>,
+    /// Reservations read from hosts databases (Kea ARM 8.2.3), if any are configured.
+    hosts: Option<Arc<HostCache<Reservation4>>>,
 }
 
 /// Everything decided about one client while handling its packet.
@@ -180,7 +183,19 @@ impl Engine4 {
         }
         global.assigned.set(assigned, now);
         global.declined.set(declined, now);
-        Engine4 { cfg, leases, stats, global, subnet_stats }
+        Engine4 { cfg, leases, stats, global, subnet_stats, hosts: None }
+    }
+
+    /// Has the engine look reservations up in hosts databases too, through `hosts` (Kea ARM
+    /// 8.2.3), which the shell fills before each batch is decided.
+    pub fn with_hosts(mut self, hosts: Option<Arc<HostCache<Reservation4>>>) -> Engine4 {
+        self.hosts = hosts;
+        self
+    }
+
+    /// The hosts-database reservations this engine sees (Kea ARM 8.2.3).
+    pub fn hosts(&self) -> Option<&Arc<HostCache<Reservation4>>> {
+        self.hosts.as_ref()
     }
 
     /// Has the lease map keep every change pending until the caller reports it durable
@@ -636,8 +651,9 @@ impl Engine4 {
 
     // ---- host reservations (Kea ARM 8.3) ----
 
-    /// The packet's host identifiers in `host-reservation-identifiers` order.
-    fn host_identifiers(&self, pkt: &Pkt4) -> Vec<HostIdentifier> {
+    /// The packet's host identifiers in `host-reservation-identifiers` order (also read from
+    /// hosts databases before the packet is decided).
+    pub fn host_identifiers(&self, pkt: &Pkt4) -> Vec<HostIdentifier> {
         let rai = pkt.options.get(code::RAI).and_then(|p| RelayAgentInfo::parse(p).ok());
         let of = |kind: &str| match kind {
             "hw-address" if !pkt.hwaddr().is_empty() => Some(HostIdentifier::HwAddress(pkt.hwaddr().to_vec())),
@@ -652,11 +668,12 @@ impl Engine4 {
         self.cfg.host_reservation_identifiers.iter().filter_map(|k| of(k)).collect()
     }
 
-    fn find_reservation<'s>(&'s self, ctx: &Ctx<'_>, subnet: &'s Subnet4) -> Option<&'s Reservation4> {
+    fn find_reservation<'s>(&'s self, ctx: &Ctx<'_>, subnet: &'s Subnet4) -> Option<HostRef<'s, Reservation4>> {
         let p = &subnet.params;
-        let local = p.reservations_in_subnet.then_some(subnet.reservations.as_slice());
+        let local = p.reservations_in_subnet.then_some((subnet.reservations.as_slice(), subnet.id));
         let global = p.reservations_global.then_some(self.cfg.reservations.as_slice());
-        super::find_host(&self.host_identifiers(ctx.pkt), local, global, |r| &r.identifier)
+        let ids = self.host_identifiers(ctx.pkt);
+        super::find_host(&ids, local, global, self.hosts.as_deref(), |r| &r.identifier)
     }
 
     /// Kea checks a candidate address against reservations before the lease table when
@@ -673,7 +690,9 @@ impl Engine4 {
             return false;
         }
         let ids = self.host_identifiers(pkt);
-        let Some(host) = ids.iter().find_map(|i| self.cfg.reservations.iter().find(|r| r.identifier == *i)) else {
+        let Some(host) =
+            super::find_host(&ids, None, Some(&self.cfg.reservations), self.hosts.as_deref(), |r| &r.identifier)
+        else {
             return false;
         };
         host.client_classes.iter().for_each(|c| classes.add(c));
@@ -682,8 +701,12 @@ impl Engine4 {
     }
 
     /// True when `addr` is reserved in `subnet` for a host other than this client's.
-    fn reserved_for_other(subnet: &Subnet4, addr: Ipv4Addr, mine: Option<&Reservation4>) -> bool {
+    fn reserved_for_other(&self, subnet: &Subnet4, addr: Ipv4Addr, mine: Option<&Reservation4>) -> bool {
         subnet.reservations.iter().any(|r| r.ip_address == Some(addr) && Some(r) != mine)
+            || self
+                .hosts
+                .as_ref()
+                .is_some_and(|h| h.reserved_for_other(&(subnet.id, IpAddr::V4(addr), 0), mine.map(|m| &m.identifier)))
     }
 
     fn in_pool(subnet: &Subnet4, addr: Ipv4Addr, classes: &Classes) -> Option<u32> {
@@ -715,14 +738,14 @@ impl Engine4 {
             let ip = l.address;
             if matches!(l.state, LeaseState::Default | LeaseState::ExpiredReclaimed)
                 && Self::in_pool(subnet, ip, &ctx.classes).is_some()
-                && !Self::reserved_for_other(subnet, ip, host)
+                && !self.reserved_for_other(subnet, ip, host)
             {
                 return Some((ip, l.pool_id));
             }
         }
         if let Some(ip) = hint {
             if let Some(pool_id) = Self::in_pool(subnet, ip, &ctx.classes) {
-                if leases.is_free_for(ip, &ctx.key, now) && !Self::reserved_for_other(subnet, ip, host) {
+                if leases.is_free_for(ip, &ctx.key, now) && !self.reserved_for_other(subnet, ip, host) {
                     return Some((ip, pool_id));
                 }
             }
@@ -739,7 +762,7 @@ impl Engine4 {
             }
             // Kea 3.0's `exclude-first-last-24`: .0 and .255 are never handed out from a pool.
             let edge = |a: Ipv4Addr| self.cfg.exclude_first_last_24 && matches!(a.octets()[3], 0 | 255);
-            let excluded = |a: Ipv4Addr| edge(a) || (!out_of_pool && Self::reserved_for_other(subnet, a, host));
+            let excluded = |a: Ipv4Addr| edge(a) || (!out_of_pool && self.reserved_for_other(subnet, a, host));
             let excluded = Exclusion { reserved: &excluded, first: self.reservations_first() };
             if let Some(ip) = leases.allocate(i, subnet.params.allocator, &ctx.key, now, rand, excluded) {
                 return Some((ip, pool.pool_id));
@@ -758,7 +781,7 @@ impl Engine4 {
         leases: &mut SubnetLeases,
     ) -> Option<(Ipv4Addr, u32)> {
         let out_of_pool = subnet.params.reservations_out_of_pool;
-        let excluded = |a: Ipv4Addr| !out_of_pool && Self::reserved_for_other(subnet, a, host);
+        let excluded = |a: Ipv4Addr| !out_of_pool && self.reserved_for_other(subnet, a, host);
         subnet
             .pools
             .iter()
@@ -783,7 +806,8 @@ impl Engine4 {
         for steal in [false, true] {
             for subnet in self.candidates(selected, &initial) {
                 ctx.classes = initial.clone();
-                let host = self.find_reservation(ctx, subnet);
+                let found = self.find_reservation(ctx, subnet);
+                let host = found.as_deref();
                 let mut classes = ctx.classes.clone();
                 classes.set_known(host.is_some() || ctx.early_known);
                 if let Some(h) = host {
@@ -869,7 +893,8 @@ impl Engine4 {
             // RFC 2131 4.3.2: the client is on the wrong network.
             return self.nak(ctx, selected, "requested address is not in the client's network");
         };
-        let host = self.find_reservation(ctx, subnet);
+        let found = self.find_reservation(ctx, subnet);
+        let host = found.as_deref();
         ctx.classes.set_known(host.is_some() || ctx.early_known);
         if let Some(h) = host {
             h.client_classes.iter().for_each(|c| ctx.classes.add(c));
@@ -900,7 +925,7 @@ impl Engine4 {
             let in_pool = Self::in_pool(subnet, requested, &ctx.classes).is_some();
             if !(reserved_here || in_pool)
                 || !leases.is_free_for(requested, &ctx.key, ctx.now)
-                || (!reserved_here && Self::reserved_for_other(subnet, requested, host))
+                || (!reserved_here && self.reserved_for_other(subnet, requested, host))
             {
                 drop(leases);
                 return self.nak(ctx, subnet, "the requested address is not available");
@@ -1083,7 +1108,8 @@ impl Engine4 {
         let Some(subnet) = self.select_subnet(ctx) else {
             return Outcome4::Drop(DropReason::NoSubnet);
         };
-        let host = self.find_reservation(ctx, subnet);
+        let found = self.find_reservation(ctx, subnet);
+        let host = found.as_deref();
         ctx.classes.set_known(host.is_some() || ctx.early_known);
         let reply = self.build_reply(ctx, MessageType::Ack, subnet, host, None);
         Outcome4::Reply(Reply4 { dest: self.dest(ctx, &reply), pkt: reply, changes: Vec::new() })

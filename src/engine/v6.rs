@@ -5,7 +5,7 @@
 //! durable before it sends the reply.
 
 use std::cell::RefCell;
-use std::net::{Ipv6Addr, SocketAddrV6};
+use std::net::{IpAddr, Ipv6Addr, SocketAddrV6};
 use std::sync::{Arc, MutexGuard};
 
 use tracing::{debug, info, warn};
@@ -13,6 +13,7 @@ use tracing::{debug, info, warn};
 use crate::config::model::{AllocatorKind, Dhcp6, HostIdentifier, OptionValue, Reservation6, Subnet6, Triplet};
 use crate::engine::classify::Classes;
 use crate::engine::counters::{BySubnet, Global6, Subnet6 as Subnet6Stats};
+use crate::engine::hosts::{HostCache, HostRef};
 use crate::engine::ident::{check_v6, BadIdentifier, HWADDR_MAX_LEN};
 use crate::lease::alloc::Exclusion;
 use crate::lease::alloc6::{IaKey, LeaseMap6, SubnetLeases6};
@@ -114,6 +115,8 @@ pub struct Engine6 {
     /// Handles resolved once for this configuration: the packet path counts through them.
     global: Global6,
     subnet_stats: BySubnet<Subnet6Stats>,
+    /// Reservations read from hosts databases (Kea ARM 9.2.3), if any are configured.
+    hosts: Option<Arc<HostCache<Reservation6>>>,
     server_duid: Vec<u8>,
 }
 
@@ -270,7 +273,19 @@ impl Engine6 {
         global.assigned.na.set(totals.0, now);
         global.assigned.pd.set(totals.1, now);
         global.declined.set(totals.2, now);
-        Engine6 { cfg, leases, stats, global, subnet_stats, server_duid }
+        Engine6 { cfg, leases, stats, global, subnet_stats, server_duid, hosts: None }
+    }
+
+    /// Has the engine look reservations up in hosts databases too, through `hosts` (Kea ARM
+    /// 9.2.3), which the shell fills before each batch is decided.
+    pub fn with_hosts(mut self, hosts: Option<Arc<HostCache<Reservation6>>>) -> Engine6 {
+        self.hosts = hosts;
+        self
+    }
+
+    /// The hosts-database reservations this engine sees (Kea ARM 9.2.3).
+    pub fn hosts(&self) -> Option<&Arc<HostCache<Reservation6>>> {
+        self.hosts.as_ref()
     }
 
     /// Keeps changes pending until reported durable or failed (see Engine4::track_durability).
@@ -593,7 +608,7 @@ impl Engine6 {
             return Outcome6::Drop(DropReason6::Unicast);
         }
         let duid = pkt.client_id().unwrap_or_default().to_vec();
-        let hw = self.client_hwaddr(&duid, relays, meta);
+        let hw = self.client_hwaddr(&duid, relays, *meta.src.ip());
         let (pre, early_known) = self.early_classes(pkt, &duid, hw.as_ref());
         let ctx = Ctx { leases, pkt, relays, meta, duid, hw, now, rand, pre, early_known, tally: RefCell::new(tally) };
         match mt {
@@ -684,14 +699,14 @@ impl Engine6 {
     /// The first hardware address the configured `mac-sources` yield (Kea ARM 9.2.20).
     /// DOCSIS sources are not decoded (no DOCSIS vendor options are parsed) and `raw` has no
     /// frame to read on a UDP socket: both yield nothing, as `raw` does in Kea for DHCPv6.
-    fn client_hwaddr(&self, duid: &[u8], relays: &[RelayMsg], meta: &RecvMeta6) -> Option<(u16, Vec<u8>, u32)> {
+    fn client_hwaddr(&self, duid: &[u8], relays: &[RelayMsg], peer: Ipv6Addr) -> Option<(u16, Vec<u8>, u32)> {
         use crate::config::model::MacSource;
         let inner = relays.last();
         for src in &self.cfg.mac_sources {
             let found: Option<(u16, Vec<u8>)> = match src {
                 MacSource::Duid => Duid(duid.to_vec()).hwaddr().map(|(t, a)| (t, a.to_vec())),
                 MacSource::Ipv6LinkLocal => {
-                    let a = inner.map_or(*meta.src.ip(), |r| r.peer_addr).octets();
+                    let a = inner.map_or(peer, |r| r.peer_addr).octets();
                     // A modified EUI-64 interface id (RFC 4291 appendix A) carries the MAC.
                     let link_local = a[0] == 0xfe && a[1] & 0xc0 == 0x80;
                     (link_local && a[11] == 0xff && a[12] == 0xfe)
@@ -715,6 +730,13 @@ impl Engine6 {
 
     // ---- host reservations (Kea ARM 9.3) ----
 
+    /// The host identifiers of a message from `peer` (its DUID, the hardware address
+    /// `mac-sources` find), read from hosts databases before the message is decided.
+    pub fn message_host_identifiers(&self, pkt: &Pkt6, relays: &[RelayMsg], peer: Ipv6Addr) -> Vec<HostIdentifier> {
+        let duid = pkt.client_id().unwrap_or_default();
+        self.host_identifiers(duid, self.client_hwaddr(duid, relays, peer).as_ref())
+    }
+
     /// The client's host identifiers in `host-reservation-identifiers` order.
     fn host_identifiers(&self, duid: &[u8], hw: Option<&(u16, Vec<u8>, u32)>) -> Vec<HostIdentifier> {
         let of = |kind: &str| match kind {
@@ -725,19 +747,30 @@ impl Engine6 {
         self.cfg.host_reservation_identifiers.iter().filter_map(|k| of(k)).collect()
     }
 
-    fn find_reservation<'s>(&'s self, ctx: &Ctx<'_>, subnet: &'s Subnet6) -> Option<&'s Reservation6> {
+    fn find_reservation<'s>(&'s self, ctx: &Ctx<'_>, subnet: &'s Subnet6) -> Option<HostRef<'s, Reservation6>> {
         let p = &subnet.params;
-        let local = p.reservations_in_subnet.then_some(subnet.reservations.as_slice());
+        let local = p.reservations_in_subnet.then_some((subnet.reservations.as_slice(), subnet.id));
         let global = p.reservations_global.then_some(self.cfg.reservations.as_slice());
-        super::find_host(&self.host_identifiers(&ctx.duid, ctx.hw.as_ref()), local, global, |r| &r.identifier)
+        let ids = self.host_identifiers(&ctx.duid, ctx.hw.as_ref());
+        super::find_host(&ids, local, global, self.hosts.as_deref(), |r| &r.identifier)
     }
 
-    fn reserved_na_for_other(subnet: &Subnet6, a: Ipv6Addr, mine: Option<&Reservation6>) -> bool {
+    /// True when a hosts database reserves `a` (kind 0: an address, 2: a prefix) in `subnet`
+    /// for a host other than `mine`.
+    fn db_reserved(&self, subnet: &Subnet6, a: Ipv6Addr, kind: u8, mine: Option<&Reservation6>) -> bool {
+        self.hosts
+            .as_ref()
+            .is_some_and(|h| h.reserved_for_other(&(subnet.id, IpAddr::V6(a), kind), mine.map(|m| &m.identifier)))
+    }
+
+    fn reserved_na_for_other(&self, subnet: &Subnet6, a: Ipv6Addr, mine: Option<&Reservation6>) -> bool {
         subnet.reservations.iter().any(|r| r.ip_addresses.contains(&a) && Some(r) != mine)
+            || self.db_reserved(subnet, a, 0, mine)
     }
 
-    fn reserved_pd_for_other(subnet: &Subnet6, a: Ipv6Addr, mine: Option<&Reservation6>) -> bool {
+    fn reserved_pd_for_other(&self, subnet: &Subnet6, a: Ipv6Addr, mine: Option<&Reservation6>) -> bool {
         subnet.reservations.iter().any(|r| r.prefixes.iter().any(|p| p.network() == a) && Some(r) != mine)
+            || self.db_reserved(subnet, a, 2, mine)
     }
 
     fn pool_admits(guard: &[String], classes: &Classes) -> bool {
@@ -868,7 +901,9 @@ impl Engine6 {
             return (c, false);
         }
         let ids = self.host_identifiers(duid, hw);
-        let Some(host) = ids.iter().find_map(|i| self.cfg.reservations.iter().find(|r| r.identifier == *i)) else {
+        let Some(host) =
+            super::find_host(&ids, None, Some(&self.cfg.reservations), self.hosts.as_deref(), |r| &r.identifier)
+        else {
             return (c, false);
         };
         host.client_classes.iter().for_each(|n| c.add(n));
@@ -892,7 +927,9 @@ impl Engine6 {
             return self.no_subnet(ctx, mode);
         };
         let cands = self.candidates(selected);
-        let hosts: Vec<Option<&Reservation6>> = cands.iter().map(|s| self.find_reservation(ctx, s)).collect();
+        let found: Vec<Option<HostRef<'_, Reservation6>>> =
+            cands.iter().map(|s| self.find_reservation(ctx, s)).collect();
+        let hosts: Vec<Option<&Reservation6>> = found.iter().map(|h| h.as_deref()).collect();
         let classes = Self::classes(ctx, &hosts);
         let reply_type = if mode == Mode::Advertise { MessageType::Advertise } else { MessageType::Reply };
         let mut reply = self.skeleton(ctx, reply_type);
@@ -933,7 +970,7 @@ impl Engine6 {
             let usable = own
                 .iter()
                 .find(|(i, l)| {
-                    l.state == LeaseState::Default && Self::na_usable(cands[*i], l.address, hosts[*i], &classes)
+                    l.state == LeaseState::Default && self.na_usable(cands[*i], l.address, hosts[*i], &classes)
                 })
                 .map(|(i, l)| (*i, l.address));
             let picked = if let Some(p) = usable.filter(|_| extending) {
@@ -1034,7 +1071,7 @@ impl Engine6 {
                 .iter()
                 .find(|(i, l)| {
                     l.state == LeaseState::Default
-                        && Self::pd_usable(cands[*i], l.address, l.prefix_len, hosts[*i], &classes)
+                        && self.pd_usable(cands[*i], l.address, l.prefix_len, hosts[*i], &classes)
                 })
                 .map(|(i, l)| (*i, l.address, l.prefix_len));
             let picked = if let Some(p) = usable.filter(|_| extending) {
@@ -1186,15 +1223,22 @@ impl Engine6 {
         }
     }
 
-    fn na_usable(subnet: &Subnet6, a: Ipv6Addr, host: Option<&Reservation6>, classes: &Classes) -> bool {
+    fn na_usable(&self, subnet: &Subnet6, a: Ipv6Addr, host: Option<&Reservation6>, classes: &Classes) -> bool {
         let reserved_here = host.is_some_and(|h| h.ip_addresses.contains(&a));
-        reserved_here || (Self::in_na_pool(subnet, a, classes) && !Self::reserved_na_for_other(subnet, a, host))
+        reserved_here || (Self::in_na_pool(subnet, a, classes) && !self.reserved_na_for_other(subnet, a, host))
     }
 
-    fn pd_usable(subnet: &Subnet6, a: Ipv6Addr, len: u8, host: Option<&Reservation6>, classes: &Classes) -> bool {
+    fn pd_usable(
+        &self,
+        subnet: &Subnet6,
+        a: Ipv6Addr,
+        len: u8,
+        host: Option<&Reservation6>,
+        classes: &Classes,
+    ) -> bool {
         let reserved_here = host.is_some_and(|h| h.prefixes.iter().any(|p| p.network() == a && p.prefix_len() == len));
         reserved_here
-            || (Self::pd_pool_of(subnet, a, len, classes).is_some() && !Self::reserved_pd_for_other(subnet, a, host))
+            || (Self::pd_pool_of(subnet, a, len, classes).is_some() && !self.reserved_pd_for_other(subnet, a, host))
     }
 
     /// Kea's allocation order in one subnet: reservation, the IA's lease, the client's hint,
@@ -1213,7 +1257,7 @@ impl Engine6 {
         let now = ctx.now;
         let ty = LeaseType6::Na;
         let out_of_pool = subnet.params.reservations_out_of_pool;
-        let excluded = |a: Ipv6Addr| !out_of_pool && Self::reserved_na_for_other(subnet, a, host);
+        let excluded = |a: Ipv6Addr| !out_of_pool && self.reserved_na_for_other(subnet, a, host);
         if pass == Pass::OldestHold {
             return subnet
                 .pools
@@ -1235,17 +1279,17 @@ impl Engine6 {
         }
         if let Some(l) = own.iter().find(|l| {
             matches!(l.state, LeaseState::Default | LeaseState::ExpiredReclaimed)
-                && Self::na_usable(subnet, l.address, host, classes)
+                && self.na_usable(subnet, l.address, host, classes)
         }) {
             return Some(l.address);
         }
         if let Some(a) = hint {
-            if Self::na_usable(subnet, a, host, classes) && leases.is_free_for(ty, a, key, now) {
+            if self.na_usable(subnet, a, host, classes) && leases.is_free_for(ty, a, key, now) {
                 return Some(a);
             }
         }
         if let Some(a) = leases.offered_to(key, now) {
-            if Self::na_usable(subnet, a, host, classes) {
+            if self.na_usable(subnet, a, host, classes) {
                 return Some(a);
             }
         }
@@ -1279,7 +1323,7 @@ impl Engine6 {
         let now = ctx.now;
         let ty = LeaseType6::Pd;
         let out_of_pool = subnet.params.reservations_out_of_pool;
-        let excluded = |a: Ipv6Addr| !out_of_pool && Self::reserved_pd_for_other(subnet, a, host);
+        let excluded = |a: Ipv6Addr| !out_of_pool && self.reserved_pd_for_other(subnet, a, host);
         if pass == Pass::OldestHold {
             return subnet
                 .pd_pools
@@ -1295,19 +1339,19 @@ impl Engine6 {
         }
         if let Some(l) = own.iter().find(|l| {
             matches!(l.state, LeaseState::Default | LeaseState::ExpiredReclaimed)
-                && Self::pd_usable(subnet, l.address, l.prefix_len, host, classes)
+                && self.pd_usable(subnet, l.address, l.prefix_len, host, classes)
         }) {
             return Some((l.address, l.prefix_len));
         }
         if let Some((a, len)) = hint.filter(|(a, _)| !a.is_unspecified()) {
             let aligned = Ipv6Addr::from(u128::from(a) & mask(len)) == a;
-            if aligned && Self::pd_usable(subnet, a, len, host, classes) && leases.is_free_for(ty, a, key, now) {
+            if aligned && self.pd_usable(subnet, a, len, host, classes) && leases.is_free_for(ty, a, key, now) {
                 return Some((a, len));
             }
         }
         if let Some(a) = leases.offered_to(key, now) {
             if let Some(len) = subnet.pd_pools.iter().find(|p| p.prefix.trunc().contains(&a)).map(|p| p.delegated_len) {
-                if Self::pd_usable(subnet, a, len, host, classes) {
+                if self.pd_usable(subnet, a, len, host, classes) {
                     return Some((a, len));
                 }
             }
@@ -1649,7 +1693,8 @@ impl Engine6 {
         let mut st = Vec::new();
         status.encode(&mut st);
         reply.options.push(code::STATUS_CODE, st);
-        let host = self.find_reservation(ctx, subnet);
+        let found = self.find_reservation(ctx, subnet);
+        let host = found.as_deref();
         self.add_options(ctx, &mut reply, Some(subnet), None, None, &Self::classes(ctx, &[host]));
         self.reply(ctx, reply, Vec::new())
     }
@@ -1660,7 +1705,8 @@ impl Engine6 {
         let mut reply = self.skeleton(ctx, MessageType::Reply);
         // Without a subnet the client still gets the global options.
         let subnet = self.select_subnet(ctx);
-        let host = subnet.and_then(|s| self.find_reservation(ctx, s));
+        let found = subnet.and_then(|s| self.find_reservation(ctx, s));
+        let host = found.as_deref();
         self.add_options(ctx, &mut reply, subnet, host, None, &Self::classes(ctx, &[host]));
         self.reply(ctx, reply, Vec::new())
     }

@@ -4,6 +4,7 @@
 //! stops services through this module.
 
 pub mod core;
+pub mod hosts;
 pub mod pipeline;
 pub mod runtime;
 pub mod timers;
@@ -100,6 +101,9 @@ pub enum ServiceError {
     /// The configuration names a lease backend this build cannot open yet.
     #[error("lease database type {0} is not available in this build")]
     Backend(String),
+    /// A hosts database could not be opened (Kea ARM 8.2.3).
+    #[error("hosts database: {0}")]
+    Hosts(String),
     /// The lease store refused an operation (a conflicting write of another server).
     #[error("lease store: {0}")]
     Store(String),

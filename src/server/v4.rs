@@ -13,11 +13,12 @@ use tokio::sync::watch;
 use tracing::{error, info, warn};
 
 use super::core::{Core, Limits, ServedEngine};
+use super::hosts::HostSource;
 use super::pipeline::{Decision, Family};
 use super::timers::TimerWork;
 use super::{DhcpState, ServiceError, ServiceOptions};
 use crate::clock;
-use crate::config::model::Dhcp4;
+use crate::config::model::{Dhcp4, Reservation4};
 use crate::engine::counters::Global4;
 use crate::engine::v4::{Dest4, Engine4, Outcome4, RecvMeta4};
 use crate::lease::alloc::LeaseMap4;
@@ -66,6 +67,8 @@ pub struct Shared {
     counters: Global4,
     opts: ServiceOptions,
     state: DhcpState,
+    /// The hosts databases (Kea ARM 8.2.3), if any.
+    hosts: Option<HostSource<Reservation4>>,
 }
 
 impl std::ops::Deref for Shared {
@@ -108,6 +111,11 @@ impl Shared {
         &self.state
     }
 
+    /// The hosts databases (Kea ARM 8.2.3), if any are configured.
+    pub fn hosts(&self) -> Option<&HostSource<Reservation4>> {
+        self.hosts.as_ref()
+    }
+
     /// Applies a new configuration without closing sockets or the lease file: the leases move
     /// to a lease map built for the new subnets (leases of removed subnets are kept aside) and
     /// the next packet is decided by the new engine (Kea ARM 8.8 `config-set`).
@@ -128,7 +136,10 @@ impl Shared {
             };
             let keep: Vec<u32> = cfg.subnets.iter().map(|s| s.id).collect();
             super::forget_removed_subnets(self.stats(), old.config().subnets.iter().map(|s| s.id), &keep);
-            (Engine4::new(cfg, map.clone(), self.stats().clone(), now).track_durability(), map)
+            // Rows are built against the configuration: the new one may build them differently.
+            let hosts = self.hosts.as_ref().map(|h| h.cache().clone());
+            hosts.iter().for_each(|h| h.clear());
+            (Engine4::new(cfg, map.clone(), self.stats().clone(), now).with_hosts(hosts).track_durability(), map)
         });
         // The old engine's handles are gone unless a decision still holds it; statistics of
         // removed subnets that nothing counts in any more leave the map.
@@ -148,6 +159,7 @@ pub fn can_reconfigure(old: &Dhcp4, new: &Dhcp4) -> bool {
     old.daemon.interfaces == new.daemon.interfaces
         && old.raw_sockets == new.raw_sockets
         && old.daemon.lease_database == new.daemon.lease_database
+        && old.daemon.hosts_databases == new.daemon.hosts_databases
         && old.daemon.expired == new.daemon.expired
         && old.daemon.packet_threads == new.daemon.packet_threads
 }
@@ -253,7 +265,10 @@ impl Service4 {
         let orphans = map.load(checker.check(loaded));
         info!(target: "kea-dhcp4.dhcpsrv", "DHCPSRV_MEMFILE_LEASE_FILE_LOAD loading leases from file {} ({count} leases, {} for unknown subnets)", path.display(), orphans.len());
         let map_slot = Arc::new(map);
-        let engine = Engine4::new(cfg.clone(), map_slot.clone(), stats.clone(), clock::unix_now()).track_durability();
+        let hosts = HostSource::open(&cfg.daemon.hosts_databases, false)?;
+        let engine = Engine4::new(cfg.clone(), map_slot.clone(), stats.clone(), clock::unix_now())
+            .with_hosts(hosts.as_ref().map(|h| h.cache().clone()))
+            .track_durability();
         let mut ifaces = Vec::new();
         let threads = super::packet_threads(cfg.daemon.packet_threads);
         for (name, addrs) in resolve_interfaces(&cfg.daemon.interfaces) {
@@ -275,7 +290,8 @@ impl Service4 {
             stats,
             Limits { parked: cfg.daemon.parked_packet_limit, queue: cfg.daemon.packet_queue },
         );
-        let shared = Shared { core, counters, opts, state: DhcpState::default() };
+        hosts.iter().for_each(|h| h.spawn_reserved_refresh());
+        let shared = Shared { core, counters, opts, state: DhcpState::default(), hosts };
         let shared = Arc::new(shared);
         if let Some(pg) = &opened.postgres {
             let weak = Arc::downgrade(&shared);
@@ -439,11 +455,20 @@ impl Family for V4 {
             keys.extend(pkt.requested_ip());
             keys.extend(Some(pkt.ciaddr).filter(|a| !a.is_unspecified()));
         }
-        let read = svc.store().prefetch(clients, keys)?;
-        Some(Box::pin(async move {
-            // A read that fails leaves the view as it was; the commit arbitrates anyway.
-            let _ = read.await;
-        }))
+        let hosts = svc.hosts.as_ref().and_then(|h| {
+            let engine = svc.engine();
+            let ids = batch
+                .iter()
+                .filter_map(|(bytes, _)| Pkt4::decode(bytes).ok())
+                .flat_map(|p| engine.host_identifiers(&p))
+                .collect();
+            let cfg = engine.config().clone();
+            let build: super::hosts::Build<Reservation4> =
+                Arc::new(move |subnet, json| crate::config::model::reservation4_from_json(&cfg, subnet, json));
+            h.prefetch(ids, clock::unix_now(), build)
+        });
+        let read = svc.store().prefetch(clients, keys);
+        super::hosts::join_reads(read, hosts)
     }
 
     fn durable(svc: &Shared, changes: &[LeaseChange4], tally: &mut Tally) {

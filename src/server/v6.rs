@@ -14,11 +14,12 @@ use tokio::sync::watch;
 use tracing::{error, info, warn};
 
 use super::core::{Core, Limits, ServedEngine};
+use super::hosts::HostSource;
 use super::pipeline::{Decision, Family};
 use super::timers::TimerWork;
 use super::{DhcpState, ServiceError, ServiceOptions};
 use crate::clock;
-use crate::config::model::Dhcp6;
+use crate::config::model::{Dhcp6, Reservation6};
 use crate::engine::counters::Global6;
 use crate::engine::server_id::{self, ServerIdError, SERVER_ID_FILE};
 use crate::engine::v6::{Engine6, Outcome6, RecvMeta6, Reply6};
@@ -103,6 +104,8 @@ pub struct Shared {
     counters: Global6,
     state: DhcpState,
     server_duid: Vec<u8>,
+    /// The hosts databases (Kea ARM 9.2.3), if any.
+    hosts: Option<HostSource<Reservation6>>,
 }
 
 impl std::ops::Deref for Shared {
@@ -145,6 +148,11 @@ impl Shared {
         &self.state
     }
 
+    /// The hosts databases (Kea ARM 9.2.3), if any are configured.
+    pub fn hosts(&self) -> Option<&HostSource<Reservation6>> {
+        self.hosts.as_ref()
+    }
+
     /// Applies a new configuration to the running sockets and lease file, as the DHCPv4
     /// service does; the server DUID stays the one the service opened with.
     pub fn reconfigure(&self, cfg: Arc<Dhcp6>, now: u64) {
@@ -168,8 +176,11 @@ impl Shared {
             };
             let keep: Vec<u32> = cfg.subnets.iter().map(|s| s.id).collect();
             super::forget_removed_subnets(self.stats(), old.config().subnets.iter().map(|s| s.id), &keep);
+            // Rows are built against the configuration: the new one may build them differently.
+            let hosts = self.hosts.as_ref().map(|h| h.cache().clone());
+            hosts.iter().for_each(|h| h.clear());
             let engine = Engine6::new(cfg, map.clone(), self.stats().clone(), self.server_duid.clone(), now);
-            (engine.track_durability(), map)
+            (engine.with_hosts(hosts).track_durability(), map)
         });
         // Statistics of removed subnets that nothing counts in any more leave the map.
         self.stats().sweep();
@@ -189,6 +200,7 @@ type Layout6 = (u32, Vec<(Ipv6Addr, Ipv6Addr)>, Vec<(ipnet::Ipv6Net, u8)>);
 pub fn can_reconfigure(old: &Dhcp6, new: &Dhcp6) -> bool {
     old.daemon.interfaces == new.daemon.interfaces
         && old.daemon.lease_database == new.daemon.lease_database
+        && old.daemon.hosts_databases == new.daemon.hosts_databases
         && old.daemon.expired == new.daemon.expired
         && old.server_id == new.server_id
         && old.data_directory == new.data_directory
@@ -262,7 +274,9 @@ impl Service6 {
         let orphans = map.load(checker.check(loaded));
         info!(target: "kea-dhcp6.dhcpsrv", "DHCPSRV_MEMFILE_LEASE_FILE_LOAD loading leases from file {} ({count} leases, {} for unknown subnets)", path.display(), orphans.len());
         let map_slot = Arc::new(map);
+        let hosts = HostSource::open(&cfg.daemon.hosts_databases, true)?;
         let engine = Engine6::new(cfg.clone(), map_slot.clone(), stats.clone(), duid.clone(), clock::unix_now())
+            .with_hosts(hosts.as_ref().map(|h| h.cache().clone()))
             .track_durability();
         let port = opts.v6_server_port;
         let mut ifaces = Vec::new();
@@ -301,7 +315,8 @@ impl Service6 {
             stats,
             Limits { parked: cfg.daemon.parked_packet_limit, queue: cfg.daemon.packet_queue },
         );
-        let shared = Shared { core, counters, state: DhcpState::default(), server_duid: duid };
+        hosts.iter().for_each(|h| h.spawn_reserved_refresh());
+        let shared = Shared { core, counters, state: DhcpState::default(), server_duid: duid, hosts };
         let shared = Arc::new(shared);
         if let Some(pg) = &opened.postgres {
             let weak = Arc::downgrade(&shared);
@@ -447,11 +462,20 @@ impl Family for V6 {
                 keys.extend(pd.prefixes.iter().map(|p| (crate::lease::LeaseType6::Pd, p.prefix)));
             }
         }
-        let read = svc.store().prefetch(clients, keys)?;
-        Some(Box::pin(async move {
-            // A read that fails leaves the view as it was; the commit arbitrates anyway.
-            let _ = read.await;
-        }))
+        let hosts = svc.hosts.as_ref().and_then(|h| {
+            let engine = svc.engine();
+            let ids = batch
+                .iter()
+                .filter_map(|(bytes, meta)| Some((crate::wire::v6::decode(bytes).ok()?, *meta.src.ip())))
+                .flat_map(|(d, peer)| engine.message_host_identifiers(&d.inner, &d.relays, peer))
+                .collect();
+            let cfg = engine.config().clone();
+            let build: super::hosts::Build<Reservation6> =
+                Arc::new(move |subnet, json| crate::config::model::reservation6_from_json(&cfg, subnet, json));
+            h.prefetch(ids, clock::unix_now(), build)
+        });
+        let read = svc.store().prefetch(clients, keys);
+        super::hosts::join_reads(read, hosts)
     }
 
     fn durable(svc: &Shared, changes: &[LeaseChange6], tally: &mut Tally) {

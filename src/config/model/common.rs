@@ -1413,26 +1413,25 @@ pub(crate) fn dhcp_ddns(c: &mut Checker, dd: Option<&raw::DhcpDdnsClient>) -> bo
     dd.enable_updates.unwrap_or(false)
 }
 
-/// The lease database of a DHCP section (memfile by default), after checking the host
-/// databases too.
-pub(crate) fn databases(
-    c: &mut Checker,
-    lease: Option<&raw::LeaseDatabase>,
-    hosts: Option<&raw::LeaseDatabase>,
-    hosts_list: &[raw::LeaseDatabase],
-) -> LeaseDatabase {
-    let lease_database = lease.and_then(|db| database(c, db, true)).unwrap_or(LeaseDatabase {
+/// The lease database of a DHCP section (Kea ARM 8.2.2; memfile by default).
+pub(crate) fn lease_database(c: &mut Checker, lease: Option<&raw::LeaseDatabase>) -> LeaseDatabase {
+    lease.and_then(|db| database(c, db, true)).unwrap_or(LeaseDatabase {
         kind: "memfile".into(),
         name: None,
         persist: true,
         lfc_interval: 3600,
         max_row_errors: 0,
         sql: None,
-    });
-    for db in hosts.into_iter().chain(hosts_list) {
-        database(c, db, false);
-    }
-    lease_database
+    })
+}
+
+/// `hosts-database` and `hosts-databases` (Kea ARM 8.2.3): both forms, in that order.
+pub(crate) fn hosts_databases(
+    c: &mut Checker,
+    one: Option<&raw::LeaseDatabase>,
+    list: &[raw::LeaseDatabase],
+) -> Vec<LeaseDatabase> {
+    one.into_iter().chain(list).filter_map(|db| database(c, db, false)).collect()
 }
 
 /// `host-reservation-identifiers` of the section at `at`, each one of `allowed`; Kea's
@@ -1517,8 +1516,8 @@ pub struct Daemon {
     pub sample_count: u32,
     /// `statistic-default-sample-age` in seconds (default 0: no age limit).
     pub sample_age: u64,
-    /// Whether `hosts-database` or `hosts-databases` names a database.
-    pub host_databases: bool,
+    /// `hosts-database` / `hosts-databases` (Kea ARM 8.2.3), in lookup order.
+    pub hosts_databases: Vec<LeaseDatabase>,
 }
 
 /// The [`Daemon`] of a raw `Dhcp4` or `Dhcp6` (`$ring`: the family's packet queue).
@@ -1538,12 +1537,8 @@ macro_rules! section_parts {
         common::Daemon {
             hooks: common::hooks(c, list(&d.hooks_libraries)),
             interfaces,
-            lease_database: common::databases(
-                c,
-                d.lease_database.as_ref(),
-                d.hosts_database.as_ref(),
-                list(&d.hosts_databases),
-            ),
+            lease_database: common::lease_database(c, d.lease_database.as_ref()),
+            hosts_databases: common::hosts_databases(c, d.hosts_database.as_ref(), list(&d.hosts_databases)),
             control_sockets: common::control_sockets(
                 c,
                 &d.loc,
@@ -1568,7 +1563,6 @@ macro_rules! section_parts {
             server_tag,
             sample_count,
             sample_age,
-            host_databases: d.hosts_database.is_some() || d.hosts_databases.is_some(),
         }
     }};
 }

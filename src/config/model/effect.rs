@@ -72,8 +72,6 @@ const RULES: &[Rule] = &[
     Rule { scopes: &[Subnet], fam: Fam::V4, key: "4o6-subnet", same: Same::Empty, why: "DHCPv4-over-DHCPv6 is not implemented" },
     Rule { scopes: &[Global, Network, Subnet, Class], fam: Fam::V4, key: "offer-lifetime", same: Same::Int(0), why: "offered addresses are held for a fixed short time, not for offer-lifetime" },
     Rule { scopes: &[Global], fam: Fam::Both, key: "config-control", same: Same::Never, why: "configuration backends are not implemented" },
-    Rule { scopes: &[Global], fam: Fam::Both, key: "hosts-database", same: Same::Never, why: "host reservations are read from the configuration only (host databases are not implemented yet)" },
-    Rule { scopes: &[Global], fam: Fam::Both, key: "hosts-databases", same: Same::Empty, why: "host reservations are read from the configuration only (host databases are not implemented yet)" },
     Rule { scopes: &[Interfaces], fam: Fam::V4, key: "outbound-interface", same: Same::Str("same-as-inbound"), why: "replies leave through the interface the query came in on" },
     Rule { scopes: &[Interfaces], fam: Fam::Both, key: "service-sockets-require-all", same: Same::Never, why: "a socket that cannot be opened stops the service" },
     Rule { scopes: &[Interfaces], fam: Fam::Both, key: "service-sockets-retry-wait-time", same: Same::Never, why: "opening a socket is not retried" },

@@ -17,7 +17,9 @@ pub use common::{
     HttpChannel, LeaseChecks, LeaseDatabase, OnFail, OptionValue, SqlConnection, SqlTls, TlsPaths, Triplet,
 };
 pub use d2::{ControlAgent, DdnsDomain, DhcpDdns, DnsServer, TsigKey};
+pub use v4::reservation_from_json as reservation4_from_json;
 pub use v4::{AllocatorKind, ClientClass4, Dhcp4, ExpiredLeases, Params4, Pool4, Reservation4, Subnet4};
+pub use v6::reservation_from_json as reservation6_from_json;
 pub use v6::{
     ClientClass6, Dhcp6, MacSource, Params6, PdPool, Pool6, Reservation6, ServerIdConfig, ServerIdType, Subnet6,
 };
@@ -206,6 +208,24 @@ fn generic_checks(c: &mut Checker, v: &V<'_>, section: Section) {
 /// The items of an optional raw list.
 pub(crate) fn list<T>(l: &Option<Vec<T>>) -> &[T] {
     l.as_deref().unwrap_or_default()
+}
+
+/// One reservation from Kea's host JSON (host_cmds, a hosts database row), built by `one`, the
+/// configuration check's own builder (Kea ARM 8.3); the first error is the answer.
+pub(crate) fn host_from_json<Raw: serde::de::DeserializeOwned, R>(
+    json: &serde_json::Value,
+    one: impl FnOnce(&mut Checker, &Raw) -> Option<R>,
+) -> Result<R, String> {
+    let pos = crate::config::text::Pos { file: "<host>".into(), line: 1, col: 1 };
+    let node = crate::config::text::Node::from_json(json, &pos);
+    let raw: Raw = crate::config::de::from_node(&node, "reservation").map_err(|e| e.to_string())?;
+    let mut c = Checker { errors: Vec::new(), warnings: Vec::new(), opts: LoadOptions::default() };
+    let built = one(&mut c, &raw);
+    match (c.errors.first(), built) {
+        (Some(d), _) => Err(d.msg.clone()),
+        (None, Some(r)) => Ok(r),
+        (None, None) => Err("the reservation has no identifier".into()),
+    }
 }
 
 /// Collects errors and warnings during the semantic pass.

@@ -418,6 +418,13 @@ fn opt_addr(c: &mut Checker, at: &Loc, key: &str, text: Option<&str>) -> Option<
     a
 }
 
+/// A reservation in Kea's host JSON for subnet `subnet_id` (0: global), checked against the
+/// running configuration as a configured one is (Kea ARM host_cmds, hosts databases).
+pub fn reservation_from_json(cfg: &Dhcp4, subnet_id: u32, host: &serde_json::Value) -> Result<Reservation4, String> {
+    let subnet = cfg.subnets.iter().find(|s| s.id == subnet_id).map(|s| s.prefix);
+    super::host_from_json(host, |c, r: &raw::dhcp4::Reservation4| reservation(c, r, subnet.as_ref(), &cfg.option_defs))
+}
+
 fn reservation(
     c: &mut Checker,
     r: &raw::dhcp4::Reservation4,

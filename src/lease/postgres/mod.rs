@@ -7,6 +7,7 @@
 //! 13.0 up to the versions of Kea 3.0, with the columns later versions add used when they are
 //! there.
 
+pub mod hosts;
 pub mod rows;
 mod store;
 
