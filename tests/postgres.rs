@@ -656,7 +656,8 @@ fn reservations_in_the_hosts_table_are_served_and_host_commands_write_them() {
 
 /// A DHCPv6 host row (hardware address, as Kea takes it from the client's DUID) with an
 /// address and a prefix in ipv6_reservations and an option row: dhclient gets both
-/// reservations, and reservation-get-by-id shows the host.
+/// reservations, reservation-get-by-id shows the host, and a `readonly` database refuses
+/// reservation-add.
 #[test]
 fn a_dhcpv6_host_row_gives_its_address_and_prefix() {
     require_root_and(&["dhclient", "ip"]);
@@ -689,7 +690,7 @@ fn a_dhcpv6_host_row_gives_its_address_and_prefix() {
   "subnet6": [{{"id": 1, "subnet": "2001:db8:1::/64", "interface": "{si}",
      "pools": [{{"pool": "2001:db8:1::100-2001:db8:1::1ff"}}],
      "pd-pools": [{{"prefix": "2001:db8:8000::", "prefix-len": 48, "delegated-len": 56}}]}}]}}}}"#,
-        db.database_json()
+        db.database_json().replace('}', r#", "readonly": true}"#)
     );
     let server = Server::start_v6(&srv, dir.path(), &cfg);
     let run6 =
@@ -706,4 +707,11 @@ fn a_dhcpv6_host_row_gives_its_address_and_prefix() {
     assert_eq!(host["ip-addresses"], serde_json::json!(["2001:db8:1::77"]), "{got}");
     assert_eq!(host["prefixes"], serde_json::json!(["2001:db8:8000:4200::/56"]), "{got}");
     assert_eq!(host["subnet-id"], 1, "{got}");
+    let add = common::control(
+        &dir.path().join("kakapo6.sock"),
+        &serde_json::json!({"command": "reservation-add", "arguments": {"reservation": {
+            "subnet-id": 1, "duid": "00:03:00:01:02:00:00:00:66:02", "ip-addresses": ["2001:db8:1::78"]}}}),
+    );
+    assert_eq!(add["result"], 1, "a readonly hosts database takes no reservation-add: {add}");
+    assert_eq!(db.sql("SELECT count(*) FROM hosts"), "1");
 }
