@@ -87,6 +87,7 @@ fn db_init(args: DbInit) -> anyhow::Result<()> {
         cfg.password(p);
     }
     let rt = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
+    let cfg = kakapo::lease::postgres::PgConfig::plain(cfg)?;
     rt.block_on(kakapo::lease::postgres::db_init(&cfg))?;
     println!("Database version reported after initialization: 13.0");
     Ok(())

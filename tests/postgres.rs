@@ -715,3 +715,135 @@ fn a_dhcpv6_host_row_gives_its_address_and_prefix() {
     assert_eq!(add["result"], 1, "a readonly hosts database takes no reservation-add: {add}");
     assert_eq!(db.sql("SELECT count(*) FROM hosts"), "1");
 }
+
+/// kakapo on `config` in the test's own namespace-free process (no DHCP interfaces, only the
+/// database and the control socket), waited for until it started or exited: Ok(the running
+/// child) or Err((exit status, its log)).
+fn start_headless(dir: &std::path::Path, config: &str) -> Result<std::process::Child, (Option<i32>, String)> {
+    let cfg = dir.join("kea-dhcp4.conf");
+    std::fs::write(&cfg, config).unwrap();
+    let log = dir.join("headless.log");
+    let out = std::fs::File::create(&log).unwrap();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_kakapo"))
+        .args(["-c", cfg.to_str().unwrap()])
+        .envs(common::policy_env(dir))
+        .stdout(out.try_clone().unwrap())
+        .stderr(out)
+        .spawn()
+        .unwrap();
+    let start = kakapo::clock::monotonic_now();
+    while start.elapsed() < Duration::from_secs(30) {
+        if let Some(st) = child.try_wait().unwrap() {
+            return Err((st.code(), std::fs::read_to_string(&log).unwrap_or_default()));
+        }
+        if std::fs::read_to_string(&log).unwrap_or_default().contains("DHCP4_STARTED") {
+            return Ok(child);
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let _ = child.kill();
+    let _ = child.wait();
+    Err((None, format!("neither started nor exited in 30 s: {}", std::fs::read_to_string(&log).unwrap_or_default())))
+}
+
+fn stop(mut child: std::process::Child) {
+    let _ = nix::sys::signal::kill(nix::unistd::Pid::from_raw(child.id() as i32), nix::sys::signal::Signal::SIGTERM);
+    let _ = child.wait();
+}
+
+/// TLS to the database (Kea 3.0's trust-anchor, cert-file, key-file, ssl-mode) against a
+/// cluster of the test's own that takes TCP connections only over TLS and only with a client
+/// certificate its CA signed: verify-full with the right anchor and certificate starts, and
+/// a lease written through the control channel is in lease4 over an encrypted connection
+/// (pg_stat_ssl); no client certificate, a foreign trust anchor, or ssl-mode disable each
+/// stop the start with exit 1 and the reason.
+#[test]
+fn tls_to_the_database_verifies_the_server_and_presents_the_client_certificate() {
+    require_root_and(&["kea-admin", "openssl"]);
+    let dir = tempfile::tempdir().unwrap();
+    let (pki, other) = (dir.path().join("pki"), dir.path().join("other"));
+    for d in [&pki, &other] {
+        std::fs::create_dir_all(d).unwrap();
+        common::make_pki(d, &["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1"], None);
+    }
+    let cluster = common::pg::Cluster::start_tls("tls", &pki);
+    cluster.kea_db("kea", "");
+    let f = |d: &std::path::Path, n: &str| d.join(n).display().to_string();
+    let config = |tls: &str| {
+        format!(
+            r#"{{"Dhcp4": {{"interfaces-config": {{"interfaces": []}},
+  "lease-database": {{"type": "postgresql", "name": "kea", "host": "127.0.0.1", "port": {}, "user": "root"{tls}}},
+  "control-socket": {{"socket-type": "unix", "socket-name": "kakapo4.sock"}},
+  "subnet4": [{{"id": 1, "subnet": "192.0.2.0/24", "pools": [{{"pool": "192.0.2.100 - 192.0.2.109"}}]}}]}}}}"#,
+            cluster.port
+        )
+    };
+    let tls = |anchor: &std::path::Path, client: bool, mode: &str| {
+        let mut t = format!(r#", "trust-anchor": "{}", "ssl-mode": "{mode}""#, f(anchor, "ca.pem"));
+        if client {
+            t += &format!(r#", "cert-file": "{}", "key-file": "{}""#, f(&pki, "client.pem"), f(&pki, "client.key"));
+        }
+        t
+    };
+    let child = start_headless(dir.path(), &config(&tls(&pki, true, "verify-full")))
+        .unwrap_or_else(|(code, log)| panic!("verify-full with the right anchor: exit {code:?}\n{log}"));
+    let add = serde_json::json!({"command": "lease4-add", "arguments": {
+        "ip-address": "192.0.2.101", "hw-address": "02:00:00:00:7e:01", "subnet-id": 1, "valid-lft": 600}});
+    let r = common::control(&dir.path().join("kakapo4.sock"), &add);
+    assert_eq!(r["result"], 0, "{r}");
+    let address = u32::from(std::net::Ipv4Addr::new(192, 0, 2, 101));
+    assert_eq!(
+        cluster.sql("kea", &format!("SELECT encode(hwaddr, 'hex') FROM lease4 WHERE address = {address}")),
+        "02000000".to_string() + "7e01"
+    );
+    let ssl = cluster.sql(
+        "kea",
+        "SELECT bool_and(s.ssl) FROM pg_stat_ssl s JOIN pg_stat_activity a USING (pid) WHERE a.application_name = 'kakapo'",
+    );
+    assert_eq!(ssl, "t", "kakapo's connections are encrypted");
+    stop(child);
+
+    for (what, tls, needle) in [
+        ("no client certificate", tls(&pki, false, "verify-full"), "certificate"),
+        ("a foreign trust anchor", tls(&other, true, "verify-ca"), "certificate"),
+        ("ssl-mode disable", tls(&pki, true, "disable"), "no encryption"),
+    ] {
+        match start_headless(dir.path(), &config(&tls)) {
+            Ok(c) => {
+                stop(c);
+                panic!("{what}: the server started");
+            }
+            Err((code, log)) => {
+                assert_eq!(code, Some(1), "{what}: {log}");
+                assert!(log.to_lowercase().contains(needle), "{what}: the reason ({needle}) is logged: {log}");
+            }
+        }
+    }
+}
+
+/// retry-on-startup: a database that is down when the server starts is waited for
+/// (max-reconnect-tries, reconnect-wait-time) and the server starts once it is up.
+#[test]
+fn retry_on_startup_waits_for_the_database() {
+    require_root_and(&["kea-admin"]);
+    let cluster = common::pg::Cluster::start("retry");
+    let db =
+        cluster.kea_db("kea", r#", "retry-on-startup": true, "max-reconnect-tries": 100, "reconnect-wait-time": 200"#);
+    cluster.stop();
+    let dir = tempfile::tempdir().unwrap();
+    let config = format!(
+        r#"{{"Dhcp4": {{"interfaces-config": {{"interfaces": []}}, "lease-database": {db},
+  "subnet4": [{{"id": 1, "subnet": "192.0.2.0/24", "pools": [{{"pool": "192.0.2.100 - 192.0.2.109"}}]}}]}}}}"#
+    );
+    let started = std::thread::scope(|s| {
+        s.spawn(|| {
+            std::thread::sleep(Duration::from_secs(2));
+            cluster.start_again();
+        });
+        start_headless(dir.path(), &config)
+    });
+    let child = started.unwrap_or_else(|(code, log)| panic!("exit {code:?}\n{log}"));
+    let log = std::fs::read_to_string(dir.path().join("headless.log")).unwrap();
+    assert!(log.contains("DHCPSRV_PGSQL_LEASE_DB_RECONNECT_ATTEMPT_SCHEDULE"), "it waited: {log}");
+    stop(child);
+}

@@ -107,8 +107,10 @@ pub struct Cluster {
     pub dir: std::path::PathBuf,
     /// The data directory inside it.
     data: String,
-    /// The port in the socket's name.
+    /// The port in the socket's name (and on 127.0.0.1 for a TLS cluster).
     pub port: u16,
+    /// Server options beyond the socket (TLS).
+    extra: String,
 }
 
 const BIN: &str = "/usr/lib/postgresql/15/bin";
@@ -134,13 +136,34 @@ impl Cluster {
         super::run(&["chown", "postgres:postgres", dir.to_str().unwrap()]);
         let port = 20_000 + (std::process::id() % 20_000) as u16;
         let data = dir.join("data").to_string_lossy().into_owned();
-        let c = Cluster { dir, data, port };
+        let c = Cluster { dir, data, port, extra: String::new() };
         as_postgres(&[&format!("{BIN}/initdb"), "-D", c.data(), "-A", "peer", "-U", "postgres"]);
         c.pg_ctl("start");
         let psql = |sql: &str| {
             as_postgres(&["psql", "-h", c.socket(), "-p", &c.port.to_string(), "-d", "postgres", "-qc", sql])
         };
         psql("CREATE ROLE root LOGIN SUPERUSER");
+        c
+    }
+
+    /// [`Cluster::start`], also on 127.0.0.1 with TLS only: the server certificate and key and
+    /// the CA of `pki` ([`super::make_pki`]); a TCP client must present a certificate that CA
+    /// signed (`clientcert=verify-ca`) and may not connect without TLS.
+    pub fn start_tls(tag: &str, pki: &std::path::Path) -> Cluster {
+        let mut c = Cluster::start(tag);
+        c.pg_ctl("stop");
+        for f in ["server.pem", "server.key", "ca.pem"] {
+            std::fs::copy(pki.join(f), c.dir.join(f)).unwrap();
+            super::run(&["chown", "postgres:postgres", c.dir.join(f).to_str().unwrap()]);
+        }
+        super::run(&["chmod", "600", c.dir.join("server.key").to_str().unwrap()]);
+        let hba = "local all all peer\nhostssl all all 127.0.0.1/32 trust clientcert=verify-ca\nhost all all 127.0.0.1/32 reject\n";
+        std::fs::write(std::path::Path::new(&c.data).join("pg_hba.conf"), hba).unwrap();
+        let d = c.socket().to_string();
+        c.extra = format!(
+            " -c listen_addresses=127.0.0.1 -c ssl=on -c ssl_cert_file={d}/server.pem -c ssl_key_file={d}/server.key -c ssl_ca_file={d}/ca.pem"
+        );
+        c.pg_ctl("start");
         c
     }
 
@@ -154,7 +177,10 @@ impl Cluster {
     }
 
     fn pg_ctl(&self, action: &str) {
-        let opts = format!("-k {} -c listen_addresses='' -p {}", self.socket(), self.port);
+        let opts = match self.extra.as_str() {
+            "" => format!("-k {} -c listen_addresses='' -p {}", self.socket(), self.port),
+            extra => format!("-k {} -p {}{extra}", self.socket(), self.port),
+        };
         let log = self.dir.join("log").to_string_lossy().into_owned();
         as_postgres(&[
             &format!("{BIN}/pg_ctl"),

@@ -8,11 +8,9 @@
 //! for no IPv4 address or next-server, `''` for no string, NULL for the other family's subnet.
 
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
-use std::time::Duration;
 
 use serde_json::{json, Map, Value};
 use tokio_postgres::types::ToSql;
-use tokio_postgres::NoTls;
 
 use super::{client_config, connect, schema, PgError, Pool};
 use crate::config::model::{HostIdentifier, LeaseDatabase, OptionValue};
@@ -119,17 +117,15 @@ impl PgHosts {
         let name =
             db.name.as_deref().ok_or_else(|| PgError::Unsupported("the hosts database needs a 'name'".into()))?;
         let cfg = client_config(name, sql)?;
-        let client = connect(&cfg).await?;
+        let client = match connect(&cfg).await {
+            Ok(c) => c,
+            Err(e) if sql.retry_on_startup => retried(&cfg, sql, e).await?,
+            Err(e) => return Err(e),
+        };
         schema(&client).await?;
         let ty = "SELECT data_type FROM information_schema.columns WHERE table_schema = current_schema() AND table_name = 'ipv6_reservations' AND column_name = 'address'";
         let inet = client.query_opt(ty, &[]).await?.is_some_and(|r| r.get::<_, String>(0) == "inet");
-        let mgr = deadpool_postgres::Manager::new(cfg, NoTls);
-        let pool = Pool::builder(mgr)
-            .max_size(2)
-            .wait_timeout(Some(Duration::from_secs(u64::from(sql.connect_timeout.max(1)))))
-            .runtime(deadpool_postgres::Runtime::Tokio1)
-            .build()
-            .map_err(|e| PgError::Connect(e.to_string()))?;
+        let pool = cfg.pool(2)?;
         Ok(PgHosts { pool, readonly: sql.readonly, v6, inet })
     }
 
@@ -467,6 +463,23 @@ impl PgHosts {
         };
         Ok(n.map_err(PgError::from)?)
     }
+}
+
+/// `retry-on-startup` for a hosts database: `max-reconnect-tries` more attempts,
+/// `reconnect-wait-time` apart, before the start fails with the last error.
+async fn retried(
+    cfg: &super::PgConfig,
+    sql: &crate::config::model::SqlConnection,
+    mut last: PgError,
+) -> Result<tokio_postgres::Client, PgError> {
+    for _ in 0..sql.max_reconnect_tries {
+        tokio::time::sleep(std::time::Duration::from_millis(u64::from(sql.reconnect_wait_time))).await;
+        match connect(cfg).await {
+            Ok(c) => return Ok(c),
+            Err(e) => last = e,
+        }
+    }
+    Err(last)
 }
 
 fn push(m: &mut Map<String, Value>, key: &str, v: Value) {

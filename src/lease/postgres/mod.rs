@@ -10,11 +10,13 @@
 pub mod hosts;
 pub mod rows;
 mod store;
+mod tls;
 
 use std::sync::Arc;
 use std::time::Duration;
 
-use tokio_postgres::{Client, NoTls};
+use tokio_postgres::Client;
+use tokio_postgres_rustls::MakeRustlsConnect;
 
 use crate::config::model::{LeaseDatabase, SqlConnection};
 pub use rows::PgLease;
@@ -62,16 +64,42 @@ pub struct Schema {
     pub lease6_inet: bool,
 }
 
-/// The client configuration of a `lease-database` of type postgresql (Kea ARM 8.2.2.2).
-pub fn client_config(name: &str, sql: &SqlConnection) -> Result<tokio_postgres::Config, PgError> {
-    let tls = &sql.tls;
-    let wants_tls = tls.trust_anchor.is_some() || tls.cert_file.is_some() || tls.key_file.is_some();
-    if wants_tls || tls.ssl_mode.as_deref().is_some_and(|m| m != "disable" && m != "prefer") {
-        return Err(PgError::Unsupported(
-            "TLS to the PostgreSQL server (trust-anchor, cert-file, key-file, ssl-mode) is not implemented yet".into(),
-        ));
+/// How to reach a database: the client configuration and the TLS connector.
+#[derive(Clone)]
+pub struct PgConfig {
+    /// Host, port, user, timeouts and the TLS mode.
+    pub cfg: tokio_postgres::Config,
+    /// The TLS connector (used unless the mode is `disable`).
+    pub tls: MakeRustlsConnect,
+}
+
+impl std::fmt::Debug for PgConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PgConfig").field("cfg", &self.cfg).finish_non_exhaustive()
     }
+}
+
+impl PgConfig {
+    /// A configuration without TLS (`db-init`'s command line).
+    pub fn plain(mut cfg: tokio_postgres::Config) -> Result<PgConfig, PgError> {
+        let (tls, mode) = tls::connector(&crate::config::model::SqlTls::default())?;
+        cfg.ssl_mode(mode);
+        Ok(PgConfig { cfg, tls })
+    }
+
+    /// A pool of `size` connections.
+    fn pool(&self, size: usize) -> Result<Pool, PgError> {
+        let mgr = deadpool_postgres::Manager::new(self.cfg.clone(), self.tls.clone());
+        Pool::builder(mgr).max_size(size).build().map_err(|e| PgError::Connect(e.to_string()))
+    }
+}
+
+/// The client configuration of a `lease-database` or `hosts-database` of type postgresql
+/// (Kea ARM 8.2.2.2), TLS included.
+pub fn client_config(name: &str, sql: &SqlConnection) -> Result<PgConfig, PgError> {
+    let (tls, mode) = tls::connector(&sql.tls)?;
     let mut c = tokio_postgres::Config::new();
+    c.ssl_mode(mode);
     c.dbname(name);
     c.host(sql.host.as_deref().unwrap_or("localhost"));
     if let Some(p) = sql.port {
@@ -90,7 +118,7 @@ pub fn client_config(name: &str, sql: &SqlConnection) -> Result<tokio_postgres::
     if sql.tcp_user_timeout > 0 {
         c.tcp_user_timeout(Duration::from_secs(u64::from(sql.tcp_user_timeout)));
     }
-    Ok(c)
+    Ok(PgConfig { cfg: c, tls })
 }
 
 /// The whole text of a client error: the server's message, or the I/O error under it.
@@ -108,8 +136,8 @@ pub fn describe(e: &tokio_postgres::Error) -> String {
 }
 
 /// One connection; its I/O runs as a task of the current runtime.
-pub async fn connect(cfg: &tokio_postgres::Config) -> Result<Client, PgError> {
-    let (client, conn) = cfg.connect(NoTls).await.map_err(|e| PgError::Connect(describe(&e)))?;
+pub async fn connect(cfg: &PgConfig) -> Result<Client, PgError> {
+    let (client, conn) = cfg.cfg.connect(cfg.tls.clone()).await.map_err(|e| PgError::Connect(describe(&e)))?;
     tokio::spawn(async move {
         if let Err(e) = conn.await {
             let code = e.code().map_or("none", |c| c.code()).to_string();
@@ -153,7 +181,7 @@ pub const SCHEMA_SQL: &str = include_str!("schema.sql");
 
 /// Creates Kea's schema 13.0 on an empty database (kea-admin's `db-init pgsql`, without Kea
 /// installed); a database that already has a Kea schema is left alone and refused.
-pub async fn db_init(cfg: &tokio_postgres::Config) -> Result<(), PgError> {
+pub async fn db_init(cfg: &PgConfig) -> Result<(), PgError> {
     let client = connect(cfg).await?;
     let exists: bool = client.query_one("SELECT to_regclass('schema_version') IS NOT NULL", &[]).await?.get(0);
     if exists {
@@ -175,18 +203,23 @@ pub async fn open<L: PgLease>(db: &LeaseDatabase) -> Result<(Arc<PgStore<L>>, Ve
     let sql = db.sql.as_ref().ok_or_else(|| PgError::Unsupported("not a SQL database".into()))?;
     let name = db.name.as_deref().ok_or_else(|| PgError::Unsupported("the lease database needs a 'name'".into()))?;
     let cfg = client_config(name, sql)?;
-    let writer = connect(&cfg).await?;
-    let schema = schema(&writer).await?;
-    let mgr = deadpool_postgres::Manager::new(cfg.clone(), NoTls);
-    let pool = Pool::builder(mgr).max_size(READERS).build().map_err(|e| PgError::Connect(e.to_string()))?;
-    let rows =
-        writer.query(&format!("SELECT {} FROM {} ORDER BY {}", L::columns(&schema), L::TABLE, L::ORDER), &[]).await?;
-    let loaded = rows.iter().map(|r| L::from_row(r, &schema).map_err(PgError::Row)).collect::<Result<Vec<L>, _>>()?;
     let reconnect = store::Reconnect {
         cfg: cfg.clone(),
         tries: sql.max_reconnect_tries,
         wait: Duration::from_millis(u64::from(sql.reconnect_wait_time)),
     };
+    let writer = match connect(&cfg).await {
+        Ok(c) => c,
+        // retry-on-startup (Kea 2.6+): the start waits for the database as a lost connection
+        // would be waited for.
+        Err(e) if sql.retry_on_startup => store::reconnected::<L>(&reconnect).await.ok_or(e)?,
+        Err(e) => return Err(e),
+    };
+    let schema = schema(&writer).await?;
+    let pool = cfg.pool(READERS)?;
+    let rows =
+        writer.query(&format!("SELECT {} FROM {} ORDER BY {}", L::columns(&schema), L::TABLE, L::ORDER), &[]).await?;
+    let loaded = rows.iter().map(|r| L::from_row(r, &schema).map_err(PgError::Row)).collect::<Result<Vec<L>, _>>()?;
     Ok((Arc::new(PgStore::new(Arc::new(pool), schema, writer, reconnect)), loaded))
 }
 

@@ -89,7 +89,7 @@ pub type DbEvents = Box<dyn Fn(DbEvent) + Send + Sync>;
 #[derive(Clone)]
 pub(crate) struct Reconnect {
     /// Where to connect.
-    pub(crate) cfg: tokio_postgres::Config,
+    pub(crate) cfg: super::PgConfig,
     /// Attempts after a loss (0: none).
     pub(crate) tries: u32,
     /// Between attempts.
@@ -346,7 +346,7 @@ async fn write_loop<L: PgLease>(
 }
 
 /// A new writer connection after a loss, or None once the tries are used up.
-async fn reconnected<L: PgLease>(r: &Reconnect) -> Option<Client> {
+pub(super) async fn reconnected<L: PgLease>(r: &Reconnect) -> Option<Client> {
     let d = daemon::<L>();
     pglog!(warn, L, "{d}_DB_RECONNECT_LOST_CONNECTION database connection lost.");
     if r.tries == 0 {
