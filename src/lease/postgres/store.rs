@@ -10,6 +10,7 @@
 //! again without it, and its caller gets [`StoreError::Conflict`] and decides again; the
 //! rows that won reach the engine's view with the next [`LeaseStore::prefetch`].
 
+use std::collections::HashMap;
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::{Arc, Mutex, OnceLock};
@@ -175,7 +176,10 @@ impl<L: PgLease> PgStore<L> {
         Box::pin(async move {
             let client = pool.get().await.map_err(|e| StoreError::Database(e.to_string()))?;
             let refs: Vec<&(dyn ToSql + Sync)> = params.iter().map(|p| p.as_ref() as &(dyn ToSql + Sync)).collect();
-            let rows = client.query(&sql, &refs).await.map_err(|e| StoreError::Database(super::describe(&e)))?;
+            let db = |e: tokio_postgres::Error| StoreError::Database(super::describe(&e));
+            // Prepared once per connection: the server parses and plans the text once.
+            let stmt = client.prepare_cached(&sql).await.map_err(db)?;
+            let rows = client.query(&stmt, &refs).await.map_err(db)?;
             rows.iter().map(|r| L::from_row(r, &schema).map_err(StoreError::Database)).collect()
         })
     }
@@ -315,12 +319,15 @@ async fn write_loop<L: PgLease>(
             f(e);
         }
     };
+    let mut prepared = Prepared::new();
     while let Some(first) = rx.recv().await {
         if client.is_closed() {
             tell(DbEvent::Lost);
             match reconnected::<L>(&reconnect).await {
                 Some(c) => {
                     client = c;
+                    // Prepared statements live in the lost session.
+                    prepared.clear();
                     tell(DbEvent::Recovered);
                 }
                 None => tell(DbEvent::GaveUp),
@@ -336,7 +343,7 @@ async fn write_loop<L: PgLease>(
         let results = if client.is_closed() {
             jobs.iter().map(|_| Outcome::Failed("the connection to the lease database is lost".into())).collect()
         } else {
-            write_batch::<L>(&mut client, schema, &jobs).await
+            write_batch::<L>(&mut client, &mut prepared, schema, &jobs).await
         };
         record_health(&health, &results);
         for (job, r) in jobs.into_iter().zip(results) {
@@ -396,12 +403,20 @@ fn record_health<L: PgLease>(health: &Mutex<StoreHealth>, results: &[Outcome<L>]
 
 /// Writes `jobs` in one transaction. Jobs that find another row than they were decided on
 /// are conflicts (answered with the rows found); the rest are written again without them.
-async fn write_batch<L: PgLease>(client: &mut Client, schema: Schema, jobs: &[Job<L>]) -> Vec<Outcome<L>> {
+/// The writer connection's prepared statements by text (Kea's writes are a handful of texts).
+type Prepared = HashMap<String, tokio_postgres::Statement>;
+
+async fn write_batch<L: PgLease>(
+    client: &mut Client,
+    prepared: &mut Prepared,
+    schema: Schema,
+    jobs: &[Job<L>],
+) -> Vec<Outcome<L>> {
     let mut live: Vec<usize> = (0..jobs.len()).collect();
     let mut out: Vec<Option<Outcome<L>>> = (0..jobs.len()).map(|_| None).collect();
     // Each pass either commits or removes at least one conflicting job.
     while !live.is_empty() {
-        match try_batch::<L>(client, schema, jobs, &live).await {
+        match try_batch::<L>(client, prepared, schema, jobs, &live).await {
             Ok(conflicts) if conflicts.is_empty() => {
                 live.iter().for_each(|&i| out[i] = Some(Outcome::Durable));
                 break;
@@ -443,6 +458,7 @@ async fn current_rows<L: PgLease>(client: &Client, schema: Schema, keys: &[L::Ke
 /// conflicted; returns the conflicting jobs with their keys.
 async fn try_batch<L: PgLease>(
     client: &mut Client,
+    prepared: &mut Prepared,
     schema: Schema,
     jobs: &[Job<L>],
     live: &[usize],
@@ -452,10 +468,22 @@ async fn try_batch<L: PgLease>(
         .iter()
         .flat_map(|&i| jobs[i].changes.iter().map(move |c| (i, statement::<L>(schema, c), c.lease().key())))
         .collect();
+    for (_, (sql, _), _) in &statements {
+        if !prepared.contains_key(sql) {
+            let st = tx.prepare(sql).await?;
+            prepared.insert(sql.clone(), st);
+        }
+    }
+    let prepared = &*prepared;
     let runs = statements.iter().map(|(_, (sql, params), _)| {
         let refs: Vec<&(dyn ToSql + Sync)> = params.iter().map(|p| p.as_ref() as &(dyn ToSql + Sync)).collect();
         let tx = &tx;
-        async move { tx.execute(sql.as_str(), &refs).await }
+        async move {
+            match prepared.get(sql) {
+                Some(st) => tx.execute(st, &refs).await,
+                None => tx.execute(sql.as_str(), &refs).await,
+            }
+        }
     });
     // Sent together: tokio-postgres pipelines the statements of one connection.
     let counts = futures_util::future::try_join_all(runs).await?;
