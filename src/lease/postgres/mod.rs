@@ -87,9 +87,14 @@ impl PgConfig {
         Ok(PgConfig { cfg, tls })
     }
 
-    /// A pool of `size` connections.
+    /// A pool of `size` connections for reads.
     fn pool(&self, size: usize) -> Result<Pool, PgError> {
-        let mgr = deadpool_postgres::Manager::new(self.cfg.clone(), self.tls.clone());
+        let mut cfg = self.cfg.clone();
+        // Every read kakapo makes has an index. A plan made while a new table was nearly
+        // empty would otherwise scan it whole for ever after (the prepared batch reads'
+        // `= ANY` lists), or each read would have to be planned again.
+        cfg.options("-c enable_seqscan=off");
+        let mgr = deadpool_postgres::Manager::new(cfg, self.tls.clone());
         Pool::builder(mgr).max_size(size).build().map_err(|e| PgError::Connect(e.to_string()))
     }
 }
