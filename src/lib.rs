@@ -18,6 +18,7 @@ pub mod api;
 pub mod clock;
 pub mod config;
 pub mod engine;
+pub mod ha;
 pub mod lease;
 pub mod logging;
 pub mod net;

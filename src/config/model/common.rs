@@ -794,6 +794,16 @@ pub(crate) fn hooks(c: &mut Checker, list: &[raw::HooksLibrary]) -> Vec<HookLibr
     out
 }
 
+/// The relationships configured for `libdhcp_ha.so` (Kea ARM 16.x), checked.
+pub(crate) fn ha(c: &mut Checker, list: &[raw::HooksLibrary]) -> Vec<super::HaRelationship> {
+    let is_ha = |h: &&raw::HooksLibrary| {
+        h.library.as_deref().and_then(|l| Path::new(l).file_name()).is_some_and(|f| f == "libdhcp_ha.so")
+    };
+    let Some(h) = list.iter().find(is_ha) else { return Vec::new() };
+    let params = h.parameters.clone().unwrap_or(serde_json::Value::Null);
+    super::ha::relationships(c, &h.loc, &params)
+}
+
 /// `lease-database` or one hosts database entry (Kea ARM 8.2.2, 8.2.3).
 pub(crate) fn database(c: &mut Checker, db: &raw::LeaseDatabase, memfile_allowed: bool) -> Option<LeaseDatabase> {
     let Some(kind) = db.r#type.as_deref() else {
@@ -1518,6 +1528,8 @@ pub struct Daemon {
     pub sample_age: u64,
     /// `hosts-database` / `hosts-databases` (Kea ARM 8.2.3), in lookup order.
     pub hosts_databases: Vec<LeaseDatabase>,
+    /// The HA hook's relationships (Kea ARM 16.x "High Availability"); empty without it.
+    pub ha: Vec<super::HaRelationship>,
 }
 
 /// The [`Daemon`] of a raw `Dhcp4` or `Dhcp6` (`$ring`: the family's packet queue).
@@ -1536,6 +1548,7 @@ macro_rules! section_parts {
         );
         common::Daemon {
             hooks: common::hooks(c, list(&d.hooks_libraries)),
+            ha: common::ha(c, list(&d.hooks_libraries)),
             interfaces,
             lease_database: common::lease_database(c, d.lease_database.as_ref()),
             hosts_databases: common::hosts_databases(c, d.hosts_database.as_ref(), list(&d.hosts_databases)),

@@ -7,6 +7,7 @@
 pub(crate) mod common;
 mod d2;
 mod effect;
+mod ha;
 mod v4;
 mod v6;
 
@@ -17,6 +18,7 @@ pub use common::{
     HttpChannel, LeaseChecks, LeaseDatabase, OnFail, OptionValue, SqlConnection, SqlTls, TlsPaths, Triplet,
 };
 pub use d2::{ControlAgent, DdnsDomain, DhcpDdns, DnsServer, TsigKey};
+pub use ha::{HaMode, HaPause, HaPeer, HaRelationship, HaRole, HA_STATES};
 pub use v4::reservation_from_json as reservation4_from_json;
 pub use v4::{AllocatorKind, ClientClass4, Dhcp4, ExpiredLeases, Params4, Pool4, Reservation4, Subnet4};
 pub use v6::reservation_from_json as reservation6_from_json;

@@ -21,6 +21,7 @@ pub mod common;
 pub mod ddns;
 pub mod dhcp4;
 pub mod dhcp6;
+pub mod ha;
 
 #[cfg(test)]
 mod tests {
