@@ -122,7 +122,7 @@ const ALLOWED: &[(&str, &[&str])] = &[
     ("config", &["config", "wire", "safefs", "logging"]),
     ("engine", &["engine", "wire", "config", "lease", "stats", "clock"]),
     ("lease", &["lease", "config", "wire", "clock", "safefs"]),
-    ("ha", &["ha", "config", "wire", "clock"]),
+    ("ha", &["ha", "config", "wire", "lease", "clock"]),
     // The pipeline drives engine, store and sockets; the control API drives it, never the
     // other way round.
     ("server", &["server", "engine", "lease", "config", "wire", "net", "stats", "clock", "safefs"]),

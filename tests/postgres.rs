@@ -142,6 +142,17 @@ fn a_wrong_password_or_unknown_database_exits_1() {
 
 /// One simulated client's DHCPv4 message, relayed from `giaddr` (RFC 2131, RFC 3046).
 fn relayed(n: u32, msg: kakapo::wire::v4::MessageType, giaddr: std::net::Ipv4Addr, opts: &[(u8, [u8; 4])]) -> Vec<u8> {
+    let opts: Vec<(u8, Vec<u8>)> = opts.iter().map(|(c, v)| (*c, v.to_vec())).collect();
+    relayed_with(n, msg, giaddr, &opts)
+}
+
+/// [`relayed`] with options of any length.
+fn relayed_with(
+    n: u32,
+    msg: kakapo::wire::v4::MessageType,
+    giaddr: std::net::Ipv4Addr,
+    opts: &[(u8, Vec<u8>)],
+) -> Vec<u8> {
     use kakapo::wire::v4::Pkt4;
     let mut p = Pkt4 { htype: 1, hlen: 6, hops: 1, xid: 0x4400_0000 + n, giaddr, ..Pkt4::default() };
     p.chaddr[..6].copy_from_slice(&[2, 0x5e, 0, (n >> 16) as u8, (n >> 8) as u8, n as u8]);
@@ -514,12 +525,25 @@ fn stop_retry_exit_disables_the_service_while_reconnecting_and_exits_when_it_giv
 /// One DISCOVER and REQUEST of client `c` through `relay` with option 55 asking for `prl`:
 /// the OFFER and the ACK.
 fn dora_of(relay: &Relay, c: u32, prl: [u8; 4]) -> (kakapo::wire::v4::Pkt4, kakapo::wire::v4::Pkt4) {
+    dora_with(relay, c, prl, &[])
+}
+
+/// [`dora_of`] with `extra` options in both messages (a client identifier, relay information).
+fn dora_with(
+    relay: &Relay,
+    c: u32,
+    prl: [u8; 4],
+    extra: &[(u8, Vec<u8>)],
+) -> (kakapo::wire::v4::Pkt4, kakapo::wire::v4::Pkt4) {
     use kakapo::wire::v4::MessageType;
     let to = relay.servers[0];
-    relay.sock.send_to(&relayed(c, MessageType::Discover, relay.giaddr, &[(55, prl)]), to).unwrap();
+    let mut opts = vec![(55, prl.to_vec())];
+    opts.extend_from_slice(extra);
+    relay.sock.send_to(&relayed_with(c, MessageType::Discover, relay.giaddr, &opts), to).unwrap();
     let offer = relay.collect(1, &(c..c + 1), &[MessageType::Offer]).remove(&c).expect("an OFFER");
-    let opts = [(55, prl), (50, offer.yiaddr.octets()), (54, offer.server_id().unwrap().octets())];
-    relay.sock.send_to(&relayed(c, MessageType::Request, relay.giaddr, &opts), to).unwrap();
+    opts.push((50, offer.yiaddr.octets().to_vec()));
+    opts.push((54, offer.server_id().unwrap().octets().to_vec()));
+    relay.sock.send_to(&relayed_with(c, MessageType::Request, relay.giaddr, &opts), to).unwrap();
     let ack = relay.collect(1, &(c..c + 1), &[MessageType::Ack, MessageType::Nak]).remove(&c).expect("an ACK");
     (offer, ack)
 }
@@ -550,7 +574,9 @@ fn reservations_in_the_hosts_table_are_served_and_host_commands_write_them() {
            hostname, dhcp4_client_classes, dhcp6_client_classes, user_context, dhcp4_next_server,
            dhcp4_server_hostname, dhcp4_boot_file_name, auth_key)
          VALUES (decode('{}', 'hex'), 0, 1, NULL, {}, 'kkp-host4', '', '', NULL, {}, 'kkp-tftp', 'pxelinux.0', NULL),
-                (decode('{}', 'hex'), 0, 1, NULL, {}, '', '', '', NULL, 0, '', '', NULL);
+                (decode('{}', 'hex'), 0, 1, NULL, {}, '', '', '', NULL, 0, '', '', NULL),
+                (decode('012a2b2c2d2e2f', 'hex'), 3, 1, NULL, {}, 'kkp-clientid4', '', '', NULL, 0, '', '', NULL),
+                (convert_to('kkp-port-7', 'UTF8'), 2, 1, NULL, {}, 'kkp-circuit4', '', '', NULL, 0, '', '', NULL);
          INSERT INTO dhcp4_options (code, value, formatted_value, space, persistent, host_id, scope_id)
          SELECT c, v, f, 'dhcp4', p, (SELECT host_id FROM hosts WHERE hostname = 'kkp-host4'), 3 FROM (VALUES
            (6, NULL::bytea, '198.18.1.53, 198.18.1.54', false),
@@ -561,6 +587,8 @@ fn reservations_in_the_hosts_table_are_served_and_host_commands_write_them() {
         num("198.18.1.9"),
         client_mac(99),
         num("198.18.64.10"),
+        num("198.18.70.20"),
+        num("198.18.70.21"),
     ));
     let subnet =
         r#""subnet4": [{"id": 1, "subnet": "198.18.64.0/18", "pools": [{"pool": "198.18.64.10 - 198.18.64.20"}]}]"#;
@@ -588,6 +616,16 @@ fn reservations_in_the_hosts_table_are_served_and_host_commands_write_them() {
     }
     let (_, other) = dora_of(&driver, 2, [1, 3, 6, 12]);
     assert_eq!(other.yiaddr, Ipv4Addr::new(198, 18, 64, 11), "198.18.64.10 is reserved for client 99");
+    // A client-id row (type 3: option 61 whole, type byte included) and a circuit-id row
+    // (type 2: the relay's sub-option 1).
+    let client_id = vec![0x01, 0x2a, 0x2b, 0x2c, 0x2d, 0x2e, 0x2f];
+    let (_, by_cid) = dora_with(&driver, 4, [1, 3, 6, code::HOST_NAME], &[(61, client_id)]);
+    assert_eq!(by_cid.yiaddr, Ipv4Addr::new(198, 18, 70, 20), "the client-id reservation\n{}", server.log());
+    assert_eq!(by_cid.options.get(code::HOST_NAME), Some(&b"kkp-clientid4"[..]));
+    let mut rai = vec![1, 10];
+    rai.extend_from_slice(b"kkp-port-7");
+    let (_, by_circuit) = dora_with(&driver, 5, [1, 3, 6, code::HOST_NAME], &[(82, rai)]);
+    assert_eq!(by_circuit.yiaddr, Ipv4Addr::new(198, 18, 70, 21), "the circuit-id reservation\n{}", server.log());
 
     let add = serde_json::json!({"command": "reservation-add", "arguments": {"reservation": {
         "subnet-id": 1, "hw-address": "02:5e:00:00:00:03", "ip-address": "198.18.70.8", "hostname": "added-host",
@@ -625,7 +663,7 @@ fn reservations_in_the_hosts_table_are_served_and_host_commands_write_them() {
     assert_eq!(get["arguments"]["next-server"], "198.18.1.9", "{get}");
     let all =
         common::control(&sock, &serde_json::json!({"command": "reservation-get-all", "arguments": {"subnet-id": 1}}));
-    assert_eq!(all["text"], "3 IPv4 host(s) found.", "{all}");
+    assert_eq!(all["text"], "5 IPv4 host(s) found.", "{all}");
     drop(server);
 
     // Debian's Kea 2.2 on the same hosts table serves the row kakapo wrote.

@@ -4,6 +4,7 @@
 
 pub mod hash;
 pub mod state;
+pub mod wire;
 
 #[cfg(test)]
 mod tests;
