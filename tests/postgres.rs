@@ -885,3 +885,60 @@ fn retry_on_startup_waits_for_the_database() {
     assert!(log.contains("DHCPSRV_PGSQL_LEASE_DB_RECONNECT_ATTEMPT_SCHEDULE"), "it waited: {log}");
     stop(child);
 }
+
+/// Schema versions: a database whose `schema_version` kakapo does not know is refused at
+/// start-up with the versions it knows; a database with the columns later Kea schemas add
+/// that kakapo uses (version 29.0 as Kea 3.0's, `pool_id` in both lease tables, an INET
+/// `lease6.address`) starts and is used with them: a lease4-add with a pool-id through the
+/// control channel writes `pool_id`, and lease4-get reads it back.
+#[test]
+fn schema_versions_kakapo_does_not_know_are_refused_and_later_columns_are_used() {
+    require_root_and(&["psql", "kea-admin"]);
+    let dir = tempfile::tempdir().unwrap();
+    let config = |db: &PgDb| {
+        format!(
+            r#"{{"Dhcp4": {{"interfaces-config": {{"interfaces": []}}, "lease-database": {},
+  "control-socket": {{"socket-type": "unix", "socket-name": "kakapo4.sock"}},
+  "subnet4": [{{"id": 1, "subnet": "192.0.2.0/24",
+     "pools": [{{"pool": "192.0.2.100 - 192.0.2.109", "pool-id": 7}}]}}]}}}}"#,
+            db.database_json()
+        )
+    };
+    let unknown = PgDb::kea_init_local("schema99");
+    unknown.sql("UPDATE schema_version SET version = 99, minor = 0");
+    match start_headless(dir.path(), &config(&unknown)) {
+        Ok(c) => {
+            stop(c);
+            panic!("a schema 99.0 database was used");
+        }
+        Err((code, log)) => {
+            assert_eq!(code, Some(1), "{log}");
+            assert!(log.contains("schema version 99.0") && log.contains("13.0 (Kea 2.2)"), "{log}");
+        }
+    }
+    let later = PgDb::kea_init_local("schema29");
+    later.sql(
+        "UPDATE schema_version SET version = 29, minor = 0;
+         ALTER TABLE lease4 ADD COLUMN pool_id BIGINT NOT NULL DEFAULT 0;
+         ALTER TABLE lease6 ADD COLUMN pool_id BIGINT NOT NULL DEFAULT 0;
+         ALTER TABLE lease6 ALTER COLUMN address TYPE INET USING address::inet",
+    );
+    let child = start_headless(dir.path(), &config(&later)).unwrap_or_else(|(c, log)| panic!("exit {c:?}: {log}"));
+    let sock = dir.path().join("kakapo4.sock");
+    let add = serde_json::json!({"command": "lease4-add", "arguments": {
+        "ip-address": "192.0.2.103", "hw-address": "02:00:00:00:29:01", "subnet-id": 1, "valid-lft": 600,
+        "pool-id": 7}});
+    assert_eq!(common::control(&sock, &add)["result"], 0);
+    let address = u32::from(std::net::Ipv4Addr::new(192, 0, 2, 103));
+    assert_eq!(later.sql(&format!("SELECT pool_id FROM lease4 WHERE address = {address}")), "7", "pool_id written");
+    let got = common::control(
+        &sock,
+        &serde_json::json!({"command": "lease4-get", "arguments": {"ip-address": "192.0.2.103"}}),
+    );
+    assert_eq!(
+        (&got["arguments"]["hw-address"], &got["arguments"]["pool-id"]),
+        (&serde_json::json!("02:00:00:00:29:01"), &serde_json::json!(7)),
+        "{got}"
+    );
+    stop(child);
+}

@@ -29,7 +29,7 @@ use crate::lease::Change;
 /// Commits merged into one transaction at most.
 const MAX_MERGED: usize = 256;
 /// How often the engine's view takes in what other servers wrote.
-const FOLLOW_EVERY: std::time::Duration = std::time::Duration::from_millis(1000);
+const FOLLOW_EVERY: std::time::Duration = std::time::Duration::from_millis(200);
 /// Rows taken in per round at most.
 const FOLLOW_ROWS: usize = 20_000;
 
