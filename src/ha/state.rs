@@ -163,8 +163,13 @@ impl HaMachine {
         self.paused
     }
 
+    fn auto_failover(&self) -> bool {
+        self.cfg.this_server().is_some_and(|p| p.auto_failover)
+    }
+
     fn role(&self) -> HaRole {
-        self.cfg.this_server().role
+        // A relationship without this server (never in a checked configuration) serves nothing.
+        self.cfg.this_server().map_or(HaRole::Backup, |p| p.role)
     }
 
     /// The state a healthy pair is in (Kea's "normal" state of the mode).
@@ -191,7 +196,7 @@ impl HaMachine {
             HaState::HotStandby | HaState::Terminated | HaState::PassiveBackup if self.role() == HaRole::Primary => {
                 own()
             }
-            HaState::PartnerDown if !self.cfg.this_server().auto_failover => match self.role() {
+            HaState::PartnerDown if !self.auto_failover() => match self.role() {
                 HaRole::Primary | HaRole::Secondary => own(),
                 _ => Vec::new(),
             },
@@ -415,7 +420,7 @@ impl HaMachine {
     }
 
     fn partner_down_allowed(&self) -> bool {
-        self.cfg.partners().any(|p| p.role != HaRole::Backup && p.auto_failover) || self.cfg.this_server().auto_failover
+        self.cfg.partners().any(|p| p.role != HaRole::Backup && p.auto_failover) || self.auto_failover()
     }
 
     fn next_after_waiting(&self, now: u64) -> Option<HaState> {

@@ -132,9 +132,9 @@ pub struct HaRelationship {
 }
 
 impl HaRelationship {
-    /// This server's own peer entry.
-    pub fn this_server(&self) -> &HaPeer {
-        self.peers.iter().find(|p| p.name == self.this_server_name).unwrap_or(&self.peers[0])
+    /// This server's own peer entry (a checked configuration always has it).
+    pub fn this_server(&self) -> Option<&HaPeer> {
+        self.peers.iter().find(|p| p.name == self.this_server_name)
     }
 
     /// The peers other than this server.
